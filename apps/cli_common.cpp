@@ -1,0 +1,103 @@
+#include "cli_common.hpp"
+
+#include <cstdio>
+
+namespace lessmore::cli {
+
+void Verbosity::apply(spdlog::logger& log) const {
+    if (quiet) {
+        log.set_level(spdlog::level::err);
+    } else if (verbose >= 2) {
+        log.set_level(spdlog::level::debug);
+    } else {
+        log.set_level(spdlog::level::info);
+    }
+}
+
+StderrProgress::StderrProgress(spdlog::logger& log, bool live, bool per_volume)
+    : m_log(log), m_live(live), m_per_volume(per_volume) {}
+
+StderrProgress::~StderrProgress() { finish(); }
+
+void StderrProgress::finish() {
+    std::lock_guard<std::mutex> lock(m_mutex);
+    clear_line();
+}
+
+void StderrProgress::clear_line() {
+    if (m_line_shown) {
+        std::fputs("\r\033[K", stderr);
+        std::fflush(stderr);
+        m_line_shown = false;
+    }
+}
+
+void StderrProgress::redraw(bool force) {
+    if (!m_live) return;
+    const auto now = std::chrono::steady_clock::now();
+    if (!force && now - m_last_draw < std::chrono::milliseconds(100)) return;
+    m_last_draw = now;
+    const double secs = std::chrono::duration<double>(now - m_start).count();
+    const double rate = secs > 0 ? static_cast<double>(m_slices_done) / secs : 0.0;
+    std::fprintf(stderr, "\r\033[K[%zu/%zu sources] %zu slices, %.0f slices/s  %s", m_volumes_done, m_sources,
+                 m_slices_done, rate, m_current.c_str());
+    std::fflush(stderr);
+    m_line_shown = true;
+}
+
+void StderrProgress::sources_found(std::size_t sources) {
+    std::lock_guard<std::mutex> lock(m_mutex);
+    m_sources = sources;
+    m_log.debug("{} source(s) to read", sources);
+    redraw(true);
+}
+
+void StderrProgress::volume_started(const std::string& id, std::size_t slices) {
+    std::lock_guard<std::mutex> lock(m_mutex);
+    m_current = id + " (" + std::to_string(slices) + " slices)";
+    redraw(true);
+}
+
+void StderrProgress::slices_done(std::size_t count) {
+    std::lock_guard<std::mutex> lock(m_mutex);
+    m_slices_done += count;
+    redraw(false);
+}
+
+void StderrProgress::volume_finished(const std::string& id, std::size_t slices, std::size_t kept, double seconds) {
+    std::lock_guard<std::mutex> lock(m_mutex);
+    ++m_volumes_done;
+    if (m_per_volume) {
+        clear_line();
+        m_log.info("{}: kept {} of {} slices ({:.2f} s)", id, kept, slices, seconds);
+    }
+    redraw(true);
+}
+
+void StderrProgress::volume_failed(const std::string& path, const std::string& message) {
+    std::lock_guard<std::mutex> lock(m_mutex);
+    clear_line();
+    m_log.error("{}: {}", path, message);
+    redraw(true);
+}
+
+void StderrProgress::warning(const std::string& path, const std::string& message) {
+    std::lock_guard<std::mutex> lock(m_mutex);
+    clear_line();
+    m_log.warn("{}: {}", path, message);
+    redraw(true);
+}
+
+void StderrProgress::debug(const std::string& message) {
+    std::lock_guard<std::mutex> lock(m_mutex);
+    clear_line();
+    m_log.debug("{}", message);
+}
+
+std::string percent(std::size_t part, std::size_t whole) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.1f%%", whole ? 100.0 * static_cast<double>(part) / static_cast<double>(whole) : 0.0);
+    return buf;
+}
+
+}  // namespace lessmore::cli

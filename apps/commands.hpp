@@ -1,0 +1,16 @@
+#pragma once
+// The subcommands: each declares its options on a CLI11 subcommand, then runs.
+#include "cli_common.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+
+namespace lessmore::cli {
+
+// Declares the subcommand's options and returns the function that runs it (after parsing).
+using Runner = std::function<int(Context&)>;
+Runner add_reduce_command(CLI::App& app);
+Runner add_info_command(CLI::App& app);
+
+}  // namespace lessmore::cli

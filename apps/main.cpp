@@ -1,0 +1,74 @@
+// lessmore: make CT pre-training datasets smaller and better.
+#include "commands.hpp"
+
+#include <lessmore/error.hpp>
+#include <lessmore/manifest.hpp>
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+#include <cstdio>
+#include <unistd.h>
+
+namespace {
+
+// The one piece of process-wide state: a signal handler can reach nothing else.
+lessmore::CancelToken* g_cancel = nullptr;
+volatile std::sig_atomic_t g_signals = 0;
+
+extern "C" void on_signal(int) {
+    if (++g_signals > 1) _exit(130);  // a second Ctrl-C stops at once
+    if (g_cancel) g_cancel->cancel();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    using namespace lessmore;
+    CancelToken cancel;
+    g_cancel = &cancel;
+    struct sigaction sa {};
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, nullptr);
+    sigaction(SIGTERM, &sa, nullptr);
+
+    auto sink = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
+    auto log = std::make_shared<spdlog::logger>("lessmore", sink);
+    log->set_pattern("lessmore: %^%l%$: %v");
+
+    cli::Context ctx;
+    ctx.log = log;
+    ctx.cancel = &cancel;
+    ctx.argv.assign(argv, argv + argc);
+    ctx.stderr_is_tty = isatty(STDERR_FILENO) != 0;
+
+    CLI::App app{"lessmore: remove near-duplicate CT slices before self-supervised pre-training"};
+    app.set_version_flag("--version", std::string("lessmore ") + version());
+    app.require_subcommand(1);
+    const cli::Runner reduce = cli::add_reduce_command(app);
+    const cli::Runner info = cli::add_info_command(app);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+        std::fprintf(stderr, "lessmore: error: %s\n", e.what());
+        std::fprintf(stderr, "Run 'lessmore %s--help' for usage.\n",
+                     app.get_subcommands().empty() ? "" : (app.get_subcommands().front()->get_name() + " ").c_str());
+        return 2;
+    }
+    try {
+        const std::string name = app.get_subcommands().front()->get_name();
+        return name == "reduce" ? reduce(ctx) : info(ctx);
+    } catch (const Interrupted&) {
+        log->error("interrupted; no manifest written");
+        return 130;
+    } catch (const UsageError& e) {
+        log->error("{}", e.what());
+        return 2;
+    } catch (const std::exception& e) {
+        log->error("{}", e.what());
+        return 1;
+    }
+}

@@ -1,0 +1,104 @@
+// lessmore reduce INPUT... -o OUT
+#include "commands.hpp"
+
+#include <lessmore/manifest.hpp>
+#include <lessmore/reduce.hpp>
+
+#include <algorithm>
+#include <cstdio>
+#include <memory>
+
+namespace lessmore::cli {
+namespace {
+
+struct ReduceOptions {
+    ReduceConfig config;
+    double threshold = 0;
+    double fraction = 0;
+    int every = 0;
+    std::string strategy = "auto";
+    std::string order = "position";
+    std::string intensity = "minmax";
+    std::string format = "png";
+    bool json = false;
+    Verbosity verbosity;
+    CLI::Option* threshold_opt = nullptr;
+    CLI::Option* fraction_opt = nullptr;
+    CLI::Option* every_opt = nullptr;
+};
+
+void print_table(const ReduceResult& r) {
+    std::size_t width = 6;
+    for (const VolumeRecord& v : r.volumes) width = std::max(width, v.info.id.size());
+    std::printf("%-*s %8s %8s %9s\n", static_cast<int>(width), "volume", "slices", "kept", "fraction");
+    for (const VolumeRecord& v : r.volumes) {
+        std::printf("%-*s %8zu %8zu %9s\n", static_cast<int>(width), v.info.id.c_str(), v.slices.size(), v.kept,
+                    percent(v.kept, v.slices.size()).c_str());
+    }
+    const std::string total = "total (" + std::to_string(r.summary.volumes) + " volumes)";
+    std::printf("%-*s %8zu %8zu %9s\n", static_cast<int>(width), total.c_str(), r.summary.slices, r.summary.kept,
+                percent(r.summary.kept, r.summary.slices).c_str());
+    if (r.summary.failed > 0) std::printf("failed: %zu (see errors in manifest.json)\n", r.summary.failed);
+}
+
+int run(ReduceOptions& o, Context& ctx) {
+    o.verbosity.apply(*ctx.log);
+    ReduceConfig& c = o.config;
+    if (o.threshold_opt->count()) c.threshold = o.threshold;
+    if (o.fraction_opt->count()) c.fraction = o.fraction;
+    if (o.every_opt->count()) c.every = o.every;
+    c.strategy = o.strategy == "leader" ? Strategy::Leader : o.strategy == "pairs" ? Strategy::Pairs : Strategy::Auto;
+    c.order = o.order == "name" ? SliceOrder::Name : SliceOrder::Position;
+    c.intensity = IntensityMapping::parse(o.intensity);
+    c.format = o.format == "npy" ? OutputFormat::Npy
+               : o.format == "both" ? OutputFormat::Both
+               : o.format == "none" ? OutputFormat::None
+                                    : OutputFormat::Png;
+    c.command_line = ctx.argv;
+    StderrProgress progress(*ctx.log, ctx.stderr_is_tty && !o.verbosity.quiet, o.verbosity.verbose > 0);
+    const ReduceResult result = reduce(c, progress, *ctx.cancel);
+    progress.finish();
+    if (o.json) {
+        std::fputs(summary_json(result).c_str(), stdout);
+    } else {
+        print_table(result);
+    }
+    return result.errors.empty() ? 0 : 1;
+}
+
+}  // namespace
+
+Runner add_reduce_command(CLI::App& app) {
+    auto o = std::make_shared<ReduceOptions>();
+    CLI::App* cmd = app.add_subcommand("reduce", "Remove near-duplicate slices; write the kept slices and a manifest");
+    cmd->add_option("INPUT", o->config.inputs, "Volume files, DICOM series folders or dataset folders (scanned recursively)")
+        ->required();
+    cmd->add_option("-o,--output", o->config.output, "Output folder (must be empty unless --force)")->required();
+    cmd->add_option("-m,--method", o->config.method, "everyn or hash")->default_str("hash");
+    o->threshold_opt = cmd->add_option("-t,--threshold", o->threshold,
+                                       "Similarity threshold (hash: Hamming distance, similar iff <= T)");
+    o->fraction_opt = cmd->add_option("-f,--fraction", o->fraction, "Keep this fraction of each volume (0 < F <= 1)");
+    o->every_opt = cmd->add_option("--every", o->every, "everyn: keep every N-th slice");
+    cmd->add_option("--hash-size", o->config.metric.hash_size, "hash: the hash is hash-size x hash-size bits")
+        ->default_val(8);
+    cmd->add_option("--strategy", o->strategy, "auto (leader with --threshold, pairs with --fraction), leader or pairs")
+        ->check(CLI::IsMember({"auto", "leader", "pairs"}))
+        ->default_str("auto");
+    cmd->add_option("--order", o->order, "Slice order: position (along the slice normal) or name (byte-wise file names)")
+        ->check(CLI::IsMember({"position", "name"}))
+        ->default_str("position");
+    cmd->add_option("--intensity", o->intensity, "minmax (per slice), window:C,W (HU window) or none (8-bit input)")
+        ->default_str("minmax");
+    cmd->add_option("--format", o->format, "Kept slices as png, npy, both or none")
+        ->check(CLI::IsMember({"png", "npy", "both", "none"}))
+        ->default_str("png");
+    cmd->add_flag("--flat", o->config.flat, "All kept slices in one folder: slices/<id with / as __>_<index>.png");
+    cmd->add_flag("--force", o->config.force, "Allow a non-empty output folder (its previous manifest and slices are replaced)");
+    cmd->add_option("-j,--threads", o->config.threads, "Threads (0: one per core)")->default_val(0);
+    cmd->add_flag("--json", o->json, "Print the summary as JSON");
+    cmd->add_flag("-q,--quiet", o->verbosity.quiet, "Only errors on stderr");
+    cmd->add_flag("-v,--verbose", o->verbosity.verbose, "One line per volume (-vv: debug)");
+    return [o](Context& ctx) { return run(*o, ctx); };
+}
+
+}  // namespace lessmore::cli

@@ -1,0 +1,21 @@
+# All dependencies come from Debian 12 packages (see scripts/install-deps.sh).
+find_package(ITK 5.2 REQUIRED COMPONENTS ITKCommon ITKIOImageBase ITKIONIFTI ITKIONRRD ITKIOMeta ITKGDCM)
+find_package(OpenCV 4 REQUIRED COMPONENTS core imgproc imgcodecs)
+find_package(CLI11 CONFIG QUIET)
+if(NOT CLI11_FOUND)
+  find_path(CLI11_INCLUDE_DIR CLI/CLI.hpp REQUIRED)
+  add_library(CLI11::CLI11 INTERFACE IMPORTED)
+  target_include_directories(CLI11::CLI11 INTERFACE ${CLI11_INCLUDE_DIR})
+endif()
+find_package(spdlog REQUIRED)
+find_package(nlohmann_json 3 REQUIRED)
+find_package(Threads REQUIRED)
+
+# ITK exposes its modules through variables rather than imported targets; wrap them once.
+add_library(lessmore_itk INTERFACE)
+target_include_directories(lessmore_itk SYSTEM INTERFACE ${ITK_INCLUDE_DIRS})
+target_link_libraries(lessmore_itk INTERFACE ${ITK_LIBRARIES})
+
+add_library(lessmore_opencv INTERFACE)
+target_include_directories(lessmore_opencv SYSTEM INTERFACE ${OpenCV_INCLUDE_DIRS})
+target_link_libraries(lessmore_opencv INTERFACE ${OpenCV_LIBS})

@@ -1,0 +1,29 @@
+#pragma once
+// Difference hash, bit-identical to imagehash 4.3.1's dhash() on Pillow.
+#include <lessmore/image.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace lessmore {
+
+// hash_size^2 bits, row-major, packed most-significant-first into 64-bit words
+// (bit 0 of the hash is the top bit of words[0]).
+struct DHash {
+    int hash_size = 8;
+    std::vector<std::uint64_t> words;
+
+    // imagehash's str(): the bits as one big-endian number in ceil(n/4) hex digits.
+    std::string hex() const;
+    int bit(int index) const;
+};
+
+// Resize to (hash_size + 1) x hash_size with Pillow's LANCZOS, then
+// bit(r, c) = pixel(r, c + 1) > pixel(r, c).
+DHash dhash(const Image8& image, int hash_size = 8);
+
+// Number of differing bits.
+int hamming_distance(const DHash& a, const DHash& b);
+
+}  // namespace lessmore

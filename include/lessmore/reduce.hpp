@@ -1,0 +1,95 @@
+#pragma once
+// `lessmore reduce`: datasets in, a smaller dataset and a manifest out.
+#include <lessmore/intensity.hpp>
+#include <lessmore/metric.hpp>
+#include <lessmore/progress.hpp>
+#include <lessmore/sources.hpp>
+#include <lessmore/volume.hpp>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace lessmore {
+
+enum class Strategy { Auto, Leader, Pairs };
+enum class OutputFormat { Png, Npy, Both, None };
+
+const char* strategy_name(Strategy s);
+const char* order_name(SliceOrder o);
+const char* format_name(OutputFormat f);
+
+struct ReduceConfig {
+    std::vector<std::string> inputs;
+    std::string output;
+    std::string method = "hash";  // "everyn" or a metric of metric_list()
+    MetricOptions metric;         // metric.method is set from method
+    std::optional<double> threshold;
+    std::optional<double> fraction;
+    std::optional<int> every;
+    Strategy strategy = Strategy::Auto;
+    SliceOrder order = SliceOrder::Position;
+    IntensityMapping intensity;
+    OutputFormat format = OutputFormat::Png;
+    bool flat = false;
+    bool force = false;
+    int threads = 0;                        // 0: one per core
+    std::vector<std::string> command_line;  // recorded in the manifest
+
+    // The strategy auto resolves to: leader with a threshold, pairs with a fraction.
+    Strategy resolved_strategy() const;
+};
+
+// Throws UsageError naming the option at fault.
+void validate(const ReduceConfig& config);
+
+struct SliceRecord {
+    std::size_t index = 0;
+    std::string file;                   // relative to the volume; empty for single-file volumes
+    std::optional<double> z;
+    bool kept = true;
+    std::optional<std::size_t> match;
+    std::optional<double> score;
+    std::optional<std::string> hash;    // HASH only
+    std::string output;                 // relative to OUT; empty when not written
+    std::string output_npy;             // --format both: the NPY beside the PNG
+};
+
+struct VolumeRecord {
+    VolumeInfo info;  // no voxels
+    std::vector<SliceRecord> slices;
+    std::size_t kept = 0;
+    std::size_t pairs_computed = 0;
+    double seconds = 0.0;
+};
+
+struct RunSummary {
+    std::size_t volumes = 0;  // read and reduced
+    std::size_t slices = 0;
+    std::size_t kept = 0;
+    std::size_t failed = 0;   // volumes or files that could not be read
+    double seconds = 0.0;
+};
+
+struct ReduceResult {
+    std::vector<VolumeRecord> volumes;  // sorted by id
+    std::vector<InputFailure> errors;
+    RunSummary summary;
+    std::string started;                // UTC, ISO 8601
+    int threads = 1;
+};
+
+// Runs the whole reduction and writes OUT (slices, manifest.csv, then manifest.json).
+// Throws UsageError before writing anything, Interrupted when cancelled (OUT then has
+// no manifest), Error when OUT cannot be written.
+ReduceResult reduce(const ReduceConfig& config, ProgressSink& progress, const CancelToken& cancel);
+
+// `lessmore info`: the volumes the inputs hold, headers only.
+struct InspectResult {
+    std::vector<VolumeInfo> volumes;
+    std::vector<InputFailure> errors;
+};
+InspectResult inspect(const std::vector<std::string>& inputs, SliceOrder order, int threads, ProgressSink& progress,
+                      const CancelToken& cancel);
+
+}  // namespace lessmore

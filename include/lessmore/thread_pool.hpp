@@ -1,0 +1,46 @@
+#pragma once
+// The one thread pool. parallel_for lets the calling thread take part, so it may be
+// nested (a volume-level task may run a slice-level loop) without deadlock.
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace lessmore {
+
+class ThreadPool {
+public:
+    // threads <= 0 means one per hardware core. A pool of 1 runs everything inline.
+    explicit ThreadPool(int threads);
+    ~ThreadPool();
+    ThreadPool(const ThreadPool&) = delete;
+    ThreadPool& operator=(const ThreadPool&) = delete;
+
+    int size() const { return m_size; }
+
+    // Calls fn(i) for every i in [0, n), on up to size() threads, and returns when all
+    // are done. If any call throws, the exception of the lowest such i is rethrown
+    // (after the others finished), so errors are the same for any thread count.
+    void parallel_for(std::size_t n, const std::function<void(std::size_t)>& fn);
+
+    // Runs task on a worker (or inline for a pool of 1).
+    void submit(std::function<void()> task);
+
+private:
+    void worker_loop();
+
+    int m_size = 1;
+    std::vector<std::thread> m_workers;
+    std::deque<std::function<void()>> m_queue;
+    std::mutex m_mutex;
+    std::condition_variable m_cv;
+    bool m_stop = false;
+};
+
+// The number of threads --threads 0 resolves to.
+int hardware_threads();
+
+}  // namespace lessmore

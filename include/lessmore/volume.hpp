@@ -1,0 +1,80 @@
+#pragma once
+// Volume: a stack of 2D slices in slice order, as read from one source.
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace lessmore {
+
+// How voxel values are stored. CT in Hounsfield units is Int16; 8-bit image
+// folders are UInt8; 16-bit image folders whose values exceed int16 are UInt16;
+// everything else (float input, wide integers) is Float32.
+enum class VoxelType { UInt8, Int16, UInt16, Float32 };
+
+std::size_t voxel_size(VoxelType type);
+const char* voxel_type_name(VoxelType type);  // numpy-style: "uint8", "int16", ...
+
+struct SliceInfo {
+    std::string file;            // source file relative to the volume; empty for single-file volumes
+    std::optional<double> z;     // position along the slice normal (mm); none for image folders
+};
+
+// What is known about a volume without reading its voxels.
+struct VolumeInfo {
+    std::string id;              // path relative to the INPUT (+ "#series" when a folder holds several)
+    std::string source;          // the file or folder the volume came from, as the user can find it
+    std::string format;          // "dicom", "nifti", "nrrd", "metaimage", "images"
+    int width = 0;               // size[0]: columns
+    int height = 0;              // size[1]: rows
+    std::array<double, 3> spacing{1.0, 1.0, 1.0};
+    VoxelType type = VoxelType::Int16;
+    std::vector<SliceInfo> slices;
+
+    std::size_t slice_count() const { return slices.size(); }
+    std::size_t slice_pixels() const { return static_cast<std::size_t>(width) * height; }
+    std::size_t slice_bytes() const { return slice_pixels() * voxel_size(type); }
+};
+
+// A read-only view of one slice's voxels.
+struct SliceView {
+    const void* data = nullptr;
+    VoxelType type = VoxelType::Int16;
+    int width = 0;
+    int height = 0;
+    std::size_t pixels() const { return static_cast<std::size_t>(width) * height; }
+};
+
+// The voxels of a volume. Storage is a list of chunks, each holding one or more
+// consecutive slices, so readers can hand over their buffers without copying
+// (one chunk per DICOM file, one chunk for a whole NIfTI volume).
+class Volume {
+public:
+    Volume() = default;
+    explicit Volume(VolumeInfo info) : m_info(std::move(info)) {}
+
+    const VolumeInfo& info() const { return m_info; }
+    VolumeInfo& info() { return m_info; }
+
+    // Adds a chunk holding `count` consecutive slices (appended in slice order).
+    void add_chunk(std::vector<std::byte> bytes, std::size_t count);
+    // Reorders slices (and their SliceInfo): new slice i is old slice order[i].
+    void reorder(const std::vector<std::size_t>& order);
+
+    SliceView slice(std::size_t k) const;
+    std::size_t slice_count() const { return m_refs.size(); }
+    std::size_t bytes() const;
+
+private:
+    struct SliceRef {
+        std::size_t chunk;
+        std::size_t offset;
+    };
+    VolumeInfo m_info;
+    std::vector<std::vector<std::byte>> m_chunks;
+    std::vector<SliceRef> m_refs;
+};
+
+}  // namespace lessmore

@@ -1,0 +1,150 @@
+#include <lessmore/pruning.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <stdexcept>
+
+namespace lessmore {
+namespace {
+
+bool is_similar(Sense sense, double score, double threshold) {
+    // NaN is never similar.
+    return sense == Sense::HigherIsSimilar ? score >= threshold : score <= threshold;
+}
+
+// Strict "a is more similar than b"; NaN ranks below every number.
+bool more_similar(Sense sense, double a, double b) {
+    if (std::isnan(a)) return false;
+    if (std::isnan(b)) return true;
+    return sense == Sense::HigherIsSimilar ? a > b : a < b;
+}
+
+}  // namespace
+
+std::size_t PruneResult::kept_count() const {
+    return static_cast<std::size_t>(std::count(kept.begin(), kept.end(), true));
+}
+
+std::size_t target_count(std::size_t n, double fraction) {
+    const double x = fraction * static_cast<double>(n);
+    const double r = std::round(x);
+    // 0.1 * 30 is 3.0000000000000004 in binary; that is 3 slices, not 4.
+    const double k = std::fabs(x - r) <= 1e-9 * std::max(1.0, x) ? r : std::ceil(x);
+    return std::max<std::size_t>(1, static_cast<std::size_t>(k));
+}
+
+PruneResult prune_every_n(std::size_t n, std::size_t every) {
+    if (every == 0) throw std::invalid_argument("prune_every_n: every must be at least 1");
+    PruneResult r(n);
+    for (std::size_t i = 0; i < n; ++i) {
+        if (i % every != 0) {
+            r.kept[i] = false;
+            r.match[i] = i - i % every;
+        }
+    }
+    return r;
+}
+
+PruneResult prune_leader(std::size_t n, const ScoresAgainst& scores, Sense sense, double threshold,
+                         const LeaderOptions& options) {
+    PruneResult r(n);
+    std::vector<std::size_t> kept;
+    std::vector<std::size_t> block;
+    std::vector<double> out;
+    const std::size_t block_size = std::max<std::size_t>(1, options.block);
+    for (std::size_t i = 0; i < n; ++i) {
+        // Most recently kept first: a neighbour is the likeliest match, and the first
+        // similar one found is the match.
+        std::size_t pos = kept.size();
+        bool removed = false;
+        while (pos > 0 && !removed) {
+            block.clear();
+            while (pos > 0 && block.size() < block_size) {
+                const std::size_t j = kept[pos - 1];
+                if (options.neighbours && i - j > *options.neighbours) {
+                    pos = 0;  // kept is ascending: every earlier one is further away
+                    break;
+                }
+                block.push_back(j);
+                --pos;
+            }
+            if (block.empty()) break;
+            out.assign(block.size(), 0.0);
+            scores(i, block, out);
+            r.pairs_computed += block.size();
+            for (std::size_t k = 0; k < block.size(); ++k) {
+                if (is_similar(sense, out[k], threshold)) {
+                    r.kept[i] = false;
+                    r.match[i] = block[k];
+                    r.score[i] = out[k];
+                    removed = true;
+                    break;
+                }
+            }
+        }
+        if (!removed) kept.push_back(i);
+    }
+    return r;
+}
+
+PruneResult prune_pairs(const ScoreMatrix& m, Sense sense, const PairsTarget& target) {
+    if (target.threshold.has_value() == target.fraction.has_value()) {
+        throw std::invalid_argument("prune_pairs: give exactly one of threshold and fraction");
+    }
+    const std::size_t n = m.n;
+    PruneResult r(n);
+    r.pairs_computed = n * (n - (n > 0 ? 1 : 0)) / 2;
+    if (n <= 1) return r;
+    const std::size_t goal = target.fraction ? target_count(n, *target.fraction) : 0;
+
+    struct Pair {
+        double score;
+        std::uint32_t i, j;
+    };
+    std::vector<Pair> pairs;
+    pairs.reserve(n * (n - 1) / 2);
+    for (std::size_t i = 0; i < n; ++i)
+        for (std::size_t j = i + 1; j < n; ++j)
+            pairs.push_back({m.at(i, j), static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(j)});
+    std::sort(pairs.begin(), pairs.end(), [sense](const Pair& a, const Pair& b) {
+        if (more_similar(sense, a.score, b.score)) return true;
+        if (more_similar(sense, b.score, a.score)) return false;
+        return a.i != b.i ? a.i < b.i : a.j < b.j;
+    });
+
+    std::size_t remaining = n;
+    // Sum of scores to the other kept slices, in index order so the result is exact
+    // and the same on every run. Both slices of a pair average over remaining - 1
+    // others, so comparing sums compares means.
+    auto sum_to_kept = [&](std::size_t s) {
+        double sum = 0.0;
+        for (std::size_t k = 0; k < n; ++k)
+            if (k != s && r.kept[k]) sum += m.at(s, k);
+        return sum;
+    };
+    for (const Pair& p : pairs) {
+        if (target.fraction && remaining <= goal) break;
+        if (!r.kept[p.i] || !r.kept[p.j]) continue;
+        if (target.threshold && !is_similar(sense, p.score, *target.threshold)) break;
+        const double si = sum_to_kept(p.i);
+        const double sj = sum_to_kept(p.j);
+        const std::size_t drop = more_similar(sense, si, sj) ? p.i : p.j;  // ties: the later slice
+        r.kept[drop] = false;
+        --remaining;
+    }
+    // A removed slice stands for its most similar kept slice (ties: lower index).
+    for (std::size_t i = 0; i < n; ++i) {
+        if (r.kept[i]) continue;
+        std::optional<std::size_t> best;
+        for (std::size_t k = 0; k < n; ++k) {
+            if (!r.kept[k]) continue;
+            if (!best || more_similar(sense, m.at(i, k), m.at(i, *best))) best = k;
+        }
+        r.match[i] = best;
+        if (best) r.score[i] = m.at(i, *best);
+    }
+    return r;
+}
+
+}  // namespace lessmore

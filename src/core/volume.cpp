@@ -1,0 +1,61 @@
+#include <lessmore/volume.hpp>
+
+#include <stdexcept>
+
+namespace lessmore {
+
+std::size_t voxel_size(VoxelType type) {
+    switch (type) {
+    case VoxelType::UInt8: return 1;
+    case VoxelType::Int16: return 2;
+    case VoxelType::UInt16: return 2;
+    case VoxelType::Float32: return 4;
+    }
+    return 1;
+}
+
+const char* voxel_type_name(VoxelType type) {
+    switch (type) {
+    case VoxelType::UInt8: return "uint8";
+    case VoxelType::Int16: return "int16";
+    case VoxelType::UInt16: return "uint16";
+    case VoxelType::Float32: return "float32";
+    }
+    return "?";
+}
+
+void Volume::add_chunk(std::vector<std::byte> bytes, std::size_t count) {
+    const std::size_t per_slice = m_info.slice_bytes();
+    if (bytes.size() != per_slice * count) {
+        throw std::logic_error("Volume::add_chunk: chunk size does not match slice size");
+    }
+    const std::size_t chunk = m_chunks.size();
+    m_chunks.push_back(std::move(bytes));
+    for (std::size_t k = 0; k < count; ++k) m_refs.push_back({chunk, k * per_slice});
+}
+
+void Volume::reorder(const std::vector<std::size_t>& order) {
+    std::vector<SliceRef> refs;
+    std::vector<SliceInfo> infos;
+    refs.reserve(order.size());
+    infos.reserve(order.size());
+    for (std::size_t i : order) {
+        refs.push_back(m_refs.at(i));
+        infos.push_back(m_info.slices.at(i));
+    }
+    m_refs = std::move(refs);
+    m_info.slices = std::move(infos);
+}
+
+SliceView Volume::slice(std::size_t k) const {
+    const SliceRef& ref = m_refs.at(k);
+    return SliceView{m_chunks[ref.chunk].data() + ref.offset, m_info.type, m_info.width, m_info.height};
+}
+
+std::size_t Volume::bytes() const {
+    std::size_t total = 0;
+    for (const auto& c : m_chunks) total += c.size();
+    return total;
+}
+
+}  // namespace lessmore

@@ -1,0 +1,150 @@
+#include "core/volume_reducer.hpp"
+
+#include <lessmore/error.hpp>
+#include <lessmore/intensity.hpp>
+#include <lessmore/pruning.hpp>
+#include <lessmore/writers.hpp>
+
+#include "io/files.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+namespace fs = std::filesystem;
+
+namespace lessmore {
+
+VolumeReducer::VolumeReducer(const ReduceConfig& config, const Metric* metric, fs::path out_dir)
+    : m_config(config), m_metric(metric), m_out(std::move(out_dir)) {}
+
+std::string VolumeReducer::output_path(const std::string& id, std::size_t index, const char* ext) const {
+    const std::string file = std::to_string(index) + "." + ext;
+    if (!m_config.flat) return "slices/" + id + "/" + file;
+    std::string flat;
+    for (std::size_t i = 0; i < id.size(); ++i) {
+        if (id[i] == '/') {
+            flat += "__";
+        } else {
+            flat += id[i];
+        }
+    }
+    return "slices/" + flat + "_" + file;
+}
+
+PruneResult VolumeReducer::prune(const Volume& volume, const std::vector<std::unique_ptr<Feature>>& features,
+                                 ThreadPool& pool, const CancelToken& cancel) const {
+    const std::size_t n = volume.slice_count();
+    if (!m_metric) {
+        const std::size_t every = m_config.every ? static_cast<std::size_t>(*m_config.every)
+                                                 : std::max<std::size_t>(1, static_cast<std::size_t>(
+                                                                                std::lround(1.0 / *m_config.fraction)));
+        return prune_every_n(n, every);
+    }
+    const Metric& metric = *m_metric;
+    if (m_config.resolved_strategy() == Strategy::Leader) {
+        LeaderOptions options;
+        // Expensive metrics score a block of kept slices in parallel; the decision is the
+        // same for any block size (the first similar slice in kept order wins).
+        options.block = metric.cheap_compare() ? 1 : static_cast<std::size_t>(2 * pool.size());
+        const ScoresAgainst scores = [&](std::size_t i, const std::vector<std::size_t>& cand, std::vector<double>& out) {
+            cancel.check();
+            if (cand.size() == 1 || metric.cheap_compare()) {
+                for (std::size_t k = 0; k < cand.size(); ++k) out[k] = metric.compare(*features[i], *features[cand[k]]);
+                return;
+            }
+            pool.parallel_for(cand.size(), [&](std::size_t k) { out[k] = metric.compare(*features[i], *features[cand[k]]); });
+        };
+        return prune_leader(n, scores, metric.sense(), *m_config.threshold, options);
+    }
+    ScoreMatrix m(n);
+    pool.parallel_for(n, [&](std::size_t i) {
+        cancel.check();
+        for (std::size_t j = i; j < n; ++j) m.set(i, j, metric.compare(*features[i], *features[j]));
+    });
+    PairsTarget target;
+    target.threshold = m_config.threshold;
+    target.fraction = m_config.fraction;
+    return prune_pairs(m, metric.sense(), target);
+}
+
+void VolumeReducer::write_outputs(const Volume& volume, VolumeRecord& record, ThreadPool& pool,
+                                  const CancelToken& cancel) const {
+    const OutputFormat format = m_config.format;
+    if (format == OutputFormat::None) return;
+    std::vector<std::size_t> kept;
+    for (const SliceRecord& s : record.slices)
+        if (s.kept) kept.push_back(s.index);
+    if (kept.empty()) return;
+    const bool png = format == OutputFormat::Png || format == OutputFormat::Both;
+    const bool npy = format == OutputFormat::Npy || format == OutputFormat::Both;
+    const std::string id = volume.info().id;
+    // Create folders once, before the parallel writes.
+    fs::create_directories((m_out / output_path(id, 0, "png")).parent_path());
+    pool.parallel_for(kept.size(), [&](std::size_t k) {
+        cancel.check();
+        const std::size_t index = kept[k];
+        SliceRecord& rec = record.slices[index];
+        const SliceView view = volume.slice(index);
+        if (png) {
+            const std::string rel = output_path(id, index, "png");
+            write_file_atomic(m_out / rel, encode_png(to_8bit(view, m_config.intensity)));
+            rec.output = rel;
+        }
+        if (npy) {
+            const std::string rel = output_path(id, index, "npy");
+            write_file_atomic(m_out / rel, encode_npy(view));
+            if (png) {
+                rec.output_npy = rel;
+            } else {
+                rec.output = rel;
+            }
+        }
+    });
+}
+
+VolumeRecord VolumeReducer::run(const Volume& volume, ThreadPool& pool, ProgressSink& progress,
+                                const CancelToken& cancel) const {
+    const auto start = std::chrono::steady_clock::now();
+    const std::size_t n = volume.slice_count();
+    VolumeRecord record;
+    record.info = volume.info();
+    record.slices.resize(n);
+    for (std::size_t i = 0; i < n; ++i) {
+        record.slices[i].index = i;
+        record.slices[i].file = record.info.slices[i].file;
+        record.slices[i].z = record.info.slices[i].z;
+    }
+    progress.volume_started(record.info.id, n);
+
+    std::vector<std::unique_ptr<Feature>> features(m_metric ? n : 0);
+    if (m_metric) {
+        pool.parallel_for(n, [&](std::size_t i) {
+            cancel.check();
+            Image8 image;
+            to_8bit(volume.slice(i), m_config.intensity, image);
+            features[i] = m_metric->prepare(image);
+            record.slices[i].hash = m_metric->describe(*features[i]);
+            progress.slices_done(1);
+        });
+    } else {
+        progress.slices_done(n);
+    }
+
+    const PruneResult pruned = prune(volume, features, pool, cancel);
+    features.clear();
+    for (std::size_t i = 0; i < n; ++i) {
+        SliceRecord& s = record.slices[i];
+        s.kept = pruned.kept[i];
+        s.match = pruned.match[i];
+        s.score = pruned.score[i];
+    }
+    record.kept = pruned.kept_count();
+    record.pairs_computed = pruned.pairs_computed;
+
+    write_outputs(volume, record, pool, cancel);
+    record.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return record;
+}
+
+}  // namespace lessmore

@@ -1,0 +1,213 @@
+// Finding volumes: walks the inputs, classifies files by extension and content.
+#include <lessmore/error.hpp>
+#include <lessmore/sources.hpp>
+
+#include "io/files.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <set>
+#include <system_error>
+
+namespace fs = std::filesystem;
+
+namespace lessmore {
+
+void CancelToken::check() const {
+    if (cancelled()) throw Interrupted();
+}
+
+namespace {
+
+const std::set<std::string> k_volume_exts = {".nii", ".nii.gz", ".nrrd", ".nhdr", ".mha", ".mhd"};
+const std::set<std::string> k_image_exts = {".png", ".tif", ".tiff", ".jpg", ".jpeg"};
+// Never volumes: side files of datasets and of detached-header formats.
+const std::set<std::string> k_skip_exts = {".txt", ".xml", ".json", ".csv", ".md", ".pdf", ".html", ".htm",
+                                           ".raw", ".zraw", ".gz", ".zip", ".tar.gz", ".py", ".sh", ".log",
+                                           ".bvec", ".bval", ".npy", ".npz", ".yaml", ".yml", ".ini", ".db"};
+const std::set<std::string> k_skip_names = {"DICOMDIR", "DIRFILE", "LICENSE", "README", "CITATION"};
+
+bool has_dicm_magic(const fs::path& p, std::string& error) {
+    std::ifstream in(p, std::ios::binary);
+    if (!in) {
+        error = "cannot open: " + errno_text(errno);
+        return false;
+    }
+    std::array<char, 132> head{};
+    in.read(head.data(), head.size());
+    return in.gcount() == 132 && std::memcmp(head.data() + 128, "DICM", 4) == 0;
+}
+
+class Walker {
+public:
+    explicit Walker(Discovery& out) : m_out(out) {}
+
+    void input(const std::string& text) {
+        const fs::path p(text);
+        std::error_code ec;
+        const fs::file_status st = fs::status(p, ec);
+        if (ec || !fs::exists(st)) {
+            throw UsageError(text + ": no such file or directory");
+        }
+        const fs::path canon = fs::weakly_canonical(fs::absolute(p), ec);
+        const std::string name = (ec ? p : canon).filename().string();
+        if (fs::is_directory(st)) {
+            m_root_name = name.empty() ? text : name;
+            walk(p, "");
+        } else {
+            m_root_name = name;
+            single_file(p);
+        }
+    }
+
+private:
+    std::string id_for(const std::string& rel) const { return rel.empty() ? m_root_name : rel; }
+
+    void single_file(const fs::path& p) {
+        const std::string ext = extension_of(p);
+        const std::string name = p.filename().string();
+        Source s;
+        s.path = path_text(p);
+        s.id = name;
+        if (k_volume_exts.count(ext)) {
+            s.kind = Source::Kind::VolumeFile;
+        } else if (k_image_exts.count(ext)) {
+            s.kind = Source::Kind::ImageFolder;
+            s.path = path_text(p.parent_path().empty() ? fs::path(".") : p.parent_path());
+            s.files = {name};
+        } else {
+            std::string err;
+            if (!has_dicm_magic(p, err) && ext != ".dcm" && ext != ".ima") {
+                m_out.errors.push_back({path_text(p), err.empty() ? "not a recognised volume file (DICOM, NIfTI, NRRD, "
+                                                                    "MetaImage or 2D image)"
+                                                                  : err});
+                return;
+            }
+            s.kind = Source::Kind::DicomFolder;
+            s.path = path_text(p.parent_path().empty() ? fs::path(".") : p.parent_path());
+            s.files = {name};
+        }
+        m_out.sources.push_back(std::move(s));
+    }
+
+    void walk(const fs::path& dir, const std::string& rel) {
+        std::error_code ec;
+        const fs::path canon = fs::canonical(dir, ec);
+        if (ec) {
+            m_out.errors.push_back({path_text(dir), "cannot resolve folder: " + ec.message()});
+            return;
+        }
+        if (std::find(m_stack.begin(), m_stack.end(), canon) != m_stack.end()) {
+            m_out.errors.push_back({path_text(dir), "symbolic link loop (leads back to " + path_text(canon) + "); skipped"});
+            return;
+        }
+        if (!m_visited.insert(canon).second) {
+            m_out.warnings.push_back({path_text(dir), "folder already scanned through another path; skipped"});
+            return;
+        }
+        m_stack.push_back(canon);
+
+        std::vector<std::string> names;
+        fs::directory_iterator it(dir, ec);
+        if (ec) {
+            m_out.errors.push_back({path_text(dir), "cannot list folder: " + ec.message()});
+            m_stack.pop_back();
+            return;
+        }
+        for (; it != fs::directory_iterator(); it.increment(ec)) {
+            if (ec) break;
+            names.push_back(it->path().filename().string());
+        }
+        if (ec) m_out.errors.push_back({path_text(dir), "cannot list folder: " + ec.message()});
+        std::sort(names.begin(), names.end());  // listing order must not matter
+
+        std::vector<std::string> dicom, images, subdirs;
+        for (const std::string& name : names) {
+            if (name.empty() || name[0] == '.') continue;  // hidden files, our own temporaries
+            const fs::path p = dir / name;
+            const fs::file_status st = fs::status(p, ec);
+            if (ec) {
+                const bool dangling = fs::is_symlink(fs::symlink_status(p));
+                m_out.errors.push_back({path_text(p), dangling ? "broken symbolic link" : "cannot read: " + ec.message()});
+                continue;
+            }
+            if (fs::is_directory(st)) {
+                subdirs.push_back(name);
+                continue;
+            }
+            if (!fs::is_regular_file(st)) continue;
+            const std::string ext = extension_of(p);
+            const std::string child_rel = rel.empty() ? name : rel + "/" + name;
+            if (k_volume_exts.count(ext)) {
+                Source s;
+                s.kind = Source::Kind::VolumeFile;
+                s.path = path_text(p);
+                s.id = child_rel;
+                m_out.sources.push_back(std::move(s));
+            } else if (k_image_exts.count(ext)) {
+                images.push_back(name);
+            } else if (k_skip_exts.count(ext) || k_skip_names.count(fs::path(name).stem().string())) {
+                continue;
+            } else {
+                std::string err;
+                if (has_dicm_magic(p, err) || ext == ".dcm" || ext == ".ima") {
+                    dicom.push_back(name);
+                } else if (!err.empty()) {
+                    m_out.errors.push_back({path_text(p), err});
+                }
+            }
+        }
+        if (!dicom.empty()) {
+            Source s;
+            s.kind = Source::Kind::DicomFolder;
+            s.path = path_text(dir);
+            s.id = id_for(rel);
+            s.files = std::move(dicom);
+            m_out.sources.push_back(std::move(s));
+        }
+        if (!images.empty()) {
+            Source s;
+            s.kind = Source::Kind::ImageFolder;
+            s.path = path_text(dir);
+            s.id = id_for(rel);
+            s.files = std::move(images);
+            m_out.sources.push_back(std::move(s));
+        }
+        for (const std::string& name : subdirs) walk(dir / name, rel.empty() ? name : rel + "/" + name);
+        m_stack.pop_back();
+    }
+
+    Discovery& m_out;
+    std::string m_root_name;
+    std::vector<fs::path> m_stack;
+    std::set<fs::path> m_visited;
+};
+
+}  // namespace
+
+Discovery discover(const std::vector<std::string>& inputs) {
+    Discovery out;
+    Walker walker(out);
+    std::map<std::string, std::string> owner;  // volume id -> input
+    for (const std::string& input : inputs) {
+        const std::size_t before = out.sources.size();
+        walker.input(input);
+        for (std::size_t i = before; i < out.sources.size(); ++i) {
+            Source& s = out.sources[i];
+            // A folder holding both DICOM files and 2D images gives two sources.
+            if (s.kind == Source::Kind::ImageFolder && i > before && out.sources[i - 1].id == s.id) s.id += "#images";
+            const auto [it, fresh] = owner.emplace(s.id, input);
+            if (!fresh) {
+                throw UsageError("inputs '" + it->second + "' and '" + input + "' both give a volume with id '" + s.id +
+                                 "'; pass their parent folder instead");
+            }
+        }
+    }
+    std::sort(out.sources.begin(), out.sources.end(), [](const Source& a, const Source& b) { return a.id < b.id; });
+    return out;
+}
+
+}  // namespace lessmore

@@ -1,0 +1,59 @@
+#include "io/files.hpp"
+
+#include <lessmore/error.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstring>
+#include <cstdlib>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace lessmore {
+
+std::string errno_text(int err) { return std::strerror(err); }
+
+std::string path_text(const std::filesystem::path& path) { return path.generic_string(); }
+
+std::string extension_of(const std::filesystem::path& path) {
+    std::string name = path.filename().string();
+    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+    for (const char* dbl : {".nii.gz", ".tar.gz"}) {
+        const std::size_t n = std::strlen(dbl);
+        if (name.size() > n && name.compare(name.size() - n, n, dbl) == 0) return dbl;
+    }
+    const auto dot = name.rfind('.');
+    if (dot == std::string::npos || dot == 0) return "";
+    return name.substr(dot);
+}
+
+void write_file_atomic(const std::filesystem::path& path, std::string_view bytes, bool sync) {
+    // mkstemp gives every writer its own temporary; hidden so listings skip it.
+    std::string tmp_text = path_text(path.parent_path() / ("." + path.filename().string() + ".tmp-XXXXXX"));
+    const int fd = ::mkstemp(tmp_text.data());
+    if (fd < 0) throw Error(path_text(path) + ": cannot create: " + errno_text(errno));
+    const std::filesystem::path tmp = tmp_text;
+    ::fchmod(fd, 0644);
+    std::size_t done = 0;
+    int err = 0;
+    while (done < bytes.size()) {
+        const ssize_t w = ::write(fd, bytes.data() + done, bytes.size() - done);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            err = errno;
+            break;
+        }
+        done += static_cast<std::size_t>(w);
+    }
+    if (err == 0 && sync && ::fsync(fd) != 0) err = errno;
+    if (::close(fd) != 0 && err == 0) err = errno;
+    if (err == 0 && ::rename(tmp.c_str(), path.c_str()) != 0) err = errno;
+    if (err != 0) {
+        ::unlink(tmp.c_str());
+        throw Error(path_text(path) + ": cannot write: " + errno_text(err));
+    }
+}
+
+}  // namespace lessmore

@@ -1,0 +1,46 @@
+// The metric registry: a fixed table of names and factories (no global state).
+#include <lessmore/error.hpp>
+#include <lessmore/metric.hpp>
+
+#include "metrics/hash_metric.hpp"
+
+#include <charconv>
+
+namespace lessmore {
+namespace {
+
+struct Entry {
+    const char* name;
+    const char* summary;
+    std::unique_ptr<Metric> (*make)(const MetricOptions&);
+};
+
+constexpr Entry k_metrics[] = {
+    {"hash", "difference hash (imagehash dhash on Pillow), Hamming distance; similar iff distance <= threshold",
+     &make_hash_metric},
+};
+
+}  // namespace
+
+std::string format_number(double v) {
+    char buf[64];
+    const auto res = std::to_chars(buf, buf + sizeof buf, v);  // shortest round-trip form
+    return std::string(buf, res.ptr);
+}
+
+std::vector<MetricDescription> metric_list() {
+    std::vector<MetricDescription> out;
+    for (const Entry& e : k_metrics) out.push_back({e.name, e.summary});
+    return out;
+}
+
+std::unique_ptr<Metric> make_metric(const MetricOptions& options) {
+    for (const Entry& e : k_metrics) {
+        if (options.method == e.name) return e.make(options);
+    }
+    std::string names;
+    for (const Entry& e : k_metrics) names += std::string(names.empty() ? "" : ", ") + e.name;
+    throw UsageError("--method: unknown metric '" + options.method + "' (choose from everyn, " + names + ")");
+}
+
+}  // namespace lessmore
