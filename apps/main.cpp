@@ -49,6 +49,11 @@ int main(int argc, char** argv) {
     app.require_subcommand(1);
     const cli::Runner reduce = cli::add_reduce_command(app);
     const cli::Runner info = cli::add_info_command(app);
+    if (argc > 1 && argv[1][0] != '-' && std::string(argv[1]) != "reduce" && std::string(argv[1]) != "info") {
+        std::fprintf(stderr, "lessmore: error: unknown command '%s' (use reduce or info)\nRun 'lessmore --help' for usage.\n",
+                     argv[1]);
+        return 2;
+    }
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

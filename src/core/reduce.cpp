@@ -185,7 +185,10 @@ ReduceResult reduce(const ReduceConfig& config, ProgressSink& progress, const Ca
         }
     }
     if (found.sources.empty() && found.errors.empty()) {
-        for (const std::string& input : config.inputs) result.errors.push_back({input, "no volumes found"});
+        for (const std::string& input : config.inputs) {
+            result.errors.push_back({input, "no volumes found"});
+            progress.volume_failed(input, "no volumes found");
+        }
     }
 
     std::sort(result.volumes.begin(), result.volumes.end(),

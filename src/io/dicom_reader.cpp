@@ -9,13 +9,16 @@
 #include <gdcmImage.h>
 #include <gdcmImageReader.h>
 #include <gdcmReader.h>
+#include <gdcmTrace.h>
 
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cerrno>
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <optional>
 #include <set>
@@ -24,6 +27,61 @@ namespace lessmore {
 namespace {
 
 const gdcm::Tag k_pixel_data(0x7fe0, 0x0010);
+
+// The whole file is read with one call and parsed from memory, so the bytes are at
+// hand to check that the pixel data really is all there.
+class MemoryBuffer final : public std::streambuf {
+public:
+    explicit MemoryBuffer(std::vector<char>& bytes) { setg(bytes.data(), bytes.data(), bytes.data() + bytes.size()); }
+
+protected:
+    pos_type seekoff(off_type off, std::ios_base::seekdir dir, std::ios_base::openmode) override {
+        char* target = dir == std::ios_base::beg ? eback() + off : dir == std::ios_base::cur ? gptr() + off : egptr() + off;
+        if (target < eback() || target > egptr()) return pos_type(off_type(-1));
+        setg(eback(), target, egptr());
+        return pos_type(target - eback());
+    }
+    pos_type seekpos(pos_type pos, std::ios_base::openmode mode) override {
+        return seekoff(off_type(pos), std::ios_base::beg, mode);
+    }
+};
+
+bool read_whole_file(const std::filesystem::path& path, std::vector<char>& bytes, std::string& error) {
+    std::ifstream in(path, std::ios::binary | std::ios::ate);
+    if (!in) {
+        error = "cannot open: " + errno_text(errno);
+        return false;
+    }
+    const std::streamsize size = in.tellg();
+    in.seekg(0);
+    bytes.resize(static_cast<std::size_t>(std::max<std::streamsize>(size, 0)));
+    if (!in.read(bytes.data(), size)) {
+        error = "cannot read: " + errno_text(errno);
+        return false;
+    }
+    return true;
+}
+
+// GDCM pads a pixel data element cut short by a truncated file without failing. Find the
+// element's header (tag, then its length, implicit or explicit VR) and check that the
+// value ends inside the file. Unknown layouts (big endian, undefined length) pass; the
+// decoder catches those.
+bool pixel_data_complete(const std::vector<char>& file, std::uint32_t length) {
+    const unsigned char tag[4] = {0xe0, 0x7f, 0x10, 0x00};
+    unsigned char len[4];
+    for (int i = 0; i < 4; ++i) len[i] = static_cast<unsigned char>((length >> (8 * i)) & 0xff);
+    const auto* data = reinterpret_cast<const unsigned char*>(file.data());
+    const std::size_t size = file.size();
+    for (std::size_t o = 0; o + 8 <= size; ++o) {
+        if (std::memcmp(data + o, tag, 4) != 0) continue;
+        if (std::memcmp(data + o + 4, len, 4) == 0) return o + 8 + length <= size;  // implicit VR
+        if (o + 12 <= size && data[o + 4] == 'O' && (data[o + 5] == 'W' || data[o + 5] == 'B') &&
+            std::memcmp(data + o + 8, len, 4) == 0) {
+            return o + 12 + length <= size;  // explicit VR
+        }
+    }
+    return true;
+}
 
 struct FileRecord {
     std::string name;
@@ -114,7 +172,7 @@ void to_hu(const T* in, std::size_t n, double slope, double intercept, std::int1
     }
 }
 
-void read_pixels(const gdcm::Image& image, const gdcm::DataSet& ds, FileRecord& r) {
+void read_pixels(const gdcm::Image& image, const gdcm::DataSet& ds, const std::vector<char>& file, FileRecord& r) {
     const gdcm::PixelFormat& pf = image.GetPixelFormat();
     if (pf.GetSamplesPerPixel() != 1) {
         r.error = "colour DICOM image (" + std::to_string(pf.GetSamplesPerPixel()) + " samples per pixel) is not supported";
@@ -134,6 +192,13 @@ void read_pixels(const gdcm::Image& image, const gdcm::DataSet& ds, FileRecord& 
     }
     const std::size_t n = static_cast<std::size_t>(r.rows) * r.columns;
     const std::size_t elem = pf.GetPixelSize();
+    // GDCM accepts a truncated file ("incomplete pixel data") and pads it; we do not.
+    const gdcm::ByteValue* stored = ds.FindDataElement(k_pixel_data) ? ds.GetDataElement(k_pixel_data).GetByteValue() : nullptr;
+    if (stored && (stored->GetLength() < n * elem || !pixel_data_complete(file, stored->GetLength()))) {
+        r.error = "pixel data is truncated (file ends before the " + std::to_string(stored->GetLength()) +
+                  " bytes its header announces)";
+        return;
+    }
     if (raw.size() < n * elem) {
         r.error = "pixel data is shorter than " + std::to_string(r.columns) + "x" + std::to_string(r.rows);
         return;
@@ -176,8 +241,12 @@ FileRecord read_file(const std::filesystem::path& path, const std::string& name)
     FileRecord r;
     r.name = name;
     try {
+        std::vector<char> bytes;
+        if (!read_whole_file(path, bytes, r.error)) return r;
+        MemoryBuffer buffer(bytes);
+        std::istream stream(&buffer);
         gdcm::ImageReader reader;
-        reader.SetFileName(path.c_str());
+        reader.SetStream(stream);
         const bool ok = reader.Read();
         const gdcm::DataSet& ds = reader.GetFile().GetDataSet();
         if (!ok) {
@@ -192,7 +261,7 @@ FileRecord read_file(const std::filesystem::path& path, const std::string& name)
             return r;
         }
         read_header_fields(ds, r);
-        read_pixels(reader.GetImage(), ds, r);
+        read_pixels(reader.GetImage(), ds, bytes, r);
     } catch (const std::exception& e) {
         r.error = std::string("cannot read DICOM: ") + e.what();
     }
@@ -300,6 +369,9 @@ LoadedVolume build_series(const Source& source, const std::string& id, std::vect
 
 std::vector<LoadedVolume> read_dicom_folder(const Source& source, const LoadOptions& options, ThreadPool& pool,
                                             const CancelToken& cancel, bool headers_only) {
+    // GDCM prints warnings about odd files to stderr; lessmore reports problems itself.
+    gdcm::Trace::WarningOff();
+    gdcm::Trace::DebugOff();
     const std::filesystem::path folder(source.path);
     std::vector<FileRecord> records(source.files.size());
     pool.parallel_for(records.size(), [&](std::size_t i) {

@@ -83,7 +83,9 @@ def dicom_hu(ds):
     p = ds.pixel_array.astype(np.int16)
     p[p == -2000] = 0
     slope = float(ds.RescaleSlope) if "RescaleSlope" in ds else 1.0
-    intercept = float(ds.RescaleIntercept) if "RescaleIntercept" in ds else -1024.0
+    # lessmore uses the DICOM default 0 when the tag is absent (the authors used -1024;
+    # CT files always carry the tag, so real data never sees the difference).
+    intercept = float(ds.RescaleIntercept) if "RescaleIntercept" in ds else 0.0
     if slope != 1:
         p = (slope * p.astype(np.float64)).astype(np.int16)
     p = p + np.int16(intercept)

@@ -1,0 +1,66 @@
+#pragma once
+// Helpers shared by the unit and CLI tests.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace lessmore::test {
+
+namespace fs = std::filesystem;
+
+fs::path shared_data();       // ../shared/data/ct
+bool have_shared_data();
+fs::path source_dir();        // the repository
+fs::path binary();            // the lessmore executable
+fs::path bundled_sample();    // data/sample/example_ct_sm.nii.gz
+fs::path dicom_fixtures();    // tests/data/dicom
+
+// Tests that need ../shared say so visibly and skip when it is absent.
+#define LESSMORE_REQUIRE_SHARED_DATA()                                                              \
+    do {                                                                                           \
+        if (!::lessmore::test::have_shared_data())                                                 \
+            GTEST_SKIP() << "SKIPPED: ../shared/data/ct not found (" << ::lessmore::test::shared_data() \
+                         << "); this test needs the shared CT data";                                \
+    } while (0)
+
+// A fresh folder removed at the end of the test.
+class TempDir {
+public:
+    TempDir();
+    ~TempDir();
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+    const fs::path& path() const { return m_path; }
+    fs::path operator/(const std::string& name) const { return m_path / name; }
+
+private:
+    fs::path m_path;
+};
+
+struct RunResult {
+    int exit_code = -1;
+    std::string out;
+    std::string err;
+};
+// Runs the lessmore binary with args; stdout/stderr captured.
+RunResult run_lessmore(const std::vector<std::string>& args);
+
+std::string read_file(const fs::path& p);
+void write_file(const fs::path& p, const std::string& bytes);
+nlohmann::json read_json(const fs::path& p);
+std::vector<std::uint8_t> base64_decode(const std::string& text);
+std::string sha256_hex(const std::uint8_t* data, std::size_t size);
+
+// A minimal uncompressed NIfTI-1 (.nii) writer for odd test volumes.
+// datatype: 2 uint8, 4 int16, 8 int32, 16 float32.
+void write_nifti(const fs::path& p, const std::vector<int>& dims, int datatype, const std::string& voxel_bytes,
+                 float slope = 0.0f, float intercept = 0.0f);
+
+// Copies a folder tree (used to build odd datasets from real data).
+void copy_tree(const fs::path& from, const fs::path& to);
+
+}  // namespace lessmore::test

@@ -1,0 +1,213 @@
+// Loaders on real data (DICOM with and without tilt, NIfTI) and on odd files.
+#include "test_support.hpp"
+
+#include <lessmore/sources.hpp>
+#include <lessmore/thread_pool.hpp>
+#include <lessmore/writers.hpp>
+
+#include <opencv2/imgcodecs.hpp>
+
+#include <cmath>
+#include <cstring>
+
+namespace lessmore {
+namespace {
+
+std::vector<LoadedVolume> load_all(const test::fs::path& p, SliceOrder order = SliceOrder::Position,
+                                   bool headers_only = false) {
+    const Discovery d = discover({p.string()});
+    ThreadPool pool(2);
+    CancelToken cancel;
+    LoadOptions o;
+    o.order = order;
+    std::vector<LoadedVolume> out;
+    for (const Source& s : d.sources) {
+        for (auto& v : headers_only ? inspect_source(s, o, pool, cancel) : load_source(s, o, pool, cancel))
+            out.push_back(std::move(v));
+    }
+    return out;
+}
+
+template <typename T>
+T voxel(const Volume& v, std::size_t slice, int x, int y) {
+    const SliceView s = v.slice(slice);
+    T out;
+    std::memcpy(&out, static_cast<const char*>(s.data) + (static_cast<std::size_t>(y) * s.width + x) * sizeof(T), sizeof(T));
+    return out;
+}
+
+TEST(DicomReader, GantryTiltedSeriesIsOneVolumeOrderedAlongTheNormal) {
+    LESSMORE_REQUIRE_SHARED_DATA();
+    auto vols = load_all(test::shared_data() / "ge-head-tilt");
+    ASSERT_EQ(vols.size(), 1u);
+    ASSERT_TRUE(vols[0].volume) << vols[0].error;
+    const VolumeInfo& info = vols[0].volume->info();
+    EXPECT_EQ(info.id, "ge-head-tilt");
+    EXPECT_EQ(info.format, "dicom");
+    EXPECT_EQ(info.slice_count(), 28u);
+    EXPECT_EQ(info.width, 512);
+    EXPECT_EQ(info.type, VoxelType::Int16);
+    for (std::size_t i = 1; i < info.slices.size(); ++i) EXPECT_LT(*info.slices[i - 1].z, *info.slices[i].z);
+    // Uneven spacing: 4 mm then 7 mm steps (along the tilted normal, ~1.08 and 4.0 and 7.0).
+    EXPECT_NEAR(*info.slices[27].z - *info.slices[26].z, 6.999, 0.01);
+    EXPECT_EQ(info.slices.front().file, "01.dcm");
+    EXPECT_EQ(info.slices.back().file, "28.dcm");
+}
+
+TEST(DicomReader, PositionOrderVersusNameOrder) {
+    LESSMORE_REQUIRE_SHARED_DATA();
+    auto by_pos = load_all(test::shared_data() / "pancreas-ct-cb-001");
+    ASSERT_EQ(by_pos.size(), 1u);
+    const VolumeInfo& info = by_pos[0].volume->info();
+    ASSERT_EQ(info.slice_count(), 134u);
+    // z decreases with the file number, so position order reverses the names.
+    EXPECT_EQ(info.slices.front().file, "1-134.dcm");
+    EXPECT_EQ(info.slices.back().file, "1-001.dcm");
+    EXPECT_NEAR(*info.slices.front().z, 85.91, 1e-9);
+    EXPECT_NEAR(info.spacing[2], 3.0, 1e-9);
+    // Hounsfield units: stored uint16 + intercept -1000.
+    int lo = 32767, hi = -32768;
+    for (std::size_t k = 0; k < 134; ++k)
+        for (int y = 0; y < 512; y += 7)
+            for (int x = 0; x < 512; x += 7) {
+                const int v = voxel<std::int16_t>(*by_pos[0].volume, k, x, y);
+                lo = std::min(lo, v);
+                hi = std::max(hi, v);
+            }
+    EXPECT_EQ(lo, -1000);
+    EXPECT_GT(hi, 1000);
+
+    auto by_name = load_all(test::shared_data() / "pancreas-ct-cb-001", SliceOrder::Name);
+    EXPECT_EQ(by_name[0].volume->info().slices.front().file, "1-001.dcm");
+    EXPECT_EQ(by_name[0].volume->info().slices.back().file, "1-134.dcm");
+}
+
+TEST(DicomReader, HeadersOnlyGivesTheSameInfo) {
+    LESSMORE_REQUIRE_SHARED_DATA();
+    auto full = load_all(test::shared_data() / "ge-head-tilt");
+    auto head = load_all(test::shared_data() / "ge-head-tilt", SliceOrder::Position, true);
+    ASSERT_TRUE(head[0].volume);
+    EXPECT_EQ(head[0].volume->slice_count(), 0u);  // no voxels
+    const VolumeInfo& a = full[0].volume->info();
+    const VolumeInfo& b = head[0].volume->info();
+    ASSERT_EQ(a.slice_count(), b.slice_count());
+    for (std::size_t i = 0; i < a.slice_count(); ++i) EXPECT_EQ(a.slices[i].file, b.slices[i].file);
+    EXPECT_EQ(a.spacing, b.spacing);
+}
+
+TEST(ItkReader, BundledNiftiSample) {
+    auto vols = load_all(test::bundled_sample());
+    ASSERT_EQ(vols.size(), 1u);
+    ASSERT_TRUE(vols[0].volume) << vols[0].error;
+    const VolumeInfo& info = vols[0].volume->info();
+    EXPECT_EQ(info.id, "example_ct_sm.nii.gz");
+    EXPECT_EQ(info.format, "nifti");
+    EXPECT_EQ(info.width, 122);
+    EXPECT_EQ(info.height, 101);
+    EXPECT_EQ(info.slice_count(), 30u);
+    EXPECT_EQ(info.type, VoxelType::Int16);
+    EXPECT_EQ(info.spacing[2], 3.0);
+    EXPECT_TRUE(info.slices[0].file.empty());
+    EXPECT_NEAR(*info.slices[1].z - *info.slices[0].z, 3.0, 1e-9);
+}
+
+TEST(ItkReader, Int32NiftiIsStoredAsInt16WhenValuesFit) {
+    LESSMORE_REQUIRE_SHARED_DATA();
+    auto vols = load_all(test::shared_data() / "nifti" / "example_ct.nii.gz");
+    ASSERT_TRUE(vols[0].volume) << vols[0].error;
+    EXPECT_EQ(vols[0].volume->info().type, VoxelType::Int16);
+    EXPECT_EQ(vols[0].volume->slice_count(), 112u);
+    // The small file is slices 82..111 of this one.
+    auto sm = load_all(test::bundled_sample());
+    for (int y = 0; y < 101; y += 10)
+        for (int x = 0; x < 122; x += 10)
+            EXPECT_EQ(voxel<std::int16_t>(*vols[0].volume, 90, x, y), voxel<std::int16_t>(*sm[0].volume, 8, x, y));
+}
+
+TEST(ItkReader, FloatNiftiNaNBecomesZeroAndScaledNiftiIsRescaled) {
+    test::TempDir dir;
+    std::vector<float> f(4 * 3 * 2, 1.0f);
+    f[5] = std::nanf("");
+    test::write_nifti(dir / "nan.nii", {4, 3, 2}, 16, std::string(reinterpret_cast<char*>(f.data()), f.size() * 4));
+    auto vols = load_all(dir / "nan.nii");
+    ASSERT_TRUE(vols[0].volume) << vols[0].error;
+    EXPECT_EQ(vols[0].volume->info().type, VoxelType::Float32);
+    // nifticlib (ITK's NIfTI reader) replaces non-finite floats by 0 while reading.
+    EXPECT_EQ(voxel<float>(*vols[0].volume, 0, 1, 1), 0.0f);
+    EXPECT_EQ(voxel<float>(*vols[0].volume, 0, 2, 1), 1.0f);
+
+    std::vector<std::int16_t> s = {0, 1, 2, 3, 4, 5, 6, 7};
+    test::write_nifti(dir / "scaled.nii", {2, 2, 2}, 4, std::string(reinterpret_cast<char*>(s.data()), s.size() * 2), 2.0f,
+                      -1024.0f);
+    auto scaled = load_all(dir / "scaled.nii");
+    ASSERT_TRUE(scaled[0].volume) << scaled[0].error;
+    // 7 * 2 - 1024 = -1010 (stored as int16 or float, the value is what matters).
+    const SliceView v = scaled[0].volume->slice(1);
+    const double last = v.type == VoxelType::Float32 ? voxel<float>(*scaled[0].volume, 1, 1, 1)
+                                                     : voxel<std::int16_t>(*scaled[0].volume, 1, 1, 1);
+    EXPECT_DOUBLE_EQ(last, -1010.0);
+}
+
+TEST(ImageFolderReader, NaturalOrderEightAndSixteenBit) {
+    test::TempDir dir;
+    for (int i : {1, 2, 10}) {
+        Image8 img(8, 6);
+        std::fill(img.pixels.begin(), img.pixels.end(), static_cast<std::uint8_t>(i));
+        test::write_file(dir / "pngs" / ("s" + std::to_string(i) + ".png"), encode_png(img));
+    }
+    test::fs::create_directories(dir / "png16");
+    for (int i : {1, 2, 10}) {
+        cv::Mat m16(6, 8, CV_16UC1, cv::Scalar(i * 5000));
+        cv::imwrite((dir / "png16" / ("s" + std::to_string(i) + ".png")).string(), m16);
+    }
+    auto v8 = load_all(dir / "pngs");
+    ASSERT_EQ(v8.size(), 1u);
+    ASSERT_TRUE(v8[0].volume) << v8[0].error;
+    const VolumeInfo& info = v8[0].volume->info();
+    EXPECT_EQ(info.format, "images");
+    EXPECT_EQ(info.type, VoxelType::UInt8);
+    ASSERT_EQ(info.slice_count(), 3u);
+    EXPECT_EQ(info.slices[0].file, "s1.png");
+    EXPECT_EQ(info.slices[1].file, "s2.png");
+    EXPECT_EQ(info.slices[2].file, "s10.png");
+    EXPECT_EQ(voxel<std::uint8_t>(*v8[0].volume, 2, 0, 0), 10);
+    EXPECT_FALSE(info.slices[0].z.has_value());
+
+    auto by_name = load_all(dir / "pngs", SliceOrder::Name);
+    EXPECT_EQ(by_name[0].volume->info().slices[1].file, "s10.png");
+
+    auto v16 = load_all(dir / "png16");
+    ASSERT_TRUE(v16[0].volume) << v16[0].error;
+    EXPECT_EQ(v16[0].volume->info().type, VoxelType::UInt16);
+    EXPECT_EQ(voxel<std::uint16_t>(*v16[0].volume, 2, 3, 3), 50000);
+}
+
+TEST(ImageFolderReader, MismatchedSizeNamesTheFile) {
+    test::TempDir dir;
+    test::write_file(dir / "a1.png", encode_png(Image8(8, 8)));
+    test::write_file(dir / "a2.png", encode_png(Image8(9, 8)));
+    auto vols = load_all(dir.path());
+    ASSERT_EQ(vols.size(), 1u);
+    EXPECT_FALSE(vols[0].volume);
+    EXPECT_NE(vols[0].path.find("a2.png"), std::string::npos);
+    EXPECT_NE(vols[0].error.find("must match"), std::string::npos) << vols[0].error;
+}
+
+TEST(ItkReader, BrokenFilesGiveOneLineErrors) {
+    test::TempDir dir;
+    test::write_file(dir / "text.nii.gz", "this is not a NIfTI file\n");
+    std::vector<std::int16_t> s(8, 0);
+    // A header claiming 30000^3 voxels with 16 bytes of data.
+    test::write_nifti(dir / "absurd.nii", {30000, 30000, 30000}, 4, std::string(16, '\0'));
+    test::write_nifti(dir / "short.nii", {64, 64, 64}, 4, std::string(100, '\0'));
+    for (const char* name : {"text.nii.gz", "absurd.nii", "short.nii"}) {
+        auto vols = load_all(dir / name);
+        ASSERT_EQ(vols.size(), 1u) << name;
+        EXPECT_FALSE(vols[0].volume) << name;
+        EXPECT_FALSE(vols[0].error.empty()) << name;
+        EXPECT_EQ(vols[0].error.find('\n'), std::string::npos) << vols[0].error;
+    }
+}
+
+}  // namespace
+}  // namespace lessmore
