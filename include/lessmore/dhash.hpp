@@ -1,9 +1,14 @@
 #pragma once
 // Difference hash, bit-identical to imagehash 4.3.1's dhash() on Pillow.
 #include <lessmore/image.hpp>
+#include <lessmore/resize.hpp>
 
 #include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace lessmore {
@@ -22,6 +27,21 @@ struct DHash {
 // Resize to (hash_size + 1) x hash_size with Pillow's LANCZOS, then
 // bit(r, c) = pixel(r, c + 1) > pixel(r, c).
 DHash dhash(const Image8& image, int hash_size = 8);
+
+// dhash with the resize coefficients computed once per input size (thread-safe).
+class DHasher {
+public:
+    explicit DHasher(int hash_size = 8);
+    DHash operator()(const Image8& image) const;
+    int hash_size() const { return m_hash_size; }
+
+private:
+    std::shared_ptr<const PillowLanczosResizer> resizer_for(int width, int height) const;
+
+    int m_hash_size;
+    mutable std::mutex m_mutex;
+    mutable std::map<std::pair<int, int>, std::shared_ptr<const PillowLanczosResizer>> m_resizers;
+};
 
 // Number of differing bits.
 int hamming_distance(const DHash& a, const DHash& b);

@@ -1,7 +1,6 @@
 #include <lessmore/dhash.hpp>
 #include <lessmore/resize.hpp>
 
-#include <bitset>
 #include <stdexcept>
 
 namespace lessmore {
@@ -29,9 +28,9 @@ std::string DHash::hex() const {
     return out;
 }
 
-DHash dhash(const Image8& image, int hash_size) {
-    if (hash_size < 2) throw std::invalid_argument("dhash: hash_size must be at least 2");
-    const Image8 small = resize_lanczos_pillow(image, hash_size + 1, hash_size);
+namespace {
+
+DHash bits_of(const Image8& small, int hash_size) {
     DHash h;
     h.hash_size = hash_size;
     const int bits = hash_size * hash_size;
@@ -44,6 +43,28 @@ DHash dhash(const Image8& image, int hash_size) {
         }
     }
     return h;
+}
+
+}  // namespace
+
+DHash dhash(const Image8& image, int hash_size) {
+    return DHasher(hash_size)(image);
+}
+
+DHasher::DHasher(int hash_size) : m_hash_size(hash_size) {
+    if (hash_size < 2) throw std::invalid_argument("dhash: hash_size must be at least 2");
+}
+
+std::shared_ptr<const PillowLanczosResizer> DHasher::resizer_for(int width, int height) const {
+    std::lock_guard<std::mutex> lock(m_mutex);
+    auto& slot = m_resizers[{width, height}];
+    if (!slot) slot = std::make_shared<const PillowLanczosResizer>(width, height, m_hash_size + 1, m_hash_size);
+    return slot;
+}
+
+DHash DHasher::operator()(const Image8& image) const {
+    if (image.width <= 0 || image.height <= 0) throw std::invalid_argument("dhash: empty image");
+    return bits_of(resizer_for(image.width, image.height)->resize(image), m_hash_size);
 }
 
 int hamming_distance(const DHash& a, const DHash& b) {

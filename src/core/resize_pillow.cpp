@@ -26,12 +26,7 @@ inline double lanczos_filter(double x) {
     return 0.0;
 }
 
-struct Coefficients {
-    int ksize = 0;
-    std::vector<int> xmin;    // first input pixel per output pixel
-    std::vector<int> count;   // number of taps per output pixel
-    std::vector<std::int32_t> weights;  // out_size * ksize fixed-point weights
-};
+using Coefficients = PillowLanczosResizer::Axis;
 
 Coefficients precompute(int in_size, int out_size) {
     const float in0 = 0.0f;
@@ -43,7 +38,7 @@ Coefficients precompute(int in_size, int out_size) {
 
     Coefficients c;
     c.ksize = static_cast<int>(std::ceil(support)) * 2 + 1;
-    c.xmin.resize(out_size);
+    c.first.resize(out_size);
     c.count.resize(out_size);
     c.weights.assign(static_cast<std::size_t>(out_size) * c.ksize, 0);
     std::vector<double> k(c.ksize);
@@ -69,8 +64,14 @@ Coefficients precompute(int in_size, int out_size) {
             out[x] = k[x] < 0 ? static_cast<std::int32_t>(-0.5 + k[x] * (1 << k_precision_bits))
                               : static_cast<std::int32_t>(0.5 + k[x] * (1 << k_precision_bits));
         }
-        c.xmin[xx] = xmin;
+        c.first[xx] = xmin;
         c.count[xx] = xmax;
+    }
+    c.high.resize(c.weights.size());
+    c.low.resize(c.weights.size());
+    for (std::size_t i = 0; i < c.weights.size(); ++i) {
+        c.high[i] = static_cast<std::int16_t>(c.weights[i] >> 11);
+        c.low[i] = static_cast<std::int16_t>(c.weights[i] & 0x7FF);
     }
     return c;
 }
@@ -97,12 +98,7 @@ std::int32_t dot_split(const std::uint8_t* src, const std::int16_t* hi, const st
 }
 
 void resample_horizontal(const Image8& in, int first_row, int rows, const Coefficients& c, Image8& out) {
-    const int out_w = static_cast<int>(c.xmin.size());
-    std::vector<std::int16_t> hi(c.weights.size()), lo(c.weights.size());
-    for (std::size_t i = 0; i < c.weights.size(); ++i) {
-        hi[i] = static_cast<std::int16_t>(c.weights[i] >> 11);
-        lo[i] = static_cast<std::int16_t>(c.weights[i] & 0x7FF);
-    }
+    const int out_w = static_cast<int>(c.first.size());
     out = Image8(out_w, rows);
     for (int yy = 0; yy < rows; ++yy) {
         const std::uint8_t* src = in.row(yy + first_row);
@@ -110,20 +106,20 @@ void resample_horizontal(const Image8& in, int first_row, int rows, const Coeffi
         for (int xx = 0; xx < out_w; ++xx) {
             const std::size_t off = static_cast<std::size_t>(xx) * c.ksize;
             const std::int32_t ss = (1 << (k_precision_bits - 1)) +
-                                    dot_split(src + c.xmin[xx], &hi[off], &lo[off], c.count[xx]);
+                                    dot_split(src + c.first[xx], &c.high[off], &c.low[off], c.count[xx]);
             dst[xx] = clip8(ss);
         }
     }
 }
 
 void resample_vertical(const Image8& in, int row_offset, const Coefficients& c, Image8& out) {
-    const int out_h = static_cast<int>(c.xmin.size());
+    const int out_h = static_cast<int>(c.first.size());
     const int w = in.width;
     out = Image8(w, out_h);
     std::vector<std::int32_t> acc(w);
     for (int yy = 0; yy < out_h; ++yy) {
         const std::int32_t* k = &c.weights[static_cast<std::size_t>(yy) * c.ksize];
-        const int ymin = c.xmin[yy] - row_offset;
+        const int ymin = c.first[yy] - row_offset;
         std::fill(acc.begin(), acc.end(), 1 << (k_precision_bits - 1));
         for (int y = 0; y < c.count[yy]; ++y) {
             const std::uint8_t* src = in.row(ymin + y);
@@ -137,33 +133,44 @@ void resample_vertical(const Image8& in, int row_offset, const Coefficients& c, 
 
 }  // namespace
 
-Image8 resize_lanczos_pillow(const Image8& in, int out_width, int out_height) {
-    if (out_width <= 0 || out_height <= 0 || in.width <= 0 || in.height <= 0) {
-        throw std::invalid_argument("resize_lanczos_pillow: empty image or size");
+PillowLanczosResizer::PillowLanczosResizer(int in_width, int in_height, int out_width, int out_height)
+    : m_in_width(in_width), m_in_height(in_height), m_out_width(out_width), m_out_height(out_height) {
+    if (out_width <= 0 || out_height <= 0 || in_width <= 0 || in_height <= 0) {
+        throw std::invalid_argument("PillowLanczosResizer: empty image or size");
     }
-    if (in.width == out_width && in.height == out_height) return in;  // Pillow returns a copy
+    m_horizontal = precompute(in_width, out_width);
+    m_vertical = precompute(in_height, out_height);
+}
 
-    const bool need_horizontal = out_width != in.width;
-    const bool need_vertical = out_height != in.height;
-    const Coefficients horiz = precompute(in.width, out_width);
-    const Coefficients vert = precompute(in.height, out_height);
+Image8 PillowLanczosResizer::resize(const Image8& in) const {
+    if (in.width != m_in_width || in.height != m_in_height) {
+        throw std::invalid_argument("PillowLanczosResizer: image size differs from the plan");
+    }
+    if (m_in_width == m_out_width && m_in_height == m_out_height) return in;  // Pillow returns a copy
 
+    const bool need_horizontal = m_out_width != m_in_width;
+    const bool need_vertical = m_out_height != m_in_height;
     // Only the input rows the vertical pass reads go through the horizontal pass.
-    const int ybox_first = vert.xmin.front();
-    const int ybox_last = vert.xmin.back() + vert.count.back();
+    const int ybox_first = m_vertical.first.front();
+    const int ybox_last = m_vertical.first.back() + m_vertical.count.back();
 
     Image8 temp;
     const Image8* src = &in;
     int row_offset = 0;
     if (need_horizontal) {
-        resample_horizontal(in, ybox_first, ybox_last - ybox_first, horiz, temp);
+        resample_horizontal(in, ybox_first, ybox_last - ybox_first, m_horizontal, temp);
         src = &temp;
         row_offset = ybox_first;
     }
     if (!need_vertical) return temp;
     Image8 out;
-    resample_vertical(*src, row_offset, vert, out);
+    resample_vertical(*src, row_offset, m_vertical, out);
     return out;
+}
+
+Image8 resize_lanczos_pillow(const Image8& in, int out_width, int out_height) {
+    if (in.width <= 0 || in.height <= 0) throw std::invalid_argument("resize_lanczos_pillow: empty image");
+    return PillowLanczosResizer(in.width, in.height, out_width, out_height).resize(in);
 }
 
 }  // namespace lessmore

@@ -18,7 +18,7 @@ public:
 
 class HashMetric final : public Metric {
 public:
-    explicit HashMetric(int hash_size) : m_hash_size(hash_size) {}
+    explicit HashMetric(int hash_size) : m_hash_size(hash_size), m_hasher(hash_size) {}
 
     std::string name() const override { return "hash"; }
     Sense sense() const override { return Sense::LowerIsSimilar; }
@@ -34,7 +34,7 @@ public:
     }
 
     std::unique_ptr<Feature> prepare(const Image8& image) const override {
-        return std::make_unique<HashFeature>(dhash(image, m_hash_size));
+        return std::make_unique<HashFeature>(m_hasher(image));
     }
 
     double compare(const Feature& a, const Feature& b) const override {
@@ -51,6 +51,7 @@ public:
 
 private:
     int m_hash_size;
+    DHasher m_hasher;
 };
 
 }  // namespace

@@ -1,0 +1,105 @@
+// Kernel benchmarks (Google Benchmark): the per-slice work of HASH on 512x512 CT.
+// Run: build/bench/lessmore_bench_kernels [--benchmark_filter=...]
+#include <lessmore/dhash.hpp>
+#include <lessmore/intensity.hpp>
+#include <lessmore/resize.hpp>
+#include <lessmore/sources.hpp>
+#include <lessmore/thread_pool.hpp>
+#include <lessmore/writers.hpp>
+
+#include <benchmark/benchmark.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <random>
+#include <vector>
+
+namespace {
+
+using namespace lessmore;
+
+// A CT-like 512x512 int16 slice: air outside a disc of soft tissue with noise and bone.
+std::vector<std::int16_t> ct_slice(unsigned seed) {
+    std::mt19937 rng(seed);
+    std::normal_distribution<double> noise(0.0, 20.0);
+    std::vector<std::int16_t> px(512 * 512);
+    for (int y = 0; y < 512; ++y) {
+        for (int x = 0; x < 512; ++x) {
+            const double r = std::hypot(x - 256.0, y - 256.0);
+            double v = r < 200 ? 40.0 : -1000.0;
+            if (r < 30 + (seed % 7)) v = 1200.0;
+            px[static_cast<std::size_t>(y) * 512 + x] = static_cast<std::int16_t>(v + noise(rng));
+        }
+    }
+    return px;
+}
+
+Image8 ct_image(unsigned seed) {
+    const auto px = ct_slice(seed);
+    return to_8bit(SliceView{px.data(), VoxelType::Int16, 512, 512}, IntensityMapping{});
+}
+
+void BM_DHash512(benchmark::State& state) {
+    const Image8 img = ct_image(1);
+    const DHasher hasher(8);
+    for (auto _ : state) benchmark::DoNotOptimize(hasher(img));
+    state.SetItemsProcessed(state.iterations());
+    state.SetLabel("slices/s per core");
+}
+BENCHMARK(BM_DHash512);
+
+void BM_DHash512IncludingCoefficients(benchmark::State& state) {
+    const Image8 img = ct_image(2);
+    for (auto _ : state) benchmark::DoNotOptimize(dhash(img, 8));
+    state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_DHash512IncludingCoefficients);
+
+void BM_MinMaxTo8Bit512(benchmark::State& state) {
+    const auto px = ct_slice(3);
+    const SliceView view{px.data(), VoxelType::Int16, 512, 512};
+    Image8 out(512, 512);
+    for (auto _ : state) {
+        to_8bit(view, IntensityMapping{}, out);
+        benchmark::DoNotOptimize(out.pixels.data());
+    }
+    state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_MinMaxTo8Bit512);
+
+void BM_Hamming64(benchmark::State& state) {
+    const DHash a = dhash(ct_image(4)), b = dhash(ct_image(5));
+    for (auto _ : state) benchmark::DoNotOptimize(hamming_distance(a, b));
+    state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_Hamming64);
+
+void BM_EncodePng512(benchmark::State& state) {
+    const Image8 img = ct_image(6);
+    for (auto _ : state) benchmark::DoNotOptimize(encode_png(img));
+    state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_EncodePng512);
+
+// Reading one real 512x512 DICOM series (page cache warm), when the shared data is there.
+void BM_LoadDicomSeries(benchmark::State& state) {
+    const std::filesystem::path dir = std::filesystem::path(LESSMORE_SHARED_DATA) / "pancreas-ct-cb-001";
+    if (!std::filesystem::exists(dir)) {
+        state.SkipWithError("shared data not found");
+        return;
+    }
+    const Discovery d = discover({dir.string()});
+    ThreadPool pool(static_cast<int>(state.range(0)));
+    CancelToken cancel;
+    std::size_t slices = 0;
+    for (auto _ : state) {
+        auto loaded = load_source(d.sources.at(0), LoadOptions{}, pool, cancel);
+        slices += loaded.at(0).volume->slice_count();
+    }
+    state.SetItemsProcessed(static_cast<std::int64_t>(slices));
+}
+BENCHMARK(BM_LoadDicomSeries)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond);
+
+}  // namespace
+
+BENCHMARK_MAIN();
