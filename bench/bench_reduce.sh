@@ -16,7 +16,7 @@
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-LESSMORE_BIN="${1:-/work/main/build/apps/lessmore}"
+LESSMORE_BIN="${1:-$HERE/../build/apps/lessmore}"
 COPIES="${BENCH_COPIES:-3}"
 RUNS="${BENCH_RUNS:-3}"
 WORK="${BENCH_DIR:-/tmp/lessmore-bench}"
@@ -74,6 +74,7 @@ time_runs() {
 }
 
 ROWS=()    # "pipeline|threads|wall|rss"
+MEM_ROWS=()
 add_row() { ROWS+=("$1|$2|$MED_WALL|$MED_RSS_MB"); }
 
 echo "series: $NSLICES slices ($COPIES x 134), $RUNS runs each, threshold $THRESHOLD" >&2
@@ -119,6 +120,18 @@ EOF
         fi
     done
     if [ -z "$failed" ]; then VERDICT="PASS"; else VERDICT="FAIL (--threads$failed)"; STATUS=1; fi
+
+    # Peak memory must not grow with the number of volumes: a dataset of 1 and of 4
+    # copies of the series (hard links, so each is its own folder and volume).
+    MEM_ROWS=()
+    for k in 1 4; do
+        ds="$WORK/dataset$k"
+        mkdir -p "$ds"
+        for ((v = 1; v <= k; v++)); do cp -al "$SERIES" "$ds/patient$v"; done
+        time_runs "lessmore-dataset$k" "$WORK/lmds$k" "$LESSMORE_BIN" reduce "$ds" \
+            -o "$WORK/lmds$k" --threshold "$THRESHOLD" --force --threads 2 -q
+        MEM_ROWS+=("$k|$MED_WALL|$MED_RSS_MB")
+    done
 fi
 
 # --- report ----------------------------------------------------------------------
@@ -135,4 +148,13 @@ for r in "${ROWS[@]}"; do
     awk -v n="$name" -v t="$thr" -v w="$wall" -v r="$rss" -v s="$NSLICES" -v b="$BASE_WALL" \
         'BEGIN {printf "| %s | %s | %.2f | %.0f | %s | %.1fx |\n", n, t, w, s / w, r, b / w}'
 done
+if ((${#MEM_ROWS[@]})); then
+    echo
+    echo "| volumes in the dataset | slices | wall s | peak RSS MB |"
+    echo "|---:|---:|---:|---:|"
+    for r in "${MEM_ROWS[@]}"; do
+        IFS='|' read -r k wall rss <<<"$r"
+        echo "| $k | $((k * NSLICES)) | $wall | $rss |"
+    done
+fi
 exit "$STATUS"

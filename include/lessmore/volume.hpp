@@ -3,11 +3,34 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace lessmore {
+
+// std::allocator whose resize leaves bytes uninitialised: voxel buffers are always
+// overwritten by the reader, and zero-filling hundreds of MB first is wasted work.
+template <typename T>
+struct UninitialisedAllocator : std::allocator<T> {
+    using std::allocator<T>::allocator;
+    template <typename U>
+    struct rebind {
+        using other = UninitialisedAllocator<U>;
+    };
+    template <typename U>
+    void construct(U* p) noexcept {
+        ::new (static_cast<void*>(p)) U;
+    }
+    template <typename U, typename... Args>
+    void construct(U* p, Args&&... args) {
+        ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+    }
+};
+
+using Bytes = std::vector<std::byte, UninitialisedAllocator<std::byte>>;
 
 // How voxel values are stored. CT in Hounsfield units is Int16; 8-bit image
 // folders are UInt8; 16-bit image folders whose values exceed int16 are UInt16;
@@ -59,7 +82,7 @@ public:
     VolumeInfo& info() { return m_info; }
 
     // Adds a chunk holding `count` consecutive slices (appended in slice order).
-    void add_chunk(std::vector<std::byte> bytes, std::size_t count);
+    void add_chunk(Bytes bytes, std::size_t count);
     // Reorders slices (and their SliceInfo): new slice i is old slice order[i].
     void reorder(const std::vector<std::size_t>& order);
 
@@ -73,7 +96,7 @@ private:
         std::size_t offset;
     };
     VolumeInfo m_info;
-    std::vector<std::vector<std::byte>> m_chunks;
+    std::vector<Bytes> m_chunks;
     std::vector<SliceRef> m_refs;
 };
 

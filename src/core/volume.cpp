@@ -24,7 +24,7 @@ const char* voxel_type_name(VoxelType type) {
     return "?";
 }
 
-void Volume::add_chunk(std::vector<std::byte> bytes, std::size_t count) {
+void Volume::add_chunk(Bytes bytes, std::size_t count) {
     const std::size_t per_slice = m_info.slice_bytes();
     if (bytes.size() != per_slice * count) {
         throw std::logic_error("Volume::add_chunk: chunk size does not match slice size");

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include <lessmore/volume.hpp>
+
 namespace lessmore {
 
 struct DicomFile {
@@ -24,7 +26,7 @@ struct DicomFile {
     int frames = 1;
     std::array<double, 2> pixel_spacing{1.0, 1.0};  // row spacing, column spacing
     double thickness = 0.0;
-    std::vector<std::byte> hu;  // int16, rows * columns (empty with headers_only)
+    Bytes hu;  // int16, rows * columns (empty with headers_only)
 };
 
 // Never throws; problems land in .error (or .skip for non-image DICOM).

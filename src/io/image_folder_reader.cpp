@@ -108,7 +108,7 @@ LoadedVolume read_image_folder(const Source& source, const LoadOptions& options,
     if (!headers_only) {
         for (Decoded& d : decoded) {
             const cv::Mat m = d.image.isContinuous() ? d.image : d.image.clone();
-            std::vector<std::byte> bytes(m.total() * m.elemSize());
+            Bytes bytes(m.total() * m.elemSize());
             std::memcpy(bytes.data(), m.data, bytes.size());
             d.image.release();
             volume->add_chunk(std::move(bytes), 1);

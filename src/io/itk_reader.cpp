@@ -54,7 +54,7 @@ itk::ImageIOBase::Pointer make_io(const std::string& ext, std::string& format) {
 }
 
 template <typename From, typename To>
-void narrow_in_place(std::vector<std::byte>& buf, std::size_t n) {
+void narrow_in_place(Bytes& buf, std::size_t n) {
     // Safe front to back: the write position never passes the read position.
     static_assert(sizeof(To) <= sizeof(From));
     for (std::size_t i = 0; i < n; ++i) {
@@ -68,7 +68,7 @@ void narrow_in_place(std::vector<std::byte>& buf, std::size_t n) {
 }
 
 template <typename T>
-bool fits_int16(const std::vector<std::byte>& buf, std::size_t n) {
+bool fits_int16(const Bytes& buf, std::size_t n) {
     for (std::size_t i = 0; i < n; ++i) {
         T v;
         std::memcpy(&v, buf.data() + i * sizeof(T), sizeof(T));
@@ -82,8 +82,8 @@ bool fits_int16(const std::vector<std::byte>& buf, std::size_t n) {
 }
 
 template <typename T>
-void widen_to_int16(std::vector<std::byte>& buf, std::size_t n) {
-    std::vector<std::byte> out(n * sizeof(std::int16_t));
+void widen_to_int16(Bytes& buf, std::size_t n) {
+    Bytes out(n * sizeof(std::int16_t));
     for (std::size_t i = 0; i < n; ++i) {
         T v;
         std::memcpy(&v, buf.data() + i * sizeof(T), sizeof(T));
@@ -95,7 +95,7 @@ void widen_to_int16(std::vector<std::byte>& buf, std::size_t n) {
 
 // Integers become int16 when every value fits (CT in HU), else float32.
 template <typename T>
-VoxelType integer_to_storage(std::vector<std::byte>& buf, std::size_t n) {
+VoxelType integer_to_storage(Bytes& buf, std::size_t n) {
     if (fits_int16<T>(buf, n)) {
         if constexpr (sizeof(T) >= 2) {
             narrow_in_place<T, std::int16_t>(buf, n);
@@ -112,7 +112,7 @@ VoxelType integer_to_storage(std::vector<std::byte>& buf, std::size_t n) {
     }
 }
 
-VoxelType to_storage(itk::IOComponentEnum type, std::vector<std::byte>& buf, std::size_t n) {
+VoxelType to_storage(itk::IOComponentEnum type, Bytes& buf, std::size_t n) {
     using C = itk::IOComponentEnum;
     switch (type) {
     case C::UCHAR: return VoxelType::UInt8;
@@ -213,7 +213,7 @@ LoadedVolume read_volume_file(const Source& source, bool headers_only) {
             region.SetSize(d, io->GetDimensions(d));
         }
         io->SetIORegion(region);
-        std::vector<std::byte> buf(voxels * elem);
+        Bytes buf(voxels * elem);
         io->Read(buf.data());
         info.type = to_storage(io->GetComponentType(), buf, voxels);
         auto volume = std::make_unique<Volume>(std::move(info));
