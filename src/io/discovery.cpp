@@ -57,6 +57,9 @@ public:
         if (fs::is_directory(st)) {
             m_root_name = name.empty() ? text : name;
             walk(p, "");
+        } else if (!fs::is_regular_file(st)) {
+            // Reading a FIFO or a device could block forever.
+            throw UsageError(text + ": not a regular file or folder");
         } else {
             m_root_name = name;
             single_file(p);

@@ -3,6 +3,7 @@
 #include "test_support.hpp"
 
 #include <fstream>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace lessmore {
@@ -215,6 +216,26 @@ TEST(CliErrors, OddButValidVolumesGiveSoundResults) {
         EXPECT_EQ(vols["nan.nii"]["dtype"], "float32");
         EXPECT_EQ(vols["constant.nii"]["slices"][0]["hash"], "0000000000000000");
     }
+}
+
+}  // namespace
+}  // namespace lessmore
+
+namespace lessmore {
+namespace {
+
+TEST(CliErrors, FifoInputIsRefusedNotReadForever) {
+    test::TempDir dir;
+    const auto fifo = dir / "pipe.dcm";
+    ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+    const auto r = test::run_lessmore({"reduce", fifo.string(), "-o", (dir / "out").string(), "-t", "6"});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("pipe.dcm: not a regular file"), std::string::npos) << r.err;
+    // Inside a dataset folder a FIFO is simply not a volume.
+    good_nifti(dir / "data");
+    ASSERT_EQ(::mkfifo((dir / "data" / "pipe.dcm").c_str(), 0600), 0);
+    const auto r2 = test::run_lessmore({"reduce", (dir / "data").string(), "-o", (dir / "out2").string(), "-t", "6", "-q"});
+    EXPECT_EQ(r2.exit_code, 0) << r2.err;
 }
 
 }  // namespace
