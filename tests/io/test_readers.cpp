@@ -211,3 +211,42 @@ TEST(ItkReader, BrokenFilesGiveOneLineErrors) {
 
 }  // namespace
 }  // namespace lessmore
+
+namespace lessmore {
+namespace {
+
+// NRRD and MetaImage headers are text; written by hand so the test needs no ITK.
+TEST(ItkReader, NrrdAndMetaImageVolumes) {
+    test::TempDir dir;
+    std::vector<std::int16_t> v(4 * 3 * 2);
+    for (std::size_t i = 0; i < v.size(); ++i) v[i] = static_cast<std::int16_t>(i * 10 - 100);
+    const std::string raw(reinterpret_cast<const char*>(v.data()), v.size() * 2);
+    test::write_file(dir / "vol.nrrd", "NRRD0004\ntype: short\ndimension: 3\nsizes: 4 3 2\nspacings: 0.5 0.5 2\n"
+                                       "encoding: raw\nendian: little\n\n" + raw);
+    test::write_file(dir / "vol.mha", "ObjectType = Image\nNDims = 3\nDimSize = 4 3 2\nElementSpacing = 0.5 0.5 2\n"
+                                      "ElementType = MET_SHORT\nElementDataFile = LOCAL\n" + raw);
+    test::write_file(dir / "detached.mhd", "ObjectType = Image\nNDims = 3\nDimSize = 4 3 2\nElementType = MET_SHORT\n"
+                                           "ElementDataFile = detached.raw\n");
+    test::write_file(dir / "detached.raw", raw);
+    for (const char* name : {"vol.nrrd", "vol.mha", "detached.mhd"}) {
+        SCOPED_TRACE(name);
+        auto vols = load_all(dir / name);
+        ASSERT_EQ(vols.size(), 1u);
+        ASSERT_TRUE(vols[0].volume) << vols[0].error;
+        const VolumeInfo& info = vols[0].volume->info();
+        EXPECT_EQ(info.format, std::string(name).find("nrrd") != std::string::npos ? "nrrd" : "metaimage");
+        EXPECT_EQ(info.width, 4);
+        EXPECT_EQ(info.height, 3);
+        EXPECT_EQ(info.slice_count(), 2u);
+        EXPECT_EQ(info.type, VoxelType::Int16);
+        EXPECT_EQ(voxel<std::int16_t>(*vols[0].volume, 1, 3, 2), v[23]);  // last voxel
+        EXPECT_EQ(voxel<std::int16_t>(*vols[0].volume, 0, 1, 0), v[1]);
+    }
+    // The folder scan finds the three volumes and ignores the detached data file.
+    const Discovery d = discover({dir.path().string()});
+    ASSERT_EQ(d.sources.size(), 3u);
+    EXPECT_EQ(d.sources[0].id, "detached.mhd");
+}
+
+}  // namespace
+}  // namespace lessmore
