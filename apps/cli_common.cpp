@@ -94,6 +94,19 @@ void StderrProgress::debug(const std::string& message) {
     m_log.debug("{}", message);
 }
 
+void add_metric_options(CLI::App& cmd, MetricCli& o, const std::string& methods) {
+    cmd.add_option("-m,--method", o.method, methods)->default_str(o.method);
+    cmd.add_option("--hash-size", o.hash_size, "hash: the hash has hash-size x hash-size bits")->default_val(8);
+    cmd.add_option("--bins", o.bins, "mi: histogram bins per image")->default_val(100);
+    cmd.add_option("--resize", o.resize, "ssim, mi: compute on slices resized to SxS (area interpolation)");
+    cmd.add_option("--intensity", o.intensity, "minmax (per slice), window:C,W (HU window) or none (8-bit input)")
+        ->default_str("minmax");
+    cmd.add_option("--order", o.order, "Slice order: position (along the slice normal) or name (byte-wise file names)")
+        ->check(CLI::IsMember({"position", "name"}))
+        ->default_str("position");
+    cmd.add_option("-j,--threads", o.threads, "Threads (0: one per core)")->default_val(0);
+}
+
 std::string percent(std::size_t part, std::size_t whole) {
     char buf[32];
     std::snprintf(buf, sizeof buf, "%.1f%%", whole ? 100.0 * static_cast<double>(part) / static_cast<double>(whole) : 0.0);

@@ -3,6 +3,7 @@
 #include <lessmore/progress.hpp>
 #include <lessmore/sources.hpp>
 
+#include <CLI/CLI.hpp>
 #include <spdlog/logger.h>
 
 #include <chrono>
@@ -59,6 +60,19 @@ private:
     std::chrono::steady_clock::time_point m_last_draw{};
     bool m_line_shown = false;
 };
+
+// Options every command that computes a metric takes: --method, its parameters, the
+// intensity mapping, slice order and threads.
+struct MetricCli {
+    std::string method = "hash";
+    int hash_size = 8;
+    int bins = 100;
+    int resize = 0;
+    std::string intensity = "minmax";
+    std::string order = "position";
+    int threads = 0;
+};
+void add_metric_options(CLI::App& cmd, MetricCli& o, const std::string& methods);
 
 // Human-friendly number formatting for tables.
 std::string percent(std::size_t part, std::size_t whole);

@@ -12,5 +12,6 @@ namespace lessmore::cli {
 using Runner = std::function<int(Context&)>;
 Runner add_reduce_command(CLI::App& app);
 Runner add_info_command(CLI::App& app);
+Runner add_score_command(CLI::App& app);
 
 }  // namespace lessmore::cli

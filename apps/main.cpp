@@ -49,9 +49,11 @@ int main(int argc, char** argv) {
     app.require_subcommand(1);
     const cli::Runner reduce = cli::add_reduce_command(app);
     const cli::Runner info = cli::add_info_command(app);
-    if (argc > 1 && argv[1][0] != '-' && std::string(argv[1]) != "reduce" && std::string(argv[1]) != "info") {
-        std::fprintf(stderr, "lessmore: error: unknown command '%s' (use reduce or info)\nRun 'lessmore --help' for usage.\n",
-                     argv[1]);
+    const cli::Runner score = cli::add_score_command(app);
+    const std::string first = argc > 1 ? argv[1] : "";
+    if (!first.empty() && first[0] != '-' && first != "reduce" && first != "info" && first != "score") {
+        std::fprintf(stderr, "lessmore: error: unknown command '%s' (use reduce, info or score)\n"
+                             "Run 'lessmore --help' for usage.\n", argv[1]);
         return 2;
     }
     try {
@@ -65,7 +67,9 @@ int main(int argc, char** argv) {
     }
     try {
         const std::string name = app.get_subcommands().front()->get_name();
-        return name == "reduce" ? reduce(ctx) : info(ctx);
+        if (name == "reduce") return reduce(ctx);
+        if (name == "score") return score(ctx);
+        return info(ctx);
     } catch (const Interrupted&) {
         log->error("interrupted; no manifest written");
         return 130;

@@ -13,18 +13,19 @@ namespace {
 
 struct ReduceOptions {
     ReduceConfig config;
+    MetricCli metric;
     double threshold = 0;
     double fraction = 0;
     int every = 0;
+    std::size_t neighbours = 0;
     std::string strategy = "auto";
-    std::string order = "position";
-    std::string intensity = "minmax";
     std::string format = "png";
     bool json = false;
     Verbosity verbosity;
     CLI::Option* threshold_opt = nullptr;
     CLI::Option* fraction_opt = nullptr;
     CLI::Option* every_opt = nullptr;
+    CLI::Option* neighbours_opt = nullptr;
 };
 
 void print_table(const ReduceResult& r) {
@@ -47,9 +48,15 @@ int run(ReduceOptions& o, Context& ctx) {
     if (o.threshold_opt->count()) c.threshold = o.threshold;
     if (o.fraction_opt->count()) c.fraction = o.fraction;
     if (o.every_opt->count()) c.every = o.every;
+    if (o.neighbours_opt->count()) c.neighbours = o.neighbours;
+    c.method = o.metric.method;
+    c.metric.hash_size = o.metric.hash_size;
+    c.metric.bins = o.metric.bins;
+    c.metric.resize = o.metric.resize;
+    c.threads = o.metric.threads;
     c.strategy = o.strategy == "leader" ? Strategy::Leader : o.strategy == "pairs" ? Strategy::Pairs : Strategy::Auto;
-    c.order = o.order == "name" ? SliceOrder::Name : SliceOrder::Position;
-    c.intensity = IntensityMapping::parse(o.intensity);
+    c.order = o.metric.order == "name" ? SliceOrder::Name : SliceOrder::Position;
+    c.intensity = IntensityMapping::parse(o.metric.intensity);
     c.format = o.format == "npy" ? OutputFormat::Npy
                : o.format == "both" ? OutputFormat::Both
                : o.format == "none" ? OutputFormat::None
@@ -74,27 +81,22 @@ Runner add_reduce_command(CLI::App& app) {
     cmd->add_option("INPUT", o->config.inputs, "Volume files, DICOM series folders or dataset folders (scanned recursively)")
         ->required();
     cmd->add_option("-o,--output", o->config.output, "Output folder (must be empty unless --force)")->required();
-    cmd->add_option("-m,--method", o->config.method, "everyn or hash")->default_str("hash");
+    add_metric_options(*cmd, o->metric, "everyn, hash, ssim or mi");
     o->threshold_opt = cmd->add_option("-t,--threshold", o->threshold,
-                                       "Similarity threshold (hash: Hamming distance, similar iff <= T)");
+                                       "Similarity threshold (hash: Hamming distance, similar iff <= T; ssim, mi: "
+                                       "similar iff score >= T)");
     o->fraction_opt = cmd->add_option("-f,--fraction", o->fraction, "Keep this fraction of each volume (0 < F <= 1)");
     o->every_opt = cmd->add_option("--every", o->every, "everyn: keep every N-th slice");
-    cmd->add_option("--hash-size", o->config.metric.hash_size, "hash: the hash is hash-size x hash-size bits")
-        ->default_val(8);
     cmd->add_option("--strategy", o->strategy, "auto (leader with --threshold, pairs with --fraction), leader or pairs")
         ->check(CLI::IsMember({"auto", "leader", "pairs"}))
         ->default_str("auto");
-    cmd->add_option("--order", o->order, "Slice order: position (along the slice normal) or name (byte-wise file names)")
-        ->check(CLI::IsMember({"position", "name"}))
-        ->default_str("position");
-    cmd->add_option("--intensity", o->intensity, "minmax (per slice), window:C,W (HU window) or none (8-bit input)")
-        ->default_str("minmax");
+    o->neighbours_opt = cmd->add_option("--neighbours", o->neighbours,
+                                        "Compare only slices at most K apart in slice order (faster, approximate)");
     cmd->add_option("--format", o->format, "Kept slices as png, npy, both or none")
         ->check(CLI::IsMember({"png", "npy", "both", "none"}))
         ->default_str("png");
     cmd->add_flag("--flat", o->config.flat, "All kept slices in one folder: slices/<id with / as __>_<index>.png");
     cmd->add_flag("--force", o->config.force, "Allow a non-empty output folder (its previous manifest and slices are replaced)");
-    cmd->add_option("-j,--threads", o->config.threads, "Threads (0: one per core)")->default_val(0);
     cmd->add_flag("--json", o->json, "Print the summary as JSON");
     cmd->add_flag("-q,--quiet", o->verbosity.quiet, "Only errors on stderr");
     cmd->add_flag("-v,--verbose", o->verbosity.verbose, "One line per volume (-vv: debug)");

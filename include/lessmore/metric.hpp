@@ -22,7 +22,9 @@ enum class Sense { HigherIsSimilar, LowerIsSimilar };
 // Options of all metrics; each metric reads the ones it knows.
 struct MetricOptions {
     std::string method = "hash";
-    int hash_size = 8;
+    int hash_size = 8;   // hash
+    int bins = 100;      // mi
+    int resize = 0;      // ssim, mi: compute on slices resized to resize x resize (0: full size)
 };
 
 class Metric {

@@ -54,7 +54,8 @@ PruneResult prune_leader(std::size_t n, const ScoresAgainst& scores, Sense sense
 // pair that is not similar (threshold) or once max(1, ceil(fraction * n)) slices remain
 // (fraction); otherwise remove the slice of the pair whose mean score to the other kept
 // slices is more similar (ties: the later slice). A removed slice's match is its most
-// similar kept slice (ties: lower index).
+// similar kept slice (ties: lower index). NaN entries are pairs without a score
+// (not compared, or undefined): never visited, left out of the means.
 struct PairsTarget {
     std::optional<double> threshold;
     std::optional<double> fraction;

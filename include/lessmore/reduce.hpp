@@ -27,6 +27,7 @@ struct ReduceConfig {
     std::optional<double> threshold;
     std::optional<double> fraction;
     std::optional<int> every;
+    std::optional<std::size_t> neighbours;  // compare only slices at most this far apart in slice order
     Strategy strategy = Strategy::Auto;
     SliceOrder order = SliceOrder::Position;
     IntensityMapping intensity;

@@ -41,3 +41,10 @@ private:
 Image8 resize_lanczos_pillow(const Image8& in, int out_width, int out_height);
 
 }  // namespace lessmore
+
+namespace lessmore {
+
+// OpenCV's INTER_AREA resize to width x height (the speed option --resize).
+Image8 resize_area(const Image8& in, int out_width, int out_height);
+
+}  // namespace lessmore

@@ -47,6 +47,7 @@ Json parameters(const ReduceConfig& c) {
     p["threshold"] = number_or_null(c.threshold);
     p["fraction"] = c.fraction ? Json(*c.fraction) : Json(nullptr);
     p["every"] = c.every ? Json(*c.every) : Json(nullptr);
+    p["neighbours"] = c.neighbours ? Json(*c.neighbours) : Json(nullptr);
     p["strategy"] = c.method == "everyn" ? Json(nullptr) : Json(strategy_name(c.resolved_strategy()));
     p["order"] = order_name(c.order);
     p["intensity"] = c.intensity.to_string();

@@ -102,11 +102,13 @@ PruneResult prune_pairs(const ScoreMatrix& m, Sense sense, const PairsTarget& ta
         double score;
         std::uint32_t i, j;
     };
+    // NaN marks a pair that was not scored (--neighbours) or has no score (NMI of two
+    // constant slices): it is never visited and never counted in a mean.
     std::vector<Pair> pairs;
     pairs.reserve(n * (n - 1) / 2);
     for (std::size_t i = 0; i < n; ++i)
         for (std::size_t j = i + 1; j < n; ++j)
-            pairs.push_back({m.at(i, j), static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(j)});
+            if (!std::isnan(m.at(i, j))) pairs.push_back({m.at(i, j), static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(j)});
     std::sort(pairs.begin(), pairs.end(), [sense](const Pair& a, const Pair& b) {
         if (more_similar(sense, a.score, b.score)) return true;
         if (more_similar(sense, b.score, a.score)) return false;
@@ -114,22 +116,33 @@ PruneResult prune_pairs(const ScoreMatrix& m, Sense sense, const PairsTarget& ta
     });
 
     std::size_t remaining = n;
-    // Sum of scores to the other kept slices, in index order so the result is exact
-    // and the same on every run. Both slices of a pair average over remaining - 1
-    // others, so comparing sums compares means.
-    auto sum_to_kept = [&](std::size_t s) {
+    // Scores to the other kept slices, summed in index order so the result is the same
+    // on every run. With equal counts (always, unless scores are missing) the sums are
+    // compared, which compares the means without a rounding division.
+    struct Mean {
         double sum = 0.0;
-        for (std::size_t k = 0; k < n; ++k)
-            if (k != s && r.kept[k]) sum += m.at(s, k);
-        return sum;
+        std::size_t count = 0;
+    };
+    auto mean_to_kept = [&](std::size_t s) {
+        Mean mean;
+        for (std::size_t k = 0; k < n; ++k) {
+            if (k == s || !r.kept[k] || std::isnan(m.at(s, k))) continue;
+            mean.sum += m.at(s, k);
+            ++mean.count;
+        }
+        return mean;
+    };
+    auto more_similar_mean = [&](const Mean& a, const Mean& b) {
+        if (a.count == b.count) return more_similar(sense, a.sum, b.sum);
+        return more_similar(sense, a.sum / static_cast<double>(a.count), b.sum / static_cast<double>(b.count));
     };
     for (const Pair& p : pairs) {
         if (target.fraction && remaining <= goal) break;
         if (!r.kept[p.i] || !r.kept[p.j]) continue;
         if (target.threshold && !is_similar(sense, p.score, *target.threshold)) break;
-        const double si = sum_to_kept(p.i);
-        const double sj = sum_to_kept(p.j);
-        const std::size_t drop = more_similar(sense, si, sj) ? p.i : p.j;  // ties: the later slice
+        const Mean si = mean_to_kept(p.i);
+        const Mean sj = mean_to_kept(p.j);
+        const std::size_t drop = more_similar_mean(si, sj) ? p.i : p.j;  // ties: the later slice
         r.kept[drop] = false;
         --remaining;
     }
@@ -138,7 +151,7 @@ PruneResult prune_pairs(const ScoreMatrix& m, Sense sense, const PairsTarget& ta
         if (r.kept[i]) continue;
         std::optional<std::size_t> best;
         for (std::size_t k = 0; k < n; ++k) {
-            if (!r.kept[k]) continue;
+            if (!r.kept[k] || std::isnan(m.at(i, k))) continue;
             if (!best || more_similar(sense, m.at(i, k), m.at(i, *best))) best = k;
         }
         r.match[i] = best;

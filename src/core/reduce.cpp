@@ -55,6 +55,8 @@ void validate(const ReduceConfig& c) {
         if (!c.every && !c.fraction) throw UsageError("--method everyn: give --every N or --fraction F");
         if (c.every && *c.every < 1) throw UsageError("--every: must be at least 1 (got " + std::to_string(*c.every) + ")");
         if (c.strategy != Strategy::Auto) throw UsageError("--strategy: --method everyn has no strategy");
+        if (c.neighbours) throw UsageError("--neighbours: --method everyn compares no slices");
+        if (c.metric.resize != 0) throw UsageError("--resize: only for ssim and mi");
         return;
     }
     MetricOptions options = c.metric;
@@ -64,6 +66,7 @@ void validate(const ReduceConfig& c) {
     if (c.threshold && c.fraction) throw UsageError("--threshold and --fraction: give one, not both");
     if (!c.threshold && !c.fraction) throw UsageError("--method " + c.method + ": give --threshold T or --fraction F");
     if (c.threshold) metric->check_threshold(*c.threshold);
+    if (c.neighbours && *c.neighbours < 1) throw UsageError("--neighbours: must be at least 1");
     if (c.strategy == Strategy::Leader && c.fraction) {
         throw UsageError("--strategy leader: works with --threshold only (use --strategy pairs or auto with --fraction)");
     }
@@ -178,7 +181,15 @@ ReduceResult reduce(const ReduceConfig& config, ProgressSink& progress, const Ca
                 progress.volume_failed(lv.path, "volume has no slices");
                 continue;
             }
-            VolumeRecord record = reducer.run(*lv.volume, pool, progress, cancel);
+            VolumeRecord record;
+            try {
+                record = reducer.run(*lv.volume, pool, progress, cancel);
+            } catch (const InputError& e) {  // e.g. a slice too small for the metric
+                lv.volume.reset();
+                result.errors.push_back({lv.path, e.what()});
+                progress.volume_failed(lv.path, e.what());
+                continue;
+            }
             lv.volume.reset();  // free the voxels before the next volume
             progress.volume_finished(record.info.id, record.slices.size(), record.kept, record.seconds);
             result.volumes.push_back(std::move(record));

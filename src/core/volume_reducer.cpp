@@ -5,11 +5,13 @@
 #include <lessmore/pruning.hpp>
 #include <lessmore/writers.hpp>
 
+#include "core/features.hpp"
 #include "io/files.hpp"
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <limits>
 
 namespace fs = std::filesystem;
 
@@ -47,6 +49,7 @@ PruneResult VolumeReducer::prune(const Volume& volume, const std::vector<std::un
         // Expensive metrics score a block of kept slices in parallel; the decision is the
         // same for any block size (the first similar slice in kept order wins).
         options.block = metric.cheap_compare() ? 1 : static_cast<std::size_t>(2 * pool.size());
+        options.neighbours = m_config.neighbours;
         const ScoresAgainst scores = [&](std::size_t i, const std::vector<std::size_t>& cand, std::vector<double>& out) {
             cancel.check();
             if (cand.size() == 1 || metric.cheap_compare()) {
@@ -57,11 +60,7 @@ PruneResult VolumeReducer::prune(const Volume& volume, const std::vector<std::un
         };
         return prune_leader(n, scores, metric.sense(), *m_config.threshold, options);
     }
-    ScoreMatrix m(n);
-    pool.parallel_for(n, [&](std::size_t i) {
-        cancel.check();
-        for (std::size_t j = i; j < n; ++j) m.set(i, j, metric.compare(*features[i], *features[j]));
-    });
+    const ScoreMatrix m = score_matrix(features, metric, pool, cancel, m_config.neighbours.value_or(n), false);
     PairsTarget target;
     target.threshold = m_config.threshold;
     target.fraction = m_config.fraction;
@@ -117,16 +116,10 @@ VolumeRecord VolumeReducer::run(const Volume& volume, ThreadPool& pool, Progress
     }
     progress.volume_started(record.info.id, n);
 
-    std::vector<std::unique_ptr<Feature>> features(m_metric ? n : 0);
+    std::vector<std::unique_ptr<Feature>> features;
     if (m_metric) {
-        pool.parallel_for(n, [&](std::size_t i) {
-            cancel.check();
-            Image8 image;
-            to_8bit(volume.slice(i), m_config.intensity, image);
-            features[i] = m_metric->prepare(image);
-            record.slices[i].hash = m_metric->describe(*features[i]);
-            progress.slices_done(1);
-        });
+        features = prepare_features(volume, 0, n, *m_metric, m_config.intensity, pool, progress, cancel);
+        for (std::size_t i = 0; i < n; ++i) record.slices[i].hash = m_metric->describe(*features[i]);
     } else {
         progress.slices_done(n);
     }

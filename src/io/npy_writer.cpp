@@ -6,6 +6,29 @@ static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "encode_npy writes host
 
 namespace lessmore {
 
+namespace {
+
+std::string npy_header(const char* descr, std::size_t rows, std::size_t cols) {
+    std::string header = std::string("{'descr': '") + descr + "', 'fortran_order': False, 'shape': (" +
+                         std::to_string(rows) + ", " + std::to_string(cols) + "), }";
+    // Magic (6) + version (2) + length (2) + header, padded with spaces and ending in
+    // a newline so the data starts on a 64-byte boundary, as numpy writes it.
+    const std::size_t preamble = 10;
+    const std::size_t total = ((preamble + header.size() + 1 + 63) / 64) * 64;
+    header.append(total - preamble - header.size() - 1, ' ');
+    header.push_back('\n');
+    std::string out;
+    out.append("\x93NUMPY", 6);
+    out.push_back('\x01');
+    out.push_back('\x00');
+    const auto len = static_cast<std::uint16_t>(header.size());
+    out.push_back(static_cast<char>(len & 0xff));
+    out.push_back(static_cast<char>(len >> 8));
+    return out + header;
+}
+
+}  // namespace
+
 std::string encode_npy(const SliceView& slice) {
     const char* descr = "|u1";
     switch (slice.type) {
@@ -14,28 +37,15 @@ std::string encode_npy(const SliceView& slice) {
     case VoxelType::UInt16: descr = "<u2"; break;
     case VoxelType::Float32: descr = "<f4"; break;
     }
-    std::string header = std::string("{'descr': '") + descr + "', 'fortran_order': False, 'shape': (" +
-                         std::to_string(slice.height) + ", " + std::to_string(slice.width) + "), }";
-    // Magic (6) + version (2) + length (2) + header, padded with spaces and ending in
-    // a newline so the data starts on a 64-byte boundary, as numpy writes it.
-    const std::size_t preamble = 10;
-    const std::size_t total = ((preamble + header.size() + 1 + 63) / 64) * 64;
-    header.append(total - preamble - header.size() - 1, ' ');
-    header.push_back('\n');
-
     const std::size_t data_bytes = slice.pixels() * voxel_size(slice.type);
-    std::string out;
-    out.reserve(total + data_bytes);
-    out.append("\x93NUMPY", 6);
-    out.push_back('\x01');
-    out.push_back('\x00');
-    const auto len = static_cast<std::uint16_t>(header.size());
-    out.push_back(static_cast<char>(len & 0xff));
-    out.push_back(static_cast<char>(len >> 8));
-    out += header;
     // The host is little-endian (x86-64, aarch64), as the descr says.
-    out.append(static_cast<const char*>(slice.data), data_bytes);
-    return out;
+    return npy_header(descr, static_cast<std::size_t>(slice.height), static_cast<std::size_t>(slice.width)) +
+           std::string(static_cast<const char*>(slice.data), data_bytes);
+}
+
+std::string encode_npy_f64(const double* data, std::size_t rows, std::size_t cols) {
+    return npy_header("<f8", rows, cols) +
+           std::string(reinterpret_cast<const char*>(data), rows * cols * sizeof(double));
 }
 
 }  // namespace lessmore

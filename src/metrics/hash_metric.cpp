@@ -57,6 +57,7 @@ private:
 }  // namespace
 
 std::unique_ptr<Metric> make_hash_metric(const MetricOptions& options) {
+    if (options.resize != 0) throw UsageError("--resize: only for ssim and mi (hash always resizes to 9x8)");
     if (options.hash_size < 2 || options.hash_size > 64) {
         throw UsageError("--hash-size: must be from 2 to 64 (got " + std::to_string(options.hash_size) + ")");
     }

@@ -3,6 +3,7 @@
 #include <lessmore/metric.hpp>
 
 #include "metrics/hash_metric.hpp"
+#include "metrics/similarity_metrics.hpp"
 
 #include <charconv>
 
@@ -18,6 +19,10 @@ struct Entry {
 constexpr Entry k_metrics[] = {
     {"hash", "difference hash (imagehash dhash on Pillow), Hamming distance; similar iff distance <= threshold",
      &make_hash_metric},
+    {"ssim", "mean SSIM (11x11 Gaussian window, sigma 1.5), as scikit-image; similar iff SSIM >= threshold",
+     &make_ssim_metric},
+    {"mi", "normalized mutual information (H(X) + H(Y)) / H(X, Y), as scikit-image; similar iff NMI >= threshold",
+     &make_mi_metric},
 };
 
 }  // namespace
