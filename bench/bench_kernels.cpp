@@ -3,6 +3,7 @@
 #include <lessmore/dhash.hpp>
 #include <lessmore/intensity.hpp>
 #include <lessmore/resize.hpp>
+#include <lessmore/similarity.hpp>
 #include <lessmore/sources.hpp>
 #include <lessmore/thread_pool.hpp>
 #include <lessmore/writers.hpp>
@@ -80,6 +81,54 @@ void BM_EncodePng512(benchmark::State& state) {
     state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_EncodePng512);
+
+// SSIM / NMI pairs on 512x512 slices: one core, and a batch of pairs on all threads.
+void BM_SsimPair512(benchmark::State& state) {
+    const SsimStats a = ssim_prepare(ct_image(7)), b = ssim_prepare(ct_image(8));
+    for (auto _ : state) benchmark::DoNotOptimize(ssim_compare(a, b));
+    state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_SsimPair512)->Unit(benchmark::kMicrosecond);
+
+void BM_SsimPrepare512(benchmark::State& state) {
+    const Image8 img = ct_image(9);
+    for (auto _ : state) benchmark::DoNotOptimize(ssim_prepare(img));
+    state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_SsimPrepare512)->Unit(benchmark::kMicrosecond);
+
+void BM_MiPair512(benchmark::State& state) {
+    const MiStats a = mi_prepare(ct_image(10), 100), b = mi_prepare(ct_image(11), 100);
+    for (auto _ : state) benchmark::DoNotOptimize(mi_compare(a, b));
+    state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_MiPair512)->Unit(benchmark::kMicrosecond);
+
+template <typename Stats, typename Compare>
+void pairs_on_all_threads(benchmark::State& state, const std::vector<Stats>& stats, Compare compare) {
+    ThreadPool pool(static_cast<int>(state.range(0)));
+    const std::size_t batch = 64;
+    std::vector<double> out(batch);
+    for (auto _ : state) {
+        pool.parallel_for(batch, [&](std::size_t k) { out[k] = compare(stats[k % stats.size()], stats[(k + 1) % stats.size()]); });
+        benchmark::DoNotOptimize(out.data());
+    }
+    state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(batch));
+}
+
+void BM_SsimPairsThreads(benchmark::State& state) {
+    std::vector<SsimStats> stats;
+    for (unsigned s = 0; s < 8; ++s) stats.push_back(ssim_prepare(ct_image(20 + s)));
+    pairs_on_all_threads(state, stats, [](const SsimStats& a, const SsimStats& b) { return ssim_compare(a, b); });
+}
+BENCHMARK(BM_SsimPairsThreads)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+void BM_MiPairsThreads(benchmark::State& state) {
+    std::vector<MiStats> stats;
+    for (unsigned s = 0; s < 8; ++s) stats.push_back(mi_prepare(ct_image(30 + s), 100));
+    pairs_on_all_threads(state, stats, [](const MiStats& a, const MiStats& b) { return mi_compare(a, b); });
+}
+BENCHMARK(BM_MiPairsThreads)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 // Reading one real 512x512 DICOM series (page cache warm), when the shared data is there.
 void BM_LoadDicomSeries(benchmark::State& state) {

@@ -2,18 +2,19 @@
 // SSIM and normalized mutual information on 8-bit slices, as scikit-image computes them.
 #include <lessmore/image.hpp>
 
+#include <cstdint>
 #include <vector>
 
 namespace lessmore {
 
 // Per-slice SSIM statistics over the valid region (a 5-pixel border left out):
 // local mean and population variance under the 11x11 Gaussian window (sigma 1.5),
-// computed in double and stored as float (they carry no cancellation any more).
+// computed in double; the variance is stored as float (its cancellation is done).
 struct SsimStats {
     int width = 0;   // of the image
     int height = 0;
     std::vector<std::uint8_t> pixels;
-    std::vector<float> mean;      // (width - 10) x (height - 10)
+    std::vector<std::int32_t> mean;  // (width - 10) x (height - 10), fixed point: mean * 2^23
     std::vector<float> variance;  // (width - 10) x (height - 10)
 };
 

@@ -79,7 +79,7 @@ TEST(SimilarityGolden, EveryPairOfTheBundledSample) {
     for (const auto& gv : g["volumes"]) {
         if (gv["dataset"] != "sample/example_ct_sm.nii.gz") continue;
         ASSERT_GE(gv["pairs"].size(), 435u);
-        EXPECT_LT(check_pairs(gv, s), 1e-9);
+        EXPECT_LT(check_pairs(gv, s), 1e-8);  // far inside the 1e-5 bound
         return;
     }
     FAIL() << "no golden entry for the bundled sample";
@@ -92,7 +92,7 @@ TEST(SimilarityGolden, RealSlicesOfTheSharedData) {
     for (const auto& gv : g["volumes"]) {
         if (gv["dataset"] == "sample/example_ct_sm.nii.gz") continue;
         const Slices s = load_slices(test::shared_data() / gv["dataset"].get<std::string>());
-        EXPECT_LT(check_pairs(gv, s), 1e-9);
+        EXPECT_LT(check_pairs(gv, s), 1e-8);  // far inside the 1e-5 bound
         ++volumes;
     }
     EXPECT_EQ(volumes, 3u);
