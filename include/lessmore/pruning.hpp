@@ -26,7 +26,7 @@ struct PruneResult {
     std::vector<bool> kept;
     std::vector<std::optional<std::size_t>> match;  // kept slice a removed slice stands for
     std::vector<std::optional<double>> score;       // the score of that match
-    std::size_t pairs_computed = 0;
+    std::size_t pairs_computed = 0;  // pairs the strategy compared (scored pairs for pairs)
 
     explicit PruneResult(std::size_t n = 0) : kept(n, true), match(n), score(n) {}
     std::size_t kept_count() const;

@@ -68,6 +68,7 @@ struct RunSummary {
     std::size_t volumes = 0;  // read and reduced
     std::size_t slices = 0;
     std::size_t kept = 0;
+    std::size_t pairs = 0;    // slice pairs compared
     std::size_t failed = 0;   // volumes or files that could not be read
     double seconds = 0.0;
 };

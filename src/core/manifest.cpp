@@ -37,7 +37,8 @@ Json errors_json(const std::vector<InputFailure>& errors) {
 }
 
 Json summary(const RunSummary& s) {
-    return {{"volumes", s.volumes}, {"slices", s.slices}, {"kept", s.kept}, {"failed", s.failed}, {"seconds", s.seconds}};
+    return {{"volumes", s.volumes}, {"slices", s.slices}, {"kept", s.kept},     {"pairs", s.pairs},
+            {"failed", s.failed},   {"seconds", s.seconds}};
 }
 
 Json parameters(const ReduceConfig& c) {
@@ -94,6 +95,7 @@ std::string manifest_json(const ReduceConfig& config, const ReduceResult& result
     for (const VolumeRecord& v : result.volumes) {
         Json vj = volume_header(v.info);
         vj["kept"] = v.kept;
+        vj["pairs"] = v.pairs_computed;
         vj["seconds"] = v.seconds;
         Json slices = Json::array();
         for (const SliceRecord& s : v.slices) {

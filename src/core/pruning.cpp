@@ -72,8 +72,10 @@ PruneResult prune_leader(std::size_t n, const ScoresAgainst& scores, Sense sense
             if (block.empty()) break;
             out.assign(block.size(), 0.0);
             scores(i, block, out);
-            r.pairs_computed += block.size();
+            // Counted as the walk compares (up to the first similar slice), whatever the
+            // block size, so the count is the same for any thread count.
             for (std::size_t k = 0; k < block.size(); ++k) {
+                ++r.pairs_computed;
                 if (is_similar(sense, out[k], threshold)) {
                     r.kept[i] = false;
                     r.match[i] = block[k];
@@ -94,8 +96,9 @@ PruneResult prune_pairs(const ScoreMatrix& m, Sense sense, const PairsTarget& ta
     }
     const std::size_t n = m.n;
     PruneResult r(n);
-    r.pairs_computed = n * (n - (n > 0 ? 1 : 0)) / 2;
     if (n <= 1) return r;
+    for (std::size_t i = 0; i < n; ++i)
+        for (std::size_t j = i + 1; j < n; ++j) r.pairs_computed += std::isnan(m.at(i, j)) ? 0 : 1;
     const std::size_t goal = target.fraction ? target_count(n, *target.fraction) : 0;
 
     struct Pair {

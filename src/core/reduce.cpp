@@ -211,6 +211,7 @@ ReduceResult reduce(const ReduceConfig& config, ProgressSink& progress, const Ca
     for (const VolumeRecord& v : result.volumes) {
         s.slices += v.slices.size();
         s.kept += v.kept;
+        s.pairs += v.pairs_computed;
     }
     s.failed = result.errors.size();
     s.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -167,3 +167,22 @@ TEST(Pairs, NaNScoresAreNeverSimilar) {
 
 }  // namespace
 }  // namespace lessmore
+
+namespace lessmore {
+namespace {
+
+TEST(Leader, CountsThePairsTheWalkCompares) {
+    // 0 kept (nothing to compare); 1 vs 0 similar (1 pair); 2 vs 0 not similar (1) -> kept.
+    const ScoreMatrix m = matrix(k_chain);
+    EXPECT_EQ(prune_leader(3, from(m), Sense::LowerIsSimilar, 2).pairs_computed, 2u);
+    // All distinct: slice i is compared with all i kept before it: 0 + 1 + 2 + 3.
+    const ScoreMatrix far = matrix({{0, 9, 9, 9}, {9, 0, 9, 9}, {9, 9, 0, 9}, {9, 9, 9, 0}});
+    for (std::size_t block : {1u, 2u, 8u}) {
+        LeaderOptions o;
+        o.block = block;
+        EXPECT_EQ(prune_leader(4, from(far), Sense::LowerIsSimilar, 2, o).pairs_computed, 6u) << block;
+    }
+}
+
+}  // namespace
+}  // namespace lessmore
