@@ -45,6 +45,9 @@ using ScoresAgainst =
 struct LeaderOptions {
     std::size_t block = 1;                    // candidates scored per call (fixed: results never depend on threads)
     std::optional<std::size_t> neighbours;    // only kept slices at most this far back in slice order
+    // Called once per slice, in order, when its fate is known (a removed slice is never
+    // compared again, so its per-slice data can be freed).
+    std::function<void(std::size_t i, bool kept)> decided;
 };
 PruneResult prune_leader(std::size_t n, const ScoresAgainst& scores, Sense sense, double threshold,
                          const LeaderOptions& options = {});

@@ -86,6 +86,7 @@ PruneResult prune_leader(std::size_t n, const ScoresAgainst& scores, Sense sense
             }
         }
         if (!removed) kept.push_back(i);
+        if (options.decided) options.decided(i, !removed);
     }
     return r;
 }

@@ -21,7 +21,7 @@ public:
     std::string output_path(const std::string& id, std::size_t index, const char* ext) const;
 
 private:
-    PruneResult prune(const Volume& volume, const std::vector<std::unique_ptr<Feature>>& features, ThreadPool& pool,
+    PruneResult prune(const Volume& volume, VolumeRecord& record, ThreadPool& pool, ProgressSink& progress,
                       const CancelToken& cancel) const;
     void write_outputs(const Volume& volume, VolumeRecord& record, ThreadPool& pool, const CancelToken& cancel) const;
 

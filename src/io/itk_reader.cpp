@@ -63,8 +63,7 @@ void narrow_in_place(Bytes& buf, std::size_t n) {
         const To t = static_cast<To>(v);
         std::memcpy(buf.data() + i * sizeof(To), &t, sizeof(To));
     }
-    buf.resize(n * sizeof(To));
-    buf.shrink_to_fit();
+    buf.resize(n * sizeof(To));  // capacity kept: shrinking would copy the volume once more
 }
 
 template <typename T>
@@ -207,14 +206,26 @@ LoadedVolume read_volume_file(const Source& source, bool headers_only) {
             return out;
         }
 
-        itk::ImageIORegion region(dims);
-        for (unsigned d = 0; d < dims; ++d) {
-            region.SetIndex(d, 0);
-            region.SetSize(d, io->GetDimensions(d));
-        }
-        io->SetIORegion(region);
+        // Read in slabs of slices straight into our buffer where the format allows it
+        // (NIfTI's own reader would otherwise hold a second copy of the whole volume).
         Bytes buf(voxels * elem);
-        io->Read(buf.data());
+        const std::uint64_t slice_bytes = size[0] * size[1] * elem;
+        const std::uint64_t slab = dims >= 3 && (io->CanStreamRead() || format == "nifti")
+                                       ? std::max<std::uint64_t>(1, (std::uint64_t{32} << 20) / std::max<std::uint64_t>(slice_bytes, 1))
+                                       : size[2];
+        for (std::uint64_t k0 = 0; k0 < size[2]; k0 += slab) {
+            itk::ImageIORegion region(dims);
+            for (unsigned d = 0; d < dims; ++d) {
+                region.SetIndex(d, 0);
+                region.SetSize(d, io->GetDimensions(d));
+            }
+            if (dims >= 3) {
+                region.SetIndex(2, static_cast<itk::IndexValueType>(k0));
+                region.SetSize(2, static_cast<itk::SizeValueType>(std::min(slab, size[2] - k0)));
+            }
+            io->SetIORegion(region);
+            io->Read(buf.data() + k0 * slice_bytes);
+        }
         info.type = to_storage(io->GetComponentType(), buf, voxels);
         auto volume = std::make_unique<Volume>(std::move(info));
         volume->add_chunk(std::move(buf), size[2]);
