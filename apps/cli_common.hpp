@@ -1,5 +1,6 @@
 #pragma once
 // What every subcommand shares: logging, progress on stderr, the cancel token.
+#include <lessmore/metric.hpp>
 #include <lessmore/progress.hpp>
 #include <lessmore/sources.hpp>
 
@@ -71,6 +72,19 @@ struct MetricCli {
     std::string intensity = "minmax";
     std::string order = "position";
     int threads = 0;
+    // deepnet
+    std::string model;
+    int batch = 16;
+    std::vector<int> input_size;
+    std::vector<double> mean, std;
+    double scale = 0;
+    std::string channel_order, layout, layer;
+    bool pool = false;
+    CLI::Option* scale_opt = nullptr;
+    CLI::Option* pool_opt = nullptr;
+
+    MetricOptions metric_options() const;  // throws UsageError
+    SliceOrder slice_order() const { return order == "name" ? SliceOrder::Name : SliceOrder::Position; }
 };
 void add_metric_options(CLI::App& cmd, MetricCli& o, const std::string& methods);
 

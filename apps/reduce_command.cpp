@@ -50,12 +50,10 @@ int run(ReduceOptions& o, Context& ctx) {
     if (o.every_opt->count()) c.every = o.every;
     if (o.neighbours_opt->count()) c.neighbours = o.neighbours;
     c.method = o.metric.method;
-    c.metric.hash_size = o.metric.hash_size;
-    c.metric.bins = o.metric.bins;
-    c.metric.resize = o.metric.resize;
+    c.metric = o.metric.metric_options();
     c.threads = o.metric.threads;
     c.strategy = o.strategy == "leader" ? Strategy::Leader : o.strategy == "pairs" ? Strategy::Pairs : Strategy::Auto;
-    c.order = o.metric.order == "name" ? SliceOrder::Name : SliceOrder::Position;
+    c.order = o.metric.slice_order();
     c.intensity = IntensityMapping::parse(o.metric.intensity);
     c.format = o.format == "npy" ? OutputFormat::Npy
                : o.format == "both" ? OutputFormat::Both
@@ -81,7 +79,7 @@ Runner add_reduce_command(CLI::App& app) {
     cmd->add_option("INPUT", o->config.inputs, "Volume files, DICOM series folders or dataset folders (scanned recursively)")
         ->required();
     cmd->add_option("-o,--output", o->config.output, "Output folder (must be empty unless --force)")->required();
-    add_metric_options(*cmd, o->metric, "everyn, hash, ssim or mi");
+    add_metric_options(*cmd, o->metric, "everyn, hash, ssim, mi or deepnet");
     o->threshold_opt = cmd->add_option("-t,--threshold", o->threshold,
                                        "Similarity threshold (hash: Hamming distance, similar iff <= T; ssim, mi: "
                                        "similar iff score >= T)");

@@ -19,12 +19,9 @@ struct ScoreOptions {
 int run(ScoreOptions& o, Context& ctx) {
     o.verbosity.apply(*ctx.log);
     ScoreConfig& c = o.config;
-    c.metric.method = o.metric.method;
-    c.metric.hash_size = o.metric.hash_size;
-    c.metric.bins = o.metric.bins;
-    c.metric.resize = o.metric.resize;
+    c.metric = o.metric.metric_options();
     c.threads = o.metric.threads;
-    c.order = o.metric.order == "name" ? SliceOrder::Name : SliceOrder::Position;
+    c.order = o.metric.slice_order();
     c.intensity = IntensityMapping::parse(o.metric.intensity);
     const auto range = o.range.empty() ? decltype(parse_range("")){} : parse_range(o.range);
     StderrProgress progress(*ctx.log, ctx.stderr_is_tty && !o.verbosity.quiet, false);
@@ -42,7 +39,7 @@ Runner add_score_command(CLI::App& app) {
     CLI::App* cmd = app.add_subcommand("score", "Write the pairwise score matrix of one volume (.npy or .csv)");
     cmd->add_option("INPUT", o->config.input, "A volume file or folder")->required();
     cmd->add_option("-o,--output", o->config.output, "FILE.npy (float64) or FILE.csv")->required();
-    add_metric_options(*cmd, o->metric, "hash (Hamming distances), ssim or mi");
+    add_metric_options(*cmd, o->metric, "hash (Hamming distances), ssim, mi or deepnet (cosines)");
     cmd->add_option("--range", o->range, "Slices A:B (from A up to but not including B, in slice order)");
     cmd->add_option("--volume", o->config.volume, "The volume id to score when INPUT holds several");
     cmd->add_flag("--force", o->config.force, "Replace an existing output file");

@@ -2,6 +2,7 @@
 // The metric library: each method prepares every slice once, then scores pairs.
 #include <lessmore/image.hpp>
 
+#include <cstddef>
 #include <memory>
 #include <optional>
 #include <string>
@@ -19,13 +20,31 @@ public:
 // Which way a score points: SSIM/MI/cosine are similarities, HASH is a distance.
 enum class Sense { HigherIsSimilar, LowerIsSimilar };
 
+// DeepNet's model and its preprocessing. Fields left unset come from the sidecar
+// (MODEL.json beside MODEL.onnx), then from the bundled model's values.
+struct ModelOptions {
+    std::string path;                                // --model; empty: the bundled MobileNet
+    std::optional<std::pair<int, int>> input_size;   // width, height
+    std::optional<std::vector<double>> mean;         // 1 or 3 values, RGB order
+    std::optional<std::vector<double>> std;          // 1 or 3 values, RGB order
+    std::optional<double> scale;                     // value = (pixel * scale - mean) / std
+    std::optional<std::string> channel_order;        // "RGB" or "BGR"
+    std::optional<std::string> layout;               // "NCHW" or "NHWC"
+    std::optional<std::string> output;               // layer or graph output; default: the graph's output
+    std::optional<bool> pool;                        // global-average-pool a 4-D output
+    int batch = 16;                                  // slices per forward pass
+};
+
 // Options of all metrics; each metric reads the ones it knows.
 struct MetricOptions {
     std::string method = "hash";
     int hash_size = 8;   // hash
     int bins = 100;      // mi
     int resize = 0;      // ssim, mi: compute on slices resized to resize x resize (0: full size)
+    ModelOptions model;  // deepnet
 };
+
+struct ScoreMatrix;
 
 class Metric {
 public:
@@ -38,6 +57,13 @@ public:
 
     // Thread-safe; called once per slice.
     virtual std::unique_ptr<Feature> prepare(const Image8& image) const = 0;
+    // Slices per prepare_batch() call; above 1 the caller hands slices over in batches
+    // (DeepNet: one forward pass per batch).
+    virtual std::size_t batch_size() const { return 1; }
+    virtual std::vector<std::unique_ptr<Feature>> prepare_batch(const std::vector<const Image8*>& images) const;
+    // All pairwise scores at once when the metric has a faster way than pair by pair
+    // (DeepNet: one matrix product); false means "use compare()".
+    virtual bool pairwise(const std::vector<const Feature*>& /*features*/, ScoreMatrix& /*out*/) const { return false; }
     // Thread-safe; the pairwise score.
     virtual double compare(const Feature& a, const Feature& b) const = 0;
 

@@ -6,7 +6,9 @@
 #include <lessmore/sources.hpp>
 #include <lessmore/volume.hpp>
 
+#include <memory>
 #include <optional>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -41,8 +43,9 @@ struct ReduceConfig {
     Strategy resolved_strategy() const;
 };
 
-// Throws UsageError naming the option at fault.
-void validate(const ReduceConfig& config);
+// Throws UsageError naming the option at fault. Returns the metric the options describe
+// (null for everyn), built once: DeepNet loads and checks its model here.
+std::unique_ptr<Metric> validate(const ReduceConfig& config);
 
 struct SliceRecord {
     std::size_t index = 0;
@@ -79,6 +82,7 @@ struct ReduceResult {
     RunSummary summary;
     std::string started;                // UTC, ISO 8601
     int threads = 1;
+    std::vector<std::pair<std::string, std::string>> metric_parameters;  // (name, JSON text)
 };
 
 // Runs the whole reduction and writes OUT (slices, manifest.csv, then manifest.json).

@@ -9,12 +9,28 @@ std::vector<std::unique_ptr<Feature>> prepare_features(const Volume& volume, std
                                                        ThreadPool& pool, ProgressSink& progress,
                                                        const CancelToken& cancel) {
     std::vector<std::unique_ptr<Feature>> features(count);
-    pool.parallel_for(count, [&](std::size_t i) {
+    // Batches start at fixed offsets from `first`, so which slices share a forward pass
+    // never depends on the thread count.
+    const std::size_t batch = std::max<std::size_t>(1, metric.batch_size());
+    const std::size_t batches = (count + batch - 1) / batch;
+    pool.parallel_for(batches, [&](std::size_t b) {
         cancel.check();
-        Image8 image;
-        to_8bit(volume.slice(first + i), intensity, image);
-        features[i] = metric.prepare(image);
-        progress.slices_done(1);
+        const std::size_t begin = b * batch, end = std::min(count, begin + batch);
+        if (batch == 1) {
+            Image8 image;
+            to_8bit(volume.slice(first + begin), intensity, image);
+            features[begin] = metric.prepare(image);
+        } else {
+            std::vector<Image8> images(end - begin);
+            std::vector<const Image8*> pointers;
+            for (std::size_t i = begin; i < end; ++i) {
+                to_8bit(volume.slice(first + i), intensity, images[i - begin]);
+                pointers.push_back(&images[i - begin]);
+            }
+            auto prepared = metric.prepare_batch(pointers);
+            for (std::size_t i = begin; i < end; ++i) features[i] = std::move(prepared[i - begin]);
+        }
+        progress.slices_done(end - begin);
     });
     return features;
 }
@@ -23,6 +39,15 @@ ScoreMatrix score_matrix(const std::vector<std::unique_ptr<Feature>>& features, 
                          ThreadPool& pool, const CancelToken& cancel, std::size_t reach, bool diagonal) {
     const std::size_t n = features.size();
     ScoreMatrix m(n);
+    if (reach + 1 >= n) {
+        std::vector<const Feature*> all;
+        for (const auto& f : features) all.push_back(f.get());
+        if (metric.pairwise(all, m)) {
+            if (!diagonal)
+                for (std::size_t i = 0; i < n; ++i) m.values[i * n + i] = std::numeric_limits<double>::quiet_NaN();
+            return m;
+        }
+    }
     std::fill(m.values.begin(), m.values.end(), std::numeric_limits<double>::quiet_NaN());
     // Rows have different lengths; interleaving them evens out the threads' work.
     pool.parallel_for(n, [&](std::size_t k) {

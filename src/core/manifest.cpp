@@ -41,7 +41,7 @@ Json summary(const RunSummary& s) {
             {"failed", s.failed},   {"seconds", s.seconds}};
 }
 
-Json parameters(const ReduceConfig& c) {
+Json parameters(const ReduceConfig& c, const ReduceResult& r) {
     Json p;
     p["inputs"] = c.inputs;
     p["method"] = c.method;
@@ -52,11 +52,7 @@ Json parameters(const ReduceConfig& c) {
     p["strategy"] = c.method == "everyn" ? Json(nullptr) : Json(strategy_name(c.resolved_strategy()));
     p["order"] = order_name(c.order);
     p["intensity"] = c.intensity.to_string();
-    if (c.method != "everyn") {
-        MetricOptions options = c.metric;
-        options.method = c.method;
-        for (const auto& [name, value] : make_metric(options)->parameters()) p[name] = Json::parse(value);
-    }
+    for (const auto& [name, value] : r.metric_parameters) p[name] = Json::parse(value);
     p["format"] = format_name(c.format);
     p["flat"] = c.flat;
     return p;
@@ -88,7 +84,7 @@ std::string manifest_json(const ReduceConfig& config, const ReduceResult& result
                 {"threads", result.threads},
                 {"started", result.started},
                 {"seconds", result.summary.seconds}};
-    j["parameters"] = parameters(config);
+    j["parameters"] = parameters(config, result);
     j["summary"] = summary(result.summary);
     j["errors"] = errors_json(result.errors);
     Json volumes = Json::array();

@@ -41,7 +41,7 @@ Strategy ReduceConfig::resolved_strategy() const {
     return fraction ? Strategy::Pairs : Strategy::Leader;
 }
 
-void validate(const ReduceConfig& c) {
+std::unique_ptr<Metric> validate(const ReduceConfig& c) {
     if (c.inputs.empty()) throw UsageError("INPUT: give at least one volume file or folder");
     if (c.output.empty()) throw UsageError("-o/--output: required");
     if (c.fraction && !(*c.fraction > 0.0 && *c.fraction <= 1.0)) {
@@ -57,19 +57,20 @@ void validate(const ReduceConfig& c) {
         if (c.strategy != Strategy::Auto) throw UsageError("--strategy: --method everyn has no strategy");
         if (c.neighbours) throw UsageError("--neighbours: --method everyn compares no slices");
         if (c.metric.resize != 0) throw UsageError("--resize: only for ssim and mi");
-        return;
+        return nullptr;
     }
-    MetricOptions options = c.metric;
-    options.method = c.method;
-    const auto metric = make_metric(options);  // unknown method, bad metric options
     if (c.every) throw UsageError("--every: only for --method everyn");
     if (c.threshold && c.fraction) throw UsageError("--threshold and --fraction: give one, not both");
     if (!c.threshold && !c.fraction) throw UsageError("--method " + c.method + ": give --threshold T or --fraction F");
-    if (c.threshold) metric->check_threshold(*c.threshold);
     if (c.neighbours && *c.neighbours < 1) throw UsageError("--neighbours: must be at least 1");
     if (c.strategy == Strategy::Leader && c.fraction) {
         throw UsageError("--strategy leader: works with --threshold only (use --strategy pairs or auto with --fraction)");
     }
+    MetricOptions options = c.metric;
+    options.method = c.method;
+    auto metric = make_metric(options);  // unknown method, bad metric options, a bad model
+    if (c.threshold) metric->check_threshold(*c.threshold);
+    return metric;
 }
 
 namespace {
@@ -128,16 +129,9 @@ std::string utc_now() {
 
 ReduceResult reduce(const ReduceConfig& config, ProgressSink& progress, const CancelToken& cancel) {
     const auto start = std::chrono::steady_clock::now();
-    validate(config);
+    const std::unique_ptr<Metric> metric = validate(config);
     prepare_output(config);
     const Discovery found = discover(config.inputs);
-
-    std::unique_ptr<Metric> metric;
-    if (config.method != "everyn") {
-        MetricOptions options = config.metric;
-        options.method = config.method;
-        metric = make_metric(options);
-    }
     ThreadPool pool(config.threads);
     LoadOptions load;
     load.order = config.order;
@@ -161,6 +155,7 @@ ReduceResult reduce(const ReduceConfig& config, ProgressSink& progress, const Ca
     ReduceResult result;
     result.started = utc_now();
     result.threads = pool.size();
+    if (metric) result.metric_parameters = metric->parameters();
     result.errors = found.errors;
     for (const InputFailure& w : found.warnings) progress.warning(w.path, w.message);
     for (const InputFailure& e : found.errors) progress.volume_failed(e.path, e.message);

@@ -52,7 +52,9 @@ PruneResult VolumeReducer::prune(const Volume& volume, VolumeRecord& record, Thr
     // rather than the whole volume (SSIM keeps ~2.3 MB per 512x512 slice).
     std::vector<std::unique_ptr<Feature>> features(n);
     std::size_t prepared = 0;
-    const std::size_t chunk = leader && !metric.cheap_compare() ? std::max<std::size_t>(64, 8 * pool.size()) : n;
+    // A fixed chunk (a whole number of batches), so batches never depend on the thread count.
+    const std::size_t batch = std::max<std::size_t>(1, metric.batch_size());
+    const std::size_t chunk = leader && (!metric.cheap_compare() || batch > 1) ? ((64 + batch - 1) / batch) * batch : n;
     auto prepare_up_to = [&](std::size_t last) {
         if (n == 0 || last < prepared) return;
         const std::size_t end = std::min(n, std::max(last + 1, prepared + chunk));

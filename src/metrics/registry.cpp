@@ -2,6 +2,7 @@
 #include <lessmore/error.hpp>
 #include <lessmore/metric.hpp>
 
+#include "metrics/deepnet_metric.hpp"
 #include "metrics/hash_metric.hpp"
 #include "metrics/similarity_metrics.hpp"
 
@@ -23,6 +24,8 @@ constexpr Entry k_metrics[] = {
      &make_ssim_metric},
     {"mi", "normalized mutual information (H(X) + H(Y)) / H(X, Y), as scikit-image; similar iff NMI >= threshold",
      &make_mi_metric},
+    {"deepnet", "cosine similarity of CNN embeddings (bundled MobileNet v1, or --model); similar iff cosine >= threshold",
+     &make_deepnet_metric},
 };
 
 }  // namespace
@@ -31,6 +34,13 @@ std::string format_number(double v) {
     char buf[64];
     const auto res = std::to_chars(buf, buf + sizeof buf, v);  // shortest round-trip form
     return std::string(buf, res.ptr);
+}
+
+std::vector<std::unique_ptr<Feature>> Metric::prepare_batch(const std::vector<const Image8*>& images) const {
+    std::vector<std::unique_ptr<Feature>> out;
+    out.reserve(images.size());
+    for (const Image8* image : images) out.push_back(prepare(*image));
+    return out;
 }
 
 std::vector<MetricDescription> metric_list() {
