@@ -14,7 +14,7 @@ build="${LESSMORE_BUILD_DIR:-$here/build}"
 
 packages=(build-essential cmake pkg-config
           libinsighttoolkit5-dev libopencv-dev libcli11-dev libspdlog-dev nlohmann-json3-dev
-          libgdcm-tools googletest libgtest-dev libbenchmark-dev)
+          libgdcm-tools googletest libgtest-dev libbenchmark-dev darknet)
 
 missing=()
 for p in "${packages[@]}"; do
