@@ -111,7 +111,9 @@ void add_metric_options(CLI::App& cmd, MetricCli& o, const std::string& methods)
     cmd.add_option("--model", o.model, "deepnet: an ONNX model (default: the bundled MobileNet v1 0.25); its "
                                        "preprocessing comes from MODEL.json beside it and the flags below")
         ->group(dn);
-    cmd.add_option("--batch", o.batch, "deepnet: slices per forward pass")->default_val(16)->group(dn);
+    cmd.add_option("--batch", o.batch, "deepnet: slices per forward pass (0: 4 for models up to 16 MB, else 1)")
+        ->default_val(0)
+        ->group(dn);
     cmd.add_option("--input-size", o.input_size, "deepnet: model input W[,H]")->delimiter(',')->expected(1, 2)->group(dn);
     cmd.add_option("--mean", o.mean, "deepnet: value = (pixel * scale - mean) / std; 1 or 3 values (R,G,B)")
         ->delimiter(',')->expected(1, 3)->group(dn);

@@ -74,7 +74,7 @@ struct MetricCli {
     int threads = 0;
     // deepnet
     std::string model;
-    int batch = 16;
+    int batch = 0;
     std::vector<int> input_size;
     std::vector<double> mean, std;
     double scale = 0;

@@ -1,6 +1,7 @@
 // Kernel benchmarks (Google Benchmark): the per-slice work of HASH on 512x512 CT.
 // Run: build/bench/lessmore_bench_kernels [--benchmark_filter=...]
 #include <lessmore/dhash.hpp>
+#include <lessmore/embedder.hpp>
 #include <lessmore/intensity.hpp>
 #include <lessmore/resize.hpp>
 #include <lessmore/similarity.hpp>
@@ -9,6 +10,9 @@
 #include <lessmore/writers.hpp>
 
 #include <benchmark/benchmark.h>
+#include <opencv2/dnn.hpp>
+
+#include <cstdlib>
 
 #include <cstdint>
 #include <filesystem>
@@ -129,6 +133,44 @@ void BM_MiPairsThreads(benchmark::State& state) {
     pairs_on_all_threads(state, stats, [](const MiStats& a, const MiStats& b) { return mi_compare(a, b); });
 }
 BENCHMARK(BM_MiPairsThreads)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// DeepNet: slices/s through the Embedder (area resize, blob, forward) with a batch of
+// range(0) slices, and the forward pass alone on the same batch, on one thread. The model
+// is the bundled one, or $LESSMORE_BENCH_MODEL (with its sidecar) when set.
+ModelOptions bench_model() {
+    ModelOptions o;
+    if (const char* path = std::getenv("LESSMORE_BENCH_MODEL")) o.path = path;
+    return o;
+}
+
+void BM_DeepNetEmbed(benchmark::State& state) {
+    ModelOptions o = bench_model();
+    o.batch = static_cast<int>(state.range(0));
+    const Embedder embedder(o);
+    std::vector<Image8> images;
+    for (int i = 0; i < state.range(0); ++i) images.push_back(ct_image(40 + static_cast<unsigned>(i)));
+    std::vector<const Image8*> batch;
+    for (const auto& i : images) batch.push_back(&i);
+    for (auto _ : state) benchmark::DoNotOptimize(embedder.embed(batch));
+    state.SetItemsProcessed(state.iterations() * state.range(0));
+}
+BENCHMARK(BM_DeepNetEmbed)->Arg(1)->Arg(4)->Arg(16)->Unit(benchmark::kMillisecond);
+
+void BM_DeepNetForwardOnly(benchmark::State& state) {
+    const ModelOptions o = bench_model();
+    const std::string path = o.path.empty() ? std::string(LESSMORE_SOURCE_DIR) + "/models/mobilenet_v1_0.25_224_imagenet_embed.onnx" : o.path;
+    cv::setNumThreads(1);
+    cv::dnn::Net net = cv::dnn::readNetFromONNX(path);
+    const int n = static_cast<int>(state.range(0));
+    const int dims[4] = {n, 3, 224, 224};
+    cv::Mat blob(4, dims, CV_32F, cv::Scalar(0.1));
+    for (auto _ : state) {
+        net.setInput(blob);
+        benchmark::DoNotOptimize(net.forward());
+    }
+    state.SetItemsProcessed(state.iterations() * n);
+}
+BENCHMARK(BM_DeepNetForwardOnly)->Arg(1)->Arg(4)->Arg(16)->Unit(benchmark::kMillisecond);
 
 // Reading one real 512x512 DICOM series (page cache warm), when the shared data is there.
 void BM_LoadDicomSeries(benchmark::State& state) {

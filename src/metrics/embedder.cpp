@@ -94,16 +94,18 @@ struct Embedder::Impl {
             const auto rgb = static_cast<std::size_t>(spec.bgr ? 2 - c : c);
             for (int v = 0; v < 256; ++v) lut[c][v] = static_cast<float>((v * spec.scale - spec.mean[rgb]) / spec.std[rgb]);
         }
+        const std::size_t plane = static_cast<std::size_t>(h) * w;
         for (int i = 0; i < n; ++i) {
             const Image8 small = resize_area(*images[static_cast<std::size_t>(i)], w, h);
-            for (int y = 0; y < h; ++y) {
-                const std::uint8_t* src = small.row(y);
-                for (int x = 0; x < w; ++x) {
-                    for (int c = 0; c < 3; ++c) {
-                        const std::size_t at = spec.nhwc ? ((static_cast<std::size_t>(i) * h + y) * w + x) * 3 + c
-                                                         : ((static_cast<std::size_t>(i) * 3 + c) * h + y) * w + x;
-                        data[at] = lut[c][src[x]];
-                    }
+            const std::uint8_t* src = small.pixels.data();
+            float* image = data + static_cast<std::size_t>(i) * 3 * plane;
+            if (spec.nhwc) {
+                for (std::size_t p = 0; p < plane; ++p)
+                    for (int c = 0; c < 3; ++c) image[p * 3 + static_cast<std::size_t>(c)] = lut[c][src[p]];
+            } else {
+                for (int c = 0; c < 3; ++c) {
+                    float* dst = image + static_cast<std::size_t>(c) * plane;
+                    for (std::size_t p = 0; p < plane; ++p) dst[p] = lut[c][src[p]];
                 }
             }
         }

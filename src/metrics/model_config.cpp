@@ -182,8 +182,10 @@ ModelSpec resolve_model(const ModelOptions& o) {
     }
     if (o.output) spec.output = *o.output;
     if (o.pool) spec.pool = *o.pool;
-    if (o.batch < 1 || o.batch > 1024) throw UsageError("--batch: must be from 1 to 1024");
-    spec.batch = o.batch;
+    if (o.batch < 0 || o.batch > 1024) throw UsageError("--batch: must be from 1 to 1024 (0: automatic)");
+    // Single-threaded OpenCV gives the same outputs for any batch (tested); small networks
+    // gain from batching, large ones lose (cache), so the default follows the model size.
+    spec.batch = o.batch > 0 ? o.batch : (spec.bytes.size() <= (std::size_t{16} << 20) ? 4 : 1);
 
     // The model must take one image: N x 3 x H x W (or N x H x W x 3).
     if (spec.graph.inputs.empty()) throw UsageError("--model " + spec.name + ": the graph declares no input");

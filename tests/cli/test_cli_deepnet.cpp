@@ -99,7 +99,7 @@ TEST(CliDeepNet, ModelProblemsAreUsageErrors) {
         {{"--model", (dir / "nope.onnx").string()}, "no such file"},
         {{"--model", models + "/tiny_one_channel.onnx"}, "3-channel image"},
         {{"--layer", "nowhere"}, "nowhere"},
-        {{"--batch", "0"}, "--batch"},
+        {{"--batch", "2000"}, "--batch"},
         {{"--mean", "1,2"}, "--mean"},
         {{"--channel-order", "GRB"}, "--channel-order"},
         {{"-t", "1.5"}, "--threshold"},
