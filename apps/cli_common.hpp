@@ -2,6 +2,8 @@
 // What every subcommand shares: logging, progress on stderr, the cancel token.
 #include <lessmore/metric.hpp>
 #include <lessmore/progress.hpp>
+
+#include "progress.hpp"
 #include <lessmore/sources.hpp>
 
 #include <CLI/CLI.hpp>
@@ -27,39 +29,6 @@ struct Verbosity {
     bool quiet = false;
     int verbose = 0;
     void apply(spdlog::logger& log) const;
-};
-
-// Reports to stderr: errors and warnings always (unless -q), a live status line when
-// stderr is a terminal, one line per volume with -v.
-class StderrProgress final : public ProgressSink {
-public:
-    StderrProgress(spdlog::logger& log, bool live, bool per_volume);
-    ~StderrProgress() override;
-
-    void sources_found(std::size_t sources) override;
-    void volume_started(const std::string& id, std::size_t slices) override;
-    void slices_done(std::size_t count) override;
-    void volume_finished(const std::string& id, std::size_t slices, std::size_t kept, double seconds) override;
-    void volume_failed(const std::string& path, const std::string& message) override;
-    void warning(const std::string& path, const std::string& message) override;
-    void debug(const std::string& message) override;
-    void finish();
-
-private:
-    void redraw(bool force);
-    void clear_line();
-
-    spdlog::logger& m_log;
-    bool m_live;
-    bool m_per_volume;
-    std::mutex m_mutex;
-    std::size_t m_sources = 0;
-    std::size_t m_volumes_done = 0;
-    std::size_t m_slices_done = 0;
-    std::string m_current;
-    std::chrono::steady_clock::time_point m_start = std::chrono::steady_clock::now();
-    std::chrono::steady_clock::time_point m_last_draw{};
-    bool m_line_shown = false;
 };
 
 // Options every command that computes a metric takes: --method, its parameters, the

@@ -2,6 +2,8 @@
 // The subcommands: each declares its options on a CLI11 subcommand, then runs.
 #include "cli_common.hpp"
 
+#include <lessmore/reduce.hpp>
+
 #include <CLI/CLI.hpp>
 
 #include <functional>
@@ -13,5 +15,10 @@ using Runner = std::function<int(Context&)>;
 Runner add_reduce_command(CLI::App& app);
 Runner add_info_command(CLI::App& app);
 Runner add_score_command(CLI::App& app);
+Runner add_merge_command(CLI::App& app);
+
+// The summary table `reduce` and `merge` print on stdout.
+void print_table(const ReduceResult& result);
+ProgressStyle progress_style(const std::string& name, const Context& ctx, bool quiet);
 
 }  // namespace lessmore::cli

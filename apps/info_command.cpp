@@ -21,7 +21,7 @@ struct InfoOptions {
 
 int run(InfoOptions& o, Context& ctx) {
     o.verbosity.apply(*ctx.log);
-    StderrProgress progress(*ctx.log, false, false);
+    StderrProgress progress(*ctx.log, ProgressStyle::None, false);
     const InspectResult r =
         inspect(o.inputs, o.order == "name" ? SliceOrder::Name : SliceOrder::Position, o.threads, progress, *ctx.cancel);
     for (const InputFailure& e : r.errors) ctx.log->error("{}: {}", e.path, e.message);

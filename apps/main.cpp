@@ -50,9 +50,10 @@ int main(int argc, char** argv) {
     const cli::Runner reduce = cli::add_reduce_command(app);
     const cli::Runner info = cli::add_info_command(app);
     const cli::Runner score = cli::add_score_command(app);
+    const cli::Runner merge = cli::add_merge_command(app);
     const std::string first = argc > 1 ? argv[1] : "";
-    if (!first.empty() && first[0] != '-' && first != "reduce" && first != "info" && first != "score") {
-        std::fprintf(stderr, "lessmore: error: unknown command '%s' (use reduce, info or score)\n"
+    if (!first.empty() && first[0] != '-' && first != "reduce" && first != "info" && first != "score" && first != "merge") {
+        std::fprintf(stderr, "lessmore: error: unknown command '%s' (use reduce, info, score or merge)\n"
                              "Run 'lessmore --help' for usage.\n", argv[1]);
         return 2;
     }
@@ -69,6 +70,7 @@ int main(int argc, char** argv) {
         const std::string name = app.get_subcommands().front()->get_name();
         if (name == "reduce") return reduce(ctx);
         if (name == "score") return score(ctx);
+        if (name == "merge") return merge(ctx);
         return info(ctx);
     } catch (const Interrupted&) {
         log->error("interrupted; no manifest written");

@@ -20,6 +20,9 @@ struct ReduceOptions {
     std::size_t neighbours = 0;
     std::string strategy = "auto";
     std::string format = "png";
+    std::string shard;
+    std::string max_memory;
+    std::string progress = "auto";
     bool json = false;
     Verbosity verbosity;
     CLI::Option* threshold_opt = nullptr;
@@ -28,19 +31,30 @@ struct ReduceOptions {
     CLI::Option* neighbours_opt = nullptr;
 };
 
+}  // namespace
+
 void print_table(const ReduceResult& r) {
     std::size_t width = 6;
-    for (const VolumeRecord& v : r.volumes) width = std::max(width, v.info.id.size());
+    for (const VolumeSummary& v : r.volumes) width = std::max(width, v.id.size());
     std::printf("%-*s %8s %8s %9s\n", static_cast<int>(width), "volume", "slices", "kept", "fraction");
-    for (const VolumeRecord& v : r.volumes) {
-        std::printf("%-*s %8zu %8zu %9s\n", static_cast<int>(width), v.info.id.c_str(), v.slices.size(), v.kept,
-                    percent(v.kept, v.slices.size()).c_str());
+    for (const VolumeSummary& v : r.volumes) {
+        std::printf("%-*s %8zu %8zu %9s\n", static_cast<int>(width), v.id.c_str(), v.slices, v.kept,
+                    percent(v.kept, v.slices).c_str());
     }
     const std::string total = "total (" + std::to_string(r.summary.volumes) + " volumes)";
     std::printf("%-*s %8zu %8zu %9s\n", static_cast<int>(width), total.c_str(), r.summary.slices, r.summary.kept,
                 percent(r.summary.kept, r.summary.slices).c_str());
     if (r.summary.failed > 0) std::printf("failed: %zu (see errors in manifest.json)\n", r.summary.failed);
 }
+
+ProgressStyle progress_style(const std::string& name, const Context& ctx, bool quiet) {
+    if (name == "jsonl") return ProgressStyle::Jsonl;
+    if (name == "none" || quiet) return ProgressStyle::None;
+    if (name == "bar") return ProgressStyle::Bar;
+    return ctx.stderr_is_tty ? ProgressStyle::Bar : ProgressStyle::None;
+}
+
+namespace {
 
 int run(ReduceOptions& o, Context& ctx) {
     o.verbosity.apply(*ctx.log);
@@ -59,8 +73,10 @@ int run(ReduceOptions& o, Context& ctx) {
                : o.format == "both" ? OutputFormat::Both
                : o.format == "none" ? OutputFormat::None
                                     : OutputFormat::Png;
+    if (!o.shard.empty()) c.shard = parse_shard(o.shard);
+    if (!o.max_memory.empty()) c.max_memory = parse_memory(o.max_memory);
     c.command_line = ctx.argv;
-    StderrProgress progress(*ctx.log, ctx.stderr_is_tty && !o.verbosity.quiet, o.verbosity.verbose > 0);
+    StderrProgress progress(*ctx.log, progress_style(o.progress, ctx, o.verbosity.quiet), o.verbosity.verbose > 0);
     const ReduceResult result = reduce(c, progress, *ctx.cancel);
     progress.finish();
     if (o.json) {
@@ -95,6 +111,13 @@ Runner add_reduce_command(CLI::App& app) {
         ->default_str("png");
     cmd->add_flag("--flat", o->config.flat, "All kept slices in one folder: slices/<id with / as __>_<index>.png");
     cmd->add_flag("--force", o->config.force, "Allow a non-empty output folder (its previous manifest and slices are replaced)");
+    cmd->add_flag("--resume", o->config.resume,
+                  "Continue an interrupted run in OUT (same parameters): finished volumes are skipped");
+    cmd->add_option("--shard", o->shard, "I/N: process the I-th of N deterministic parts of the volumes (then lessmore merge)");
+    cmd->add_option("--max-memory", o->max_memory, "Cap the raw voxels of the volumes in flight, e.g. 8G");
+    cmd->add_option("--progress", o->progress, "stderr progress: auto (a status line on a terminal), bar, jsonl or none")
+        ->check(CLI::IsMember({"auto", "bar", "jsonl", "none"}))
+        ->default_str("auto");
     cmd->add_flag("--json", o->json, "Print the summary as JSON");
     cmd->add_flag("-q,--quiet", o->verbosity.quiet, "Only errors on stderr");
     cmd->add_flag("-v,--verbose", o->verbosity.verbose, "One line per volume (-vv: debug)");

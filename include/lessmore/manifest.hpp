@@ -1,13 +1,10 @@
 #pragma once
-// manifest.json and manifest.csv.
+// JSON the command line prints (manifest.json and manifest.csv are written by reduce()).
 #include <lessmore/reduce.hpp>
 
 #include <string>
 
 namespace lessmore {
-
-std::string manifest_json(const ReduceConfig& config, const ReduceResult& result);
-std::string manifest_csv(const ReduceResult& result);
 
 // The JSON `lessmore info --json` prints.
 std::string volumes_json(const InspectResult& result);

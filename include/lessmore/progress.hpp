@@ -9,7 +9,11 @@ namespace lessmore {
 class ProgressSink {
 public:
     virtual ~ProgressSink() = default;
-    virtual void sources_found(std::size_t /*sources*/) {}
+    // The work ahead: sources to read (after sharding and resuming) and an estimate of
+    // their slices (exact for DICOM and image folders, 0 for a volume file until read).
+    virtual void sources_found(std::size_t /*sources*/, std::size_t /*estimated_slices*/) {}
+    virtual void source_skipped(const std::string& /*id*/, std::size_t /*slices*/) {}  // done by an earlier run
+    virtual void source_done() {}
     virtual void volume_started(const std::string& /*id*/, std::size_t /*slices*/) {}
     virtual void slices_done(std::size_t /*count*/) {}
     virtual void volume_finished(const std::string& /*id*/, std::size_t /*slices*/, std::size_t /*kept*/,
@@ -17,6 +21,7 @@ public:
     virtual void volume_failed(const std::string& /*path*/, const std::string& /*message*/) {}
     virtual void warning(const std::string& /*path*/, const std::string& /*message*/) {}
     virtual void debug(const std::string& /*message*/) {}
+    virtual void finished(std::size_t /*volumes*/, std::size_t /*slices*/, std::size_t /*kept*/, double /*seconds*/) {}
 };
 
 }  // namespace lessmore

@@ -7,6 +7,7 @@
 #include <lessmore/volume.hpp>
 
 #include <memory>
+#include <cstdint>
 #include <optional>
 #include <utility>
 #include <string>
@@ -36,6 +37,9 @@ struct ReduceConfig {
     OutputFormat format = OutputFormat::Png;
     bool flat = false;
     bool force = false;
+    bool resume = false;                    // continue an interrupted OUT made with the same parameters
+    std::optional<std::pair<int, int>> shard;  // (I, N): this run does the I-th of N parts of the volumes
+    std::uint64_t max_memory = 0;           // bytes of raw voxels in flight; 0: no cap (threads bound it)
     int threads = 0;                        // 0: one per core
     std::vector<std::string> command_line;  // recorded in the manifest
 
@@ -76,8 +80,17 @@ struct RunSummary {
     double seconds = 0.0;
 };
 
+// One reduced volume, for summaries (the slice records live in OUT).
+struct VolumeSummary {
+    std::string id;
+    std::size_t slices = 0;
+    std::size_t kept = 0;
+    std::size_t pairs = 0;
+    double seconds = 0.0;
+};
+
 struct ReduceResult {
-    std::vector<VolumeRecord> volumes;  // sorted by id
+    std::vector<VolumeSummary> volumes;  // sorted by id
     std::vector<InputFailure> errors;
     RunSummary summary;
     std::string started;                // UTC, ISO 8601
@@ -85,9 +98,10 @@ struct ReduceResult {
     std::vector<std::pair<std::string, std::string>> metric_parameters;  // (name, JSON text)
 };
 
-// Runs the whole reduction and writes OUT (slices, manifest.csv, then manifest.json).
-// Throws UsageError before writing anything, Interrupted when cancelled (OUT then has
-// no manifest), Error when OUT cannot be written.
+// Runs the whole reduction and writes OUT: the slice files and a record per source as
+// each finishes (OUT/.lessmore, atomically), then manifest.csv and manifest.json built
+// from the records. Throws UsageError before writing anything, Interrupted when
+// cancelled (OUT then has no manifest and can be resumed), Error when OUT cannot be written.
 ReduceResult reduce(const ReduceConfig& config, ProgressSink& progress, const CancelToken& cancel);
 
 // `lessmore info`: the volumes the inputs hold, headers only.
@@ -97,5 +111,30 @@ struct InspectResult {
 };
 InspectResult inspect(const std::vector<std::string>& inputs, SliceOrder order, int threads, ProgressSink& progress,
                       const CancelToken& cancel);
+
+}  // namespace lessmore
+
+namespace lessmore {
+
+// "I/N" -> (I, N); throws UsageError naming --shard.
+std::pair<int, int> parse_shard(const std::string& text);
+
+// "500M", "8G", "1024" (bytes) -> bytes; throws UsageError naming --max-memory.
+std::uint64_t parse_memory(const std::string& text);
+
+// `lessmore merge`: shard outputs of one sharded run into one OUT.
+struct MergeConfig {
+    std::vector<std::string> shards;  // the shards' OUT folders
+    std::string output;
+    bool move = false;                // move slice files instead of hard-linking (or copying)
+    bool force = false;
+    std::vector<std::string> command_line;
+};
+
+// Checks that the shards come from one run (same parameters and inputs, shard count, the
+// same volumes discovered), that each shard index appears once and none is missing, and
+// that every volume appears exactly once; then writes OUT as one run would have.
+// Throws UsageError naming the shard or volume at fault.
+ReduceResult merge(const MergeConfig& config, ProgressSink& progress);
 
 }  // namespace lessmore

@@ -4,12 +4,18 @@
 #include <lessmore/reduce.hpp>
 #include <lessmore/thread_pool.hpp>
 
+#include <lessmore/sha256.hpp>
+
+#include "core/output_store.hpp"
 #include "core/volume_reducer.hpp"
 #include "io/files.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
+#include <condition_variable>
 #include <ctime>
+#include <mutex>
 
 namespace fs = std::filesystem;
 
@@ -48,6 +54,10 @@ std::unique_ptr<Metric> validate(const ReduceConfig& c) {
         throw UsageError("--fraction: must be greater than 0 and at most 1 (got " + format_number(*c.fraction) + ")");
     }
     if (c.threads < 0) throw UsageError("--threads: must be 0 (all cores) or more");
+    if (c.force && c.resume) throw UsageError("--force and --resume: give one, not both");
+    if (c.shard && (c.shard->first < 1 || c.shard->second < 1 || c.shard->first > c.shard->second)) {
+        throw UsageError("--shard: I/N needs 1 <= I <= N");
+    }
     if (c.flat && c.format == OutputFormat::None) throw UsageError("--flat: nothing is written with --format none");
     if (c.method == "everyn") {
         if (c.threshold) throw UsageError("--threshold: not used by --method everyn (give --every N or --fraction F)");
@@ -73,7 +83,43 @@ std::unique_ptr<Metric> validate(const ReduceConfig& c) {
     return metric;
 }
 
+std::pair<int, int> parse_shard(const std::string& text) {
+    const auto slash = text.find('/');
+    try {
+        if (slash != std::string::npos) {
+            std::size_t a = 0, b = 0;
+            const int i = std::stoi(text.substr(0, slash), &a);
+            const int n = std::stoi(text.substr(slash + 1), &b);
+            if (a == slash && b == text.size() - slash - 1 && i >= 1 && n >= 1 && i <= n && n <= 100000) return {i, n};
+        }
+    } catch (const std::exception&) {
+    }
+    throw UsageError("--shard: '" + text + "' is not I/N with 1 <= I <= N (e.g. 3/10)");
+}
+
+std::uint64_t parse_memory(const std::string& text) {
+    std::size_t used = 0;
+    double v = 0;
+    try {
+        v = std::stod(text, &used);
+    } catch (const std::exception&) {
+        used = 0;
+    }
+    std::string unit = text.substr(used);
+    for (char& c : unit) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    if (!unit.empty() && unit.back() == 'B') unit.pop_back();
+    if (unit.size() > 1 && unit.back() == 'I') unit.pop_back();  // "GiB"
+    const double scale = unit.empty() ? 1.0 : unit == "K" ? 1024.0 : unit == "M" ? 1048576.0
+                         : unit == "G" ? 1073741824.0 : unit == "T" ? 1099511627776.0 : -1.0;
+    if (used == 0 || scale < 0 || !(v > 0)) {
+        throw UsageError("--max-memory: '" + text + "' is not a size (e.g. 4G, 500M)");
+    }
+    return static_cast<std::uint64_t>(v * scale);
+}
+
 namespace {
+
+using Json = OrderedJson;
 
 bool is_within(const fs::path& inner, const fs::path& outer) {
     auto i = inner.begin();
@@ -90,30 +136,25 @@ fs::path resolved(const std::string& p) {
     return ec ? fs::absolute(p) : r;
 }
 
-// Refuses an unusable OUT before anything is written; with --force, removes only
-// what lessmore itself writes there.
-void prepare_output(const ReduceConfig& c) {
-    const fs::path out = resolved(c.output);
-    for (const std::string& input : c.inputs) {
+// Refuses an unusable OUT before anything is written.
+void check_output(const std::string& output, const std::vector<std::string>& inputs, bool force, bool resume) {
+    const fs::path out = resolved(output);
+    for (const std::string& input : inputs) {
         const fs::path in = resolved(input);
-        if (is_within(out, in)) throw UsageError("-o " + c.output + ": lies inside INPUT " + input + " (inputs are never modified)");
-        if (is_within(in, out)) throw UsageError("-o " + c.output + ": contains INPUT " + input);
+        if (is_within(out, in)) throw UsageError("-o " + output + ": lies inside INPUT " + input + " (inputs are never modified)");
+        if (is_within(in, out)) throw UsageError("-o " + output + ": contains INPUT " + input);
     }
     std::error_code ec;
     const fs::file_status st = fs::status(out, ec);
     if (fs::exists(st)) {
-        if (!fs::is_directory(st)) throw UsageError("-o " + c.output + ": exists and is not a folder");
-        if (!fs::is_empty(out, ec) && !c.force) {
-            throw UsageError("-o " + c.output + ": folder is not empty (use --force to replace lessmore's outputs in it)");
+        if (!fs::is_directory(st)) throw UsageError("-o " + output + ": exists and is not a folder");
+        if (!fs::is_empty(out, ec) && !force && !resume) {
+            throw UsageError("-o " + output + ": folder is not empty (use --resume to continue an interrupted run, "
+                             "--force to replace lessmore's outputs in it)");
         }
+    } else if (resume) {
+        throw UsageError("--resume: " + output + " does not exist");
     }
-}
-
-void clear_previous_outputs(const fs::path& out) {
-    std::error_code ec;
-    for (const char* name : {"manifest.json", "manifest.csv"}) fs::remove(out / name, ec);
-    fs::remove_all(out / "slices", ec);
-    if (ec) throw Error(path_text(out / "slices") + ": cannot remove previous outputs: " + ec.message());
 }
 
 std::string utc_now() {
@@ -125,20 +166,91 @@ std::string utc_now() {
     return buf;
 }
 
+// Stable across machines and listing orders: only the volume id decides the shard.
+int shard_of(const std::string& id, int count) {
+    const std::string h = sha256_hex(id.data(), id.size());
+    return static_cast<int>(std::stoull(h.substr(0, 15), nullptr, 16) % static_cast<unsigned long long>(count)) + 1;
+}
+
+// Raw voxel bytes a source will need when read (for --max-memory), and its slice count
+// when known without reading voxels.
+struct Estimate {
+    std::uint64_t bytes = 0;
+    std::size_t slices = 0;
+};
+
+Estimate estimate(const Source& s, ThreadPool& pool, const CancelToken& cancel) {
+    Estimate e;
+    if (s.kind == Source::Kind::DicomFolder) {
+        std::error_code ec;
+        for (const std::string& f : s.files) e.bytes += static_cast<std::uint64_t>(fs::file_size(fs::path(s.path) / f, ec));
+        e.slices = s.files.size();
+        return e;
+    }
+    LoadOptions load;
+    for (const LoadedVolume& v : inspect_source(s, load, pool, cancel)) {
+        if (!v.volume) continue;
+        const VolumeInfo& info = v.volume->info();
+        e.bytes += static_cast<std::uint64_t>(info.slice_bytes()) * info.slice_count();
+        e.slices += info.slice_count();
+    }
+    return e;
+}
+
+// Caps the raw voxel bytes of the volumes in flight.
+class MemoryBudget {
+public:
+    explicit MemoryBudget(std::uint64_t limit) : m_limit(limit) {}
+    void acquire(std::uint64_t bytes, const CancelToken& cancel) {
+        std::unique_lock<std::mutex> lock(m_mutex);
+        // Alone, a volume always fits (it was checked against the limit before).
+        while (m_limit && m_used > 0 && m_used + bytes > m_limit) {
+            m_cv.wait_for(lock, std::chrono::milliseconds(100));
+            cancel.check();
+        }
+        m_used += bytes;
+    }
+    void release(std::uint64_t bytes) {
+        {
+            std::lock_guard<std::mutex> lock(m_mutex);
+            m_used -= bytes;
+        }
+        m_cv.notify_all();
+    }
+
+private:
+    std::uint64_t m_limit;
+    std::uint64_t m_used = 0;
+    std::mutex m_mutex;
+    std::condition_variable m_cv;
+};
+
+std::string megabytes(std::uint64_t bytes) { return std::to_string((bytes + (1u << 20) - 1) >> 20) + " MB"; }
+
 }  // namespace
 
 ReduceResult reduce(const ReduceConfig& config, ProgressSink& progress, const CancelToken& cancel) {
     const auto start = std::chrono::steady_clock::now();
     const std::unique_ptr<Metric> metric = validate(config);
-    prepare_output(config);
-    const Discovery found = discover(config.inputs);
+    check_output(config.output, config.inputs, config.force, config.resume);
+    Discovery found = discover(config.inputs);
+
     ThreadPool pool(config.threads);
     LoadOptions load;
     load.order = config.order;
 
+    // This run's share of the volumes; the whole list is recorded for `merge`.
+    std::vector<std::string> all_ids;
+    for (const Source& s : found.sources) all_ids.push_back(s.id);
+    std::string all_joined;
+    for (const std::string& id : all_ids) all_joined += id + "\n";
+    std::vector<Source> sources;
+    for (Source& s : found.sources)
+        if (!config.shard || shard_of(s.id, config.shard->second) == config.shard->first) sources.push_back(std::move(s));
+
     if (config.intensity.kind == IntensityMapping::Kind::None) {
         // Checked up front so a wrong --intensity none writes nothing.
-        for (const Source& s : found.sources) {
+        for (const Source& s : sources) {
             for (const LoadedVolume& v : inspect_source(s, load, pool, cancel)) {
                 if (v.volume && v.volume->info().type != VoxelType::UInt8) {
                     throw UsageError(std::string("--intensity none: needs 8-bit input, but ") + v.path + " is " +
@@ -148,72 +260,131 @@ ReduceResult reduce(const ReduceConfig& config, ProgressSink& progress, const Ca
         }
     }
 
-    const fs::path out = fs::absolute(config.output);
-    fs::create_directories(out);
-    if (config.force) clear_previous_outputs(out);
-
     ReduceResult result;
     result.started = utc_now();
     result.threads = pool.size();
     if (metric) result.metric_parameters = metric->parameters();
-    result.errors = found.errors;
+
+    Json run;
+    run["tool"] = "lessmore";
+    run["version"] = version();
+    run["parameters"] = parameters_json(config, result.metric_parameters);
+    if (config.shard) {
+        Json ids = Json::array();
+        for (const Source& s : sources) ids.push_back(s.id);
+        run["shard"] = {{"index", config.shard->first},
+                        {"count", config.shard->second},
+                        {"all_sources", all_ids.size()},
+                        {"all_sources_sha256", sha256_hex(all_joined.data(), all_joined.size())},
+                        {"sources", std::move(ids)}};
+    } else {
+        run["shard"] = nullptr;
+    }
+    run["discovery_errors"] = errors_json(found.errors);
+
+    const OutputStore store(fs::absolute(config.output));
+    if (config.resume) {
+        const auto previous = store.read_run();
+        if (!previous) throw UsageError("--resume: " + config.output + " holds no lessmore run to resume");
+        const std::string diff = run_mismatch(*previous, run);
+        if (!diff.empty()) throw UsageError("--resume: " + config.output + " was made with other parameters (" + diff + ")");
+    }
+    if (config.force) store.clear();
+    store.create();
+    store.write_run(run);
+
     for (const InputFailure& w : found.warnings) progress.warning(w.path, w.message);
     for (const InputFailure& e : found.errors) progress.volume_failed(e.path, e.message);
-    progress.sources_found(found.sources.size());
 
-    const VolumeReducer reducer(config, metric.get(), out);
-    for (const Source& source : found.sources) {
-        cancel.check();
-        std::vector<LoadedVolume> loaded = load_source(source, load, pool, cancel);
-        for (LoadedVolume& lv : loaded) {
-            if (!lv.volume) {
-                progress.volume_failed(lv.path, lv.error);
-                result.errors.push_back({lv.path, lv.error});
-                continue;
-            }
-            if (lv.volume->slice_count() == 0) {
-                result.errors.push_back({lv.path, "volume has no slices"});
-                progress.volume_failed(lv.path, "volume has no slices");
-                continue;
-            }
-            VolumeRecord record;
-            try {
-                record = reducer.run(*lv.volume, pool, progress, cancel);
-            } catch (const InputError& e) {  // e.g. a slice too small for the metric
-                lv.volume.reset();
-                result.errors.push_back({lv.path, e.what()});
-                progress.volume_failed(lv.path, e.what());
-                continue;
-            }
-            lv.volume.reset();  // free the voxels before the next volume
-            progress.volume_finished(record.info.id, record.slices.size(), record.kept, record.seconds);
-            result.volumes.push_back(std::move(record));
+    // The sources still to do (all, unless resuming).
+    std::vector<const Source*> todo;
+    std::size_t estimated_slices = 0;
+    for (const Source& s : sources) {
+        if (config.resume && store.is_done(s.id)) {
+            std::size_t slices = 0;
+            const Json record = *store.read_record(s.id);
+            for (const Json& v : record["volumes"]) slices += v["slices"].size();
+            progress.source_skipped(s.id, slices);
+            continue;
         }
+        todo.push_back(&s);
+        if (s.kind != Source::Kind::VolumeFile) estimated_slices += s.files.size();
     }
-    if (found.sources.empty() && found.errors.empty()) {
+    progress.sources_found(todo.size(), estimated_slices);
+
+    // Sources run in parallel (each also parallel over its slices, on the same pool), at
+    // most one per thread, fewer when --max-memory says so.
+    const VolumeReducer reducer(config, metric.get(), store.root());
+    MemoryBudget budget(config.max_memory);
+    pool.parallel_for(todo.size(), [&](std::size_t k) {
+        const Source& source = *todo[k];
+        cancel.check();
+        Json record;
+        record["source"] = source.id;
+        record["volumes"] = Json::array();
+        record["errors"] = Json::array();
+        const Estimate need = config.max_memory ? estimate(source, pool, cancel) : Estimate{};
+        if (config.max_memory && need.bytes > config.max_memory) {
+            const std::string message = "needs " + megabytes(need.bytes) + " of voxels, more than --max-memory " +
+                                        megabytes(config.max_memory);
+            record["errors"].push_back({{"path", source.path}, {"message", message}});
+            progress.volume_failed(source.path, message);
+        } else {
+            budget.acquire(need.bytes, cancel);
+            try {
+                std::vector<LoadedVolume> loaded = load_source(source, load, pool, cancel);
+                std::vector<Json> volumes;
+                for (LoadedVolume& lv : loaded) {
+                    std::string error = lv.volume ? std::string() : lv.error;
+                    if (lv.volume && lv.volume->slice_count() == 0) error = "volume has no slices";
+                    if (error.empty()) {
+                        try {
+                            const VolumeRecord v = reducer.run(*lv.volume, pool, progress, cancel);
+                            progress.volume_finished(v.info.id, v.slices.size(), v.kept, v.seconds);
+                            volumes.push_back(volume_json(v));
+                        } catch (const InputError& e) {  // e.g. a slice too small for the metric
+                            error = e.what();
+                        }
+                    }
+                    lv.volume.reset();  // free the voxels as soon as possible
+                    if (!error.empty()) {
+                        record["errors"].push_back({{"path", lv.path}, {"message", error}});
+                        progress.volume_failed(lv.path, error);
+                    }
+                }
+                std::sort(volumes.begin(), volumes.end(), [](const Json& a, const Json& b) { return a["id"] < b["id"]; });
+                for (Json& v : volumes) record["volumes"].push_back(std::move(v));
+            } catch (...) {
+                budget.release(need.bytes);
+                throw;
+            }
+            budget.release(need.bytes);
+        }
+        store.write_record(source.id, record);
+        progress.source_done();
+    });
+
+    if (sources.empty() && found.errors.empty() && !config.shard) {
         for (const std::string& input : config.inputs) {
-            result.errors.push_back({input, "no volumes found"});
+            found.errors.push_back({input, "no volumes found"});
             progress.volume_failed(input, "no volumes found");
         }
     }
-
-    std::sort(result.volumes.begin(), result.volumes.end(),
-              [](const VolumeRecord& a, const VolumeRecord& b) { return a.info.id < b.info.id; });
-    std::stable_sort(result.errors.begin(), result.errors.end(),
-                     [](const InputFailure& a, const InputFailure& b) { return a.path < b.path; });
-    RunSummary& s = result.summary;
-    s.volumes = result.volumes.size();
-    for (const VolumeRecord& v : result.volumes) {
-        s.slices += v.slices.size();
-        s.kept += v.kept;
-        s.pairs += v.pairs_computed;
-    }
-    s.failed = result.errors.size();
-    s.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-
-    // The CSV first, the JSON last: a manifest.json means the run finished.
-    write_file_atomic(out / "manifest.csv", manifest_csv(result), true);
-    write_file_atomic(out / "manifest.json", manifest_json(config, result), true);
+    std::vector<std::string> ids;
+    for (const Source& s : sources) ids.push_back(s.id);
+    result.summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    Json header;
+    header["tool"] = "lessmore";
+    header["version"] = version();
+    header["run"] = {{"command", config.command_line},
+                     {"threads", result.threads},
+                     {"started", result.started},
+                     {"seconds", result.summary.seconds},
+                     {"resumed", config.resume}};
+    header["parameters"] = run["parameters"];
+    if (config.shard) header["shard"] = {{"index", config.shard->first}, {"count", config.shard->second}};
+    write_manifests(store, header, ids, found.errors, result);
+    progress.finished(result.summary.volumes, result.summary.slices, result.summary.kept, result.summary.seconds);
     return result;
 }
 

@@ -56,4 +56,65 @@ void write_file_atomic(const std::filesystem::path& path, std::string_view bytes
     }
 }
 
+AtomicFile::AtomicFile(std::filesystem::path path) : m_path(std::move(path)) {
+    m_tmp = path_text(m_path.parent_path() / ("." + m_path.filename().string() + ".tmp-XXXXXX"));
+    m_fd = ::mkstemp(m_tmp.data());
+    if (m_fd < 0) throw Error(path_text(m_path) + ": cannot create: " + errno_text(errno));
+    ::fchmod(m_fd, 0644);
+}
+
+AtomicFile::~AtomicFile() {
+    if (m_fd >= 0) {
+        ::close(m_fd);
+        ::unlink(m_tmp.c_str());
+    }
+}
+
+void AtomicFile::write(std::string_view bytes) {
+    m_buffer.append(bytes);
+    if (m_buffer.size() < (std::size_t{1} << 20)) return;
+    std::size_t done = 0;
+    while (done < m_buffer.size()) {
+        const ssize_t w = ::write(m_fd, m_buffer.data() + done, m_buffer.size() - done);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            throw Error(path_text(m_path) + ": cannot write: " + errno_text(errno));
+        }
+        done += static_cast<std::size_t>(w);
+    }
+    m_buffer.clear();
+}
+
+void AtomicFile::commit(bool sync) {
+    std::string rest;
+    rest.swap(m_buffer);
+    std::size_t done = 0;
+    while (done < rest.size()) {
+        const ssize_t w = ::write(m_fd, rest.data() + done, rest.size() - done);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            throw Error(path_text(m_path) + ": cannot write: " + errno_text(errno));
+        }
+        done += static_cast<std::size_t>(w);
+    }
+    if (sync && ::fsync(m_fd) != 0) throw Error(path_text(m_path) + ": cannot write: " + errno_text(errno));
+    const int fd = m_fd;
+    m_fd = -1;
+    if (::close(fd) != 0 || ::rename(m_tmp.c_str(), m_path.c_str()) != 0) {
+        const int err = errno;
+        ::unlink(m_tmp.c_str());
+        throw Error(path_text(m_path) + ": cannot write: " + errno_text(err));
+    }
+}
+
+void link_or_copy(const std::filesystem::path& from, const std::filesystem::path& to) {
+    std::error_code ec;
+    std::filesystem::create_directories(to.parent_path(), ec);
+    std::filesystem::remove(to, ec);
+    std::filesystem::create_hard_link(from, to, ec);
+    if (!ec) return;
+    std::filesystem::copy_file(from, to, std::filesystem::copy_options::overwrite_existing, ec);
+    if (ec) throw Error(path_text(to) + ": cannot link or copy from " + path_text(from) + ": " + ec.message());
+}
+
 }  // namespace lessmore

@@ -1,0 +1,58 @@
+#pragma once
+// OUT as a crash-safe store: the run's identity (.lessmore/run.json), one record per
+// finished source (.lessmore/records/<key>.json, written atomically), and the manifests
+// assembled from the records, streamed, so memory never holds the dataset's slices.
+#include <lessmore/reduce.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace lessmore {
+
+using OrderedJson = nlohmann::ordered_json;
+
+class OutputStore {
+public:
+    explicit OutputStore(std::filesystem::path root);
+
+    const std::filesystem::path& root() const { return m_root; }
+    std::filesystem::path record_path(const std::string& source_id) const;
+
+    // Removes what lessmore writes (manifests, slices/, .lessmore/), nothing else.
+    void clear() const;
+    void create() const;
+
+    void write_run(const OrderedJson& run) const;
+    std::optional<OrderedJson> read_run() const;
+
+    // A source's record: {"source": id, "volumes": [...], "errors": [...]}.
+    void write_record(const std::string& source_id, const OrderedJson& record) const;
+    std::optional<OrderedJson> read_record(const std::string& source_id) const;
+    // Finished, and without errors (a source that failed is read again on --resume).
+    bool is_done(const std::string& source_id) const;
+
+private:
+    std::filesystem::path m_root;
+};
+
+// The first difference between two runs' identities (version, parameters, shard index
+// and count), as "key: old vs new"; empty when they match.
+std::string run_mismatch(const OrderedJson& previous, const OrderedJson& now);
+
+// The JSON of one reduced volume, as it appears in manifest.json's "volumes".
+OrderedJson volume_json(const VolumeRecord& v);
+OrderedJson errors_json(const std::vector<InputFailure>& errors);
+// The "parameters" object of a reduce run.
+OrderedJson parameters_json(const ReduceConfig& c, const std::vector<std::pair<std::string, std::string>>& metric);
+
+// Writes manifest.csv then manifest.json (both atomically, JSON last) from the records of
+// `source_ids` (in that order) plus run-level errors; fills result's summary, volumes and
+// errors. `header` holds "tool", "version", "run" and "parameters".
+void write_manifests(const OutputStore& store, const OrderedJson& header, const std::vector<std::string>& source_ids,
+                     const std::vector<InputFailure>& run_errors, ReduceResult& result);
+
+}  // namespace lessmore
