@@ -63,17 +63,19 @@ fi
 mkdir -p "$WORK"
 
 # ds_total DIR VOLUMES SIZE SMIN SMAX: prints the slice count if DIR holds a complete
-# dataset made with exactly these parameters (and seed), else fails.
+# dataset made with exactly these parameters (and seed) by the current
+# make_dataset.py, else fails.
 ds_total() {
-    "$PY" - "$@" "$SEED" <<'EOF'
-import json, os, sys
-d, vols, size, smin, smax, seed = sys.argv[1], *map(int, sys.argv[2:])
+    "$PY" - "$@" "$SEED" "$HERE/make_dataset.py" <<'EOF'
+import hashlib, json, os, sys
+d, gen = sys.argv[1], sys.argv[7]
+vols, size, smin, smax, seed = map(int, sys.argv[2:7])
 try:
     m = json.load(open(os.path.join(d, "dataset.json")))
 except (OSError, ValueError):
     sys.exit(1)
 want = dict(volumes=vols, size=size, slices_min=smin, slices_max=smax, seed=seed,
-            dicom_fraction=0.5)
+            dicom_fraction=0.5, generator_sha256=hashlib.sha256(open(gen, "rb").read()).hexdigest())
 if any(m.get(k) != v for k, v in want.items()):
     sys.exit(1)
 if not all(os.path.exists(os.path.join(d, v["path"])) for v in m["volume_list"]):
@@ -180,7 +182,7 @@ echo "Memory independent of dataset size: $MEM_VERDICT"
 echo
 awk -v r2="$R200_2" -v r1="$R200_1" -v q2="$R512_2" -v q1="$R512_1" \
     -v lidc="$LIDC_SLICES" -v fdg="$FDG_SLICES" 'function hm(s) {
-        return (s >= 3600) ? sprintf("%.1f h", s / 3600) : sprintf("%.1f min", s / 60) }
+        return (s >= 3600) ? sprintf("%.1f h", s / 3600) : (s >= 60) ? sprintf("%.1f min", s / 60) : sprintf("%.0f s", s) }
     BEGIN {
     s = r2 / r1; s5 = q2 / q1
     sp = (s > 1) ? s : 1             # for the projections: never below the 1-core rate

@@ -35,6 +35,7 @@ Usage: make_dataset.py OUT_DIR --volumes N [--slices-min 150] [--slices-max 250]
                        [--workers 2] [--force]
 """
 import argparse
+import hashlib
 import json
 import math
 import multiprocessing as mp
@@ -327,7 +328,7 @@ def source_lengths():
                 if not os.path.isfile(p):
                     continue
                 try:
-                    ds = pydicom.dcmread(p, stop_before_pixels=True)
+                    pydicom.dcmread(p, stop_before_pixels=True)
                 except InvalidDicomError:
                     continue
                 cnt += 1
@@ -395,8 +396,10 @@ def main():
     for p in params:
         p["pixel_spacing_mm"], p["slice_spacing_mm"] = geo[p["index"]]
         p["path"] = f"patient{p['index']:04d}/" + ("series" if p["format"] == "dicom" else "ct.nii.gz")
-    meta = dict(generator="bench/make_dataset.py", seed=a.seed, volumes=a.volumes, size=a.size,
-                slices_min=a.slices_min, slices_max=a.slices_max,
+    with open(os.path.abspath(__file__), "rb") as f:
+        script_sha = hashlib.sha256(f.read()).hexdigest()
+    meta = dict(generator="bench/make_dataset.py", generator_sha256=script_sha, seed=a.seed,
+                volumes=a.volumes, size=a.size, slices_min=a.slices_min, slices_max=a.slices_max,
                 dicom_fraction=a.dicom_fraction, total_slices=sum(p["slices"] for p in params),
                 volume_list=params)
     with open(os.path.join(a.out_dir, "dataset.json"), "w") as f:

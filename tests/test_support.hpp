@@ -49,6 +49,11 @@ struct RunResult {
 // Runs the lessmore binary with args; stdout/stderr captured.
 RunResult run_lessmore(const std::vector<std::string>& args);
 
+// Starts the binary without waiting (stdout/stderr to files); wait_for() returns its exit
+// code, or 128 + signal.
+int spawn_lessmore(const std::vector<std::string>& args, const fs::path& out, const fs::path& err);
+int wait_for(int pid);
+
 std::string read_file(const fs::path& p);
 void write_file(const fs::path& p, const std::string& bytes);
 nlohmann::json read_json(const fs::path& p);

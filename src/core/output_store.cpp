@@ -121,6 +121,19 @@ void OutputStore::clear() const {
     }
 }
 
+void OutputStore::remove_temporaries() const {
+    std::error_code ec;
+    std::vector<fs::path> stale;
+    for (auto it = fs::recursive_directory_iterator(m_root, ec); !ec && it != fs::recursive_directory_iterator();
+         it.increment(ec)) {
+        const std::string name = it->path().filename().string();
+        if (!name.empty() && name[0] == '.' && name.find(".tmp-") != std::string::npos && it->is_regular_file(ec)) {
+            stale.push_back(it->path());
+        }
+    }
+    for (const fs::path& p : stale) fs::remove(p, ec);
+}
+
 void OutputStore::create() const {
     std::error_code ec;
     fs::create_directories(m_root / ".lessmore" / "records", ec);

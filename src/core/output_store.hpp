@@ -25,6 +25,8 @@ public:
     // Removes what lessmore writes (manifests, slices/, .lessmore/), nothing else.
     void clear() const;
     void create() const;
+    // Removes the temporaries a killed run left behind (".<name>.tmp-XXXXXX").
+    void remove_temporaries() const;
 
     void write_run(const OrderedJson& run) const;
     std::optional<OrderedJson> read_run() const;

@@ -152,9 +152,19 @@ void check_output(const std::string& output, const std::vector<std::string>& inp
             throw UsageError("-o " + output + ": folder is not empty (use --resume to continue an interrupted run, "
                              "--force to replace lessmore's outputs in it)");
         }
-    } else if (resume) {
-        throw UsageError("--resume: " + output + " does not exist");
     }
+}
+
+// An OUT holding only what lessmore writes (a run killed before it recorded anything).
+bool only_lessmore_files(const fs::path& out) {
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(out, ec)) {
+        const std::string name = e.path().filename().string();
+        if (name != "slices" && name != ".lessmore" && name.rfind("manifest.", 0) != 0 && name.rfind(".manifest.", 0) != 0) {
+            return false;
+        }
+    }
+    return true;
 }
 
 std::string utc_now() {
@@ -284,12 +294,20 @@ ReduceResult reduce(const ReduceConfig& config, ProgressSink& progress, const Ca
 
     const OutputStore store(fs::absolute(config.output));
     if (config.resume) {
+        // Killed before anything was recorded, a run has nothing to keep: start afresh.
         const auto previous = store.read_run();
-        if (!previous) throw UsageError("--resume: " + config.output + " holds no lessmore run to resume");
-        const std::string diff = run_mismatch(*previous, run);
-        if (!diff.empty()) throw UsageError("--resume: " + config.output + " was made with other parameters (" + diff + ")");
+        if (!previous && fs::exists(store.root()) && !only_lessmore_files(store.root())) {
+            throw UsageError("--resume: " + config.output + " holds no lessmore run to resume");
+        }
+        if (previous) {
+            const std::string diff = run_mismatch(*previous, run);
+            if (!diff.empty()) {
+                throw UsageError("--resume: " + config.output + " was made with other parameters (" + diff + ")");
+            }
+        }
     }
     if (config.force) store.clear();
+    if (config.resume && fs::exists(store.root())) store.remove_temporaries();
     store.create();
     store.write_run(run);
 

@@ -1,0 +1,239 @@
+// Whole datasets: kill -9 at random moments then --resume, Ctrl-C, shards and merge,
+// changed parameters, --max-memory, JSON-lines progress.
+#include "test_support.hpp"
+
+#include <lessmore/writers.hpp>
+
+#include <chrono>
+#include <csignal>
+#include <random>
+#include <set>
+#include <thread>
+
+namespace lessmore {
+namespace {
+
+using nlohmann::json;
+
+// A dataset of many small volumes with different content: the bundled sample, the DICOM
+// fixtures, and smooth synthetic NIfTI volumes.
+void make_dataset(const test::fs::path& root, int synthetic, int size = 96, int slices = 40) {
+    test::copy_tree(test::bundled_sample().parent_path(), root / "sample");
+    test::copy_tree(test::dicom_fixtures() / "philips", root / "dicom" / "philips");
+    test::copy_tree(test::dicom_fixtures() / "two-series", root / "dicom" / "two");
+    std::mt19937 rng(7);
+    for (int v = 0; v < synthetic; ++v) {
+        std::vector<std::int16_t> data(static_cast<std::size_t>(size) * size * slices);
+        const double fx = 0.05 + 0.01 * (v % 7), fz = 0.02 + 0.005 * (v % 5);
+        std::normal_distribution<double> noise(0, 8);
+        for (int z = 0; z < slices; ++z)
+            for (int y = 0; y < size; ++y)
+                for (int x = 0; x < size; ++x)
+                    data[(static_cast<std::size_t>(z) * size + y) * size + x] = static_cast<std::int16_t>(
+                        300 * std::sin(fx * x + fz * z * z * 0.1) * std::cos(fx * y + 0.3 * v) + 40 * z + noise(rng));
+        test::write_nifti(root / ("synthetic" + std::to_string(v / 10)) / ("v" + std::to_string(v) + ".nii"),
+                          {size, size, slices}, 4, std::string(reinterpret_cast<char*>(data.data()), data.size() * 2));
+    }
+}
+
+json stable(json m) {
+    m.erase("run");
+    m["summary"].erase("seconds");
+    for (auto& v : m["volumes"]) v.erase("seconds");
+    return m;
+}
+
+std::set<std::string> files_under(const test::fs::path& dir) {
+    std::set<std::string> out;
+    if (!test::fs::exists(dir)) return out;
+    for (const auto& e : test::fs::recursive_directory_iterator(dir))
+        if (e.is_regular_file()) out.insert(test::fs::relative(e.path(), dir).string());
+    return out;
+}
+
+// The uninterrupted run everything is compared with.
+struct Reference {
+    json manifest;
+    std::string csv;
+    std::set<std::string> slices;
+};
+
+Reference reference_run(const test::fs::path& data, const test::fs::path& out, const std::vector<std::string>& extra) {
+    std::vector<std::string> args = {"reduce", data.string(), "-o", out.string(), "-q"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    const auto r = test::run_lessmore(args);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return {stable(test::read_json(out / "manifest.json")), test::read_file(out / "manifest.csv"), files_under(out / "slices")};
+}
+
+void expect_same_as(const Reference& ref, const test::fs::path& out, const std::string& what) {
+    ASSERT_TRUE(test::fs::exists(out / "manifest.json")) << what;
+    EXPECT_EQ(stable(test::read_json(out / "manifest.json")).dump(), ref.manifest.dump()) << what;
+    EXPECT_EQ(test::read_file(out / "manifest.csv"), ref.csv) << what;
+    EXPECT_EQ(files_under(out / "slices"), ref.slices) << what;
+}
+
+TEST(CliDataset, KillNineAtRandomMomentsThenResume) {
+    test::TempDir dir;
+    make_dataset(dir / "data", 30);
+    const std::vector<std::string> params = {"-t", "6", "--format", "png", "--threads", "2"};
+    const auto t0 = std::chrono::steady_clock::now();
+    const Reference ref = reference_run(dir / "data", dir / "ref", params);
+    const auto full_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+    ASSERT_GT(ref.manifest["volumes"].size(), 30u);
+    for (unsigned seed : {1u, 2u, 3u, 4u, 5u}) {
+        std::mt19937 rng(seed);
+        const auto out = dir / ("run" + std::to_string(seed));
+        std::vector<std::string> args = {"reduce", (dir / "data").string(), "-o", out.string(), "-q", "--resume"};
+        args.insert(args.end(), params.begin(), params.end());
+        // Up to three kills at random moments of the run, each followed by a resume.
+        int finished = -1;
+        for (int kill = 0; kill < 3 && finished != 0; ++kill) {
+            const int pid = test::spawn_lessmore(args, dir / "o.txt", dir / "e.txt");
+            std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<long>(0, full_ms)(rng)));
+            ::kill(pid, SIGKILL);
+            finished = test::wait_for(pid);
+            EXPECT_TRUE(finished == 0 || finished == 128 + SIGKILL) << test::read_file(dir / "e.txt");
+            if (finished != 0) {
+                EXPECT_FALSE(test::fs::exists(out / "manifest.json") && !test::fs::exists(out / ".lessmore"));
+            }
+        }
+        const auto r = test::run_lessmore(args);
+        ASSERT_EQ(r.exit_code, 0) << "seed " << seed << ": " << r.err;
+        expect_same_as(ref, out, "seed " + std::to_string(seed));
+        for (const auto& f : files_under(out))
+            EXPECT_EQ(f.find(".tmp-"), std::string::npos) << "temporary left behind: " << f;
+    }
+}
+
+TEST(CliDataset, CtrlCStopsCleanlyWithExitCode130AndResumes) {
+    test::TempDir dir;
+    make_dataset(dir / "data", 40, 96, 60);
+    // SSIM with the pairs strategy takes long enough to be interrupted.
+    const std::vector<std::string> params = {"--method", "ssim", "-f", "0.2", "--format", "npy"};
+    const Reference ref = reference_run(dir / "data", dir / "ref", params);
+    const auto out = dir / "run";
+    std::vector<std::string> args = {"reduce", (dir / "data").string(), "-o", out.string(), "-q"};
+    args.insert(args.end(), params.begin(), params.end());
+    const int pid = test::spawn_lessmore(args, dir / "o.txt", dir / "e.txt");
+    std::this_thread::sleep_for(std::chrono::milliseconds(400));
+    ::kill(pid, SIGINT);
+    const int code = test::wait_for(pid);
+    ASSERT_EQ(code, 130) << "the run ended before the interrupt; make the dataset larger\n" << test::read_file(dir / "e.txt");
+    EXPECT_FALSE(test::fs::exists(out / "manifest.json"));
+    EXPECT_NE(test::read_file(dir / "e.txt").find("interrupted"), std::string::npos);
+    args.push_back("--resume");
+    const auto r = test::run_lessmore(args);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    expect_same_as(ref, out, "after Ctrl-C");
+}
+
+TEST(CliDataset, ResumeRefusesChangedParameters) {
+    test::TempDir dir;
+    make_dataset(dir / "data", 2);
+    ASSERT_EQ(test::run_lessmore({"reduce", (dir / "data").string(), "-o", (dir / "o").string(), "-t", "6", "-q"}).exit_code, 0);
+    const auto r = test::run_lessmore({"reduce", (dir / "data").string(), "-o", (dir / "o").string(), "-t", "7", "--resume"});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("threshold: 6 vs 7"), std::string::npos) << r.err;
+    const auto r2 = test::run_lessmore({"reduce", (dir / "data").string(), "-o", (dir / "o").string(), "-t", "6", "--resume",
+                                        "--format", "npy"});
+    EXPECT_EQ(r2.exit_code, 2);
+    EXPECT_NE(r2.err.find("format"), std::string::npos) << r2.err;
+    // Resuming a finished run redoes nothing and gives the same manifest.
+    const std::string before = stable(test::read_json(dir / "o" / "manifest.json")).dump();
+    ASSERT_EQ(test::run_lessmore({"reduce", (dir / "data").string(), "-o", (dir / "o").string(), "-t", "6", "--resume", "-q"})
+                  .exit_code, 0);
+    EXPECT_EQ(stable(test::read_json(dir / "o" / "manifest.json")).dump(), before);
+    EXPECT_EQ(test::read_json(dir / "o" / "manifest.json")["run"]["resumed"], true);
+}
+
+TEST(CliDataset, ShardsRunConcurrentlyThenMergeEqualsOneRun) {
+    test::TempDir dir;
+    make_dataset(dir / "data", 12);
+    const std::vector<std::string> params = {"-t", "6", "--format", "both", "--threads", "1"};
+    const Reference ref = reference_run(dir / "data", dir / "ref", params);
+    std::vector<int> pids;
+    for (int i = 1; i <= 3; ++i) {
+        std::vector<std::string> args = {"reduce", (dir / "data").string(), "-o", (dir / ("s" + std::to_string(i))).string(),
+                                         "-q", "--shard", std::to_string(i) + "/3"};
+        args.insert(args.end(), params.begin(), params.end());
+        pids.push_back(test::spawn_lessmore(args, dir / ("o" + std::to_string(i)), dir / ("e" + std::to_string(i))));
+    }
+    std::size_t shard_volumes = 0;
+    for (int i = 1; i <= 3; ++i) {
+        ASSERT_EQ(test::wait_for(pids[static_cast<std::size_t>(i - 1)]), 0) << test::read_file(dir / ("e" + std::to_string(i)));
+        const json m = test::read_json(dir / ("s" + std::to_string(i)) / "manifest.json");
+        EXPECT_EQ(m["shard"]["index"], i);
+        shard_volumes += m["volumes"].size();
+    }
+    EXPECT_EQ(shard_volumes, ref.manifest["volumes"].size());
+    const std::string s1 = (dir / "s1").string(), s2 = (dir / "s2").string(), s3 = (dir / "s3").string();
+    auto r = test::run_lessmore({"merge", s3, s1, s2, "-o", (dir / "merged").string()});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    expect_same_as(ref, dir / "merged", "merged shards");
+
+    // Refusals: a shard twice, a shard missing, a shard of another run.
+    r = test::run_lessmore({"merge", s1, s1, s2, "-o", (dir / "m2").string()});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("are both 1/3"), std::string::npos) << r.err;
+    r = test::run_lessmore({"merge", s1, s2, "-o", (dir / "m3").string()});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("shard 3/3 is missing"), std::string::npos) << r.err;
+    ASSERT_EQ(test::run_lessmore({"reduce", (dir / "data").string(), "-o", (dir / "other").string(), "-q", "--shard", "3/3",
+                                  "-t", "5"}).exit_code, 0);
+    r = test::run_lessmore({"merge", s1, s2, (dir / "other").string(), "-o", (dir / "m4").string()});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("not a shard of the same run"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("threshold"), std::string::npos) << r.err;
+    r = test::run_lessmore({"merge", (dir / "ref").string(), "-o", (dir / "m5").string()});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("not a shard"), std::string::npos) << r.err;
+    for (const char* m : {"m2", "m3", "m4", "m5"}) EXPECT_FALSE(test::fs::exists(dir / m)) << m;
+}
+
+TEST(CliDataset, MaxMemoryBoundsVolumesInFlightAndRefusesTooLargeOnes) {
+    test::TempDir dir;
+    make_dataset(dir / "data", 6, 96, 40);  // synthetic volumes: 96 x 96 x 40 x 2 bytes = 720 KB
+    const Reference ref = reference_run(dir / "data", dir / "ref", {"-t", "6", "--format", "none"});
+    // Room for one synthetic volume at a time: the same result.
+    auto r = test::run_lessmore({"reduce", (dir / "data").string(), "-o", (dir / "a").string(), "-t", "6", "--format", "none",
+                                 "--max-memory", "1M", "-q"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    expect_same_as(ref, dir / "a", "--max-memory 1M");
+    // 500K: the synthetic volumes and the sample (122 x 101 x 30 x 2 bytes) fail, named; the
+    // small DICOM fixtures go on.
+    r = test::run_lessmore({"reduce", (dir / "data").string(), "-o", (dir / "b").string(), "-t", "6", "--format", "none",
+                            "--max-memory", "500K"});
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.err.find("more than --max-memory"), std::string::npos) << r.err;
+    const json m = test::read_json(dir / "b" / "manifest.json");
+    EXPECT_EQ(m["errors"].size(), 7u);
+    EXPECT_GT(m["volumes"].size(), 0u);
+    r = test::run_lessmore({"reduce", (dir / "data").string(), "-o", (dir / "c").string(), "-t", "6", "--max-memory", "lots"});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("--max-memory"), std::string::npos);
+}
+
+TEST(CliDataset, JsonLinesProgressForPipelines) {
+    test::TempDir dir;
+    make_dataset(dir / "data", 3);
+    const auto r = test::run_lessmore({"reduce", (dir / "data").string(), "-o", (dir / "o").string(), "-t", "6",
+                                       "--progress", "jsonl", "--json"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_TRUE(json::parse(r.out).contains("summary"));  // stdout: only the result
+    std::size_t volumes = 0;
+    std::set<std::string> events;
+    std::size_t pos = 0;
+    while (pos < r.err.size()) {
+        const auto end = r.err.find('\n', pos);
+        const json line = json::parse(r.err.substr(pos, end - pos));
+        events.insert(line["event"]);
+        volumes += line["event"] == "volume";
+        pos = end + 1;
+    }
+    EXPECT_EQ(events, (std::set<std::string>{"start", "volume", "finish"}));
+    EXPECT_EQ(volumes, test::read_json(dir / "o" / "manifest.json")["volumes"].size());
+}
+
+}  // namespace
+}  // namespace lessmore
