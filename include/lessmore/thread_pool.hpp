@@ -22,8 +22,8 @@ public:
     int size() const { return m_size; }
 
     // Calls fn(i) for every i in [0, n), on up to size() threads, and returns when all
-    // are done. If any call throws, the exception of the lowest such i is rethrown
-    // (after the others finished), so errors are the same for any thread count.
+    // are done. If a call throws, no further indices are started; once the running ones
+    // finish, the exception of the lowest failed index is rethrown.
     void parallel_for(std::size_t n, const std::function<void(std::size_t)>& fn);
 
     // Runs task on a worker (or inline for a pool of 1).

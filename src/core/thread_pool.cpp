@@ -1,6 +1,5 @@
 #include <lessmore/thread_pool.hpp>
 
-#include <atomic>
 #include <exception>
 #include <limits>
 #include <memory>
@@ -57,19 +56,24 @@ namespace {
 struct ForJob {
     std::size_t n = 0;
     const std::function<void(std::size_t)>* fn = nullptr;
-    std::atomic<std::size_t> next{0};
     std::mutex mutex;
-    std::condition_variable done_cv;
-    std::size_t done = 0;
+    std::condition_variable idle;
+    std::size_t next = 0;         // the next index to hand out
+    std::size_t in_progress = 0;  // indices being run now
     std::size_t error_index = std::numeric_limits<std::size_t>::max();
     std::exception_ptr error;
 
-    // Takes indices until none are left; returns how many this thread finished.
+    // Takes indices until none are left. After a failure no more are handed out: a failed
+    // loop (Ctrl-C, a full disk) should stop soon, not run to the end.
     void run() {
-        std::size_t finished = 0;
         for (;;) {
-            const std::size_t i = next.fetch_add(1);
-            if (i >= n) break;
+            std::size_t i = 0;
+            {
+                std::lock_guard<std::mutex> lock(mutex);
+                if (next >= n) return;
+                i = next++;
+                ++in_progress;
+            }
             try {
                 (*fn)(i);
             } catch (...) {
@@ -78,13 +82,10 @@ struct ForJob {
                     error_index = i;
                     error = std::current_exception();
                 }
+                next = n;
             }
-            ++finished;
-        }
-        if (finished > 0) {
             std::lock_guard<std::mutex> lock(mutex);
-            done += finished;
-            if (done == n) done_cv.notify_all();
+            if (--in_progress == 0 && next >= n) idle.notify_all();
         }
     }
 };
@@ -95,15 +96,7 @@ void ThreadPool::parallel_for(std::size_t n, const std::function<void(std::size_
     if (n == 0) return;
     if (m_workers.empty() || n == 1) {
         // Same error rule as the parallel path: the lowest failing index wins.
-        std::exception_ptr error;
-        for (std::size_t i = 0; i < n; ++i) {
-            try {
-                fn(i);
-            } catch (...) {
-                if (!error) error = std::current_exception();
-            }
-        }
-        if (error) std::rethrow_exception(error);
+        for (std::size_t i = 0; i < n; ++i) fn(i);  // the first failure stops the loop
         return;
     }
     auto job = std::make_shared<ForJob>();
@@ -113,7 +106,7 @@ void ThreadPool::parallel_for(std::size_t n, const std::function<void(std::size_
     for (std::size_t h = 0; h < helpers; ++h) submit([job] { job->run(); });
     job->run();
     std::unique_lock<std::mutex> lock(job->mutex);
-    job->done_cv.wait(lock, [&] { return job->done == n; });
+    job->idle.wait(lock, [&] { return job->in_progress == 0; });
     if (job->error) std::rethrow_exception(job->error);
 }
 
