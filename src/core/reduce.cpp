@@ -326,8 +326,15 @@ ReduceResult reduce(const ReduceConfig& config, ProgressSink& progress, const Ca
             continue;
         }
         todo.push_back(&s);
-        if (s.kind != Source::Kind::VolumeFile) estimated_slices += s.files.size();
     }
+    // Slice counts for progress: DICOM and image folders by their files, volume files by
+    // their headers (read in parallel; cheap next to reading the voxels).
+    std::vector<std::size_t> counts(todo.size(), 0);
+    pool.parallel_for(todo.size(), [&](std::size_t k) {
+        const Source& s = *todo[k];
+        counts[k] = s.kind == Source::Kind::VolumeFile ? estimate(s, pool, cancel).slices : s.files.size();
+    });
+    for (std::size_t c : counts) estimated_slices += c;
     progress.sources_found(todo.size(), estimated_slices);
 
     // Sources run in parallel (each also parallel over its slices, on the same pool), at
