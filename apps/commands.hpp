@@ -16,6 +16,8 @@ Runner add_reduce_command(CLI::App& app);
 Runner add_info_command(CLI::App& app);
 Runner add_score_command(CLI::App& app);
 Runner add_merge_command(CLI::App& app);
+Runner add_sweep_command(CLI::App& app);
+Runner add_report_command(CLI::App& app);
 
 // The summary table `reduce` and `merge` print on stdout.
 void print_table(const ReduceResult& result);

@@ -7,6 +7,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <unistd.h>
@@ -51,9 +52,12 @@ int main(int argc, char** argv) {
     const cli::Runner info = cli::add_info_command(app);
     const cli::Runner score = cli::add_score_command(app);
     const cli::Runner merge = cli::add_merge_command(app);
+    const cli::Runner sweep = cli::add_sweep_command(app);
+    const cli::Runner report = cli::add_report_command(app);
     const std::string first = argc > 1 ? argv[1] : "";
-    if (!first.empty() && first[0] != '-' && first != "reduce" && first != "info" && first != "score" && first != "merge") {
-        std::fprintf(stderr, "lessmore: error: unknown command '%s' (use reduce, info, score or merge)\n"
+    const std::vector<std::string> commands = {"reduce", "info", "score", "sweep", "report", "merge"};
+    if (!first.empty() && first[0] != '-' && std::find(commands.begin(), commands.end(), first) == commands.end()) {
+        std::fprintf(stderr, "lessmore: error: unknown command '%s' (use reduce, info, score, sweep, report or merge)\n"
                              "Run 'lessmore --help' for usage.\n", argv[1]);
         return 2;
     }
@@ -71,6 +75,8 @@ int main(int argc, char** argv) {
         if (name == "reduce") return reduce(ctx);
         if (name == "score") return score(ctx);
         if (name == "merge") return merge(ctx);
+        if (name == "sweep") return sweep(ctx);
+        if (name == "report") return report(ctx);
         return info(ctx);
     } catch (const Interrupted&) {
         log->error("interrupted; no manifest written");

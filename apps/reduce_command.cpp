@@ -3,6 +3,7 @@
 
 #include <lessmore/manifest.hpp>
 #include <lessmore/reduce.hpp>
+#include <lessmore/report.hpp>
 
 #include <algorithm>
 #include <cstdio>
@@ -23,6 +24,7 @@ struct ReduceOptions {
     std::string shard;
     std::string max_memory;
     std::string progress = "auto";
+    bool report = false;
     bool json = false;
     Verbosity verbosity;
     CLI::Option* threshold_opt = nullptr;
@@ -79,6 +81,13 @@ int run(ReduceOptions& o, Context& ctx) {
     StderrProgress progress(*ctx.log, progress_style(o.progress, ctx, o.verbosity.quiet), o.verbosity.verbose > 0);
     const ReduceResult result = reduce(c, progress, *ctx.cancel);
     progress.finish();
+    if (o.report) {
+        ReportConfig rc;
+        rc.output = c.output;
+        rc.threads = c.threads;
+        const ReportResult rr = write_report(rc, progress, *ctx.cancel);
+        ctx.log->info("report: {}", rr.path);
+    }
     if (o.json) {
         std::fputs(summary_json(result).c_str(), stdout);
     } else {
@@ -119,6 +128,7 @@ Runner add_reduce_command(CLI::App& app) {
         ->check(CLI::IsMember({"auto", "bar", "jsonl", "none"}))
         ->default_str("auto");
     cmd->add_flag("--json", o->json, "Print the summary as JSON");
+    cmd->add_flag("--report", o->report, "Also write OUT/report.html (as lessmore report OUT)");
     cmd->add_flag("-q,--quiet", o->verbosity.quiet, "Only errors on stderr");
     cmd->add_flag("-v,--verbose", o->verbosity.verbose, "One line per volume (-vv: debug)");
     return [o](Context& ctx) { return run(*o, ctx); };

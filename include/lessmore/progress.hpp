@@ -25,3 +25,10 @@ public:
 };
 
 }  // namespace lessmore
+
+namespace lessmore {
+
+// Reports nothing.
+class NullProgress final : public ProgressSink {};
+
+}  // namespace lessmore
