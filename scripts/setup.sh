@@ -16,6 +16,9 @@ packages=(build-essential cmake pkg-config
           libinsighttoolkit5-dev libopencv-dev libcli11-dev libspdlog-dev nlohmann-json3-dev
           libgdcm-tools googletest libgtest-dev libbenchmark-dev darknet)
 
+# The browser test of the HTML report needs a real browser.
+[ "$mode" = test ] && packages+=(chromium)
+
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
