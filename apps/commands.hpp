@@ -19,8 +19,9 @@ Runner add_merge_command(CLI::App& app);
 Runner add_sweep_command(CLI::App& app);
 Runner add_report_command(CLI::App& app);
 
-// The summary table `reduce` and `merge` print on stdout.
+// What `reduce` and `merge` print on stdout (the table, or JSON); returns the exit code.
 void print_table(const ReduceResult& result);
+int print_result(const ReduceResult& result, bool json);
 ProgressStyle progress_style(const std::string& name, const Context& ctx, bool quiet);
 
 }  // namespace lessmore::cli

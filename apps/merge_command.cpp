@@ -21,12 +21,7 @@ int run(MergeOptions& o, Context& ctx) {
     o.config.command_line = ctx.argv;
     StderrProgress progress(*ctx.log, ProgressStyle::None, false);
     const ReduceResult result = merge(o.config, progress);
-    if (o.json) {
-        std::fputs(summary_json(result).c_str(), stdout);
-    } else {
-        print_table(result);
-    }
-    return result.errors.empty() ? 0 : 1;
+    return print_result(result, o.json);
 }
 
 }  // namespace

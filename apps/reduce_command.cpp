@@ -49,6 +49,15 @@ void print_table(const ReduceResult& r) {
     if (r.summary.failed > 0) std::printf("failed: %zu (see errors in manifest.json)\n", r.summary.failed);
 }
 
+int print_result(const ReduceResult& result, bool json) {
+    if (json) {
+        std::fputs(summary_json(result).c_str(), stdout);
+    } else {
+        print_table(result);
+    }
+    return result.errors.empty() ? 0 : 1;  // 1: some inputs failed (the rest is written)
+}
+
 ProgressStyle progress_style(const std::string& name, const Context& ctx, bool quiet) {
     if (name == "jsonl") return ProgressStyle::Jsonl;
     if (name == "none" || quiet) return ProgressStyle::None;
@@ -88,12 +97,7 @@ int run(ReduceOptions& o, Context& ctx) {
         const ReportResult rr = write_report(rc, progress, *ctx.cancel);
         ctx.log->info("report: {}", rr.path);
     }
-    if (o.json) {
-        std::fputs(summary_json(result).c_str(), stdout);
-    } else {
-        print_table(result);
-    }
-    return result.errors.empty() ? 0 : 1;
+    return print_result(result, o.json);
 }
 
 }  // namespace

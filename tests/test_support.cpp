@@ -82,30 +82,18 @@ int wait_for(int pid) {
 
 RunResult run_lessmore(const std::vector<std::string>& args) {
     TempDir io;
-    const fs::path out_file = io / "stdout", err_file = io / "stderr";
-    std::vector<std::string> all = {binary().string()};
-    all.insert(all.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& a : all) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, 1, out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&actions, 2, err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    pid_t pid = 0;
     RunResult r;
-    if (posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ) != 0) {
-        posix_spawn_file_actions_destroy(&actions);
-        throw std::runtime_error("cannot start " + all[0]);
-    }
-    posix_spawn_file_actions_destroy(&actions);
-    int status = 0;
-    waitpid(pid, &status, 0);
-    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    r.out = read_file(out_file);
-    r.err = read_file(err_file);
+    r.exit_code = wait_for(spawn_lessmore(args, io / "stdout", io / "stderr"));
+    r.out = read_file(io / "stdout");
+    r.err = read_file(io / "stderr");
     return r;
+}
+
+nlohmann::json stable_manifest(nlohmann::json m) {
+    m.erase("run");
+    m["summary"].erase("seconds");
+    for (auto& v : m["volumes"]) v.erase("seconds");
+    return m;
 }
 
 std::vector<std::uint8_t> base64_decode(const std::string& text) {

@@ -54,6 +54,10 @@ RunResult run_lessmore(const std::vector<std::string>& args);
 int spawn_lessmore(const std::vector<std::string>& args, const fs::path& out, const fs::path& err);
 int wait_for(int pid);
 
+// A manifest without what legitimately differs between equal runs: the "run" block
+// (command, threads, timing) and the seconds fields.
+nlohmann::json stable_manifest(nlohmann::json manifest);
+
 std::string read_file(const fs::path& p);
 void write_file(const fs::path& p, const std::string& bytes);
 nlohmann::json read_json(const fs::path& p);

@@ -30,31 +30,27 @@ std::string extension_of(const std::filesystem::path& path) {
 }
 
 void write_file_atomic(const std::filesystem::path& path, std::string_view bytes, bool sync) {
-    // mkstemp gives every writer its own temporary; hidden so listings skip it.
-    std::string tmp_text = path_text(path.parent_path() / ("." + path.filename().string() + ".tmp-XXXXXX"));
-    const int fd = ::mkstemp(tmp_text.data());
-    if (fd < 0) throw Error(path_text(path) + ": cannot create: " + errno_text(errno));
-    const std::filesystem::path tmp = tmp_text;
-    ::fchmod(fd, 0644);
+    AtomicFile file(path);
+    file.write(bytes);
+    file.commit(sync);
+}
+
+namespace {
+
+// Writes all of bytes to fd (retrying short writes and EINTR); throws naming path.
+void write_all(int fd, std::string_view bytes, const std::filesystem::path& path) {
     std::size_t done = 0;
-    int err = 0;
     while (done < bytes.size()) {
         const ssize_t w = ::write(fd, bytes.data() + done, bytes.size() - done);
         if (w < 0) {
             if (errno == EINTR) continue;
-            err = errno;
-            break;
+            throw Error(path_text(path) + ": cannot write: " + errno_text(errno));
         }
         done += static_cast<std::size_t>(w);
     }
-    if (err == 0 && sync && ::fsync(fd) != 0) err = errno;
-    if (::close(fd) != 0 && err == 0) err = errno;
-    if (err == 0 && ::rename(tmp.c_str(), path.c_str()) != 0) err = errno;
-    if (err != 0) {
-        ::unlink(tmp.c_str());
-        throw Error(path_text(path) + ": cannot write: " + errno_text(err));
-    }
 }
+
+}  // namespace
 
 AtomicFile::AtomicFile(std::filesystem::path path) : m_path(std::move(path)) {
     m_tmp = path_text(m_path.parent_path() / ("." + m_path.filename().string() + ".tmp-XXXXXX"));
@@ -71,32 +67,16 @@ AtomicFile::~AtomicFile() {
 }
 
 void AtomicFile::write(std::string_view bytes) {
+    // Buffered: manifests are written in many small pieces.
     m_buffer.append(bytes);
     if (m_buffer.size() < (std::size_t{1} << 20)) return;
-    std::size_t done = 0;
-    while (done < m_buffer.size()) {
-        const ssize_t w = ::write(m_fd, m_buffer.data() + done, m_buffer.size() - done);
-        if (w < 0) {
-            if (errno == EINTR) continue;
-            throw Error(path_text(m_path) + ": cannot write: " + errno_text(errno));
-        }
-        done += static_cast<std::size_t>(w);
-    }
+    write_all(m_fd, m_buffer, m_path);
     m_buffer.clear();
 }
 
 void AtomicFile::commit(bool sync) {
-    std::string rest;
-    rest.swap(m_buffer);
-    std::size_t done = 0;
-    while (done < rest.size()) {
-        const ssize_t w = ::write(m_fd, rest.data() + done, rest.size() - done);
-        if (w < 0) {
-            if (errno == EINTR) continue;
-            throw Error(path_text(m_path) + ": cannot write: " + errno_text(errno));
-        }
-        done += static_cast<std::size_t>(w);
-    }
+    write_all(m_fd, m_buffer, m_path);
+    m_buffer.clear();
     if (sync && ::fsync(m_fd) != 0) throw Error(path_text(m_path) + ": cannot write: " + errno_text(errno));
     const int fd = m_fd;
     m_fd = -1;

@@ -36,13 +36,6 @@ void make_dataset(const test::fs::path& root, int synthetic, int size = 96, int 
     }
 }
 
-json stable(json m) {
-    m.erase("run");
-    m["summary"].erase("seconds");
-    for (auto& v : m["volumes"]) v.erase("seconds");
-    return m;
-}
-
 std::set<std::string> files_under(const test::fs::path& dir) {
     std::set<std::string> out;
     if (!test::fs::exists(dir)) return out;
@@ -63,12 +56,12 @@ Reference reference_run(const test::fs::path& data, const test::fs::path& out, c
     args.insert(args.end(), extra.begin(), extra.end());
     const auto r = test::run_lessmore(args);
     EXPECT_EQ(r.exit_code, 0) << r.err;
-    return {stable(test::read_json(out / "manifest.json")), test::read_file(out / "manifest.csv"), files_under(out / "slices")};
+    return {test::stable_manifest(test::read_json(out / "manifest.json")), test::read_file(out / "manifest.csv"), files_under(out / "slices")};
 }
 
 void expect_same_as(const Reference& ref, const test::fs::path& out, const std::string& what) {
     ASSERT_TRUE(test::fs::exists(out / "manifest.json")) << what;
-    EXPECT_EQ(stable(test::read_json(out / "manifest.json")).dump(), ref.manifest.dump()) << what;
+    EXPECT_EQ(test::stable_manifest(test::read_json(out / "manifest.json")).dump(), ref.manifest.dump()) << what;
     EXPECT_EQ(test::read_file(out / "manifest.csv"), ref.csv) << what;
     EXPECT_EQ(files_under(out / "slices"), ref.slices) << what;
 }
@@ -140,10 +133,10 @@ TEST(CliDataset, ResumeRefusesChangedParameters) {
     EXPECT_EQ(r2.exit_code, 2);
     EXPECT_NE(r2.err.find("format"), std::string::npos) << r2.err;
     // Resuming a finished run redoes nothing and gives the same manifest.
-    const std::string before = stable(test::read_json(dir / "o" / "manifest.json")).dump();
+    const std::string before = test::stable_manifest(test::read_json(dir / "o" / "manifest.json")).dump();
     ASSERT_EQ(test::run_lessmore({"reduce", (dir / "data").string(), "-o", (dir / "o").string(), "-t", "6", "--resume", "-q"})
                   .exit_code, 0);
-    EXPECT_EQ(stable(test::read_json(dir / "o" / "manifest.json")).dump(), before);
+    EXPECT_EQ(test::stable_manifest(test::read_json(dir / "o" / "manifest.json")).dump(), before);
     EXPECT_EQ(test::read_json(dir / "o" / "manifest.json")["run"]["resumed"], true);
 }
 

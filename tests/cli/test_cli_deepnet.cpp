@@ -11,13 +11,6 @@ namespace {
 
 using nlohmann::json;
 
-json stable(json m) {
-    m.erase("run");
-    m["summary"].erase("seconds");
-    for (auto& v : m["volumes"]) v.erase("seconds");
-    return m;
-}
-
 TEST(CliDeepNet, WorksOutOfTheBoxAndRecordsTheModel) {
     test::TempDir dir;
     const auto r = test::run_lessmore({"reduce", test::bundled_sample().string(), "-o", (dir / "o").string(), "--method",
@@ -60,7 +53,7 @@ TEST(CliDeepNet, StrategiesModesAndThreadIndependence) {
             if (mode[0] == "-f") {
                 EXPECT_EQ(m["summary"]["kept"], 6);
             }
-            const std::string now = stable(m).dump() + test::read_file(dir / "o" / "manifest.csv");
+            const std::string now = test::stable_manifest(m).dump() + test::read_file(dir / "o" / "manifest.csv");
             if (first.empty()) {
                 first = now;
             } else {

@@ -13,14 +13,6 @@ namespace {
 
 using nlohmann::json;
 
-// The manifest without fields that legitimately differ between runs.
-json stable(json m) {
-    m.erase("run");
-    m["summary"].erase("seconds");
-    for (auto& v : m["volumes"]) v.erase("seconds");
-    return m;
-}
-
 int popcount_distance(const std::string& a, const std::string& b) {
     return __builtin_popcountll(std::stoull(a, nullptr, 16) ^ std::stoull(b, nullptr, 16));
 }
@@ -140,7 +132,7 @@ TEST(CliReduce, ThreadCountNeverChangesTheManifest) {
             const auto r = test::run_lessmore(args);
             ASSERT_EQ(r.exit_code, 0) << r.err;
             csv[threads] = test::read_file(out / "manifest.csv");
-            manifests[threads] = stable(test::read_json(out / "manifest.json"));
+            manifests[threads] = test::stable_manifest(test::read_json(out / "manifest.json"));
             EXPECT_EQ(manifests[threads]["parameters"]["strategy"], strategy);
         }
         EXPECT_EQ(csv["1"], csv["2"]) << strategy;

@@ -50,13 +50,6 @@ std::vector<int> kept_of(const json& manifest) {
     return kept;
 }
 
-json stable(json m) {
-    m.erase("run");
-    m["summary"].erase("seconds");
-    for (auto& v : m["volumes"]) v.erase("seconds");
-    return m;
-}
-
 // Reads a 2-D float64 .npy written by lessmore.
 std::vector<double> read_npy_f64(const test::fs::path& p, std::size_t& rows, std::size_t& cols) {
     const std::string npy = test::read_file(p);
@@ -131,7 +124,7 @@ TEST(CliSimilarity, ThreadCountNeverChangesTheResult) {
                                                    std::string(mode) == "-f" ? "0.3" : (std::string(method) == "ssim" ? "0.75" : "1.3"),
                                                    "--threads", threads, "--format", "none", "-q"});
                 ASSERT_EQ(r.exit_code, 0) << r.err;
-                const std::string now = stable(test::read_json(dir / "o" / "manifest.json")).dump() +
+                const std::string now = test::stable_manifest(test::read_json(dir / "o" / "manifest.json")).dump() +
                                         test::read_file(dir / "o" / "manifest.csv");
                 if (first.empty()) {
                     first = now;
