@@ -110,8 +110,8 @@ Runner add_reduce_command(CLI::App& app) {
     cmd->add_option("-o,--output", o->config.output, "Output folder (must be empty unless --force)")->required();
     add_metric_options(*cmd, o->metric, "everyn, hash, ssim, mi or deepnet");
     o->threshold_opt = cmd->add_option("-t,--threshold", o->threshold,
-                                       "Similarity threshold (hash: Hamming distance, similar iff <= T; ssim, mi: "
-                                       "similar iff score >= T)");
+                                       "Similarity threshold (hash: Hamming distance, similar iff <= T; ssim, mi, "
+                                       "deepnet: similar iff score >= T)");
     o->fraction_opt = cmd->add_option("-f,--fraction", o->fraction, "Keep this fraction of each volume (0 < F <= 1)");
     o->every_opt = cmd->add_option("--every", o->every, "everyn: keep every N-th slice");
     cmd->add_option("--strategy", o->strategy, "auto (leader with --threshold, pairs with --fraction), leader or pairs")

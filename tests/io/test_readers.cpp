@@ -250,3 +250,37 @@ TEST(ItkReader, NrrdAndMetaImageVolumes) {
 
 }  // namespace
 }  // namespace lessmore
+
+namespace lessmore {
+namespace {
+
+// JPEG-LS, RLE and JPEG 2000 (lossless) copies made with GDCM's gdcmconv decode to the
+// same Hounsfield units as the uncompressed files.
+TEST(DicomReader, CompressedTransferSyntaxesDecodeLosslessly) {
+    if (!test::fs::exists("/usr/bin/gdcmconv")) GTEST_SKIP() << "SKIPPED: gdcmconv not installed (Debian package libgdcm-tools)";
+    test::TempDir dir;
+    const auto plain = test::dicom_fixtures() / "philips";
+    test::fs::create_directories(dir / "packed");
+    const std::vector<std::pair<std::string, std::string>> files = {{"I10", "--jpegls"}, {"I20", "--rle"}, {"I30", "--j2k"},
+                                                                    {"I40", "--jpeg"}};
+    test::fs::create_directories(dir / "plain");
+    for (const auto& [name, codec] : files) test::fs::copy_file(plain / name, dir / "plain" / name);
+    for (const auto& [name, codec] : files) {
+        const std::string cmd = "/usr/bin/gdcmconv " + codec + " '" + (plain / name).string() + "' '" + (dir / "packed" / name).string() + "'";
+        ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+        EXPECT_NE(test::read_file(dir / "packed" / name), test::read_file(plain / name)) << codec;
+    }
+    auto a = load_all(dir / "plain");
+    auto b = load_all(dir / "packed");
+    ASSERT_TRUE(a[0].volume && b[0].volume) << b[0].error;
+    ASSERT_EQ(a[0].volume->slice_count(), 4u);
+    ASSERT_EQ(b[0].volume->slice_count(), 4u);
+    for (std::size_t k = 0; k < 4; ++k) {
+        const SliceView x = a[0].volume->slice(k), y = b[0].volume->slice(k);
+        EXPECT_EQ(a[0].volume->info().slices[k].file, b[0].volume->info().slices[k].file);
+        EXPECT_EQ(std::memcmp(x.data, y.data, x.pixels() * 2), 0) << a[0].volume->info().slices[k].file;
+    }
+}
+
+}  // namespace
+}  // namespace lessmore
