@@ -287,3 +287,33 @@ TEST(CliInfo, ListsVolumesAsTableAndJson) {
 
 }  // namespace
 }  // namespace lessmore
+
+namespace lessmore {
+namespace {
+
+// The PNGs lessmore writes are the 8-bit images it hashed: reduced again as a folder of
+// 8-bit images with --intensity none, they give the same hashes.
+TEST(CliReduce, WrittenPngsRehashIdenticallyWithIntensityNone) {
+    test::TempDir dir;
+    ASSERT_EQ(test::run_lessmore({"reduce", test::bundled_sample().string(), "-o", (dir / "a").string(), "-t", "0", "-q"}).exit_code, 0);
+    const nlohmann::json a = test::read_json(dir / "a" / "manifest.json");
+    const auto pngs = dir / "a" / "slices" / "example_ct_sm.nii.gz";
+    const auto r = test::run_lessmore({"reduce", pngs.string(), "-o", (dir / "b").string(), "-t", "0", "--intensity", "none",
+                                       "--format", "none", "-q"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const nlohmann::json b = test::read_json(dir / "b" / "manifest.json");
+    std::map<std::string, std::string> hash_of_file;
+    for (const auto& s : b["volumes"][0]["slices"]) hash_of_file[s["file"]] = s["hash"];
+    std::size_t checked = 0;
+    for (const auto& s : a["volumes"][0]["slices"]) {
+        if (!s["kept"]) continue;
+        EXPECT_EQ(hash_of_file.at(std::to_string(s["index"].get<int>()) + ".png"), s["hash"]);
+        ++checked;
+    }
+    EXPECT_GT(checked, 20u);
+    EXPECT_EQ(b["volumes"][0]["format"], "images");
+    EXPECT_EQ(b["volumes"][0]["dtype"], "uint8");
+}
+
+}  // namespace
+}  // namespace lessmore
