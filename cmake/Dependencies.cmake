@@ -1,6 +1,7 @@
 # All dependencies come from Debian 12 packages (see scripts/install-deps.sh).
-find_package(ITK 5.2 REQUIRED COMPONENTS ITKCommon ITKIOImageBase ITKIONIFTI ITKIONRRD ITKIOMeta ITKGDCM)
-find_package(OpenCV 4 REQUIRED COMPONENTS core imgproc imgcodecs dnn)
+find_package(ITK 5.2 REQUIRED COMPONENTS ITKCommon ITKIOImageBase ITKIONIFTI ITKIONRRD ITKIOMeta ITKGDCM
+             ITKIOPNG ITKIOJPEG ITKIOTIFF ITKPNG)
+find_package(OpenCV 4 REQUIRED COMPONENTS core imgproc dnn imgcodecs)
 find_package(CLI11 CONFIG QUIET)
 if(NOT CLI11_FOUND)
   find_path(CLI11_INCLUDE_DIR CLI/CLI.hpp REQUIRED)
@@ -16,6 +17,12 @@ add_library(lessmore_itk INTERFACE)
 target_include_directories(lessmore_itk SYSTEM INTERFACE ${ITK_INCLUDE_DIRS})
 target_link_libraries(lessmore_itk INTERFACE ${ITK_LIBRARIES})
 
+# The core uses OpenCV's image processing and dnn only: imgcodecs would pull GDAL and
+# ~140 shared libraries into every run (60 ms of start-up). Tests and benchmarks also
+# use imgcodecs, as an independent decoder.
 add_library(lessmore_opencv INTERFACE)
 target_include_directories(lessmore_opencv SYSTEM INTERFACE ${OpenCV_INCLUDE_DIRS})
-target_link_libraries(lessmore_opencv INTERFACE ${OpenCV_LIBS})
+target_link_libraries(lessmore_opencv INTERFACE opencv_core opencv_imgproc opencv_dnn)
+
+add_library(lessmore_opencv_codecs INTERFACE)
+target_link_libraries(lessmore_opencv_codecs INTERFACE lessmore_opencv opencv_imgcodecs)

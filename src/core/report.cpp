@@ -10,8 +10,8 @@
 #include "core/features.hpp"
 #include "core/output_store.hpp"
 #include "io/files.hpp"
+#include "io/image_codec.hpp"
 
-#include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include <algorithm>
@@ -26,13 +26,13 @@ namespace {
 
 using Json = OrderedJson;
 
-std::string base64(const std::vector<uchar>& bytes) {
+std::string base64(const std::string& bytes) {
     static constexpr char k_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     std::string out;
     out.reserve((bytes.size() + 2) / 3 * 4);
     for (std::size_t i = 0; i < bytes.size(); i += 3) {
-        const unsigned v = (bytes[i] << 16) | ((i + 1 < bytes.size() ? bytes[i + 1] : 0) << 8) |
-                           (i + 2 < bytes.size() ? bytes[i + 2] : 0);
+        auto at = [&](std::size_t k) { return k < bytes.size() ? static_cast<unsigned char>(bytes[k]) : 0u; };
+        const unsigned v = (at(i) << 16) | (at(i + 1) << 8) | at(i + 2);
         out += k_alphabet[(v >> 18) & 63];
         out += k_alphabet[(v >> 12) & 63];
         out += i + 1 < bytes.size() ? k_alphabet[(v >> 6) & 63] : '=';
@@ -41,12 +41,12 @@ std::string base64(const std::vector<uchar>& bytes) {
     return out;
 }
 
-std::string data_uri(const cv::Mat& img, const char* ext) {
-    std::vector<uchar> buf;
-    std::vector<int> params;
-    if (std::string(ext) == ".jpg") params = {cv::IMWRITE_JPEG_QUALITY, 85};
-    if (!cv::imencode(ext, img, buf, params)) throw Error("report: image encoding failed");
-    return std::string("data:image/") + (std::string(ext) == ".jpg" ? "jpeg" : "png") + ";base64," + base64(buf);
+std::string data_uri(const cv::Mat& bgr, const char* ext) {
+    cv::Mat rgb;
+    cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
+    const bool jpeg = std::string(ext) == ".jpg";
+    return std::string("data:image/") + (jpeg ? "jpeg" : "png") + ";base64," +
+           base64(encode_image(rgb.ptr<std::uint8_t>(), rgb.cols, rgb.rows, 3, jpeg ? ImageFormat::Jpeg : ImageFormat::Png));
 }
 
 std::string html_escape(const std::string& s) {

@@ -5,9 +5,9 @@
 #include <lessmore/thread_pool.hpp>
 
 #include "core/features.hpp"
+#include "io/image_codec.hpp"
 
 #include <nlohmann/json.hpp>
-#include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include <cmath>
@@ -280,9 +280,9 @@ std::string sweep_plot_png(const SweepResult& r) {
     cv::line(img, {w - right + 20, top + 3}, {w - right + 45, top + 3}, cv::Scalar(0, 0, 0), 3, cv::LINE_AA);
     cv::putText(img, "all volumes", {w - right + 52, top + 8}, font, 0.45, ink, 1, cv::LINE_AA);
 
-    std::vector<uchar> buf;
-    if (!cv::imencode(".png", img, buf)) throw Error("sweep plot: PNG encoding failed");
-    return std::string(reinterpret_cast<const char*>(buf.data()), buf.size());
+    cv::Mat rgb;
+    cv::cvtColor(img, rgb, cv::COLOR_BGR2RGB);
+    return encode_image(rgb.ptr<std::uint8_t>(), rgb.cols, rgb.rows, 3, ImageFormat::Png);
 }
 
 }  // namespace lessmore

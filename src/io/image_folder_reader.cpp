@@ -1,12 +1,11 @@
-// A folder of 2D images (PNG/TIFF/JPEG, 8- or 16-bit) is one volume, its slices in
+// A folder of 2D images (PNG/TIFF/JPEG, 8- or 16-bit, read by ITK) is one volume, its slices in
 // natural name order (2 before 10), or byte-wise with --order name.
 #include <lessmore/error.hpp>
 
 #include "io/files.hpp"
+#include "io/image_codec.hpp"
 #include "io/readers.hpp"
 
-#include <opencv2/imgcodecs.hpp>
-#include <opencv2/imgproc.hpp>
 
 #include <algorithm>
 #include <cstring>
@@ -18,41 +17,18 @@ namespace lessmore {
 namespace {
 
 struct Decoded {
-    cv::Mat image;
+    DecodedImage image;
     std::string error;
 };
 
 Decoded decode(const fs::path& path) {
     Decoded d;
     try {
-        cv::Mat m = cv::imread(path.string(), cv::IMREAD_UNCHANGED);
-        if (m.empty()) {
-            d.error = "cannot decode image";
-            return d;
-        }
-        if (m.channels() == 3) {
-            cv::cvtColor(m, m, cv::COLOR_BGR2GRAY);
-        } else if (m.channels() == 4) {
-            cv::cvtColor(m, m, cv::COLOR_BGRA2GRAY);
-        } else if (m.channels() != 1) {
-            d.error = "image with " + std::to_string(m.channels()) + " channels is not supported";
-            return d;
-        }
-        d.image = m;
-    } catch (const cv::Exception& e) {
-        d.error = "cannot decode image: " + e.msg;
+        d.image = decode_image_file(path);
+    } catch (const InputError& e) {
+        d.error = e.what();
     }
     return d;
-}
-
-bool storage_of(int depth, VoxelType& type) {
-    switch (depth) {
-    case CV_8U: type = VoxelType::UInt8; return true;
-    case CV_16U: type = VoxelType::UInt16; return true;
-    case CV_16S: type = VoxelType::Int16; return true;
-    case CV_32F: type = VoxelType::Float32; return true;
-    default: return false;
-    }
 }
 
 }  // namespace
@@ -84,19 +60,14 @@ LoadedVolume read_image_folder(const Source& source, const LoadOptions& options,
             out.error = d.error;
             return out;
         }
-        VoxelType type{};
-        if (!storage_of(d.image.depth(), type)) {
-            out.path = path_text(folder / files[i]);
-            out.error = "unsupported image depth (use 8- or 16-bit grey images)";
-            return out;
-        }
+        const VoxelType type = d.image.type;
         if (i == 0) {
-            info.width = d.image.cols;
-            info.height = d.image.rows;
+            info.width = d.image.width;
+            info.height = d.image.height;
             info.type = type;
-        } else if (d.image.cols != info.width || d.image.rows != info.height || type != info.type) {
+        } else if (d.image.width != info.width || d.image.height != info.height || type != info.type) {
             out.path = path_text(folder / files[i]);
-            out.error = "image is " + std::to_string(d.image.cols) + "x" + std::to_string(d.image.rows) + " " +
+            out.error = "image is " + std::to_string(d.image.width) + "x" + std::to_string(d.image.height) + " " +
                         voxel_type_name(type) + " but " + files[0] + " is " + std::to_string(info.width) + "x" +
                         std::to_string(info.height) + " " + voxel_type_name(info.type) +
                         "; all images of a folder must match";
@@ -106,13 +77,7 @@ LoadedVolume read_image_folder(const Source& source, const LoadOptions& options,
     for (const std::string& f : files) info.slices.push_back({f, std::nullopt});
     auto volume = std::make_unique<Volume>(std::move(info));
     if (!headers_only) {
-        for (Decoded& d : decoded) {
-            const cv::Mat m = d.image.isContinuous() ? d.image : d.image.clone();
-            Bytes bytes(m.total() * m.elemSize());
-            std::memcpy(bytes.data(), m.data, bytes.size());
-            d.image.release();
-            volume->add_chunk(std::move(bytes), 1);
-        }
+        for (Decoded& d : decoded) volume->add_chunk(std::move(d.image.pixels), 1);
     }
     out.volume = std::move(volume);
     return out;

@@ -1,0 +1,29 @@
+#pragma once
+// 2-D image files through ITK's PNG, JPEG and TIFF readers and writers. (OpenCV's
+// imgcodecs would pull in GDAL and ~140 libraries: 60 ms of start-up per run.)
+#include <lessmore/volume.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+namespace lessmore {
+
+enum class ImageFormat { Png, Jpeg };
+
+// Encodes 8-bit pixels (1 channel grey or 3 channels RGB, row-major) as PNG or JPEG.
+std::string encode_image(const std::uint8_t* pixels, int width, int height, int channels, ImageFormat format,
+                         int jpeg_quality = 85);
+
+struct DecodedImage {
+    int width = 0;
+    int height = 0;
+    VoxelType type = VoxelType::UInt8;
+    Bytes pixels;  // grey, row-major
+};
+
+// Reads a PNG, JPEG or TIFF file as grey (colour converted with Pillow's "L" formula,
+// L = (19595 R + 38470 G + 7471 B + 32768) >> 16). Throws InputError naming the problem.
+DecodedImage decode_image_file(const std::filesystem::path& path);
+
+}  // namespace lessmore
