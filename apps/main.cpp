@@ -27,7 +27,8 @@ extern "C" void on_signal(int) {
 
 int main(int argc, char** argv) {
     using namespace lessmore;
-    CancelToken cancel;
+    // Static: the signal handler may still run while main's locals are destroyed.
+    static CancelToken cancel;
     g_cancel = &cancel;
     struct sigaction sa {};
     sa.sa_handler = on_signal;
