@@ -1,6 +1,6 @@
 # All dependencies come from Debian 12 packages (see scripts/install-deps.sh).
 find_package(ITK 5.2 REQUIRED COMPONENTS ITKCommon ITKIOImageBase ITKIONIFTI ITKIONRRD ITKIOMeta ITKGDCM
-             ITKIOPNG ITKIOJPEG ITKIOTIFF ITKPNG)
+             ITKIOPNG ITKIOJPEG ITKIOTIFF ITKPNG ITKZLIB)
 find_package(OpenCV 4 REQUIRED COMPONENTS core imgproc dnn imgcodecs)
 find_package(CLI11 CONFIG QUIET)
 if(NOT CLI11_FOUND)

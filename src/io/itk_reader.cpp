@@ -5,6 +5,7 @@
 #include "io/files.hpp"
 #include "io/readers.hpp"
 
+#include <itk_zlib.h>  // ITK's zlib module, to check .nii.gz files are complete
 #include <itkImageIOBase.h>
 #include <itkMetaImageIO.h>
 #include <itkNiftiImageIO.h>
@@ -16,6 +17,7 @@
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <limits>
 #include <mutex>
 #include <sstream>
@@ -30,9 +32,16 @@ constexpr std::uint64_t k_max_volume_bytes = std::uint64_t{64} << 30;
 // Deflate cannot expand data by more than about 1032:1.
 constexpr std::uint64_t k_max_deflate_ratio = 1100;
 
+// ITK's message on one line, without its "itk::ERROR: NrrdImageIO(0x55d0...): " prefix
+// (an object address would make manifests differ from run to run).
 std::string one_line(const std::string& text) {
     std::string s = text;
     std::replace(s.begin(), s.end(), '\n', ' ');
+    const auto error = s.find("itk::ERROR: ");
+    if (error != std::string::npos) {
+        const auto close = s.find("): ", error);
+        if (close != std::string::npos) s.erase(error, close + 3 - error);
+    }
     while (!s.empty() && s.back() == ' ') s.pop_back();
     return s;
 }
@@ -132,6 +141,37 @@ VoxelType to_storage(itk::IOComponentEnum type, Bytes& buf, std::size_t n) {
     }
 }
 
+// nifticlib reads a truncated .nii.gz without complaint (the missing voxels come out as
+// whatever the buffer held). A gzip file ends with its uncompressed size (mod 2^32): when
+// that disagrees with what the header needs, decompress the whole stream to be sure
+// (files written as several gzip members legitimately disagree), and refuse a short one.
+void check_gzip_complete(const fs::path& path, std::uint64_t needed) {
+    std::ifstream in(path, std::ios::binary | std::ios::ate);
+    const std::streamoff size = in.tellg();
+    unsigned char tail[4] = {0, 0, 0, 0};
+    if (size >= 4) {
+        in.seekg(size - 4);
+        in.read(reinterpret_cast<char*>(tail), 4);
+    }
+    const std::uint32_t isize = tail[0] | (tail[1] << 8) | (tail[2] << 16) | (static_cast<std::uint32_t>(tail[3]) << 24);
+    const std::uint32_t lo = static_cast<std::uint32_t>(needed);
+    if (static_cast<std::uint32_t>(isize - lo) <= (std::uint32_t{1} << 24)) return;  // header + extensions + voxels
+    gzFile gz = gzopen(path.c_str(), "rb");
+    if (!gz) throw InputError("cannot open the gzip stream");
+    std::vector<char> buf(std::size_t{1} << 20);
+    std::uint64_t total = 0;
+    int n = 0;
+    while ((n = gzread(gz, buf.data(), static_cast<unsigned>(buf.size()))) > 0) total += static_cast<std::uint64_t>(n);
+    int err = Z_OK;
+    const char* message = gzerror(gz, &err);
+    const std::string why = n < 0 || (err != Z_OK && err != Z_STREAM_END) ? std::string(message) : std::string();
+    gzclose(gz);
+    if (!why.empty() || total < needed) {
+        throw InputError("truncated or corrupt .nii.gz: " + std::to_string(total) + " bytes decompress, the header needs " +
+                         std::to_string(needed) + (why.empty() ? "" : " (" + why + ")"));
+    }
+}
+
 }  // namespace
 
 LoadedVolume read_volume_file(const Source& source, bool headers_only) {
@@ -179,6 +219,8 @@ LoadedVolume read_volume_file(const Source& source, bool headers_only) {
                              std::to_string(size[2]) + " voxels but the file is only " + std::to_string(file_bytes) +
                              " bytes (truncated or corrupt)");
         }
+
+        if (ext == ".nii.gz" && !headers_only) check_gzip_complete(path, voxels * elem + 348);
 
         VolumeInfo info;
         info.id = source.id;

@@ -240,3 +240,34 @@ TEST(CliErrors, FifoInputIsRefusedNotReadForever) {
 
 }  // namespace
 }  // namespace lessmore
+
+namespace lessmore {
+namespace {
+
+TEST(CliErrors, TruncatedGzipNiftiIsRefusedNotZeroFilled) {
+    test::TempDir dir;
+    good_nifti(dir / "data" / "good");
+    const std::string gz = test::read_file(test::bundled_sample());
+    test::write_file(dir / "data" / "cut.nii.gz", gz.substr(0, gz.size() / 2));
+    expect_isolated_failure(dir / "data", dir / "out", "cut.nii.gz");
+    const nlohmann::json m = test::read_json(dir / "out" / "manifest.json");
+    EXPECT_NE(m["errors"][0]["message"].get<std::string>().find("truncated"), std::string::npos) << m["errors"];
+}
+
+TEST(CliErrors, ErrorMessagesAreTheSameOnEveryRun) {
+    test::TempDir dir;
+    good_nifti(dir / "data");
+    test::write_file(dir / "data" / "bad.nrrd", "NRRD0004\ntype: short\ndimension: 3\nsizes: 4 4 4\nencoding: raw\n\n");
+    std::string first;
+    for (const char* out : {"a", "b"}) {
+        EXPECT_EQ(test::run_lessmore({"reduce", (dir / "data").string(), "-o", (dir / out).string(), "-t", "6", "-q"}).exit_code, 1);
+        const nlohmann::json m = test::read_json(dir / out / "manifest.json");
+        const std::string message = m["errors"][0]["message"];
+        EXPECT_EQ(message.find("0x"), std::string::npos) << message;  // no object addresses
+        if (first.empty()) first = message;
+        EXPECT_EQ(message, first);
+    }
+}
+
+}  // namespace
+}  // namespace lessmore
