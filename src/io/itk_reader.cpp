@@ -18,6 +18,9 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
+#include <optional>
+#include <sstream>
 #include <limits>
 #include <mutex>
 #include <sstream>
@@ -37,11 +40,13 @@ constexpr std::uint64_t k_max_deflate_ratio = 1100;
 std::string one_line(const std::string& text) {
     std::string s = text;
     std::replace(s.begin(), s.end(), '\n', ' ');
-    const auto error = s.find("itk::ERROR: ");
-    if (error != std::string::npos) {
+    for (const char* prefix : {"itk::ERROR: ", "ITK ERROR: "}) {
+        const auto error = s.find(prefix);
+        if (error == std::string::npos) continue;
         const auto close = s.find("): ", error);
         if (close != std::string::npos) s.erase(error, close + 3 - error);
     }
+    s.erase(std::unique(s.begin(), s.end(), [](char a, char b) { return a == ' ' && b == ' '; }), s.end());
     while (!s.empty() && s.back() == ' ') s.pop_back();
     return s;
 }
@@ -172,6 +177,27 @@ void check_gzip_complete(const fs::path& path, std::uint64_t needed) {
     }
 }
 
+// MetaIO reports short or undecodable data on std::cerr and carries on with whatever the
+// buffer holds. While a MetaImage is read, std::cerr goes to a string (one reader at a
+// time: std::cerr is process-wide), and any complaint makes the volume fail.
+class CerrCapture {
+public:
+    CerrCapture() : m_lock(mutex()), m_old(std::cerr.rdbuf(m_text.rdbuf())) {}
+    ~CerrCapture() { std::cerr.rdbuf(m_old); }
+    CerrCapture(const CerrCapture&) = delete;
+    CerrCapture& operator=(const CerrCapture&) = delete;
+    std::string text() const { return m_text.str(); }
+
+private:
+    static std::mutex& mutex() {
+        static std::mutex m;
+        return m;
+    }
+    std::lock_guard<std::mutex> m_lock;
+    std::ostringstream m_text;
+    std::streambuf* m_old;
+};
+
 }  // namespace
 
 LoadedVolume read_volume_file(const Source& source, bool headers_only) {
@@ -255,6 +281,8 @@ LoadedVolume read_volume_file(const Source& source, bool headers_only) {
         const std::uint64_t slab = dims >= 3 && (io->CanStreamRead() || format == "nifti")
                                        ? std::max<std::uint64_t>(1, (std::uint64_t{32} << 20) / std::max<std::uint64_t>(slice_bytes, 1))
                                        : size[2];
+        std::optional<CerrCapture> capture;
+        if (format == "metaimage") capture.emplace();
         for (std::uint64_t k0 = 0; k0 < size[2]; k0 += slab) {
             itk::ImageIORegion region(dims);
             for (unsigned d = 0; d < dims; ++d) {
@@ -268,6 +296,7 @@ LoadedVolume read_volume_file(const Source& source, bool headers_only) {
             io->SetIORegion(region);
             io->Read(buf.data() + k0 * slice_bytes);
         }
+        if (capture && !capture->text().empty()) throw InputError("cannot read metaimage: " + one_line(capture->text()));
         info.type = to_storage(io->GetComponentType(), buf, voxels);
         auto volume = std::make_unique<Volume>(std::move(info));
         volume->add_chunk(std::move(buf), size[2]);
