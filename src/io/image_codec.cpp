@@ -3,6 +3,7 @@
 #include <lessmore/error.hpp>
 
 #include "io/files.hpp"
+#include "io/itk_messages.hpp"
 
 #include <itk_png.h>  // ITK's PNG module (libpng), used directly to encode in memory
 #include <itkImageIOBase.h>
@@ -21,12 +22,6 @@ namespace fs = std::filesystem;
 
 namespace lessmore {
 namespace {
-
-std::string one_line(std::string s) {
-    for (char& c : s)
-        if (c == '\n' || c == '\r') c = ' ';
-    return s;
-}
 
 itk::ImageIOBase::Pointer io_for(const std::string& ext) {
     itk::Object::GlobalWarningDisplayOff();
@@ -102,7 +97,7 @@ std::string encode_image(const std::uint8_t* pixels, int width, int height, int 
         io->SetIORegion(region);
         io->Write(pixels);
     } catch (const itk::ExceptionObject& e) {
-        throw Error(std::string("image encoding failed: ") + one_line(e.GetDescription()));
+        throw Error(std::string("image encoding failed: ") + itk_message(e.GetDescription()));
     }
     std::ifstream in(tmp, std::ios::binary);
     std::ostringstream s;
@@ -110,9 +105,27 @@ std::string encode_image(const std::uint8_t* pixels, int width, int height, int 
     return s.str();
 }
 
+// libjpeg fills a truncated JPEG with grey and only warns; a complete file ends with the
+// end-of-image marker FF D9 (entropy-coded data never contains it).
+bool jpeg_complete(const fs::path& path) {
+    std::ifstream in(path, std::ios::binary | std::ios::ate);
+    std::streamoff size = in.tellg();
+    const std::streamoff window = std::min<std::streamoff>(size, 4096);
+    std::string tail(static_cast<std::size_t>(window), '\0');
+    in.seekg(size - window);
+    in.read(tail.data(), window);
+    while (!tail.empty() && tail.back() == '\0') tail.pop_back();  // some writers pad
+    return tail.size() >= 2 && static_cast<unsigned char>(tail[tail.size() - 2]) == 0xFF &&
+           static_cast<unsigned char>(tail.back()) == 0xD9;
+}
+
 DecodedImage decode_image_file(const fs::path& path) {
-    const itk::ImageIOBase::Pointer io = io_for(extension_of(path));
+    const std::string ext = extension_of(path);
+    const itk::ImageIOBase::Pointer io = io_for(ext);
     if (!io) throw InputError("not a PNG, JPEG or TIFF file");
+    if ((ext == ".jpg" || ext == ".jpeg") && !jpeg_complete(path)) {
+        throw InputError("truncated JPEG (no end-of-image marker)");
+    }
     DecodedImage d;
     try {
         if (!io->CanReadFile(path.c_str())) throw InputError("cannot decode image");
@@ -161,7 +174,7 @@ DecodedImage decode_image_file(const fs::path& path) {
             }
         }
     } catch (const itk::ExceptionObject& e) {
-        throw InputError("cannot decode image: " + one_line(e.GetDescription()));
+        throw InputError("cannot decode image: " + itk_message(e.GetDescription()));
     }
     return d;
 }

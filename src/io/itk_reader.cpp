@@ -3,6 +3,7 @@
 #include <lessmore/error.hpp>
 
 #include "io/files.hpp"
+#include "io/itk_messages.hpp"
 #include "io/readers.hpp"
 
 #include <itk_zlib.h>  // ITK's zlib module, to check .nii.gz files are complete
@@ -34,22 +35,6 @@ namespace {
 constexpr std::uint64_t k_max_volume_bytes = std::uint64_t{64} << 30;
 // Deflate cannot expand data by more than about 1032:1.
 constexpr std::uint64_t k_max_deflate_ratio = 1100;
-
-// ITK's message on one line, without its "itk::ERROR: NrrdImageIO(0x55d0...): " prefix
-// (an object address would make manifests differ from run to run).
-std::string one_line(const std::string& text) {
-    std::string s = text;
-    std::replace(s.begin(), s.end(), '\n', ' ');
-    for (const char* prefix : {"itk::ERROR: ", "ITK ERROR: "}) {
-        const auto error = s.find(prefix);
-        if (error == std::string::npos) continue;
-        const auto close = s.find("): ", error);
-        if (close != std::string::npos) s.erase(error, close + 3 - error);
-    }
-    s.erase(std::unique(s.begin(), s.end(), [](char a, char b) { return a == ' ' && b == ' '; }), s.end());
-    while (!s.empty() && s.back() == ' ') s.pop_back();
-    return s;
-}
 
 itk::ImageIOBase::Pointer make_io(const std::string& ext, std::string& format) {
     // ITK writes warnings (e.g. about non-orthogonal direction cosines) to its own
@@ -296,17 +281,17 @@ LoadedVolume read_volume_file(const Source& source, bool headers_only) {
             io->SetIORegion(region);
             io->Read(buf.data() + k0 * slice_bytes);
         }
-        if (capture && !capture->text().empty()) throw InputError("cannot read metaimage: " + one_line(capture->text()));
+        if (capture && !capture->text().empty()) throw InputError("cannot read metaimage: " + itk_message(capture->text()));
         info.type = to_storage(io->GetComponentType(), buf, voxels);
         auto volume = std::make_unique<Volume>(std::move(info));
         volume->add_chunk(std::move(buf), size[2]);
         out.volume = std::move(volume);
     } catch (const itk::ExceptionObject& e) {
-        out.error = "cannot read " + (format.empty() ? std::string("volume") : format) + ": " + one_line(e.GetDescription());
+        out.error = "cannot read " + (format.empty() ? std::string("volume") : format) + ": " + itk_message(e.GetDescription());
     } catch (const std::bad_alloc&) {
         out.error = "not enough memory to read this volume";
     } catch (const std::exception& e) {
-        out.error = one_line(e.what());
+        out.error = itk_message(e.what());
     }
     return out;
 }

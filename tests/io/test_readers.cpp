@@ -284,3 +284,46 @@ TEST(DicomReader, CompressedTransferSyntaxesDecodeLosslessly) {
 
 }  // namespace
 }  // namespace lessmore
+
+namespace lessmore {
+namespace {
+
+TEST(ImageFolderReader, TruncatedPngAndJpegAreRefused) {
+    test::TempDir dir;
+    cv::Mat img(64, 64, CV_8UC1);
+    cv::randu(img, 0, 255);
+    for (const char* ext : {".png", ".jpg"}) {
+        const auto folder = dir / (std::string("f") + (ext + 1));
+        test::fs::create_directories(folder);
+        cv::imwrite((folder / (std::string("s1") + ext)).string(), img);
+        cv::imwrite((folder / (std::string("s2") + ext)).string(), img);
+        const std::string whole = test::read_file(folder / (std::string("s2") + ext));
+        test::write_file(folder / (std::string("s2") + ext), whole.substr(0, whole.size() / 2));
+        auto vols = load_all(folder);
+        ASSERT_EQ(vols.size(), 1u) << ext;
+        EXPECT_FALSE(vols[0].volume) << ext;
+        EXPECT_NE(vols[0].path.find(std::string("s2") + ext), std::string::npos) << vols[0].path;
+        EXPECT_EQ(vols[0].error.find("0x"), std::string::npos) << vols[0].error;
+    }
+}
+
+TEST(ImageFolderReader, ColourIsConvertedWithPillowsLumaFormula) {
+    test::TempDir dir;
+    cv::Mat bgr(2, 2, CV_8UC3);
+    bgr.at<cv::Vec3b>(0, 0) = {0, 0, 255};      // red
+    bgr.at<cv::Vec3b>(0, 1) = {0, 255, 0};      // green
+    bgr.at<cv::Vec3b>(1, 0) = {255, 0, 0};      // blue
+    bgr.at<cv::Vec3b>(1, 1) = {10, 200, 100};   // R 100, G 200, B 10
+    test::fs::create_directories(dir / "c");
+    cv::imwrite((dir / "c" / "x.png").string(), bgr);
+    auto vols = load_all(dir / "c");
+    ASSERT_TRUE(vols[0].volume) << vols[0].error;
+    // Pillow 9.4: Image.convert("L") of these four pixels gives [76, 150, 29, 148].
+    EXPECT_EQ(voxel<std::uint8_t>(*vols[0].volume, 0, 0, 0), 76);
+    EXPECT_EQ(voxel<std::uint8_t>(*vols[0].volume, 0, 1, 0), 150);
+    EXPECT_EQ(voxel<std::uint8_t>(*vols[0].volume, 0, 0, 1), 29);
+    EXPECT_EQ(voxel<std::uint8_t>(*vols[0].volume, 0, 1, 1), 148);
+}
+
+}  // namespace
+}  // namespace lessmore
