@@ -10,6 +10,7 @@
 #include <fstream>
 #include <map>
 #include <set>
+#include <string_view>
 #include <system_error>
 
 namespace fs = std::filesystem;
@@ -22,13 +23,19 @@ void CancelToken::check() const {
 
 namespace {
 
-const std::set<std::string> k_volume_exts = {".nii", ".nii.gz", ".nrrd", ".nhdr", ".mha", ".mhd"};
-const std::set<std::string> k_image_exts = {".png", ".tif", ".tiff", ".jpg", ".jpeg"};
+using namespace std::string_view_literals;
+constexpr std::array k_volume_exts = {".nii"sv, ".nii.gz"sv, ".nrrd"sv, ".nhdr"sv, ".mha"sv, ".mhd"sv};
+constexpr std::array k_image_exts = {".png"sv, ".tif"sv, ".tiff"sv, ".jpg"sv, ".jpeg"sv};
 // Never volumes: side files of datasets and of detached-header formats.
-const std::set<std::string> k_skip_exts = {".txt", ".xml", ".json", ".csv", ".md", ".pdf", ".html", ".htm",
-                                           ".raw", ".zraw", ".gz", ".zip", ".tar.gz", ".py", ".sh", ".log",
-                                           ".bvec", ".bval", ".npy", ".npz", ".yaml", ".yml", ".ini", ".db"};
-const std::set<std::string> k_skip_names = {"DICOMDIR", "DIRFILE", "LICENSE", "README", "CITATION"};
+constexpr std::array k_skip_exts = {".txt"sv, ".xml"sv, ".json"sv, ".csv"sv, ".md"sv,  ".pdf"sv, ".html"sv, ".htm"sv,
+                                    ".raw"sv, ".zraw"sv, ".gz"sv,  ".zip"sv, ".tar.gz"sv, ".py"sv, ".sh"sv, ".log"sv,
+                                    ".bvec"sv, ".bval"sv, ".npy"sv, ".npz"sv, ".yaml"sv, ".yml"sv, ".ini"sv, ".db"sv};
+constexpr std::array k_skip_names = {"DICOMDIR"sv, "DIRFILE"sv, "LICENSE"sv, "README"sv, "CITATION"sv};
+
+template <std::size_t N>
+bool in(const std::array<std::string_view, N>& names, std::string_view name) {
+    return std::find(names.begin(), names.end(), name) != names.end();
+}
 
 bool has_dicm_magic(const fs::path& p, std::string& error) {
     std::ifstream in(p, std::ios::binary);
@@ -75,9 +82,9 @@ private:
         Source s;
         s.path = path_text(p);
         s.id = name;
-        if (k_volume_exts.count(ext)) {
+        if (in(k_volume_exts, ext)) {
             s.kind = Source::Kind::VolumeFile;
-        } else if (k_image_exts.count(ext)) {
+        } else if (in(k_image_exts, ext)) {
             s.kind = Source::Kind::ImageFolder;
             s.path = path_text(p.parent_path().empty() ? fs::path(".") : p.parent_path());
             s.files = {name};
@@ -144,15 +151,15 @@ private:
             if (!fs::is_regular_file(st)) continue;
             const std::string ext = extension_of(p);
             const std::string child_rel = rel.empty() ? name : rel + "/" + name;
-            if (k_volume_exts.count(ext)) {
+            if (in(k_volume_exts, ext)) {
                 Source s;
                 s.kind = Source::Kind::VolumeFile;
                 s.path = path_text(p);
                 s.id = child_rel;
                 m_out.sources.push_back(std::move(s));
-            } else if (k_image_exts.count(ext)) {
+            } else if (in(k_image_exts, ext)) {
                 images.push_back(name);
-            } else if (k_skip_exts.count(ext) || k_skip_names.count(fs::path(name).stem().string())) {
+            } else if (in(k_skip_exts, ext) || in(k_skip_names, fs::path(name).stem().string())) {
                 continue;
             } else {
                 std::string err;
