@@ -234,7 +234,7 @@ cv::Mat histogram(const std::vector<double>& fractions) {
     return img;
 }
 
-const char* k_style = R"(<style>
+constexpr const char* k_style = R"(<style>
 body{font-family:system-ui,sans-serif;margin:24px;color:#222;max-width:1400px}
 h1{font-size:22px}h2{font-size:18px;margin-top:32px}table{border-collapse:collapse;font-size:13px}
 td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}th{background:#f2f2f2}td.id{text-align:left}
@@ -244,7 +244,7 @@ td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}th{background:#f2f2
 input#filter{margin:8px 0;padding:4px;width:320px}
 </style>)";
 
-const char* k_script = R"(<script>
+constexpr const char* k_script = R"(<script>
 function filterVolumes(q){q=q.toLowerCase();document.querySelectorAll('tr.vol').forEach(function(r){
 r.style.display=r.dataset.id.toLowerCase().indexOf(q)>=0?'':'none';});}
 </script>)";
