@@ -31,6 +31,9 @@ struct Verbosity {
     void apply(spdlog::logger& log) const;
 };
 
+// --order position|name (CLI11 checks the name).
+inline SliceOrder slice_order_of(const std::string& name) { return name == "name" ? SliceOrder::Name : SliceOrder::Position; }
+
 // Options every command that computes a metric takes: --method, its parameters, the
 // intensity mapping, slice order and threads.
 struct MetricCli {
@@ -53,7 +56,7 @@ struct MetricCli {
     CLI::Option* pool_opt = nullptr;
 
     MetricOptions metric_options() const;  // throws UsageError
-    SliceOrder slice_order() const { return order == "name" ? SliceOrder::Name : SliceOrder::Position; }
+    SliceOrder slice_order() const { return slice_order_of(order); }
 };
 void add_metric_options(CLI::App& cmd, MetricCli& o, const std::string& methods);
 

@@ -22,6 +22,7 @@ Runner add_report_command(CLI::App& app);
 // What `reduce` and `merge` print on stdout (the table, or JSON); returns the exit code.
 void print_table(const ReduceResult& result);
 int print_result(const ReduceResult& result, bool json);
+// --progress NAME ("auto": a bar on a terminal, nothing otherwise; -q: nothing).
 ProgressStyle progress_style(const std::string& name, const Context& ctx, bool quiet);
 
 }  // namespace lessmore::cli

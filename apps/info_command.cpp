@@ -23,7 +23,7 @@ int run(InfoOptions& o, Context& ctx) {
     o.verbosity.apply(*ctx.log);
     StderrProgress progress(*ctx.log, ProgressStyle::None, false);
     const InspectResult r =
-        inspect(o.inputs, o.order == "name" ? SliceOrder::Name : SliceOrder::Position, o.threads, progress, *ctx.cancel);
+        inspect(o.inputs, slice_order_of(o.order), o.threads, progress, *ctx.cancel);
     for (const InputFailure& e : r.errors) ctx.log->error("{}: {}", e.path, e.message);
     if (o.json) {
         std::fputs(volumes_json(r).c_str(), stdout);

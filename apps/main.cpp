@@ -49,17 +49,22 @@ int main(int argc, char** argv) {
     CLI::App app{"lessmore: remove near-duplicate CT slices before self-supervised pre-training"};
     app.set_version_flag("--version", std::string("lessmore ") + version());
     app.require_subcommand(1);
-    const cli::Runner reduce = cli::add_reduce_command(app);
-    const cli::Runner info = cli::add_info_command(app);
-    const cli::Runner score = cli::add_score_command(app);
-    const cli::Runner merge = cli::add_merge_command(app);
-    const cli::Runner sweep = cli::add_sweep_command(app);
-    const cli::Runner report = cli::add_report_command(app);
+    // Each subcommand declares its options (in --help order) and returns its runner.
+    const std::vector<std::pair<std::string, cli::Runner>> commands = {
+        {"reduce", cli::add_reduce_command(app)}, {"info", cli::add_info_command(app)},
+        {"score", cli::add_score_command(app)},   {"merge", cli::add_merge_command(app)},
+        {"sweep", cli::add_sweep_command(app)},   {"report", cli::add_report_command(app)}};
+    auto find = [&](const std::string& name) {
+        return std::find_if(commands.begin(), commands.end(), [&](const auto& c) { return c.first == name; });
+    };
     const std::string first = argc > 1 ? argv[1] : "";
-    const std::vector<std::string> commands = {"reduce", "info", "score", "sweep", "report", "merge"};
-    if (!first.empty() && first[0] != '-' && std::find(commands.begin(), commands.end(), first) == commands.end()) {
-        std::fprintf(stderr, "lessmore: error: unknown command '%s' (use reduce, info, score, sweep, report or merge)\n"
-                             "Run 'lessmore --help' for usage.\n", argv[1]);
+    if (!first.empty() && first[0] != '-' && find(first) == commands.end()) {
+        std::string names;
+        for (std::size_t k = 0; k < commands.size(); ++k) {
+            names += (k == 0 ? "" : k + 1 == commands.size() ? " or " : ", ") + commands[k].first;
+        }
+        std::fprintf(stderr, "lessmore: error: unknown command '%s' (use %s)\nRun 'lessmore --help' for usage.\n", argv[1],
+                     names.c_str());
         return 2;
     }
     try {
@@ -72,13 +77,7 @@ int main(int argc, char** argv) {
         return 2;
     }
     try {
-        const std::string name = app.get_subcommands().front()->get_name();
-        if (name == "reduce") return reduce(ctx);
-        if (name == "score") return score(ctx);
-        if (name == "merge") return merge(ctx);
-        if (name == "sweep") return sweep(ctx);
-        if (name == "report") return report(ctx);
-        return info(ctx);
+        return find(app.get_subcommands().front()->get_name())->second(ctx);
     } catch (const Interrupted&) {
         log->error("interrupted; no manifest written");
         return 130;

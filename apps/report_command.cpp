@@ -16,7 +16,7 @@ struct ReportOptions {
 
 int run(ReportOptions& o, Context& ctx) {
     o.verbosity.apply(*ctx.log);
-    StderrProgress progress(*ctx.log, ctx.stderr_is_tty && !o.verbosity.quiet ? ProgressStyle::Bar : ProgressStyle::None, false);
+    StderrProgress progress(*ctx.log, progress_style("auto", ctx, o.verbosity.quiet), false);
     const ReportResult r = write_report(o.config, progress, *ctx.cancel);
     progress.finish();
     std::printf("%s: %zu volumes%s%s\n", r.path.c_str(), r.volumes,

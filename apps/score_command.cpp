@@ -24,7 +24,7 @@ int run(ScoreOptions& o, Context& ctx) {
     c.order = o.metric.slice_order();
     c.intensity = IntensityMapping::parse(o.metric.intensity);
     const auto range = o.range.empty() ? decltype(parse_range("")){} : parse_range(o.range);
-    StderrProgress progress(*ctx.log, ctx.stderr_is_tty && !o.verbosity.quiet ? ProgressStyle::Bar : ProgressStyle::None, false);
+    StderrProgress progress(*ctx.log, progress_style("auto", ctx, o.verbosity.quiet), false);
     const ScoreResult r = score(c, range, progress, *ctx.cancel);
     progress.finish();
     std::printf("%s: %zu x %zu %s scores (slices %zu to %zu) written to %s in %.2f s\n", r.info.id.c_str(), r.matrix.n,

@@ -3,9 +3,9 @@
 
 #include <lessmore/error.hpp>
 #include <lessmore/sweep.hpp>
+#include <lessmore/writers.hpp>
 
 #include <cstdio>
-#include <fstream>
 #include <memory>
 
 namespace lessmore::cli {
@@ -24,13 +24,11 @@ struct SweepOptions {
 };
 
 void write_to(const std::string& path, const std::string& bytes, const char* option) {
-    const std::string tmp = path + ".tmp";
-    {
-        std::ofstream out(tmp, std::ios::binary);
-        out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-        if (!out) throw Error(std::string(option) + " " + path + ": cannot write");
+    try {
+        write_file_atomic(path, bytes);
+    } catch (const Error& e) {
+        throw Error(std::string(option) + " " + e.what());
     }
-    if (std::rename(tmp.c_str(), path.c_str()) != 0) throw Error(std::string(option) + " " + path + ": cannot write");
 }
 
 int run(SweepOptions& o, Context& ctx) {
@@ -45,8 +43,7 @@ int run(SweepOptions& o, Context& ctx) {
     if (o.neighbours_opt->count()) c.neighbours = o.neighbours;
     if (!o.thresholds.empty()) c.thresholds = parse_thresholds(o.thresholds);
     if (!o.plot.empty() && o.plot.size() < 5) throw UsageError("--plot: give a file name ending in .png");
-    StderrProgress progress(*ctx.log, ctx.stderr_is_tty && !o.verbosity.quiet ? ProgressStyle::Bar : ProgressStyle::None,
-                            o.verbosity.verbose > 0);
+    StderrProgress progress(*ctx.log, progress_style("auto", ctx, o.verbosity.quiet), o.verbosity.verbose > 0);
     const SweepResult r = sweep(c, progress, *ctx.cancel);
     progress.finish();
     for (const InputFailure& e : r.errors) ctx.log->error("{}: {}", e.path, e.message);

@@ -23,6 +23,13 @@ public:
     using Error::Error;
 };
 
+// A library's error text (OpenCV, ITK) on one line, for lessmore's messages.
+inline std::string one_line(std::string text) {
+    for (char& c : text)
+        if (c == '\n' || c == '\r') c = ' ';
+    return text;
+}
+
 // The run was cancelled (SIGINT/SIGTERM); exit code 130.
 class Interrupted : public Error {
 public:

@@ -70,8 +70,6 @@ public:
 
     // True when compare() costs nanoseconds (no point spreading it over threads).
     virtual bool cheap_compare() const { return false; }
-    // True when scores are whole numbers (written without a fraction in the manifest).
-    virtual bool integer_scores() const { return false; }
 
     // A short per-slice text for the manifest (HASH: the hex digest), if any.
     virtual std::optional<std::string> describe(const Feature&) const { return std::nullopt; }
@@ -88,15 +86,8 @@ public:
     }
 };
 
-struct MetricDescription {
-    std::string name;
-    std::string summary;
-};
-
-// The metrics lessmore knows (EveryN is a strategy, not a metric, and is not listed).
-std::vector<MetricDescription> metric_list();
-// Builds the metric named by options.method; throws UsageError for an unknown name
-// or bad options.
+// Builds the metric named by options.method (EveryN is a strategy, not a metric);
+// throws UsageError for an unknown name or bad options.
 std::unique_ptr<Metric> make_metric(const MetricOptions& options);
 
 // The shortest decimal text that reads back as v (for messages and CSV).

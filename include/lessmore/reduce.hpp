@@ -25,7 +25,7 @@ const char* format_name(OutputFormat f);
 struct ReduceConfig {
     std::vector<std::string> inputs;
     std::string output;
-    std::string method = "hash";  // "everyn" or a metric of metric_list()
+    std::string method = "hash";  // "everyn" or a metric make_metric() knows
     MetricOptions metric;         // metric.method is set from method
     std::optional<double> threshold;
     std::optional<double> fraction;

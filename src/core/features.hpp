@@ -13,7 +13,13 @@
 
 namespace lessmore {
 
-// Maps slices [first, first + count) to 8 bits and prepares each once, in parallel.
+// Maps the given slices to 8 bits and prepares each once, in parallel (one feature per
+// entry of `slices`, in that order).
+std::vector<std::unique_ptr<Feature>> prepare_features(const Volume& volume, const std::vector<std::size_t>& slices,
+                                                       const Metric& metric, const IntensityMapping& intensity,
+                                                       ThreadPool& pool, ProgressSink& progress,
+                                                       const CancelToken& cancel);
+// The same for slices [first, first + count).
 std::vector<std::unique_ptr<Feature>> prepare_features(const Volume& volume, std::size_t first, std::size_t count,
                                                        const Metric& metric, const IntensityMapping& intensity,
                                                        ThreadPool& pool, ProgressSink& progress,

@@ -1,6 +1,8 @@
 #include <lessmore/error.hpp>
 #include <lessmore/intensity.hpp>
 
+#include "core/parse_number.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -115,21 +117,13 @@ IntensityMapping IntensityMapping::parse(const std::string& text) {
     if (text.rfind(prefix, 0) == 0) {
         const std::string rest = text.substr(prefix.size());
         const auto comma = rest.find(',');
-        bool ok = comma != std::string::npos;
-        if (ok) {
-            try {
-                std::size_t used1 = 0, used2 = 0;
-                const std::string c = rest.substr(0, comma), w = rest.substr(comma + 1);
-                m.center = std::stod(c, &used1);
-                m.width = std::stod(w, &used2);
-                ok = used1 == c.size() && used2 == w.size();
-            } catch (const std::exception&) {
-                ok = false;
-            }
-        }
-        if (!ok || !std::isfinite(m.center) || !std::isfinite(m.width)) {
+        const auto center = comma == std::string::npos ? std::nullopt : parse_finite_number(rest.substr(0, comma));
+        const auto width = comma == std::string::npos ? std::nullopt : parse_finite_number(rest.substr(comma + 1));
+        if (!center || !width) {
             throw UsageError("--intensity: '" + text + "' is not window:CENTER,WIDTH (e.g. window:40,400)");
         }
+        m.center = *center;
+        m.width = *width;
         if (m.width <= 0.0) throw UsageError("--intensity: window width must be positive in '" + text + "'");
         m.kind = Kind::Window;
         return m;

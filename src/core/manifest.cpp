@@ -11,19 +11,10 @@ const char* version() { return LESSMORE_VERSION; }
 std::string volumes_json(const InspectResult& result) {
     Json j;
     Json volumes = Json::array();
-    for (const VolumeInfo& info : result.volumes) {
-        Json v;
-        v["id"] = info.id;
-        v["source"] = info.source;
-        v["format"] = info.format;
-        v["size"] = {info.width, info.height, info.slice_count()};
-        v["spacing"] = {info.spacing[0], info.spacing[1], info.spacing[2]};
-        v["dtype"] = voxel_type_name(info.type);
-        volumes.push_back(std::move(v));
-    }
+    for (const VolumeInfo& info : result.volumes) volumes.push_back(volume_info_json(info));
     j["volumes"] = std::move(volumes);
     j["errors"] = errors_json(result.errors);
-    return j.dump(1, ' ', false, Json::error_handler_t::replace) + "\n";
+    return dump_json(j) + "\n";
 }
 
 std::string summary_json(const ReduceResult& result) {
@@ -35,7 +26,7 @@ std::string summary_json(const ReduceResult& result) {
     for (const VolumeSummary& v : result.volumes) volumes.push_back({{"id", v.id}, {"slices", v.slices}, {"kept", v.kept}});
     j["volumes"] = std::move(volumes);
     j["errors"] = errors_json(result.errors);
-    return j.dump(1, ' ', false, Json::error_handler_t::replace) + "\n";
+    return dump_json(j) + "\n";
 }
 
 }  // namespace lessmore

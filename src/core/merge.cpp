@@ -1,6 +1,5 @@
 // `lessmore merge`: the outputs of a sharded run (--shard I/N) into one OUT.
 #include <lessmore/error.hpp>
-#include <lessmore/manifest.hpp>
 #include <lessmore/reduce.hpp>
 
 #include "core/output_store.hpp"
@@ -88,14 +87,12 @@ ReduceResult merge(const MergeConfig& c, ProgressSink& progress) {
 
     // OUT: empty (or --force), and not inside a shard.
     const fs::path out = fs::absolute(c.output);
-    std::error_code ec;
+    const fs::path o = resolved_path(out);
     for (const Shard& s : shards) {
-        const fs::path d = fs::weakly_canonical(fs::absolute(s.dir), ec);
-        const fs::path o = fs::weakly_canonical(out, ec);
-        if (o == d || o.string().rfind(d.string() + "/", 0) == 0 || d.string().rfind(o.string() + "/", 0) == 0) {
-            throw UsageError("-o " + c.output + ": overlaps shard " + s.dir);
-        }
+        const fs::path d = resolved_path(s.dir);
+        if (path_within(o, d) || path_within(d, o)) throw UsageError("-o " + c.output + ": overlaps shard " + s.dir);
     }
+    std::error_code ec;
     if (fs::exists(out) && !fs::is_empty(out, ec) && !c.force) {
         throw UsageError("-o " + c.output + ": folder is not empty (use --force to replace lessmore's outputs in it)");
     }
@@ -133,13 +130,11 @@ ReduceResult merge(const MergeConfig& c, ProgressSink& progress) {
     run["shard"] = nullptr;
     store.write_run(run);
     std::vector<InputFailure> discovery_errors;
-    for (const Json& e : run["discovery_errors"]) discovery_errors.push_back({e["path"], e["message"]});
+    append_errors(run["discovery_errors"], discovery_errors);
 
     ReduceResult result;
     result.summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    Json header;
-    header["tool"] = "lessmore";
-    header["version"] = version();
+    Json header = tool_stamp();
     Json merged_from = Json::array();
     for (const auto& [i, s] : by_index) merged_from.push_back(s->dir);
     header["run"] = {{"command", c.command_line}, {"merged_from", merged_from}, {"seconds", result.summary.seconds}};

@@ -25,19 +25,6 @@ Json number_or_null(const std::optional<double>& v) {
     return *v;
 }
 
-std::string dump(const Json& j) { return j.dump(1, ' ', false, Json::error_handler_t::replace); }
-
-// RFC 4180 quoting, only where needed.
-std::string csv_field(const std::string& s) {
-    if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
-    std::string out = "\"";
-    for (char ch : s) {
-        if (ch == '"') out += '"';
-        out += ch;
-    }
-    return out + "\"";
-}
-
 std::string csv_value(const Json& v) {
     if (v.is_null()) return "";
     if (v.is_boolean()) return v.get<bool>() ? "true" : "false";
@@ -101,6 +88,20 @@ std::string first_difference(const Json& a, const Json& b, const std::string& pa
 
 }  // namespace
 
+std::string dump_json(const Json& j) { return j.dump(1, ' ', false, Json::error_handler_t::replace); }
+
+std::string csv_field(const std::string& s) {
+    if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
+    std::string out = "\"";
+    for (char ch : s) {
+        if (ch == '"') out += '"';
+        out += ch;
+    }
+    return out + "\"";
+}
+
+Json tool_stamp() { return {{"tool", "lessmore"}, {"version", version()}}; }
+
 std::string run_mismatch(const OrderedJson& previous, const OrderedJson& now) {
     return first_difference(run_identity(previous), run_identity(now), "");
 }
@@ -141,7 +142,7 @@ void OutputStore::create() const {
 }
 
 void OutputStore::write_run(const Json& run) const {
-    write_file_atomic(m_root / ".lessmore" / "run.json", dump(run) + "\n", true);
+    write_file_atomic(m_root / ".lessmore" / "run.json", dump_json(run) + "\n", true);
 }
 
 std::optional<Json> OutputStore::read_run() const {
@@ -155,7 +156,7 @@ std::optional<Json> OutputStore::read_run() const {
 }
 
 void OutputStore::write_record(const std::string& source_id, const Json& record) const {
-    write_file_atomic(record_path(source_id), dump(record) + "\n", true);
+    write_file_atomic(record_path(source_id), dump_json(record) + "\n", true);
 }
 
 std::optional<Json> OutputStore::read_record(const std::string& source_id) const {
@@ -170,19 +171,23 @@ std::optional<Json> OutputStore::read_record(const std::string& source_id) const
     }
 }
 
-bool OutputStore::is_done(const std::string& source_id) const {
-    const auto r = read_record(source_id);
-    return r && r->contains("errors") && (*r)["errors"].empty();
+bool OutputStore::is_done(const Json& record) {
+    return record.contains("errors") && record["errors"].empty();
+}
+
+Json volume_info_json(const VolumeInfo& info) {
+    Json j;
+    j["id"] = info.id;
+    j["source"] = info.source;
+    j["format"] = info.format;
+    j["size"] = {info.width, info.height, info.slice_count()};
+    j["spacing"] = {info.spacing[0], info.spacing[1], info.spacing[2]};
+    j["dtype"] = voxel_type_name(info.type);
+    return j;
 }
 
 Json volume_json(const VolumeRecord& v) {
-    Json vj;
-    vj["id"] = v.info.id;
-    vj["source"] = v.info.source;
-    vj["format"] = v.info.format;
-    vj["size"] = {v.info.width, v.info.height, v.info.slice_count()};
-    vj["spacing"] = {v.info.spacing[0], v.info.spacing[1], v.info.spacing[2]};
-    vj["dtype"] = voxel_type_name(v.info.type);
+    Json vj = volume_info_json(v.info);
     vj["kept"] = v.kept;
     vj["pairs"] = v.pairs_computed;
     vj["seconds"] = v.seconds;
@@ -208,6 +213,10 @@ Json errors_json(const std::vector<InputFailure>& errors) {
     Json out = Json::array();
     for (const InputFailure& e : errors) out.push_back({{"path", e.path}, {"message", e.message}});
     return out;
+}
+
+void append_errors(const Json& list, std::vector<InputFailure>& out) {
+    for (const Json& e : list) out.push_back({e["path"], e["message"]});
 }
 
 Json parameters_json(const ReduceConfig& c, const std::vector<std::pair<std::string, std::string>>& metric) {
@@ -251,7 +260,7 @@ void write_manifests(const OutputStore& store, const Json& header, const std::ve
             s.pairs += vs.pairs;
             result.volumes.push_back(std::move(vs));
         }
-        for (const Json& e : (*record)["errors"]) result.errors.push_back({e["path"], e["message"]});
+        append_errors((*record)["errors"], result.errors);
     }
     std::sort(result.volumes.begin(), result.volumes.end(),
               [](const VolumeSummary& a, const VolumeSummary& b) { return a.id < b.id; });
@@ -260,35 +269,32 @@ void write_manifests(const OutputStore& store, const Json& header, const std::ve
     s.volumes = result.volumes.size();
     s.failed = result.errors.size();
 
-    // Pass 2: stream the CSV, then the JSON, one record at a time (sources are in id order;
-    // the volumes of one DICOM folder are in id order within its record).
-    AtomicFile csv(store.root() / "manifest.csv");
-    csv.write("volume,index,file,z,kept,match,score,hash,output,output_npy\n");
-    for (const std::string& id : source_ids) {
-        const Json record = *store.read_record(id);  // a named copy: the loop must not outlive it
-        for (const Json& v : record["volumes"]) csv.write(csv_rows(v));
-    }
-    csv.commit();
-
+    // Pass 2: stream the CSV and the JSON together, one record at a time (sources are in
+    // id order; the volumes of one DICOM folder are in id order within its record).
     Json head = header;
     head["summary"] = {{"volumes", s.volumes}, {"slices", s.slices}, {"kept", s.kept},
                        {"pairs", s.pairs},     {"failed", s.failed}, {"seconds", s.seconds}};
     head["errors"] = errors_json(result.errors);
-    std::string text = dump(head);
+    std::string text = dump_json(head);
     text.pop_back();  // the closing brace
     while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+    AtomicFile csv(store.root() / "manifest.csv");
     AtomicFile json(store.root() / "manifest.json");
+    csv.write("volume,index,file,z,kept,match,score,hash,output,output_npy\n");
     json.write(text + ",\n \"volumes\": [");
     bool first = true;
     for (const std::string& id : source_ids) {
-        const Json record = *store.read_record(id);
+        const Json record = *store.read_record(id);  // a named copy: the loop must not outlive it
         for (const Json& v : record["volumes"]) {
+            csv.write(csv_rows(v));
             json.write(first ? "\n  " : ",\n  ");
-            json.write(indented(dump(v), "  "));
+            json.write(indented(dump_json(v), "  "));
             first = false;
         }
     }
     json.write(first ? "]\n}\n" : "\n ]\n}\n");
+    // The CSV first, the JSON last: a manifest.json means the run finished.
+    csv.commit();
     json.commit();
 }
 

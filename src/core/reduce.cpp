@@ -1,12 +1,12 @@
 // `lessmore reduce`: validation, the output folder, and the walk over volumes.
 #include <lessmore/error.hpp>
-#include <lessmore/manifest.hpp>
 #include <lessmore/reduce.hpp>
 #include <lessmore/thread_pool.hpp>
 
 #include <lessmore/sha256.hpp>
 
 #include "core/output_store.hpp"
+#include "core/parse_number.hpp"
 #include "core/volume_reducer.hpp"
 #include "io/files.hpp"
 
@@ -98,13 +98,7 @@ std::pair<int, int> parse_shard(const std::string& text) {
 }
 
 std::uint64_t parse_memory(const std::string& text) {
-    std::size_t used = 0;
-    double v = 0;
-    try {
-        v = std::stod(text, &used);
-    } catch (const std::exception&) {
-        used = 0;
-    }
+    const auto [v, used] = parse_leading_number(text);
     std::string unit = text.substr(used);
     for (char& c : unit) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     if (!unit.empty() && unit.back() == 'B') unit.pop_back();
@@ -121,28 +115,13 @@ namespace {
 
 using Json = OrderedJson;
 
-bool is_within(const fs::path& inner, const fs::path& outer) {
-    auto i = inner.begin();
-    for (auto o = outer.begin(); o != outer.end(); ++o, ++i) {
-        if (o->empty()) continue;  // trailing separator
-        if (i == inner.end() || *i != *o) return false;
-    }
-    return true;
-}
-
-fs::path resolved(const std::string& p) {
-    std::error_code ec;
-    fs::path r = fs::weakly_canonical(fs::absolute(p), ec);
-    return ec ? fs::absolute(p) : r;
-}
-
 // Refuses an unusable OUT before anything is written.
 void check_output(const std::string& output, const std::vector<std::string>& inputs, bool force, bool resume) {
-    const fs::path out = resolved(output);
+    const fs::path out = resolved_path(output);
     for (const std::string& input : inputs) {
-        const fs::path in = resolved(input);
-        if (is_within(out, in)) throw UsageError("-o " + output + ": lies inside INPUT " + input + " (inputs are never modified)");
-        if (is_within(in, out)) throw UsageError("-o " + output + ": contains INPUT " + input);
+        const fs::path in = resolved_path(input);
+        if (path_within(out, in)) throw UsageError("-o " + output + ": lies inside INPUT " + input + " (inputs are never modified)");
+        if (path_within(in, out)) throw UsageError("-o " + output + ": contains INPUT " + input);
     }
     std::error_code ec;
     const fs::file_status st = fs::status(out, ec);
@@ -211,7 +190,21 @@ Estimate estimate(const Source& s, ThreadPool& pool, const CancelToken& cancel) 
 class MemoryBudget {
 public:
     explicit MemoryBudget(std::uint64_t limit) : m_limit(limit) {}
-    void acquire(std::uint64_t bytes, const CancelToken& cancel) {
+
+    // Bytes taken from the budget, given back when the hold goes (also on an exception).
+    class Hold {
+    public:
+        Hold(MemoryBudget& budget, std::uint64_t bytes) : m_budget(budget), m_bytes(bytes) {}
+        ~Hold() { m_budget.release(m_bytes); }
+        Hold(const Hold&) = delete;
+        Hold& operator=(const Hold&) = delete;
+
+    private:
+        MemoryBudget& m_budget;
+        std::uint64_t m_bytes;
+    };
+
+    [[nodiscard]] Hold acquire(std::uint64_t bytes, const CancelToken& cancel) {
         std::unique_lock<std::mutex> lock(m_mutex);
         // Alone, a volume always fits (it was checked against the limit before).
         while (m_limit && m_used > 0 && m_used + bytes > m_limit) {
@@ -219,7 +212,10 @@ public:
             cancel.check();
         }
         m_used += bytes;
+        return Hold(*this, bytes);
     }
+
+private:
     void release(std::uint64_t bytes) {
         {
             std::lock_guard<std::mutex> lock(m_mutex);
@@ -228,7 +224,6 @@ public:
         m_cv.notify_all();
     }
 
-private:
     std::uint64_t m_limit;
     std::uint64_t m_used = 0;
     std::mutex m_mutex;
@@ -250,13 +245,16 @@ ReduceResult reduce(const ReduceConfig& config, ProgressSink& progress, const Ca
     load.order = config.order;
 
     // This run's share of the volumes; the whole list is recorded for `merge`.
-    std::vector<std::string> all_ids;
-    for (const Source& s : found.sources) all_ids.push_back(s.id);
+    const std::size_t all_count = found.sources.size();
     std::string all_joined;
-    for (const std::string& id : all_ids) all_joined += id + "\n";
+    for (const Source& s : found.sources) all_joined += s.id + "\n";
     std::vector<Source> sources;
-    for (Source& s : found.sources)
-        if (!config.shard || shard_of(s.id, config.shard->second) == config.shard->first) sources.push_back(std::move(s));
+    std::vector<std::string> ids;  // of `sources`
+    for (Source& s : found.sources) {
+        if (config.shard && shard_of(s.id, config.shard->second) != config.shard->first) continue;
+        ids.push_back(s.id);
+        sources.push_back(std::move(s));
+    }
 
     if (config.intensity.kind == IntensityMapping::Kind::None) {
         // Checked up front so a wrong --intensity none writes nothing.
@@ -275,18 +273,14 @@ ReduceResult reduce(const ReduceConfig& config, ProgressSink& progress, const Ca
     result.threads = pool.size();
     if (metric) result.metric_parameters = metric->parameters();
 
-    Json run;
-    run["tool"] = "lessmore";
-    run["version"] = version();
+    Json run = tool_stamp();
     run["parameters"] = parameters_json(config, result.metric_parameters);
     if (config.shard) {
-        Json ids = Json::array();
-        for (const Source& s : sources) ids.push_back(s.id);
         run["shard"] = {{"index", config.shard->first},
                         {"count", config.shard->second},
-                        {"all_sources", all_ids.size()},
+                        {"all_sources", all_count},
                         {"all_sources_sha256", sha256_hex(all_joined.data(), all_joined.size())},
-                        {"sources", std::move(ids)}};
+                        {"sources", ids}};
     } else {
         run["shard"] = nullptr;
     }
@@ -316,25 +310,27 @@ ReduceResult reduce(const ReduceConfig& config, ProgressSink& progress, const Ca
 
     // The sources still to do (all, unless resuming).
     std::vector<const Source*> todo;
-    std::size_t estimated_slices = 0;
     for (const Source& s : sources) {
-        if (config.resume && store.is_done(s.id)) {
+        const auto record = config.resume ? store.read_record(s.id) : std::nullopt;
+        if (record && OutputStore::is_done(*record)) {
             std::size_t slices = 0;
-            const Json record = *store.read_record(s.id);
-            for (const Json& v : record["volumes"]) slices += v["slices"].size();
+            for (const Json& v : (*record)["volumes"]) slices += v["slices"].size();
             progress.source_skipped(s.id, slices);
             continue;
         }
         todo.push_back(&s);
     }
-    // Slice counts for progress: DICOM and image folders by their files, volume files by
-    // their headers (read in parallel; cheap next to reading the voxels).
-    std::vector<std::size_t> counts(todo.size(), 0);
+    // Voxel bytes (for --max-memory) and slice counts (for progress): DICOM and image
+    // folders by their files, volume files by their headers (read in parallel; cheap next
+    // to reading the voxels).
+    std::vector<Estimate> estimates(todo.size());
     pool.parallel_for(todo.size(), [&](std::size_t k) {
         const Source& s = *todo[k];
-        counts[k] = s.kind == Source::Kind::VolumeFile ? estimate(s, pool, cancel).slices : s.files.size();
+        if (s.kind == Source::Kind::VolumeFile || config.max_memory) estimates[k] = estimate(s, pool, cancel);
+        if (s.kind != Source::Kind::VolumeFile) estimates[k].slices = s.files.size();
     });
-    for (std::size_t c : counts) estimated_slices += c;
+    std::size_t estimated_slices = 0;
+    for (const Estimate& e : estimates) estimated_slices += e.slices;
     progress.sources_found(todo.size(), estimated_slices);
 
     // Sources run in parallel (each also parallel over its slices, on the same pool), at
@@ -348,42 +344,36 @@ ReduceResult reduce(const ReduceConfig& config, ProgressSink& progress, const Ca
         record["source"] = source.id;
         record["volumes"] = Json::array();
         record["errors"] = Json::array();
-        const Estimate need = config.max_memory ? estimate(source, pool, cancel) : Estimate{};
+        const Estimate& need = estimates[k];
         if (config.max_memory && need.bytes > config.max_memory) {
             const std::string message = "needs " + megabytes(need.bytes) + " of voxels, more than --max-memory " +
                                         megabytes(config.max_memory);
             record["errors"].push_back({{"path", source.path}, {"message", message}});
             progress.volume_failed(source.path, message);
         } else {
-            budget.acquire(need.bytes, cancel);
-            try {
-                std::vector<LoadedVolume> loaded = load_source(source, load, pool, cancel);
-                std::vector<Json> volumes;
-                for (LoadedVolume& lv : loaded) {
-                    std::string error = lv.volume ? std::string() : lv.error;
-                    if (lv.volume && lv.volume->slice_count() == 0) error = "volume has no slices";
-                    if (error.empty()) {
-                        try {
-                            const VolumeRecord v = reducer.run(*lv.volume, pool, progress, cancel);
-                            progress.volume_finished(v.info.id, v.slices.size(), v.kept, v.seconds);
-                            volumes.push_back(volume_json(v));
-                        } catch (const InputError& e) {  // e.g. a slice too small for the metric
-                            error = e.what();
-                        }
-                    }
-                    lv.volume.reset();  // free the voxels as soon as possible
-                    if (!error.empty()) {
-                        record["errors"].push_back({{"path", lv.path}, {"message", error}});
-                        progress.volume_failed(lv.path, error);
+            const MemoryBudget::Hold hold = budget.acquire(need.bytes, cancel);
+            std::vector<LoadedVolume> loaded = load_source(source, load, pool, cancel);
+            std::vector<Json> volumes;
+            for (LoadedVolume& lv : loaded) {
+                std::string error = lv.volume ? std::string() : lv.error;
+                if (lv.volume && lv.volume->slice_count() == 0) error = "volume has no slices";
+                if (error.empty()) {
+                    try {
+                        const VolumeRecord v = reducer.run(*lv.volume, pool, progress, cancel);
+                        progress.volume_finished(v.info.id, v.slices.size(), v.kept, v.seconds);
+                        volumes.push_back(volume_json(v));
+                    } catch (const InputError& e) {  // e.g. a slice too small for the metric
+                        error = e.what();
                     }
                 }
-                std::sort(volumes.begin(), volumes.end(), [](const Json& a, const Json& b) { return a["id"] < b["id"]; });
-                for (Json& v : volumes) record["volumes"].push_back(std::move(v));
-            } catch (...) {
-                budget.release(need.bytes);
-                throw;
+                lv.volume.reset();  // free the voxels as soon as possible
+                if (!error.empty()) {
+                    record["errors"].push_back({{"path", lv.path}, {"message", error}});
+                    progress.volume_failed(lv.path, error);
+                }
             }
-            budget.release(need.bytes);
+            std::sort(volumes.begin(), volumes.end(), [](const Json& a, const Json& b) { return a["id"] < b["id"]; });
+            for (Json& v : volumes) record["volumes"].push_back(std::move(v));
         }
         store.write_record(source.id, record);
         progress.source_done();
@@ -395,12 +385,8 @@ ReduceResult reduce(const ReduceConfig& config, ProgressSink& progress, const Ca
             progress.volume_failed(input, "no volumes found");
         }
     }
-    std::vector<std::string> ids;
-    for (const Source& s : sources) ids.push_back(s.id);
     result.summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    Json header;
-    header["tool"] = "lessmore";
-    header["version"] = version();
+    Json header = tool_stamp();
     header["run"] = {{"command", config.command_line},
                      {"threads", result.threads},
                      {"started", result.started},

@@ -171,11 +171,7 @@ cv::Mat heat_map(const Volume& volume, const Json& slices, const Metric& metric,
     std::vector<std::size_t> picked;
     for (std::size_t i = 0; i < n; i += step) picked.push_back(i);
     NullProgress quiet;
-    std::vector<std::unique_ptr<Feature>> features;
-    for (std::size_t i : picked) {
-        auto f = prepare_features(volume, i, 1, metric, s.intensity, pool, quiet, cancel);
-        features.push_back(std::move(f.front()));
-    }
+    const auto features = prepare_features(volume, picked, metric, s.intensity, pool, quiet, cancel);
     const ScoreMatrix m = score_matrix(features, metric, pool, cancel, features.size(), true);
     const int k = static_cast<int>(picked.size());
     double lo = std::numeric_limits<double>::infinity(), hi = -lo;
@@ -262,25 +258,13 @@ ReportResult write_report(const ReportConfig& config, ProgressSink& progress, co
     if (!run || !fs::exists(fs::path(config.output) / "manifest.json")) {
         throw UsageError(config.output + ": no finished lessmore run (no manifest.json; run or --resume reduce first)");
     }
-    // The records, in volume id order.
-    std::vector<std::pair<std::string, fs::path>> records;
-    std::error_code ec;
-    for (const auto& e : fs::directory_iterator(fs::path(config.output) / ".lessmore" / "records", ec)) {
-        if (e.path().extension() != ".json" || e.path().filename().string()[0] == '.') continue;
-        std::ifstream in(e.path());
-        const Json r = Json::parse(in, nullptr, false);
-        if (r.is_discarded() || !r.contains("source")) continue;
-        records.emplace_back(r["source"].get<std::string>(), e.path());
-    }
-    std::sort(records.begin(), records.end());
-
     const Json& params = (*run)["parameters"];
     const RunSettings settings = settings_of(params);
     std::unique_ptr<Metric> metric;
     if (settings.method != "everyn") metric = make_metric(settings.metric);
     ThreadPool pool(config.threads);
 
-    // Pass 1: summaries.
+    // Pass 1: summaries, each record read once here (sections read theirs again, one at a time).
     struct Row {
         std::string id;
         std::size_t slices = 0, kept = 0;
@@ -288,14 +272,23 @@ ReportResult write_report(const ReportConfig& config, ProgressSink& progress, co
         fs::path record;
     };
     std::vector<Row> rows;
-    std::vector<InputFailure> errors;
-    for (const Json& e : (*run)["discovery_errors"]) errors.push_back({e["path"], e["message"]});
-    for (const auto& [source, path] : records) {
-        std::ifstream in(path);
-        const Json r = Json::parse(in);
-        for (const Json& v : r["volumes"]) rows.push_back({v["id"], v["slices"].size(), v["kept"], v["seconds"], path});
-        for (const Json& e : r["errors"]) errors.push_back({e["path"], e["message"]});
+    std::vector<std::pair<std::string, std::vector<InputFailure>>> source_errors;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(fs::path(config.output) / ".lessmore" / "records", ec)) {
+        if (e.path().extension() != ".json" || e.path().filename().string()[0] == '.') continue;
+        std::ifstream in(e.path());
+        const Json r = Json::parse(in, nullptr, false);
+        if (r.is_discarded() || !r.contains("source")) continue;
+        for (const Json& v : r["volumes"]) rows.push_back({v["id"], v["slices"].size(), v["kept"], v["seconds"], e.path()});
+        source_errors.emplace_back(r["source"].get<std::string>(), std::vector<InputFailure>{});
+        append_errors(r["errors"], source_errors.back().second);
     }
+    // The listing comes in the file system's order: errors are listed by source.
+    std::sort(source_errors.begin(), source_errors.end(),
+              [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::vector<InputFailure> errors;
+    append_errors((*run)["discovery_errors"], errors);
+    for (const auto& [source, list] : source_errors) errors.insert(errors.end(), list.begin(), list.end());
     std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.id < b.id; });
     std::size_t total = 0, kept = 0;
     std::vector<double> fractions;

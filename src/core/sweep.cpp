@@ -5,9 +5,10 @@
 #include <lessmore/thread_pool.hpp>
 
 #include "core/features.hpp"
+#include "core/output_store.hpp"
+#include "core/parse_number.hpp"
 #include "io/image_codec.hpp"
 
-#include <nlohmann/json.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include <cmath>
@@ -18,17 +19,9 @@ namespace lessmore {
 namespace {
 
 double parse_number(const std::string& text, const std::string& whole) {
-    std::size_t used = 0;
-    double v = 0;
-    try {
-        v = std::stod(text, &used);
-    } catch (const std::exception&) {
-        used = 0;
-    }
-    if (used == 0 || used != text.size() || !std::isfinite(v)) {
-        throw UsageError("--thresholds: '" + whole + "' is not a list (0.9,0.95) or a range A:B:STEP (0:12:1)");
-    }
-    return v;
+    const auto v = parse_finite_number(text);
+    if (!v) throw UsageError("--thresholds: '" + whole + "' is not a list (0.9,0.95) or a range A:B:STEP (0:12:1)");
+    return *v;
 }
 
 // Kept count per threshold for one volume.
@@ -77,8 +70,6 @@ std::vector<std::size_t> sweep_volume(const Volume& volume, const SweepConfig& c
     for (double t : c.thresholds) kept.push_back(prune_leader(n, scores, metric->sense(), t, options).kept_count());
     return kept;
 }
-
-std::string label(double t) { return format_number(t); }
 
 }  // namespace
 
@@ -178,38 +169,31 @@ SweepResult sweep(const SweepConfig& config, ProgressSink& progress, const Cance
 }
 
 std::string sweep_json(const SweepResult& r) {
-    nlohmann::ordered_json j;
+    OrderedJson j;
     j["method"] = r.method;
     j["strategy"] = r.strategy;
-    j["thresholds"] = nlohmann::ordered_json::array();
+    j["thresholds"] = OrderedJson::array();
     for (const SweepRow& row : r.rows) {
-        nlohmann::ordered_json t;
+        OrderedJson t;
         t["threshold"] = row.threshold;
         t["slices"] = row.slices;
         t["kept"] = row.kept;
         t["volumes"] = row.volumes;
         j["thresholds"].push_back(std::move(t));
     }
-    j["errors"] = nlohmann::ordered_json::array();
-    for (const InputFailure& e : r.errors) j["errors"].push_back({{"path", e.path}, {"message", e.message}});
-    return j.dump(1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
+    j["errors"] = errors_json(r.errors);
+    return dump_json(j) + "\n";
 }
 
 std::string sweep_csv(const SweepResult& r) {
     std::string out = "threshold,volume,slices,kept,fraction\n";
-    auto quote = [](const std::string& s) {
-        if (s.find_first_of(",\"\n") == std::string::npos) return s;
-        std::string q = "\"";
-        for (char ch : s) q += ch == '"' ? std::string("\"\"") : std::string(1, ch);
-        return q + "\"";
-    };
     for (const SweepRow& row : r.rows) {
         for (const auto& [id, kept] : row.volumes) {
             const std::size_t n = r.slices.at(id);
-            out += label(row.threshold) + "," + quote(id) + "," + std::to_string(n) + "," + std::to_string(kept) + "," +
+            out += format_number(row.threshold) + "," + csv_field(id) + "," + std::to_string(n) + "," + std::to_string(kept) + "," +
                    format_number(n ? static_cast<double>(kept) / n : 0.0) + "\n";
         }
-        out += label(row.threshold) + ",(all)," + std::to_string(row.slices) + "," + std::to_string(row.kept) + "," +
+        out += format_number(row.threshold) + ",(all)," + std::to_string(row.slices) + "," + std::to_string(row.kept) + "," +
                format_number(row.slices ? static_cast<double>(row.kept) / row.slices : 0.0) + "\n";
     }
     return out;
@@ -240,7 +224,7 @@ std::string sweep_plot_png(const SweepResult& r) {
     const double step = raw / mag < 1.5 ? mag : raw / mag < 3.5 ? 2 * mag : raw / mag < 7.5 ? 5 * mag : 10 * mag;
     for (double t = std::ceil(lo / step - 1e-9) * step; t <= hi + 1e-9; t += step) {
         cv::line(img, {px(t), top}, {px(t), top + ph}, grid, 1);
-        const std::string text = label(std::round(t / step) * step == 0 ? 0.0 : std::round(t * 1e6) / 1e6);
+        const std::string text = format_number(std::round(t / step) * step == 0 ? 0.0 : std::round(t * 1e6) / 1e6);
         cv::putText(img, text, {px(t) - 4 * static_cast<int>(text.size()), top + ph + 22}, font, 0.45, ink, 1, cv::LINE_AA);
     }
     cv::rectangle(img, {left, top}, {left + pw, top + ph}, ink, 1);

@@ -18,8 +18,6 @@
 namespace lessmore {
 namespace {
 
-using FileRecord = DicomFile;
-
 double dot(const std::array<double, 3>& a, const std::array<double, 3>& b) {
     return a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
 }
@@ -37,13 +35,13 @@ double median_step(std::vector<double> z) {
 }
 
 // Builds one volume from the files of one series.
-LoadedVolume build_series(const Source& source, const std::string& id, std::vector<FileRecord*> files,
+LoadedVolume build_series(const Source& source, const std::string& id, std::vector<DicomFile*> files,
                           const LoadOptions& options, bool headers_only) {
     const std::filesystem::path folder(source.path);
     LoadedVolume out;
     out.id = id;
     out.path = path_text(folder);
-    for (const FileRecord* f : files) {
+    for (const DicomFile* f : files) {
         if (!f->error.empty()) {
             out.path = path_text(folder / f->name);
             out.error = f->error;
@@ -55,8 +53,8 @@ LoadedVolume build_series(const Source& source, const std::string& id, std::vect
             return out;
         }
     }
-    const FileRecord& first = *files.front();
-    for (const FileRecord* f : files) {
+    const DicomFile& first = *files.front();
+    for (const DicomFile* f : files) {
         if (f->rows != first.rows || f->columns != first.columns) {
             out.path = path_text(folder / f->name);
             out.error = "slice size " + std::to_string(f->columns) + "x" + std::to_string(f->rows) + " differs from " +
@@ -72,7 +70,7 @@ LoadedVolume build_series(const Source& source, const std::string& id, std::vect
     }
 
     // Position along the slice normal of the series' first file.
-    const bool geometry = std::all_of(files.begin(), files.end(), [](const FileRecord* f) {
+    const bool geometry = std::all_of(files.begin(), files.end(), [](const DicomFile* f) {
         return f->position && f->orientation;
     });
     std::vector<std::optional<double>> z(files.size());
@@ -82,10 +80,10 @@ LoadedVolume build_series(const Source& source, const std::string& id, std::vect
     }
     std::vector<std::size_t> order(files.size());
     for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
-    const bool by_instance = std::all_of(files.begin(), files.end(), [](const FileRecord* f) { return f->instance.has_value(); });
+    const bool by_instance = std::all_of(files.begin(), files.end(), [](const DicomFile* f) { return f->instance.has_value(); });
     std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-        const FileRecord& fa = *files[a];
-        const FileRecord& fb = *files[b];
+        const DicomFile& fa = *files[a];
+        const DicomFile& fb = *files[b];
         if (options.order == SliceOrder::Position) {
             if (geometry && *z[a] != *z[b]) return *z[a] < *z[b];
             if (by_instance && *fa.instance != *fb.instance) return *fa.instance < *fb.instance;
@@ -125,15 +123,15 @@ std::vector<LoadedVolume> read_dicom_folder(const Source& source, const LoadOpti
     gdcm::Trace::WarningOff();
     gdcm::Trace::DebugOff();
     const std::filesystem::path folder(source.path);
-    std::vector<FileRecord> records(source.files.size());
+    std::vector<DicomFile> records(source.files.size());
     pool.parallel_for(records.size(), [&](std::size_t i) {
         cancel.check();
         records[i] = read_dicom_file(folder / source.files[i], source.files[i], headers_only);
     });
 
     std::vector<LoadedVolume> out;
-    std::map<std::string, std::vector<FileRecord*>> series;  // by SeriesInstanceUID
-    for (FileRecord& r : records) {
+    std::map<std::string, std::vector<DicomFile*>> series;  // by SeriesInstanceUID
+    for (DicomFile& r : records) {
         if (r.skip) continue;
         if (!r.header_ok) {  // cannot tell which series it belongs to: report the file alone
             LoadedVolume bad;

@@ -170,20 +170,13 @@ private:
                 }
             }
         }
-        if (!dicom.empty()) {
+        for (auto [kind, files] : {std::pair{Source::Kind::DicomFolder, &dicom}, std::pair{Source::Kind::ImageFolder, &images}}) {
+            if (files->empty()) continue;
             Source s;
-            s.kind = Source::Kind::DicomFolder;
+            s.kind = kind;
             s.path = path_text(dir);
             s.id = id_for(rel);
-            s.files = std::move(dicom);
-            m_out.sources.push_back(std::move(s));
-        }
-        if (!images.empty()) {
-            Source s;
-            s.kind = Source::Kind::ImageFolder;
-            s.path = path_text(dir);
-            s.id = id_for(rel);
-            s.files = std::move(images);
+            s.files = std::move(*files);
             m_out.sources.push_back(std::move(s));
         }
         for (const std::string& name : subdirs) walk(dir / name, rel.empty() ? name : rel + "/" + name);

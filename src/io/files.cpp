@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 #include <cstdlib>
+#include <fstream>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -27,6 +28,31 @@ std::string extension_of(const std::filesystem::path& path) {
     const auto dot = name.rfind('.');
     if (dot == std::string::npos || dot == 0) return "";
     return name.substr(dot);
+}
+
+std::filesystem::path resolved_path(const std::filesystem::path& path) {
+    std::error_code ec;
+    std::filesystem::path r = std::filesystem::weakly_canonical(std::filesystem::absolute(path), ec);
+    return ec ? std::filesystem::absolute(path) : r;
+}
+
+bool path_within(const std::filesystem::path& inner, const std::filesystem::path& outer) {
+    auto i = inner.begin();
+    for (auto o = outer.begin(); o != outer.end(); ++o, ++i) {
+        if (o->empty()) continue;  // trailing separator
+        if (i == inner.end() || *i != *o) return false;
+    }
+    return true;
+}
+
+std::string read_tail(const std::filesystem::path& path, std::size_t count) {
+    std::ifstream in(path, std::ios::binary | std::ios::ate);
+    const std::streamoff size = in.tellg();
+    if (!in || size < 0) return {};
+    std::string tail(std::min(static_cast<std::size_t>(size), count), '\0');
+    in.seekg(size - static_cast<std::streamoff>(tail.size()));
+    in.read(tail.data(), static_cast<std::streamsize>(tail.size()));
+    return in ? tail : std::string();
 }
 
 void write_file_atomic(const std::filesystem::path& path, std::string_view bytes, bool sync) {

@@ -108,12 +108,7 @@ std::string encode_image(const std::uint8_t* pixels, int width, int height, int 
 // libjpeg fills a truncated JPEG with grey and only warns; a complete file ends with the
 // end-of-image marker FF D9 (entropy-coded data never contains it).
 bool jpeg_complete(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary | std::ios::ate);
-    std::streamoff size = in.tellg();
-    const std::streamoff window = std::min<std::streamoff>(size, 4096);
-    std::string tail(static_cast<std::size_t>(window), '\0');
-    in.seekg(size - window);
-    in.read(tail.data(), window);
+    std::string tail = read_tail(path, 4096);
     while (!tail.empty() && tail.back() == '\0') tail.pop_back();  // some writers pad
     return tail.size() >= 2 && static_cast<unsigned char>(tail[tail.size() - 2]) == 0xFF &&
            static_cast<unsigned char>(tail.back()) == 0xD9;

@@ -1,5 +1,7 @@
 #pragma once
 // ITK exception text as one line for lessmore's messages.
+#include <lessmore/error.hpp>
+
 #include <algorithm>
 #include <string>
 
@@ -8,9 +10,7 @@ namespace lessmore {
 // One line, whitespace runs collapsed, and without ITK's "itk::ERROR: PNGImageIO(0x55d0...): "
 // prefix: an object address would make manifests differ from run to run.
 inline std::string itk_message(const std::string& text) {
-    std::string s = text;
-    std::replace(s.begin(), s.end(), '\n', ' ');
-    std::replace(s.begin(), s.end(), '\r', ' ');
+    std::string s = one_line(text);
     for (const char* prefix : {"itk::ERROR: ", "ITK ERROR: "}) {
         const auto error = s.find(prefix);
         if (error == std::string::npos) continue;

@@ -18,13 +18,11 @@
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <optional>
 #include <sstream>
 #include <limits>
 #include <mutex>
-#include <sstream>
 
 namespace fs = std::filesystem;
 
@@ -136,13 +134,9 @@ VoxelType to_storage(itk::IOComponentEnum type, Bytes& buf, std::size_t n) {
 // that disagrees with what the header needs, decompress the whole stream to be sure
 // (files written as several gzip members legitimately disagree), and refuse a short one.
 void check_gzip_complete(const fs::path& path, std::uint64_t needed) {
-    std::ifstream in(path, std::ios::binary | std::ios::ate);
-    const std::streamoff size = in.tellg();
+    const std::string text = read_tail(path, 4);
     unsigned char tail[4] = {0, 0, 0, 0};
-    if (size >= 4) {
-        in.seekg(size - 4);
-        in.read(reinterpret_cast<char*>(tail), 4);
-    }
+    if (text.size() == 4) std::memcpy(tail, text.data(), 4);
     const std::uint32_t isize = tail[0] | (tail[1] << 8) | (tail[2] << 16) | (static_cast<std::uint32_t>(tail[3]) << 24);
     const std::uint32_t lo = static_cast<std::uint32_t>(needed);
     if (static_cast<std::uint32_t>(isize - lo) <= (std::uint32_t{1} << 24)) return;  // header + extensions + voxels

@@ -14,15 +14,6 @@
 #include <mutex>
 
 namespace lessmore {
-namespace {
-
-std::string one_line(std::string s) {
-    std::replace(s.begin(), s.end(), '\n', ' ');
-    std::replace(s.begin(), s.end(), '\r', ' ');
-    return s;
-}
-
-}  // namespace
 
 struct Embedder::Impl {
     ModelSpec spec;

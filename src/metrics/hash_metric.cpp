@@ -23,7 +23,6 @@ public:
     std::string name() const override { return "hash"; }
     Sense sense() const override { return Sense::LowerIsSimilar; }
     bool cheap_compare() const override { return true; }
-    bool integer_scores() const override { return true; }
 
     void check_threshold(double t) const override {
         const int bits = m_hash_size * m_hash_size;

@@ -13,19 +13,18 @@ namespace {
 
 struct Entry {
     const char* name;
-    const char* summary;
     std::unique_ptr<Metric> (*make)(const MetricOptions&);
 };
 
 constexpr Entry k_metrics[] = {
-    {"hash", "difference hash (imagehash dhash on Pillow), Hamming distance; similar iff distance <= threshold",
-     &make_hash_metric},
-    {"ssim", "mean SSIM (11x11 Gaussian window, sigma 1.5), as scikit-image; similar iff SSIM >= threshold",
-     &make_ssim_metric},
-    {"mi", "normalized mutual information (H(X) + H(Y)) / H(X, Y), as scikit-image; similar iff NMI >= threshold",
-     &make_mi_metric},
-    {"deepnet", "cosine similarity of CNN embeddings (bundled MobileNet v1, or --model); similar iff cosine >= threshold",
-     &make_deepnet_metric},
+    // difference hash (imagehash dhash on Pillow), Hamming distance; similar iff distance <= threshold
+    {"hash", &make_hash_metric},
+    // mean SSIM (11x11 Gaussian window, sigma 1.5), as scikit-image; similar iff SSIM >= threshold
+    {"ssim", &make_ssim_metric},
+    // normalized mutual information (H(X) + H(Y)) / H(X, Y), as scikit-image; similar iff NMI >= threshold
+    {"mi", &make_mi_metric},
+    // cosine similarity of CNN embeddings (bundled MobileNet v1, or --model); similar iff cosine >= threshold
+    {"deepnet", &make_deepnet_metric},
 };
 
 }  // namespace
@@ -40,12 +39,6 @@ std::vector<std::unique_ptr<Feature>> Metric::prepare_batch(const std::vector<co
     std::vector<std::unique_ptr<Feature>> out;
     out.reserve(images.size());
     for (const Image8* image : images) out.push_back(prepare(*image));
-    return out;
-}
-
-std::vector<MetricDescription> metric_list() {
-    std::vector<MetricDescription> out;
-    for (const Entry& e : k_metrics) out.push_back({e.name, e.summary});
     return out;
 }
 
