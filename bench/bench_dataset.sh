@@ -24,17 +24,15 @@
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+source "$HERE/common.sh"
 BUILD_DIR="${1:-$HERE/../build}"
 LESSMORE_BIN="$BUILD_DIR/apps/lessmore"
 RUNS="${BENCH_RUNS:-3}"
 WORK="${BENCH_DS_DIR:-/tmp/lessmore-bench-ds}"
-PY=/usr/bin/python3          # Debian's python: numpy, nibabel, pydicom, cv2
 THRESHOLD=6                  # the paper's best Hamming threshold
 SEED=0
 LIDC_SLICES=244527           # LIDC-IDRI, all CT slices
 FDG_SLICES=541439            # FDG-PET-CT-Lesions, all CT slices
-
-die() { echo "bench_dataset: $*" >&2; exit 1; }
 
 # --- the binary first: fail before spending a minute on datasets ------------------
 if [ ! -d "$BUILD_DIR" ]; then
@@ -49,33 +47,27 @@ fi
 [ -x "$PY" ] || die "$PY is required (numpy, nibabel, pydicom, cv2)"
 [[ "$RUNS" =~ ^[1-9][0-9]*$ ]] || die "BENCH_RUNS must be a positive integer, not '$RUNS'"
 
-# --- GNU time: only install when missing and apt-get is usable -----------------------
-if ! /usr/bin/time -f "%e %M" true >/dev/null 2>&1; then
-    if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" -eq 0 ]; then
-        echo "installing GNU time ..." >&2
-        apt-get install -y time >/dev/null 2>&1 \
-            || { apt-get update >/dev/null 2>&1 && apt-get install -y time >/dev/null; }
-    fi
-    /usr/bin/time -f "%e %M" true >/dev/null 2>&1 || die "GNU time (/usr/bin/time) is required"
-fi
+need_gnu_time
 
 # --- a. datasets -------------------------------------------------------------------------
 mkdir -p "$WORK"
 
 # ds_total DIR VOLUMES SIZE SMIN SMAX: prints the slice count if DIR holds a complete
 # dataset made with exactly these parameters (and seed) by the current
-# make_dataset.py, else fails.
+# make_dataset.py (same generator_sha256), else fails.
 ds_total() {
-    "$PY" - "$@" "$SEED" "$HERE/make_dataset.py" <<'EOF'
-import hashlib, json, os, sys
-d, gen = sys.argv[1], sys.argv[7]
+    "$PY" - "$@" "$SEED" "$HERE" <<'EOF'
+import json, os, sys
+d = sys.argv[1]
 vols, size, smin, smax, seed = map(int, sys.argv[2:7])
+sys.path.insert(0, sys.argv[7])
+from make_dataset import generator_sha256
 try:
     m = json.load(open(os.path.join(d, "dataset.json")))
 except (OSError, ValueError):
     sys.exit(1)
 want = dict(volumes=vols, size=size, slices_min=smin, slices_max=smax, seed=seed,
-            dicom_fraction=0.5, generator_sha256=hashlib.sha256(open(gen, "rb").read()).hexdigest())
+            dicom_fraction=0.5, generator_sha256=generator_sha256())
 if any(m.get(k) != v for k, v in want.items()):
     sys.exit(1)
 if not all(os.path.exists(os.path.join(d, v["path"])) for v in m["volume_list"]):
@@ -106,32 +98,17 @@ make_ds ds200 200 128 150 250; N200="$DS_SLICES"
 make_ds ds50 50 128 150 250;   N50="$DS_SLICES"
 make_ds ds512 10 512 100 150;  N512="$DS_SLICES"
 
-warm() { find "$1" -type f -print0 | xargs -0 cat >/dev/null; }
 for d in ds50 ds200 ds512; do warm "$WORK/$d"; done
 
 # --- timing ---------------------------------------------------------------------------
-# time_runs LABEL COUNT DATASET THREADS SLICES: runs lessmore COUNT times (output
-# folder wiped before each run, outside the timing), sets MED_WALL / MED_RSS_MB to
-# the medians and KEPT to the kept count, and checks that the manifest holds SLICES
-# slices and no failed volume. MB is 2^20 bytes (GNU time reports RSS in KiB).
-median() { sort -g | awk '{a[NR]=$1} END {m=int((NR+1)/2); print (NR%2) ? a[m] : (a[m]+a[m+1])/2}'; }
-time_runs() {
-    local label="$1" count="$2" ds="$3" threads="$4"
-    local out="$WORK/out-$label" tfile="$WORK/time-$label.txt" log="$WORK/$label.log"
-    local walls=() rss=() i w m
+# reduce_runs LABEL COUNT DATASET THREADS SLICES: time_runs (common.sh: sets
+# MED_WALL / MED_RSS_MB) of `lessmore reduce DATASET` COUNT times, then checks that
+# the manifest holds SLICES slices and no failed volume and sets KEPT to the kept count.
+reduce_runs() {
+    local label="$1" count="$2" ds="$3" threads="$4" out="$WORK/out-$1"
     warm "$ds"
-    for ((i = 1; i <= count; i++)); do
-        rm -rf "$out"
-        if ! /usr/bin/time -f "%e %M" -o "$tfile" "$LESSMORE_BIN" reduce "$ds" -o "$out" \
-                --threshold "$THRESHOLD" --format none --threads "$threads" -q --force >"$log" 2>&1; then
-            echo "run '$label' failed:" >&2; cat "$log" >&2; [ -f "$tfile" ] && cat "$tfile" >&2; exit 1
-        fi
-        read -r w m <"$tfile"
-        walls+=("$w"); rss+=("$m")
-        echo "  $label run $i: ${w} s, $(awk -v m="$m" 'BEGIN {printf "%.0f", m / 1024}') MB peak RSS" >&2
-    done
-    MED_WALL="$(printf '%s\n' "${walls[@]}" | median)"
-    MED_RSS_MB="$(printf '%s\n' "${rss[@]}" | median | awk '{printf "%.0f", $1 / 1024}')"
+    time_runs "$label" "$count" "$out" "$LESSMORE_BIN" reduce "$ds" -o "$out" \
+        --threshold "$THRESHOLD" --format none --threads "$threads" -q --force
     # Every slice must have been read and none may have failed.
     "$PY" - "$out/manifest.json" "$5" "$label" <<'EOF' || exit 1
 import json, sys
@@ -148,14 +125,14 @@ row() { ROWS+=("$1|$2|$3|$4|$5|$MED_WALL|$MED_RSS_MB|$KEPT"); }
 rate() { awk -v n="$1" -v w="$2" 'BEGIN {printf "%.0f", (w > 0) ? n / w : 0}'; }
 
 echo "lessmore: $LESSMORE_BIN; $RUNS runs per 2-thread configuration, threshold $THRESHOLD" >&2
-time_runs ds50-t2 "$RUNS" "$WORK/ds50" 2 "$N50";     row ds50 128 "$N50" 2 "$RUNS"; RSS50="$MED_RSS_MB"
-time_runs ds200-t2 "$RUNS" "$WORK/ds200" 2 "$N200";  row ds200 128 "$N200" 2 "$RUNS"
+reduce_runs ds50-t2 "$RUNS" "$WORK/ds50" 2 "$N50";     row ds50 128 "$N50" 2 "$RUNS"; RSS50="$MED_RSS_MB"
+reduce_runs ds200-t2 "$RUNS" "$WORK/ds200" 2 "$N200";  row ds200 128 "$N200" 2 "$RUNS"
 RSS200="$MED_RSS_MB"; R200_2="$(rate "$N200" "$MED_WALL")"
-time_runs ds200-t1 1 "$WORK/ds200" 1 "$N200";        row ds200 128 "$N200" 1 1
+reduce_runs ds200-t1 1 "$WORK/ds200" 1 "$N200";        row ds200 128 "$N200" 1 1
 R200_1="$(rate "$N200" "$MED_WALL")"
-time_runs ds512-t2 "$RUNS" "$WORK/ds512" 2 "$N512";  row ds512 512 "$N512" 2 "$RUNS"
+reduce_runs ds512-t2 "$RUNS" "$WORK/ds512" 2 "$N512";  row ds512 512 "$N512" 2 "$RUNS"
 R512_2="$(rate "$N512" "$MED_WALL")"
-time_runs ds512-t1 1 "$WORK/ds512" 1 "$N512";        row ds512 512 "$N512" 1 1
+reduce_runs ds512-t1 1 "$WORK/ds512" 1 "$N512";        row ds512 512 "$N512" 1 1
 R512_1="$(rate "$N512" "$MED_WALL")"
 
 # Peak RSS must not grow with the number of volumes (4x the slices here).

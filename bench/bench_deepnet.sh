@@ -7,23 +7,23 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+source "$here/common.sh"
 build="${1:-$here/../build}"
 bin="$build/apps/lessmore"
 kernels="$build/bench/lessmore_bench_kernels"
 [ -x "$bin" ] && [ -x "$kernels" ] || { echo "build lessmore and its benchmarks first ($build)" >&2; exit 1; }
-py=/usr/bin/python3
 work="${BENCH_DIR:-/tmp/lessmore-bench-dn}"
 mkdir -p "$work"
 
 # A 402-slice 512x512 DICOM series (the real pancreas series three times).
 series="$work/series"
-[ -d "$series" ] || "$py" "$here/make_series.py" "$series" --copies 3 >/dev/null
+[ -d "$series" ] || "$PY" "$here/make_series.py" "$series" --copies 3 >/dev/null
 nslices="$(ls "$series" | wc -l)"
-cat "$series"/* >/dev/null
+warm "$series"
 
 # The ResNet50-sized graph and its sidecar (ImageNet preprocessing, the 2048-d avgpool).
 resnet="$work/resnet50_random.onnx"
-[ -f "$resnet" ] || "$py" "$here/make_resnet50_onnx.py" "$resnet" >/dev/null
+[ -f "$resnet" ] || "$PY" "$here/make_resnet50_onnx.py" "$resnet" >/dev/null
 cat >"$work/resnet50_random.json" <<'JSON'
 {"input_size": [224, 224], "scale": 0.00392156862745098,
  "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225], "output": "avgpool"}
@@ -33,7 +33,7 @@ JSON
 forward_ms() {
     LESSMORE_BENCH_MODEL="$1" "$kernels" --benchmark_filter="BM_DeepNetForwardOnly/$2\$" \
         --benchmark_format=json --benchmark_repetitions=3 --benchmark_report_aggregates_only=true 2>/dev/null |
-        "$py" -c 'import json,sys; d=json.load(sys.stdin); print([1e3/b["items_per_second"] for b in d["benchmarks"] if b.get("aggregate_name")=="median"][0])'
+        "$PY" -c 'import json,sys; d=json.load(sys.stdin); print([1e3/b["items_per_second"] for b in d["benchmarks"] if b.get("aggregate_name")=="median"][0])'
 }
 
 # run MODEL_ARGS...: wall seconds of the whole command (median of 3), 2 threads.
@@ -45,7 +45,7 @@ run() {
             --format none --threads 2 -q "$@" >/dev/null
         walls+=("$(cat "$work/time")")
     done
-    printf '%s\n' "${walls[@]}" | sort -g | sed -n 2p
+    printf '%s\n' "${walls[@]}" | median
 }
 
 echo "| model | forward pass alone, 1 thread (ms/slice) | lessmore reduce, 2 threads (slices/s) | time outside the forward pass | LIDC-IDRI (244,527 slices) | FDG-PET-CT (541,439 slices) |"
@@ -56,7 +56,7 @@ for model in bundled resnet50; do
     else
         fms="$(forward_ms "$resnet" 1)"; wall="$(run --model "$resnet")"; name="ResNet50-sized (random weights, 2048-d avgpool; batch 1)"
     fi
-    "$py" - "$name" "$fms" "$wall" "$nslices" <<'PY'
+    "$PY" - "$name" "$fms" "$wall" "$nslices" <<'PY'
 import sys
 name, fms, wall, n = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
 rate = n / wall

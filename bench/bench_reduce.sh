@@ -16,24 +16,15 @@
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+source "$HERE/common.sh"
 LESSMORE_BIN="${1:-$HERE/../build/apps/lessmore}"
 COPIES="${BENCH_COPIES:-3}"
 RUNS="${BENCH_RUNS:-3}"
 WORK="${BENCH_DIR:-/tmp/lessmore-bench}"
-PY=/usr/bin/python3          # Debian's python: has numpy, pydicom, PIL, cv2
 THRESHOLD=6                  # the paper's best Hamming threshold
 SERIES="$WORK/series"
 
-# --- GNU time: only install when missing and apt-get is usable ----------------
-if ! /usr/bin/time -f "%e %M" true >/dev/null 2>&1; then
-    if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" -eq 0 ]; then
-        echo "installing GNU time ..." >&2
-        apt-get install -y time >/dev/null 2>&1 \
-            || { apt-get update >/dev/null 2>&1 && apt-get install -y time >/dev/null; }
-    fi
-    /usr/bin/time -f "%e %M" true >/dev/null 2>&1 \
-        || { echo "GNU time (/usr/bin/time) is required" >&2; exit 1; }
-fi
+need_gnu_time
 
 # --- series --------------------------------------------------------------------
 rm -rf "$WORK"
@@ -48,43 +39,23 @@ ds = pydicom.dcmread(os.path.join(d, sorted(os.listdir(d))[0]), stop_before_pixe
 print(f"{ds.Rows * ds.Columns * (ds.BitsAllocated // 8) * n / 2**20:.1f}")
 EOF
 )"
-# Warm the page cache so every run (and both tools) read from memory.
-cat "$SERIES"/* >/dev/null
+warm "$SERIES"
 
 # --- timing ----------------------------------------------------------------------
-# time_runs LABEL OUT_DIR CMD...: runs CMD $RUNS times (OUT_DIR wiped before
-# each run, outside the timing) and sets MED_WALL / MED_RSS_MB to the medians.
-# Note: GNU time's %M is the peak RSS of the largest single process in the
-# tree (not a sum), so Python multi-worker rows show the biggest process.
-median() { sort -g | awk '{a[NR]=$1} END {m=int((NR+1)/2); print (NR%2) ? a[m] : (a[m]+a[m+1])/2}'; }
-time_runs() {
-    local label="$1" out="$2"; shift 2
-    local walls=() rss=() i tfile="$WORK/time.txt" log="$WORK/$label.log"
-    for ((i = 1; i <= RUNS; i++)); do
-        rm -rf "$out"
-        if ! /usr/bin/time -f "%e %M" -o "$tfile" "$@" >"$log" 2>&1; then
-            echo "run '$label' failed:" >&2; cat "$log" >&2; exit 1
-        fi
-        read -r w m <"$tfile"
-        walls+=("$w"); rss+=("$m")
-        echo "  $label run $i: ${w} s, $(awk -v m="$m" 'BEGIN {printf "%.0f", m / 1024}') MB peak RSS" >&2
-    done
-    MED_WALL="$(printf '%s\n' "${walls[@]}" | median)"
-    MED_RSS_MB="$(printf '%s\n' "${rss[@]}" | median | awk '{printf "%.0f", $1 / 1024}')"
-}
-
+# time_runs (common.sh) sets MED_WALL / MED_RSS_MB; the peak RSS of the Python
+# multi-worker rows is that of the biggest process.
 ROWS=()    # "pipeline|threads|wall|rss"
 MEM_ROWS=()
 add_row() { ROWS+=("$1|$2|$MED_WALL|$MED_RSS_MB"); }
 
 echo "series: $NSLICES slices ($COPIES x 134), $RUNS runs each, threshold $THRESHOLD" >&2
 
-time_runs py-w1 "$WORK/ref1" "$PY" "$HERE/reference_hash_pipeline.py" \
+time_runs py-w1 "$RUNS" "$WORK/ref1" "$PY" "$HERE/reference_hash_pipeline.py" \
     "$SERIES" "$WORK/ref1" --threshold "$THRESHOLD" --workers 1
 add_row "Python reference (pydicom+cv2+Pillow)" 1
 REF_SUMMARY="$(cat "$WORK/py-w1.log")"
 
-time_runs py-w2 "$WORK/ref2" "$PY" "$HERE/reference_hash_pipeline.py" \
+time_runs py-w2 "$RUNS" "$WORK/ref2" "$PY" "$HERE/reference_hash_pipeline.py" \
     "$SERIES" "$WORK/ref2" --threshold "$THRESHOLD" --workers 2
 add_row "Python reference (pydicom+cv2+Pillow)" 2
 
@@ -96,7 +67,7 @@ VERDICT="SKIP (lessmore not built: $LESSMORE_BIN)"
 STATUS=0
 if [ -x "$LESSMORE_BIN" ]; then
     for t in 2 1; do
-        time_runs "lessmore-t$t" "$WORK/lm$t" "$LESSMORE_BIN" reduce "$SERIES" \
+        time_runs "lessmore-t$t" "$RUNS" "$WORK/lm$t" "$LESSMORE_BIN" reduce "$SERIES" \
             -o "$WORK/lm$t" --method hash --threshold "$THRESHOLD" --order name \
             --format png --flat --force --threads "$t" -q
         add_row "lessmore reduce --method hash" "$t"
@@ -128,7 +99,7 @@ EOF
         ds="$WORK/dataset$k"
         mkdir -p "$ds"
         for ((v = 1; v <= k; v++)); do cp -al "$SERIES" "$ds/patient$v"; done
-        time_runs "lessmore-dataset$k" "$WORK/lmds$k" "$LESSMORE_BIN" reduce "$ds" \
+        time_runs "lessmore-dataset$k" "$RUNS" "$WORK/lmds$k" "$LESSMORE_BIN" reduce "$ds" \
             -o "$WORK/lmds$k" --threshold "$THRESHOLD" --force --threads 2 -q
         MEM_ROWS+=("$k|$MED_WALL|$MED_RSS_MB")
     done

@@ -19,13 +19,13 @@
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+source "$HERE/common.sh"
 BUILD="${1:-$HERE/../build}"
 LESSMORE="$BUILD/apps/lessmore"
 KERNELS="$BUILD/bench/lessmore_bench_kernels"
 WORK="${BENCH_DIR:-/tmp/lessmore-bench-sim}"
 RUNS="${BENCH_RUNS:-3}"
 PY_SECONDS="${BENCH_PY_SECONDS:-10}"
-PY=/usr/bin/python3          # Debian's python: numpy, scikit-image, pydicom, nibabel
 VOLUME="$WORK/thin600.nii"
 NSLICES=600
 
@@ -44,14 +44,11 @@ MI_THRESHOLD=1.44
 missing=""
 [ -x "$LESSMORE" ] || missing="$missing $LESSMORE"
 [ -x "$KERNELS" ] || missing="$missing $KERNELS"
-if [ -n "$missing" ]; then
-    echo "bench_similarity: missing binaries:$missing" >&2
-    echo "  build them first: cmake --build ${BUILD} -j2 (Google Benchmark is needed for the kernels)" >&2
-    exit 1
-fi
-[ -x "$PY" ] || { echo "bench_similarity: $PY is required" >&2; exit 1; }
-/usr/bin/time -f "%e %M" true >/dev/null 2>&1 || { echo "bench_similarity: GNU time (/usr/bin/time) is required" >&2; exit 1; }
-command -v taskset >/dev/null 2>&1 || { echo "bench_similarity: taskset (util-linux) is required" >&2; exit 1; }
+[ -z "$missing" ] || die "missing binaries:$missing
+  build them first: cmake --build ${BUILD} -j2 (Google Benchmark is needed for the kernels)"
+[ -x "$PY" ] || die "$PY is required"
+have_gnu_time || die "GNU time (/usr/bin/time) is required"
+command -v taskset >/dev/null 2>&1 || die "taskset (util-linux) is required"
 mkdir -p "$WORK"
 
 # --- a. kernels --------------------------------------------------------------------
@@ -72,9 +69,7 @@ if [ ! -s "$VOLUME" ]; then
 else
     echo "b. reusing $VOLUME" >&2
 fi
-cat "$VOLUME" >/dev/null   # warm the page cache
-
-median() { sort -g | awk '{a[NR]=$1} END {m=int((NR+1)/2); print (NR%2) ? a[m] : (a[m]+a[m+1])/2}'; }
+warm "$VOLUME"
 
 # run_reduce LABEL RUNS ARGS...: times `lessmore reduce VOLUME -o WORK/LABEL ARGS`
 # RUNS times and appends "LABEL wall_s rss_kb manifest" (medians) to WORK/runs.txt.

@@ -48,10 +48,12 @@ import time
 import cv2
 import nibabel as nib
 import numpy as np
-import pydicom
 from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.errors import InvalidDicomError
 from pydicom.uid import ExplicitVRLittleEndian
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import dicom_source  # noqa: E402
+from dicom_source import ds_str, read_dicom_dir  # noqa: E402
 
 DATA = "/work/shared/data/ct"
 # (name, kind, path, weight)
@@ -68,28 +70,12 @@ CT_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.2"
 PATIENT_DIR = re.compile(r"^patient\d{4,}$")
 
 
-def ds_str(value):
-    """A float as a DICOM DS string (<= 16 chars, no float noise)."""
-    s = f"{value:.4f}".rstrip("0").rstrip(".")
-    return "0" if s in ("-0", "") else s
-
-
 # --- sources -------------------------------------------------------------------
 
 def load_dicom_source(path):
     """HU volume (z, rows, cols) float32 ordered along the slice normal, the
     pixel spacing (row, col) and the mean slice step in mm."""
-    slices = []
-    for name in sorted(os.listdir(path)):
-        p = os.path.join(path, name)
-        if not os.path.isfile(p):
-            continue
-        try:
-            ds = pydicom.dcmread(p)
-        except InvalidDicomError:
-            continue
-        if "PixelData" in ds:
-            slices.append(ds)
+    slices = [ds for _, ds in read_dicom_dir(path) if "PixelData" in ds]
     iop = np.array(slices[0].ImageOrientationPatient, dtype=np.float64)
     normal = np.cross(iop[:3], iop[3:])
     dist = [float(np.dot(np.array(ds.ImagePositionPatient, float), normal)) for ds in slices]
@@ -315,6 +301,16 @@ def make_volume(job):
 
 # --- main ------------------------------------------------------------------------------
 
+def generator_sha256():
+    """SHA-256 of this script followed by dicom_source.py: the code that decides
+    the output bytes. bench_dataset.sh compares it to tell a reusable dataset."""
+    h = hashlib.sha256()
+    for path in (os.path.abspath(__file__), dicom_source.__file__):
+        with open(path, "rb") as f:
+            h.update(f.read())
+    return h.hexdigest()
+
+
 def source_lengths():
     """Slice count of every source from headers only (cheap, size-independent)."""
     out = {}
@@ -322,17 +318,7 @@ def source_lengths():
         if kind == "nifti":
             out[name] = int(nib.load(path).shape[2])
         else:
-            cnt = 0
-            for f in os.listdir(path):
-                p = os.path.join(path, f)
-                if not os.path.isfile(p):
-                    continue
-                try:
-                    pydicom.dcmread(p, stop_before_pixels=True)
-                except InvalidDicomError:
-                    continue
-                cnt += 1
-            out[name] = cnt
+            out[name] = len(read_dicom_dir(path, stop_before_pixels=True))
     return out
 
 
@@ -396,9 +382,7 @@ def main():
     for p in params:
         p["pixel_spacing_mm"], p["slice_spacing_mm"] = geo[p["index"]]
         p["path"] = f"patient{p['index']:04d}/" + ("series" if p["format"] == "dicom" else "ct.nii.gz")
-    with open(os.path.abspath(__file__), "rb") as f:
-        script_sha = hashlib.sha256(f.read()).hexdigest()
-    meta = dict(generator="bench/make_dataset.py", generator_sha256=script_sha, seed=a.seed,
+    meta = dict(generator="bench/make_dataset.py", generator_sha256=generator_sha256(), seed=a.seed,
                 volumes=a.volumes, size=a.size, slices_min=a.slices_min, slices_max=a.slices_max,
                 dicom_fraction=a.dicom_fraction, total_slices=sum(p["slices"] for p in params),
                 volume_list=params)

@@ -22,8 +22,9 @@ import re
 import sys
 
 import numpy as np
-import pydicom
-from pydicom.errors import InvalidDicomError
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from dicom_source import ds_str, read_dicom_dir  # noqa: E402
 
 # Fixed UID root for generated data; the suffixes below keep UIDs well under
 # the 64-character DICOM limit.
@@ -32,25 +33,11 @@ DEFAULT_SRC = "/work/shared/data/ct/pancreas-ct-cb-001"
 OUT_NAME = re.compile(r"^I\d+$")
 
 
-def ds_str(value):
-    """Format a float as a DICOM DS string (<= 16 chars, no float noise)."""
-    s = f"{value:.4f}".rstrip("0").rstrip(".")
-    return "0" if s in ("-0", "") else s
-
-
 def read_source(src):
     """Read every DICOM file in src (non-DICOM files such as LICENSE.txt are
     skipped), in acquisition order (InstanceNumber, then file name)."""
-    slices = []
-    for name in sorted(os.listdir(src)):
-        path = os.path.join(src, name)
-        if not os.path.isfile(path):
-            continue
-        try:
-            ds = pydicom.dcmread(path)
-        except InvalidDicomError:
-            continue
-        slices.append((int(ds.get("InstanceNumber", 0) or 0), name, ds))
+    slices = [(int(ds.get("InstanceNumber", 0) or 0), name, ds)
+              for name, ds in read_dicom_dir(src)]
     if len(slices) < 2:
         sys.exit(f"make_series: need at least 2 DICOM slices in {src}")
     slices = [ds for _, _, ds in sorted(slices, key=lambda t: t[:2])]

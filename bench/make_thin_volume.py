@@ -21,32 +21,27 @@ Deterministic: the same inputs always give the same bytes.
 Usage: make_thin_volume.py OUT.nii [--slices 600] [--src SERIES_DIR]
 """
 import argparse
-import glob
 import os
 import sys
 
 import nibabel as nib
 import numpy as np
-import pydicom
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from dicom_source import hu_slices  # noqa: E402
 
 DEFAULT_SRC = "/work/shared/data/ct/pancreas-ct-cb-001"
 
 
 def read_series(src):
-    files = sorted(glob.glob(os.path.join(src, "*.dcm")))
-    if not files:
-        sys.exit(f"make_thin_volume: no *.dcm files in {src}")
     slices = []
-    for f in files:
-        ds = pydicom.dcmread(f)
-        slope = float(getattr(ds, "RescaleSlope", 1))
-        intercept = float(getattr(ds, "RescaleIntercept", 0))
-        hu = np.rint(ds.pixel_array.astype(np.float64) * slope + intercept)
-        hu = np.clip(hu, -32768, 32767).astype(np.int16)
+    for name, ds, hu in hu_slices(src):
         ipp = [float(v) for v in ds.ImagePositionPatient]
         iop = [float(v) for v in ds.ImageOrientationPatient]
         spacing = [float(v) for v in ds.PixelSpacing]  # (row spacing, column spacing)
-        slices.append((ipp[2], os.path.basename(f), hu, ipp, iop, spacing))
+        slices.append((ipp[2], name, hu, ipp, iop, spacing))
+    if not slices:
+        sys.exit(f"make_thin_volume: no *.dcm files in {src}")
     slices.sort(key=lambda s: (s[0], s[1]))  # z ascending (file name only breaks ties)
     iop = slices[0][4]
     if any(abs(a - b) > 1e-4 for a, b in zip(iop, [1, 0, 0, 0, 1, 0])):

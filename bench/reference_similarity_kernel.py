@@ -31,15 +31,16 @@ for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXP
     os.environ[_v] = "1"
 
 import argparse  # noqa: E402
-import glob  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 
 import numpy as np  # noqa: E402
-import pydicom  # noqa: E402
 import skimage  # noqa: E402
 from skimage.metrics import normalized_mutual_information, structural_similarity  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from dicom_source import hu_slices  # noqa: E402
 
 DEFAULT_SRC = "/work/shared/data/ct/pancreas-ct-cb-001"
 
@@ -52,20 +53,15 @@ def to_uint8(hu):
 
 
 def load_slices(src, size):
-    files = sorted(glob.glob(os.path.join(src, "*.dcm")))
-    if len(files) < 2:
-        sys.exit(f"reference_similarity_kernel: need >= 2 *.dcm files in {src}")
     out = []
-    for f in files:
-        ds = pydicom.dcmread(f)
-        slope = float(getattr(ds, "RescaleSlope", 1))
-        intercept = float(getattr(ds, "RescaleIntercept", 0))
-        hu = np.rint(ds.pixel_array.astype(np.float64) * slope + intercept).astype(np.int16)
+    for _, _, hu in hu_slices(src):
         img = to_uint8(hu)
         if img.shape != (size, size):
             import cv2  # only when resizing
             img = cv2.resize(img, (size, size), interpolation=cv2.INTER_AREA)
         out.append(np.ascontiguousarray(img))
+    if len(out) < 2:
+        sys.exit(f"reference_similarity_kernel: need >= 2 *.dcm files in {src}")
     return out
 
 

@@ -6,7 +6,8 @@ Deterministic: the same bytes on every run (fixed UIDs under FIXTURE_ROOT,
 no clock, no randomness). Needs numpy, Pillow and pydicom (Debian's
 /usr/bin/python3 has them); the golden values are computed independently of
 lessmore, by re-reading the written files with pydicom and following the
-original authors' preprocessing (see hu_slice / minmax_u8 / dhash_hex).
+original authors' preprocessing (dicom_hu / minmax_u8 / dhash_hex of
+../golden/reference_preprocessing.py).
 
 Usage:
     /usr/bin/python3 make_dicom_fixtures.py [SOURCE_DIR] [OUTPUT_DIR]
@@ -30,15 +31,16 @@ from decimal import Decimal
 import numpy as np
 import PIL
 import pydicom
-from PIL import Image
 from pydicom.dataset import FileMetaDataset
 from pydicom.uid import UID
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "golden"))
+from reference_preprocessing import dhash_hex, dicom_hu, minmax_u8  # noqa: E402
 
 FIXTURE_ROOT = "1.2.826.0.1.3680043.10.543.99."
 CT_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.2"
 IMPLEMENTATION_UID = FIXTURE_ROOT + "0.1"
 IMPLEMENTATION_VERSION = "LESSMORE_FIX_1"
-LANCZOS = Image.Resampling.LANCZOS
 PANCREAS = "pancreas-ct-cb-001"
 GE = "ge-head-tilt"
 FIXTURES = ["philips", "two-series", "padded", "constant"]
@@ -102,36 +104,44 @@ def derive(src, pixels, spacing_factor, series_uid, sop_uid,
     return ds
 
 
-def write(ds, path):
-    ds.save_as(path, write_like_original=False)
-    back = pydicom.dcmread(path)
-    assert back.preamble == b"\0" * 128
-    return back
-
-
 def read_pixels(path, factor):
     ds = pydicom.dcmread(path)
     return block_mean(ds.pixel_array, factor)
 
 
-def src_file(src_dir, dataset, index):
+def src_files(src_dir, dataset, indices):
     if dataset == PANCREAS:
-        name = f"1-{index:03d}.dcm"
+        names = [f"1-{i:03d}.dcm" for i in indices]
     else:
-        name = f"{index:02d}.dcm"
-    return os.path.join(src_dir, dataset, name)
+        names = [f"{i:02d}.dcm" for i in indices]
+    return [os.path.join(src_dir, dataset, n) for n in names]
+
+
+def write_series(d, branch, srcs, name, series_number=None, factor=8,
+                 pixels=None, overrides=None):
+    """Writes one series into folder d (created if needed): slice k is file
+    name(k), with the header of srcs[k], Series / SOP Instance UIDs
+    uid(branch, 1) / uid(branch, 2, k + 1), pixel data pixels(k, src)
+    (default: the source slice's factor x factor block mean), PixelSpacing x
+    factor and the header overrides(k). Every file is read back and its
+    preamble and pixel data checked."""
+    os.makedirs(d, exist_ok=True)
+    series = uid(branch, 1)
+    for k, src in enumerate(srcs):
+        px = pixels(k, src) if pixels else read_pixels(src, factor)
+        ds = derive(src, px, factor, series, uid(branch, 2, k + 1), series_number,
+                    **(overrides(k) if overrides else {}))
+        path = os.path.join(d, name(k))
+        ds.save_as(path, write_like_original=False)
+        back = pydicom.dcmread(path)
+        assert back.preamble == b"\0" * 128
+        assert np.array_equal(back.pixel_array, px)
 
 
 def make_philips(src_dir, out):
     d = os.path.join(out, "philips")
-    os.makedirs(d)
-    series = uid(1, 1)
-    for k in range(24):
-        src = src_file(src_dir, PANCREAS, 1 + 5 * k)
-        px = read_pixels(src, 8)
-        ds = derive(src, px, 8, series, uid(1, 2, k + 1))
-        back = write(ds, os.path.join(d, f"I{10 * (k + 1)}"))
-        assert np.array_equal(back.pixel_array, px)
+    write_series(d, 1, src_files(src_dir, PANCREAS, [1 + 5 * k for k in range(24)]),
+                 lambda k: f"I{10 * (k + 1)}")
     with open(os.path.join(d, "DIRFILE"), "w") as fh:
         fh.write("DIRFILE - not a DICOM file\n"
                  "This stands in for the index / directory files that\n"
@@ -146,53 +156,37 @@ def make_philips(src_dir, out):
 
 def make_two_series(src_dir, out):
     d = os.path.join(out, "two-series")
-    os.makedirs(d)
-    s_a = uid(2, 1)
-    for k in range(10):
-        src = src_file(src_dir, PANCREAS, 3 + 13 * k)
-        px = read_pixels(src, 8)
-        ds = derive(src, px, 8, s_a, uid(2, 2, k + 1), series_number=3)
-        back = write(ds, os.path.join(d, f"a{k + 1:02d}.dcm"))
-        assert np.array_equal(back.pixel_array, px)
-    s_b = uid(3, 1)
-    for k in range(8):
-        src = src_file(src_dir, GE, 1 + 3 * k)
-        px = read_pixels(src, 8)
-        ds = derive(src, px, 8, s_b, uid(3, 2, k + 1), series_number=5)
-        back = write(ds, os.path.join(d, f"b{k + 1:02d}.dcm"))
-        assert np.array_equal(back.pixel_array, px)
+    write_series(d, 2, src_files(src_dir, PANCREAS, [3 + 13 * k for k in range(10)]),
+                 lambda k: f"a{k + 1:02d}.dcm", series_number=3)
+    write_series(d, 3, src_files(src_dir, GE, [1 + 3 * k for k in range(8)]),
+                 lambda k: f"b{k + 1:02d}.dcm", series_number=5)
 
 
 def make_padded(src_dir, out):
     d = os.path.join(out, "padded")
-    os.makedirs(d)
-    series = uid(4, 1)
-    for k in range(6):
-        src = src_file(src_dir, GE, 3 + 5 * k)
+
+    def padded(k, src):
         px = read_pixels(src, 8)
         px[:8, :] = -2000
         px[-8:, :] = -2000
         px[:, :8] = -2000
         px[:, -8:] = -2000
+        return px
+
+    def rescale(k):
         if k == 3:  # s4.dcm: exercise the slope path
-            ov = {"RescaleSlope": "2", "RescaleIntercept": "-1024"}
-        else:
-            ov = {"RescaleSlope": "1", "RescaleIntercept": "0"}
-        ds = derive(src, px, 8, series, uid(4, 2, k + 1), series_number=2, **ov)
-        back = write(ds, os.path.join(d, f"s{k + 1}.dcm"))
-        assert np.array_equal(back.pixel_array, px)
+            return {"RescaleSlope": "2", "RescaleIntercept": "-1024"}
+        return {"RescaleSlope": "1", "RescaleIntercept": "0"}
+
+    write_series(d, 4, src_files(src_dir, GE, [3 + 5 * k for k in range(6)]),
+                 lambda k: f"s{k + 1}.dcm", series_number=2, pixels=padded, overrides=rescale)
 
 
 def make_constant(src_dir, out):
     d = os.path.join(out, "constant")
-    os.makedirs(d)
-    series = uid(5, 1)
-    for k in range(3):
-        src = src_file(src_dir, PANCREAS, 1 + k)
-        px = np.full((32, 32), 1000, dtype=np.uint16)
-        ds = derive(src, px, 16, series, uid(5, 2, k + 1), series_number=1)
-        back = write(ds, os.path.join(d, f"c{k + 1}.dcm"))
-        assert np.array_equal(back.pixel_array, px)
+    write_series(d, 5, src_files(src_dir, PANCREAS, [1, 2, 3]),
+                 lambda k: f"c{k + 1}.dcm", series_number=1, factor=16,
+                 pixels=lambda k, src: np.full((32, 32), 1000, dtype=np.uint16))
 
 
 README = """\
@@ -283,41 +277,6 @@ for thresholds 3, 6, 10.
 
 
 # ------------------------------------------------------------- golden ----
-def hu_slice(ds):
-    """The authors' preprocessing, verbatim."""
-    p = ds.pixel_array.astype(np.int16)
-    p[p == -2000] = 0
-    slope = float(ds.RescaleSlope) if "RescaleSlope" in ds else 1.0
-    intercept = float(ds.RescaleIntercept) if "RescaleIntercept" in ds else 0.0
-    if slope != 1:
-        p = (slope * p.astype(np.float64)).astype(np.int16)
-    p = p + np.int16(intercept)
-    assert p.dtype == np.int16
-    return p
-
-
-def minmax_u8(p):
-    mn, mx = p.min(), p.max()
-    if mx == mn:
-        return np.zeros(p.shape, dtype=np.uint8)
-    v = (p - mn) / (mx - mn) * 255
-    assert v.dtype == np.float64
-    return np.clip(np.rint(v), 0, 255).astype(np.uint8)
-
-
-def binary_array_to_hex(arr):
-    """imagehash 4.3.1 _binary_array_to_hex."""
-    bit_string = "".join(str(b) for b in 1 * np.asarray(arr).flatten())
-    width = int(np.ceil(len(bit_string) / 4))
-    return "{:0>{width}x}".format(int(bit_string, 2), width=width)
-
-
-def dhash_hex(u8):
-    img = Image.fromarray(np.ascontiguousarray(u8), "L").resize((9, 8), LANCZOS)
-    px = np.asarray(img)
-    return binary_array_to_hex(px[:, 1:] > px[:, :-1])
-
-
 def z_of(ds):
     ipp = np.array([float(v) for v in ds.ImagePositionPatient])
     iop = [float(v) for v in ds.ImageOrientationPatient]
@@ -348,7 +307,7 @@ def golden(out):
             except pydicom.errors.InvalidDicomError:
                 assert name in ("DIRFILE", "notes.txt"), name
                 continue
-            p = hu_slice(ds)
+            p = dicom_hu(ds)
             u8 = minmax_u8(p)
             rec = {"file": name, "z": z_of(ds), "instance": int(ds.InstanceNumber),
                    "hu_min": int(p.min()), "hu_max": int(p.max()),

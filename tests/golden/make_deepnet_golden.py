@@ -289,7 +289,7 @@ def classify(models_dir, labels):
              "opencv_max_abs_diff": float(np.abs(p - q).max())}
         res[key] = d
         print(f"dog {key}: " + ", ".join(f"{t['label']} {t['prob']:.4f}" for t in d["top5"]))
-        print(f"  opencv: " + ", ".join(f"{t['label']} {t['prob']:.4f}" for t in d["opencv_top5"])
+        print("  opencv: " + ", ".join(f"{t['label']} {t['prob']:.4f}" for t in d["opencv_top5"])
               + f"   max|diff|={d['opencv_max_abs_diff']:.3g}")
     return res
 

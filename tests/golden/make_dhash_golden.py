@@ -3,7 +3,8 @@
 
 Uses Pillow's own LANCZOS resize as the reference implementation and
 reproduces imagehash 4.3.1's dhash / _binary_array_to_hex (imagehash itself
-is not required).
+is not required); the HU, min-max and dhash steps are the shared ones in
+reference_preprocessing.py next to this script.
 
 Usage:
     /usr/bin/python3 make_dhash_golden.py [DATA_DIR] [OUTPUT_JSON]
@@ -31,44 +32,12 @@ import PIL
 import pydicom
 from PIL import Image
 
-LANCZOS = Image.Resampling.LANCZOS  # == Image.LANCZOS == 1
+from reference_preprocessing import LANCZOS, dhash_hex, dicom_hu, minmax_u8, to_u8
+
 WINDOW_C, WINDOW_W = 40.0, 400.0    # "window:40,400"
 
 
-# ---------------------------------------------------------------- dhash ----
-def binary_array_to_hex(arr):
-    """imagehash 4.3.1 _binary_array_to_hex."""
-    bit_string = "".join(str(b) for b in 1 * np.asarray(arr).flatten())
-    width = int(np.ceil(len(bit_string) / 4))
-    return "{:0>{width}x}".format(int(bit_string, 2), width=width)
-
-
-def dhash(image, hash_size=8):
-    """imagehash 4.3.1 dhash (returns the boolean diff array)."""
-    image = image.convert("L").resize((hash_size + 1, hash_size), LANCZOS)
-    pixels = np.asarray(image)
-    return pixels[:, 1:] > pixels[:, :-1]
-
-
-def dhash_hex(u8, hash_size=8):
-    img = Image.fromarray(np.ascontiguousarray(u8, dtype=np.uint8), mode="L")
-    return binary_array_to_hex(dhash(img, hash_size))
-
-
 # -------------------------------------------------------- preprocessing ----
-def to_u8(v):
-    """float64 -> uint8, round half to even, saturating."""
-    return np.clip(np.rint(v), 0, 255).astype(np.uint8)
-
-
-def minmax_u8(x):
-    x = np.asarray(x, dtype=np.float64)
-    mn, mx = x.min(), x.max()
-    if mx == mn:
-        return np.zeros(x.shape, dtype=np.uint8)
-    return to_u8((x - mn) / (mx - mn) * 255)
-
-
 def window_u8(x, c=WINDOW_C, w=WINDOW_W):
     x = np.asarray(x, dtype=np.float64)
     lo, hi = c - w / 2, c + w / 2
@@ -77,20 +46,6 @@ def window_u8(x, c=WINDOW_C, w=WINDOW_W):
 
 def sha256_u8(u8):
     return hashlib.sha256(np.ascontiguousarray(u8, dtype=np.uint8).tobytes()).hexdigest()
-
-
-def dicom_hu(ds):
-    p = ds.pixel_array.astype(np.int16)
-    p[p == -2000] = 0
-    slope = float(ds.RescaleSlope) if "RescaleSlope" in ds else 1.0
-    # lessmore uses the DICOM default 0 when the tag is absent (the authors used -1024;
-    # CT files always carry the tag, so real data never sees the difference).
-    intercept = float(ds.RescaleIntercept) if "RescaleIntercept" in ds else 0.0
-    if slope != 1:
-        p = (slope * p.astype(np.float64)).astype(np.int16)
-    p = p + np.int16(intercept)
-    assert p.dtype == np.int16
-    return p
 
 
 def slice_record(x):

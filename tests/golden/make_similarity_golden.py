@@ -12,7 +12,8 @@ The reference implementation is scikit-image itself:
 
 Slices are turned into uint8 images with the authors' "minmax" preprocessing
 (DICOM -> int16 HU as in the dhash golden; NIfTI -> get_fdata() slice .T;
-then (x - min) / (max - min) * 255, round half to even, clip; constant -> 0).
+then (x - min) / (max - min) * 255, round half to even, clip; constant -> 0),
+i.e. dicom_hu / minmax_u8 of reference_preprocessing.py next to this script.
 
 Conventions in the output JSON:
   * floats are written with Python's repr (shortest string that round-trips
@@ -54,6 +55,8 @@ import pydicom
 import scipy
 import skimage
 from skimage.metrics import normalized_mutual_information, structural_similarity
+
+from reference_preprocessing import dicom_hu, minmax_u8
 
 NMI_BINS = 100
 SYNTH_BINS = (100, 2, 7, 256)
@@ -107,27 +110,6 @@ def pair_metrics(a, b):
 
 
 # -------------------------------------------------------- preprocessing ----
-def minmax_u8(x):
-    x = np.asarray(x, dtype=np.float64)
-    mn, mx = x.min(), x.max()
-    if mx == mn:
-        return np.zeros(x.shape, dtype=np.uint8)
-    v = (x - mn) / (mx - mn) * 255
-    return np.clip(np.rint(v), 0, 255).astype(np.uint8)
-
-
-def dicom_hu(ds):
-    p = ds.pixel_array.astype(np.int16)
-    p[p == -2000] = 0
-    slope = float(ds.RescaleSlope) if "RescaleSlope" in ds else 1.0
-    intercept = float(ds.RescaleIntercept) if "RescaleIntercept" in ds else 0.0
-    if slope != 1:
-        p = (slope * p.astype(np.float64)).astype(np.int16)
-    p = p + np.int16(intercept)
-    assert p.dtype == np.int16
-    return p
-
-
 def load_dicom_dir(d):
     files = sorted(f for f in os.listdir(d) if f.endswith(".dcm"))
     return files, {f: minmax_u8(dicom_hu(pydicom.dcmread(os.path.join(d, f)))) for f in files}
