@@ -4,7 +4,9 @@
 #include <lessmore/progress.hpp>
 
 #include "progress.hpp"
-#include <lessmore/sources.hpp>
+
+#include <lessmore/cancel.hpp>
+#include <lessmore/load.hpp>
 
 #include <CLI/CLI.hpp>
 #include <spdlog/logger.h>

@@ -2,7 +2,7 @@
 #include "commands.hpp"
 
 #include <lessmore/manifest.hpp>
-#include <lessmore/reduce.hpp>
+#include <lessmore/info.hpp>
 
 #include <algorithm>
 #include <cstdio>
@@ -22,9 +22,11 @@ struct InfoOptions {
 int run(InfoOptions& o, Context& ctx) {
     o.verbosity.apply(*ctx.log);
     StderrProgress progress(*ctx.log, ProgressStyle::None, false);
-    const InspectResult r =
-        inspect(o.inputs, slice_order_of(o.order), o.threads, progress, *ctx.cancel);
-    for (const InputFailure& e : r.errors) ctx.log->error("{}: {}", e.path, e.message);
+    InfoConfig config;
+    config.inputs = o.inputs;
+    config.order = slice_order_of(o.order);
+    config.threads = o.threads;
+    const InfoResult r = inspect(config, progress, *ctx.cancel);
     if (o.json) {
         std::fputs(volumes_json(r).c_str(), stdout);
     } else {

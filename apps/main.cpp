@@ -2,6 +2,7 @@
 #include "commands.hpp"
 
 #include <lessmore/error.hpp>
+#include <lessmore/library_setup.hpp>
 #include <lessmore/manifest.hpp>
 
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -27,6 +28,7 @@ extern "C" void on_signal(int) {
 
 int main(int argc, char** argv) {
     using namespace lessmore;
+    configure_libraries();
     // Static: the signal handler may still run while main's locals are destroyed.
     static CancelToken cancel;
     g_cancel = &cancel;

@@ -2,7 +2,7 @@
 #include "commands.hpp"
 
 #include <lessmore/manifest.hpp>
-#include <lessmore/reduce.hpp>
+#include <lessmore/merge.hpp>
 
 #include <cstdio>
 #include <memory>

@@ -5,6 +5,8 @@
 #include <lessmore/reduce.hpp>
 #include <lessmore/report.hpp>
 
+#include "option_parsers.hpp"
+
 #include <algorithm>
 #include <cstdio>
 #include <memory>
@@ -74,12 +76,11 @@ int run(ReduceOptions& o, Context& ctx) {
     if (o.fraction_opt->count()) c.fraction = o.fraction;
     if (o.every_opt->count()) c.every = o.every;
     if (o.neighbours_opt->count()) c.neighbours = o.neighbours;
-    c.method = o.metric.method;
     c.metric = o.metric.metric_options();
     c.threads = o.metric.threads;
     c.strategy = o.strategy == "leader" ? Strategy::Leader : o.strategy == "pairs" ? Strategy::Pairs : Strategy::Auto;
     c.order = o.metric.slice_order();
-    c.intensity = IntensityMapping::parse(o.metric.intensity);
+    c.intensity = parse_intensity(o.metric.intensity);
     c.format = o.format == "npy" ? OutputFormat::Npy
                : o.format == "both" ? OutputFormat::Both
                : o.format == "none" ? OutputFormat::None

@@ -3,8 +3,11 @@
 
 #include <lessmore/score.hpp>
 
+#include "option_parsers.hpp"
+
 #include <cstdio>
 #include <memory>
+#include <tuple>
 
 namespace lessmore::cli {
 namespace {
@@ -22,10 +25,10 @@ int run(ScoreOptions& o, Context& ctx) {
     c.metric = o.metric.metric_options();
     c.threads = o.metric.threads;
     c.order = o.metric.slice_order();
-    c.intensity = IntensityMapping::parse(o.metric.intensity);
-    const auto range = o.range.empty() ? decltype(parse_range("")){} : parse_range(o.range);
+    c.intensity = parse_intensity(o.metric.intensity);
+    if (!o.range.empty()) std::tie(c.first, c.last) = parse_range(o.range);
     StderrProgress progress(*ctx.log, progress_style("auto", ctx, o.verbosity.quiet), false);
-    const ScoreResult r = score(c, range, progress, *ctx.cancel);
+    const ScoreResult r = score(c, progress, *ctx.cancel);
     progress.finish();
     std::printf("%s: %zu x %zu %s scores (slices %zu to %zu) written to %s in %.2f s\n", r.info.id.c_str(), r.matrix.n,
                 r.matrix.n, c.metric.method.c_str(), r.first, r.first + r.matrix.n - 1, c.output.c_str(), r.seconds);

@@ -3,7 +3,10 @@
 
 #include <lessmore/error.hpp>
 #include <lessmore/sweep.hpp>
-#include <lessmore/writers.hpp>
+#include <lessmore/files.hpp>
+#include <lessmore/number_format.hpp>
+
+#include "option_parsers.hpp"
 
 #include <cstdio>
 #include <memory>
@@ -19,6 +22,7 @@ struct SweepOptions {
     std::size_t neighbours = 0;
     CLI::Option* neighbours_opt = nullptr;
     std::string csv, plot;
+    std::string max_memory;
     bool json = false;
     Verbosity verbosity;
 };
@@ -34,19 +38,18 @@ void write_to(const std::string& path, const std::string& bytes, const char* opt
 int run(SweepOptions& o, Context& ctx) {
     o.verbosity.apply(*ctx.log);
     SweepConfig& c = o.config;
-    c.method = o.metric.method;
     c.metric = o.metric.metric_options();
     c.threads = o.metric.threads;
     c.order = o.metric.slice_order();
-    c.intensity = IntensityMapping::parse(o.metric.intensity);
+    c.intensity = parse_intensity(o.metric.intensity);
     c.strategy = o.strategy == "pairs" ? Strategy::Pairs : Strategy::Leader;
     if (o.neighbours_opt->count()) c.neighbours = o.neighbours;
     if (!o.thresholds.empty()) c.thresholds = parse_thresholds(o.thresholds);
+    if (!o.max_memory.empty()) c.max_memory = parse_memory(o.max_memory);
     if (!o.plot.empty() && o.plot.size() < 5) throw UsageError("--plot: give a file name ending in .png");
     StderrProgress progress(*ctx.log, progress_style("auto", ctx, o.verbosity.quiet), o.verbosity.verbose > 0);
     const SweepResult r = sweep(c, progress, *ctx.cancel);
     progress.finish();
-    for (const InputFailure& e : r.errors) ctx.log->error("{}: {}", e.path, e.message);
     if (r.slices.empty()) throw InputError("no volume could be read");
     if (!o.plot.empty()) write_to(o.plot, sweep_plot_png(r), "--plot");
     if (o.csv == "-") {
@@ -81,6 +84,7 @@ Runner add_sweep_command(CLI::App& app) {
     cmd->add_option("--csv", o->csv, "Write threshold,volume,slices,kept,fraction rows to FILE (- for stdout)");
     cmd->add_flag("--json", o->json, "Print JSON on stdout instead of the table");
     cmd->add_option("--plot", o->plot, "Draw kept fraction against threshold into FILE.png");
+    cmd->add_option("--max-memory", o->max_memory, "Cap the raw voxels of the volumes in flight, e.g. 8G");
     cmd->add_flag("-q,--quiet", o->verbosity.quiet, "Only errors on stderr");
     cmd->add_flag("-v,--verbose", o->verbosity.verbose, "More detail on stderr");
     return [o](Context& ctx) { return run(*o, ctx); };

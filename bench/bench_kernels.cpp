@@ -3,11 +3,14 @@
 #include <lessmore/dhash.hpp>
 #include <lessmore/embedder.hpp>
 #include <lessmore/intensity.hpp>
-#include <lessmore/resize.hpp>
-#include <lessmore/similarity.hpp>
-#include <lessmore/sources.hpp>
+#include <lessmore/resize_pillow.hpp>
+#include <lessmore/mutual_information.hpp>
+#include <lessmore/ssim.hpp>
+#include <lessmore/cancel.hpp>
+#include <lessmore/discovery.hpp>
+#include <lessmore/load.hpp>
 #include <lessmore/thread_pool.hpp>
-#include <lessmore/writers.hpp>
+#include <lessmore/png_writer.hpp>
 
 #include <benchmark/benchmark.h>
 #include <opencv2/dnn.hpp>

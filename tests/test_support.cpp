@@ -1,5 +1,6 @@
 #include "test_support.hpp"
 
+#include <lessmore/library_setup.hpp>
 #include <lessmore/sha256.hpp>
 
 #include <array>
@@ -16,10 +17,19 @@
 extern char** environ;
 
 namespace lessmore::test {
+namespace {
 
-fs::path shared_data() { return fs::path(LESSMORE_SHARED_DATA); }
-bool have_shared_data() { return fs::is_directory(shared_data() / "pancreas-ct-cb-001"); }
+// The library settings the CLI makes at start-up (apps/main.cpp), made once for the tests.
+class LibrariesConfigured final : public ::testing::Environment {
+public:
+    void SetUp() override { configure_libraries(); }
+};
+const ::testing::Environment* const k_libraries = ::testing::AddGlobalTestEnvironment(new LibrariesConfigured);
+
+}  // namespace
+
 fs::path source_dir() { return fs::path(LESSMORE_SOURCE_DIR); }
+fs::path ct_data() { return source_dir() / "tests" / "data" / "ct"; }
 fs::path binary() { return fs::path(LESSMORE_BINARY); }
 fs::path bundled_sample() { return source_dir() / "data" / "sample" / "example_ct_sm.nii.gz"; }
 fs::path dicom_fixtures() { return source_dir() / "tests" / "data" / "dicom"; }

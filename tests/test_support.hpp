@@ -12,20 +12,11 @@ namespace lessmore::test {
 
 namespace fs = std::filesystem;
 
-fs::path shared_data();       // ../shared/data/ct
-bool have_shared_data();
+fs::path ct_data();           // tests/data/ct: real CT committed with the tests (see its SOURCES.md)
 fs::path source_dir();        // the repository
 fs::path binary();            // the lessmore executable
 fs::path bundled_sample();    // data/sample/example_ct_sm.nii.gz
 fs::path dicom_fixtures();    // tests/data/dicom
-
-// Tests that need ../shared say so visibly and skip when it is absent.
-#define LESSMORE_REQUIRE_SHARED_DATA()                                                              \
-    do {                                                                                           \
-        if (!::lessmore::test::have_shared_data())                                                 \
-            GTEST_SKIP() << "SKIPPED: ../shared/data/ct not found (" << ::lessmore::test::shared_data() \
-                         << "); this test needs the shared CT data";                                \
-    } while (0)
 
 // A fresh folder removed at the end of the test.
 class TempDir {

@@ -1,7 +1,7 @@
 #pragma once
 // Difference hash, bit-identical to imagehash 4.3.1's dhash() on Pillow.
 #include <lessmore/image.hpp>
-#include <lessmore/resize.hpp>
+#include <lessmore/resize_pillow.hpp>
 
 #include <cstdint>
 #include <map>

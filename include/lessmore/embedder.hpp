@@ -26,8 +26,8 @@ public:
 
     std::size_t size() const;   // embedding length
     int batch() const;          // slices per forward pass
-    // The model and its preprocessing, for the manifest: (name, JSON text) pairs.
-    std::vector<std::pair<std::string, std::string>> parameters() const;
+    // The model and its preprocessing, for the manifest.
+    const ModelDescription& description() const;
 
 private:
     struct Impl;

@@ -3,6 +3,7 @@
 #include <lessmore/image.hpp>
 #include <lessmore/volume.hpp>
 
+#include <optional>
 #include <string>
 
 namespace lessmore {
@@ -13,9 +14,10 @@ struct IntensityMapping {
     double center = 0.0;  // Window only
     double width = 0.0;   // Window only
 
-    // Parses "minmax", "window:C,W" or "none"; throws UsageError naming the text.
-    static IntensityMapping parse(const std::string& text);
+    // The text form "minmax", "window:C,W" or "none" (numbers in their shortest exact
+    // form), and back; from_string gives nothing for text that is not such a form.
     std::string to_string() const;
+    static std::optional<IntensityMapping> from_string(const std::string& text);
 };
 
 // Maps one slice to 8 bits.
@@ -23,7 +25,7 @@ struct IntensityMapping {
 //         (the authors' OpenCV conversion); a constant slice gives all zeros;
 //         non-finite voxels are ignored for min/max and map to 0.
 // Window: v = (clip(x, C - W/2, C + W/2) - (C - W/2)) / W * 255, same rounding.
-// None:   8-bit input copied as is; anything else throws UsageError.
+// None:   8-bit input copied as is; anything else throws InputError.
 Image8 to_8bit(const SliceView& slice, const IntensityMapping& mapping);
 void to_8bit(const SliceView& slice, const IntensityMapping& mapping, Image8& out);
 

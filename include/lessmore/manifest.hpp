@@ -1,5 +1,6 @@
 #pragma once
 // JSON the command line prints (manifest.json and manifest.csv are written by reduce()).
+#include <lessmore/info.hpp>
 #include <lessmore/reduce.hpp>
 
 #include <string>
@@ -7,7 +8,7 @@
 namespace lessmore {
 
 // The JSON `lessmore info --json` prints.
-std::string volumes_json(const InspectResult& result);
+std::string volumes_json(const InfoResult& result);
 
 // The JSON `lessmore reduce --json` prints: summary, per-volume counts and errors.
 std::string summary_json(const ReduceResult& result);

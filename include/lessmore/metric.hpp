@@ -2,6 +2,8 @@
 // The metric library: each method prepares every slice once, then scores pairs.
 #include <lessmore/image.hpp>
 
+#include <array>
+
 #include <cstddef>
 #include <memory>
 #include <optional>
@@ -20,10 +22,19 @@ public:
 // Which way a score points: SSIM/MI/cosine are similarities, HASH is a distance.
 enum class Sense { HigherIsSimilar, LowerIsSimilar };
 
+// The files of a DeepNet model, read by the io layer (read_model_files) so that metrics
+// never touch the file system.
+struct ModelFiles {
+    std::string model_bytes;   // the ONNX file
+    std::string sidecar_path;  // MODEL.json beside it; empty when there is none
+    std::string sidecar_text;
+};
+
 // DeepNet's model and its preprocessing. Fields left unset come from the sidecar
 // (MODEL.json beside MODEL.onnx), then from the bundled model's values.
 struct ModelOptions {
     std::string path;                                // --model; empty: the bundled MobileNet
+    std::optional<ModelFiles> files;                 // path's files; must be read when path is set
     std::optional<std::pair<int, int>> input_size;   // width, height
     std::optional<std::vector<double>> mean;         // 1 or 3 values, RGB order
     std::optional<std::vector<double>> std;          // 1 or 3 values, RGB order
@@ -36,9 +47,29 @@ struct ModelOptions {
                                                      // 16 MB, 1 for larger ones (measured fastest on CPU)
 };
 
+// The model a DeepNet run used, fully resolved: what the manifest records.
+struct ModelDescription {
+    std::string name;      // the --model path, or "bundled:<file>"
+    bool bundled = false;
+    std::string sha256;    // of the ONNX file
+    std::string sidecar;   // the sidecar read ("" when none; "bundled" for the default model)
+    int width = 224;
+    int height = 224;
+    bool nhwc = false;
+    bool bgr = false;
+    double scale = 1.0 / 127.5;
+    std::array<double, 3> mean{1.0, 1.0, 1.0};  // RGB order
+    std::array<double, 3> std{1.0, 1.0, 1.0};   // RGB order
+    std::string input;     // graph input fed
+    std::string output;    // graph output or layer embedded with
+    bool pool = false;
+    std::size_t embedding_size = 0;
+    int batch = 1;
+};
+
 // Options of all metrics; each metric reads the ones it knows.
 struct MetricOptions {
-    std::string method = "hash";
+    std::string method = "hash";  // everyn or a metric name
     int hash_size = 8;   // hash
     int bins = 100;      // mi
     int resize = 0;      // ssim, mi: compute on slices resized to resize x resize (0: full size)
@@ -73,24 +104,13 @@ public:
 
     // A short per-slice text for the manifest (HASH: the hex digest), if any.
     virtual std::optional<std::string> describe(const Feature&) const { return std::nullopt; }
-    // Metric parameters recorded in the manifest, as (name, JSON text) pairs.
-    virtual std::vector<std::pair<std::string, std::string>> parameters() const { return {}; }
-
-    // "similar iff": score >= threshold for similarities, score <= threshold for distances.
-    bool similar(double score, double threshold) const {
-        return sense() == Sense::HigherIsSimilar ? score >= threshold : score <= threshold;
-    }
-    // Strictly more similar.
-    bool more_similar(double a, double b) const {
-        return sense() == Sense::HigherIsSimilar ? a > b : a < b;
-    }
+    // DeepNet: the model it runs (recorded in the manifest); null for other metrics.
+    virtual const ModelDescription* model() const { return nullptr; }
 };
 
 // Builds the metric named by options.method (EveryN is a strategy, not a metric);
-// throws UsageError for an unknown name or bad options.
+// throws UsageError for an unknown name or bad options. For deepnet with a --model path,
+// options.model.files must hold the model's files.
 std::unique_ptr<Metric> make_metric(const MetricOptions& options);
-
-// The shortest decimal text that reads back as v (for messages and CSV).
-std::string format_number(double v);
 
 }  // namespace lessmore

@@ -24,10 +24,6 @@ public:
     virtual void finished(std::size_t /*volumes*/, std::size_t /*slices*/, std::size_t /*kept*/, double /*seconds*/) {}
 };
 
-}  // namespace lessmore
-
-namespace lessmore {
-
 // Reports nothing.
 class NullProgress final : public ProgressSink {};
 

@@ -1,7 +1,7 @@
 #pragma once
 // `lessmore report OUT`: a self-contained HTML report of a reduction.
 #include <lessmore/progress.hpp>
-#include <lessmore/sources.hpp>
+#include <lessmore/cancel.hpp>
 
 #include <string>
 

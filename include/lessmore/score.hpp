@@ -1,15 +1,15 @@
 #pragma once
 // `lessmore score`: the full pairwise score matrix of one volume.
+#include <lessmore/cancel.hpp>
 #include <lessmore/intensity.hpp>
+#include <lessmore/load.hpp>
 #include <lessmore/metric.hpp>
 #include <lessmore/progress.hpp>
 #include <lessmore/pruning.hpp>
-#include <lessmore/sources.hpp>
 #include <lessmore/volume.hpp>
 
 #include <optional>
 #include <string>
-#include <utility>
 
 namespace lessmore {
 
@@ -20,7 +20,8 @@ struct ScoreConfig {
     MetricOptions metric;
     IntensityMapping intensity;
     SliceOrder order = SliceOrder::Position;
-    std::optional<std::pair<std::size_t, std::size_t>> range;  // slices [first, last) in slice order
+    std::optional<std::size_t> first;  // slices [first, last) in slice order; unset: 0
+    std::optional<std::size_t> last;   // unset: the slice count
     int threads = 0;
     bool force = false;
 };
@@ -32,15 +33,11 @@ struct ScoreResult {
     double seconds = 0.0;
 };
 
-// Parses "A:B" (either side may be empty: ":B", "A:"). Throws UsageError naming --range.
-std::pair<std::optional<std::size_t>, std::optional<std::size_t>> parse_range(const std::string& text);
-
 // Reads the volume, scores every pair and writes the matrix to config.output (atomically).
 // Throws UsageError (bad options, several volumes without --volume, range outside the
 // volume, existing output without --force) before writing, InputError when the volume
 // cannot be read.
-ScoreResult score(const ScoreConfig& config, const std::pair<std::optional<std::size_t>, std::optional<std::size_t>>& range,
-                  ProgressSink& progress, const CancelToken& cancel);
+ScoreResult score(const ScoreConfig& config, ProgressSink& progress, const CancelToken& cancel);
 
 // The matrix as CSV: a header "slice,<i>,..." then one row per slice, first column its index.
 std::string score_csv(const ScoreResult& result);

@@ -1,12 +1,15 @@
 #pragma once
 // `lessmore sweep`: how many slices each threshold keeps, from one pass of features and
 // scores per volume.
+#include <lessmore/cancel.hpp>
+#include <lessmore/discovery.hpp>
 #include <lessmore/intensity.hpp>
+#include <lessmore/load.hpp>
 #include <lessmore/metric.hpp>
 #include <lessmore/progress.hpp>
 #include <lessmore/reduce.hpp>
-#include <lessmore/sources.hpp>
 
+#include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
@@ -15,13 +18,13 @@ namespace lessmore {
 
 struct SweepConfig {
     std::vector<std::string> inputs;
-    std::string method = "hash";
-    MetricOptions metric;
+    MetricOptions metric;  // metric.method: "everyn" or a metric make_metric() knows
     std::vector<double> thresholds;  // empty: the method's default range
     Strategy strategy = Strategy::Leader;
     std::optional<std::size_t> neighbours;
     SliceOrder order = SliceOrder::Position;
     IntensityMapping intensity;
+    std::uint64_t max_memory = 0;  // as reduce --max-memory
     int threads = 0;
 };
 
@@ -40,8 +43,9 @@ struct SweepResult {
     std::vector<InputFailure> errors;
 };
 
-// "1,2,3" or "A:B:STEP" (B included); throws UsageError naming --thresholds.
-std::vector<double> parse_thresholds(const std::string& text);
+// first, first + step, ... up to last (included), each rounded to 1e-9 so that
+// 0.9 + 3 * 0.01 is 0.93; at most 10000 values.
+std::vector<double> threshold_range(double first, double last, double step);
 // The thresholds swept when none are given: every Hamming distance for hash, a range for
 // the similarities, 1..20 for everyn (read as N).
 std::vector<double> default_thresholds(const std::string& method, int hash_size);

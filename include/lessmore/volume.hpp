@@ -83,12 +83,9 @@ public:
 
     // Adds a chunk holding `count` consecutive slices (appended in slice order).
     void add_chunk(Bytes bytes, std::size_t count);
-    // Reorders slices (and their SliceInfo): new slice i is old slice order[i].
-    void reorder(const std::vector<std::size_t>& order);
 
     SliceView slice(std::size_t k) const;
     std::size_t slice_count() const { return m_refs.size(); }
-    std::size_t bytes() const;
 
 private:
     struct SliceRef {

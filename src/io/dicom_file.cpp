@@ -3,13 +3,12 @@
 // (as pydicom's pixel_array reads them). Compressed pixel data goes through GDCM's decoder.
 #include "io/dicom_file.hpp"
 
-#include "io/files.hpp"
+#include <lessmore/files.hpp>
 
 #include <gdcmAttribute.h>
 #include <gdcmImage.h>
 #include <gdcmImageReader.h>
 #include <gdcmReader.h>
-#include <gdcmTrace.h>
 
 #include <algorithm>
 #include <cerrno>

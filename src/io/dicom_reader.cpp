@@ -3,10 +3,8 @@
 #include <lessmore/error.hpp>
 
 #include "io/dicom_file.hpp"
-#include "io/files.hpp"
+#include <lessmore/files.hpp>
 #include "io/readers.hpp"
-
-#include <gdcmTrace.h>
 
 #include <algorithm>
 #include <array>
@@ -119,9 +117,6 @@ LoadedVolume build_series(const Source& source, const std::string& id, std::vect
 
 std::vector<LoadedVolume> read_dicom_folder(const Source& source, const LoadOptions& options, ThreadPool& pool,
                                             const CancelToken& cancel, bool headers_only) {
-    // GDCM prints warnings about odd files to stderr; lessmore reports problems itself.
-    gdcm::Trace::WarningOff();
-    gdcm::Trace::DebugOff();
     const std::filesystem::path folder(source.path);
     std::vector<DicomFile> records(source.files.size());
     pool.parallel_for(records.size(), [&](std::size_t i) {

@@ -1,8 +1,8 @@
 // Finding volumes: walks the inputs, classifies files by extension and content.
 #include <lessmore/error.hpp>
-#include <lessmore/sources.hpp>
+#include <lessmore/discovery.hpp>
 
-#include "io/files.hpp"
+#include <lessmore/files.hpp>
 
 #include <algorithm>
 #include <array>
@@ -16,10 +16,6 @@
 namespace fs = std::filesystem;
 
 namespace lessmore {
-
-void CancelToken::check() const {
-    if (cancelled()) throw Interrupted();
-}
 
 namespace {
 

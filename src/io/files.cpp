@@ -1,4 +1,4 @@
-#include "io/files.hpp"
+#include <lessmore/files.hpp>
 
 #include <lessmore/error.hpp>
 

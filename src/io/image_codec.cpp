@@ -2,7 +2,7 @@
 
 #include <lessmore/error.hpp>
 
-#include "io/files.hpp"
+#include <lessmore/files.hpp>
 #include "io/itk_messages.hpp"
 
 #include <itk_png.h>  // ITK's PNG module (libpng), used directly to encode in memory
@@ -24,7 +24,6 @@ namespace lessmore {
 namespace {
 
 itk::ImageIOBase::Pointer io_for(const std::string& ext) {
-    itk::Object::GlobalWarningDisplayOff();
     if (ext == ".png") return itk::PNGImageIO::New().GetPointer();
     if (ext == ".jpg" || ext == ".jpeg") return itk::JPEGImageIO::New().GetPointer();
     if (ext == ".tif" || ext == ".tiff") return itk::TIFFImageIO::New().GetPointer();

@@ -1,8 +1,9 @@
 // A folder of 2D images (PNG/TIFF/JPEG, 8- or 16-bit, read by ITK) is one volume, its slices in
 // natural name order (2 before 10), or byte-wise with --order name.
 #include <lessmore/error.hpp>
+#include <lessmore/natural_order.hpp>
 
-#include "io/files.hpp"
+#include <lessmore/files.hpp>
 #include "io/image_codec.hpp"
 #include "io/readers.hpp"
 

@@ -1,5 +1,5 @@
 #include <lessmore/error.hpp>
-#include <lessmore/sources.hpp>
+#include <lessmore/load.hpp>
 
 #include "io/readers.hpp"
 

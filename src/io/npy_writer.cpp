@@ -1,4 +1,4 @@
-#include <lessmore/writers.hpp>
+#include <lessmore/npy_writer.hpp>
 
 #include <cstring>
 

@@ -1,4 +1,4 @@
-#include <lessmore/writers.hpp>
+#include <lessmore/png_writer.hpp>
 
 #include "io/image_codec.hpp"
 

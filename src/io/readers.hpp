@@ -1,7 +1,7 @@
 #pragma once
 // The format readers behind load_source()/inspect_source(). ITK, GDCM and OpenCV
 // image reading live only behind this header.
-#include <lessmore/sources.hpp>
+#include <lessmore/load.hpp>
 #include <lessmore/thread_pool.hpp>
 
 #include <vector>

@@ -2,7 +2,9 @@
 // changed parameters, --max-memory, JSON-lines progress.
 #include "test_support.hpp"
 
-#include <lessmore/writers.hpp>
+#include <lessmore/files.hpp>
+#include <lessmore/npy_writer.hpp>
+#include <lessmore/png_writer.hpp>
 
 #include <chrono>
 #include <csignal>

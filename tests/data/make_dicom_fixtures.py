@@ -13,10 +13,18 @@ Usage:
     /usr/bin/python3 make_dicom_fixtures.py [SOURCE_DIR] [OUTPUT_DIR]
 
 SOURCE_DIR defaults to ../../../shared/data/ct relative to this script
-(i.e. /work/shared/data/ct); OUTPUT_DIR defaults to dicom/ next to this
-script. The fixture folders inside OUTPUT_DIR are deleted and rewritten.
+(the shared CT corpus beside the repository, e.g. /work/shared/data/ct), NOT
+to the repository's tests/data/ct: the fixtures are derived from 33
+pancreas-ct-cb-001 slices between 1-001.dcm and 1-120.dcm (every 5th from
+1-001, every 13th from 1-003, and 1-001..1-003), and tests/data/ct keeps only
+the 16-slice subset 1-026..1-041 of that series. The outputs (dicom/) are
+committed, so a fresh clone needs neither this script nor the shared corpus;
+rerunning it from the shared corpus reproduces them byte for byte. OUTPUT_DIR
+defaults to dicom/ next to this script. The fixture folders inside OUTPUT_DIR
+are deleted and rewritten.
 
-Data attribution (see SOURCE_DIR/SOURCES.md and dicom/README.md):
+Data attribution (see SOURCE_DIR/SOURCES.md, ct/SOURCES.md next to this
+script and dicom/README.md):
   pancreas-ct-cb-001: TCIA Pancreatic-CT-CBCT-SEG, patient Pancreas-CT-CB_001,
                       CC BY 4.0 (Hong et al. 2021, doi:10.7937/TCIA.ESHQ-4D90)
   ge-head-tilt:       dcm_qa_ct by Chris Rorden, BSD-2-Clause
@@ -373,6 +381,9 @@ def dump_golden(doc, path):
 # --------------------------------------------------------------- main ----
 def main(argv):
     here = os.path.dirname(os.path.abspath(__file__))
+    # Deliberately the shared corpus, not tests/data/ct: most of the pancreas
+    # slices used here are outside the repository's 16-slice subset (see the
+    # docstring). ge-head-tilt would be found in tests/data/ct too.
     src_dir = argv[1] if len(argv) > 1 else os.path.normpath(
         os.path.join(here, "..", "..", "..", "shared", "data", "ct"))
     out = argv[2] if len(argv) > 2 else os.path.join(here, "dicom")

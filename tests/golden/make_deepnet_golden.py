@@ -18,8 +18,11 @@ Preprocessing (lessmore's contract, see DeepNet docs):
 Usage:
     /usr/bin/python3 make_deepnet_golden.py [MODELS_DIR] [NIFTI] [OUTPUT_JSON]
 
-MODELS_DIR defaults to /work/shared/models (the embedding model, the
-classifier variant and imagenet_labels.txt), NIFTI to
+MODELS_DIR is the folder holding the embedding model, the classifier
+variant and imagenet_labels.txt (e.g. ../shared/models). Without it the
+copies kept in the repository are used: the embedding model from
+../../models/ and the classifier variant and imagenet_labels.txt from
+../data/models/ (byte-identical to the shared ones). NIFTI defaults to
 ../../data/sample/example_ct_sm.nii.gz relative to this script, OUTPUT_JSON
 to deepnet_golden.json next to this script. The dog photograph is
 /usr/share/darknet/data/dog.jpg (Debian package `darknet`); if it is missing
@@ -295,7 +298,11 @@ def classify(models_dir, labels):
 
 
 def main():
-    models_dir = sys.argv[1] if len(sys.argv) > 1 else "/work/shared/models"
+    if len(sys.argv) > 1:
+        models_dir = classifier_dir = sys.argv[1]
+    else:
+        models_dir = os.path.join(REPO, "models")
+        classifier_dir = os.path.join(REPO, "tests", "data", "models")
     nifti = sys.argv[2] if len(sys.argv) > 2 else os.path.join(REPO, "data", "sample", "example_ct_sm.nii.gz")
     out_path = sys.argv[3] if len(sys.argv) > 3 else os.path.join(HERE, "deepnet_golden.json")
 
@@ -333,12 +340,12 @@ def main():
     for row in cos:
         print("  " + " ".join(f"{v:.6f}" for v in row))
 
-    labels_path = os.path.join(models_dir, "imagenet_labels.txt")
+    labels_path = os.path.join(classifier_dir, "imagenet_labels.txt")
     classifier = None
     if os.path.exists(DOG) and os.path.exists(labels_path):
         with open(labels_path) as f:
             labels = [l.rstrip("\n") for l in f]
-        classifier = classify(models_dir, labels)
+        classifier = classify(classifier_dir, labels)
     else:
         print("dog.jpg or labels missing: classifier section skipped")
 

@@ -9,15 +9,20 @@ reference_preprocessing.py next to this script.
 Usage:
     /usr/bin/python3 make_dhash_golden.py [DATA_DIR] [OUTPUT_JSON]
 
-DATA_DIR defaults to ../../../shared/data/ct relative to this script
-(i.e. /work/shared/data/ct); OUTPUT_JSON defaults to dhash_golden.json next
-to this script.
+DATA_DIR defaults to ../data/ct relative to this script (tests/data/ct,
+the CT data kept in the repository: a 16-slice subset 1-026..1-041 of
+pancreas-ct-cb-001, all of ge-head-tilt, nifti/example_ct.nii.gz); pass
+e.g. ../shared/data/ct to use the full 134-slice pancreas series instead.
+The "nifti/example_ct_sm.nii.gz" volume is always read from the bundled
+../../data/sample/example_ct_sm.nii.gz (the same file as in the shared
+corpus), keeping its dataset name. OUTPUT_JSON defaults to dhash_golden.json
+next to this script.
 
-Data attribution (see DATA_DIR/SOURCES.md):
+Data attribution (see tests/data/ct/SOURCES.md):
   pancreas-ct-cb-001: TCIA Pancreatic-CT-CBCT-SEG, CC BY 4.0
                       (Hong et al. 2021, doi:10.7937/TCIA.ESHQ-4D90)
   ge-head-tilt:       dcm_qa_ct by Chris Rorden, BSD-2-Clause
-  nifti/*:            TotalSegmentator test data, Apache-2.0
+  nifti/*, sample/*:  TotalSegmentator test data, Apache-2.0
 """
 
 import base64
@@ -80,8 +85,8 @@ def dicom_volume(data_dir, name):
     return {"dataset": name, "kind": "dicom", "slices": slices}
 
 
-def nifti_volume(data_dir, name):
-    img = nib.load(os.path.join(data_dir, name))
+def nifti_volume(path, name):
+    img = nib.load(path)
     data = img.get_fdata()  # float64, scl_slope/inter applied
     slices = []
     for k in range(data.shape[2]):
@@ -144,8 +149,10 @@ def resize_cases():
 def main(argv):
     here = os.path.dirname(os.path.abspath(__file__))
     data_dir = argv[1] if len(argv) > 1 else os.path.normpath(
-        os.path.join(here, "..", "..", "..", "shared", "data", "ct"))
+        os.path.join(here, "..", "data", "ct"))
     out_path = argv[2] if len(argv) > 2 else os.path.join(here, "dhash_golden.json")
+    sample_path = os.path.normpath(os.path.join(here, "..", "..", "data", "sample",
+                                                "example_ct_sm.nii.gz"))
 
     doc = {
         "generator": "tests/golden/make_dhash_golden.py",
@@ -154,8 +161,9 @@ def main(argv):
         "volumes": [
             dicom_volume(data_dir, "pancreas-ct-cb-001"),
             dicom_volume(data_dir, "ge-head-tilt"),
-            nifti_volume(data_dir, "nifti/example_ct.nii.gz"),
-            nifti_volume(data_dir, "nifti/example_ct_sm.nii.gz"),
+            nifti_volume(os.path.join(data_dir, "nifti", "example_ct.nii.gz"),
+                         "nifti/example_ct.nii.gz"),
+            nifti_volume(sample_path, "nifti/example_ct_sm.nii.gz"),
         ],
         "resize_cases": resize_cases(),
     }

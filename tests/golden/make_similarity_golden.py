@@ -27,12 +27,15 @@ Conventions in the output JSON:
 Usage:
     /usr/bin/python3 make_similarity_golden.py [DATA_DIR] [OUTPUT_JSON]
 
-DATA_DIR defaults to ../../../shared/data/ct relative to this script
-(i.e. /work/shared/data/ct); the 30-slice sample volume is read from
-../../data/sample/example_ct_sm.nii.gz (bundled with lessmore).
-OUTPUT_JSON defaults to similarity_golden.json next to this script.
+DATA_DIR defaults to ../data/ct relative to this script (tests/data/ct, the
+CT data kept in the repository: pancreas-ct-cb-001 is there a 16-slice subset,
+1-026.dcm..1-041.dcm, and every pancreas pair below lies inside it, so passing
+the full series, e.g. ../shared/data/ct, gives the same pairs); the 30-slice
+sample volume is read from ../../data/sample/example_ct_sm.nii.gz (bundled
+with lessmore). OUTPUT_JSON defaults to similarity_golden.json next to this
+script.
 
-Data attribution (see DATA_DIR/SOURCES.md):
+Data attribution (see tests/data/ct/SOURCES.md):
   pancreas-ct-cb-001: TCIA Pancreatic-CT-CBCT-SEG, CC BY 4.0
                       (Hong et al. 2021, doi:10.7937/TCIA.ESHQ-4D90)
   ge-head-tilt:       dcm_qa_ct by Chris Rorden, BSD-2-Clause
@@ -173,14 +176,25 @@ def example_ct_pairs(n):  # n = 112
     return uniq(pairs)
 
 
-def pancreas_pairs(n):  # n = 134, 1-based
-    pairs = [(k, k + 1) for k in (1, 10, 25, 40, 50, 60, 67, 75, 90, 100, 110, 120, n - 1)]
-    pairs += [(k, k + 3) for k in (5, 30, 64, 95, 125)]
-    pairs += [(k, k + 10) for k in (10, 45, 80, 110)]
-    pairs += [(1, n), (10, 100), (20, 120), (30, 90), (40, 130), (2, 67), (67, n),
-              (15, 75), (50, 110), (5, 60), (60, 65), (100, 102)]
-    pairs += [(10, 10), (67, 67), (n, n)]
-    return uniq(pairs)
+PANCREAS_FIRST, PANCREAS_LAST = 26, 41    # the subset 1-026.dcm..1-041.dcm in tests/data/ct
+
+
+def pancreas_name(k):
+    return f"1-{k:03d}.dcm"
+
+
+def pancreas_pairs(files):
+    """Pairs of pancreas slices, chosen by file number (1-026.dcm is 26) inside
+    the 16-slice subset; returned as 1-based positions in the sorted file list."""
+    first, last, mid = PANCREAS_FIRST, PANCREAS_LAST, 33
+    pairs = [(k, k + 1) for k in range(first, last)]              # all 15 neighbours
+    pairs += [(26, 29), (30, 33), (33, 36), (38, 41)]             # 3 apart
+    pairs += [(26, 36), (28, 38), (31, 41)]                       # 10 apart
+    pairs += [(first, last), (27, 40), (29, 35), (first, mid), (mid, last),
+              (32, 39), (35, 37)]
+    pairs += [(first, first), (mid, mid), (last, last)]           # self-similarity
+    pos = {f: i + 1 for i, f in enumerate(files)}
+    return uniq([(pos[pancreas_name(a)], pos[pancreas_name(b)]) for a, b in pairs])
 
 
 def ge_pairs(n):  # n = 28, 1-based
@@ -211,11 +225,11 @@ def resized_cases(pancreas_imgs, ge_imgs, sample_slices):
         cases.append(rec)
 
     P = pancreas_imgs
-    for fa, fb, sizes in [("1-010.dcm", "1-011.dcm", RESIZE_SIZES),
-                          ("1-050.dcm", "1-051.dcm", (64,)),
-                          ("1-030.dcm", "1-090.dcm", RESIZE_SIZES),
-                          ("1-067.dcm", "1-067.dcm", (128,)),
-                          ("1-001.dcm", "1-134.dcm", (64,))]:
+    for fa, fb, sizes in [("1-030.dcm", "1-031.dcm", RESIZE_SIZES),   # neighbours
+                          ("1-040.dcm", "1-041.dcm", (64,)),           # neighbours
+                          ("1-026.dcm", "1-036.dcm", RESIZE_SIZES),   # 10 apart
+                          ("1-033.dcm", "1-033.dcm", (128,)),          # self
+                          ("1-026.dcm", "1-041.dcm", (64,))]:          # first / last
         for s in sizes:
             add("pancreas-ct-cb-001", "dicom", fa, fb, P[fa], P[fb], s)
     for fa, fb, s in [("13.dcm", "14.dcm", 128), ("03.dcm", "27.dcm", 64)]:
@@ -344,7 +358,7 @@ def main(argv):
     t0 = time.time()
     here = os.path.dirname(os.path.abspath(__file__))
     data_dir = argv[1] if len(argv) > 1 else os.path.normpath(
-        os.path.join(here, "..", "..", "..", "shared", "data", "ct"))
+        os.path.join(here, "..", "data", "ct"))
     out_path = argv[2] if len(argv) > 2 else os.path.join(here, "similarity_golden.json")
     sample_path = os.path.normpath(os.path.join(here, "..", "..", "data", "sample",
                                                 "example_ct_sm.nii.gz"))
@@ -369,7 +383,7 @@ def main(argv):
         "volumes": [
             nifti_pairs_volume("sample/example_ct_sm.nii.gz", sample, sample_pairs(len(sample))),
             nifti_pairs_volume("nifti/example_ct.nii.gz", example, example_ct_pairs(len(example))),
-            dicom_pairs_volume("pancreas-ct-cb-001", pfiles, pimgs, pancreas_pairs(len(pfiles))),
+            dicom_pairs_volume("pancreas-ct-cb-001", pfiles, pimgs, pancreas_pairs(pfiles)),
             dicom_pairs_volume("ge-head-tilt", gfiles, gimgs, ge_pairs(len(gfiles))),
         ],
         "resized": resized_cases(pimgs, gimgs, sample),

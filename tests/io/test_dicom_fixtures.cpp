@@ -5,7 +5,10 @@
 
 #include <lessmore/dhash.hpp>
 #include <lessmore/intensity.hpp>
-#include <lessmore/sources.hpp>
+#include <lessmore/cancel.hpp>
+#include <lessmore/discovery.hpp>
+#include <lessmore/load.hpp>
+#include <lessmore/natural_order.hpp>
 #include <lessmore/thread_pool.hpp>
 
 #include <numeric>

@@ -2,8 +2,13 @@
 #include "test_support.hpp"
 
 #include <lessmore/error.hpp>
-#include <lessmore/sources.hpp>
-#include <lessmore/writers.hpp>
+#include <lessmore/cancel.hpp>
+#include <lessmore/discovery.hpp>
+#include <lessmore/load.hpp>
+#include <lessmore/natural_order.hpp>
+#include <lessmore/files.hpp>
+#include <lessmore/npy_writer.hpp>
+#include <lessmore/png_writer.hpp>
 
 namespace lessmore {
 namespace {
@@ -44,13 +49,12 @@ TEST(Discovery, AFolderInputThatIsItselfAVolumeIsNamedAfterIt) {
 }
 
 TEST(Discovery, DicomRecognisedByContentNotName) {
-    LESSMORE_REQUIRE_SHARED_DATA();
     test::TempDir dir;
     const auto series = dir / "philips";
     test::fs::create_directories(series);
     // Extension-less names as Philips writes them, a DIRFILE and a text file beside them.
-    test::fs::copy_file(test::shared_data() / "ge-head-tilt" / "01.dcm", series / "I10");
-    test::fs::copy_file(test::shared_data() / "ge-head-tilt" / "02.dcm", series / "I100");
+    test::fs::copy_file(test::ct_data() / "ge-head-tilt" / "01.dcm", series / "I10");
+    test::fs::copy_file(test::ct_data() / "ge-head-tilt" / "02.dcm", series / "I100");
     test::write_file(series / "DIRFILE", "not dicom");
     test::write_file(series / "info.xml", "<xml/>");
     test::write_file(series / "README", "text");

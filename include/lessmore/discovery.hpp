@@ -1,0 +1,34 @@
+#pragma once
+// Finding volumes in the user's inputs (files or folders, scanned recursively).
+#include <string>
+#include <vector>
+
+namespace lessmore {
+
+// A place volumes come from, found by scanning the inputs. Reading it gives one
+// volume, or several for a DICOM folder holding several series.
+struct Source {
+    enum class Kind { DicomFolder, VolumeFile, ImageFolder };
+    Kind kind = Kind::VolumeFile;
+    std::string path;                // the folder or file
+    std::string id;                  // volume id (path relative to the INPUT)
+    std::vector<std::string> files;  // DicomFolder / ImageFolder: file names, byte-wise order
+};
+
+// Something that could not be read, named by its path, with a one-line reason.
+struct InputFailure {
+    std::string path;
+    std::string message;
+};
+
+struct Discovery {
+    std::vector<Source> sources;         // sorted by id
+    std::vector<InputFailure> errors;    // unreadable folders, symlink loops, broken links
+    std::vector<InputFailure> warnings;  // things skipped on purpose (e.g. a folder reached twice)
+};
+
+// Scans the inputs. Throws UsageError when an input does not exist or two inputs give
+// the same volume id.
+Discovery discover(const std::vector<std::string>& inputs);
+
+}  // namespace lessmore

@@ -1,0 +1,41 @@
+#pragma once
+// Reading the volumes of a source: the one entry to the format readers.
+#include <lessmore/cancel.hpp>
+#include <lessmore/discovery.hpp>
+#include <lessmore/volume.hpp>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace lessmore {
+
+class ThreadPool;
+
+enum class SliceOrder {
+    Position,  // DICOM: ImagePositionPatient along the slice normal; images: natural name order
+    Name       // byte-wise order of the source file names (what the authors' scripts did)
+};
+
+struct LoadOptions {
+    SliceOrder order = SliceOrder::Position;
+};
+
+// One volume of a source, read or failed.
+struct LoadedVolume {
+    std::string id;
+    std::string path;                 // what to name in an error
+    std::unique_ptr<Volume> volume;   // null when reading failed
+    std::string error;                // one line, when volume is null
+};
+
+// Reads the voxels of every volume in a source; never throws InputError (failures are
+// returned per volume) but does throw Interrupted.
+std::vector<LoadedVolume> load_source(const Source& source, const LoadOptions& options, ThreadPool& pool,
+                                      const CancelToken& cancel);
+
+// Headers only: the returned volumes carry VolumeInfo but no voxels.
+std::vector<LoadedVolume> inspect_source(const Source& source, const LoadOptions& options, ThreadPool& pool,
+                                         const CancelToken& cancel);
+
+}  // namespace lessmore

@@ -1,0 +1,175 @@
+#include <lessmore/error.hpp>
+#include <lessmore/intensity.hpp>
+
+#include <lessmore/number_format.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <cstdlib>
+#include <vector>
+
+namespace lessmore {
+namespace {
+
+// Round half to even (the default FP rounding mode) and saturate, like OpenCV's
+// saturate_cast<uchar>(double) which the authors' PNG conversion used.
+inline std::uint8_t to_u8(double v) {
+    const double r = std::nearbyint(v);
+    if (!(r > 0.0)) return 0;  // also NaN
+    if (r >= 255.0) return 255;
+    return static_cast<std::uint8_t>(r);
+}
+
+struct Range {
+    double lo = 0.0;
+    double hi = 0.0;
+    bool any = false;
+};
+
+template <typename T>
+Range finite_range(const T* p, std::size_t n) {
+    Range r;
+    if constexpr (std::is_integral_v<T>) {
+        if (n == 0) return r;
+        T lo = p[0], hi = p[0];
+        for (std::size_t i = 1; i < n; ++i) {
+            lo = std::min(lo, p[i]);
+            hi = std::max(hi, p[i]);
+        }
+        return {static_cast<double>(lo), static_cast<double>(hi), true};
+    } else {
+        double lo = std::numeric_limits<double>::infinity();
+        double hi = -lo;
+        for (std::size_t i = 0; i < n; ++i) {
+            const double v = p[i];
+            if (std::isfinite(v)) {
+                lo = std::min(lo, v);
+                hi = std::max(hi, v);
+                r.any = true;
+            }
+        }
+        if (r.any) {
+            r.lo = lo;
+            r.hi = hi;
+        }
+        return r;
+    }
+}
+
+// The mapping of one value; kept in one place so the LUT and the direct path agree.
+struct Mapper {
+    IntensityMapping::Kind kind;
+    double lo;     // MinMax: slice min; Window: C - W/2
+    double hi;     // MinMax: slice max; Window: C + W/2
+    double span;   // MinMax: max - min; Window: W
+    bool constant; // MinMax with max == min: all zeros
+
+    std::uint8_t operator()(double x) const {
+        if (!std::isfinite(x)) return 0;
+        if (kind == IntensityMapping::Kind::Window) {
+            x = std::clamp(x, lo, hi);
+        } else if (constant) {
+            return 0;
+        }
+        return to_u8((x - lo) / span * 255.0);
+    }
+};
+
+template <typename T>
+void convert(const T* p, std::size_t n, const IntensityMapping& mapping, std::uint8_t* out) {
+    if (n == 0) return;
+    const Range r = finite_range(p, n);
+    Mapper m{mapping.kind, 0.0, 0.0, 0.0, false};
+    if (mapping.kind == IntensityMapping::Kind::Window) {
+        m.lo = mapping.center - mapping.width / 2.0;
+        m.hi = mapping.center + mapping.width / 2.0;
+        m.span = mapping.width;
+    } else {
+        m.lo = r.lo;
+        m.hi = r.hi;
+        m.span = r.hi - r.lo;
+        m.constant = !r.any || r.hi == r.lo;
+    }
+    if constexpr (std::is_integral_v<T>) {
+        // Integer input has few distinct values: evaluate the exact formula once per value.
+        const auto base = static_cast<std::int64_t>(r.lo);
+        const auto count = static_cast<std::size_t>(static_cast<std::int64_t>(r.hi) - base) + 1;
+        std::vector<std::uint8_t> lut(count);
+        for (std::size_t k = 0; k < count; ++k) lut[k] = m(static_cast<double>(base + static_cast<std::int64_t>(k)));
+        for (std::size_t i = 0; i < n; ++i) out[i] = lut[static_cast<std::size_t>(static_cast<std::int64_t>(p[i]) - base)];
+    } else {
+        for (std::size_t i = 0; i < n; ++i) out[i] = m(static_cast<double>(p[i]));
+    }
+}
+
+// `text` as one finite number and nothing else.
+std::optional<double> finite_number(const std::string& text) {
+    if (text.empty() || std::isspace(static_cast<unsigned char>(text[0]))) return std::nullopt;
+    char* end = nullptr;
+    const double v = std::strtod(text.c_str(), &end);
+    if (end != text.c_str() + text.size() || !std::isfinite(v)) return std::nullopt;
+    return v;
+}
+
+}  // namespace
+
+std::optional<IntensityMapping> IntensityMapping::from_string(const std::string& text) {
+    IntensityMapping m;
+    if (text == "minmax") return m;
+    if (text == "none") {
+        m.kind = Kind::None;
+        return m;
+    }
+    const std::string prefix = "window:";
+    if (text.rfind(prefix, 0) != 0) return std::nullopt;
+    const std::string rest = text.substr(prefix.size());
+    const auto comma = rest.find(',');
+    if (comma == std::string::npos) return std::nullopt;
+    const auto center = finite_number(rest.substr(0, comma));
+    const auto width = finite_number(rest.substr(comma + 1));
+    if (!center || !width || !(*width > 0.0)) return std::nullopt;
+    m.kind = Kind::Window;
+    m.center = *center;
+    m.width = *width;
+    return m;
+}
+
+std::string IntensityMapping::to_string() const {
+    switch (kind) {
+    case Kind::MinMax: return "minmax";
+    case Kind::None: return "none";
+    case Kind::Window: {
+        return "window:" + format_number(center) + "," + format_number(width);
+    }
+    }
+    return "?";
+}
+
+void to_8bit(const SliceView& slice, const IntensityMapping& mapping, Image8& out) {
+    if (out.width != slice.width || out.height != slice.height) out = Image8(slice.width, slice.height);
+    const std::size_t n = slice.pixels();
+    std::uint8_t* dst = out.pixels.data();
+    if (mapping.kind == IntensityMapping::Kind::None) {
+        if (slice.type != VoxelType::UInt8) {
+            throw InputError(std::string("--intensity none needs 8-bit input, got ") + voxel_type_name(slice.type));
+        }
+        std::copy_n(static_cast<const std::uint8_t*>(slice.data), n, dst);
+        return;
+    }
+    switch (slice.type) {
+    case VoxelType::UInt8: convert(static_cast<const std::uint8_t*>(slice.data), n, mapping, dst); break;
+    case VoxelType::Int16: convert(static_cast<const std::int16_t*>(slice.data), n, mapping, dst); break;
+    case VoxelType::UInt16: convert(static_cast<const std::uint16_t*>(slice.data), n, mapping, dst); break;
+    case VoxelType::Float32: convert(static_cast<const float*>(slice.data), n, mapping, dst); break;
+    }
+}
+
+Image8 to_8bit(const SliceView& slice, const IntensityMapping& mapping) {
+    Image8 out(slice.width, slice.height);
+    to_8bit(slice, mapping, out);
+    return out;
+}
+
+}  // namespace lessmore

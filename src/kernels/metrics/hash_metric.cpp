@@ -1,0 +1,63 @@
+// HASH: imagehash's dhash, Hamming distance; similar iff distance <= threshold.
+#include "kernels/metrics/hash_metric.hpp"
+
+#include <lessmore/dhash.hpp>
+#include <lessmore/error.hpp>
+#include <lessmore/number_format.hpp>
+
+#include <cmath>
+#include <string>
+
+namespace lessmore {
+namespace {
+
+class HashFeature final : public Feature {
+public:
+    explicit HashFeature(DHash h) : hash(std::move(h)) {}
+    DHash hash;
+};
+
+class HashMetric final : public Metric {
+public:
+    explicit HashMetric(int hash_size) : m_hash_size(hash_size), m_hasher(hash_size) {}
+
+    std::string name() const override { return "hash"; }
+    Sense sense() const override { return Sense::LowerIsSimilar; }
+    bool cheap_compare() const override { return true; }
+
+    void check_threshold(double t) const override {
+        const int bits = m_hash_size * m_hash_size;
+        if (!(t >= 0 && t <= bits) || std::floor(t) != t) {
+            throw UsageError("--threshold: for hash it is a Hamming distance, a whole number from 0 to " +
+                             std::to_string(bits) + " (got " + format_number(t) + ")");
+        }
+    }
+
+    std::unique_ptr<Feature> prepare(const Image8& image) const override {
+        return std::make_unique<HashFeature>(m_hasher(image));
+    }
+
+    double compare(const Feature& a, const Feature& b) const override {
+        return hamming_distance(static_cast<const HashFeature&>(a).hash, static_cast<const HashFeature&>(b).hash);
+    }
+
+    std::optional<std::string> describe(const Feature& f) const override {
+        return static_cast<const HashFeature&>(f).hash.hex();
+    }
+
+private:
+    int m_hash_size;
+    DHasher m_hasher;
+};
+
+}  // namespace
+
+std::unique_ptr<Metric> make_hash_metric(const MetricOptions& options) {
+    if (options.resize != 0) throw UsageError("--resize: only for ssim and mi (hash always resizes to 9x8)");
+    if (options.hash_size < 2 || options.hash_size > 64) {
+        throw UsageError("--hash-size: must be from 2 to 64 (got " + std::to_string(options.hash_size) + ")");
+    }
+    return std::make_unique<HashMetric>(options.hash_size);
+}
+
+}  // namespace lessmore

@@ -1,0 +1,46 @@
+// The metric registry: a fixed table of names and factories (no global state).
+#include <lessmore/error.hpp>
+#include <lessmore/metric.hpp>
+
+#include "kernels/metrics/deepnet_metric.hpp"
+#include "kernels/metrics/hash_metric.hpp"
+#include "kernels/metrics/similarity_metrics.hpp"
+
+namespace lessmore {
+namespace {
+
+struct Entry {
+    const char* name;
+    std::unique_ptr<Metric> (*make)(const MetricOptions&);
+};
+
+constexpr Entry k_metrics[] = {
+    // difference hash (imagehash dhash on Pillow), Hamming distance; similar iff distance <= threshold
+    {"hash", &make_hash_metric},
+    // mean SSIM (11x11 Gaussian window, sigma 1.5), as scikit-image; similar iff SSIM >= threshold
+    {"ssim", &make_ssim_metric},
+    // normalized mutual information (H(X) + H(Y)) / H(X, Y), as scikit-image; similar iff NMI >= threshold
+    {"mi", &make_mi_metric},
+    // cosine similarity of CNN embeddings (bundled MobileNet v1, or --model); similar iff cosine >= threshold
+    {"deepnet", &make_deepnet_metric},
+};
+
+}  // namespace
+
+std::vector<std::unique_ptr<Feature>> Metric::prepare_batch(const std::vector<const Image8*>& images) const {
+    std::vector<std::unique_ptr<Feature>> out;
+    out.reserve(images.size());
+    for (const Image8* image : images) out.push_back(prepare(*image));
+    return out;
+}
+
+std::unique_ptr<Metric> make_metric(const MetricOptions& options) {
+    for (const Entry& e : k_metrics) {
+        if (options.method == e.name) return e.make(options);
+    }
+    std::string names;
+    for (const Entry& e : k_metrics) names += std::string(names.empty() ? "" : ", ") + e.name;
+    throw UsageError("--method: unknown metric '" + options.method + "' (choose from everyn, " + names + ")");
+}
+
+}  // namespace lessmore

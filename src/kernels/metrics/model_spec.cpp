@@ -1,0 +1,209 @@
+#include "kernels/metrics/model_spec.hpp"
+
+#include <lessmore/error.hpp>
+#include <lessmore/sha256.hpp>
+
+#include "kernels/metrics/bundled_model.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <set>
+
+namespace lessmore {
+namespace {
+
+using Json = nlohmann::json;
+
+std::string upper(std::string s) {
+    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::toupper(c); });
+    return s;
+}
+
+std::array<double, 3> three(const std::vector<double>& v, const std::string& where, const char* field) {
+    if (v.size() == 1) return {v[0], v[0], v[0]};
+    if (v.size() == 3) return {v[0], v[1], v[2]};
+    throw UsageError(where + ": '" + field + "' must be one number or three (R, G, B)");
+}
+
+void check_finite(const std::array<double, 3>& v, const std::string& where, const char* field, bool nonzero) {
+    for (double x : v) {
+        if (!std::isfinite(x) || (nonzero && x == 0.0)) {
+            throw UsageError(where + ": '" + field + "' must be finite" + (nonzero ? " and non-zero" : ""));
+        }
+    }
+}
+
+// Applies a sidecar's fields to spec; `where` names the file in errors.
+void apply_sidecar(const std::string& text, const std::string& where, ModelSpec& spec) {
+    Json j;
+    try {
+        j = Json::parse(text);
+    } catch (const Json::exception& e) {
+        throw UsageError(where + ": not valid JSON (" + std::string(e.what()) + ")");
+    }
+    if (!j.is_object()) throw UsageError(where + ": must be a JSON object");
+    static const std::set<std::string> k_known = {"input_size", "layout", "channel_order", "scale", "mean", "std",
+                                                  "input", "output", "pool", "comment", "description"};
+    for (const auto& [key, value] : j.items()) {
+        if (!k_known.count(key)) {
+            throw UsageError(where + ": unknown field '" + key +
+                             "' (known: input_size, layout, channel_order, scale, mean, std, input, output, pool)");
+        }
+    }
+    auto numbers = [&](const char* field) {
+        const Json& v = j[field];
+        std::vector<double> out;
+        if (v.is_number()) {
+            out.push_back(v.get<double>());
+        } else if (v.is_array() && std::all_of(v.begin(), v.end(), [](const Json& x) { return x.is_number(); })) {
+            for (const Json& x : v) out.push_back(x.get<double>());
+        } else {
+            throw UsageError(where + ": '" + std::string(field) + "' must be a number or a list of numbers");
+        }
+        return out;
+    };
+    auto text_field = [&](const char* field) {
+        if (!j[field].is_string()) throw UsageError(where + ": '" + std::string(field) + "' must be a string");
+        return j[field].get<std::string>();
+    };
+    if (j.contains("input_size")) {
+        const auto v = numbers("input_size");
+        if (v.empty() || v.size() > 2 || std::any_of(v.begin(), v.end(), [](double x) { return x < 1 || x > 8192 || std::floor(x) != x; })) {
+            throw UsageError(where + ": 'input_size' must be a whole number or [width, height], each 1..8192");
+        }
+        spec.width = static_cast<int>(v[0]);
+        spec.height = static_cast<int>(v.size() == 2 ? v[1] : v[0]);
+    }
+    if (j.contains("scale")) {
+        const auto v = numbers("scale");
+        if (v.size() != 1 || !std::isfinite(v[0]) || v[0] == 0.0) throw UsageError(where + ": 'scale' must be one non-zero number");
+        spec.scale = v[0];
+    }
+    if (j.contains("mean")) spec.mean = three(numbers("mean"), where, "mean");
+    if (j.contains("std")) spec.std = three(numbers("std"), where, "std");
+    check_finite(spec.mean, where, "mean", false);
+    check_finite(spec.std, where, "std", true);
+    if (j.contains("channel_order")) {
+        const std::string v = upper(text_field("channel_order"));
+        if (v != "RGB" && v != "BGR") throw UsageError(where + ": 'channel_order' must be \"RGB\" or \"BGR\"");
+        spec.bgr = v == "BGR";
+    }
+    if (j.contains("layout")) {
+        const std::string v = upper(text_field("layout"));
+        if (v != "NCHW" && v != "NHWC") throw UsageError(where + ": 'layout' must be \"NCHW\" or \"NHWC\"");
+        spec.nhwc = v == "NHWC";
+    }
+    if (j.contains("input")) spec.input = text_field("input");
+    if (j.contains("output")) spec.output = text_field("output");
+    if (j.contains("pool")) {
+        if (!j["pool"].is_boolean()) throw UsageError(where + ": 'pool' must be true or false");
+        spec.pool = j["pool"].get<bool>();
+    }
+}
+
+}  // namespace
+
+ModelSpec resolve_model(const ModelOptions& o) {
+    ModelSpec spec;
+    if (o.path.empty()) {
+        spec.name = std::string("bundled:") + k_bundled_model_name;
+        spec.bytes = std::string(bundled_model_onnx());
+        spec.sidecar = "bundled";
+        apply_sidecar(std::string(bundled_model_sidecar()), "bundled model sidecar", spec);
+    } else {
+        if (!o.files) throw std::logic_error("resolve_model: the model's files were not read");
+        spec.name = o.path;
+        spec.bytes = o.files->model_bytes;
+        if (!o.files->sidecar_path.empty()) {
+            spec.sidecar = o.files->sidecar_path;
+            apply_sidecar(o.files->sidecar_text, spec.sidecar, spec);
+        } else {
+            // No sidecar: the bundled model's preprocessing, but the model's own output.
+            spec.input.clear();
+            spec.output.clear();
+        }
+    }
+    try {
+        spec.graph = read_onnx_info(spec.bytes);
+    } catch (const std::exception& e) {
+        throw UsageError("--model " + spec.name + ": not an ONNX model (" + e.what() + ")");
+    }
+
+    // Flags override the sidecar.
+    if (o.input_size) {
+        if (o.input_size->first < 1 || o.input_size->second < 1 || o.input_size->first > 8192 || o.input_size->second > 8192) {
+            throw UsageError("--input-size: width and height must be 1..8192");
+        }
+        spec.width = o.input_size->first;
+        spec.height = o.input_size->second;
+    }
+    if (o.scale) {
+        if (!std::isfinite(*o.scale) || *o.scale == 0.0) throw UsageError("--scale: must be a non-zero number");
+        spec.scale = *o.scale;
+    }
+    if (o.mean) {
+        spec.mean = three(*o.mean, "--mean", "mean");
+        check_finite(spec.mean, "--mean", "mean", false);
+    }
+    if (o.std) {
+        spec.std = three(*o.std, "--std", "std");
+        check_finite(spec.std, "--std", "std", true);
+    }
+    if (o.channel_order) {
+        const std::string v = upper(*o.channel_order);
+        if (v != "RGB" && v != "BGR") throw UsageError("--channel-order: must be RGB or BGR");
+        spec.bgr = v == "BGR";
+    }
+    if (o.layout) {
+        const std::string v = upper(*o.layout);
+        if (v != "NCHW" && v != "NHWC") throw UsageError("--layout: must be NCHW or NHWC");
+        spec.nhwc = v == "NHWC";
+    }
+    if (o.output) spec.output = *o.output;
+    if (o.pool) spec.pool = *o.pool;
+    if (o.batch < 0 || o.batch > 1024) throw UsageError("--batch: must be from 1 to 1024 (0: automatic)");
+    // Single-threaded OpenCV gives the same outputs for any batch (tested); small networks
+    // gain from batching, large ones lose (cache), so the default follows the model size.
+    spec.batch = o.batch > 0 ? o.batch : (spec.bytes.size() <= (std::size_t{16} << 20) ? 4 : 1);
+
+    // The model must take one image: N x 3 x H x W (or N x H x W x 3).
+    if (spec.graph.inputs.empty()) throw UsageError("--model " + spec.name + ": the graph declares no input");
+    const OnnxTensorInfo* input = &spec.graph.inputs.front();
+    if (!spec.input.empty()) {
+        input = nullptr;
+        for (const auto& in : spec.graph.inputs)
+            if (in.name == spec.input) input = &in;
+        if (!input) throw UsageError("--model " + spec.name + ": no input named '" + spec.input + "'");
+    } else if (spec.graph.inputs.size() > 1) {
+        throw UsageError("--model " + spec.name + ": the graph has " + std::to_string(spec.graph.inputs.size()) +
+                         " inputs; name the image input in the sidecar ('input')");
+    }
+    const auto& d = input->dims;
+    const std::int64_t channels = d.size() == 4 ? (spec.nhwc ? d[3] : d[1]) : 0;
+    if (d.size() != 4 || channels != 3) {
+        std::string shape;
+        for (std::size_t i = 0; i < d.size(); ++i) shape += (i ? "x" : "") + (d[i] < 0 ? std::string("?") : std::to_string(d[i]));
+        throw UsageError("--model " + spec.name + ": input '" + input->name + "' is " + (shape.empty() ? "of unknown shape" : shape) +
+                         "; lessmore needs a 3-channel image, N x 3 x H x W" + (spec.nhwc ? " (NHWC: N x H x W x 3)" : ""));
+    }
+    // A fixed spatial size in the graph must agree with the input size used.
+    const std::int64_t h = spec.nhwc ? d[1] : d[2], w = spec.nhwc ? d[2] : d[3];
+    if ((h > 0 && h != spec.height) || (w > 0 && w != spec.width)) {
+        if (!o.input_size && spec.sidecar.empty()) {
+            spec.width = static_cast<int>(w > 0 ? w : spec.width);
+            spec.height = static_cast<int>(h > 0 ? h : spec.height);
+        } else {
+            throw UsageError("--model " + spec.name + ": the graph's input is " + std::to_string(w) + "x" + std::to_string(h) +
+                             " but the input size given is " + std::to_string(spec.width) + "x" + std::to_string(spec.height));
+        }
+    }
+    spec.input = input->name;
+    if (spec.output.empty() && !spec.graph.outputs.empty()) spec.output = spec.graph.outputs.front().name;
+    spec.sha256 = sha256_hex(spec.bytes.data(), spec.bytes.size());
+    return spec;
+}
+
+}  // namespace lessmore

@@ -1,0 +1,42 @@
+#include <lessmore/volume.hpp>
+
+#include <stdexcept>
+
+namespace lessmore {
+
+std::size_t voxel_size(VoxelType type) {
+    switch (type) {
+    case VoxelType::UInt8: return 1;
+    case VoxelType::Int16: return 2;
+    case VoxelType::UInt16: return 2;
+    case VoxelType::Float32: return 4;
+    }
+    return 1;
+}
+
+const char* voxel_type_name(VoxelType type) {
+    switch (type) {
+    case VoxelType::UInt8: return "uint8";
+    case VoxelType::Int16: return "int16";
+    case VoxelType::UInt16: return "uint16";
+    case VoxelType::Float32: return "float32";
+    }
+    return "?";
+}
+
+void Volume::add_chunk(Bytes bytes, std::size_t count) {
+    const std::size_t per_slice = m_info.slice_bytes();
+    if (bytes.size() != per_slice * count) {
+        throw std::logic_error("Volume::add_chunk: chunk size does not match slice size");
+    }
+    const std::size_t chunk = m_chunks.size();
+    m_chunks.push_back(std::move(bytes));
+    for (std::size_t k = 0; k < count; ++k) m_refs.push_back({chunk, k * per_slice});
+}
+
+SliceView Volume::slice(std::size_t k) const {
+    const SliceRef& ref = m_refs.at(k);
+    return SliceView{m_chunks[ref.chunk].data() + ref.offset, m_info.type, m_info.width, m_info.height};
+}
+
+}  // namespace lessmore

@@ -1,0 +1,33 @@
+#pragma once
+// Per-slice preparation shared by reduce, score and sweep.
+#include <lessmore/intensity.hpp>
+#include <lessmore/metric.hpp>
+#include <lessmore/progress.hpp>
+#include <lessmore/pruning.hpp>
+#include <lessmore/cancel.hpp>
+#include <lessmore/thread_pool.hpp>
+#include <lessmore/volume.hpp>
+
+#include <memory>
+#include <vector>
+
+namespace lessmore {
+
+// Maps the given slices to 8 bits and prepares each once, in parallel (one feature per
+// entry of `slices`, in that order).
+std::vector<std::unique_ptr<Feature>> prepare_features(const Volume& volume, const std::vector<std::size_t>& slices,
+                                                       const Metric& metric, const IntensityMapping& intensity,
+                                                       ThreadPool& pool, ProgressSink& progress,
+                                                       const CancelToken& cancel);
+// The same for slices [first, first + count).
+std::vector<std::unique_ptr<Feature>> prepare_features(const Volume& volume, std::size_t first, std::size_t count,
+                                                       const Metric& metric, const IntensityMapping& intensity,
+                                                       ThreadPool& pool, ProgressSink& progress,
+                                                       const CancelToken& cancel);
+
+// All pairwise scores (diagonal included) of the features, rows in parallel. With
+// `reach`, only pairs at most that far apart are scored; the rest stay NaN.
+ScoreMatrix score_matrix(const std::vector<std::unique_ptr<Feature>>& features, const Metric& metric,
+                         ThreadPool& pool, const CancelToken& cancel, std::size_t reach, bool diagonal);
+
+}  // namespace lessmore

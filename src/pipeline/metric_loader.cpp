@@ -1,0 +1,15 @@
+#include "pipeline/metric_loader.hpp"
+
+#include "io/model_files.hpp"
+
+namespace lessmore {
+
+std::unique_ptr<Metric> load_metric(MetricOptions options) {
+    if (options.method == "everyn") return nullptr;
+    if (options.method == "deepnet" && !options.model.path.empty() && !options.model.files) {
+        options.model.files = read_model_files(options.model.path);
+    }
+    return make_metric(options);
+}
+
+}  // namespace lessmore

@@ -1,0 +1,248 @@
+#include "pipeline/output_store.hpp"
+
+#include <lessmore/error.hpp>
+#include <lessmore/files.hpp>
+#include <lessmore/number_format.hpp>
+#include <lessmore/sha256.hpp>
+
+#include <algorithm>
+#include <fstream>
+
+namespace fs = std::filesystem;
+
+namespace lessmore {
+namespace {
+
+using Json = OrderedJson;
+
+std::string csv_value(const Json& v) {
+    if (v.is_null()) return "";
+    if (v.is_boolean()) return v.get<bool>() ? "true" : "false";
+    if (v.is_string()) return csv_field(v.get<std::string>());
+    if (v.is_number_integer()) return std::to_string(v.get<long long>());
+    if (v.is_number_unsigned()) return std::to_string(v.get<unsigned long long>());
+    return format_number(v.get<double>());
+}
+
+std::string csv_rows(const Json& volume) {
+    std::string out;
+    const std::string id = csv_field(volume["id"].get<std::string>());
+    for (const Json& s : volume["slices"]) {
+        out += id;
+        for (const char* field : {"index", "file", "z", "kept", "match", "score", "hash", "output", "output_npy"}) {
+            out += ',';
+            if (s.contains(field)) out += csv_value(s[field]);
+        }
+        out += '\n';
+    }
+    return out;
+}
+
+// Indents every line after the first, so a nested object dumped on its own reads as part
+// of the whole document.
+std::string indented(const std::string& text, const std::string& pad) {
+    std::string out;
+    out.reserve(text.size() + text.size() / 8);
+    for (char c : text) {
+        out += c;
+        if (c == '\n') out += pad;
+    }
+    return out;
+}
+
+std::optional<Json> read_json(const fs::path& path) {
+    std::ifstream in(path);
+    if (!in) return std::nullopt;
+    Json j = Json::parse(in, nullptr, false);
+    if (j.is_discarded()) throw RecordFormatError("not valid JSON");
+    return j;
+}
+
+}  // namespace
+
+OutputStore::OutputStore(fs::path root) : m_root(std::move(root)) {}
+
+fs::path OutputStore::record_path(const std::string& source_id) const {
+    // Ids hold '/', '#' and any name a dataset uses: the file is named by a digest.
+    return m_root / ".lessmore" / "records" / (sha256_hex(source_id.data(), source_id.size()).substr(0, 24) + ".json");
+}
+
+std::string OutputStore::slice_path(const std::string& id, std::size_t index, const char* ext, bool flat) {
+    const std::string file = std::to_string(index) + "." + ext;
+    if (!flat) return "slices/" + id + "/" + file;
+    std::string name;
+    for (char c : id) {
+        if (c == '/') {
+            name += "__";
+        } else {
+            name += c;
+        }
+    }
+    return "slices/" + name + "_" + file;
+}
+
+void OutputStore::clear() const {
+    std::error_code ec;
+    for (const char* name : {"manifest.json", "manifest.csv"}) fs::remove(m_root / name, ec);
+    for (const char* dir : {"slices", ".lessmore"}) {
+        fs::remove_all(m_root / dir, ec);
+        if (ec) throw Error(path_text(m_root / dir) + ": cannot remove previous outputs: " + ec.message());
+    }
+}
+
+void OutputStore::remove_temporaries() const {
+    std::error_code ec;
+    std::vector<fs::path> stale;
+    for (auto it = fs::recursive_directory_iterator(m_root, ec); !ec && it != fs::recursive_directory_iterator();
+         it.increment(ec)) {
+        const std::string name = it->path().filename().string();
+        if (!name.empty() && name[0] == '.' && name.find(".tmp-") != std::string::npos && it->is_regular_file(ec)) {
+            stale.push_back(it->path());
+        }
+    }
+    for (const fs::path& p : stale) fs::remove(p, ec);
+}
+
+bool OutputStore::only_lessmore_files() const {
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(m_root, ec)) {
+        const std::string name = e.path().filename().string();
+        if (name != "slices" && name != ".lessmore" && name.rfind("manifest.", 0) != 0 && name.rfind(".manifest.", 0) != 0) {
+            return false;
+        }
+    }
+    return true;
+}
+
+bool OutputStore::finished() const {
+    std::error_code ec;
+    return fs::is_regular_file(m_root / "manifest.json", ec);
+}
+
+void OutputStore::create() const {
+    std::error_code ec;
+    fs::create_directories(m_root / ".lessmore" / "records", ec);
+    if (ec) throw Error(path_text(m_root) + ": cannot create: " + ec.message());
+}
+
+void OutputStore::write_run(const RunFile& run) const {
+    write_file_atomic(m_root / ".lessmore" / "run.json", dump_json(to_json(run)) + "\n", true);
+}
+
+std::optional<RunFile> OutputStore::read_run() const {
+    const fs::path path = m_root / ".lessmore" / "run.json";
+    try {
+        const auto j = read_json(path);
+        if (!j) return std::nullopt;
+        return run_file_from_json(*j);
+    } catch (const RecordFormatError& e) {
+        throw UsageError(path_text(path) + ": not a lessmore run (" + e.what() + ")");
+    }
+}
+
+void OutputStore::write_record(const SourceRecord& record) const {
+    write_file_atomic(record_path(record.source), dump_json(to_json(record)) + "\n", true);
+}
+
+SourceRecord OutputStore::parse_record(const fs::path& path) const {
+    try {
+        const auto j = read_json(path);
+        if (!j) throw Error(path_text(path) + ": cannot read");
+        return source_record_from_json(*j);
+    } catch (const RecordFormatError& e) {
+        throw Error(path_text(path) + ": damaged record (" + e.what() + ")");
+    }
+}
+
+std::optional<SourceRecord> OutputStore::read_record(const std::string& source_id) const {
+    const fs::path path = record_path(source_id);
+    std::error_code ec;
+    if (!fs::is_regular_file(path, ec)) return std::nullopt;
+    try {
+        SourceRecord r = parse_record(path);
+        if (r.source != source_id) return std::nullopt;
+        return r;
+    } catch (const Error&) {
+        return std::nullopt;  // never written half (atomic), but never trust a damaged file
+    }
+}
+
+std::vector<SourceRecord> OutputStore::read_all_records() const {
+    std::vector<SourceRecord> out;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(m_root / ".lessmore" / "records", ec)) {
+        const std::string name = e.path().filename().string();
+        if (e.path().extension() != ".json" || name[0] == '.') continue;
+        out.push_back(parse_record(e.path()));
+    }
+    if (ec) throw Error(path_text(m_root / ".lessmore" / "records") + ": cannot list: " + ec.message());
+    // The listing comes in the file system's order.
+    std::sort(out.begin(), out.end(), [](const SourceRecord& a, const SourceRecord& b) { return a.source < b.source; });
+    return out;
+}
+
+void OutputStore::write_manifests(const Json& header, const std::vector<std::string>& source_ids,
+                                  const std::vector<InputFailure>& run_errors, ReduceResult& result) const {
+    // Pass 1: summary, per-volume summaries and errors (small).
+    RunSummary& s = result.summary;
+    const double seconds = s.seconds;
+    s = RunSummary{};
+    s.seconds = seconds;
+    result.volumes.clear();
+    result.errors = run_errors;
+    for (const std::string& id : source_ids) {
+        const auto record = read_record(id);
+        if (!record) throw Error(path_text(record_path(id)) + ": the record of " + id + " is missing or damaged");
+        for (const VolumeRecord& v : record->volumes) {
+            VolumeSummary vs;
+            vs.id = v.info.id;
+            vs.slices = v.slices.size();
+            vs.kept = v.kept;
+            vs.pairs = v.pairs_computed;
+            vs.seconds = v.seconds;
+            s.slices += vs.slices;
+            s.kept += vs.kept;
+            s.pairs += vs.pairs;
+            result.volumes.push_back(std::move(vs));
+        }
+        result.errors.insert(result.errors.end(), record->errors.begin(), record->errors.end());
+    }
+    std::sort(result.volumes.begin(), result.volumes.end(),
+              [](const VolumeSummary& a, const VolumeSummary& b) { return a.id < b.id; });
+    std::stable_sort(result.errors.begin(), result.errors.end(),
+                     [](const InputFailure& a, const InputFailure& b) { return a.path < b.path; });
+    s.volumes = result.volumes.size();
+    s.failed = result.errors.size();
+
+    // Pass 2: stream the CSV and the JSON together, one record at a time (sources are in
+    // id order; the volumes of one DICOM folder are in id order within its record).
+    Json head = header;
+    head["summary"] = {{"volumes", s.volumes}, {"slices", s.slices}, {"kept", s.kept},
+                       {"pairs", s.pairs},     {"failed", s.failed}, {"seconds", s.seconds}};
+    head["errors"] = to_json(result.errors);
+    std::string text = dump_json(head);
+    text.pop_back();  // the closing brace
+    while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+    AtomicFile csv(m_root / "manifest.csv");
+    AtomicFile json(m_root / "manifest.json");
+    csv.write("volume,index,file,z,kept,match,score,hash,output,output_npy\n");
+    json.write(text + ",\n \"volumes\": [");
+    bool first = true;
+    for (const std::string& id : source_ids) {
+        const auto record = read_record(id);
+        if (!record) throw Error(path_text(record_path(id)) + ": the record of " + id + " is missing or damaged");
+        for (const VolumeRecord& v : record->volumes) {
+            const Json vj = to_json(v);
+            csv.write(csv_rows(vj));
+            json.write(first ? "\n  " : ",\n  ");
+            json.write(indented(dump_json(vj), "  "));
+            first = false;
+        }
+    }
+    json.write(first ? "]\n}\n" : "\n ]\n}\n");
+    // The CSV first, the JSON last: a manifest.json means the run finished.
+    csv.commit();
+    json.commit();
+}
+
+}  // namespace lessmore

@@ -1,0 +1,221 @@
+// `lessmore reduce`: validation, the output folder, and the walk over volumes.
+#include <lessmore/error.hpp>
+#include <lessmore/files.hpp>
+#include <lessmore/manifest.hpp>
+#include <lessmore/number_format.hpp>
+#include <lessmore/reduce.hpp>
+#include <lessmore/thread_pool.hpp>
+
+#include "pipeline/metric_loader.hpp"
+#include "pipeline/output_store.hpp"
+#include "pipeline/volume_reducer.hpp"
+#include "pipeline/volume_walk.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <ctime>
+#include <mutex>
+
+namespace fs = std::filesystem;
+
+namespace lessmore {
+
+const char* strategy_name(Strategy s) {
+    switch (s) {
+    case Strategy::Auto: return "auto";
+    case Strategy::Leader: return "leader";
+    case Strategy::Pairs: return "pairs";
+    }
+    return "?";
+}
+
+const char* order_name(SliceOrder o) { return o == SliceOrder::Position ? "position" : "name"; }
+
+const char* format_name(OutputFormat f) {
+    switch (f) {
+    case OutputFormat::Png: return "png";
+    case OutputFormat::Npy: return "npy";
+    case OutputFormat::Both: return "both";
+    case OutputFormat::None: return "none";
+    }
+    return "?";
+}
+
+Strategy ReduceConfig::resolved_strategy() const {
+    if (strategy != Strategy::Auto) return strategy;
+    return fraction ? Strategy::Pairs : Strategy::Leader;
+}
+
+std::unique_ptr<Metric> validate(const ReduceConfig& c) {
+    const std::string& method = c.metric.method;
+    if (c.inputs.empty()) throw UsageError("INPUT: give at least one volume file or folder");
+    if (c.output.empty()) throw UsageError("-o/--output: required");
+    if (c.fraction && !(*c.fraction > 0.0 && *c.fraction <= 1.0)) {
+        throw UsageError("--fraction: must be greater than 0 and at most 1 (got " + format_number(*c.fraction) + ")");
+    }
+    if (c.threads < 0) throw UsageError("--threads: must be 0 (all cores) or more");
+    if (c.force && c.resume) throw UsageError("--force and --resume: give one, not both");
+    if (c.shard && (c.shard->first < 1 || c.shard->second < 1 || c.shard->first > c.shard->second)) {
+        throw UsageError("--shard: I/N needs 1 <= I <= N");
+    }
+    if (c.flat && c.format == OutputFormat::None) throw UsageError("--flat: nothing is written with --format none");
+    if (method == "everyn") {
+        if (c.threshold) throw UsageError("--threshold: not used by --method everyn (give --every N or --fraction F)");
+        if (c.every && c.fraction) throw UsageError("--every and --fraction: give one, not both");
+        if (!c.every && !c.fraction) throw UsageError("--method everyn: give --every N or --fraction F");
+        if (c.every && *c.every < 1) throw UsageError("--every: must be at least 1 (got " + std::to_string(*c.every) + ")");
+        if (c.strategy != Strategy::Auto) throw UsageError("--strategy: --method everyn has no strategy");
+        if (c.neighbours) throw UsageError("--neighbours: --method everyn compares no slices");
+        if (c.metric.resize != 0) throw UsageError("--resize: only for ssim and mi");
+        return nullptr;
+    }
+    if (c.every) throw UsageError("--every: only for --method everyn");
+    if (c.threshold && c.fraction) throw UsageError("--threshold and --fraction: give one, not both");
+    if (!c.threshold && !c.fraction) throw UsageError("--method " + method + ": give --threshold T or --fraction F");
+    if (c.neighbours && *c.neighbours < 1) throw UsageError("--neighbours: must be at least 1");
+    if (c.strategy == Strategy::Leader && c.fraction) {
+        throw UsageError("--strategy leader: works with --threshold only (use --strategy pairs or auto with --fraction)");
+    }
+    auto metric = load_metric(c.metric);  // unknown method, bad metric options, a bad model
+    if (c.threshold) metric->check_threshold(*c.threshold);
+    return metric;
+}
+
+namespace {
+
+// Refuses an unusable OUT before anything is written.
+void check_output(const std::string& output, const std::vector<std::string>& inputs, bool force, bool resume) {
+    const fs::path out = resolved_path(output);
+    for (const std::string& input : inputs) {
+        const fs::path in = resolved_path(input);
+        if (path_within(out, in)) throw UsageError("-o " + output + ": lies inside INPUT " + input + " (inputs are never modified)");
+        if (path_within(in, out)) throw UsageError("-o " + output + ": contains INPUT " + input);
+    }
+    std::error_code ec;
+    const fs::file_status st = fs::status(out, ec);
+    if (fs::exists(st)) {
+        if (!fs::is_directory(st)) throw UsageError("-o " + output + ": exists and is not a folder");
+        if (!fs::is_empty(out, ec) && !force && !resume) {
+            throw UsageError("-o " + output + ": folder is not empty (use --resume to continue an interrupted run, "
+                             "--force to replace lessmore's outputs in it)");
+        }
+    }
+}
+
+std::string utc_now() {
+    const std::time_t t = std::time(nullptr);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+// --intensity none needs 8-bit volumes: checked from the headers before anything is written.
+void check_8bit(const std::vector<const Source*>& sources, const LoadOptions& load, ThreadPool& pool,
+                const CancelToken& cancel) {
+    NullProgress quiet;
+    const VolumeWalk headers(load, 0, pool, quiet, cancel);
+    WalkVisitor visitor;
+    visitor.volume = [&](std::size_t k, Volume& v) {
+        if (v.info().type != VoxelType::UInt8) {
+            throw UsageError(std::string("--intensity none: needs 8-bit input, but ") + sources[k]->path + " is " +
+                             voxel_type_name(v.info().type) + " (use minmax or window:C,W)");
+        }
+    };
+    headers.run(sources, visitor, true);
+}
+
+// OUT made ready for this run: checked against a previous run when resuming, cleared
+// with --force, created, and run.json written.
+void prepare_store(const OutputStore& store, const ReduceConfig& config, const RunFile& run) {
+    if (config.resume) {
+        // Killed before anything was recorded, a run has nothing to keep: start afresh.
+        const auto previous = store.read_run();
+        if (!previous && fs::exists(store.root()) && !store.only_lessmore_files()) {
+            throw UsageError("--resume: " + config.output + " holds no lessmore run to resume");
+        }
+        if (previous) {
+            const std::string diff = run_mismatch(*previous, run);
+            if (!diff.empty()) {
+                throw UsageError("--resume: " + config.output + " was made with other parameters (" + diff + ")");
+            }
+        }
+    }
+    if (config.force) store.clear();
+    if (config.resume && fs::exists(store.root())) store.remove_temporaries();
+    store.create();
+    store.write_run(run);
+}
+
+}  // namespace
+
+ReduceResult reduce(const ReduceConfig& config, ProgressSink& progress, const CancelToken& cancel) {
+    const auto start = std::chrono::steady_clock::now();
+    const std::unique_ptr<Metric> metric = validate(config);
+    check_output(config.output, config.inputs, config.force, config.resume);
+    const WalkPlan plan = plan_walk({config.inputs, config.shard}, progress);
+    ThreadPool pool(config.threads);
+    LoadOptions load;
+    load.order = config.order;
+    if (config.intensity.kind == IntensityMapping::Kind::None) check_8bit(all_sources(plan), load, pool, cancel);
+
+    std::vector<std::string> ids;  // this run's sources
+    for (const Source& s : plan.sources) ids.push_back(s.id);
+    RunFile run;
+    run.version = version();
+    run.parameters = RunParameters::of(config, metric.get());
+    if (config.shard) run.shard = ShardInfo{config.shard->first, config.shard->second, plan.all_sources, plan.all_sources_sha256, ids};
+    run.discovery_errors = plan.errors;
+    const OutputStore store(fs::absolute(config.output));
+    prepare_store(store, config, run);
+    const std::string started = utc_now();
+
+    // The sources still to do (all, unless resuming).
+    std::vector<const Source*> todo;
+    for (const Source& s : plan.sources) {
+        const auto record = config.resume ? store.read_record(s.id) : std::nullopt;
+        if (record && record->done()) {
+            std::size_t slices = 0;
+            for (const VolumeRecord& v : record->volumes) slices += v.slices.size();
+            progress.source_skipped(s.id, slices);
+            continue;
+        }
+        todo.push_back(&s);
+    }
+
+    const VolumeReducer reducer(config, metric.get(), store.root());
+    std::vector<std::vector<VolumeRecord>> reduced(todo.size());
+    WalkVisitor visitor;
+    visitor.volume = [&](std::size_t k, Volume& volume) {
+        VolumeRecord v = reducer.run(volume, pool, progress, cancel);
+        progress.volume_finished(v.info.id, v.slices.size(), v.kept, v.seconds);
+        reduced[k].push_back(std::move(v));
+    };
+    visitor.source_done = [&](std::size_t k, std::vector<InputFailure> failures) {
+        SourceRecord record;
+        record.source = todo[k]->id;
+        record.volumes = std::move(reduced[k]);
+        std::sort(record.volumes.begin(), record.volumes.end(),
+                  [](const VolumeRecord& a, const VolumeRecord& b) { return a.info.id < b.info.id; });
+        record.errors = std::move(failures);
+        store.write_record(record);
+    };
+    VolumeWalk(load, config.max_memory, pool, progress, cancel).run(todo, visitor);
+
+    ReduceResult result;
+    result.summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    OrderedJson header = tool_stamp();
+    header["run"] = {{"command", config.command_line},
+                     {"threads", pool.size()},
+                     {"started", started},
+                     {"seconds", result.summary.seconds},
+                     {"resumed", config.resume}};
+    header["parameters"] = to_json(run.parameters);
+    if (config.shard) header["shard"] = {{"index", config.shard->first}, {"count", config.shard->second}};
+    store.write_manifests(header, ids, plan.errors, result);
+    progress.finished(result.summary.volumes, result.summary.slices, result.summary.kept, result.summary.seconds);
+    return result;
+}
+
+}  // namespace lessmore

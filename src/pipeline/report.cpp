@@ -1,0 +1,350 @@
+// `lessmore report`: contact sheets, similarity heat maps and a histogram, drawn with
+// OpenCV and embedded in HTML pages that open from disk.
+#include <lessmore/error.hpp>
+#include <lessmore/intensity.hpp>
+#include <lessmore/manifest.hpp>
+#include <lessmore/report.hpp>
+#include <lessmore/thread_pool.hpp>
+
+#include <lessmore/files.hpp>
+#include <lessmore/resize_area.hpp>
+
+#include "io/image_codec.hpp"
+#include "pipeline/features.hpp"
+#include "pipeline/metric_loader.hpp"
+#include "pipeline/output_store.hpp"
+#include "pipeline/volume_walk.hpp"
+
+#include <opencv2/imgproc.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <mutex>
+#include <sstream>
+
+namespace fs = std::filesystem;
+
+namespace lessmore {
+namespace {
+
+using Json = OrderedJson;
+
+std::string base64(const std::string& bytes) {
+    static constexpr char k_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    std::string out;
+    out.reserve((bytes.size() + 2) / 3 * 4);
+    for (std::size_t i = 0; i < bytes.size(); i += 3) {
+        auto at = [&](std::size_t k) { return k < bytes.size() ? static_cast<unsigned char>(bytes[k]) : 0u; };
+        const unsigned v = (at(i) << 16) | (at(i + 1) << 8) | at(i + 2);
+        out += k_alphabet[(v >> 18) & 63];
+        out += k_alphabet[(v >> 12) & 63];
+        out += i + 1 < bytes.size() ? k_alphabet[(v >> 6) & 63] : '=';
+        out += i + 2 < bytes.size() ? k_alphabet[v & 63] : '=';
+    }
+    return out;
+}
+
+std::string data_uri(const cv::Mat& bgr, const char* ext) {
+    cv::Mat rgb;
+    cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
+    const bool jpeg = std::string(ext) == ".jpg";
+    return std::string("data:image/") + (jpeg ? "jpeg" : "png") + ";base64," +
+           base64(encode_image(rgb.ptr<std::uint8_t>(), rgb.cols, rgb.rows, 3, jpeg ? ImageFormat::Jpeg : ImageFormat::Png));
+}
+
+std::string html_escape(const std::string& s) {
+    std::string out;
+    for (char c : s) {
+        switch (c) {
+        case '&': out += "&amp;"; break;
+        case '<': out += "&lt;"; break;
+        case '>': out += "&gt;"; break;
+        case '"': out += "&quot;"; break;
+        default: out += c;
+        }
+    }
+    return out;
+}
+
+std::string fixed(double v, int digits) {
+    std::ostringstream s;
+    s.setf(std::ios::fixed);
+    s.precision(digits);
+    s << v;
+    return s.str();
+}
+
+// A score as the manifest shows it: whole numbers (Hamming distances) without a fraction.
+std::string score_text(double v) {
+    if (std::floor(v) == v && std::fabs(v) < 9e15) return std::to_string(static_cast<long long>(v));
+    return fixed(v, 3);
+}
+
+// Thumbnails in slice order; removed slices dimmed and labelled "-> match  score".
+cv::Mat contact_sheet(const Volume& volume, const VolumeRecord& record, const IntensityMapping& intensity, int thumb,
+                      ThreadPool& pool) {
+    const int n = static_cast<int>(volume.slice_count());
+    const int columns = std::min(n, 12), rows = (n + columns - 1) / columns;
+    const int label = 16, cell_w = thumb + 4, cell_h = thumb + label + 4;
+    cv::Mat sheet(rows * cell_h, columns * cell_w, CV_8UC3, cv::Scalar(32, 32, 32));
+    pool.parallel_for(static_cast<std::size_t>(n), [&](std::size_t i) {
+        const Image8 img = to_8bit(volume.slice(i), intensity);
+        const double scale = static_cast<double>(thumb) / std::max(img.width, img.height);
+        const int tw = std::max(1, static_cast<int>(img.width * scale)), th = std::max(1, static_cast<int>(img.height * scale));
+        const Image8 small = resize_area(img, tw, th);
+        cv::Mat grey(th, tw, CV_8UC1, const_cast<std::uint8_t*>(small.pixels.data())), colour;
+        cv::cvtColor(grey, colour, cv::COLOR_GRAY2BGR);
+        const SliceRecord& rec = record.slices[i];
+        const bool kept = rec.kept;
+        if (!kept) colour *= 0.35;
+        const int x0 = static_cast<int>(i) % columns * cell_w + 2, y0 = static_cast<int>(i) / columns * cell_h + 2;
+        colour.copyTo(sheet(cv::Rect(x0 + (thumb - tw) / 2, y0 + (thumb - th) / 2, tw, th)));
+        if (kept) cv::rectangle(sheet, {x0 - 1, y0 - 1}, {x0 + thumb, y0 + thumb}, cv::Scalar(80, 200, 80), 1);
+        std::string text = std::to_string(i);
+        if (!kept && rec.match) {
+            text += ">" + std::to_string(*rec.match);
+            if (rec.score && std::isfinite(*rec.score)) text += " " + score_text(*rec.score);
+        }
+        cv::putText(sheet, text, {x0 + 1, y0 + thumb + label - 4}, cv::FONT_HERSHEY_SIMPLEX, 0.36,
+                    kept ? cv::Scalar(140, 230, 140) : cv::Scalar(170, 170, 170), 1, cv::LINE_AA);
+    });
+    return sheet;
+}
+
+// The pairwise scores of (up to `limit` evenly spaced) slices as a colour map, bright =
+// similar, kept slices marked along the edges.
+cv::Mat heat_map(const Volume& volume, const VolumeRecord& record, const Metric& metric, const IntensityMapping& intensity,
+                 std::size_t limit, ThreadPool& pool, const CancelToken& cancel, std::size_t& step) {
+    const std::size_t n = volume.slice_count();
+    step = std::max<std::size_t>(1, (n + limit - 1) / limit);
+    std::vector<std::size_t> picked;
+    for (std::size_t i = 0; i < n; i += step) picked.push_back(i);
+    NullProgress quiet;
+    const auto features = prepare_features(volume, picked, metric, intensity, pool, quiet, cancel);
+    const ScoreMatrix m = score_matrix(features, metric, pool, cancel, features.size(), true);
+    const int k = static_cast<int>(picked.size());
+    double lo = std::numeric_limits<double>::infinity(), hi = -lo;
+    for (double v : m.values)
+        if (std::isfinite(v)) {
+            lo = std::min(lo, v);
+            hi = std::max(hi, v);
+        }
+    if (!(hi > lo)) hi = lo + 1;
+    cv::Mat grey(k, k, CV_8UC1);
+    for (int i = 0; i < k; ++i)
+        for (int j = 0; j < k; ++j) {
+            const double v = m.at(static_cast<std::size_t>(i), static_cast<std::size_t>(j));
+            double t = std::isfinite(v) ? (v - lo) / (hi - lo) : 0.0;
+            if (metric.sense() == Sense::LowerIsSimilar) t = 1.0 - t;
+            grey.at<uchar>(i, j) = static_cast<uchar>(std::lround(t * 255));
+        }
+    cv::Mat colour;
+    cv::applyColorMap(grey, colour, cv::COLORMAP_VIRIDIS);
+    const int cell = std::clamp(480 / std::max(k, 1), 2, 24), margin = 8;
+    cv::Mat big;
+    cv::resize(colour, big, cv::Size(k * cell, k * cell), 0, 0, cv::INTER_NEAREST);
+    cv::Mat framed(big.rows + margin, big.cols + margin, CV_8UC3, cv::Scalar(255, 255, 255));
+    big.copyTo(framed(cv::Rect(margin, margin, big.cols, big.rows)));
+    // Kept slices: a red mark in the top and left bands, one cell wide.
+    for (int i = 0; i < k; ++i) {
+        if (!record.slices[picked[static_cast<std::size_t>(i)]].kept) continue;
+        const int c = margin + i * cell;
+        cv::rectangle(framed, cv::Rect(c, 0, cell, margin - 2), cv::Scalar(40, 40, 220), cv::FILLED);
+        cv::rectangle(framed, cv::Rect(0, c, margin - 2, cell), cv::Scalar(40, 40, 220), cv::FILLED);
+    }
+    return framed;
+}
+
+cv::Mat histogram(const std::vector<double>& fractions) {
+    const int w = 640, h = 300, left = 50, bottom = 40, top = 20, bins = 20;
+    cv::Mat img(h, w, CV_8UC3, cv::Scalar(255, 255, 255));
+    std::vector<int> counts(bins, 0);
+    for (double f : fractions) counts[static_cast<std::size_t>(std::clamp(static_cast<int>(f * bins), 0, bins - 1))]++;
+    const int most = std::max(1, *std::max_element(counts.begin(), counts.end()));
+    const int pw = w - left - 20, ph = h - top - bottom;
+    const cv::Scalar ink(40, 40, 40);
+    for (int b = 0; b < bins; ++b) {
+        const int x0 = left + b * pw / bins, x1 = left + (b + 1) * pw / bins - 2;
+        const int bh = counts[static_cast<std::size_t>(b)] * ph / most;
+        cv::rectangle(img, {x0, top + ph - bh}, {x1, top + ph}, cv::Scalar(180, 119, 31), cv::FILLED);
+    }
+    cv::rectangle(img, {left, top}, {left + pw, top + ph}, ink, 1);
+    for (int k = 0; k <= 4; ++k) {
+        const int x = left + k * pw / 4;
+        cv::putText(img, fixed(k * 0.25, 2), {x - 14, top + ph + 18}, cv::FONT_HERSHEY_SIMPLEX, 0.42, ink, 1, cv::LINE_AA);
+    }
+    cv::putText(img, "kept fraction", {left + pw / 2 - 50, h - 6}, cv::FONT_HERSHEY_SIMPLEX, 0.5, ink, 1, cv::LINE_AA);
+    cv::putText(img, std::to_string(most), {8, top + 10}, cv::FONT_HERSHEY_SIMPLEX, 0.42, ink, 1, cv::LINE_AA);
+    cv::putText(img, "0", {30, top + ph}, cv::FONT_HERSHEY_SIMPLEX, 0.42, ink, 1, cv::LINE_AA);
+    return img;
+}
+
+constexpr const char* k_style = R"(<style>
+body{font-family:system-ui,sans-serif;margin:24px;color:#222;max-width:1400px}
+h1{font-size:22px}h2{font-size:18px;margin-top:32px}table{border-collapse:collapse;font-size:13px}
+td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}th{background:#f2f2f2}td.id{text-align:left}
+.params{font-family:monospace;font-size:12px;white-space:pre-wrap;background:#f7f7f7;padding:8px}
+.volume{margin-bottom:40px}.pics{display:flex;flex-wrap:wrap;gap:16px;align-items:flex-start}
+.pics img{max-width:100%;border:1px solid #ddd}.note{color:#666;font-size:12px}
+input#filter{margin:8px 0;padding:4px;width:320px}
+</style>)";
+
+constexpr const char* k_script = R"(<script>
+function filterVolumes(q){q=q.toLowerCase();document.querySelectorAll('tr.vol').forEach(function(r){
+r.style.display=r.dataset.id.toLowerCase().indexOf(q)>=0?'':'none';});}
+</script>)";
+
+std::string page_head(const std::string& title) {
+    return "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>" + html_escape(title) + "</title>" +
+           k_style + k_script + "</head><body>\n";
+}
+
+
+// One volume's section: its summary, then contact sheet and heat map when the volume
+// could be read again (null: the source was moved or changed since the run).
+std::string volume_section(const VolumeRecord& v, const Volume* volume, const Metric* metric, const RunParameters& params,
+                           const ReportConfig& config, ThreadPool& pool, const CancelToken& cancel) {
+    const std::string& id = v.info.id;
+    const std::size_t slices = v.slices.size();
+    std::string html = "<div class=\"volume\" id=\"v-" + html_escape(id) + "\"><h2>" + html_escape(id) + "</h2>\n";
+    html += "<p>" + std::to_string(slices) + " slices, " + std::to_string(v.kept) + " kept (" +
+            fixed(slices ? 100.0 * v.kept / slices : 0, 1) + "%), " + v.info.format + " " +
+            volume_info_json(v.info)["size"].dump() + ", source <code>" + html_escape(v.info.source) + "</code></p>\n";
+    if (!volume) {
+        return html + "<p class=\"note\">The source could not be read again (moved or changed since the run): no pictures.</p></div>\n";
+    }
+    html += "<div class=\"pics\"><figure><img class=\"sheet\" alt=\"contact sheet of " + html_escape(id) + "\" src=\"" +
+            data_uri(contact_sheet(*volume, v, params.intensity, config.thumbnail, pool), ".jpg") +
+            "\"><figcaption class=\"note\">Slices in order; removed slices dimmed, labelled index&gt;match score. "
+            "Kept slices framed in green.</figcaption></figure>\n";
+    if (metric) {
+        std::size_t step = 1;
+        const cv::Mat map = heat_map(*volume, v, *metric, params.intensity, config.matrix_slices, pool, cancel, step);
+        html += "<figure><img class=\"heatmap\" alt=\"similarity matrix of " + html_escape(id) + "\" src=\"" +
+                data_uri(map, ".png") + "\"><figcaption class=\"note\">Pairwise " + html_escape(params.metric.method) +
+                " scores" + (step > 1 ? " of every " + std::to_string(step) + "th slice" : std::string()) +
+                " (bright = similar); red ticks mark kept slices.</figcaption></figure>\n";
+    }
+    return html + "</div></div>\n";
+}
+
+// A per-volume page of a paged report.
+void write_page(const fs::path& out, std::size_t k, std::size_t count, const std::string& id, const std::string& section) {
+    AtomicFile page(out / "report" / (std::to_string(k) + ".html"));
+    page.write(page_head(id) + "<p><a href=\"../report.html\">&larr; all volumes</a>" +
+               (k > 0 ? " &middot; <a href=\"" + std::to_string(k - 1) + ".html\">previous</a>" : std::string()) +
+               (k + 1 < count ? " &middot; <a href=\"" + std::to_string(k + 1) + ".html\">next</a>" : std::string()) +
+               "</p>\n" + section + "</body></html>\n");
+    page.commit(false);
+}
+
+}  // namespace
+
+ReportResult write_report(const ReportConfig& config, ProgressSink& progress, const CancelToken& cancel) {
+    const OutputStore store(config.output);
+    const auto run = store.read_run();
+    if (!run || !store.finished()) {
+        throw UsageError(config.output + ": no finished lessmore run (no manifest.json; run or --resume reduce first)");
+    }
+    const RunParameters& params = run->parameters;
+    const std::unique_ptr<Metric> metric = load_metric(params.metric_options());
+    ThreadPool pool(config.threads);
+    const std::vector<SourceRecord> records = store.read_all_records();
+
+    // Volumes by id; errors: discovery's, then each source's (by source id).
+    std::vector<const VolumeRecord*> rows;
+    std::vector<InputFailure> errors = run->discovery_errors;
+    for (const SourceRecord& r : records) {
+        for (const VolumeRecord& v : r.volumes) rows.push_back(&v);
+        errors.insert(errors.end(), r.errors.begin(), r.errors.end());
+    }
+    std::sort(rows.begin(), rows.end(), [](const VolumeRecord* a, const VolumeRecord* b) { return a->info.id < b->info.id; });
+    std::map<std::string, std::size_t> row_of;  // volume id -> index in rows
+    std::size_t total = 0, kept = 0;
+    std::vector<double> fractions;
+    for (std::size_t k = 0; k < rows.size(); ++k) {
+        row_of[rows[k]->info.id] = k;
+        total += rows[k]->slices.size();
+        kept += rows[k]->kept;
+        fractions.push_back(rows[k]->slices.empty() ? 0.0 : static_cast<double>(rows[k]->kept) / rows[k]->slices.size());
+    }
+
+    ReportResult result;
+    const fs::path out(config.output);
+    result.path = (out / "report.html").string();
+    result.volumes = rows.size();
+    const bool paged = rows.size() > config.inline_volumes;
+    if (paged) {
+        std::error_code ec;
+        fs::create_directories(out / "report", ec);
+        if (ec) throw Error(path_text(out / "report") + ": cannot create: " + ec.message());
+    }
+
+    // The recorded sources read again (in parallel, under the walk's rules) for the pictures.
+    std::vector<std::string> sections(rows.size());
+    std::vector<char> pictured(rows.size(), 0);
+    NullProgress quiet;
+    const WalkPlan plan = plan_walk({params.inputs, std::nullopt}, quiet);
+    std::vector<const Source*> sources;
+    for (const Source& s : plan.sources)
+        if (std::any_of(records.begin(), records.end(), [&](const SourceRecord& r) { return r.source == s.id; })) sources.push_back(&s);
+    LoadOptions load;
+    load.order = params.order;
+    WalkVisitor visitor;
+    visitor.volume = [&](std::size_t, Volume& volume) {
+        const auto it = row_of.find(volume.info().id);
+        if (it == row_of.end() || rows[it->second]->slices.size() != volume.slice_count()) return;  // changed since
+        const std::size_t k = it->second;
+        progress.volume_started(volume.info().id, volume.slice_count());
+        sections[k] = volume_section(*rows[k], &volume, metric.get(), params, config, pool, cancel);
+        pictured[k] = 1;
+        if (paged) {
+            write_page(out, k, rows.size(), rows[k]->info.id, sections[k]);
+            sections[k].clear();
+        }
+        progress.slices_done(volume.slice_count());
+    };
+    VolumeWalk(load, 0, pool, quiet, cancel).run(sources, visitor);
+    for (std::size_t k = 0; k < rows.size(); ++k) {
+        if (pictured[k]) continue;
+        ++result.unavailable;
+        sections[k] = volume_section(*rows[k], nullptr, metric.get(), params, config, pool, cancel);
+        if (paged) write_page(out, k, rows.size(), rows[k]->info.id, sections[k]);
+    }
+    if (paged) result.pages = rows.size();
+
+    AtomicFile index(out / "report.html");
+    index.write(page_head("lessmore report"));
+    index.write("<h1>lessmore report</h1>\n<p>" + std::to_string(rows.size()) + " volumes, " + std::to_string(total) +
+                " slices, " + std::to_string(kept) + " kept (" + fixed(total ? 100.0 * kept / total : 0, 1) + "%), " +
+                std::to_string(errors.size()) + " errors. Method <b>" + html_escape(params.metric.method) + "</b>.</p>\n");
+    index.write("<h2>Parameters</h2><div class=\"params\">" + html_escape(to_json(params).dump(1)) + "</div>\n");
+    index.write("<h2>Kept fraction over volumes</h2><img class=\"histogram\" alt=\"histogram\" src=\"" +
+                data_uri(histogram(fractions), ".png") + "\">\n");
+    if (!errors.empty()) {
+        index.write("<h2>Errors</h2><table><tr><th>path</th><th>message</th></tr>\n");
+        for (const InputFailure& e : errors)
+            index.write("<tr><td class=\"id\">" + html_escape(e.path) + "</td><td class=\"id\">" + html_escape(e.message) + "</td></tr>\n");
+        index.write("</table>\n");
+    }
+    index.write("<h2>Volumes</h2><input id=\"filter\" placeholder=\"filter volumes\" oninput=\"filterVolumes(this.value)\">\n"
+                "<table id=\"volumes\"><tr><th>volume</th><th>slices</th><th>kept</th><th>fraction</th><th>seconds</th></tr>\n");
+    for (std::size_t k = 0; k < rows.size(); ++k) {
+        const VolumeRecord& r = *rows[k];
+        const std::string& id = r.info.id;
+        const std::size_t n = r.slices.size();
+        const std::string link = paged ? "report/" + std::to_string(k) + ".html" : "#v-" + html_escape(id);
+        index.write("<tr class=\"vol\" data-id=\"" + html_escape(id) + "\"><td class=\"id\"><a href=\"" + link + "\">" +
+                    html_escape(id) + "</a></td><td>" + std::to_string(n) + "</td><td>" + std::to_string(r.kept) + "</td><td>" +
+                    fixed(n ? 100.0 * r.kept / n : 0, 1) + "%</td><td>" + fixed(r.seconds, 2) + "</td></tr>\n");
+    }
+    index.write("</table>\n");
+    if (!paged)
+        for (const std::string& section : sections) index.write(section);
+    index.write("<p class=\"note\">Written by lessmore " + std::string(version()) + ".</p></body></html>\n");
+    index.commit(false);
+    return result;
+}
+
+}  // namespace lessmore

@@ -1,0 +1,396 @@
+#include "pipeline/run_record.hpp"
+
+#include <lessmore/manifest.hpp>
+
+#include <cmath>
+#include <type_traits>
+
+namespace lessmore {
+namespace {
+
+using Json = OrderedJson;
+
+Json number_or_null(const std::optional<double>& v) {
+    if (!v || !std::isfinite(*v)) return nullptr;
+    // Whole numbers (Hamming distances, most z) print without a fraction.
+    if (std::floor(*v) == *v && std::fabs(*v) < 9e15) return static_cast<long long>(*v);
+    return *v;
+}
+
+template <typename T>
+Json optional_json(const std::optional<T>& v) {
+    return v ? Json(*v) : Json(nullptr);
+}
+
+Json text_or_null(const std::string& s) { return s.empty() ? Json(nullptr) : Json(s); }
+
+// Field access that names the field at fault instead of passing nlohmann's message on.
+const Json& field(const Json& j, const char* key) {
+    if (!j.is_object() || !j.contains(key)) throw RecordFormatError(std::string("field '") + key + "' is missing");
+    return j[key];
+}
+
+// nlohmann converts between number kinds silently (-1 becomes a huge size_t): scalars are
+// checked first.
+template <typename T>
+bool has_type(const Json& v) {
+    if constexpr (std::is_same_v<T, bool>) {
+        return v.is_boolean();
+    } else if constexpr (std::is_unsigned_v<T>) {
+        return v.is_number_unsigned();
+    } else if constexpr (std::is_integral_v<T>) {
+        return v.is_number_integer();
+    } else if constexpr (std::is_floating_point_v<T>) {
+        return v.is_number();
+    } else if constexpr (std::is_same_v<T, std::string>) {
+        return v.is_string();
+    } else {
+        return true;  // containers: their elements are converted below
+    }
+}
+
+template <typename T>
+T get(const Json& j, const char* key) {
+    const Json& v = field(j, key);
+    if (!has_type<T>(v)) throw RecordFormatError(std::string("field '") + key + "' has the wrong type");
+    try {
+        return v.get<T>();
+    } catch (const Json::exception&) {
+        throw RecordFormatError(std::string("field '") + key + "' has the wrong type");
+    }
+}
+
+template <typename T>
+std::optional<T> get_optional(const Json& j, const char* key) {
+    if (!j.is_object() || !j.contains(key) || j[key].is_null()) return std::nullopt;
+    return get<T>(j, key);
+}
+
+std::string text_or_empty(const Json& j, const char* key) { return get_optional<std::string>(j, key).value_or(""); }
+
+const Json& array_field(const Json& j, const char* key) {
+    const Json& v = field(j, key);
+    if (!v.is_array()) throw RecordFormatError(std::string("field '") + key + "' is not a list");
+    return v;
+}
+
+std::vector<InputFailure> errors_from_json(const Json& list) {
+    std::vector<InputFailure> out;
+    for (const Json& e : list) out.push_back({get<std::string>(e, "path"), get<std::string>(e, "message")});
+    return out;
+}
+
+VoxelType voxel_type_of(const std::string& name) {
+    for (VoxelType t : {VoxelType::UInt8, VoxelType::Int16, VoxelType::UInt16, VoxelType::Float32})
+        if (name == voxel_type_name(t)) return t;
+    throw RecordFormatError("field 'dtype' has an unknown value '" + name + "'");
+}
+
+template <typename T>
+T named(const std::string& text, std::initializer_list<T> values, const char* (*name_of)(T), const char* key) {
+    for (T v : values)
+        if (text == name_of(v)) return v;
+    throw RecordFormatError(std::string("field '") + key + "' has an unknown value '" + text + "'");
+}
+
+Json model_json(const ModelDescription& m) {
+    Json j;
+    j["model"] = m.name;
+    j["model_sha256"] = m.sha256;
+    j["model_sidecar"] = text_or_null(m.sidecar);
+    j["input_size"] = {m.width, m.height};
+    j["layout"] = m.nhwc ? "NHWC" : "NCHW";
+    j["channel_order"] = m.bgr ? "BGR" : "RGB";
+    j["scale"] = m.scale;
+    j["mean"] = m.mean;
+    j["std"] = m.std;
+    j["model_input"] = m.input;
+    j["model_output"] = m.output;
+    j["pool"] = m.pool;
+    j["embedding_size"] = m.embedding_size;
+    j["batch"] = m.batch;
+    return j;
+}
+
+ModelDescription model_from_json(const Json& j) {
+    ModelDescription m;
+    m.name = get<std::string>(j, "model");
+    m.bundled = m.name.rfind("bundled:", 0) == 0;
+    m.sha256 = get<std::string>(j, "model_sha256");
+    m.sidecar = text_or_empty(j, "model_sidecar");
+    const auto size = get<std::vector<int>>(j, "input_size");
+    if (size.size() != 2) throw RecordFormatError("field 'input_size' is not [width, height]");
+    m.width = size[0];
+    m.height = size[1];
+    m.nhwc = get<std::string>(j, "layout") == "NHWC";
+    m.bgr = get<std::string>(j, "channel_order") == "BGR";
+    m.scale = get<double>(j, "scale");
+    m.mean = get<std::array<double, 3>>(j, "mean");
+    m.std = get<std::array<double, 3>>(j, "std");
+    m.input = get<std::string>(j, "model_input");
+    m.output = get<std::string>(j, "model_output");
+    m.pool = get<bool>(j, "pool");
+    m.embedding_size = get<std::size_t>(j, "embedding_size");
+    m.batch = get<int>(j, "batch");
+    return m;
+}
+
+// What must match for --resume, and for the shards of one merge.
+Json run_identity(const RunFile& r) {
+    Json id;
+    id["version"] = r.version;
+    id["parameters"] = to_json(r.parameters);
+    id["shard"] = r.shard ? Json({{"index", r.shard->index}, {"count", r.shard->count}}) : Json(nullptr);
+    return id;
+}
+
+// The first difference between two JSON values, as "key: a vs b".
+std::string first_difference(const Json& a, const Json& b, const std::string& path) {
+    if (a.is_object() && b.is_object()) {
+        for (const auto& [k, v] : a.items()) {
+            const std::string p = path.empty() ? k : path + "." + k;
+            if (!b.contains(k)) return p + ": " + v.dump() + " vs (absent)";
+            const std::string d = first_difference(v, b[k], p);
+            if (!d.empty()) return d;
+        }
+        for (const auto& [k, v] : b.items())
+            if (!a.contains(k)) return (path.empty() ? k : path + "." + k) + ": (absent) vs " + v.dump();
+        return {};
+    }
+    return a == b ? std::string() : path + ": " + a.dump() + " vs " + b.dump();
+}
+
+}  // namespace
+
+RunParameters RunParameters::of(const ReduceConfig& c, const Metric* metric) {
+    RunParameters p;
+    p.inputs = c.inputs;
+    p.metric = c.metric;
+    p.threshold = c.threshold;
+    p.fraction = c.fraction;
+    p.every = c.every;
+    p.neighbours = c.neighbours;
+    p.strategy = c.resolved_strategy();
+    p.order = c.order;
+    p.intensity = c.intensity;
+    if (metric && metric->model()) p.model = *metric->model();
+    p.format = c.format;
+    p.flat = c.flat;
+    return p;
+}
+
+MetricOptions RunParameters::metric_options() const {
+    MetricOptions o = metric;
+    if (model) {
+        ModelOptions& m = o.model;
+        m = ModelOptions{};
+        if (!model->bundled) m.path = model->name;
+        m.input_size = std::make_pair(model->width, model->height);
+        m.scale = model->scale;
+        m.mean = std::vector<double>(model->mean.begin(), model->mean.end());
+        m.std = std::vector<double>(model->std.begin(), model->std.end());
+        m.channel_order = model->bgr ? "BGR" : "RGB";
+        m.layout = model->nhwc ? "NHWC" : "NCHW";
+        m.output = model->output;
+        m.pool = model->pool;
+        m.batch = model->batch;
+    }
+    return o;
+}
+
+Json to_json(const RunParameters& p) {
+    const std::string& method = p.metric.method;
+    Json j;
+    j["inputs"] = p.inputs;
+    j["method"] = method;
+    j["threshold"] = number_or_null(p.threshold);
+    j["fraction"] = optional_json(p.fraction);
+    j["every"] = optional_json(p.every);
+    j["neighbours"] = optional_json(p.neighbours);
+    j["strategy"] = method == "everyn" ? Json(nullptr) : Json(strategy_name(p.strategy));
+    j["order"] = order_name(p.order);
+    j["intensity"] = p.intensity.to_string();
+    if (method == "hash") j["hash_size"] = p.metric.hash_size;
+    if (method == "ssim" || method == "mi") j["resize"] = p.metric.resize > 0 ? Json(p.metric.resize) : Json(nullptr);
+    if (method == "mi") j["bins"] = p.metric.bins;
+    if (p.model) j.update(model_json(*p.model));
+    j["format"] = format_name(p.format);
+    j["flat"] = p.flat;
+    return j;
+}
+
+RunParameters run_parameters_from_json(const Json& j) {
+    RunParameters p;
+    p.inputs = get<std::vector<std::string>>(j, "inputs");
+    p.metric.method = get<std::string>(j, "method");
+    p.threshold = get_optional<double>(j, "threshold");
+    p.fraction = get_optional<double>(j, "fraction");
+    p.every = get_optional<int>(j, "every");
+    p.neighbours = get_optional<std::size_t>(j, "neighbours");
+    if (const auto s = get_optional<std::string>(j, "strategy")) {
+        p.strategy = named(*s, {Strategy::Leader, Strategy::Pairs}, &strategy_name, "strategy");
+    }
+    p.order = named(get<std::string>(j, "order"), {SliceOrder::Position, SliceOrder::Name}, &order_name, "order");
+    const auto intensity = IntensityMapping::from_string(get<std::string>(j, "intensity"));
+    if (!intensity) throw RecordFormatError("field 'intensity' is not minmax, window:C,W or none");
+    p.intensity = *intensity;
+    p.metric.hash_size = get_optional<int>(j, "hash_size").value_or(p.metric.hash_size);
+    p.metric.resize = get_optional<int>(j, "resize").value_or(0);
+    p.metric.bins = get_optional<int>(j, "bins").value_or(p.metric.bins);
+    if (p.metric.method == "deepnet") p.model = model_from_json(j);
+    p.format = named(get<std::string>(j, "format"), {OutputFormat::Png, OutputFormat::Npy, OutputFormat::Both, OutputFormat::None},
+                     &format_name, "format");
+    p.flat = get<bool>(j, "flat");
+    return p;
+}
+
+Json to_json(const RunFile& r) {
+    Json j = tool_stamp();
+    j["version"] = r.version;
+    j["parameters"] = to_json(r.parameters);
+    if (r.shard) {
+        j["shard"] = {{"index", r.shard->index},
+                      {"count", r.shard->count},
+                      {"all_sources", r.shard->all_sources},
+                      {"all_sources_sha256", r.shard->all_sources_sha256},
+                      {"sources", r.shard->sources}};
+    } else {
+        j["shard"] = nullptr;
+    }
+    j["discovery_errors"] = to_json(r.discovery_errors);
+    return j;
+}
+
+RunFile run_file_from_json(const Json& j) {
+    if (get<std::string>(j, "tool") != "lessmore") throw RecordFormatError("not written by lessmore");
+    RunFile r;
+    r.version = get<std::string>(j, "version");
+    r.parameters = run_parameters_from_json(field(j, "parameters"));
+    const Json& shard = field(j, "shard");
+    if (!shard.is_null()) {
+        ShardInfo s;
+        s.index = get<int>(shard, "index");
+        s.count = get<int>(shard, "count");
+        s.all_sources = get<std::size_t>(shard, "all_sources");
+        s.all_sources_sha256 = get<std::string>(shard, "all_sources_sha256");
+        s.sources = get<std::vector<std::string>>(shard, "sources");
+        r.shard = std::move(s);
+    }
+    r.discovery_errors = errors_from_json(array_field(j, "discovery_errors"));
+    return r;
+}
+
+Json volume_info_json(const VolumeInfo& info) {
+    Json j;
+    j["id"] = info.id;
+    j["source"] = info.source;
+    j["format"] = info.format;
+    j["size"] = {info.width, info.height, info.slice_count()};
+    j["spacing"] = {info.spacing[0], info.spacing[1], info.spacing[2]};
+    j["dtype"] = voxel_type_name(info.type);
+    return j;
+}
+
+Json to_json(const VolumeRecord& v) {
+    Json vj = volume_info_json(v.info);
+    vj["kept"] = v.kept;
+    vj["pairs"] = v.pairs_computed;
+    vj["seconds"] = v.seconds;
+    Json slices = Json::array();
+    for (const SliceRecord& s : v.slices) {
+        Json sj;
+        sj["index"] = s.index;
+        sj["file"] = text_or_null(s.file);
+        sj["z"] = optional_json(s.z);
+        sj["kept"] = s.kept;
+        sj["match"] = optional_json(s.match);
+        sj["score"] = number_or_null(s.score);
+        if (s.description) sj["hash"] = *s.description;
+        sj["output"] = text_or_null(s.output);
+        if (!s.output_npy.empty()) sj["output_npy"] = s.output_npy;
+        slices.push_back(std::move(sj));
+    }
+    vj["slices"] = std::move(slices);
+    return vj;
+}
+
+namespace {
+
+VolumeRecord volume_record_from_json(const Json& j) {
+    VolumeRecord v;
+    VolumeInfo& info = v.info;
+    info.id = get<std::string>(j, "id");
+    info.source = get<std::string>(j, "source");
+    info.format = get<std::string>(j, "format");
+    const auto size = get<std::vector<std::size_t>>(j, "size");
+    const auto spacing = get<std::vector<double>>(j, "spacing");
+    if (size.size() != 3 || spacing.size() != 3) throw RecordFormatError("field 'size' or 'spacing' does not have 3 values");
+    info.width = static_cast<int>(size[0]);
+    info.height = static_cast<int>(size[1]);
+    info.spacing = {spacing[0], spacing[1], spacing[2]};
+    info.type = voxel_type_of(get<std::string>(j, "dtype"));
+    v.kept = get<std::size_t>(j, "kept");
+    v.pairs_computed = get<std::size_t>(j, "pairs");
+    v.seconds = get<double>(j, "seconds");
+    for (const Json& sj : array_field(j, "slices")) {
+        SliceRecord s;
+        s.index = get<std::size_t>(sj, "index");
+        s.file = text_or_empty(sj, "file");
+        s.z = get_optional<double>(sj, "z");
+        s.kept = get<bool>(sj, "kept");
+        s.match = get_optional<std::size_t>(sj, "match");
+        s.score = get_optional<double>(sj, "score");
+        s.description = get_optional<std::string>(sj, "hash");
+        s.output = text_or_empty(sj, "output");
+        s.output_npy = text_or_empty(sj, "output_npy");
+        info.slices.push_back({s.file, s.z});
+        v.slices.push_back(std::move(s));
+    }
+    if (v.slices.size() != size[2]) throw RecordFormatError("field 'slices' does not hold 'size'[2] slices");
+    return v;
+}
+
+}  // namespace
+
+Json to_json(const SourceRecord& r) {
+    Json j;
+    j["source"] = r.source;
+    j["volumes"] = Json::array();
+    for (const VolumeRecord& v : r.volumes) j["volumes"].push_back(to_json(v));
+    j["errors"] = to_json(r.errors);
+    return j;
+}
+
+SourceRecord source_record_from_json(const Json& j) {
+    SourceRecord r;
+    r.source = get<std::string>(j, "source");
+    for (const Json& v : array_field(j, "volumes")) r.volumes.push_back(volume_record_from_json(v));
+    r.errors = errors_from_json(array_field(j, "errors"));
+    return r;
+}
+
+Json to_json(const std::vector<InputFailure>& errors) {
+    Json out = Json::array();
+    for (const InputFailure& e : errors) out.push_back({{"path", e.path}, {"message", e.message}});
+    return out;
+}
+
+std::string run_mismatch(const RunFile& previous, const RunFile& now) {
+    return first_difference(run_identity(previous), run_identity(now), "");
+}
+
+std::string dump_json(const Json& j) { return j.dump(1, ' ', false, Json::error_handler_t::replace); }
+
+std::string csv_field(const std::string& s) {
+    if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
+    std::string out = "\"";
+    for (char ch : s) {
+        if (ch == '"') out += '"';
+        out += ch;
+    }
+    return out + "\"";
+}
+
+Json tool_stamp() { return {{"tool", "lessmore"}, {"version", version()}}; }
+
+}  // namespace lessmore

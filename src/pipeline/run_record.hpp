@@ -1,0 +1,123 @@
+#pragma once
+// The typed record of a run: its parameters (OUT/.lessmore/run.json and the manifest's
+// "parameters") and one record per source (OUT/.lessmore/records). This file alone turns
+// them into JSON and back; everything else uses the types.
+#include <lessmore/discovery.hpp>
+#include <lessmore/error.hpp>
+#include <lessmore/intensity.hpp>
+#include <lessmore/load.hpp>
+#include <lessmore/metric.hpp>
+#include <lessmore/reduce.hpp>
+#include <lessmore/volume.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace lessmore {
+
+using OrderedJson = nlohmann::ordered_json;
+
+// What decides a run's results (the manifest's "parameters"); the method is
+// metric.method.
+struct RunParameters {
+    std::vector<std::string> inputs;
+    MetricOptions metric;                     // as recorded (deepnet: model path and flags)
+    std::optional<double> threshold;
+    std::optional<double> fraction;
+    std::optional<int> every;
+    std::optional<std::size_t> neighbours;
+    Strategy strategy = Strategy::Leader;     // resolved; unused for everyn
+    SliceOrder order = SliceOrder::Position;
+    IntensityMapping intensity;
+    std::optional<ModelDescription> model;    // deepnet: the model the run used
+    OutputFormat format = OutputFormat::Png;
+    bool flat = false;
+
+    // A reduce run's parameters; `metric` is the metric built from them (null for everyn).
+    static RunParameters of(const ReduceConfig& config, const Metric* metric);
+    // The options that rebuild the run's metric (the bundled model when it used it).
+    MetricOptions metric_options() const;
+};
+
+// Shard bookkeeping of a run made with --shard (what merge checks).
+struct ShardInfo {
+    int index = 1;
+    int count = 1;
+    std::size_t all_sources = 0;
+    std::string all_sources_sha256;
+    std::vector<std::string> sources;  // ids this shard did
+};
+
+// OUT/.lessmore/run.json: what must match for --resume and between merged shards.
+struct RunFile {
+    std::string version;
+    RunParameters parameters;
+    std::optional<ShardInfo> shard;
+    std::vector<InputFailure> discovery_errors;
+};
+
+struct SliceRecord {
+    std::size_t index = 0;
+    std::string file;                        // relative to the volume; empty for single-file volumes
+    std::optional<double> z;
+    bool kept = true;
+    std::optional<std::size_t> match;
+    std::optional<double> score;
+    std::optional<std::string> description;  // the metric's per-slice text (HASH: the hex digest)
+    std::string output;                      // relative to OUT; empty when not written
+    std::string output_npy;                  // --format both: the NPY beside the PNG
+};
+
+struct VolumeRecord {
+    VolumeInfo info;  // no voxels
+    std::vector<SliceRecord> slices;
+    std::size_t kept = 0;
+    std::size_t pairs_computed = 0;
+    double seconds = 0.0;
+};
+
+// One finished source: its volumes (by id) and what failed in it.
+struct SourceRecord {
+    std::string source;
+    std::vector<VolumeRecord> volumes;
+    std::vector<InputFailure> errors;
+
+    // Finished without errors (a source that failed is read again on --resume).
+    bool done() const { return errors.empty(); }
+};
+
+// A record or run file that is not what lessmore wrote; what() names the field.
+class RecordFormatError : public Error {
+public:
+    using Error::Error;
+};
+
+OrderedJson to_json(const RunParameters& p);
+OrderedJson to_json(const RunFile& r);
+OrderedJson to_json(const SourceRecord& r);
+OrderedJson to_json(const VolumeRecord& v);  // as it appears in manifest.json's "volumes"
+OrderedJson to_json(const std::vector<InputFailure>& errors);
+// id, source, format, size, spacing and dtype of a volume (`info --json`, the manifest).
+OrderedJson volume_info_json(const VolumeInfo& info);
+
+// Throw RecordFormatError naming the field at fault.
+RunParameters run_parameters_from_json(const OrderedJson& j);
+RunFile run_file_from_json(const OrderedJson& j);
+SourceRecord source_record_from_json(const OrderedJson& j);
+
+// The first difference between two runs' identities (version, parameters, shard index and
+// count), as "key: old vs new"; empty when they match.
+std::string run_mismatch(const RunFile& previous, const RunFile& now);
+
+// JSON as lessmore writes it: one-space indent, invalid UTF-8 in names replaced.
+std::string dump_json(const OrderedJson& j);
+// A CSV field, quoted (RFC 4180) only where needed.
+std::string csv_field(const std::string& s);
+// {"tool": "lessmore", "version": ...}: how run.json and the manifests begin.
+OrderedJson tool_stamp();
+
+}  // namespace lessmore

@@ -1,0 +1,3 @@
+// ITK outside src/io: the check must refuse it.
+#include <itkImageIOBase.h>
+#include <lessmore/reduce.hpp>
