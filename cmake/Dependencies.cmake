@@ -1,4 +1,4 @@
-# All dependencies come from Debian 12 packages (see scripts/install-deps.sh).
+# All dependencies come from Debian 12 packages (installed by scripts/setup.sh).
 find_package(ITK 5.2 REQUIRED COMPONENTS ITKCommon ITKIOImageBase ITKIONIFTI ITKIONRRD ITKIOMeta ITKGDCM
              ITKIOPNG ITKIOJPEG ITKIOTIFF ITKPNG ITKZLIB)
 find_package(OpenCV 4 REQUIRED COMPONENTS core imgproc dnn imgcodecs)

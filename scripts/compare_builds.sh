@@ -355,7 +355,7 @@ import ast, array, difflib, json, math, os, re, sys
 
 base_dir, new_dir = sys.argv[1], sys.argv[2]
 VERBOSE = os.environ.get("LESSMORE_COMPARE_VERBOSE") == "1"
-MAX_LINES = 12          # diff lines shown per item
+MAX_LINES = 20          # diff lines shown per item
 MAX_FILES = 5           # differing files detailed per output folder
 counts = {"same": 0, "different": 0, "battery": 0}
 
@@ -414,7 +414,10 @@ def dump(v, ind=0):
         return str(v)
     return json.dumps(v, ensure_ascii=False)
 
-TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null|NaN|-?Infinity')
+# every value (not the keys) -> v, keeping whitespace: the layout of the file
+TOKEN = re.compile(r'("(?:[^"\\]|\\.)*")(\s*:)?|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null|NaN|-?Infinity')
+def layout(text):
+    return TOKEN.sub(lambda m: m.group(0) if m.group(2) else "v", text)
 
 def json_diff(ta, tb):
     """None when equal after normalisation, else diff lines."""
@@ -425,7 +428,7 @@ def json_diff(ta, tb):
     if na != nb:
         return udiff(na.splitlines(), nb.splitlines())
     # same content: the layout (indentation, spacing, line breaks) must agree too
-    sa, sb = TOKEN.sub("v", ta), TOKEN.sub("v", tb)
+    sa, sb = layout(ta), layout(tb)
     if sa != sb:
         return ["same content, different layout (whitespace):"] + udiff(sa.splitlines(), sb.splitlines())
     return None
@@ -526,9 +529,13 @@ def compare_tree(label, ra, rb, own_out):
         line("DIFFERENT", label, "folder only in %s" % ("base" if os.path.isdir(ra) else "new"))
         return
     extra, bad = [], 0
-    for rel in sorted(set(fa) ^ set(fb)):
-        bad += 1
+    only = sorted(set(fa) ^ set(fb))
+    for rel in only[:6]:
         extra.append("only in %s: %s" % ("base" if rel in fa else "new", rel))
+    if len(only) > 6:
+        extra.append("... %d more files only in base, %d only in new" % (
+            sum(r in fa for r in only[6:]), sum(r in fb for r in only[6:])))
+    bad += len(only)
     shown = 0
     for rel in sorted(set(fa) & set(fb)):
         d = file_diff(read(os.path.join(ra, rel)), read(os.path.join(rb, rel)), rel, own_out)
@@ -538,7 +545,7 @@ def compare_tree(label, ra, rb, own_out):
             bad += 1
             if shown < MAX_FILES:
                 extra.append("%s:" % rel)
-                extra += ["  " + l for l in d[:8]]
+                extra += ["  " + l for l in d[:10]]
                 shown += 1
     if bad:
         counts["different"] += 1

@@ -1,5 +1,6 @@
 #pragma once
 // Difference hash, bit-identical to imagehash 4.3.1's dhash() on Pillow.
+// (docs/methods.md, section "HASH: imagehash dhash")
 #include <lessmore/image.hpp>
 #include <lessmore/resize_pillow.hpp>
 

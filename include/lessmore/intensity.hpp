@@ -1,5 +1,6 @@
 #pragma once
-// How a slice becomes the 8-bit image the metrics see.
+// How a slice becomes the 8-bit image the metrics see (docs/preprocessing.md, sections
+// "Authors' per-slice min-max mapping" and "Intensity modes (--intensity)").
 #include <lessmore/image.hpp>
 #include <lessmore/volume.hpp>
 

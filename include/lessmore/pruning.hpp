@@ -1,5 +1,6 @@
 #pragma once
-// Pruning strategies: pure functions from scores to a keep/remove decision.
+// Pruning strategies: pure functions from scores to a keep/remove decision
+// (docs/methods.md, section "Pruning strategies").
 #include <lessmore/metric.hpp>
 
 #include <cstddef>

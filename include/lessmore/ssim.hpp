@@ -25,7 +25,8 @@ SsimStats ssim_prepare(const Image8& image);
 
 // Mean SSIM (Wang et al. 2004; K1 0.01, K2 0.03, L 255), equal to
 // skimage.metrics.structural_similarity(a, b, gaussian_weights=True, sigma=1.5,
-// use_sample_covariance=False, data_range=255) to ~1e-9. The covariance comes from
+// use_sample_covariance=False, data_range=255) to ~1e-8 on CT (1e-7 at worst, on flat
+// periodic patterns; docs/methods.md). The covariance comes from
 // 2*cov(x, y) = var(x) + var(y) - var(x - y), so the per-pair work filters the
 // difference image only, in double.
 double ssim_compare(const SsimStats& a, const SsimStats& b);

@@ -152,7 +152,7 @@ Rescale rescale_of(const gdcm::DataSet& ds) {
     return r;
 }
 
-// The authors' Hounsfield conversion (REFERENCE.md section 2): stored value, -2000
+// The authors' Hounsfield conversion (docs/preprocessing.md, section "Authors' Hounsfield conversion"): stored value, -2000
 // padding set to 0, slope applied in double and truncated, intercept added
 // (np.int16(intercept) truncates), saturated to int16.
 template <typename T>

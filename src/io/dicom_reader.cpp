@@ -1,5 +1,5 @@
 // DICOM folders: every file is parsed once (io/dicom_file.cpp), files are grouped by
-// SeriesInstanceUID and ordered along the slice normal.
+// SeriesInstanceUID and ordered along the slice normal (docs/dicom.md).
 #include <lessmore/error.hpp>
 
 #include "io/dicom_file.hpp"

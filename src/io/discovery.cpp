@@ -1,4 +1,5 @@
-// Finding volumes: walks the inputs, classifies files by extension and content.
+// Finding volumes: walks the inputs, classifies files by extension and content
+// (docs/dicom.md, sections "What counts as a volume" and "Recognising DICOM files by content").
 #include <lessmore/error.hpp>
 #include <lessmore/discovery.hpp>
 

@@ -150,6 +150,91 @@ void check_gzip_complete(const fs::path& path, std::uint64_t needed) {
     }
 }
 
+// The header's size, checked to be one plausible scalar 3-D volume that the file can hold.
+struct Extent {
+    unsigned dims = 0;
+    std::uint64_t size[3] = {1, 1, 1};
+    std::uint64_t elem = 0;
+    std::uint64_t voxels() const { return size[0] * size[1] * size[2]; }
+};
+
+Extent checked_extent(itk::ImageIOBase& io, const fs::path& path, const std::string& ext, const std::string& format) {
+    Extent e;
+    e.dims = io.GetNumberOfDimensions();
+    if (io.GetNumberOfComponents() != 1) {
+        throw InputError("has " + std::to_string(io.GetNumberOfComponents()) +
+                         " components per voxel; only scalar volumes are supported");
+    }
+    for (unsigned d = 0; d < e.dims; ++d) {
+        const auto s = static_cast<std::uint64_t>(io.GetDimensions(d));
+        if (d < 3) {
+            e.size[d] = s;
+        } else if (s != 1) {
+            throw InputError(std::to_string(e.dims) + "-D image with size " + std::to_string(s) + " along axis " +
+                             std::to_string(d) + " is not supported (one 3-D volume per file)");
+        }
+    }
+    e.elem = io.GetComponentSize();
+    const std::string shape = std::to_string(e.size[0]) + "x" + std::to_string(e.size[1]) + "x" + std::to_string(e.size[2]);
+    if (e.voxels() == 0 || e.size[0] > (1u << 20) || e.size[1] > (1u << 20) || e.size[2] > (1u << 24) ||
+        e.voxels() > k_max_volume_bytes / std::max<std::uint64_t>(e.elem, 1)) {
+        throw InputError("header claims an implausible size " + shape);
+    }
+    std::error_code ec;
+    const auto file_bytes = static_cast<std::uint64_t>(fs::file_size(path, ec));
+    const bool compressed = ext == ".nii.gz" || io.GetUseCompression();
+    const std::uint64_t need = e.voxels() * e.elem;
+    if (!ec && format == "nifti" && (compressed ? need > file_bytes * k_max_deflate_ratio : need > file_bytes)) {
+        throw InputError("header claims " + shape + " voxels but the file is only " + std::to_string(file_bytes) +
+                         " bytes (truncated or corrupt)");
+    }
+    return e;
+}
+
+// Reads in slabs of slices straight into one buffer where the format allows it (NIfTI's
+// own reader would otherwise hold a second copy of the whole volume).
+Bytes read_voxels(itk::ImageIOBase& io, const Extent& e, const std::string& format) {
+    Bytes buf(e.voxels() * e.elem);
+    const std::uint64_t slice_bytes = e.size[0] * e.size[1] * e.elem;
+    const std::uint64_t slab = e.dims >= 3 && (io.CanStreamRead() || format == "nifti")
+                                   ? std::max<std::uint64_t>(1, (std::uint64_t{32} << 20) / std::max<std::uint64_t>(slice_bytes, 1))
+                                   : e.size[2];
+    for (std::uint64_t k0 = 0; k0 < e.size[2]; k0 += slab) {
+        itk::ImageIORegion region(e.dims);
+        for (unsigned d = 0; d < e.dims; ++d) {
+            region.SetIndex(d, 0);
+            region.SetSize(d, io.GetDimensions(d));
+        }
+        if (e.dims >= 3) {
+            region.SetIndex(2, static_cast<itk::IndexValueType>(k0));
+            region.SetSize(2, static_cast<itk::SizeValueType>(std::min(slab, e.size[2] - k0)));
+        }
+        io.SetIORegion(region);
+        io.Read(buf.data() + k0 * slice_bytes);
+    }
+    return buf;
+}
+
+VolumeInfo volume_info(const Source& source, const std::string& format, itk::ImageIOBase& io, const Extent& e) {
+    VolumeInfo info;
+    info.id = source.id;
+    info.source = source.path;
+    info.format = format;
+    info.width = static_cast<int>(e.size[0]);
+    info.height = static_cast<int>(e.size[1]);
+    for (unsigned d = 0; d < 3; ++d) info.spacing[d] = d < e.dims ? io.GetSpacing(d) : 1.0;
+    // z of slice k: the slice origin projected on the third axis direction.
+    double origin_on_normal = 0.0;
+    if (e.dims >= 3) {
+        const std::vector<double> axis = io.GetDirection(2);
+        for (unsigned d = 0; d < 3 && d < axis.size(); ++d) origin_on_normal += io.GetOrigin(d) * axis[d];
+    }
+    for (std::uint64_t k = 0; k < e.size[2]; ++k) {
+        info.slices.push_back({"", origin_on_normal + static_cast<double>(k) * info.spacing[2]});
+    }
+    return info;
+}
+
 }  // namespace
 
 LoadedVolume read_volume_file(const Source& source, bool headers_only) {
@@ -161,95 +246,25 @@ LoadedVolume read_volume_file(const Source& source, bool headers_only) {
     std::string format;
     try {
         itk::ImageIOBase::Pointer io = make_io(ext, format);
-        if (!io->CanReadFile(source.path.c_str())) {
-            throw InputError("not a readable " + format + " file");
-        }
+        if (!io->CanReadFile(source.path.c_str())) throw InputError("not a readable " + format + " file");
         io->SetFileName(source.path);
         io->ReadImageInformation();
-        const unsigned dims = io->GetNumberOfDimensions();
-        if (io->GetNumberOfComponents() != 1) {
-            throw InputError("has " + std::to_string(io->GetNumberOfComponents()) +
-                             " components per voxel; only scalar volumes are supported");
-        }
-        std::uint64_t size[3] = {1, 1, 1};
-        for (unsigned d = 0; d < dims; ++d) {
-            const auto s = static_cast<std::uint64_t>(io->GetDimensions(d));
-            if (d < 3) {
-                size[d] = s;
-            } else if (s != 1) {
-                throw InputError(std::to_string(dims) + "-D image with size " + std::to_string(s) +
-                                 " along axis " + std::to_string(d) + " is not supported (one 3-D volume per file)");
-            }
-        }
-        const std::uint64_t elem = io->GetComponentSize();
-        const std::uint64_t voxels = size[0] * size[1] * size[2];
-        if (voxels == 0 || size[0] > (1u << 20) || size[1] > (1u << 20) || size[2] > (1u << 24) ||
-            voxels > k_max_volume_bytes / std::max<std::uint64_t>(elem, 1)) {
-            throw InputError("header claims an implausible size " + std::to_string(size[0]) + "x" +
-                             std::to_string(size[1]) + "x" + std::to_string(size[2]));
-        }
-        std::error_code ec;
-        const auto file_bytes = static_cast<std::uint64_t>(fs::file_size(path, ec));
-        const bool compressed = ext == ".nii.gz" || io->GetUseCompression();
-        if (!ec && format == "nifti" && (compressed ? voxels * elem > file_bytes * k_max_deflate_ratio
-                                                    : voxels * elem > file_bytes)) {
-            throw InputError("header claims " + std::to_string(size[0]) + "x" + std::to_string(size[1]) + "x" +
-                             std::to_string(size[2]) + " voxels but the file is only " + std::to_string(file_bytes) +
-                             " bytes (truncated or corrupt)");
-        }
-
-        if (ext == ".nii.gz" && !headers_only) check_gzip_complete(path, voxels * elem + 348);
-
-        VolumeInfo info;
-        info.id = source.id;
-        info.source = source.path;
-        info.format = format;
-        info.width = static_cast<int>(size[0]);
-        info.height = static_cast<int>(size[1]);
-        for (unsigned d = 0; d < 3; ++d) info.spacing[d] = d < dims ? io->GetSpacing(d) : 1.0;
-        // z of slice k: the slice origin projected on the third axis direction.
-        double origin_on_normal = 0.0;
-        if (dims >= 3) {
-            const std::vector<double> axis = io->GetDirection(2);
-            for (unsigned d = 0; d < 3 && d < axis.size(); ++d) origin_on_normal += io->GetOrigin(d) * axis[d];
-        }
-        for (std::uint64_t k = 0; k < size[2]; ++k) {
-            info.slices.push_back({"", origin_on_normal + static_cast<double>(k) * info.spacing[2]});
-        }
+        const Extent extent = checked_extent(*io, path, ext, format);
+        VolumeInfo info = volume_info(source, format, *io, extent);
         if (headers_only) {
-            info.type = io->GetComponentType() == itk::IOComponentEnum::UCHAR ? VoxelType::UInt8
-                        : (io->GetComponentType() == itk::IOComponentEnum::FLOAT ||
-                           io->GetComponentType() == itk::IOComponentEnum::DOUBLE)
-                            ? VoxelType::Float32
-                            : VoxelType::Int16;
+            const auto c = io->GetComponentType();
+            info.type = c == itk::IOComponentEnum::UCHAR                                       ? VoxelType::UInt8
+                        : c == itk::IOComponentEnum::FLOAT || c == itk::IOComponentEnum::DOUBLE ? VoxelType::Float32
+                                                                                                : VoxelType::Int16;
             out.volume = std::make_unique<Volume>(std::move(info));
             return out;
         }
-
-        // Read in slabs of slices straight into our buffer where the format allows it
-        // (NIfTI's own reader would otherwise hold a second copy of the whole volume).
-        Bytes buf(voxels * elem);
-        const std::uint64_t slice_bytes = size[0] * size[1] * elem;
-        const std::uint64_t slab = dims >= 3 && (io->CanStreamRead() || format == "nifti")
-                                       ? std::max<std::uint64_t>(1, (std::uint64_t{32} << 20) / std::max<std::uint64_t>(slice_bytes, 1))
-                                       : size[2];
-        if (format == "metaimage") check_metaimage_data(path, voxels * elem);
-        for (std::uint64_t k0 = 0; k0 < size[2]; k0 += slab) {
-            itk::ImageIORegion region(dims);
-            for (unsigned d = 0; d < dims; ++d) {
-                region.SetIndex(d, 0);
-                region.SetSize(d, io->GetDimensions(d));
-            }
-            if (dims >= 3) {
-                region.SetIndex(2, static_cast<itk::IndexValueType>(k0));
-                region.SetSize(2, static_cast<itk::SizeValueType>(std::min(slab, size[2] - k0)));
-            }
-            io->SetIORegion(region);
-            io->Read(buf.data() + k0 * slice_bytes);
-        }
-        info.type = to_storage(io->GetComponentType(), buf, voxels);
+        if (ext == ".nii.gz") check_gzip_complete(path, extent.voxels() * extent.elem + 348);
+        if (format == "metaimage") check_metaimage_data(path, extent.voxels() * extent.elem);
+        Bytes buf = read_voxels(*io, extent, format);
+        info.type = to_storage(io->GetComponentType(), buf, extent.voxels());
         auto volume = std::make_unique<Volume>(std::move(info));
-        volume->add_chunk(std::move(buf), size[2]);
+        volume->add_chunk(std::move(buf), extent.size[2]);
         out.volume = std::move(volume);
     } catch (const itk::ExceptionObject& e) {
         out.error = "cannot read " + (format.empty() ? std::string("volume") : format) + ": " + itk_message(e.GetDescription());

@@ -1,5 +1,5 @@
 // Pillow's LANCZOS resize for 8-bit grey images, reproduced bit for bit
-// (Pillow 9.x src/libImaging/Resample.c; see REFERENCE.md section 3).
+// (Pillow 9.x src/libImaging/Resample.c; docs/methods.md, section "Pillow LANCZOS resize").
 #include <lessmore/resize_pillow.hpp>
 
 #include <cmath>

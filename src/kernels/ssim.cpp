@@ -1,4 +1,4 @@
-// SSIM as scikit-image 0.19 computes it (REFERENCE.md section 4).
+// SSIM as scikit-image 0.19 computes it (docs/methods.md, sections "SSIM" and "SSIM fast evaluation and its accuracy").
 //
 // Per slice (once): local mean mu = G*x and variance G*x^2 - mu^2, computed in double.
 // The variance is kept as float (its cancellation is done); the mean as fixed point with

@@ -239,6 +239,112 @@ void write_page(const fs::path& out, std::size_t k, std::size_t count, const std
     page.commit(false);
 }
 
+// What the report shows of the run: its volumes by id and every error.
+struct RunView {
+    std::vector<SourceRecord> records;
+    std::vector<const VolumeRecord*> rows;  // by volume id
+    std::vector<InputFailure> errors;       // discovery's, then each source's (by source id)
+    std::size_t slices = 0, kept = 0;
+    std::vector<double> fractions;
+};
+
+void fill_view(RunView& view, const RunFile& run) {
+    view.errors = run.discovery_errors;
+    for (const SourceRecord& r : view.records) {
+        for (const VolumeRecord& v : r.volumes) view.rows.push_back(&v);
+        view.errors.insert(view.errors.end(), r.errors.begin(), r.errors.end());
+    }
+    std::sort(view.rows.begin(), view.rows.end(),
+              [](const VolumeRecord* a, const VolumeRecord* b) { return a->info.id < b->info.id; });
+    for (const VolumeRecord* v : view.rows) {
+        view.slices += v->slices.size();
+        view.kept += v->kept;
+        view.fractions.push_back(v->slices.empty() ? 0.0 : static_cast<double>(v->kept) / v->slices.size());
+    }
+}
+
+// Each volume's section, its source read again (in parallel, under the walk's rules) for
+// the pictures. Paged: each written to its page at once and returned empty.
+std::vector<std::string> volume_sections(const RunView& view, const RunParameters& params, const Metric* metric,
+                                         const ReportConfig& config, bool paged, ThreadPool& pool, ProgressSink& progress,
+                                         const CancelToken& cancel, ReportResult& result) {
+    const fs::path out(config.output);
+    const std::vector<const VolumeRecord*>& rows = view.rows;
+    std::map<std::string, std::size_t> row_of;  // volume id -> index in rows
+    for (std::size_t k = 0; k < rows.size(); ++k) row_of[rows[k]->info.id] = k;
+    std::vector<std::string> sections(rows.size());
+    std::vector<char> pictured(rows.size(), 0);
+    auto finish = [&](std::size_t k) {
+        if (!paged) return;
+        write_page(out, k, rows.size(), rows[k]->info.id, sections[k]);
+        sections[k].clear();
+    };
+    NullProgress quiet;
+    const WalkPlan plan = plan_walk({params.inputs, std::nullopt}, quiet);
+    std::vector<const Source*> sources;
+    for (const Source& s : plan.sources) {
+        const bool recorded = std::any_of(view.records.begin(), view.records.end(),
+                                          [&](const SourceRecord& r) { return r.source == s.id; });
+        if (recorded) sources.push_back(&s);
+    }
+    LoadOptions load;
+    load.order = params.order;
+    WalkVisitor visitor;
+    visitor.volume = [&](std::size_t, Volume& volume) {
+        const auto it = row_of.find(volume.info().id);
+        if (it == row_of.end() || rows[it->second]->slices.size() != volume.slice_count()) return;  // changed since
+        const std::size_t k = it->second;
+        progress.volume_started(volume.info().id, volume.slice_count());
+        sections[k] = volume_section(*rows[k], &volume, metric, params, config, pool, cancel);
+        pictured[k] = 1;
+        finish(k);
+        progress.slices_done(volume.slice_count());
+    };
+    VolumeWalk(load, 0, pool, quiet, cancel).run(sources, visitor);
+    for (std::size_t k = 0; k < rows.size(); ++k) {
+        if (pictured[k]) continue;
+        ++result.unavailable;
+        sections[k] = volume_section(*rows[k], nullptr, metric, params, config, pool, cancel);
+        finish(k);
+    }
+    if (paged) result.pages = rows.size();
+    return sections;
+}
+
+void write_index(const fs::path& path, const RunView& view, const RunParameters& params,
+                 const std::vector<std::string>& sections, bool paged) {
+    AtomicFile index(path);
+    const std::size_t total = view.slices, kept = view.kept;
+    index.write(page_head("lessmore report"));
+    index.write("<h1>lessmore report</h1>\n<p>" + std::to_string(view.rows.size()) + " volumes, " + std::to_string(total) +
+                " slices, " + std::to_string(kept) + " kept (" + fixed(total ? 100.0 * kept / total : 0, 1) + "%), " +
+                std::to_string(view.errors.size()) + " errors. Method <b>" + html_escape(params.metric.method) + "</b>.</p>\n");
+    index.write("<h2>Parameters</h2><div class=\"params\">" + html_escape(to_json(params).dump(1)) + "</div>\n");
+    index.write("<h2>Kept fraction over volumes</h2><img class=\"histogram\" alt=\"histogram\" src=\"" +
+                data_uri(histogram(view.fractions), ".png") + "\">\n");
+    if (!view.errors.empty()) {
+        index.write("<h2>Errors</h2><table><tr><th>path</th><th>message</th></tr>\n");
+        for (const InputFailure& e : view.errors)
+            index.write("<tr><td class=\"id\">" + html_escape(e.path) + "</td><td class=\"id\">" + html_escape(e.message) + "</td></tr>\n");
+        index.write("</table>\n");
+    }
+    index.write("<h2>Volumes</h2><input id=\"filter\" placeholder=\"filter volumes\" oninput=\"filterVolumes(this.value)\">\n"
+                "<table id=\"volumes\"><tr><th>volume</th><th>slices</th><th>kept</th><th>fraction</th><th>seconds</th></tr>\n");
+    for (std::size_t k = 0; k < view.rows.size(); ++k) {
+        const VolumeRecord& r = *view.rows[k];
+        const std::string& id = r.info.id;
+        const std::size_t n = r.slices.size();
+        const std::string link = paged ? "report/" + std::to_string(k) + ".html" : "#v-" + html_escape(id);
+        index.write("<tr class=\"vol\" data-id=\"" + html_escape(id) + "\"><td class=\"id\"><a href=\"" + link + "\">" +
+                    html_escape(id) + "</a></td><td>" + std::to_string(n) + "</td><td>" + std::to_string(r.kept) + "</td><td>" +
+                    fixed(n ? 100.0 * r.kept / n : 0, 1) + "%</td><td>" + fixed(r.seconds, 2) + "</td></tr>\n");
+    }
+    index.write("</table>\n");
+    for (const std::string& section : sections) index.write(section);
+    index.write("<p class=\"note\">Written by lessmore " + std::string(version()) + ".</p></body></html>\n");
+    index.commit(false);
+}
+
 }  // namespace
 
 ReportResult write_report(const ReportConfig& config, ProgressSink& progress, const CancelToken& cancel) {
@@ -250,100 +356,23 @@ ReportResult write_report(const ReportConfig& config, ProgressSink& progress, co
     const RunParameters& params = run->parameters;
     const std::unique_ptr<Metric> metric = load_metric(params.metric_options());
     ThreadPool pool(config.threads);
-    const std::vector<SourceRecord> records = store.read_all_records();
-
-    // Volumes by id; errors: discovery's, then each source's (by source id).
-    std::vector<const VolumeRecord*> rows;
-    std::vector<InputFailure> errors = run->discovery_errors;
-    for (const SourceRecord& r : records) {
-        for (const VolumeRecord& v : r.volumes) rows.push_back(&v);
-        errors.insert(errors.end(), r.errors.begin(), r.errors.end());
-    }
-    std::sort(rows.begin(), rows.end(), [](const VolumeRecord* a, const VolumeRecord* b) { return a->info.id < b->info.id; });
-    std::map<std::string, std::size_t> row_of;  // volume id -> index in rows
-    std::size_t total = 0, kept = 0;
-    std::vector<double> fractions;
-    for (std::size_t k = 0; k < rows.size(); ++k) {
-        row_of[rows[k]->info.id] = k;
-        total += rows[k]->slices.size();
-        kept += rows[k]->kept;
-        fractions.push_back(rows[k]->slices.empty() ? 0.0 : static_cast<double>(rows[k]->kept) / rows[k]->slices.size());
-    }
+    RunView view;
+    view.records = store.read_all_records();
+    fill_view(view, *run);
 
     ReportResult result;
     const fs::path out(config.output);
     result.path = (out / "report.html").string();
-    result.volumes = rows.size();
-    const bool paged = rows.size() > config.inline_volumes;
+    result.volumes = view.rows.size();
+    const bool paged = view.rows.size() > config.inline_volumes;
     if (paged) {
         std::error_code ec;
         fs::create_directories(out / "report", ec);
         if (ec) throw Error(path_text(out / "report") + ": cannot create: " + ec.message());
     }
-
-    // The recorded sources read again (in parallel, under the walk's rules) for the pictures.
-    std::vector<std::string> sections(rows.size());
-    std::vector<char> pictured(rows.size(), 0);
-    NullProgress quiet;
-    const WalkPlan plan = plan_walk({params.inputs, std::nullopt}, quiet);
-    std::vector<const Source*> sources;
-    for (const Source& s : plan.sources)
-        if (std::any_of(records.begin(), records.end(), [&](const SourceRecord& r) { return r.source == s.id; })) sources.push_back(&s);
-    LoadOptions load;
-    load.order = params.order;
-    WalkVisitor visitor;
-    visitor.volume = [&](std::size_t, Volume& volume) {
-        const auto it = row_of.find(volume.info().id);
-        if (it == row_of.end() || rows[it->second]->slices.size() != volume.slice_count()) return;  // changed since
-        const std::size_t k = it->second;
-        progress.volume_started(volume.info().id, volume.slice_count());
-        sections[k] = volume_section(*rows[k], &volume, metric.get(), params, config, pool, cancel);
-        pictured[k] = 1;
-        if (paged) {
-            write_page(out, k, rows.size(), rows[k]->info.id, sections[k]);
-            sections[k].clear();
-        }
-        progress.slices_done(volume.slice_count());
-    };
-    VolumeWalk(load, 0, pool, quiet, cancel).run(sources, visitor);
-    for (std::size_t k = 0; k < rows.size(); ++k) {
-        if (pictured[k]) continue;
-        ++result.unavailable;
-        sections[k] = volume_section(*rows[k], nullptr, metric.get(), params, config, pool, cancel);
-        if (paged) write_page(out, k, rows.size(), rows[k]->info.id, sections[k]);
-    }
-    if (paged) result.pages = rows.size();
-
-    AtomicFile index(out / "report.html");
-    index.write(page_head("lessmore report"));
-    index.write("<h1>lessmore report</h1>\n<p>" + std::to_string(rows.size()) + " volumes, " + std::to_string(total) +
-                " slices, " + std::to_string(kept) + " kept (" + fixed(total ? 100.0 * kept / total : 0, 1) + "%), " +
-                std::to_string(errors.size()) + " errors. Method <b>" + html_escape(params.metric.method) + "</b>.</p>\n");
-    index.write("<h2>Parameters</h2><div class=\"params\">" + html_escape(to_json(params).dump(1)) + "</div>\n");
-    index.write("<h2>Kept fraction over volumes</h2><img class=\"histogram\" alt=\"histogram\" src=\"" +
-                data_uri(histogram(fractions), ".png") + "\">\n");
-    if (!errors.empty()) {
-        index.write("<h2>Errors</h2><table><tr><th>path</th><th>message</th></tr>\n");
-        for (const InputFailure& e : errors)
-            index.write("<tr><td class=\"id\">" + html_escape(e.path) + "</td><td class=\"id\">" + html_escape(e.message) + "</td></tr>\n");
-        index.write("</table>\n");
-    }
-    index.write("<h2>Volumes</h2><input id=\"filter\" placeholder=\"filter volumes\" oninput=\"filterVolumes(this.value)\">\n"
-                "<table id=\"volumes\"><tr><th>volume</th><th>slices</th><th>kept</th><th>fraction</th><th>seconds</th></tr>\n");
-    for (std::size_t k = 0; k < rows.size(); ++k) {
-        const VolumeRecord& r = *rows[k];
-        const std::string& id = r.info.id;
-        const std::size_t n = r.slices.size();
-        const std::string link = paged ? "report/" + std::to_string(k) + ".html" : "#v-" + html_escape(id);
-        index.write("<tr class=\"vol\" data-id=\"" + html_escape(id) + "\"><td class=\"id\"><a href=\"" + link + "\">" +
-                    html_escape(id) + "</a></td><td>" + std::to_string(n) + "</td><td>" + std::to_string(r.kept) + "</td><td>" +
-                    fixed(n ? 100.0 * r.kept / n : 0, 1) + "%</td><td>" + fixed(r.seconds, 2) + "</td></tr>\n");
-    }
-    index.write("</table>\n");
-    if (!paged)
-        for (const std::string& section : sections) index.write(section);
-    index.write("<p class=\"note\">Written by lessmore " + std::string(version()) + ".</p></body></html>\n");
-    index.commit(false);
+    const std::vector<std::string> sections =
+        volume_sections(view, params, metric.get(), config, paged, pool, progress, cancel, result);
+    write_index(out / "report.html", view, params, sections, paged);
     return result;
 }
 

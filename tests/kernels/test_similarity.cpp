@@ -1,5 +1,5 @@
 // SSIM and NMI against scikit-image (tests/golden/make_similarity_golden.py): every pair
-// of the bundled sample, real slices of ../shared, resized slices and edge cases.
+// of the bundled sample, real slices of tests/data/ct, resized slices and edge cases.
 #include "test_support.hpp"
 
 #include <lessmore/error.hpp>

@@ -51,8 +51,11 @@ TEST(Merge, ShardsMergeToTheUnshardedRun) {
               without_run(test::read_json(dir / "whole" / "manifest.json")));
     EXPECT_EQ(test::read_file(dir / "merged" / "manifest.csv"), test::read_file(dir / "whole" / "manifest.csv"));
     for (const auto& v : test::read_json(dir / "merged" / "manifest.json")["volumes"])
-        for (const auto& s : v["slices"])
-            if (s["kept"] == true) EXPECT_TRUE(test::fs::exists(dir / "merged" / s["output"].get<std::string>()));
+        for (const auto& s : v["slices"]) {
+            if (s["kept"] == true) {
+                EXPECT_TRUE(test::fs::exists(dir / "merged" / s["output"].get<std::string>()));
+            }
+        }
 }
 
 void expect_refused(const MergeConfig& m, const std::string& fragment) {

@@ -104,35 +104,8 @@ void apply_sidecar(const std::string& text, const std::string& where, ModelSpec&
     }
 }
 
-}  // namespace
-
-ModelSpec resolve_model(const ModelOptions& o) {
-    ModelSpec spec;
-    if (o.path.empty()) {
-        spec.name = std::string("bundled:") + k_bundled_model_name;
-        spec.bytes = std::string(bundled_model_onnx());
-        spec.sidecar = "bundled";
-        apply_sidecar(std::string(bundled_model_sidecar()), "bundled model sidecar", spec);
-    } else {
-        if (!o.files) throw std::logic_error("resolve_model: the model's files were not read");
-        spec.name = o.path;
-        spec.bytes = o.files->model_bytes;
-        if (!o.files->sidecar_path.empty()) {
-            spec.sidecar = o.files->sidecar_path;
-            apply_sidecar(o.files->sidecar_text, spec.sidecar, spec);
-        } else {
-            // No sidecar: the bundled model's preprocessing, but the model's own output.
-            spec.input.clear();
-            spec.output.clear();
-        }
-    }
-    try {
-        spec.graph = read_onnx_info(spec.bytes);
-    } catch (const std::exception& e) {
-        throw UsageError("--model " + spec.name + ": not an ONNX model (" + e.what() + ")");
-    }
-
-    // Flags override the sidecar.
+// Flags override the sidecar.
+void apply_flags(const ModelOptions& o, ModelSpec& spec) {
     if (o.input_size) {
         if (o.input_size->first < 1 || o.input_size->second < 1 || o.input_size->first > 8192 || o.input_size->second > 8192) {
             throw UsageError("--input-size: width and height must be 1..8192");
@@ -169,7 +142,11 @@ ModelSpec resolve_model(const ModelOptions& o) {
     // gain from batching, large ones lose (cache), so the default follows the model size.
     spec.batch = o.batch > 0 ? o.batch : (spec.bytes.size() <= (std::size_t{16} << 20) ? 4 : 1);
 
-    // The model must take one image: N x 3 x H x W (or N x H x W x 3).
+}
+
+// The model must take one image: N x 3 x H x W (or N x H x W x 3) of the input size used;
+// names the input to feed in spec.input.
+void check_input(const ModelOptions& o, ModelSpec& spec) {
     if (spec.graph.inputs.empty()) throw UsageError("--model " + spec.name + ": the graph declares no input");
     const OnnxTensorInfo* input = &spec.graph.inputs.front();
     if (!spec.input.empty()) {
@@ -201,6 +178,38 @@ ModelSpec resolve_model(const ModelOptions& o) {
         }
     }
     spec.input = input->name;
+}
+
+}  // namespace
+
+ModelSpec resolve_model(const ModelOptions& o) {
+    ModelSpec spec;
+    if (o.path.empty()) {
+        spec.name = std::string("bundled:") + k_bundled_model_name;
+        spec.bytes = std::string(bundled_model_onnx());
+        spec.sidecar = "bundled";
+        apply_sidecar(std::string(bundled_model_sidecar()), "bundled model sidecar", spec);
+    } else {
+        if (!o.files) throw std::logic_error("resolve_model: the model's files were not read");
+        spec.name = o.path;
+        spec.bytes = o.files->model_bytes;
+        if (!o.files->sidecar_path.empty()) {
+            spec.sidecar = o.files->sidecar_path;
+            apply_sidecar(o.files->sidecar_text, spec.sidecar, spec);
+        } else {
+            // No sidecar: the bundled model's preprocessing, but the model's own output.
+            spec.input.clear();
+            spec.output.clear();
+        }
+    }
+    try {
+        spec.graph = read_onnx_info(spec.bytes);
+    } catch (const std::exception& e) {
+        throw UsageError("--model " + spec.name + ": not an ONNX model (" + e.what() + ")");
+    }
+
+    apply_flags(o, spec);
+    check_input(o, spec);
     if (spec.output.empty() && !spec.graph.outputs.empty()) spec.output = spec.graph.outputs.front().name;
     spec.sha256 = sha256_hex(spec.bytes.data(), spec.bytes.size());
     return spec;
