@@ -43,12 +43,15 @@
 # Exit status: 0 everything identical; 1 something differs (or a battery command failed the
 # same way in both builds, so it proved nothing); 2 usage, setup or build error.
 #
-# Time on 2 cores: about 3-4 min per build, plus about 1-2 min for the two batteries and the
-# comparison (304 slices in 4 volumes in ../shared/data/ct).
+# Time on 2 cores with ../shared/data/ct (4 volumes, 304 slices): about 10 min in all -
+# 3-4.5 min per build, about 1 min per battery, seconds for the comparison. With both
+# LESSMORE_*_BIN given: about 2 min.
+# Note: `report --thumbnail` below ~100 px is not deterministic with several threads
+# (labels overflow their cells and are drawn in parallel), so the battery uses 128.
 set -euo pipefail
 
 usage() {
-    sed -n '6,9p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+    sed -n '6,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 die() { echo "compare_builds: error: $*" >&2; exit 2; }

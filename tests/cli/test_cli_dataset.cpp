@@ -2,6 +2,8 @@
 // changed parameters, --max-memory, JSON-lines progress.
 #include "test_support.hpp"
 
+#include <sys/wait.h>
+
 #include <lessmore/files.hpp>
 #include <lessmore/npy_writer.hpp>
 #include <lessmore/png_writer.hpp>
@@ -68,30 +70,47 @@ void expect_same_as(const Reference& ref, const test::fs::path& out, const std::
     EXPECT_EQ(files_under(out / "slices"), ref.slices) << what;
 }
 
+// Waits until the run has reported `count` finished volumes on its JSON-lines progress
+// (stderr to `err`); false when it ended first. Interrupting then lands mid-run, whatever
+// the machine's speed.
+bool wait_for_volumes(int pid, const test::fs::path& err, std::size_t count) {
+    const std::string event = "\"event\":\"volume\"";
+    for (;;) {
+        const std::string text = test::fs::exists(err) ? test::read_file(err) : std::string();
+        std::size_t n = 0;
+        for (auto p = text.find(event); p != std::string::npos; p = text.find(event, p + 1)) ++n;
+        if (n >= count) return true;
+        int status = 0;
+        if (::waitpid(pid, &status, WNOHANG) == pid) return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+}
+
 TEST(CliDataset, KillNineAtRandomMomentsThenResume) {
     test::TempDir dir;
     make_dataset(dir / "data", 30);
     const std::vector<std::string> params = {"-t", "6", "--format", "png", "--threads", "2"};
-    const auto t0 = std::chrono::steady_clock::now();
     const Reference ref = reference_run(dir / "data", dir / "ref", params);
-    const auto full_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
     ASSERT_GT(ref.manifest["volumes"].size(), 30u);
     for (unsigned seed : {1u, 2u, 3u, 4u, 5u}) {
         std::mt19937 rng(seed);
         const auto out = dir / ("run" + std::to_string(seed));
-        std::vector<std::string> args = {"reduce", (dir / "data").string(), "-o", out.string(), "-q", "--resume"};
+        std::vector<std::string> args = {"reduce", (dir / "data").string(), "-o", out.string(), "--progress", "jsonl",
+                                         "--resume"};
         args.insert(args.end(), params.begin(), params.end());
-        // Up to three kills at random moments of the run, each followed by a resume.
-        int finished = -1;
-        for (int kill = 0; kill < 3 && finished != 0; ++kill) {
+        // Two kills, each after a random number of finished volumes plus a random few
+        // milliseconds (so some land while slices or records are being written), each
+        // followed by a resume; every kill must really stop a running process.
+        for (int kill = 0; kill < 2; ++kill) {
             const int pid = test::spawn_lessmore(args, dir / "o.txt", dir / "e.txt");
-            std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<long>(0, full_ms)(rng)));
+            const std::size_t after = std::uniform_int_distribution<std::size_t>(1, 8)(rng);
+            const bool running = wait_for_volumes(pid, dir / "e.txt", after);
+            std::this_thread::sleep_for(std::chrono::microseconds(std::uniform_int_distribution<int>(0, 3000)(rng)));
             ::kill(pid, SIGKILL);
-            finished = test::wait_for(pid);
-            EXPECT_TRUE(finished == 0 || finished == 128 + SIGKILL) << test::read_file(dir / "e.txt");
-            if (finished != 0) {
-                EXPECT_FALSE(test::fs::exists(out / "manifest.json") && !test::fs::exists(out / ".lessmore"));
-            }
+            const int finished = test::wait_for(pid);
+            ASSERT_TRUE(running) << "seed " << seed << ": the run ended before " << after << " volumes";
+            ASSERT_EQ(finished, 128 + SIGKILL) << "seed " << seed << ": " << test::read_file(dir / "e.txt");
+            EXPECT_FALSE(test::fs::exists(out / "manifest.json")) << "seed " << seed;
         }
         const auto r = test::run_lessmore(args);
         ASSERT_EQ(r.exit_code, 0) << "seed " << seed << ": " << r.err;
@@ -104,17 +123,17 @@ TEST(CliDataset, KillNineAtRandomMomentsThenResume) {
 TEST(CliDataset, CtrlCStopsCleanlyWithExitCode130AndResumes) {
     test::TempDir dir;
     make_dataset(dir / "data", 40, 96, 60);
-    // SSIM with the pairs strategy takes long enough to be interrupted.
     const std::vector<std::string> params = {"--method", "ssim", "-f", "0.2", "--format", "npy"};
     const Reference ref = reference_run(dir / "data", dir / "ref", params);
     const auto out = dir / "run";
-    std::vector<std::string> args = {"reduce", (dir / "data").string(), "-o", out.string(), "-q"};
+    std::vector<std::string> args = {"reduce", (dir / "data").string(), "-o", out.string(), "--progress", "jsonl"};
     args.insert(args.end(), params.begin(), params.end());
     const int pid = test::spawn_lessmore(args, dir / "o.txt", dir / "e.txt");
-    std::this_thread::sleep_for(std::chrono::milliseconds(400));
+    const bool running = wait_for_volumes(pid, dir / "e.txt", 2);  // well inside the 40 volumes
     ::kill(pid, SIGINT);
     const int code = test::wait_for(pid);
-    ASSERT_EQ(code, 130) << "the run ended before the interrupt; make the dataset larger\n" << test::read_file(dir / "e.txt");
+    ASSERT_TRUE(running) << test::read_file(dir / "e.txt");
+    ASSERT_EQ(code, 130) << test::read_file(dir / "e.txt");
     EXPECT_FALSE(test::fs::exists(out / "manifest.json"));
     EXPECT_NE(test::read_file(dir / "e.txt").find("interrupted"), std::string::npos);
     args.push_back("--resume");

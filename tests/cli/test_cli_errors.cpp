@@ -259,8 +259,10 @@ TEST(CliErrors, TruncatedVolumeFilesAreRefusedNotZeroFilled) {
         good_nifti(dir / "data" / "good");
         test::write_file(dir / "data" / name, bytes);
         expect_isolated_failure(dir / "data", dir / "out", name);
-        const auto r = test::run_lessmore({"info", (dir / "data").string()});  // headers alone are fine
-        EXPECT_TRUE(r.err.empty() || r.err.find(name) != std::string::npos) << r.err;
+        // Their headers are whole: info, which reads only headers, lists both volumes.
+        const auto r = test::run_lessmore({"info", (dir / "data").string(), "--json"});
+        EXPECT_EQ(r.exit_code, 0) << name << ": " << r.err;
+        EXPECT_EQ(nlohmann::json::parse(r.out)["volumes"].size(), 2u) << name;
     }
 }
 
