@@ -1,6 +1,7 @@
 // lessmore: make CT pre-training datasets smaller and better.
 #include "commands.hpp"
 
+#include <lessmore/decoder_pool.hpp>
 #include <lessmore/error.hpp>
 #include <lessmore/library_setup.hpp>
 #include <lessmore/manifest.hpp>
@@ -29,6 +30,8 @@ extern "C" void on_signal(int) {
 int main(int argc, char** argv) {
     using namespace lessmore;
     configure_libraries();
+    // A decoder worker (include/lessmore/decoder_pool.hpp) serves its parent and exits.
+    if (const int worker = decoder_worker_main(argc, argv); worker >= 0) return worker;
     // Static: the signal handler may still run while main's locals are destroyed.
     static CancelToken cancel;
     g_cancel = &cancel;

@@ -123,7 +123,7 @@ Runner add_reduce_command(CLI::App& app) {
     cmd->add_option("--format", o->format, "Kept slices as png, npy, both or none")
         ->check(CLI::IsMember({"png", "npy", "both", "none"}))
         ->default_str("png");
-    cmd->add_flag("--flat", o->config.flat, "All kept slices in one folder: slices/<id with / as __>_<index>.png");
+    cmd->add_flag("--flat", o->config.flat, "All kept slices in one folder: slices/<id with / as +>_<index>.png");
     cmd->add_flag("--force", o->config.force, "Allow a non-empty output folder (its previous manifest and slices are replaced)");
     cmd->add_flag("--resume", o->config.resume,
                   "Continue an interrupted run in OUT (same parameters): finished volumes are skipped");

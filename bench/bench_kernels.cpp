@@ -1,6 +1,8 @@
 // Kernel benchmarks (Google Benchmark): the per-slice work of HASH on 512x512 CT.
 // Run: build/bench/lessmore_bench_kernels [--benchmark_filter=...]
+#include <lessmore/decoder_pool.hpp>
 #include <lessmore/dhash.hpp>
+#include <lessmore/library_setup.hpp>
 #include <lessmore/embedder.hpp>
 #include <lessmore/intensity.hpp>
 #include <lessmore/resize_pillow.hpp>
@@ -196,4 +198,12 @@ BENCHMARK(BM_LoadDicomSeries)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 
-BENCHMARK_MAIN();
+// Like the CLI: library settings first, and a decoder worker when asked to be one.
+int main(int argc, char** argv) {
+    lessmore::configure_libraries();
+    if (const int worker = lessmore::decoder_worker_main(argc, argv); worker >= 0) return worker;
+    benchmark::Initialize(&argc, argv);
+    benchmark::RunSpecifiedBenchmarks();
+    benchmark::Shutdown();
+    return 0;
+}

@@ -1,5 +1,6 @@
 #include "test_support.hpp"
 
+#include <lessmore/decoder_pool.hpp>
 #include <lessmore/library_setup.hpp>
 #include <lessmore/sha256.hpp>
 
@@ -17,16 +18,6 @@
 extern char** environ;
 
 namespace lessmore::test {
-namespace {
-
-// The library settings the CLI makes at start-up (apps/main.cpp), made once for the tests.
-class LibrariesConfigured final : public ::testing::Environment {
-public:
-    void SetUp() override { configure_libraries(); }
-};
-const ::testing::Environment* const k_libraries = ::testing::AddGlobalTestEnvironment(new LibrariesConfigured);
-
-}  // namespace
 
 fs::path source_dir() { return fs::path(LESSMORE_SOURCE_DIR); }
 fs::path ct_data() { return source_dir() / "tests" / "data" / "ct"; }
@@ -167,3 +158,12 @@ void copy_tree(const fs::path& from, const fs::path& to) {
 }
 
 }  // namespace lessmore::test
+
+// The test programs make the CLI's start-up settings (apps/main.cpp) and are decoder
+// workers (include/lessmore/decoder_pool.hpp) like it.
+int main(int argc, char** argv) {
+    lessmore::configure_libraries();
+    if (const int worker = lessmore::decoder_worker_main(argc, argv); worker >= 0) return worker;
+    ::testing::InitGoogleTest(&argc, argv);
+    return RUN_ALL_TESTS();
+}

@@ -11,7 +11,10 @@ struct Source {
     enum class Kind { DicomFolder, VolumeFile, ImageFolder };
     Kind kind = Kind::VolumeFile;
     std::string path;                // the folder or file
-    std::string id;                  // volume id (path relative to the INPUT)
+    std::string root;                // the input folder it was found in (a file input: its folder);
+                                     // detached data files (NRRD, MetaImage) must lie inside it
+    std::string id;                  // volume id: the path relative to the INPUT, each name
+                                     // escaped (%XX) so ids are UTF-8 and '#' only marks a series
     std::vector<std::string> files;  // DicomFolder / ImageFolder: file names, byte-wise order
 };
 

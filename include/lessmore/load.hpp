@@ -1,6 +1,7 @@
 #pragma once
 // Reading the volumes of a source: the one entry to the format readers.
 #include <lessmore/cancel.hpp>
+#include <lessmore/decoder_pool.hpp>
 #include <lessmore/discovery.hpp>
 #include <lessmore/volume.hpp>
 
@@ -19,6 +20,8 @@ enum class SliceOrder {
 
 struct LoadOptions {
     SliceOrder order = SliceOrder::Position;
+    // The program started as decoder worker (include/lessmore/decoder_pool.hpp).
+    std::string decoder_program = "/proc/self/exe";
 };
 
 // One volume of a source, read or failed.
@@ -30,11 +33,17 @@ struct LoadedVolume {
 };
 
 // Reads the voxels of every volume in a source; never throws InputError (failures are
-// returned per volume) but does throw Interrupted.
+// returned per volume) but does throw Interrupted. Third-party decoders run in `decoders`.
 std::vector<LoadedVolume> load_source(const Source& source, const LoadOptions& options, ThreadPool& pool,
-                                      const CancelToken& cancel);
+                                      DecoderPool& decoders, const CancelToken& cancel);
 
 // Headers only: the returned volumes carry VolumeInfo but no voxels.
+std::vector<LoadedVolume> inspect_source(const Source& source, const LoadOptions& options, ThreadPool& pool,
+                                         DecoderPool& decoders, const CancelToken& cancel);
+
+// The same with a decoder pool of their own (one worker per thread of `pool`).
+std::vector<LoadedVolume> load_source(const Source& source, const LoadOptions& options, ThreadPool& pool,
+                                      const CancelToken& cancel);
 std::vector<LoadedVolume> inspect_source(const Source& source, const LoadOptions& options, ThreadPool& pool,
                                          const CancelToken& cancel);
 

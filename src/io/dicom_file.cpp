@@ -2,6 +2,7 @@
 // the pixel data, and uncompressed pixels are converted straight from the file's bytes
 // (as pydicom's pixel_array reads them). Compressed pixel data goes through GDCM's decoder.
 #include "io/dicom_file.hpp"
+#include "io/readers.hpp"
 
 #include <lessmore/files.hpp>
 
@@ -19,6 +20,7 @@
 #include <istream>
 #include <memory>
 #include <set>
+#include <sstream>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -251,37 +253,42 @@ bool read_raw_pixels(const gdcm::File& parsed, const gdcm::DataSet& ds, const Fi
     return true;
 }
 
-// Compressed or unusual pixel data: GDCM decodes it.
-void read_decoded_pixels(FileBytes& file, DicomFile& r) {
-    MemoryBuffer buffer(file.data(), file.size);
-    std::istream stream(&buffer);
-    gdcm::ImageReader reader;
-    reader.SetStream(stream);
-    if (!reader.Read()) {
-        r.error = "cannot decode DICOM image (unsupported or corrupt pixel data)";
+// Compressed or unusual pixel data: GDCM decodes it, in a worker process (its codecs can
+// abort or crash on damaged streams); the stored values come back and are converted here.
+void read_decoded_pixels(const std::filesystem::path& path, DecoderPool& decoders, const gdcm::DataSet& ds, DicomFile& r) {
+    DecodedData d;
+    try {
+        d = decoders.run("dicom-pixels", path.string());
+    } catch (const InputError& e) {
+        r.error = e.what();
         return;
     }
-    const gdcm::Image& image = reader.GetImage();
-    const gdcm::PixelFormat& pf = image.GetPixelFormat();
-    if (pf.GetSamplesPerPixel() != 1) {
-        r.error = "colour DICOM image (" + std::to_string(pf.GetSamplesPerPixel()) + " samples per pixel) is not supported";
+    int scalar = 0, samples = 0;
+    unsigned columns = 0, rows = 0, frames = 0;
+    std::istringstream meta(d.meta);
+    meta >> scalar >> samples >> columns >> rows >> frames;
+    if (!meta) {
+        r.error = "decoder gave bad metadata";
         return;
     }
-    const unsigned* dims = image.GetDimensions();
-    if (image.GetNumberOfDimensions() > 2 && dims[2] > 1) {
-        r.error = "multi-frame DICOM (" + std::to_string(dims[2]) + " frames) is not supported";
+    if (samples != 1) {
+        r.error = "colour DICOM image (" + std::to_string(samples) + " samples per pixel) is not supported";
         return;
     }
-    r.columns = static_cast<int>(dims[0]);
-    r.rows = static_cast<int>(dims[1]);
-    std::vector<char> raw(image.GetBufferLength());
+    if (frames > 1) {
+        r.error = "multi-frame DICOM (" + std::to_string(frames) + " frames) is not supported";
+        return;
+    }
+    r.columns = static_cast<int>(columns);
+    r.rows = static_cast<int>(rows);
     const std::size_t n = static_cast<std::size_t>(r.rows) * r.columns;
-    if (!image.GetBuffer(raw.data()) || raw.size() < n * pf.GetPixelSize()) {
+    const gdcm::PixelFormat pf(static_cast<gdcm::PixelFormat::ScalarType>(scalar));
+    if (d.bytes.size() < n * pf.GetPixelSize()) {
         r.error = "cannot decode pixel data (truncated file or unsupported compression)";
         return;
     }
     r.hu.resize(n * sizeof(std::int16_t));
-    if (!convert_stored(pf.GetScalarType(), raw.data(), n, rescale_of(reader.GetFile().GetDataSet()),
+    if (!convert_stored(pf.GetScalarType(), reinterpret_cast<const char*>(d.bytes.data()), n, rescale_of(ds),
                         reinterpret_cast<std::int16_t*>(r.hu.data()))) {
         r.hu.clear();
         r.error = std::string("unsupported DICOM pixel format ") + pf.GetScalarTypeAsString();
@@ -290,7 +297,25 @@ void read_decoded_pixels(FileBytes& file, DicomFile& r) {
 
 }  // namespace
 
-DicomFile read_dicom_file(const std::filesystem::path& path, const std::string& name, bool headers_only) {
+DecodedData dicom_pixels_task(const std::string& path, const std::string&) {
+    gdcm::ImageReader reader;
+    reader.SetFileName(path.c_str());
+    if (!reader.Read()) throw InputError("cannot decode DICOM image (unsupported or corrupt pixel data)");
+    const gdcm::Image& image = reader.GetImage();
+    const gdcm::PixelFormat& pf = image.GetPixelFormat();
+    const unsigned* dims = image.GetDimensions();
+    DecodedData out;
+    out.meta = std::to_string(static_cast<int>(pf.GetScalarType())) + " " + std::to_string(pf.GetSamplesPerPixel()) + " " +
+               std::to_string(dims[0]) + " " + std::to_string(dims[1]) + " " +
+               std::to_string(image.GetNumberOfDimensions() > 2 ? dims[2] : 1);
+    out.bytes.resize(image.GetBufferLength());
+    if (!image.GetBuffer(reinterpret_cast<char*>(out.bytes.data()))) {
+        throw InputError("cannot decode pixel data (truncated file or unsupported compression)");
+    }
+    return out;
+}
+
+DicomFile read_dicom_file(const std::filesystem::path& path, const std::string& name, DecoderPool& decoders, bool headers_only) {
     DicomFile r;
     r.name = name;
     try {
@@ -325,7 +350,7 @@ DicomFile read_dicom_file(const std::filesystem::path& path, const std::string& 
             return r;
         }
         if (read_raw_pixels(reader.GetFile(), ds, file, static_cast<std::size_t>(at), r)) return r;
-        read_decoded_pixels(file, r);
+        read_decoded_pixels(path, decoders, ds, r);
     } catch (const std::exception& e) {
         r.error = std::string("cannot read DICOM: ") + e.what();
     }

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include <lessmore/decoder_pool.hpp>
 #include <lessmore/volume.hpp>
 
 namespace lessmore {
@@ -30,6 +31,7 @@ struct DicomFile {
 };
 
 // Never throws; problems land in .error (or .skip for non-image DICOM).
-DicomFile read_dicom_file(const std::filesystem::path& path, const std::string& name, bool headers_only);
+DicomFile read_dicom_file(const std::filesystem::path& path, const std::string& name, DecoderPool& decoders,
+                          bool headers_only);
 
 }  // namespace lessmore

@@ -5,6 +5,9 @@
 #include "io/dicom_file.hpp"
 #include <lessmore/files.hpp>
 #include "io/readers.hpp"
+#include "io/volume_id.hpp"
+
+#include <lessmore/sha256.hpp>
 
 #include <algorithm>
 #include <array>
@@ -115,13 +118,14 @@ LoadedVolume build_series(const Source& source, const std::string& id, std::vect
 
 }  // namespace
 
-std::vector<LoadedVolume> read_dicom_folder(const Source& source, const LoadOptions& options, ThreadPool& pool,
-                                            const CancelToken& cancel, bool headers_only) {
+std::vector<LoadedVolume> read_dicom_folder(const Source& source, const ReadContext& context) {
+    const LoadOptions& options = context.options;
+    const bool headers_only = context.headers_only;
     const std::filesystem::path folder(source.path);
     std::vector<DicomFile> records(source.files.size());
-    pool.parallel_for(records.size(), [&](std::size_t i) {
-        cancel.check();
-        records[i] = read_dicom_file(folder / source.files[i], source.files[i], headers_only);
+    context.pool.parallel_for(records.size(), [&](std::size_t i) {
+        context.cancel.check();
+        records[i] = read_dicom_file(folder / source.files[i], source.files[i], context.decoders, headers_only);
     });
 
     std::vector<LoadedVolume> out;
@@ -138,15 +142,27 @@ std::vector<LoadedVolume> read_dicom_folder(const Source& source, const LoadOpti
         }
         series[r.series_uid].push_back(&r);
     }
-    // Label series by SeriesNumber when that is unique in the folder, else by UID.
+    // Label series by SeriesNumber when that is unique in the folder, else by UID
+    // (io/volume_id.hpp: labels never carry '/', '..' or other path syntax).
     std::map<std::string, int> number_count;
     for (const auto& [uid, files] : series) ++number_count[files.front()->series_number];
+    std::map<std::string, int> label_count;
+    std::vector<std::string> labels;
+    for (const auto& [uid, files] : series) {
+        const std::string& number = files.front()->series_number;
+        labels.push_back(series_label(number, number_count[number] == 1, uid));
+        ++label_count[labels.back()];
+    }
+    std::size_t k = 0;
     for (auto& [uid, files] : series) {
         std::string id = source.id;
         if (series.size() > 1) {
-            const std::string& number = files.front()->series_number;
-            id += "#" + (!number.empty() && number_count[number] == 1 ? number : (uid.empty() ? "unknown" : uid));
+            std::string label = labels[k];
+            // A number equal to another series' UID: both distinct by their UIDs' digest.
+            if (label_count[label] > 1) label += "~" + sha256_hex(uid.data(), uid.size()).substr(0, 8);
+            id += "#" + label;
         }
+        ++k;
         out.push_back(build_series(source, id, files, options, headers_only));
     }
     return out;  // empty when the folder held only non-image DICOM files

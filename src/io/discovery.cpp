@@ -5,6 +5,8 @@
 
 #include <lessmore/files.hpp>
 
+#include "io/volume_id.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cstring>
@@ -59,13 +61,15 @@ public:
         const fs::path canon = fs::weakly_canonical(fs::absolute(p), ec);
         const std::string name = (ec ? p : canon).filename().string();
         if (fs::is_directory(st)) {
-            m_root_name = name.empty() ? text : name;
+            m_root_name = id_component(name.empty() ? text : name);
+            m_root = path_text(p);
             walk(p, "");
         } else if (!fs::is_regular_file(st)) {
             // Reading a FIFO or a device could block forever.
             throw UsageError(text + ": not a regular file or folder");
         } else {
-            m_root_name = name;
+            m_root_name = id_component(name);
+            m_root = path_text(p.parent_path().empty() ? fs::path(".") : p.parent_path());
             single_file(p);
         }
     }
@@ -78,7 +82,8 @@ private:
         const std::string name = p.filename().string();
         Source s;
         s.path = path_text(p);
-        s.id = name;
+        s.root = m_root;
+        s.id = m_root_name;
         if (in(k_volume_exts, ext)) {
             s.kind = Source::Kind::VolumeFile;
         } else if (in(k_image_exts, ext)) {
@@ -147,11 +152,12 @@ private:
             }
             if (!fs::is_regular_file(st)) continue;
             const std::string ext = extension_of(p);
-            const std::string child_rel = rel.empty() ? name : rel + "/" + name;
+            const std::string child_rel = rel.empty() ? id_component(name) : rel + "/" + id_component(name);
             if (in(k_volume_exts, ext)) {
                 Source s;
                 s.kind = Source::Kind::VolumeFile;
                 s.path = path_text(p);
+                s.root = m_root;
                 s.id = child_rel;
                 m_out.sources.push_back(std::move(s));
             } else if (in(k_image_exts, ext)) {
@@ -172,16 +178,18 @@ private:
             Source s;
             s.kind = kind;
             s.path = path_text(dir);
+            s.root = m_root;
             s.id = id_for(rel);
             s.files = std::move(*files);
             m_out.sources.push_back(std::move(s));
         }
-        for (const std::string& name : subdirs) walk(dir / name, rel.empty() ? name : rel + "/" + name);
+        for (const std::string& name : subdirs) walk(dir / name, rel.empty() ? id_component(name) : rel + "/" + id_component(name));
         m_stack.pop_back();
     }
 
     Discovery& m_out;
     std::string m_root_name;
+    std::string m_root;
     std::vector<fs::path> m_stack;
     std::set<fs::path> m_visited;
 };

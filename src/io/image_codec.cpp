@@ -4,6 +4,7 @@
 
 #include <lessmore/files.hpp>
 #include "io/itk_messages.hpp"
+#include "io/readers.hpp"
 
 #include <itk_png.h>  // ITK's PNG module (libpng), used directly to encode in memory
 #include <itkImageIOBase.h>
@@ -171,6 +172,14 @@ DecodedImage decode_image_file(const fs::path& path) {
         throw InputError("cannot decode image: " + itk_message(e.GetDescription()));
     }
     return d;
+}
+
+DecodedData image_task(const std::string& path, const std::string&) {
+    DecodedImage image = decode_image_file(path);
+    DecodedData out;
+    out.meta = std::to_string(image.width) + " " + std::to_string(image.height) + " " + voxel_type_name(image.type);
+    out.bytes = std::move(image.pixels);
+    return out;
 }
 
 }  // namespace lessmore

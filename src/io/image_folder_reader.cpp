@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
+#include <sstream>
 
 namespace fs = std::filesystem;
 
@@ -22,10 +23,20 @@ struct Decoded {
     std::string error;
 };
 
-Decoded decode(const fs::path& path) {
+// Decoded in a worker process: libpng, libjpeg and libtiff can crash on damaged files.
+Decoded decode(DecoderPool& decoders, const fs::path& path) {
     Decoded d;
     try {
-        d.image = decode_image_file(path);
+        DecodedData data = decoders.run("image", path.string());
+        std::istringstream meta(data.meta);
+        std::string type;
+        meta >> d.image.width >> d.image.height >> type;
+        const VoxelType types[] = {VoxelType::UInt8, VoxelType::Int16, VoxelType::UInt16, VoxelType::Float32};
+        const auto* t = std::find_if(std::begin(types), std::end(types), [&](VoxelType v) { return type == voxel_type_name(v); });
+        const std::size_t n = static_cast<std::size_t>(std::max(d.image.width, 0)) * static_cast<std::size_t>(std::max(d.image.height, 0));
+        if (!meta || t == std::end(types) || data.bytes.size() != n * voxel_size(*t)) throw InputError("decoder gave bad metadata");
+        d.image.type = *t;
+        d.image.pixels = std::move(data.bytes);
     } catch (const InputError& e) {
         d.error = e.what();
     }
@@ -34,8 +45,9 @@ Decoded decode(const fs::path& path) {
 
 }  // namespace
 
-LoadedVolume read_image_folder(const Source& source, const LoadOptions& options, ThreadPool& pool,
-                               const CancelToken& cancel, bool headers_only) {
+LoadedVolume read_image_folder(const Source& source, const ReadContext& context) {
+    const LoadOptions& options = context.options;
+    const bool headers_only = context.headers_only;
     LoadedVolume out;
     out.id = source.id;
     out.path = source.path;
@@ -45,9 +57,9 @@ LoadedVolume read_image_folder(const Source& source, const LoadOptions& options,
 
     // Headers only: the first image tells size and type.
     std::vector<Decoded> decoded(headers_only ? 1 : files.size());
-    pool.parallel_for(decoded.size(), [&](std::size_t i) {
-        cancel.check();
-        decoded[i] = decode(folder / files[i]);
+    context.pool.parallel_for(decoded.size(), [&](std::size_t i) {
+        context.cancel.check();
+        decoded[i] = decode(context.decoders, folder / files[i]);
     });
 
     VolumeInfo info;

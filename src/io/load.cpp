@@ -6,19 +6,18 @@
 namespace lessmore {
 namespace {
 
-std::vector<LoadedVolume> read(const Source& source, const LoadOptions& options, ThreadPool& pool,
-                               const CancelToken& cancel, bool headers_only) {
-    cancel.check();
+std::vector<LoadedVolume> read(const Source& source, const ReadContext& context) {
+    context.cancel.check();
     switch (source.kind) {
-    case Source::Kind::DicomFolder: return read_dicom_folder(source, options, pool, cancel, headers_only);
+    case Source::Kind::DicomFolder: return read_dicom_folder(source, context);
     case Source::Kind::VolumeFile: {
         std::vector<LoadedVolume> out;
-        out.push_back(read_volume_file(source, headers_only));
+        out.push_back(read_volume_file(source, context.decoders, context.headers_only));
         return out;
     }
     case Source::Kind::ImageFolder: {
         std::vector<LoadedVolume> out;
-        out.push_back(read_image_folder(source, options, pool, cancel, headers_only));
+        out.push_back(read_image_folder(source, context));
         return out;
     }
     }
@@ -28,13 +27,25 @@ std::vector<LoadedVolume> read(const Source& source, const LoadOptions& options,
 }  // namespace
 
 std::vector<LoadedVolume> load_source(const Source& source, const LoadOptions& options, ThreadPool& pool,
+                                      DecoderPool& decoders, const CancelToken& cancel) {
+    return read(source, ReadContext{options, pool, decoders, cancel, false});
+}
+
+std::vector<LoadedVolume> inspect_source(const Source& source, const LoadOptions& options, ThreadPool& pool,
+                                         DecoderPool& decoders, const CancelToken& cancel) {
+    return read(source, ReadContext{options, pool, decoders, cancel, true});
+}
+
+std::vector<LoadedVolume> load_source(const Source& source, const LoadOptions& options, ThreadPool& pool,
                                       const CancelToken& cancel) {
-    return read(source, options, pool, cancel, false);
+    DecoderPool decoders(options.decoder_program, static_cast<std::size_t>(pool.size()));
+    return load_source(source, options, pool, decoders, cancel);
 }
 
 std::vector<LoadedVolume> inspect_source(const Source& source, const LoadOptions& options, ThreadPool& pool,
                                          const CancelToken& cancel) {
-    return read(source, options, pool, cancel, true);
+    DecoderPool decoders(options.decoder_program, static_cast<std::size_t>(pool.size()));
+    return inspect_source(source, options, pool, decoders, cancel);
 }
 
 }  // namespace lessmore

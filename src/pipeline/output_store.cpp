@@ -67,18 +67,36 @@ fs::path OutputStore::record_path(const std::string& source_id) const {
     return m_root / ".lessmore" / "records" / (sha256_hex(source_id.data(), source_id.size()).substr(0, 24) + ".json");
 }
 
+namespace {
+
+// File systems allow 255 bytes per name: a longer id component keeps its first 180 bytes
+// (whole UTF-8 characters) and gains a digest of the whole, so distinct names stay distinct.
+std::string short_name(const std::string& name) {
+    if (name.size() <= 200) return name;
+    std::size_t cut = 180;
+    while (cut > 0 && (static_cast<unsigned char>(name[cut]) & 0xC0) == 0x80) --cut;
+    return name.substr(0, cut) + "~" + sha256_hex(name.data(), name.size()).substr(0, 16);
+}
+
+}  // namespace
+
 std::string OutputStore::slice_path(const std::string& id, std::size_t index, const char* ext, bool flat) {
-    const std::string file = std::to_string(index) + "." + ext;
-    if (!flat) return "slices/" + id + "/" + file;
-    std::string name;
-    for (char c : id) {
-        if (c == '/') {
-            name += "__";
-        } else {
-            name += c;
-        }
+    const std::string suffix = std::to_string(index) + "." + ext;
+    std::string path = "slices/";
+    if (flat) {
+        // '/' becomes '+', which ids never hold themselves (io/volume_id.hpp escapes it), so
+        // two volumes never share a flat name.
+        std::string name = id;
+        std::replace(name.begin(), name.end(), '/', '+');
+        return path + short_name(name) + "_" + suffix;
     }
-    return "slices/" + name + "_" + file;
+    std::size_t start = 0;
+    for (std::size_t slash = id.find('/'); ; slash = id.find('/', start)) {
+        path += short_name(id.substr(start, slash == std::string::npos ? std::string::npos : slash - start)) + "/";
+        if (slash == std::string::npos) break;
+        start = slash + 1;
+    }
+    return path + suffix;
 }
 
 void OutputStore::clear() const {

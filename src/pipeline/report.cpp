@@ -101,14 +101,20 @@ cv::Mat contact_sheet(const Volume& volume, const VolumeRecord& record, const In
         const int x0 = static_cast<int>(i) % columns * cell_w + 2, y0 = static_cast<int>(i) / columns * cell_h + 2;
         colour.copyTo(sheet(cv::Rect(x0 + (thumb - tw) / 2, y0 + (thumb - th) / 2, tw, th)));
         if (kept) cv::rectangle(sheet, {x0 - 1, y0 - 1}, {x0 + thumb, y0 + thumb}, cv::Scalar(80, 200, 80), 1);
+    });
+    // Labels in slice order, after the pictures: a label wider than its cell overlaps its
+    // neighbour's, and the sheet must not depend on which thread drew first.
+    for (int i = 0; i < n; ++i) {
+        const SliceRecord& rec = record.slices[static_cast<std::size_t>(i)];
         std::string text = std::to_string(i);
-        if (!kept && rec.match) {
+        if (!rec.kept && rec.match) {
             text += ">" + std::to_string(*rec.match);
             if (rec.score && std::isfinite(*rec.score)) text += " " + score_text(*rec.score);
         }
+        const int x0 = i % columns * cell_w + 2, y0 = i / columns * cell_h + 2;
         cv::putText(sheet, text, {x0 + 1, y0 + thumb + label - 4}, cv::FONT_HERSHEY_SIMPLEX, 0.36,
-                    kept ? cv::Scalar(140, 230, 140) : cv::Scalar(170, 170, 170), 1, cv::LINE_AA);
-    });
+                    rec.kept ? cv::Scalar(140, 230, 140) : cv::Scalar(170, 170, 170), 1, cv::LINE_AA);
+    }
     return sheet;
 }
 

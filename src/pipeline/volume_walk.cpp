@@ -21,7 +21,7 @@ struct Estimate {
     std::size_t slices = 0;
 };
 
-Estimate estimate(const Source& s, bool need_bytes, ThreadPool& pool, const CancelToken& cancel) {
+Estimate estimate(const Source& s, bool need_bytes, ThreadPool& pool, DecoderPool& decoders, const CancelToken& cancel) {
     Estimate e;
     if (s.kind != Source::Kind::VolumeFile) {
         e.slices = s.files.size();
@@ -33,7 +33,7 @@ Estimate estimate(const Source& s, bool need_bytes, ThreadPool& pool, const Canc
         return e;
     }
     std::size_t slices = 0;
-    for (const LoadedVolume& v : inspect_source(s, LoadOptions{}, pool, cancel)) {
+    for (const LoadedVolume& v : inspect_source(s, LoadOptions{}, pool, decoders, cancel)) {
         if (!v.volume) continue;
         const VolumeInfo& info = v.volume->info();
         e.bytes += static_cast<std::uint64_t>(info.slice_bytes()) * info.slice_count();
@@ -125,7 +125,12 @@ std::vector<const Source*> all_sources(const WalkPlan& plan) {
 
 VolumeWalk::VolumeWalk(LoadOptions load, std::uint64_t max_memory, ThreadPool& pool, ProgressSink& progress,
                        const CancelToken& cancel)
-    : m_load(load), m_max_memory(max_memory), m_pool(pool), m_progress(progress), m_cancel(cancel) {}
+    : m_load(load),
+      m_max_memory(max_memory),
+      m_decoders(std::make_unique<DecoderPool>(load.decoder_program, static_cast<std::size_t>(pool.size()))),
+      m_pool(pool),
+      m_progress(progress),
+      m_cancel(cancel) {}
 
 void VolumeWalk::run(const std::vector<const Source*>& sources, const WalkVisitor& visitor, bool headers_only) const {
     // Voxel bytes (for --max-memory) and slice counts (for progress): DICOM and image
@@ -134,7 +139,7 @@ void VolumeWalk::run(const std::vector<const Source*>& sources, const WalkVisito
     std::vector<Estimate> estimates(sources.size());
     if (!headers_only) {
         m_pool.parallel_for(sources.size(), [&](std::size_t k) {
-            estimates[k] = estimate(*sources[k], m_max_memory > 0, m_pool, m_cancel);
+            estimates[k] = estimate(*sources[k], m_max_memory > 0, m_pool, *m_decoders, m_cancel);
         });
     }
     std::size_t estimated_slices = 0;
@@ -156,8 +161,8 @@ void VolumeWalk::run(const std::vector<const Source*>& sources, const WalkVisito
             fail(source.path, "needs " + megabytes(need.bytes) + " of voxels, more than --max-memory " + megabytes(m_max_memory));
         } else {
             const MemoryBudget::Hold hold = budget.acquire(need.bytes, m_cancel);
-            std::vector<LoadedVolume> loaded = headers_only ? inspect_source(source, m_load, m_pool, m_cancel)
-                                                            : load_source(source, m_load, m_pool, m_cancel);
+            std::vector<LoadedVolume> loaded = headers_only ? inspect_source(source, m_load, m_pool, *m_decoders, m_cancel)
+                                                            : load_source(source, m_load, m_pool, *m_decoders, m_cancel);
             for (LoadedVolume& lv : loaded) {
                 if (!lv.volume) {
                     fail(lv.path, lv.error);

@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -62,6 +63,7 @@ public:
 private:
     LoadOptions m_load;
     std::uint64_t m_max_memory;
+    std::unique_ptr<DecoderPool> m_decoders;  // workers start when a file first needs one
     ThreadPool& m_pool;
     ProgressSink& m_progress;
     const CancelToken& m_cancel;

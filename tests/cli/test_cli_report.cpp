@@ -12,13 +12,6 @@ namespace {
 
 using nlohmann::json;
 
-std::map<std::string, std::size_t> kept_per_volume(const test::fs::path& manifest) {
-    std::map<std::string, std::size_t> out;
-    const json m = test::read_json(manifest);  // named: a loop over a temporary's member would dangle
-    for (const auto& v : m["volumes"]) out[v["id"]] = v["kept"];
-    return out;
-}
-
 bool have_chromium() { return test::fs::exists("/usr/bin/chromium"); }
 
 // Runs headless Chromium on a page; returns its stdout (for --dump-dom) and fills stderr.
@@ -98,6 +91,22 @@ TEST(CliReport, LargeDatasetsGetOnePagePerVolume) {
     const auto bad = test::run_lessmore({"report", (dir / "data").string()});
     EXPECT_EQ(bad.exit_code, 2);
     EXPECT_NE(bad.err.find("no finished lessmore run"), std::string::npos) << bad.err;
+}
+
+TEST(CliReport, SameReportWhateverTheThreads) {
+    // Small thumbnails make labels wider than their cells: they overlap their neighbours,
+    // which must not depend on which thread drew first.
+    test::TempDir dir;
+    ASSERT_EQ(test::run_lessmore({"reduce", (test::ct_data() / "pancreas-ct-cb-001").string(), "-o", (dir / "out").string(),
+                                  "-t", "2", "-q", "--format", "none"}).exit_code, 0);
+    std::string first;
+    for (const char* threads : {"1", "2", "2", "3"}) {
+        const auto r = test::run_lessmore({"report", (dir / "out").string(), "--thumbnail", "40", "-j", threads, "-q"});
+        ASSERT_EQ(r.exit_code, 0) << r.err;
+        const std::string html = test::read_file(dir / "out" / "report.html");
+        if (first.empty()) first = html;
+        EXPECT_TRUE(html == first) << "report differs with -j " << threads;
+    }
 }
 
 }  // namespace

@@ -117,7 +117,7 @@ TEST(OutputStore, RemoveTemporariesSweepsOnlyTemporaries) {
 
 TEST(OutputStore, SlicePaths) {
     EXPECT_EQ(OutputStore::slice_path("a/b", 7, "png", false), "slices/a/b/7.png");
-    EXPECT_EQ(OutputStore::slice_path("a/b", 7, "npy", true), "slices/a__b_7.npy");
+    EXPECT_EQ(OutputStore::slice_path("a/b", 7, "npy", true), "slices/a+b_7.npy");
 }
 
 TEST(OutputStore, ManifestsAreStreamedFromTheRecords) {

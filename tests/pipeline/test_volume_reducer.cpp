@@ -106,9 +106,9 @@ TEST(VolumeReducer, EveryNNeedsNoMetric) {
     CancelToken cancel;
     const VolumeRecord r = VolumeReducer(c, nullptr, out.path()).run(volume_with_copies(), pool, quiet, cancel);
     EXPECT_EQ(r.kept, 3u);
-    EXPECT_EQ(r.slices[4].output, "slices/case__a_4.npy");
+    EXPECT_EQ(r.slices[4].output, "slices/case+a_4.npy");
     EXPECT_FALSE(r.slices[0].description);
-    EXPECT_TRUE(test::fs::exists(out / "slices" / "case__a_4.npy"));
+    EXPECT_TRUE(test::fs::exists(out / "slices" / "case+a_4.npy"));
 }
 
 TEST(VolumeReducer, ASliceTooSmallForTheMetricFailsTheVolume) {

@@ -1,0 +1,192 @@
+// The worker side of single-file volumes read by ITK (NRRD, MetaImage, NIfTI): header,
+// checks, voxels. ITK's readers (teem, MetaIO, nifticlib, VNL) can abort or crash on
+// hostile files, so this runs only in a decoder process (io/decoder_pool.cpp).
+#include <lessmore/error.hpp>
+#include <lessmore/files.hpp>
+
+#include "io/itk_messages.hpp"
+#include "io/metaimage_check.hpp"
+#include "io/readers.hpp"
+#include "io/voxel_storage.hpp"
+
+#include <itk_zlib.h>  // ITK's zlib module, to check .nii.gz files are complete
+#include <itkImageIOBase.h>
+#include <itkMetaImageIO.h>
+#include <itkNiftiImageIO.h>
+#include <itkNrrdImageIO.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+
+namespace fs = std::filesystem;
+
+namespace lessmore {
+namespace {
+
+// A volume whose header asks for more than this is refused before allocating.
+constexpr std::uint64_t k_max_volume_bytes = std::uint64_t{64} << 30;
+// Deflate cannot expand data by more than about 1032:1.
+constexpr std::uint64_t k_max_deflate_ratio = 1100;
+
+itk::ImageIOBase::Pointer make_io(const std::string& format) {
+    if (format == "nifti") return itk::NiftiImageIO::New().GetPointer();
+    if (format == "nrrd") return itk::NrrdImageIO::New().GetPointer();
+    return itk::MetaImageIO::New().GetPointer();
+}
+
+DiskType disk_type(itk::IOComponentEnum type) {
+    using C = itk::IOComponentEnum;
+    switch (type) {
+    case C::UCHAR: return DiskType::UInt8;
+    case C::CHAR: return DiskType::Int8;
+    case C::USHORT: return DiskType::UInt16;
+    case C::SHORT: return DiskType::Int16;
+    case C::UINT: return DiskType::UInt32;
+    case C::INT: return DiskType::Int32;
+    case C::ULONG: return sizeof(unsigned long) == 8 ? DiskType::UInt64 : DiskType::UInt32;
+    case C::LONG: return sizeof(long) == 8 ? DiskType::Int64 : DiskType::Int32;
+    case C::ULONGLONG: return DiskType::UInt64;
+    case C::LONGLONG: return DiskType::Int64;
+    case C::FLOAT: return DiskType::Float32;
+    case C::DOUBLE: return DiskType::Float64;
+    default: throw InputError("unsupported voxel type " + itk::ImageIOBase::GetComponentTypeAsString(type));
+    }
+}
+
+// nifticlib reads a truncated .nii.gz without complaint (the missing voxels come out as
+// whatever the buffer held). A gzip file ends with its uncompressed size (mod 2^32): when
+// that disagrees with what the header needs, decompress the whole stream to be sure
+// (files written as several gzip members legitimately disagree), and refuse a short one.
+void check_gzip_complete(const fs::path& path, std::uint64_t needed) {
+    const std::string text = read_tail(path, 4);
+    unsigned char tail[4] = {0, 0, 0, 0};
+    if (text.size() == 4) std::memcpy(tail, text.data(), 4);
+    const std::uint32_t isize = tail[0] | (tail[1] << 8) | (tail[2] << 16) | (static_cast<std::uint32_t>(tail[3]) << 24);
+    const std::uint32_t lo = static_cast<std::uint32_t>(needed);
+    if (static_cast<std::uint32_t>(isize - lo) <= (std::uint32_t{1} << 24)) return;  // header + extensions + voxels
+    gzFile gz = gzopen(path.c_str(), "rb");
+    if (!gz) throw InputError("cannot open the gzip stream");
+    std::vector<char> buf(std::size_t{1} << 20);
+    std::uint64_t total = 0;
+    int n = 0;
+    while ((n = gzread(gz, buf.data(), static_cast<unsigned>(buf.size()))) > 0) total += static_cast<std::uint64_t>(n);
+    int err = Z_OK;
+    const char* message = gzerror(gz, &err);
+    const std::string why = n < 0 || (err != Z_OK && err != Z_STREAM_END) ? std::string(message) : std::string();
+    gzclose(gz);
+    if (!why.empty() || total < needed) {
+        throw InputError("truncated or corrupt .nii.gz: " + std::to_string(total) + " bytes decompress, the header needs " +
+                         std::to_string(needed) + (why.empty() ? "" : " (" + why + ")"));
+    }
+}
+
+// The header's size, checked to be one plausible scalar 3-D volume that the file can hold.
+struct Extent {
+    unsigned dims = 0;
+    std::uint64_t size[3] = {1, 1, 1};
+    std::uint64_t elem = 0;
+    std::uint64_t voxels() const { return size[0] * size[1] * size[2]; }
+};
+
+Extent checked_extent(itk::ImageIOBase& io, const fs::path& path, const std::string& ext, const std::string& format) {
+    Extent e;
+    e.dims = io.GetNumberOfDimensions();
+    if (io.GetNumberOfComponents() != 1) {
+        throw InputError("has " + std::to_string(io.GetNumberOfComponents()) +
+                         " components per voxel; only scalar volumes are supported");
+    }
+    for (unsigned d = 0; d < e.dims; ++d) {
+        const auto s = static_cast<std::uint64_t>(io.GetDimensions(d));
+        if (d < 3) {
+            e.size[d] = s;
+        } else if (s != 1) {
+            throw InputError(std::to_string(e.dims) + "-D image with size " + std::to_string(s) + " along axis " +
+                             std::to_string(d) + " is not supported (one 3-D volume per file)");
+        }
+    }
+    e.elem = io.GetComponentSize();
+    const std::string shape = std::to_string(e.size[0]) + "x" + std::to_string(e.size[1]) + "x" + std::to_string(e.size[2]);
+    if (e.voxels() == 0 || e.size[0] > (1u << 20) || e.size[1] > (1u << 20) || e.size[2] > (1u << 24) ||
+        e.voxels() > k_max_volume_bytes / std::max<std::uint64_t>(e.elem, 1)) {
+        throw InputError("header claims an implausible size " + shape);
+    }
+    std::error_code ec;
+    const auto file_bytes = static_cast<std::uint64_t>(fs::file_size(path, ec));
+    const bool compressed = ext == ".nii.gz" || io.GetUseCompression();
+    const std::uint64_t need = e.voxels() * e.elem;
+    if (!ec && format == "nifti" && (compressed ? need > file_bytes * k_max_deflate_ratio : need > file_bytes)) {
+        throw InputError("header claims " + shape + " voxels but the file is only " + std::to_string(file_bytes) +
+                         " bytes (truncated or corrupt)");
+    }
+    return e;
+}
+
+// Reads in slabs of slices straight into one buffer where the format allows it (NIfTI's
+// own reader would otherwise hold a second copy of the whole volume).
+Bytes read_voxels(itk::ImageIOBase& io, const Extent& e, const std::string& format) {
+    Bytes buf(e.voxels() * e.elem);
+    const std::uint64_t slice_bytes = e.size[0] * e.size[1] * e.elem;
+    const std::uint64_t slab = e.dims >= 3 && (io.CanStreamRead() || format == "nifti")
+                                   ? std::max<std::uint64_t>(1, (std::uint64_t{32} << 20) / std::max<std::uint64_t>(slice_bytes, 1))
+                                   : e.size[2];
+    for (std::uint64_t k0 = 0; k0 < e.size[2]; k0 += slab) {
+        itk::ImageIORegion region(e.dims);
+        for (unsigned d = 0; d < e.dims; ++d) {
+            region.SetIndex(d, 0);
+            region.SetSize(d, io.GetDimensions(d));
+        }
+        if (e.dims >= 3) {
+            region.SetIndex(2, static_cast<itk::IndexValueType>(k0));
+            region.SetSize(2, static_cast<itk::SizeValueType>(std::min(slab, e.size[2] - k0)));
+        }
+        io.SetIORegion(region);
+        io.Read(buf.data() + k0 * slice_bytes);
+    }
+    return buf;
+}
+
+}  // namespace
+
+DecodedData itk_volume_task(const std::string& path_text_arg, const std::string& args) {
+    const fs::path path(path_text_arg);
+    const std::string ext = extension_of(path);
+    const std::string format = ext == ".nii" || ext == ".nii.gz" ? "nifti" : ext == ".nrrd" || ext == ".nhdr" ? "nrrd" : "metaimage";
+    const bool headers_only = args == "headers";
+    try {
+        itk::ImageIOBase::Pointer io = make_io(format);
+        if (!io->CanReadFile(path.c_str())) throw InputError("not a readable " + format + " file");
+        io->SetFileName(path.string());
+        io->ReadImageInformation();
+        const Extent extent = checked_extent(*io, path, ext, format);
+        nlohmann::json meta;
+        meta["format"] = format;
+        meta["size"] = {extent.size[0], extent.size[1], extent.size[2]};
+        std::vector<double> spacing, origin;
+        for (unsigned d = 0; d < 3; ++d) {
+            spacing.push_back(d < extent.dims ? io->GetSpacing(d) : 1.0);
+            origin.push_back(d < extent.dims ? io->GetOrigin(d) : 0.0);
+        }
+        meta["spacing"] = spacing;
+        meta["origin"] = origin;
+        meta["axis"] = extent.dims >= 3 ? io->GetDirection(2) : std::vector<double>{0.0, 0.0, 1.0};
+        const DiskType type = disk_type(io->GetComponentType());
+        meta["type"] = disk_type_name(type);
+        DecodedData out;
+        if (!headers_only) {
+            if (ext == ".nii.gz") check_gzip_complete(path, extent.voxels() * extent.elem + 348);
+            if (format == "metaimage") check_metaimage_data(path, extent.voxels() * extent.elem);
+            out.bytes = read_voxels(*io, extent, format);
+        }
+        out.meta = meta.dump();
+        return out;
+    } catch (const itk::ExceptionObject& e) {
+        throw InputError("cannot read " + format + ": " + itk_message(e.GetDescription()));
+    } catch (const std::bad_alloc&) {
+        throw InputError("not enough memory to read this volume");
+    }
+}
+
+}  // namespace lessmore
