@@ -5,6 +5,7 @@
 #include <lessmore/sha256.hpp>
 
 #include <array>
+#include <cctype>
 #include <cstdio>
 #include <cstring>
 #include <fcntl.h>
@@ -39,6 +40,31 @@ TempDir::~TempDir() {
         if (!it->is_symlink(ec)) fs::permissions(it->path(), fs::perms::owner_all, fs::perm_options::add, ec);
     }
     fs::remove_all(m_path, ec);
+}
+
+std::string with_dicom_string(const std::string& file, std::uint16_t group, std::uint16_t element, std::string value) {
+    if (value.size() % 2) value += ' ';
+    const char tag[4] = {static_cast<char>(group & 0xff), static_cast<char>(group >> 8), static_cast<char>(element & 0xff),
+                         static_cast<char>(element >> 8)};
+    for (std::size_t at = 132; (at = file.find(std::string(tag, 4), at)) != std::string::npos; ++at) {
+        if (at + 8 > file.size()) break;
+        const bool explicit_vr = std::isupper(static_cast<unsigned char>(file[at + 4])) &&
+                                 std::isupper(static_cast<unsigned char>(file[at + 5]));
+        std::string head = file.substr(at, explicit_vr ? 6 : 4);
+        std::size_t old_len = 0, value_at = 0;
+        if (explicit_vr) {
+            old_len = static_cast<unsigned char>(file[at + 6]) | (static_cast<unsigned char>(file[at + 7]) << 8);
+            value_at = at + 8;
+            head += std::string{static_cast<char>(value.size() & 0xff), static_cast<char>(value.size() >> 8)};
+        } else {
+            for (int k = 3; k >= 0; --k) old_len = old_len * 256 + static_cast<unsigned char>(file[at + 4 + k]);
+            value_at = at + 8;
+            for (int k = 0; k < 4; ++k) head += static_cast<char>((value.size() >> (8 * k)) & 0xff);
+        }
+        if (value_at + old_len > file.size()) continue;
+        return file.substr(0, at) + head + value + file.substr(value_at + old_len);
+    }
+    throw std::runtime_error("with_dicom_string: element not found");
 }
 
 std::string read_file(const fs::path& p) {

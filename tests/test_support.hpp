@@ -60,6 +60,11 @@ std::string sha256_hex(const std::uint8_t* data, std::size_t size);
 void write_nifti(const fs::path& p, const std::vector<int>& dims, int datatype, const std::string& voxel_bytes,
                  float slope = 0.0f, float intercept = 0.0f);
 
+// A DICOM file's bytes with one top-level string element (e.g. SeriesNumber (0020,0011))
+// set to `value` (padded to even length), in implicit or explicit VR little endian, for
+// fixtures with odd header values. Throws when the element is not found.
+std::string with_dicom_string(const std::string& file, std::uint16_t group, std::uint16_t element, std::string value);
+
 // Copies a folder tree (used to build odd datasets from real data).
 void copy_tree(const fs::path& from, const fs::path& to);
 

@@ -30,6 +30,11 @@ struct Discovery {
     std::vector<InputFailure> warnings;  // things skipped on purpose (e.g. a folder reached twice)
 };
 
+// What a source's files are now: size, modification time and first 4 KB of each, as a
+// SHA-256 in hex (--resume redoes a source whose fingerprint changed). Unreadable files
+// count with what could be read.
+std::string source_fingerprint(const Source& source);
+
 // Scans the inputs. Throws UsageError when an input does not exist or two inputs give
 // the same volume id.
 Discovery discover(const std::vector<std::string>& inputs);

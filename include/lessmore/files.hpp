@@ -17,6 +17,9 @@ public:
     AtomicFile(const AtomicFile&) = delete;
     AtomicFile& operator=(const AtomicFile&) = delete;
     void write(std::string_view bytes);
+    // Writes out everything (and fsyncs when asked) without renaming: after finish() of
+    // several files, their commits cannot fail for want of space.
+    void finish(bool sync = true);
     void commit(bool sync = true);
 
 private:
@@ -24,6 +27,7 @@ private:
     std::string m_tmp;
     int m_fd = -1;
     std::string m_buffer;
+    bool m_finished = false;
 };
 
 // Writes bytes to a temporary file beside `path` and renames it over `path`, so a

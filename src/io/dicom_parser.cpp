@@ -1,5 +1,5 @@
 // The DICOM walk: framing, the meta header, the transfer syntax, inflating a Deflated
-// dataset, and every element, sequence item and pixel data fragment (docs/dicom.md).
+// dataset, and every element, sequence item and pixel data fragment.
 //
 // Decisions, each the smallest that real files need:
 // - Framing: 128-byte preamble + "DICM", else a meta header or a dataset at byte 0 whose
@@ -14,14 +14,18 @@
 //   tags, are out of order) and the dataset is sorted; a repeated tag is refused, since
 //   which value is meant cannot be known.
 // - Odd lengths are taken as written (real files have them) but never past the end.
-// - VR "UN" with a defined length stays bytes, even when it hides a sequence (the CTDI
-//   phantom sequence in pydicom's bad_sequence.dcm): nothing lessmore reads lives there,
-//   and not parsing it is what keeps a malformed private value from failing the file.
-//   UN (or implicit VR) with undefined length is a sequence, its items implicit VR little
-//   endian (PS3.5 6.2.2).
+// - VR "UN" with a defined length stays bytes, even when it hides a sequence (pydicom's
+//   bad_sequence.dcm holds the CTDI Phantom Type Code Sequence (0018,9346) that way, its
+//   items implicit VR): we read nothing from such values, and a value we do not parse
+//   cannot fail the file. UN (or implicit VR) with undefined length is a sequence, its
+//   items implicit VR little endian (PS3.5 6.2.2).
 // - Undefined length elsewhere is refused, and so is undefined-length pixel data in a
 //   transfer syntax that is not encapsulated.
+// - A file shorter than (0002,0000) says, or with nothing after the meta header, is
+//   truncated; one cut between two top-level elements cannot be told from a whole one.
 // - Zero bytes after the last element are padding; other trailing bytes must parse.
+// - Work is bounded by DicomLimits: 32 nested sequences, a million elements, and a
+//   Deflated dataset of at most 64 times its compressed size (2 GiB).
 #include "io/dicom_parser.hpp"
 
 #include <lessmore/error.hpp>
@@ -180,10 +184,7 @@ class DicomWalker {
 public:
     DicomWalker(const DicomBuffer& buffer, const DicomLimits& limits, bool encapsulated_syntax, std::size_t& count)
         : m_buffer(buffer), m_d(buffer.data), m_limits(limits), m_encapsulated_syntax(encapsulated_syntax),
-          m_count(count) {
-        m_padding_from = m_buffer.size;  // zero bytes at the end are padding, not elements
-        while (m_padding_from > 0 && m_d[m_padding_from - 1] == 0) --m_padding_from;
-    }
+          m_count(count) {}
 
     // The elements from pos until end (Top, DefinedItem), the end of group 0002 (Meta), or
     // the item delimiter (UndefinedItem: *terminated says whether it came).
@@ -205,6 +206,9 @@ private:
     void sequence(DicomElement& e, std::size_t& pos, std::size_t end, Encoding enc, int depth, bool undefined);
     void encapsulated(DicomElement& e, std::size_t& pos, std::size_t end);
     void count_one();
+    bool zeros_to_end(std::size_t pos, std::size_t end) const {
+        return std::all_of(m_d + pos, m_d + end, [](std::uint8_t b) { return b == 0; });
+    }
     [[noreturn]] void fail(const std::string& what) const;
     std::string at(std::size_t pos) const;
     std::string ends(std::size_t end) const;
@@ -215,7 +219,10 @@ private:
     const DicomLimits& m_limits;
     bool m_encapsulated_syntax;
     std::size_t& m_count;
-    std::size_t m_padding_from = 0;
+    // Where (0002,0000) says the meta header ends. The walk stops there only when it lands
+    // exactly on it (the length is often wrong), which keeps a Deflated stream that happens
+    // to start with 02 00 from being read as meta elements.
+    std::uint64_t m_meta_end = ~std::uint64_t{0};
 };
 
 void DicomWalker::fail(const std::string& what) const {
@@ -297,11 +304,11 @@ DicomDataset DicomWalker::walk(std::size_t& pos, std::size_t end, Encoding enc, 
     ds.m_offset = pos;
     if (terminated) *terminated = false;
     while (pos < end) {
-        if (scope == Scope::Top && pos >= m_padding_from) {
+        if (scope == Scope::Top && zeros_to_end(pos, end)) {  // padding, not elements
             pos = end;
             break;
         }
-        if (scope == Scope::Meta && (end - pos < 2 || read_u16(m_d + pos, false) != 0x0002)) break;
+        if (scope == Scope::Meta && (pos == m_meta_end || end - pos < 2 || read_u16(m_d + pos, false) != 0x0002)) break;
         const Header h = header(pos, end, enc);
         if (h.tag == k_item_end && scope == Scope::UndefinedItem) {
             pos += 8;
@@ -320,6 +327,8 @@ DicomDataset DicomWalker::walk(std::size_t& pos, std::size_t end, Encoding enc, 
         e.value_offset = pos + h.size;
         pos += h.size;
         value(e, h.length, pos, end, enc, depth);
+        if (scope == Scope::Meta && e.tag == dicom_tag(0x0002, 0x0000) && e.value_length == 4)
+            m_meta_end = pos + read_u32(m_d + e.value_offset, enc.big_endian);
         ds.m_elements.push_back(std::move(e));
     }
     finish_order(ds);
@@ -441,6 +450,16 @@ DicomTransferSyntax syntax_of(const std::string& uid) {
     return s;
 }
 
+// (0002,0000) is not trusted to find the meta header's end, but a file shorter than it
+// says is cut off.
+void check_meta_length(const DicomDataset& meta, std::size_t size, const std::string& prefix) {
+    const DicomElement* length = meta.find(dicom_tag(0x0002, 0x0000));
+    const std::optional<std::uint32_t> value = meta.ul(dicom_tag(0x0002, 0x0000));
+    if (length && value && *value > size - (length->value_offset + length->value_length))
+        throw InputError(prefix + "truncated DICOM file: it ends inside the meta header (" + std::to_string(*value) +
+                         " bytes long by (0002,0000))");
+}
+
 struct InflateStream {
     z_stream z{};
     bool open = false;
@@ -469,7 +488,8 @@ std::vector<std::uint8_t> inflate_dataset(const std::uint8_t* in, std::size_t si
         if (s.z.total_out == out.size()) {
             if (out.size() >= cap)
                 throw InputError(prefix + "the Deflated dataset inflates to more than " + std::to_string(cap) + " bytes (" +
-                                 std::to_string(limits.max_inflate_ratio) + " times its size, at most 2 GiB); refusing it");
+                                 std::to_string(limits.max_inflate_ratio) + " times its compressed size, at most " +
+                                 std::to_string(limits.max_inflated >> 20) + " MiB); refusing it");
             out.resize(static_cast<std::size_t>(std::min<std::uint64_t>(cap, std::uint64_t{out.size()} * 2)));
         }
         const std::size_t room = std::min<std::size_t>(out.size() - s.z.total_out, std::size_t{1} << 30);
@@ -516,6 +536,7 @@ ParsedDicom parse_dicom(const std::uint8_t* data, std::size_t size, const std::s
     } else {
         out.m_meta = meta_walker.walk(pos, pos, Encoding{}, Scope::Meta, 0);  // none: an empty dataset here
     }
+    check_meta_length(out.m_meta, size, prefix);
     out.m_syntax = syntax_of(out.m_meta.string(k_tag_transfer_syntax));
     out.m_dataset_bytes = std::make_unique<DicomBuffer>(*out.m_input);
     std::size_t start = pos;
@@ -533,7 +554,10 @@ ParsedDicom parse_dicom(const std::uint8_t* data, std::size_t size, const std::s
     out.m_syntax.implicit_vr = enc.implicit_vr;
     DicomWalker walker(bytes, limits, out.m_syntax.encapsulated, out.m_element_count);
     out.m_dataset = walker.walk(start, bytes.size, enc, Scope::Top, 0);
-    if (out.m_meta.elements().empty() && out.m_dataset.elements().empty()) throw InputError(prefix + "DICOM file without any elements");
+    if (out.m_dataset.elements().empty()) {
+        if (!out.m_meta.elements().empty()) throw InputError(prefix + "truncated DICOM file: nothing follows the meta header");
+        throw InputError(prefix + "DICOM file without any elements");
+    }
     return out;
 }
 

@@ -4,6 +4,7 @@
 #include <lessmore/discovery.hpp>
 
 #include <lessmore/files.hpp>
+#include <lessmore/sha256.hpp>
 
 #include "io/volume_id.hpp"
 
@@ -15,6 +16,9 @@
 #include <set>
 #include <string_view>
 #include <system_error>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 namespace fs = std::filesystem;
 
@@ -195,6 +199,28 @@ private:
 };
 
 }  // namespace
+
+std::string source_fingerprint(const Source& source) {
+    std::string summary;
+    auto add = [&](const fs::path& p) {
+        struct stat st {};
+        char head[4096];
+        ssize_t got = -1;
+        const int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd >= 0) {
+            if (::fstat(fd, &st) == 0) got = ::pread(fd, head, sizeof head, 0);
+            ::close(fd);
+        }
+        summary += p.filename().string() + '\0' + std::to_string(st.st_size) + '\0' + std::to_string(st.st_mtim.tv_sec) + '.' +
+                   std::to_string(st.st_mtim.tv_nsec) + '\0' + (got > 0 ? sha256_hex(head, static_cast<std::size_t>(got)) : "-") + '\n';
+    };
+    if (source.kind == Source::Kind::VolumeFile) {
+        add(source.path);
+    } else {
+        for (const std::string& f : source.files) add(fs::path(source.path) / f);
+    }
+    return sha256_hex(summary.data(), summary.size());
+}
 
 Discovery discover(const std::vector<std::string>& inputs) {
     Discovery out;

@@ -100,10 +100,16 @@ void AtomicFile::write(std::string_view bytes) {
     m_buffer.clear();
 }
 
-void AtomicFile::commit(bool sync) {
+void AtomicFile::finish(bool sync) {
+    if (m_finished) return;
     write_all(m_fd, m_buffer, m_path);
     m_buffer.clear();
     if (sync && ::fsync(m_fd) != 0) throw Error(path_text(m_path) + ": cannot write: " + errno_text(errno));
+    m_finished = true;
+}
+
+void AtomicFile::commit(bool sync) {
+    finish(sync);
     const int fd = m_fd;
     m_fd = -1;
     if (::close(fd) != 0 || ::rename(m_tmp.c_str(), m_path.c_str()) != 0) {

@@ -69,8 +69,11 @@ private:
     std::uint64_t m_size = 0;
 };
 
-std::string expected_text(std::uint64_t expected) {
-    return expected > 0 ? "; " + std::to_string(expected) + " are needed" : "";
+// For "ends early" messages: what was needed, or that only the check was missing.
+std::string expected_text(std::uint64_t expected, std::uint64_t got) {
+    if (expected == 0) return "";
+    if (got >= expected) return ", before the member's CRC-32 and length";
+    return "; " + std::to_string(expected) + " are needed";
 }
 
 class PlainStream final : public InputStream {
@@ -81,7 +84,7 @@ public:
         const std::size_t got = m_file->read_at(m_position, dest, count);
         if (got < count) {
             throw InputError("file ends early: it has " + std::to_string(m_position + got) + " bytes" +
-                             expected_text(m_expected));
+                             expected_text(m_expected, m_position + got));
         }
         m_position += count;
     }
@@ -173,7 +176,7 @@ bool GzipStream::start_next_member() {
 
 void GzipStream::require_only_zeros() {
     do {
-        const unsigned char* end = m_z.next_in + m_z.avail_in;
+        unsigned char* end = m_z.next_in + m_z.avail_in;
         const unsigned char* bad = std::find_if(m_z.next_in, end, [](unsigned char c) { return c != 0; });
         if (bad != end) {
             throw InputError("trailing garbage after the gzip stream at byte " +
@@ -213,7 +216,7 @@ std::size_t GzipStream::inflate_some(unsigned char* out, std::size_t count) {
         } else if (code == Z_BUF_ERROR && m_z.avail_in == 0 && m_eof) {
             const std::uint64_t at = m_position + (count - m_z.avail_out);
             throw InputError("gzip stream ends early: cut off in member " + std::to_string(m_member) + " after " +
-                             std::to_string(at) + " decompressed bytes" + expected_text(m_expected));
+                             std::to_string(at) + " decompressed bytes" + expected_text(m_expected, at));
         } else if (code != Z_OK && code != Z_BUF_ERROR) {
             m_position += count - m_z.avail_out;
             fail_inflate(code);
@@ -229,8 +232,8 @@ void GzipStream::read(std::byte* dest, std::size_t count) {
     while (count > 0) {
         const std::size_t chunk = std::min(count, k_max_inflate_chunk);
         if (inflate_some(out, chunk) < chunk) {
-            throw InputError("gzip stream ends early: its " + std::to_string(m_member) + " member(s) hold " +
-                             std::to_string(m_position) + " bytes" + expected_text(m_expected));
+            throw InputError("gzip stream ends early: it holds only " + std::to_string(m_position) + " bytes (" +
+                             std::to_string(m_member) + " member(s))" + expected_text(m_expected, m_position));
         }
         out += chunk;
         count -= chunk;

@@ -6,7 +6,8 @@
 //
 // Files: "n+1"/"n+2" single files (.nii, .nii.gz) hold header and voxels; "ni1"/"ni2"
 // pairs are a.hdr + a.img (or a.hdr.gz + a.img.gz), same stem, same folder. A file is
-// read from itself only: never a.nii in place of a.nii.gz. Either byte order.
+// read from itself only: never a.nii in place of a.nii.gz. Compression is recognised by
+// content (the gzip magic), but a name ending in .gz must hold gzip. Either byte order.
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -66,6 +67,8 @@ struct NiftiHeader {
     // else the pixdim-only fallback (x flipped, centred on the volume).
     Matrix4 affine() const;
     Matrix4 sform_affine() const;
+    // Throws InputError when (b, c, d) is longer than 1 (open() checks this only when the
+    // qform gives the affine, as nibabel fails to load only then).
     Matrix4 qform_affine() const;
     Matrix4 base_affine() const;
 };

@@ -35,15 +35,13 @@ std::string shard_mismatch(const Shard& a, const Shard& b) {
     return {};
 }
 
-// A slice file named in a shard's record, checked to lie under the shard's slices/ (the
-// records are read back from disk and never trusted to name other places).
+// A slice file named in a shard's record, checked to lie under the shard's slices/.
 fs::path slice_file(const std::string& dir, const std::string& rel, const std::string& id) {
-    const fs::path p(rel);
-    bool inside = !rel.empty() && p.is_relative() && rel.rfind("slices/", 0) == 0;
-    for (const fs::path& part : p)
-        if (part == ".." || part == ".") inside = false;
-    if (!inside) throw UsageError(dir + ": the record of " + id + " names an output outside slices/ ('" + rel + "')");
-    return p;
+    try {
+        return OutputStore::checked_slice_path(rel);
+    } catch (const UsageError&) {
+        throw UsageError(dir + ": the record of " + id + " names an output outside slices/ ('" + rel + "')");
+    }
 }
 
 std::vector<Shard> read_shards(const MergeConfig& c) {
@@ -156,6 +154,7 @@ ReduceResult merge(const MergeConfig& c, ProgressSink& progress) {
 
     const fs::path out = fs::absolute(c.output);
     const OutputStore store(out);
+    const auto lock = store.lock("-o " + c.output);
     if (c.force) store.clear();
     store.create();
     std::vector<std::string> ids;

@@ -6,7 +6,11 @@
 #include <lessmore/sha256.hpp>
 
 #include <algorithm>
+#include <cerrno>
+#include <fcntl.h>
 #include <fstream>
+#include <sys/file.h>
+#include <unistd.h>
 
 namespace fs = std::filesystem;
 
@@ -99,12 +103,36 @@ std::string OutputStore::slice_path(const std::string& id, std::size_t index, co
     return path + suffix;
 }
 
+StoreLock::~StoreLock() { ::close(m_fd); }
+
+std::unique_ptr<StoreLock> OutputStore::lock(const std::string& option) const {
+    std::error_code ec;
+    fs::create_directories(m_root / ".lessmore", ec);
+    if (ec) throw UsageError(option + ": cannot create: " + ec.message());
+    const fs::path path = m_root / ".lessmore" / "lock";
+    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) throw UsageError(option + ": cannot write there: " + errno_text(errno));
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        const int err = errno;
+        ::close(fd);
+        if (err == EWOULDBLOCK) throw UsageError(option + ": another lessmore is writing there (one run per output folder)");
+        throw UsageError(option + ": cannot lock: " + errno_text(err));
+    }
+    return std::make_unique<StoreLock>(fd);
+}
+
 void OutputStore::clear() const {
     std::error_code ec;
-    for (const char* name : {"manifest.json", "manifest.csv"}) fs::remove(m_root / name, ec);
-    for (const char* dir : {"slices", ".lessmore"}) {
+    for (const char* name : {"manifest.json", "manifest.csv", "report.html"}) fs::remove(m_root / name, ec);
+    for (const char* dir : {"slices", "report"}) {
         fs::remove_all(m_root / dir, ec);
         if (ec) throw Error(path_text(m_root / dir) + ": cannot remove previous outputs: " + ec.message());
+    }
+    // .lessmore but the lock this process holds: removing it would let another run lock a new one.
+    for (const auto& e : fs::directory_iterator(m_root / ".lessmore", ec)) {
+        if (e.path().filename() == "lock") continue;
+        fs::remove_all(e.path(), ec);
+        if (ec) throw Error(path_text(e.path()) + ": cannot remove previous outputs: " + ec.message());
     }
 }
 
@@ -125,7 +153,8 @@ bool OutputStore::only_lessmore_files() const {
     std::error_code ec;
     for (const auto& e : fs::directory_iterator(m_root, ec)) {
         const std::string name = e.path().filename().string();
-        if (name != "slices" && name != ".lessmore" && name.rfind("manifest.", 0) != 0 && name.rfind(".manifest.", 0) != 0) {
+        if (name != "slices" && name != ".lessmore" && name != "report" && name != "report.html" &&
+            name.rfind("manifest.", 0) != 0 && name.rfind(".manifest.", 0) != 0 && name.rfind(".report.html.", 0) != 0) {
             return false;
         }
     }
@@ -183,6 +212,23 @@ std::optional<SourceRecord> OutputStore::read_record(const std::string& source_i
     } catch (const Error&) {
         return std::nullopt;  // never written half (atomic), but never trust a damaged file
     }
+}
+
+fs::path OutputStore::checked_slice_path(const std::string& rel) {
+    const fs::path p(rel);
+    bool inside = !rel.empty() && p.is_relative() && rel.rfind("slices/", 0) == 0;
+    for (const fs::path& part : p)
+        if (part == ".." || part == ".") inside = false;
+    if (!inside) throw UsageError("a record names an output outside slices/ ('" + rel + "')");
+    return p;
+}
+
+void OutputStore::remove_outputs(const SourceRecord& record) const {
+    std::error_code ec;
+    for (const VolumeRecord& v : record.volumes)
+        for (const SliceRecord& s : v.slices)
+            for (const std::string* rel : {&s.output, &s.output_npy})
+                if (!rel->empty()) fs::remove(m_root / checked_slice_path(*rel), ec);
 }
 
 std::vector<SourceRecord> OutputStore::read_all_records() const {
@@ -258,7 +304,10 @@ void OutputStore::write_manifests(const Json& header, const std::vector<std::str
         }
     }
     json.write(first ? "]\n}\n" : "\n ]\n}\n");
-    // The CSV first, the JSON last: a manifest.json means the run finished.
+    // Both written out before either is renamed into place (a full disk fails them both);
+    // the CSV first, the JSON last: a manifest.json means the run finished.
+    csv.finish();
+    json.finish();
     csv.commit();
     json.commit();
 }

@@ -8,11 +8,25 @@
 #include "pipeline/run_record.hpp"
 
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 namespace lessmore {
+
+// An exclusive lock on OUT (OUT/.lessmore/lock), held while a command writes there and
+// released by the kernel when the process ends, however it ends.
+class StoreLock {
+public:
+    explicit StoreLock(int fd) : m_fd(fd) {}
+    ~StoreLock();
+    StoreLock(const StoreLock&) = delete;
+    StoreLock& operator=(const StoreLock&) = delete;
+
+private:
+    int m_fd;
+};
 
 class OutputStore {
 public:
@@ -20,7 +34,12 @@ public:
 
     const std::filesystem::path& root() const { return m_root; }
 
-    // Removes what lessmore writes (manifests, slices/, .lessmore/, report), nothing else.
+    // Takes OUT for this process: one run per OUT at a time. Throws UsageError (nothing
+    // written) when another lessmore holds it, or when OUT cannot be created or written
+    // (`option` names it in the message, e.g. "-o out").
+    [[nodiscard]] std::unique_ptr<StoreLock> lock(const std::string& option) const;
+
+    // Removes what lessmore writes (manifests, slices/, .lessmore/ but its lock), nothing else.
     void clear() const;
     void create() const;
     // Removes the temporaries a killed run left behind (".<name>.tmp-XXXXXX").
@@ -38,6 +57,11 @@ public:
     // Nothing when the source has no record, or its record is damaged or belongs to
     // another id (a digest collision): the source is then done again.
     std::optional<SourceRecord> read_record(const std::string& source_id) const;
+    // Removes the slice files a record lists (only ones under slices/).
+    void remove_outputs(const SourceRecord& record) const;
+    // A record's output path checked to be relative and under slices/ (records are read
+    // back from disk and never trusted to name other places); throws UsageError naming it.
+    static std::filesystem::path checked_slice_path(const std::string& rel);
     // Every source record in OUT, by source id; throws Error naming a damaged one.
     std::vector<SourceRecord> read_all_records() const;
 

@@ -148,6 +148,41 @@ void prepare_store(const OutputStore& store, const ReduceConfig& config, const R
     store.write_run(run);
 }
 
+// The sources still to do (all, unless resuming: then those without a finished record
+// from an unchanged source), with their fingerprints for the records.
+struct Todo {
+    std::vector<const Source*> sources;
+    std::vector<std::string> fingerprints;
+    std::vector<std::string> changed;  // ids redone because the source changed since its record
+};
+
+Todo sources_to_do(const WalkPlan& plan, const OutputStore& store, bool resume, ThreadPool& pool, ProgressSink& progress) {
+    std::vector<std::string> fingerprints(plan.sources.size());
+    pool.parallel_for(plan.sources.size(), [&](std::size_t k) { fingerprints[k] = source_fingerprint(plan.sources[k]); });
+    Todo todo;
+    for (std::size_t k = 0; k < plan.sources.size(); ++k) {
+        const Source& s = plan.sources[k];
+        const auto record = resume ? store.read_record(s.id) : std::nullopt;
+        if (record && record->done() && record->fingerprint == fingerprints[k]) {
+            std::size_t slices = 0;
+            for (const VolumeRecord& v : record->volumes) slices += v.slices.size();
+            progress.source_skipped(s.id, slices);
+            continue;
+        }
+        if (record) {
+            // Done again: what it wrote before must not outlive its new record.
+            store.remove_outputs(*record);
+            if (record->fingerprint != fingerprints[k]) {
+                progress.warning(s.path, "changed since the run being resumed; reduced again");
+                todo.changed.push_back(s.id);
+            }
+        }
+        todo.sources.push_back(&s);
+        todo.fingerprints.push_back(fingerprints[k]);
+    }
+    return todo;
+}
+
 }  // namespace
 
 ReduceResult reduce(const ReduceConfig& config, ProgressSink& progress, const CancelToken& cancel) {
@@ -168,24 +203,14 @@ ReduceResult reduce(const ReduceConfig& config, ProgressSink& progress, const Ca
     if (config.shard) run.shard = ShardInfo{config.shard->first, config.shard->second, plan.all_sources, plan.all_sources_sha256, ids};
     run.discovery_errors = plan.errors;
     const OutputStore store(fs::absolute(config.output));
+    const auto lock = store.lock("-o " + config.output);
     prepare_store(store, config, run);
     const std::string started = utc_now();
 
-    // The sources still to do (all, unless resuming).
-    std::vector<const Source*> todo;
-    for (const Source& s : plan.sources) {
-        const auto record = config.resume ? store.read_record(s.id) : std::nullopt;
-        if (record && record->done()) {
-            std::size_t slices = 0;
-            for (const VolumeRecord& v : record->volumes) slices += v.slices.size();
-            progress.source_skipped(s.id, slices);
-            continue;
-        }
-        todo.push_back(&s);
-    }
+    const Todo todo = sources_to_do(plan, store, config.resume, pool, progress);
 
     const VolumeReducer reducer(config, metric.get(), store.root());
-    std::vector<std::vector<VolumeRecord>> reduced(todo.size());
+    std::vector<std::vector<VolumeRecord>> reduced(todo.sources.size());
     WalkVisitor visitor;
     visitor.volume = [&](std::size_t k, Volume& volume) {
         VolumeRecord v = reducer.run(volume, pool, progress, cancel);
@@ -194,14 +219,15 @@ ReduceResult reduce(const ReduceConfig& config, ProgressSink& progress, const Ca
     };
     visitor.source_done = [&](std::size_t k, std::vector<InputFailure> failures) {
         SourceRecord record;
-        record.source = todo[k]->id;
+        record.source = todo.sources[k]->id;
+        record.fingerprint = todo.fingerprints[k];
         record.volumes = std::move(reduced[k]);
         std::sort(record.volumes.begin(), record.volumes.end(),
                   [](const VolumeRecord& a, const VolumeRecord& b) { return a.info.id < b.info.id; });
         record.errors = std::move(failures);
         store.write_record(record);
     };
-    VolumeWalk(load, config.max_memory, pool, progress, cancel).run(todo, visitor);
+    VolumeWalk(load, config.max_memory, pool, progress, cancel).run(todo.sources, visitor);
 
     ReduceResult result;
     result.summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -211,6 +237,7 @@ ReduceResult reduce(const ReduceConfig& config, ProgressSink& progress, const Ca
                      {"started", started},
                      {"seconds", result.summary.seconds},
                      {"resumed", config.resume}};
+    if (config.resume) header["run"]["changed_sources"] = todo.changed;
     header["parameters"] = to_json(run.parameters);
     if (config.shard) header["shard"] = {{"index", config.shard->first}, {"count", config.shard->second}};
     store.write_manifests(header, ids, plan.errors, result);

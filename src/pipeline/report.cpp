@@ -359,6 +359,7 @@ ReportResult write_report(const ReportConfig& config, ProgressSink& progress, co
     if (!run || !store.finished()) {
         throw UsageError(config.output + ": no finished lessmore run (no manifest.json; run or --resume reduce first)");
     }
+    const auto lock = store.lock(config.output);
     const RunParameters& params = run->parameters;
     const std::unique_ptr<Metric> metric = load_metric(params.metric_options());
     ThreadPool pool(config.threads);

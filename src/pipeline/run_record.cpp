@@ -355,6 +355,7 @@ VolumeRecord volume_record_from_json(const Json& j) {
 Json to_json(const SourceRecord& r) {
     Json j;
     j["source"] = r.source;
+    j["fingerprint"] = r.fingerprint;
     j["volumes"] = Json::array();
     for (const VolumeRecord& v : r.volumes) j["volumes"].push_back(to_json(v));
     j["errors"] = to_json(r.errors);
@@ -364,6 +365,7 @@ Json to_json(const SourceRecord& r) {
 SourceRecord source_record_from_json(const Json& j) {
     SourceRecord r;
     r.source = get<std::string>(j, "source");
+    r.fingerprint = text_or_empty(j, "fingerprint");
     for (const Json& v : array_field(j, "volumes")) r.volumes.push_back(volume_record_from_json(v));
     r.errors = errors_from_json(array_field(j, "errors"));
     return r;
@@ -381,7 +383,11 @@ std::string run_mismatch(const RunFile& previous, const RunFile& now) {
 
 std::string dump_json(const Json& j) { return j.dump(1, ' ', false, Json::error_handler_t::replace); }
 
-std::string csv_field(const std::string& s) {
+std::string csv_field(const std::string& text) {
+    // A spreadsheet runs a cell that starts with = + - @ (or tab, CR) as a formula: such
+    // text gets a leading apostrophe, as OWASP recommends (numbers are written elsewhere).
+    const bool formula = !text.empty() && std::string("=+-@\t\r").find(text[0]) != std::string::npos;
+    const std::string s = formula ? "'" + text : text;
     if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
     std::string out = "\"";
     for (char ch : s) {

@@ -83,6 +83,7 @@ struct VolumeRecord {
 // One finished source: its volumes (by id) and what failed in it.
 struct SourceRecord {
     std::string source;
+    std::string fingerprint;  // source_fingerprint() when it was read (records only, not the manifest)
     std::vector<VolumeRecord> volumes;
     std::vector<InputFailure> errors;
 
@@ -115,7 +116,8 @@ std::string run_mismatch(const RunFile& previous, const RunFile& now);
 
 // JSON as lessmore writes it: one-space indent, invalid UTF-8 in names replaced.
 std::string dump_json(const OrderedJson& j);
-// A CSV field, quoted (RFC 4180) only where needed.
+// A text CSV field, quoted (RFC 4180) only where needed; text starting with = + - @ tab
+// or CR is prefixed with an apostrophe so spreadsheets do not run it as a formula.
 std::string csv_field(const std::string& s);
 // {"tool": "lessmore", "version": ...}: how run.json and the manifests begin.
 OrderedJson tool_stamp();

@@ -78,12 +78,12 @@ def pixel_info(ds):
         return {"encapsulated": False, "length": len(data), "crc32": zlib.crc32(data)}
     fp = DicomBytesIO(data)
     fp.is_little_endian = True
-    _, bot = get_frame_offsets(fp)
+    has_bot, bot = get_frame_offsets(fp)  # [0] when the table is empty
     fragments = list(generate_pixel_data_fragment(fp))
     frames = int(ds.get("NumberOfFrames", 1) or 1)
     return {
         "encapsulated": True,
-        "offset_table": list(bot),
+        "offset_table": list(bot) if has_bot else [],
         "fragments": [[len(f), zlib.crc32(f)] for f in fragments],
         "frame_lengths": [len(f) for f in generate_pixel_data_frame(data, frames)],
     }

@@ -98,7 +98,7 @@ TEST(OutputStore, ClearRemovesOnlyLessmoresFiles) {
     store.clear();
     EXPECT_TRUE(test::fs::exists(dir / "notes.txt"));
     EXPECT_FALSE(test::fs::exists(dir / "slices"));
-    EXPECT_FALSE(test::fs::exists(dir / ".lessmore"));
+    EXPECT_FALSE(test::fs::exists(dir / ".lessmore" / "records"));
     EXPECT_FALSE(test::fs::exists(dir / "manifest.json"));
     test::fs::remove(dir / "notes.txt");
     EXPECT_TRUE(store.only_lessmore_files());
