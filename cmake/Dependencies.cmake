@@ -11,6 +11,7 @@ endif()
 find_package(spdlog REQUIRED)
 find_package(nlohmann_json 3 REQUIRED)
 find_package(Threads REQUIRED)
+find_package(ZLIB REQUIRED)
 
 # ITK exposes its modules through variables rather than imported targets; wrap them once.
 add_library(lessmore_itk INTERFACE)

@@ -5,7 +5,7 @@
 #include <lessmore/files.hpp>
 
 #include "io/itk_messages.hpp"
-#include "io/metaimage_check.hpp"
+#include "io/volume_data_check.hpp"
 #include "io/readers.hpp"
 #include "io/voxel_storage.hpp"
 
@@ -178,6 +178,7 @@ DecodedData itk_volume_task(const std::string& path_text_arg, const std::string&
         if (!headers_only) {
             if (ext == ".nii.gz") check_gzip_complete(path, extent.voxels() * extent.elem + 348);
             if (format == "metaimage") check_metaimage_data(path, extent.voxels() * extent.elem);
+            if (format == "nrrd") check_nrrd_data(path, extent.voxels() * extent.elem);
             out.bytes = read_voxels(*io, extent, format);
         }
         out.meta = meta.dump();

@@ -1,0 +1,238 @@
+// A fuzz corpus made from the project's own test data: every DICOM transfer syntax,
+// NIfTI (.nii and .nii.gz), NRRD, MetaImage and PNG/JPEG/TIFF files truncated at many
+// offsets, with header bytes mutated and bits flipped in headers and compressed streams.
+// Whatever the damage: no abort, crash or hang (exit 0 or 1 within the time limit), the
+// good volume beside the damaged files is reduced, and every truncated file — damage a
+// reader must notice — is listed in the manifest's errors by its path.
+#include "test_support.hpp"
+
+#include <opencv2/imgcodecs.hpp>
+#include <zlib.h>
+
+#include <chrono>
+#include <csignal>
+#include <random>
+#include <set>
+#include <sys/wait.h>
+#include <thread>
+
+namespace lessmore {
+namespace {
+
+using nlohmann::json;
+
+struct Seed {
+    std::string name;  // file name in the corpus (its extension decides the reader)
+    std::string bytes;
+    std::size_t header = 0;  // bytes of header (where mutations aim), 0: the first 2 KB
+};
+
+struct Case {
+    std::string file;  // relative to the corpus root
+    bool must_notice = false;
+};
+
+class Corpus {
+public:
+    explicit Corpus(test::fs::path root, unsigned seed) : m_root(std::move(root)), m_rng(seed) {}
+
+    // Truncations at fixed and random offsets; byte mutations and bit flips in the header;
+    // bit flips in the data (the compressed stream, for compressed files).
+    void add(const Seed& s) {
+        const std::size_t n = s.bytes.size();
+        // The header region: where the file's structure is described (half a small file).
+        const std::size_t header = std::min(n / 2, s.header ? s.header : std::size_t{2048});
+        std::set<std::size_t> cuts = {0, 1, 8, 64, 128, 131, 132, 140, 200, 348, 352, 500, 1000, 2000, 4000, 8000};
+        for (int k = 0; k < 8; ++k) cuts.insert(std::uniform_int_distribution<std::size_t>(header, n - 1)(m_rng));
+        for (std::size_t back : {1, 2, 4, 8, 100}) cuts.insert(n > back ? n - back : 0);
+        for (std::size_t cut : cuts)
+            if (cut < n) write(s, "cut" + std::to_string(cut), s.bytes.substr(0, cut), true);
+        for (int k = 0; k < 16; ++k) {
+            std::string b = s.bytes;
+            const std::size_t at = std::uniform_int_distribution<std::size_t>(0, header - 1)(m_rng);
+            const int kind = k % 4;
+            b[at] = static_cast<char>(kind == 0 ? 0x00 : kind == 1 ? 0xFF : kind == 2 ? 0x7F : m_rng() & 0xFF);
+            if (kind == 1 && at + 3 < n) b[at + 1] = b[at + 2] = b[at + 3] = '\xFF';  // a huge length
+            write(s, "byte" + std::to_string(at), b, false);
+        }
+        for (int k = 0; k < 16; ++k) {
+            std::string b = s.bytes;
+            const bool in_header = k < 8;
+            const std::size_t at = in_header ? std::uniform_int_distribution<std::size_t>(0, header - 1)(m_rng)
+                                             : std::uniform_int_distribution<std::size_t>(header, n - 1)(m_rng);
+            b[at] = static_cast<char>(b[at] ^ (1 << (m_rng() % 8)));
+            write(s, "flip" + std::to_string(at), b, false);
+        }
+    }
+
+    const std::vector<Case>& cases() const { return m_cases; }
+
+private:
+    void write(const Seed& s, const std::string& what, const std::string& bytes, bool must_notice) {
+        // Each case in a folder of its own: its own source, so its damage is its own.
+        const std::string folder = s.name + "-" + what;
+        test::write_file(m_root / folder / s.name, bytes);
+        m_cases.push_back({folder + "/" + s.name, must_notice});
+    }
+
+    test::fs::path m_root;
+    std::mt19937 m_rng;
+    std::vector<Case> m_cases;
+};
+
+std::string file(const test::fs::path& p) { return test::read_file(p); }
+
+std::string gzip(const std::string& data) {
+    z_stream z{};
+    deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
+    std::string out(deflateBound(&z, data.size()) + 64, '\0');
+    z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+    z.avail_in = static_cast<uInt>(data.size());
+    z.next_out = reinterpret_cast<Bytef*>(out.data());
+    z.avail_out = static_cast<uInt>(out.size());
+    deflate(&z, Z_FINISH);
+    out.resize(z.total_out);
+    deflateEnd(&z);
+    return out;
+}
+
+std::string zlib(const std::string& data) {
+    uLongf size = compressBound(data.size());
+    std::string out(size, '\0');
+    compress(reinterpret_cast<Bytef*>(out.data()), &size, reinterpret_cast<const Bytef*>(data.data()), data.size());
+    out.resize(size);
+    return out;
+}
+
+// A CT-like 64x48x6 int16 volume.
+std::string voxels() {
+    std::string v;
+    for (int z = 0; z < 6; ++z)
+        for (int y = 0; y < 48; ++y)
+            for (int x = 0; x < 64; ++x) {
+                const auto value = static_cast<std::int16_t>(((x - 32) * (x - 32) + (y - 24) * (y - 24) < 400 ? 40 : -1000) + z * 3 + x);
+                v.append(reinterpret_cast<const char*>(&value), 2);
+            }
+    return v;
+}
+
+std::vector<Seed> dicom_seeds() {
+    const auto quirks = test::source_dir() / "tests" / "data" / "dicom-quirks";
+    std::vector<Seed> seeds;
+    for (const char* name : {"CT1_UNC", "CT1_RLE", "CT1_JPLL", "CT1_JLSL", "CT1_JLSN", "CT1_J2KR", "CT1_J2KI"}) {
+        seeds.push_back({std::string(name) + ".dcm", file(quirks / "wg04-ct1" / name), 1400});
+    }
+    for (const char* name : {"693_J2KR.dcm", "explicit_VR-UN.dcm", "bad_sequence.dcm", "eCT_Supplemental.dcm"}) {
+        seeds.push_back({name, file(quirks / "pydicom-data" / name), 0});
+    }
+    seeds.push_back({"I10.dcm", file(test::dicom_fixtures() / "philips" / "I10"), 0});
+    seeds.push_back({"b01.dcm", file(test::dicom_fixtures() / "two-series" / "b01.dcm"), 0});
+    return seeds;
+}
+
+std::vector<Seed> volume_seeds(const test::fs::path& scratch) {
+    const std::string v = voxels();
+    test::write_nifti(scratch / "plain.nii", {64, 48, 6}, 4, v);
+    const std::string nii = file(scratch / "plain.nii");
+    const std::string mha_head = "ObjectType = Image\nNDims = 3\nDimSize = 64 48 6\nElementType = MET_SHORT\n";
+    const std::string nrrd_head = "NRRD0004\ntype: short\ndimension: 3\nsizes: 64 48 6\nendian: little\n";
+    const std::string z = zlib(v);
+    return {{"plain.nii", nii, 352},
+            {"packed.nii.gz", gzip(nii), 64},
+            {"sample.nii.gz", file(test::bundled_sample()), 64},
+            {"raw.mha", mha_head + "ElementDataFile = LOCAL\n" + v, mha_head.size() + 24},
+            {"zipped.mha", mha_head + "CompressedData = True\nCompressedDataSize = " + std::to_string(z.size()) +
+                               "\nElementDataFile = LOCAL\n" + z, mha_head.size() + 60},
+            {"raw.nrrd", nrrd_head + "encoding: raw\n\n" + v, nrrd_head.size() + 15},
+            {"zipped.nrrd", nrrd_head + "encoding: gzip\n\n" + gzip(v), nrrd_head.size() + 16}};
+}
+
+std::vector<Seed> image_seeds() {
+    cv::Mat grey(96, 128, CV_8UC1), colour(96, 128, CV_8UC3), deep(96, 128, CV_16UC1);
+    for (int y = 0; y < 96; ++y)
+        for (int x = 0; x < 128; ++x) {
+            grey.at<std::uint8_t>(y, x) = static_cast<std::uint8_t>((x * 2 + y) % 256);
+            colour.at<cv::Vec3b>(y, x) = cv::Vec3b(static_cast<std::uint8_t>(x), static_cast<std::uint8_t>(y), 77);
+            deep.at<std::uint16_t>(y, x) = static_cast<std::uint16_t>(x * 300 + y);
+        }
+    auto encode = [](const char* ext, const cv::Mat& m) {
+        std::vector<std::uint8_t> buf;
+        cv::imencode(ext, m, buf);
+        return std::string(buf.begin(), buf.end());
+    };
+    return {{"grey.png", encode(".png", grey), 64},  {"deep.png", encode(".png", deep), 64},
+            {"photo.jpg", encode(".jpg", colour), 600}, {"grey.jpg", encode(".jpg", grey), 600},
+            {"scan.tif", encode(".tif", deep), 0}};
+}
+
+struct Outcome {
+    int exit_code = -1;
+    bool timed_out = false;
+};
+
+// The CLI on the corpus, stopped (and failed) if it runs past `limit`.
+Outcome run_with_limit(const std::vector<std::string>& args, const test::fs::path& dir, std::chrono::seconds limit) {
+    const int pid = test::spawn_lessmore(args, dir / "stdout.txt", dir / "stderr.txt");
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    for (;;) {
+        int status = 0;
+        if (::waitpid(pid, &status, WNOHANG) == pid) {
+            return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), false};
+        }
+        if (std::chrono::steady_clock::now() > deadline) {
+            ::kill(pid, SIGKILL);
+            ::waitpid(pid, nullptr, 0);
+            return {-1, true};
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+}
+
+void check_corpus(const std::string& family, const std::vector<Seed>& seeds, unsigned rng_seed) {
+    test::TempDir dir;
+    const auto root = dir / "corpus";
+    Corpus corpus(root, rng_seed);
+    for (const Seed& s : seeds) corpus.add(s);
+    test::copy_tree(test::bundled_sample().parent_path(), root / "good");
+    const auto out = dir / "out";
+    const Outcome o = run_with_limit({"reduce", root.string(), "-o", out.string(), "-t", "6", "--format", "npy",
+                                      "--progress", "none"},
+                                     dir.path(), std::chrono::seconds(600));
+    const std::string err = test::fs::exists(dir / "stderr.txt") ? test::read_file(dir / "stderr.txt") : "";
+    ASSERT_FALSE(o.timed_out) << family << ": the run hung";
+    ASSERT_TRUE(o.exit_code == 0 || o.exit_code == 1) << family << ": exit " << o.exit_code << "\n" << err.substr(0, 4000);
+    const json m = test::read_json(out / "manifest.json");
+    std::set<std::string> failed, reduced;
+    for (const auto& e : m["errors"]) {
+        const std::string path = e["path"];
+        EXPECT_EQ(e["message"].get<std::string>().find('\n'), std::string::npos) << path;
+        failed.insert(test::fs::relative(path, root).string());
+    }
+    for (const auto& v : m["volumes"]) reduced.insert(v["id"].get<std::string>());
+    EXPECT_EQ(reduced.count("good"), 1u) << family << ": the good volume beside the damaged ones was not reduced";
+    std::size_t noticed = 0, must = 0;
+    for (const Case& c : corpus.cases()) {
+        const std::string folder = test::fs::path(c.file).parent_path().string();
+        const bool listed = failed.count(c.file) || failed.count(folder);
+        if (c.must_notice) {
+            ++must;
+            noticed += listed;
+            EXPECT_TRUE(listed) << family << ": " << c.file << " is truncated but was "
+                                << (reduced.count(folder) || reduced.count(c.file) ? "reduced" : "not listed");
+        }
+    }
+    std::cerr << "[ fuzz     ] " << family << ": " << corpus.cases().size() << " cases, " << failed.size() << " refused, "
+              << (reduced.size() - 1) << " reduced; " << noticed << " of " << must << " truncations noticed\n";
+}
+
+TEST(Fuzz, DicomEveryTransferSyntax) { check_corpus("dicom", dicom_seeds(), 1); }
+
+TEST(Fuzz, VolumeFiles) {
+    test::TempDir scratch;
+    check_corpus("volume files", volume_seeds(scratch.path()), 2);
+}
+
+TEST(Fuzz, ImageFolders) { check_corpus("images", image_seeds(), 3); }
+
+}  // namespace
+}  // namespace lessmore
