@@ -10,6 +10,8 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <filesystem>
+#include <new>
 #include <csignal>
 #include <cstdio>
 #include <unistd.h>
@@ -89,8 +91,18 @@ int main(int argc, char** argv) {
     } catch (const UsageError& e) {
         log->error("{}", e.what());
         return 2;
-    } catch (const std::exception& e) {
+    } catch (const Error& e) {
         log->error("{}", e.what());
+        return 1;
+    } catch (const std::filesystem::filesystem_error& e) {
+        // Not expected (the library words its own file errors), but never a raw message.
+        log->error("{}: {}", e.path1().string(), e.code().message());
+        return 1;
+    } catch (const std::bad_alloc&) {
+        log->error("out of memory (try fewer --threads or a --max-memory cap)");
+        return 1;
+    } catch (const std::exception& e) {
+        log->error("internal error: {}", one_line(e.what()));
         return 1;
     }
 }

@@ -1,15 +1,16 @@
-// Parsing one DICOM file. The file is read with one call; GDCM parses the header up to
-// the pixel data, and uncompressed pixels are converted straight from the file's bytes
-// (as pydicom's pixel_array reads them). Compressed pixel data goes through GDCM's decoder.
+// One DICOM file. The whole file is read with one call and walked by lessmore's own
+// validating parser (io/dicom_parser.hpp), so a damaged file is refused with a reason
+// before any third-party code sees it; the image attributes are checked (docs/dicom.md,
+// section "What makes a series fail"); uncompressed pixels are converted straight from
+// the file's bytes, as pydicom's pixel_array reads them. Compressed pixel data goes to
+// GDCM's decoders in a worker process (io/dicom_decode_task.cpp).
 #include "io/dicom_file.hpp"
-#include "io/readers.hpp"
 
+#include <lessmore/error.hpp>
 #include <lessmore/files.hpp>
 
-#include <gdcmAttribute.h>
-#include <gdcmImage.h>
-#include <gdcmImageReader.h>
-#include <gdcmReader.h>
+#include "io/dicom_parser.hpp"
+#include "io/readers.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -17,9 +18,7 @@
 #include <cstdint>
 #include <cstring>
 #include <fcntl.h>
-#include <istream>
 #include <memory>
-#include <set>
 #include <sstream>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -27,116 +26,80 @@
 namespace lessmore {
 namespace {
 
-const gdcm::Tag k_pixel_data(0x7fe0, 0x0010);
+constexpr DicomTag k_sop_class = dicom_tag(0x0008, 0x0016);
+constexpr DicomTag k_series_uid = dicom_tag(0x0020, 0x000e);
+constexpr DicomTag k_series_number = dicom_tag(0x0020, 0x0011);
+constexpr DicomTag k_position = dicom_tag(0x0020, 0x0032);
+constexpr DicomTag k_orientation = dicom_tag(0x0020, 0x0037);
+constexpr DicomTag k_instance = dicom_tag(0x0020, 0x0013);
+constexpr DicomTag k_pixel_spacing = dicom_tag(0x0028, 0x0030);
+constexpr DicomTag k_thickness = dicom_tag(0x0018, 0x0050);
+constexpr DicomTag k_samples = dicom_tag(0x0028, 0x0002);
+constexpr DicomTag k_rows = dicom_tag(0x0028, 0x0010);
+constexpr DicomTag k_columns = dicom_tag(0x0028, 0x0011);
+constexpr DicomTag k_bits_allocated = dicom_tag(0x0028, 0x0100);
+constexpr DicomTag k_bits_stored = dicom_tag(0x0028, 0x0101);
+constexpr DicomTag k_pixel_representation = dicom_tag(0x0028, 0x0103);
+constexpr DicomTag k_intercept = dicom_tag(0x0028, 0x1052);
+constexpr DicomTag k_slope = dicom_tag(0x0028, 0x1053);
 
-// The file's bytes, not zero-filled first (the read overwrites them). Read rather
-// than mapped: a file truncated by someone else mid-run must not raise SIGBUS.
+// The file's bytes, not zero-filled first (the read overwrites them). Read rather than
+// mapped: a file truncated by someone else mid-run must not raise SIGBUS.
 struct FileBytes {
-    char* data() const { return bytes.get(); }
-    std::unique_ptr<char[]> bytes;
+    std::unique_ptr<std::uint8_t[]> bytes;
     std::size_t size = 0;
 };
 
-bool read_whole_file(const std::filesystem::path& path, FileBytes& out, std::string& error) {
+FileBytes read_whole_file(const std::filesystem::path& path) {
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        error = "cannot open: " + errno_text(errno);
-        return false;
-    }
+    if (fd < 0) throw InputError("cannot open: " + errno_text(errno));
+    struct Close {
+        int fd;
+        ~Close() { ::close(fd); }
+    } closer{fd};
     struct stat st {};
-    if (::fstat(fd, &st) != 0 || st.st_size <= 0) {
-        error = st.st_size == 0 ? "empty file" : "cannot read: " + errno_text(errno);
-        ::close(fd);
-        return false;
-    }
+    if (::fstat(fd, &st) != 0) throw InputError("cannot read: " + errno_text(errno));
+    if (st.st_size <= 0) throw InputError("empty file");
+    FileBytes out;
     out.size = static_cast<std::size_t>(st.st_size);
-    out.bytes.reset(new char[out.size]);
+    out.bytes.reset(new std::uint8_t[out.size]);
     std::size_t done = 0;
     while (done < out.size) {
         const ssize_t n = ::read(fd, out.bytes.get() + done, out.size - done);
         if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) {
-            error = n < 0 ? "cannot read: " + errno_text(errno) : "file shrank while being read";
-            ::close(fd);
-            return false;
-        }
+        if (n < 0) throw InputError("cannot read: " + errno_text(errno));
+        if (n == 0) throw InputError("file shrank while being read");
         done += static_cast<std::size_t>(n);
-    }
-    ::close(fd);
-    return true;
-}
-
-// A read-only seekable stream over bytes in memory, for GDCM.
-class MemoryBuffer final : public std::streambuf {
-public:
-    MemoryBuffer(char* data, std::size_t size) { setg(data, data, data + size); }
-
-protected:
-    pos_type seekoff(off_type off, std::ios_base::seekdir dir, std::ios_base::openmode) override {
-        char* target = dir == std::ios_base::beg ? eback() + off : dir == std::ios_base::cur ? gptr() + off : egptr() + off;
-        if (target < eback() || target > egptr()) return pos_type(off_type(-1));
-        setg(eback(), target, egptr());
-        return pos_type(target - eback());
-    }
-    pos_type seekpos(pos_type pos, std::ios_base::openmode mode) override {
-        return seekoff(off_type(pos), std::ios_base::beg, mode);
-    }
-};
-
-std::string tag_string(const gdcm::DataSet& ds, std::uint16_t group, std::uint16_t element) {
-    const gdcm::Tag tag(group, element);
-    if (!ds.FindDataElement(tag)) return {};
-    const gdcm::ByteValue* bv = ds.GetDataElement(tag).GetByteValue();
-    if (!bv || bv->GetLength() == 0) return {};
-    std::string s(bv->GetPointer(), bv->GetLength());
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\0')) s.pop_back();
-    const auto first = s.find_first_not_of(' ');
-    return first == std::string::npos ? std::string() : s.substr(first);
-}
-
-// Decimal and integer strings ("DS"/"IS"), backslash-separated; empty when malformed.
-std::vector<double> tag_numbers(const gdcm::DataSet& ds, std::uint16_t group, std::uint16_t element) {
-    std::vector<double> out;
-    const std::string s = tag_string(ds, group, element);
-    std::size_t pos = 0;
-    while (!s.empty()) {
-        const auto end = s.find('\\', pos);
-        const std::string part = s.substr(pos, end == std::string::npos ? std::string::npos : end - pos);
-        char* stop = nullptr;
-        const double v = std::strtod(part.c_str(), &stop);
-        if (stop == part.c_str() || !std::isfinite(v)) return {};
-        out.push_back(v);
-        if (end == std::string::npos) break;
-        pos = end + 1;
     }
     return out;
 }
 
-template <std::uint16_t G, std::uint16_t E>
-int tag_us(const gdcm::DataSet& ds, int fallback = 0) {
-    if (!ds.FindDataElement(gdcm::Tag(G, E))) return fallback;
-    gdcm::Attribute<G, E> at;
-    at.SetFromDataElement(ds.GetDataElement(gdcm::Tag(G, E)));
-    return static_cast<int>(at.GetValue());
+template <std::size_t N>
+std::optional<std::array<double, N>> fixed_numbers(const DicomDataset& ds, DicomTag tag) {
+    const auto v = ds.numbers(tag);
+    if (v.size() != N || !std::all_of(v.begin(), v.end(), [](double x) { return std::isfinite(x); })) return std::nullopt;
+    std::array<double, N> out{};
+    std::copy(v.begin(), v.end(), out.begin());
+    return out;
 }
 
-void read_header_fields(const gdcm::DataSet& ds, DicomFile& r) {
-    r.series_uid = tag_string(ds, 0x0020, 0x000e);
-    r.series_number = tag_string(ds, 0x0020, 0x0011);
-    const auto ipp = tag_numbers(ds, 0x0020, 0x0032);
-    if (ipp.size() == 3) r.position = std::array<double, 3>{ipp[0], ipp[1], ipp[2]};
-    const auto iop = tag_numbers(ds, 0x0020, 0x0037);
-    if (iop.size() == 6) r.orientation = std::array<double, 6>{iop[0], iop[1], iop[2], iop[3], iop[4], iop[5]};
-    const auto inst = tag_numbers(ds, 0x0020, 0x0013);
-    if (inst.size() == 1) r.instance = static_cast<long>(inst[0]);
-    const auto spacing = tag_numbers(ds, 0x0028, 0x0030);
-    if (spacing.size() == 2 && spacing[0] > 0 && spacing[1] > 0) r.pixel_spacing = {spacing[0], spacing[1]};
-    const auto thick = tag_numbers(ds, 0x0018, 0x0050);
-    if (thick.size() == 1) r.thickness = thick[0];
-    const auto frames = tag_numbers(ds, 0x0028, 0x0008);
-    if (frames.size() == 1 && frames[0] >= 1) r.frames = static_cast<int>(frames[0]);
-    r.rows = tag_us<0x0028, 0x0010>(ds);
-    r.columns = tag_us<0x0028, 0x0011>(ds);
+void read_header_fields(const DicomDataset& ds, DicomFile& r) {
+    r.series_uid = ds.string(k_series_uid);
+    r.series_number = ds.string(k_series_number);
+    r.position = fixed_numbers<3>(ds, k_position);
+    r.orientation = fixed_numbers<6>(ds, k_orientation);
+    const auto inst = ds.numbers(k_instance);
+    if (inst.size() == 1 && std::isfinite(inst[0]) && std::fabs(inst[0]) < 1e15) r.instance = static_cast<long>(inst[0]);
+    const auto spacing = ds.numbers(k_pixel_spacing);
+    if (spacing.size() == 2 && spacing[0] > 0 && spacing[1] > 0 && std::isfinite(spacing[0]) && std::isfinite(spacing[1])) {
+        r.pixel_spacing = {spacing[0], spacing[1]};
+    }
+    const auto thick = ds.numbers(k_thickness);
+    if (thick.size() == 1 && std::isfinite(thick[0])) r.thickness = thick[0];
+    const auto frames = ds.numbers(k_tag_number_of_frames);
+    if (frames.size() == 1 && frames[0] >= 1 && frames[0] < 1e6) r.frames = static_cast<int>(frames[0]);
+    r.rows = ds.us(k_rows).value_or(0);
+    r.columns = ds.us(k_columns).value_or(0);
     r.header_ok = true;
 }
 
@@ -145,18 +108,18 @@ struct Rescale {
     double intercept = 0.0;
 };
 
-Rescale rescale_of(const gdcm::DataSet& ds) {
-    const auto slope = tag_numbers(ds, 0x0028, 0x1053);
-    const auto intercept = tag_numbers(ds, 0x0028, 0x1052);
+Rescale rescale_of(const DicomDataset& ds) {
+    const auto slope = ds.numbers(k_slope);
+    const auto intercept = ds.numbers(k_intercept);
     Rescale r;
-    if (slope.size() == 1) r.slope = slope[0];
-    if (intercept.size() == 1) r.intercept = intercept[0];
+    if (slope.size() == 1 && std::isfinite(slope[0])) r.slope = slope[0];
+    if (intercept.size() == 1 && std::isfinite(intercept[0])) r.intercept = intercept[0];
     return r;
 }
 
-// The authors' Hounsfield conversion (docs/preprocessing.md, section "Authors' Hounsfield conversion"): stored value, -2000
-// padding set to 0, slope applied in double and truncated, intercept added
-// (np.int16(intercept) truncates), saturated to int16.
+// The authors' Hounsfield conversion (docs/preprocessing.md, section "Authors' Hounsfield
+// conversion"): stored value, -2000 padding set to 0, slope applied in double and
+// truncated, intercept added (np.int16(intercept) truncates), saturated to int16.
 template <typename T>
 void to_hu(const T* in, std::size_t n, const Rescale& rs, std::int16_t* out) {
     const auto icept = static_cast<std::int64_t>(std::clamp(rs.intercept, -1e9, 1e9));
@@ -179,180 +142,178 @@ void to_hu(const T* in, std::size_t n, const Rescale& rs, std::int16_t* out) {
     }
 }
 
-// Converts n stored values of a GDCM scalar type; false for types we do not take.
-bool convert_stored(gdcm::PixelFormat::ScalarType type, const char* raw, std::size_t n, const Rescale& rs,
-                    std::int16_t* out) {
-    switch (type) {
-    case gdcm::PixelFormat::UINT8: to_hu(reinterpret_cast<const std::uint8_t*>(raw), n, rs, out); return true;
-    case gdcm::PixelFormat::INT8: to_hu(reinterpret_cast<const std::int8_t*>(raw), n, rs, out); return true;
-    case gdcm::PixelFormat::UINT16: to_hu(reinterpret_cast<const std::uint16_t*>(raw), n, rs, out); return true;
-    case gdcm::PixelFormat::INT16: to_hu(reinterpret_cast<const std::int16_t*>(raw), n, rs, out); return true;
-    case gdcm::PixelFormat::UINT32: to_hu(reinterpret_cast<const std::uint32_t*>(raw), n, rs, out); return true;
-    case gdcm::PixelFormat::INT32: to_hu(reinterpret_cast<const std::int32_t*>(raw), n, rs, out); return true;
-    default: return false;
-    }
-}
-
-struct PixelValue {
-    std::size_t offset = 0;    // where the value starts in the file
-    std::uint32_t length = 0;  // as the element header says
-};
-
-// GDCM stops with the stream at the start of the (skipped) pixel data value. Check that
-// an element header really ends there (implicit VR: tag + 4-byte length; explicit VR:
-// tag + OB/OW + 2 reserved + 4-byte length) and read its length.
-std::optional<PixelValue> locate_pixel_value(const FileBytes& file, std::size_t value_start) {
-    const auto* d = reinterpret_cast<const unsigned char*>(file.data());
-    const unsigned char tag[4] = {0xe0, 0x7f, 0x10, 0x00};
-    auto le32 = [d](std::size_t at) {
-        return std::uint32_t{d[at]} | (std::uint32_t{d[at + 1]} << 8) | (std::uint32_t{d[at + 2]} << 16) |
-               (std::uint32_t{d[at + 3]} << 24);
-    };
-    if (value_start >= 12 && value_start <= file.size && std::memcmp(d + value_start - 12, tag, 4) == 0 &&
-        d[value_start - 8] == 'O' && (d[value_start - 7] == 'W' || d[value_start - 7] == 'B')) {
-        return PixelValue{value_start, le32(value_start - 4)};
-    }
-    if (value_start >= 8 && value_start <= file.size && std::memcmp(d + value_start - 8, tag, 4) == 0) {
-        return PixelValue{value_start, le32(value_start - 4)};
-    }
-    return std::nullopt;
-}
-
-// Uncompressed little-endian grey pixels straight from the file. Returns false when the
-// file needs GDCM's decoder instead.
-bool read_raw_pixels(const gdcm::File& parsed, const gdcm::DataSet& ds, const FileBytes& file, std::size_t value_start,
-                     DicomFile& r) {
-    const gdcm::TransferSyntax ts = parsed.GetHeader().GetDataSetTransferSyntax();
-    if (ts.IsEncapsulated() || ts == gdcm::TransferSyntax::ExplicitVRBigEndian ||
-        ts == gdcm::TransferSyntax::TS_END) {
-        return false;
-    }
-    const int samples = tag_us<0x0028, 0x0002>(ds, 1);
-    const int bits = tag_us<0x0028, 0x0100>(ds);
-    const int signed_pixels = tag_us<0x0028, 0x0103>(ds);
-    if (samples != 1 || (bits != 8 && bits != 16) || r.frames != 1 || r.rows <= 0 || r.columns <= 0) return false;
-    const auto value = locate_pixel_value(file, value_start);
-    if (!value || value->length == 0xffffffffu) return false;
-    const std::size_t n = static_cast<std::size_t>(r.rows) * r.columns;
-    const std::size_t need = n * static_cast<std::size_t>(bits / 8);
-    if (value->length < need || value->offset + need > file.size) {
-        r.error = "pixel data is truncated (" + std::to_string(file.size - std::min(file.size, value->offset)) + " of " +
-                  std::to_string(need) + " bytes present)";
-        return true;
-    }
-    const auto type = bits == 8 ? (signed_pixels ? gdcm::PixelFormat::INT8 : gdcm::PixelFormat::UINT8)
-                                : (signed_pixels ? gdcm::PixelFormat::INT16 : gdcm::PixelFormat::UINT16);
-    const char* src = file.data() + value->offset;
-    std::vector<char> aligned;
-    if (reinterpret_cast<std::uintptr_t>(src) % 2 != 0) {  // never for valid DICOM (even lengths)
-        aligned.assign(src, src + need);
-        src = aligned.data();
-    }
-    r.hu.resize(n * sizeof(std::int16_t));
-    convert_stored(type, src, n, rescale_of(ds), reinterpret_cast<std::int16_t*>(r.hu.data()));
-    return true;
-}
-
-// Compressed or unusual pixel data: GDCM decodes it, in a worker process (its codecs can
-// abort or crash on damaged streams); the stored values come back and are converted here.
-void read_decoded_pixels(const std::filesystem::path& path, DecoderPool& decoders, const gdcm::DataSet& ds, DicomFile& r) {
-    DecodedData d;
-    try {
-        d = decoders.run("dicom-pixels", path.string());
-    } catch (const InputError& e) {
-        r.error = e.what();
+template <typename T>
+void stored_to_hu(const std::uint8_t* raw, std::size_t n, bool swap, const Rescale& rs, std::int16_t* out) {
+    if (!swap && reinterpret_cast<std::uintptr_t>(raw) % alignof(T) == 0) {
+        to_hu(reinterpret_cast<const T*>(raw), n, rs, out);
         return;
     }
-    int scalar = 0, samples = 0;
-    unsigned columns = 0, rows = 0, frames = 0;
-    std::istringstream meta(d.meta);
-    meta >> scalar >> samples >> columns >> rows >> frames;
-    if (!meta) {
-        r.error = "decoder gave bad metadata";
-        return;
+    std::vector<T> values(n);  // odd offsets (never in valid files) or big endian
+    std::memcpy(values.data(), raw, n * sizeof(T));
+    if (swap) {
+        for (T& v : values) {
+            auto* b = reinterpret_cast<std::uint8_t*>(&v);
+            std::reverse(b, b + sizeof(T));
+        }
     }
-    if (samples != 1) {
-        r.error = "colour DICOM image (" + std::to_string(samples) + " samples per pixel) is not supported";
-        return;
-    }
-    if (frames > 1) {
-        r.error = "multi-frame DICOM (" + std::to_string(frames) + " frames) is not supported";
-        return;
-    }
-    r.columns = static_cast<int>(columns);
-    r.rows = static_cast<int>(rows);
-    const std::size_t n = static_cast<std::size_t>(r.rows) * r.columns;
-    const gdcm::PixelFormat pf(static_cast<gdcm::PixelFormat::ScalarType>(scalar));
-    if (d.bytes.size() < n * pf.GetPixelSize()) {
-        r.error = "cannot decode pixel data (truncated file or unsupported compression)";
-        return;
-    }
-    r.hu.resize(n * sizeof(std::int16_t));
-    if (!convert_stored(pf.GetScalarType(), reinterpret_cast<const char*>(d.bytes.data()), n, rescale_of(ds),
-                        reinterpret_cast<std::int16_t*>(r.hu.data()))) {
-        r.hu.clear();
-        r.error = std::string("unsupported DICOM pixel format ") + pf.GetScalarTypeAsString();
-    }
+    to_hu(values.data(), n, rs, out);
 }
 
 }  // namespace
 
-DecodedData dicom_pixels_task(const std::string& path, const std::string&) {
-    gdcm::ImageReader reader;
-    reader.SetFileName(path.c_str());
-    if (!reader.Read()) throw InputError("cannot decode DICOM image (unsupported or corrupt pixel data)");
-    const gdcm::Image& image = reader.GetImage();
-    const gdcm::PixelFormat& pf = image.GetPixelFormat();
-    const unsigned* dims = image.GetDimensions();
-    DecodedData out;
-    out.meta = std::to_string(static_cast<int>(pf.GetScalarType())) + " " + std::to_string(pf.GetSamplesPerPixel()) + " " +
-               std::to_string(dims[0]) + " " + std::to_string(dims[1]) + " " +
-               std::to_string(image.GetNumberOfDimensions() > 2 ? dims[2] : 1);
-    out.bytes.resize(image.GetBufferLength());
-    if (!image.GetBuffer(reinterpret_cast<char*>(out.bytes.data()))) {
-        throw InputError("cannot decode pixel data (truncated file or unsupported compression)");
+bool convert_stored(StoredType type, const std::uint8_t* raw, std::size_t n, bool big_endian, double slope,
+                    double intercept, std::int16_t* out) {
+    const Rescale rs{slope, intercept};
+    switch (type) {
+    case StoredType::UInt8: stored_to_hu<std::uint8_t>(raw, n, false, rs, out); return true;
+    case StoredType::Int8: stored_to_hu<std::int8_t>(raw, n, false, rs, out); return true;
+    case StoredType::UInt16: stored_to_hu<std::uint16_t>(raw, n, big_endian, rs, out); return true;
+    case StoredType::Int16: stored_to_hu<std::int16_t>(raw, n, big_endian, rs, out); return true;
+    case StoredType::UInt32: stored_to_hu<std::uint32_t>(raw, n, big_endian, rs, out); return true;
+    case StoredType::Int32: stored_to_hu<std::int32_t>(raw, n, big_endian, rs, out); return true;
     }
-    return out;
+    return false;
 }
 
-DicomFile read_dicom_file(const std::filesystem::path& path, const std::string& name, DecoderPool& decoders, bool headers_only) {
+namespace {
+
+// Why an object of this SOP class is not a slice to reduce; "" for image classes.
+std::string non_image_reason(const std::string& sop_class) {
+    static constexpr std::pair<const char*, const char*> k_prefixes[] = {
+        {"1.2.840.10008.5.1.4.1.1.88.", "a structured report or key object selection"},
+        {"1.2.840.10008.5.1.4.1.1.481.", "an RT object (structure set, plan, dose or RT image)"},
+        {"1.2.840.10008.5.1.4.1.1.11.", "a presentation state"},
+        {"1.2.840.10008.5.1.4.1.1.66.4", "a segmentation"},
+        {"1.2.840.10008.5.1.4.1.1.66.5", "a surface segmentation"},
+        {"1.2.840.10008.5.1.4.1.1.66.", "a registration or fiducials object"},
+        {"1.2.840.10008.5.1.4.1.1.104.", "an encapsulated document"},
+        {"1.2.840.10008.5.1.4.1.1.9.", "a waveform"},
+        {"1.2.840.10008.1.3.10", "a DICOMDIR"},
+    };
+    for (const auto& [prefix, reason] : k_prefixes)
+        if (sop_class.rfind(prefix, 0) == 0) return reason;
+    if (sop_class == "1.2.840.10008.5.1.4.1.1.66") return "raw data";
+    return {};
+}
+
+// The image attributes lessmore can read; throws InputError naming the one at fault.
+StoredType checked_image(const DicomDataset& ds, const DicomFile& r) {
+    const int samples = ds.us(k_samples).value_or(1);
+    if (samples != 1) {
+        throw InputError("colour DICOM image (" + std::to_string(samples) + " samples per pixel) is not supported");
+    }
+    if (r.rows <= 0 || r.columns <= 0) {
+        throw InputError("image has " + std::to_string(r.rows) + " rows and " + std::to_string(r.columns) + " columns");
+    }
+    const auto bits = ds.us(k_bits_allocated);
+    if (!bits || (*bits != 8 && *bits != 16 && *bits != 32)) {
+        throw InputError("BitsAllocated " + (bits ? std::to_string(*bits) : std::string("is missing")) +
+                         " is not supported (8, 16 or 32)");
+    }
+    const int stored = ds.us(k_bits_stored).value_or(*bits);
+    if (stored < 1 || stored > *bits) {
+        throw InputError("BitsStored " + std::to_string(stored) + " does not fit BitsAllocated " + std::to_string(*bits));
+    }
+    const int representation = ds.us(k_pixel_representation).value_or(0);
+    if (representation != 0 && representation != 1) {
+        throw InputError("PixelRepresentation " + std::to_string(representation) + " is neither 0 nor 1");
+    }
+    const bool is_signed = representation == 1;
+    return *bits == 8 ? (is_signed ? StoredType::Int8 : StoredType::UInt8)
+           : *bits == 16 ? (is_signed ? StoredType::Int16 : StoredType::UInt16)
+                         : (is_signed ? StoredType::Int32 : StoredType::UInt32);
+}
+
+std::size_t stored_size(StoredType t) {
+    return t == StoredType::UInt8 || t == StoredType::Int8 ? 1 : t == StoredType::UInt16 || t == StoredType::Int16 ? 2 : 4;
+}
+
+// Uncompressed pixels straight from the file: the value's length must be exactly what
+// Rows x Columns x Frames x BitsAllocated / 8 needs (one padding byte allowed).
+void read_native_pixels(const ParsedDicom& parsed, const DicomElement& pixels, StoredType type, DicomFile& r) {
+    const DicomDataset& ds = parsed.dataset();
+    const std::size_t n = static_cast<std::size_t>(r.rows) * static_cast<std::size_t>(r.columns);
+    const std::size_t need = n * static_cast<std::size_t>(r.frames) * stored_size(type);
+    const std::size_t have = pixels.value_length;
+    if (have < need) {
+        throw InputError("pixel data is truncated (" + std::to_string(have) + " of " + std::to_string(need) + " bytes)");
+    }
+    if (have > need + 1) {
+        throw InputError("pixel data holds " + std::to_string(have) + " bytes but Rows x Columns x BitsAllocated needs " +
+                         std::to_string(need));
+    }
+    if (r.frames > 1) throw InputError("multi-frame DICOM (" + std::to_string(r.frames) + " frames) is not supported");
+    const Rescale rs = rescale_of(ds);
+    r.hu.resize(n * sizeof(std::int16_t));
+    convert_stored(type, ds.value(pixels).data, n, ds.big_endian(), rs.slope, rs.intercept,
+                   reinterpret_cast<std::int16_t*>(r.hu.data()));
+}
+
+// Compressed pixel data: decoded by GDCM in a worker (its codecs can abort or crash on
+// damaged streams); the stored values come back and are converted here.
+void read_encapsulated_pixels(const std::filesystem::path& path, const ParsedDicom& parsed, DecoderPool& decoders,
+                              DicomFile& r) {
+    const DicomDataset& ds = parsed.dataset();
+    (void)encapsulated_frames(ds);  // the fragments must make up the frames (throws otherwise)
+    if (r.frames > 1) throw InputError("multi-frame DICOM (" + std::to_string(r.frames) + " frames) is not supported");
+    DecodedData d = decoders.run("dicom-pixels", path.string());
+    int type = 0, samples = 0;
+    unsigned columns = 0, rows = 0, frames = 0;
+    std::istringstream meta(d.meta);
+    meta >> type >> samples >> columns >> rows >> frames;
+    if (!meta || type < 0 || type > static_cast<int>(StoredType::Int32)) throw InputError("decoder gave bad metadata");
+    if (samples != 1 || columns != static_cast<unsigned>(r.columns) || rows != static_cast<unsigned>(r.rows) || frames != 1) {
+        throw InputError("the compressed image is " + std::to_string(columns) + "x" + std::to_string(rows) + "x" +
+                         std::to_string(frames) + " with " + std::to_string(samples) +
+                         " samples, not what the header says");
+    }
+    const std::size_t n = static_cast<std::size_t>(r.rows) * static_cast<std::size_t>(r.columns);
+    const auto stored = static_cast<StoredType>(type);
+    if (d.bytes.size() < n * stored_size(stored)) throw InputError("the decoder gave fewer pixels than the image has");
+    const Rescale rs = rescale_of(ds);
+    r.hu.resize(n * sizeof(std::int16_t));
+    convert_stored(stored, reinterpret_cast<const std::uint8_t*>(d.bytes.data()), n, false, rs.slope, rs.intercept,
+                   reinterpret_cast<std::int16_t*>(r.hu.data()));
+}
+
+}  // namespace
+
+DicomFile read_dicom_file(const std::filesystem::path& path, const std::string& name, DecoderPool& decoders,
+                          bool headers_only) {
     DicomFile r;
     r.name = name;
     try {
-        gdcm::Reader reader;
-        std::ifstream header_stream;
-        FileBytes file;
-        std::unique_ptr<MemoryBuffer> buffer;
-        std::unique_ptr<std::istream> stream;
-        if (headers_only) {
-            reader.SetFileName(path.c_str());  // reads only as far as the header
-        } else {
-            if (!read_whole_file(path, file, r.error)) return r;
-            buffer = std::make_unique<MemoryBuffer>(file.data(), file.size);
-            stream = std::make_unique<std::istream>(buffer.get());
-            reader.SetStream(*stream);
-        }
-        // Parse everything before the pixel data; the pixel value itself is skipped.
-        if (!reader.ReadUpToTag(k_pixel_data, std::set<gdcm::Tag>{k_pixel_data})) {
-            r.error = "not a readable DICOM file (truncated or corrupt header)";
-            return r;
-        }
-        const gdcm::DataSet& ds = reader.GetFile().GetDataSet();
+        const FileBytes file = read_whole_file(path);
+        const ParsedDicom parsed = parse_dicom(file.bytes.get(), file.size, "");
+        const DicomDataset& ds = parsed.dataset();
         read_header_fields(ds, r);
-        if (r.rows <= 0 || r.columns <= 0) {
-            r.skip = true;  // not an image: DICOMDIR, structured report, ...
+        const DicomElement* pixels = ds.find(k_tag_pixel_data);
+        // The dataset's SOP class, else the meta header's (a file cut after it has one).
+        std::string sop_class = ds.string(k_sop_class);
+        if (sop_class.empty()) sop_class = parsed.meta().string(dicom_tag(0x0002, 0x0002));
+        r.skip_reason = non_image_reason(sop_class);
+        if (r.skip_reason.empty() && !pixels && sop_class.empty() && r.rows == 0 && r.columns == 0) {
+            r.skip_reason = "not an image (no pixel data, no SOP class)";
+        }
+        if (!r.skip_reason.empty()) {
+            r.skip = true;
             return r;
         }
+        // An image object without pixel data: a file cut short between elements.
+        if (!pixels) throw InputError("no pixel data (truncated file?)");
+        const StoredType type = checked_image(ds, r);
         if (headers_only) return r;
-        const std::streamoff at = stream->tellg();
-        if (at < 0 || static_cast<std::size_t>(at) >= file.size) {
-            r.error = "no pixel data (truncated file?)";
-            return r;
+        if (pixels->encapsulated) {
+            read_encapsulated_pixels(path, parsed, decoders, r);
+        } else {
+            read_native_pixels(parsed, *pixels, type, r);
         }
-        if (read_raw_pixels(reader.GetFile(), ds, file, static_cast<std::size_t>(at), r)) return r;
-        read_decoded_pixels(path, decoders, ds, r);
-    } catch (const std::exception& e) {
-        r.error = std::string("cannot read DICOM: ") + e.what();
+    } catch (const InputError& e) {
+        r.error = e.what();
+        r.hu.clear();
+    } catch (const std::bad_alloc&) {
+        r.error = "not enough memory to read this file";
+        r.hu.clear();
     }
     return r;
 }

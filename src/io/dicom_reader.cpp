@@ -130,18 +130,25 @@ std::vector<LoadedVolume> read_dicom_folder(const Source& source, const ReadCont
 
     std::vector<LoadedVolume> out;
     std::map<std::string, std::vector<DicomFile*>> series;  // by SeriesInstanceUID
+    const DicomFile* unknown = nullptr;  // the first file whose header could not be read
     for (DicomFile& r : records) {
         if (r.skip) continue;
-        if (!r.header_ok) {  // cannot tell which series it belongs to: report the file alone
-            LoadedVolume bad;
-            bad.id = source.id;
-            bad.path = path_text(folder / r.name);
-            bad.error = r.error;
-            out.push_back(std::move(bad));
+        if (!r.header_ok) {
+            if (!unknown) unknown = &r;
             continue;
         }
         series[r.series_uid].push_back(&r);
     }
+    // A file of unknown series could belong to any series here: none can be known to be
+    // whole, so each fails naming it (a series reads whole or fails whole).
+    auto failure = [&](const std::string& id) {
+        LoadedVolume bad;
+        bad.id = id;
+        bad.path = path_text(folder / unknown->name);
+        bad.error = unknown->error;
+        return bad;
+    };
+    if (unknown && series.empty()) out.push_back(failure(source.id));
     // Label series by SeriesNumber when that is unique in the folder, else by UID
     // (io/volume_id.hpp: labels never carry '/', '..' or other path syntax).
     std::map<std::string, int> number_count;
@@ -163,7 +170,7 @@ std::vector<LoadedVolume> read_dicom_folder(const Source& source, const ReadCont
             id += "#" + label;
         }
         ++k;
-        out.push_back(build_series(source, id, files, options, headers_only));
+        out.push_back(unknown ? failure(id) : build_series(source, id, files, options, headers_only));
     }
     return out;  // empty when the folder held only non-image DICOM files
 }

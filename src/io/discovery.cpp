@@ -6,6 +6,7 @@
 #include <lessmore/files.hpp>
 #include <lessmore/sha256.hpp>
 
+#include "io/dicom_parser.hpp"
 #include "io/volume_id.hpp"
 
 #include <algorithm>
@@ -40,15 +41,18 @@ bool in(const std::array<std::string_view, N>& names, std::string_view name) {
     return std::find(names.begin(), names.end(), name) != names.end();
 }
 
+// DICOM by content: "DICM" after the preamble, or a plausible first element at byte 0
+// (files without preamble, whatever their name; io/dicom_parser.hpp).
 bool has_dicm_magic(const fs::path& p, std::string& error) {
-    std::ifstream in(p, std::ios::binary);
-    if (!in) {
+    const int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
         error = "cannot open: " + errno_text(errno);
         return false;
     }
-    std::array<char, 132> head{};
-    in.read(head.data(), head.size());
-    return in.gcount() == 132 && std::memcmp(head.data() + 128, "DICM", 4) == 0;
+    std::array<std::uint8_t, 4096> head{};
+    const ssize_t got = ::pread(fd, head.data(), head.size(), 0);
+    ::close(fd);
+    return got > 0 && looks_like_dicom(head.data(), static_cast<std::size_t>(got));
 }
 
 class Walker {

@@ -5,22 +5,134 @@
 #include <lessmore/files.hpp>
 
 #include "io/detached_data.hpp"
+#include "io/nifti_file.hpp"
 #include "io/readers.hpp"
 #include "io/voxel_storage.hpp"
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <cmath>
+#include <cstring>
 #include <filesystem>
+#include <limits>
 
 namespace fs = std::filesystem;
 
 namespace lessmore {
+namespace {
+
+DiskType disk_type(NiftiDataType t) {
+    switch (t) {
+    case NiftiDataType::UInt8: return DiskType::UInt8;
+    case NiftiDataType::Int8: return DiskType::Int8;
+    case NiftiDataType::Int16: return DiskType::Int16;
+    case NiftiDataType::UInt16: return DiskType::UInt16;
+    case NiftiDataType::Int32: return DiskType::Int32;
+    case NiftiDataType::UInt32: return DiskType::UInt32;
+    case NiftiDataType::Int64: return DiskType::Int64;
+    case NiftiDataType::UInt64: return DiskType::UInt64;
+    case NiftiDataType::Float32: return DiskType::Float32;
+    case NiftiDataType::Float64: return DiskType::Float64;
+    }
+    return DiskType::Float64;
+}
+
+template <typename T>
+void scale_values(const Bytes& raw, std::size_t n, const NiftiScaling& s, std::vector<double>& out) {
+    for (std::size_t i = 0; i < n; ++i) {
+        T v;
+        std::memcpy(&v, raw.data() + i * sizeof(T), sizeof(T));
+        out[i] = s.apply(static_cast<double>(v));
+    }
+}
+
+// nibabel's scaled values (docs/dicom.md, section "Volume files"): kept as int16 when
+// every value is a whole number int16 holds (dcm2niix's CT: int16 with intercept -1024),
+// else float32.
+VoxelType scaled_storage(DiskType type, Bytes& buf, std::size_t n, const NiftiScaling& s) {
+    std::vector<double> v(n);
+    switch (type) {
+    case DiskType::UInt8: scale_values<std::uint8_t>(buf, n, s, v); break;
+    case DiskType::Int8: scale_values<std::int8_t>(buf, n, s, v); break;
+    case DiskType::UInt16: scale_values<std::uint16_t>(buf, n, s, v); break;
+    case DiskType::Int16: scale_values<std::int16_t>(buf, n, s, v); break;
+    case DiskType::UInt32: scale_values<std::uint32_t>(buf, n, s, v); break;
+    case DiskType::Int32: scale_values<std::int32_t>(buf, n, s, v); break;
+    case DiskType::UInt64: scale_values<std::uint64_t>(buf, n, s, v); break;
+    case DiskType::Int64: scale_values<std::int64_t>(buf, n, s, v); break;
+    case DiskType::Float32: scale_values<float>(buf, n, s, v); break;
+    case DiskType::Float64: scale_values<double>(buf, n, s, v); break;
+    }
+    const bool whole_int16 = std::all_of(v.begin(), v.end(), [](double x) {
+        return std::floor(x) == x && x >= std::numeric_limits<std::int16_t>::min() && x <= std::numeric_limits<std::int16_t>::max();
+    });
+    Bytes out(n * (whole_int16 ? 2 : 4));
+    for (std::size_t i = 0; i < n; ++i) {
+        if (whole_int16) {
+            const auto x = static_cast<std::int16_t>(v[i]);
+            std::memcpy(out.data() + 2 * i, &x, 2);
+        } else {
+            const auto x = static_cast<float>(v[i]);
+            std::memcpy(out.data() + 4 * i, &x, 4);
+        }
+    }
+    buf.swap(out);
+    return whole_int16 ? VoxelType::Int16 : VoxelType::Float32;
+}
+
+// NIfTI by lessmore's own reader (io/nifti_file.hpp): validated, one streaming pass.
+LoadedVolume read_nifti(const Source& source, bool headers_only) {
+    LoadedVolume out;
+    out.id = source.id;
+    out.path = source.path;
+    NiftiReader reader = NiftiReader::open(source.path);
+    const NiftiHeader& h = reader.header();
+    const auto shape = h.shape();
+    const Matrix4 a = h.affine();
+    VolumeInfo info;
+    info.id = source.id;
+    info.source = source.path;
+    info.format = "nifti";
+    info.width = static_cast<int>(shape[0]);
+    info.height = static_cast<int>(shape[1]);
+    info.spacing = {std::fabs(h.pixdim[1]), std::fabs(h.pixdim[2]), std::fabs(h.pixdim[3])};
+    // z of slice k: its position along the third axis, origin + k * axis.
+    const double axis_length = std::sqrt(a[0][2] * a[0][2] + a[1][2] * a[1][2] + a[2][2] * a[2][2]);
+    double origin_on_axis = 0.0;
+    for (int r = 0; r < 3; ++r) origin_on_axis += a[r][3] * (axis_length > 0 ? a[r][2] / axis_length : (r == 2 ? 1.0 : 0.0));
+    for (std::uint64_t k = 0; k < shape[2]; ++k) {
+        info.slices.push_back({"", origin_on_axis + static_cast<double>(k) * (axis_length > 0 ? axis_length : 1.0)});
+    }
+    const DiskType type = disk_type(h.datatype);
+    const NiftiScaling scaling = nibabel_scaling(h);
+    if (headers_only) {
+        info.type = !scaling.identity() ? (type == DiskType::Float32 || type == DiskType::Float64 ? VoxelType::Float32 : VoxelType::Int16)
+                    : type == DiskType::UInt8                                   ? VoxelType::UInt8
+                    : type == DiskType::Float32 || type == DiskType::Float64 ? VoxelType::Float32
+                                                                              : VoxelType::Int16;
+        out.volume = std::make_unique<Volume>(std::move(info));
+        return out;
+    }
+    Bytes buf(h.voxel_bytes());
+    reader.read_slices(static_cast<std::size_t>(shape[2]), buf.data());
+    const std::size_t voxels = static_cast<std::size_t>(shape[0] * shape[1] * shape[2]);
+    info.type = scaling.identity() ? to_storage(type, buf, voxels) : scaled_storage(type, buf, voxels, scaling);
+    auto volume = std::make_unique<Volume>(std::move(info));
+    volume->add_chunk(std::move(buf), shape[2]);
+    out.volume = std::move(volume);
+    return out;
+}
+
+}  // namespace
 
 LoadedVolume read_volume_file(const Source& source, DecoderPool& decoders, bool headers_only) {
     LoadedVolume out;
     out.id = source.id;
     out.path = source.path;
     try {
+        const std::string ext = extension_of(source.path);
+        if (ext == ".nii" || ext == ".nii.gz") return read_nifti(source, headers_only);
         check_detached_data(source.path, source.root);
         DecodedData d = decoders.run("itk-volume", source.path, headers_only ? "headers" : "");
         const nlohmann::json meta = nlohmann::json::parse(d.meta);

@@ -41,8 +41,9 @@ void apply_sidecar(const std::string& text, const std::string& where, ModelSpec&
     Json j;
     try {
         j = Json::parse(text);
-    } catch (const Json::exception& e) {
-        throw UsageError(where + ": not valid JSON (" + std::string(e.what()) + ")");
+    } catch (const Json::parse_error& e) {
+        // nlohmann's own text is for programmers; say where the JSON breaks.
+        throw UsageError(where + ": not valid JSON (it breaks at byte " + std::to_string(e.byte) + ")");
     }
     if (!j.is_object()) throw UsageError(where + ": must be a JSON object");
     static const std::set<std::string> k_known = {"input_size", "layout", "channel_order", "scale", "mean", "std",
