@@ -30,7 +30,7 @@ warm "$WORK/series" "$WORK/dataset"
 one() {
     local bin="$1" input="$2" out="$3"
     rm -rf "$out"
-    /usr/bin/time -f "%e %M" -o "$out.t" "$bin" reduce "$input" -o "$out" --threshold 6 --format png --threads 2 -q
+    /usr/bin/time -f "%e %M" -o "$out.t" "$bin" reduce "$input" -o "$out" --threshold 6 --format png --threads 2 -q >/dev/null
     cat "$out.t" >> "$out.times"
 }
 

@@ -67,6 +67,23 @@ std::string with_dicom_string(const std::string& file, std::uint16_t group, std:
     throw std::runtime_error("with_dicom_string: element not found");
 }
 
+std::string with_dicom_us(const std::string& file, std::uint16_t group, std::uint16_t element, std::uint16_t value) {
+    const char tag[4] = {static_cast<char>(group & 0xff), static_cast<char>(group >> 8), static_cast<char>(element & 0xff),
+                         static_cast<char>(element >> 8)};
+    for (std::size_t at = 132; (at = file.find(std::string(tag, 4), at)) != std::string::npos; ++at) {
+        const bool explicit_vr = at + 10 <= file.size() && file.compare(at + 4, 2, "US") == 0;
+        const std::size_t value_at = at + 8;
+        const std::size_t length = explicit_vr ? static_cast<unsigned char>(file[at + 6])
+                                               : static_cast<unsigned char>(file[at + 4]);
+        if (length != 2 || value_at + 2 > file.size()) continue;
+        std::string out = file;
+        out[value_at] = static_cast<char>(value & 0xff);
+        out[value_at + 1] = static_cast<char>(value >> 8);
+        return out;
+    }
+    throw std::runtime_error("with_dicom_us: element not found");
+}
+
 std::string read_file(const fs::path& p) {
     std::ifstream in(p, std::ios::binary);
     if (!in) throw std::runtime_error("cannot open " + p.string());

@@ -65,6 +65,9 @@ void write_nifti(const fs::path& p, const std::vector<int>& dims, int datatype, 
 // fixtures with odd header values. Throws when the element is not found.
 std::string with_dicom_string(const std::string& file, std::uint16_t group, std::uint16_t element, std::string value);
 
+// The same for a top-level US element (e.g. Rows (0028,0010)).
+std::string with_dicom_us(const std::string& file, std::uint16_t group, std::uint16_t element, std::uint16_t value);
+
 // Copies a folder tree (used to build odd datasets from real data).
 void copy_tree(const fs::path& from, const fs::path& to);
 

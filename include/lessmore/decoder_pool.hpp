@@ -31,8 +31,9 @@ public:
 
     // Runs a registered task ("dicom-pixels", "itk-volume", "image") on `path` in a worker
     // and returns its result. Thread-safe; blocks while all workers are busy. Throws
-    // InputError naming `path` when the decoder fails, dies ("decoder aborted (SIGABRT)
-    // reading ...") or hangs (the worker is killed and replaced).
+    // InputError (the caller names the path) when the decoder refuses the file, dies
+    // ("decoder aborted (SIGABRT) while reading this file") or hangs (the worker is
+    // killed); the next call starts a new worker.
     DecodedData run(const std::string& task, const std::string& path, const std::string& args = "");
 
 private:

@@ -200,8 +200,10 @@ struct DecoderPool::Impl {
         }
         if (hung) return "decoder hung (stopped after " + std::to_string(timeout.count() / 1000) + " s)";
         if (WIFSIGNALED(status)) {
-            const char* name = signal_name(WTERMSIG(status));
-            return std::string("decoder crashed (") + (name ? name : "signal " + std::to_string(WTERMSIG(status))) + ")";
+            const int sig = WTERMSIG(status);
+            const char* name = signal_name(sig);
+            return std::string(sig == SIGABRT ? "decoder aborted (" : "decoder crashed (") +
+                   (name ? name : "signal " + std::to_string(sig)) + ")";
         }
         return "decoder process ended unexpectedly (exit code " + std::to_string(WEXITSTATUS(status)) + ")";
     }
@@ -241,9 +243,9 @@ DecodedData DecoderPool::run(const std::string& task, const std::string& path, c
         if (status != 0) throw InputError(out.meta);
         return out;
     } catch (const ChannelClosed&) {
-        throw InputError(m_impl->retire(w, false) + " reading " + path);
+        throw InputError(m_impl->retire(w, false) + " while reading this file");
     } catch (const ChannelTimeout&) {
-        throw InputError(m_impl->retire(w, true) + " reading " + path);
+        throw InputError(m_impl->retire(w, true) + " while reading this file");
     }
 }
 

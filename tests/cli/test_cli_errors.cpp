@@ -147,6 +147,53 @@ TEST(CliErrors, TruncatedDicomFailsItsSeriesOnly) {
     expect_isolated_failure(dir / "data", dir / "out", "s3.dcm");
 }
 
+TEST(CliErrors, ASeriesWithAnInconsistentFileFailsWhole) {
+    // Rows 0, and a Rows that disagrees with the pixel data's length: the series fails
+    // naming the file (never a series with a slice silently missing or garbled).
+    for (const std::uint16_t rows : {std::uint16_t{0}, std::uint16_t{63}}) {
+        test::TempDir dir;
+        good_nifti(dir / "data" / "good");
+        test::copy_tree(test::dicom_fixtures() / "padded", dir / "data" / "series");
+        const auto bad = dir / "data" / "series" / "s3.dcm";
+        test::write_file(bad, test::with_dicom_us(test::read_file(bad), 0x0028, 0x0010, rows));
+        expect_isolated_failure(dir / "data", dir / "out", "s3.dcm");
+        const json m = test::read_json(dir / "out" / "manifest.json");
+        EXPECT_NE(m["errors"][0]["message"].get<std::string>().find(rows == 0 ? "rows" : "bytes"), std::string::npos)
+            << m["errors"][0];
+    }
+}
+
+TEST(CliErrors, AFileOfUnknownSeriesFailsEverySeriesOfItsFolder) {
+    test::TempDir dir;
+    good_nifti(dir / "data" / "good");
+    test::copy_tree(test::dicom_fixtures() / "two-series", dir / "data" / "mixed");
+    const std::string whole = test::read_file(dir / "data" / "mixed" / "a01.dcm");
+    test::write_file(dir / "data" / "mixed" / "a01.dcm", whole.substr(0, 200));  // cut inside the header
+    const auto r = test::run_lessmore({"reduce", (dir / "data").string(), "-o", (dir / "out").string(), "-t", "6"});
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    const json m = test::read_json(dir / "out" / "manifest.json");
+    ASSERT_EQ(m["volumes"].size(), 1u);  // only the good volume
+    EXPECT_EQ(m["errors"].size(), 2u);   // both series, each naming the cut file
+    for (const auto& e : m["errors"]) EXPECT_NE(e["path"].get<std::string>().find("a01.dcm"), std::string::npos) << e;
+}
+
+TEST(CliErrors, NoFileDescriptorLeaks) {
+    // Many volumes of every reader under a small descriptor limit: each file is closed
+    // when read (the old NIfTI path leaked one per slab).
+    test::TempDir dir;
+    for (int i = 0; i < 12; ++i) {
+        const auto p = dir / "data" / ("v" + std::to_string(i));
+        good_nifti(p);
+        test::copy_tree(test::dicom_fixtures() / "padded", p / "dicom");
+        test::fs::create_directories(p / "rle");
+        test::fs::copy_file(test::source_dir() / "tests" / "data" / "dicom-quirks" / "wg04-ct1" / "CT1_RLE", p / "rle" / "CT1_RLE.dcm");
+    }
+    const std::string cmd = "ulimit -n 40 && '" + test::binary().string() + "' reduce '" + (dir / "data").string() + "' -o '" +
+                            (dir / "out").string() + "' -t 6 -q -j 2 2> '" + (dir / "err.txt").string() + "'";
+    EXPECT_EQ(std::system(("bash -c \"" + cmd + "\"").c_str()), 0) << test::read_file(dir / "err.txt");
+    EXPECT_EQ(test::read_json(dir / "out" / "manifest.json")["volumes"].size(), 36u);
+}
+
 TEST(CliErrors, TextFileNamedNiftiBesideAGoodVolume) {
     test::TempDir dir;
     good_nifti(dir / "data");

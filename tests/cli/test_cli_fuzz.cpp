@@ -221,7 +221,10 @@ void check_corpus(const std::string& family, const std::vector<Seed>& seeds, uns
                                 << (reduced.count(folder) || reduced.count(c.file) ? "reduced" : "not listed");
         }
     }
-    std::cerr << "[ fuzz     ] " << family << ": " << corpus.cases().size() << " cases, " << failed.size() << " refused, "
+    std::size_t crashed = 0;
+    for (const auto& e : m["errors"]) crashed += e["message"].get<std::string>().rfind("decoder crashed", 0) == 0 ||
+                                                 e["message"].get<std::string>().rfind("decoder hung", 0) == 0;
+    std::cerr << "[ fuzz     ] " << family << ": " << crashed << " decoder crashes contained; " << family << ": " << corpus.cases().size() << " cases, " << failed.size() << " refused, "
               << (reduced.size() - 1) << " reduced; " << noticed << " of " << must << " truncations noticed\n";
 }
 
