@@ -150,11 +150,12 @@ std::vector<std::uint8_t> base64_decode(const std::string& text) {
         return -1;
     };
     std::vector<std::uint8_t> out;
-    int buffer = 0, bits = 0;
+    std::uint32_t buffer = 0;
+    int bits = 0;
     for (char c : text) {
         const int v = value(c);
         if (v < 0) continue;
-        buffer = (buffer << 6) | v;
+        buffer = ((buffer << 6) | static_cast<std::uint32_t>(v)) & 0xffffff;  // only the last 24 bits are ever used
         bits += 6;
         if (bits >= 8) {
             bits -= 8;

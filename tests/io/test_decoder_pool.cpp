@@ -47,7 +47,12 @@ TEST(DecoderPool, ACrashCostsOneFile) {
     DecoderPool pool(k_self, 1);
     const auto crasher = test::source_dir() / "tests" / "data" / "crashers" / "bitflip-segv.jpg";
     const std::string message = failure(pool, "image", crasher.string());
+#if defined(__SANITIZE_ADDRESS__)
+    // AddressSanitizer catches the SIGSEGV in the worker and exits with its own code.
+    EXPECT_EQ(message.rfind("decoder ", 0), 0u) << message;
+#else
     EXPECT_EQ(message, "decoder crashed (SIGSEGV) while reading this file");
+#endif
     // The worker is replaced: the next file decodes.
     EXPECT_EQ(pool.run("image", good_png(dir).string()).meta, "16 8 uint8");
 }

@@ -50,7 +50,8 @@ TEST(Merge, ShardsMergeToTheUnshardedRun) {
     EXPECT_EQ(without_run(test::read_json(dir / "merged" / "manifest.json")),
               without_run(test::read_json(dir / "whole" / "manifest.json")));
     EXPECT_EQ(test::read_file(dir / "merged" / "manifest.csv"), test::read_file(dir / "whole" / "manifest.csv"));
-    for (const auto& v : test::read_json(dir / "merged" / "manifest.json")["volumes"])
+    const nlohmann::json merged = test::read_json(dir / "merged" / "manifest.json");  // named: the loop must not outlive it
+    for (const auto& v : merged["volumes"])
         for (const auto& s : v["slices"]) {
             if (s["kept"] == true) {
                 EXPECT_TRUE(test::fs::exists(dir / "merged" / s["output"].get<std::string>()));
