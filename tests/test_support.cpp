@@ -84,6 +84,14 @@ std::string with_dicom_us(const std::string& file, std::uint16_t group, std::uin
     throw std::runtime_error("with_dicom_us: element not found");
 }
 
+std::set<std::string> files_under(const fs::path& dir) {
+    std::set<std::string> out;
+    if (!fs::exists(dir)) return out;
+    for (const auto& e : fs::recursive_directory_iterator(dir))
+        if (e.is_regular_file()) out.insert(fs::relative(e.path(), dir).string());
+    return out;
+}
+
 std::string read_file(const fs::path& p) {
     std::ifstream in(p, std::ios::binary);
     if (!in) throw std::runtime_error("cannot open " + p.string());

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -67,6 +68,9 @@ std::string with_dicom_string(const std::string& file, std::uint16_t group, std:
 
 // The same for a top-level US element (e.g. Rows (0028,0010)).
 std::string with_dicom_us(const std::string& file, std::uint16_t group, std::uint16_t element, std::uint16_t value);
+
+// The regular files below a folder, as paths relative to it (none when it is missing).
+std::set<std::string> files_under(const fs::path& dir);
 
 // Copies a folder tree (used to build odd datasets from real data).
 void copy_tree(const fs::path& from, const fs::path& to);

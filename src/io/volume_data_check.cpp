@@ -183,4 +183,27 @@ void check_nrrd_data(const fs::path& header_path, std::uint64_t needed) {
     check_data(p, gzip, needed);
 }
 
+void check_detached_data(const std::string& path_text_arg, const std::string& root) {
+    const fs::path path(path_text_arg);
+    const std::string ext = extension_of(path);
+    const bool nrrd = ext == ".nrrd" || ext == ".nhdr";
+    if (!nrrd && ext != ".mha" && ext != ".mhd") return;
+    const Header h = read_header(path, nrrd);
+    auto field = [&](const char* key) {
+        const auto it = h.fields.find(key);
+        return it == h.fields.end() ? std::string() : it->second;
+    };
+    const std::string name = nrrd ? (field("data file").empty() ? field("datafile") : field("data file")) : field("ElementDataFile");
+    if (name.empty() || (!nrrd && lower(name) == "local")) return;  // attached data
+    if (name.find('%') != std::string::npos || lower(name).rfind("list", 0) == 0) {
+        throw InputError("the header names a list or pattern of data files ('" + name + "'), which is not supported");
+    }
+    const fs::path data = fs::path(name).is_absolute() ? fs::path(name) : path.parent_path() / name;
+    if (!path_within(resolved_path(data), resolved_path(root))) {
+        throw InputError("the header names data file '" + name + "', outside the input " + root + "; not read");
+    }
+    std::error_code ec;
+    if (!fs::is_regular_file(data, ec)) throw InputError("the header names data file '" + name + "', which is not a regular file");
+}
+
 }  // namespace lessmore

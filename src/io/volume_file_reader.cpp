@@ -4,9 +4,9 @@
 #include <lessmore/error.hpp>
 #include <lessmore/files.hpp>
 
-#include "io/detached_data.hpp"
 #include "io/nifti_file.hpp"
 #include "io/readers.hpp"
+#include "io/volume_data_check.hpp"
 #include "io/voxel_storage.hpp"
 
 #include <nlohmann/json.hpp>

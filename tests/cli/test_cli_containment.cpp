@@ -13,14 +13,6 @@ namespace {
 
 using nlohmann::json;
 
-std::set<std::string> files_under(const test::fs::path& dir) {
-    std::set<std::string> out;
-    if (!test::fs::exists(dir)) return out;
-    for (const auto& e : test::fs::recursive_directory_iterator(dir))
-        if (e.is_regular_file()) out.insert(test::fs::relative(e.path(), dir).string());
-    return out;
-}
-
 // Every file the manifest lists exists under OUT, and OUT's slices are exactly those.
 void expect_outputs_match_manifest(const test::fs::path& out) {
     const json m = test::read_json(out / "manifest.json");
@@ -35,7 +27,7 @@ void expect_outputs_match_manifest(const test::fs::path& out) {
                 listed.insert(rel.substr(7));
             }
         }
-    EXPECT_EQ(files_under(out / "slices"), listed);
+    EXPECT_EQ(test::files_under(out / "slices"), listed);
 }
 
 // Two DICOM series in one folder whose SeriesNumbers try to climb out of OUT.
@@ -96,7 +88,7 @@ TEST(CliContainment, IdsNeverCollide) {
         EXPECT_EQ(ids.count("mixed#3"), 1u);
         EXPECT_EQ(ids.count("mixed%233"), 1u);
         EXPECT_EQ(ids.count("a%2Bb.nii.gz"), 1u);
-        EXPECT_EQ(files_under(out / "slices").size(), kept) << "two volumes wrote the same file";
+        EXPECT_EQ(test::files_under(out / "slices").size(), kept) << "two volumes wrote the same file";
         expect_outputs_match_manifest(out);
     }
 }
@@ -207,7 +199,7 @@ TEST(CliContainment, ResumeRedoesChangedSources) {
     // The same as a fresh run on the changed data, files included.
     ASSERT_EQ(test::run_lessmore({"reduce", data.string(), "-o", (dir / "fresh").string(), "-t", "6", "-q"}).exit_code, 0);
     EXPECT_EQ(test::stable_manifest(m), test::stable_manifest(test::read_json(dir / "fresh" / "manifest.json")));
-    EXPECT_EQ(files_under(out / "slices"), files_under(dir / "fresh" / "slices"));
+    EXPECT_EQ(test::files_under(out / "slices"), test::files_under(dir / "fresh" / "slices"));
 }
 
 TEST(CliContainment, UnwritableOutputIsAUsageError) {

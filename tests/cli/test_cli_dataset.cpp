@@ -40,14 +40,6 @@ void make_dataset(const test::fs::path& root, int synthetic, int size = 96, int 
     }
 }
 
-std::set<std::string> files_under(const test::fs::path& dir) {
-    std::set<std::string> out;
-    if (!test::fs::exists(dir)) return out;
-    for (const auto& e : test::fs::recursive_directory_iterator(dir))
-        if (e.is_regular_file()) out.insert(test::fs::relative(e.path(), dir).string());
-    return out;
-}
-
 // The uninterrupted run everything is compared with.
 struct Reference {
     json manifest;
@@ -60,14 +52,14 @@ Reference reference_run(const test::fs::path& data, const test::fs::path& out, c
     args.insert(args.end(), extra.begin(), extra.end());
     const auto r = test::run_lessmore(args);
     EXPECT_EQ(r.exit_code, 0) << r.err;
-    return {test::stable_manifest(test::read_json(out / "manifest.json")), test::read_file(out / "manifest.csv"), files_under(out / "slices")};
+    return {test::stable_manifest(test::read_json(out / "manifest.json")), test::read_file(out / "manifest.csv"), test::files_under(out / "slices")};
 }
 
 void expect_same_as(const Reference& ref, const test::fs::path& out, const std::string& what) {
     ASSERT_TRUE(test::fs::exists(out / "manifest.json")) << what;
     EXPECT_EQ(test::stable_manifest(test::read_json(out / "manifest.json")).dump(), ref.manifest.dump()) << what;
     EXPECT_EQ(test::read_file(out / "manifest.csv"), ref.csv) << what;
-    EXPECT_EQ(files_under(out / "slices"), ref.slices) << what;
+    EXPECT_EQ(test::files_under(out / "slices"), ref.slices) << what;
 }
 
 // Waits until the run has reported `count` finished volumes on its JSON-lines progress
@@ -115,7 +107,7 @@ TEST(CliDataset, KillNineAtRandomMomentsThenResume) {
         const auto r = test::run_lessmore(args);
         ASSERT_EQ(r.exit_code, 0) << "seed " << seed << ": " << r.err;
         expect_same_as(ref, out, "seed " + std::to_string(seed));
-        for (const auto& f : files_under(out))
+        for (const auto& f : test::files_under(out))
             EXPECT_EQ(f.find(".tmp-"), std::string::npos) << "temporary left behind: " << f;
     }
 }

@@ -152,24 +152,9 @@ Embedder::Embedder(const ModelOptions& options) : m_impl(std::make_unique<Impl>(
     const Image8 blank(m_impl->spec.width, m_impl->spec.height);
     m_impl->size = m_impl->run(lease.net(), {&blank}).front().size();
     if (m_impl->size == 0) throw UsageError("--model " + m_impl->spec.name + ": the output is empty");
-    const ModelSpec& s = m_impl->spec;
-    ModelDescription& d = m_impl->description;
-    d.name = s.name;
-    d.bundled = options.path.empty();
-    d.sha256 = s.sha256;
-    d.sidecar = s.sidecar;
-    d.width = s.width;
-    d.height = s.height;
-    d.nhwc = s.nhwc;
-    d.bgr = s.bgr;
-    d.scale = s.scale;
-    d.mean = s.mean;
-    d.std = s.std;
-    d.input = s.input;
-    d.output = s.output;
-    d.pool = s.pool;
-    d.embedding_size = m_impl->size;
-    d.batch = s.batch;
+    m_impl->description = m_impl->spec;  // the description part of the spec
+    m_impl->description.bundled = options.path.empty();
+    m_impl->description.embedding_size = m_impl->size;
 }
 
 Embedder::~Embedder() = default;
