@@ -257,6 +257,16 @@ int serve(int fd) {
     // and leave Ctrl-C to the parent, which stops the run and closes the socket.
     const rlimit no_core{0, 0};
     ::setrlimit(RLIMIT_CORE, &no_core);
+#if !defined(__SANITIZE_ADDRESS__)  // AddressSanitizer reserves terabytes of address space
+    // A header that talks a decoder into allocating more than the machine has fails
+    // here, not by pushing the machine into swap.
+    const long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGE_SIZE);
+    if (pages > 0 && page > 0) {
+        const auto limit = static_cast<rlim_t>(pages) * static_cast<rlim_t>(page) + (rlim_t{1} << 30);
+        const rlimit memory{limit, limit};
+        ::setrlimit(RLIMIT_AS, &memory);
+    }
+#endif
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (::getppid() == 1) return 0;
     std::signal(SIGINT, SIG_IGN);
