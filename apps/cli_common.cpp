@@ -27,6 +27,8 @@ void add_metric_options(CLI::App& cmd, MetricCli& o, const std::string& methods)
         ->check(CLI::IsMember({"position", "name"}))
         ->default_str("position");
     cmd.add_option("-j,--threads", o.threads, "Threads (0: one per core)")->default_val(0);
+    cmd.add_flag("--include-localizers", o.include_localizers,
+                 "Also read DICOM localizers (scouts, ImageType LOCALIZER), skipped by default");
     const std::string dn = "DeepNet";
     cmd.add_option("--model", o.model, "deepnet: an ONNX model (default: the bundled MobileNet v1 0.25); its "
                                        "preprocessing comes from MODEL.json beside it and the flags below")

@@ -45,6 +45,7 @@ struct MetricCli {
     int resize = 0;
     std::string intensity = "minmax";
     std::string order = "position";
+    bool include_localizers = false;
     int threads = 0;
     // deepnet
     std::string model;

@@ -14,6 +14,7 @@ namespace {
 struct InfoOptions {
     std::vector<std::string> inputs;
     std::string order = "position";
+    bool include_localizers = false;
     int threads = 0;
     bool json = false;
     Verbosity verbosity;
@@ -25,6 +26,7 @@ int run(InfoOptions& o, Context& ctx) {
     InfoConfig config;
     config.inputs = o.inputs;
     config.order = slice_order_of(o.order);
+    config.include_localizers = o.include_localizers;
     config.threads = o.threads;
     const InfoResult r = inspect(config, progress, *ctx.cancel);
     if (o.json) {
@@ -40,6 +42,11 @@ int run(InfoOptions& o, Context& ctx) {
                         v.format.c_str(), voxel_type_name(v.type), size.c_str(), v.spacing[0], v.spacing[1], v.spacing[2]);
         }
     }
+    for (const auto& [id, others] : shared_series(r)) {
+        std::string list;
+        for (const std::string& other : others) list += (list.empty() ? "" : ", ") + other;
+        ctx.log->warn("{}: shares its SeriesInstanceUID with {} (copies of one series?)", id, list);
+    }
     return r.errors.empty() ? 0 : 1;
 }
 
@@ -53,6 +60,7 @@ Runner add_info_command(CLI::App& app) {
         ->check(CLI::IsMember({"position", "name"}))
         ->default_str("position");
     cmd->add_option("-j,--threads", o->threads, "Threads (0: one per core)")->default_val(0);
+    cmd->add_flag("--include-localizers", o->include_localizers, "Also list DICOM localizers (scouts), skipped by default");
     cmd->add_flag("--json", o->json, "Print JSON");
     cmd->add_flag("-q,--quiet", o->verbosity.quiet, "Only errors on stderr");
     cmd->add_flag("-v,--verbose", o->verbosity.verbose, "More detail on stderr");

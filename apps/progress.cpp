@@ -140,6 +140,14 @@ void StderrProgress::warning(const std::string& path, const std::string& message
     redraw(true);
 }
 
+void StderrProgress::file_skipped(const std::string& path, const std::string& reason) {
+    if (!m_per_volume) return;  // listed in the manifest; shown with -v
+    std::lock_guard<std::mutex> lock(m_mutex);
+    clear_line();
+    m_log.info("{}: skipped: {}", path, reason);
+    redraw(true);
+}
+
 void StderrProgress::debug(const std::string& message) {
     std::lock_guard<std::mutex> lock(m_mutex);
     clear_line();

@@ -26,6 +26,7 @@ public:
     void volume_finished(const std::string& id, std::size_t slices, std::size_t kept, double seconds) override;
     void volume_failed(const std::string& path, const std::string& message) override;
     void warning(const std::string& path, const std::string& message) override;
+    void file_skipped(const std::string& path, const std::string& reason) override;
     void debug(const std::string& message) override;
     void finished(std::size_t volumes, std::size_t slices, std::size_t kept, double seconds) override;
     void finish();  // clears the status line

@@ -80,6 +80,7 @@ int run(ReduceOptions& o, Context& ctx) {
     c.threads = o.metric.threads;
     c.strategy = o.strategy == "leader" ? Strategy::Leader : o.strategy == "pairs" ? Strategy::Pairs : Strategy::Auto;
     c.order = o.metric.slice_order();
+    c.include_localizers = o.metric.include_localizers;
     c.intensity = parse_intensity(o.metric.intensity);
     c.format = o.format == "npy" ? OutputFormat::Npy
                : o.format == "both" ? OutputFormat::Both

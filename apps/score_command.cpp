@@ -25,6 +25,7 @@ int run(ScoreOptions& o, Context& ctx) {
     c.metric = o.metric.metric_options();
     c.threads = o.metric.threads;
     c.order = o.metric.slice_order();
+    c.include_localizers = o.metric.include_localizers;
     c.intensity = parse_intensity(o.metric.intensity);
     if (!o.range.empty()) std::tie(c.first, c.last) = parse_range(o.range);
     StderrProgress progress(*ctx.log, progress_style("auto", ctx, o.verbosity.quiet), false);

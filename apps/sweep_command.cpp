@@ -41,6 +41,7 @@ int run(SweepOptions& o, Context& ctx) {
     c.metric = o.metric.metric_options();
     c.threads = o.metric.threads;
     c.order = o.metric.slice_order();
+    c.include_localizers = o.metric.include_localizers;
     c.intensity = parse_intensity(o.metric.intensity);
     c.strategy = o.strategy == "pairs" ? Strategy::Pairs : Strategy::Leader;
     if (o.neighbours_opt->count()) c.neighbours = o.neighbours;

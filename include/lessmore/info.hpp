@@ -14,12 +14,14 @@ namespace lessmore {
 struct InfoConfig {
     std::vector<std::string> inputs;
     SliceOrder order = SliceOrder::Position;
+    bool include_localizers = false;  // DICOM scouts (ImageType LOCALIZER); skipped by default
     int threads = 0;
 };
 
 struct InfoResult {
     std::vector<VolumeInfo> volumes;  // sorted by id
     std::vector<InputFailure> errors;
+    std::vector<InputFailure> skipped;  // files skipped on purpose, with the reason
 };
 
 InfoResult inspect(const InfoConfig& config, ProgressSink& progress, const CancelToken& cancel);

@@ -20,16 +20,19 @@ enum class SliceOrder {
 
 struct LoadOptions {
     SliceOrder order = SliceOrder::Position;
+    bool include_localizers = false;  // DICOM ImageType LOCALIZER (scouts) are skipped unless asked for
     // The program started as decoder worker (include/lessmore/decoder_pool.hpp).
     std::string decoder_program = "/proc/self/exe";
 };
 
-// One volume of a source, read or failed.
+// One volume of a source, read or failed — or a file skipped on purpose (a non-image
+// DICOM object, a localizer, a duplicate instance), which is not a failure.
 struct LoadedVolume {
     std::string id;
     std::string path;                 // what to name in an error
-    std::unique_ptr<Volume> volume;   // null when reading failed
-    std::string error;                // one line, when volume is null
+    std::unique_ptr<Volume> volume;   // null when reading failed or the file was skipped
+    std::string error;                // one line, when volume is null: why it failed or was skipped
+    bool skipped = false;
 };
 
 // Reads the voxels of every volume in a source; never throws InputError (failures are

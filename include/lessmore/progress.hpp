@@ -20,6 +20,8 @@ public:
                                  double /*seconds*/) {}
     virtual void volume_failed(const std::string& /*path*/, const std::string& /*message*/) {}
     virtual void warning(const std::string& /*path*/, const std::string& /*message*/) {}
+    // A file skipped on purpose (not an image, a localizer, a duplicate): not a failure.
+    virtual void file_skipped(const std::string& /*path*/, const std::string& /*reason*/) {}
     virtual void debug(const std::string& /*message*/) {}
     virtual void finished(std::size_t /*volumes*/, std::size_t /*slices*/, std::size_t /*kept*/, double /*seconds*/) {}
 };

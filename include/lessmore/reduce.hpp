@@ -33,6 +33,7 @@ struct ReduceConfig {
     std::optional<std::size_t> neighbours;  // compare only slices at most this far apart in slice order
     Strategy strategy = Strategy::Auto;
     SliceOrder order = SliceOrder::Position;
+    bool include_localizers = false;        // DICOM scouts (ImageType LOCALIZER); skipped by default
     IntensityMapping intensity;
     OutputFormat format = OutputFormat::Png;
     bool flat = false;
@@ -57,6 +58,7 @@ struct RunSummary {
     std::size_t kept = 0;
     std::size_t pairs = 0;    // slice pairs compared
     std::size_t failed = 0;   // volumes or files that could not be read
+    std::size_t skipped = 0;  // files skipped on purpose (non-image objects, localizers, duplicates)
     double seconds = 0.0;
 };
 
@@ -72,6 +74,7 @@ struct VolumeSummary {
 struct ReduceResult {
     std::vector<VolumeSummary> volumes;  // sorted by id
     std::vector<InputFailure> errors;
+    std::vector<InputFailure> skipped;   // by path; message = the reason
     RunSummary summary;
 };
 

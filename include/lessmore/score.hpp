@@ -20,6 +20,7 @@ struct ScoreConfig {
     MetricOptions metric;
     IntensityMapping intensity;
     SliceOrder order = SliceOrder::Position;
+    bool include_localizers = false;
     std::optional<std::size_t> first;  // slices [first, last) in slice order; unset: 0
     std::optional<std::size_t> last;   // unset: the slice count
     int threads = 0;

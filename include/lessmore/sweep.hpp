@@ -23,6 +23,7 @@ struct SweepConfig {
     Strategy strategy = Strategy::Leader;
     std::optional<std::size_t> neighbours;
     SliceOrder order = SliceOrder::Position;
+    bool include_localizers = false;
     IntensityMapping intensity;
     std::uint64_t max_memory = 0;  // as reduce --max-memory
     int threads = 0;

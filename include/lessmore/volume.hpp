@@ -32,10 +32,16 @@ struct UninitialisedAllocator : std::allocator<T> {
 
 using Bytes = std::vector<std::byte, UninitialisedAllocator<std::byte>>;
 
-// How voxel values are stored. CT in Hounsfield units is Int16; 8-bit image
-// folders are UInt8; 16-bit image folders whose values exceed int16 are UInt16;
-// everything else (float input, wide integers) is Float32.
-enum class VoxelType { UInt8, Int16, UInt16, Float32 };
+// How voxel values are kept: the narrowest type that holds every value the file can
+// give, decided from its header alone (docs/dicom.md, section "Value model"), so
+// nothing is ever clipped and `info` tells what `reduce` uses. CT in Hounsfield units
+// is Int16; values int16 cannot hold are Int32; fractional values (PET, scaled NIfTI)
+// are Float64 unless the file stores float32.
+enum class VoxelType { UInt8, Int16, UInt16, Int32, Float32, Float64 };
+
+// Every VoxelType, for lookups by name.
+constexpr VoxelType k_voxel_types[] = {VoxelType::UInt8, VoxelType::Int16,   VoxelType::UInt16,
+                                       VoxelType::Int32, VoxelType::Float32, VoxelType::Float64};
 
 std::size_t voxel_size(VoxelType type);
 const char* voxel_type_name(VoxelType type);  // numpy-style: "uint8", "int16", ...
@@ -50,6 +56,7 @@ struct VolumeInfo {
     std::string id;              // path relative to the INPUT (+ "#series" when a folder holds several)
     std::string source;          // the file or folder the volume came from, as the user can find it
     std::string format;          // "dicom", "nifti", "nrrd", "metaimage", "images"
+    std::string series_uid;      // DICOM: the SeriesInstanceUID (copies of a series share it)
     int width = 0;               // size[0]: columns
     int height = 0;              // size[1]: rows
     std::array<double, 3> spacing{1.0, 1.0, 1.0};
@@ -83,6 +90,10 @@ public:
 
     // Adds a chunk holding `count` consecutive slices (appended in slice order).
     void add_chunk(Bytes bytes, std::size_t count);
+    // Adds a chunk whose k-th slice is slice `slices[k]` of the volume (frames of a
+    // multi-frame file, stored in another order than the slices'); every slice of the
+    // volume must be placed exactly once before it is read.
+    void add_chunk_at(Bytes bytes, const std::vector<std::size_t>& slices);
 
     SliceView slice(std::size_t k) const;
     std::size_t slice_count() const { return m_refs.size(); }
@@ -92,6 +103,7 @@ private:
         std::size_t chunk;
         std::size_t offset;
     };
+    static constexpr std::size_t k_unplaced = static_cast<std::size_t>(-1);
     VolumeInfo m_info;
     std::vector<Bytes> m_chunks;
     std::vector<SliceRef> m_refs;

@@ -8,8 +8,10 @@
 
 #include <lessmore/error.hpp>
 #include <lessmore/files.hpp>
+#include <lessmore/number_format.hpp>
 
 #include "io/dicom_parser.hpp"
+#include "io/dicom_values.hpp"
 #include "io/readers.hpp"
 
 #include <algorithm>
@@ -26,7 +28,10 @@
 namespace lessmore {
 namespace {
 
+constexpr DicomTag k_image_type = dicom_tag(0x0008, 0x0008);
 constexpr DicomTag k_sop_class = dicom_tag(0x0008, 0x0016);
+constexpr DicomTag k_sop_uid = dicom_tag(0x0008, 0x0018);
+constexpr DicomTag k_modality = dicom_tag(0x0008, 0x0060);
 constexpr DicomTag k_series_uid = dicom_tag(0x0020, 0x000e);
 constexpr DicomTag k_series_number = dicom_tag(0x0020, 0x0011);
 constexpr DicomTag k_position = dicom_tag(0x0020, 0x0032);
@@ -42,6 +47,15 @@ constexpr DicomTag k_bits_stored = dicom_tag(0x0028, 0x0101);
 constexpr DicomTag k_pixel_representation = dicom_tag(0x0028, 0x0103);
 constexpr DicomTag k_intercept = dicom_tag(0x0028, 0x1052);
 constexpr DicomTag k_slope = dicom_tag(0x0028, 0x1053);
+// Enhanced (multi-frame) objects: functional groups and the macros lessmore reads in them.
+constexpr DicomTag k_shared_groups = dicom_tag(0x5200, 0x9229);
+constexpr DicomTag k_per_frame_groups = dicom_tag(0x5200, 0x9230);
+constexpr DicomTag k_plane_position = dicom_tag(0x0020, 0x9113);
+constexpr DicomTag k_plane_orientation = dicom_tag(0x0020, 0x9116);
+constexpr DicomTag k_pixel_measures = dicom_tag(0x0028, 0x9110);
+constexpr DicomTag k_value_transformation = dicom_tag(0x0028, 0x9145);
+constexpr DicomTag k_frame_type_sequence = dicom_tag(0x0018, 0x9329);  // CT Image Frame Type
+constexpr DicomTag k_frame_type = dicom_tag(0x0008, 0x9007);
 
 // The file's bytes, not zero-filled first (the read overwrites them). Read rather than
 // mapped: a file truncated by someone else mid-run must not raise SIGBUS.
@@ -83,11 +97,16 @@ std::optional<std::array<double, N>> fixed_numbers(const DicomDataset& ds, Dicom
     return out;
 }
 
+double number_or(const DicomDataset& ds, DicomTag tag, double fallback) {
+    const auto v = ds.numbers(tag);
+    return v.size() == 1 && std::isfinite(v[0]) ? v[0] : fallback;
+}
+
 void read_header_fields(const DicomDataset& ds, DicomFile& r) {
     r.series_uid = ds.string(k_series_uid);
     r.series_number = ds.string(k_series_number);
-    r.position = fixed_numbers<3>(ds, k_position);
-    r.orientation = fixed_numbers<6>(ds, k_orientation);
+    r.sop_uid = ds.string(k_sop_uid);
+    r.modality = ds.string(k_modality);
     const auto inst = ds.numbers(k_instance);
     if (inst.size() == 1 && std::isfinite(inst[0]) && std::fabs(inst[0]) < 1e15) r.instance = static_cast<long>(inst[0]);
     const auto spacing = ds.numbers(k_pixel_spacing);
@@ -96,86 +115,94 @@ void read_header_fields(const DicomDataset& ds, DicomFile& r) {
     }
     const auto thick = ds.numbers(k_thickness);
     if (thick.size() == 1 && std::isfinite(thick[0])) r.thickness = thick[0];
-    const auto frames = ds.numbers(k_tag_number_of_frames);
-    if (frames.size() == 1 && frames[0] >= 1 && frames[0] < 1e6) r.frames = static_cast<int>(frames[0]);
     r.rows = ds.us(k_rows).value_or(0);
     r.columns = ds.us(k_columns).value_or(0);
     r.header_ok = true;
 }
 
-struct Rescale {
-    double slope = 1.0;
-    double intercept = 0.0;
-};
-
-Rescale rescale_of(const DicomDataset& ds) {
-    const auto slope = ds.numbers(k_slope);
-    const auto intercept = ds.numbers(k_intercept);
-    Rescale r;
-    if (slope.size() == 1 && std::isfinite(slope[0])) r.slope = slope[0];
-    if (intercept.size() == 1 && std::isfinite(intercept[0])) r.intercept = intercept[0];
-    return r;
+// A macro of an enhanced object's frame: in its per-frame item, else in the shared item.
+const DicomDataset* macro(const DicomDataset* per_frame, const DicomDataset* shared, DicomTag tag) {
+    for (const DicomDataset* group : {per_frame, shared}) {
+        if (!group) continue;
+        const auto& items = group->items(tag);
+        if (!items.empty()) return &items.front();
+    }
+    return nullptr;
 }
 
-// The authors' Hounsfield conversion (docs/preprocessing.md, section "Authors' Hounsfield
-// conversion"): stored value, -2000 padding set to 0, slope applied in double and
-// truncated, intercept added (np.int16(intercept) truncates), saturated to int16.
-template <typename T>
-void to_hu(const T* in, std::size_t n, const Rescale& rs, std::int16_t* out) {
-    const auto icept = static_cast<std::int64_t>(std::clamp(rs.intercept, -1e9, 1e9));
-    if (rs.slope == 1.0 && icept >= INT16_MIN && icept <= INT16_MAX) {
-        // The common case, in int32 so the loop vectorises.
-        const auto ic = static_cast<std::int32_t>(icept);
-        for (std::size_t i = 0; i < n; ++i) {
-            std::int32_t p = static_cast<std::int32_t>(in[i]);
-            p = p == -2000 ? 0 : p;
-            out[i] = static_cast<std::int16_t>(std::clamp<std::int32_t>(p + ic, INT16_MIN, INT16_MAX));
-        }
+// The frames of the file and their geometry and rescale: one frame from the top-level
+// attributes, or for an enhanced object each frame from its functional groups (docs/dicom.md,
+// section "Multi-frame objects").
+void read_frames(const DicomDataset& ds, DicomFile& r) {
+    const auto count_field = ds.numbers(k_tag_number_of_frames);
+    const double count = count_field.size() == 1 ? count_field[0] : 1.0;
+    if (!(count >= 1 && count <= 100000 && std::floor(count) == count)) {
+        throw InputError("NumberOfFrames " + (count_field.empty() ? std::string("is malformed") : format_number(count)) +
+                         " is not a whole number from 1 to 100000");
+    }
+    const auto n = static_cast<std::size_t>(count);
+    const auto& shared_items = ds.items(k_shared_groups);
+    const auto& per_frame = ds.items(k_per_frame_groups);
+    if (per_frame.empty() && shared_items.empty()) {
+        if (n > 1) throw InputError("multi-frame DICOM (" + std::to_string(n) + " frames) without per-frame positions is not supported");
+        DicomFrame f;
+        f.position = fixed_numbers<3>(ds, k_position);
+        f.orientation = fixed_numbers<6>(ds, k_orientation);
+        f.slope = number_or(ds, k_slope, 1.0);
+        f.intercept = number_or(ds, k_intercept, 0.0);
+        r.frames.push_back(f);
         return;
     }
-    for (std::size_t i = 0; i < n; ++i) {
-        std::int64_t p = static_cast<std::int64_t>(in[i]);
-        if (p == -2000) p = 0;
-        if (rs.slope != 1.0) p = static_cast<std::int64_t>(std::clamp(static_cast<double>(p) * rs.slope, -1e15, 1e15));
-        p += icept;
-        out[i] = static_cast<std::int16_t>(std::clamp<std::int64_t>(p, INT16_MIN, INT16_MAX));
+    if (per_frame.size() != n) {
+        throw InputError("PerFrameFunctionalGroupsSequence has " + std::to_string(per_frame.size()) + " items for " +
+                         std::to_string(n) + " frames");
     }
-}
-
-template <typename T>
-void stored_to_hu(const std::uint8_t* raw, std::size_t n, bool swap, const Rescale& rs, std::int16_t* out) {
-    if (!swap && reinterpret_cast<std::uintptr_t>(raw) % alignof(T) == 0) {
-        to_hu(reinterpret_cast<const T*>(raw), n, rs, out);
-        return;
+    const DicomDataset* shared = shared_items.empty() ? nullptr : &shared_items.front();
+    for (std::size_t k = 0; k < n; ++k) {
+        const DicomDataset* own = &per_frame[k];
+        DicomFrame f;
+        if (const DicomDataset* m = macro(own, shared, k_plane_position)) f.position = fixed_numbers<3>(*m, k_position);
+        if (const DicomDataset* m = macro(own, shared, k_plane_orientation)) f.orientation = fixed_numbers<6>(*m, k_orientation);
+        if (const DicomDataset* m = macro(own, shared, k_value_transformation)) {
+            f.slope = number_or(*m, k_slope, 1.0);
+            f.intercept = number_or(*m, k_intercept, 0.0);
+        }
+        if (k == 0) {
+            if (const DicomDataset* m = macro(own, shared, k_pixel_measures)) {
+                const auto spacing = m->numbers(k_pixel_spacing);
+                if (spacing.size() == 2 && spacing[0] > 0 && spacing[1] > 0) r.pixel_spacing = {spacing[0], spacing[1]};
+                r.thickness = number_or(*m, k_thickness, r.thickness);
+            }
+        }
+        if (!f.position || !f.orientation) {
+            throw InputError("frame " + std::to_string(k + 1) + " has no " + (f.position ? "orientation" : "position") +
+                             " in its functional groups");
+        }
+        r.frames.push_back(f);
     }
-    std::vector<T> values(n);  // odd offsets (never in valid files) or big endian
-    std::memcpy(values.data(), raw, n * sizeof(T));
-    if (swap) {
-        for (T& v : values) {
-            auto* b = reinterpret_cast<std::uint8_t*>(&v);
-            std::reverse(b, b + sizeof(T));
+    // One stack: every frame in the same plane orientation.
+    const auto& o = *r.frames.front().orientation;
+    for (std::size_t k = 1; k < n; ++k) {
+        const auto& ok = *r.frames[k].orientation;
+        for (std::size_t i = 0; i < 6; ++i) {
+            if (std::fabs(ok[i] - o[i]) > 1e-4) {
+                throw InputError("frames 1 and " + std::to_string(k + 1) +
+                                 " have different orientations; a multi-frame object must be one stack of parallel slices");
+            }
         }
     }
-    to_hu(values.data(), n, rs, out);
 }
 
-}  // namespace
-
-bool convert_stored(StoredType type, const std::uint8_t* raw, std::size_t n, bool big_endian, double slope,
-                    double intercept, std::int16_t* out) {
-    const Rescale rs{slope, intercept};
-    switch (type) {
-    case StoredType::UInt8: stored_to_hu<std::uint8_t>(raw, n, false, rs, out); return true;
-    case StoredType::Int8: stored_to_hu<std::int8_t>(raw, n, false, rs, out); return true;
-    case StoredType::UInt16: stored_to_hu<std::uint16_t>(raw, n, big_endian, rs, out); return true;
-    case StoredType::Int16: stored_to_hu<std::int16_t>(raw, n, big_endian, rs, out); return true;
-    case StoredType::UInt32: stored_to_hu<std::uint32_t>(raw, n, big_endian, rs, out); return true;
-    case StoredType::Int32: stored_to_hu<std::int32_t>(raw, n, big_endian, rs, out); return true;
+bool is_localizer(const DicomDataset& ds) {
+    const std::string type = ds.string(k_image_type);
+    if (type.find("LOCALIZER") != std::string::npos) return true;
+    const auto& frame_types = ds.items(k_shared_groups);
+    if (!frame_types.empty()) {
+        const auto& ct_type = frame_types.front().items(k_frame_type_sequence);
+        if (!ct_type.empty() && ct_type.front().string(k_frame_type).find("LOCALIZER") != std::string::npos) return true;
     }
     return false;
 }
-
-namespace {
 
 // Why an object of this SOP class is not a slice to reduce; "" for image classes.
 std::string non_image_reason(const std::string& sop_class) {
@@ -197,7 +224,8 @@ std::string non_image_reason(const std::string& sop_class) {
 }
 
 // The image attributes lessmore can read; throws InputError naming the one at fault.
-StoredType checked_image(const DicomDataset& ds, const DicomFile& r) {
+StoredFormat checked_image(const ParsedDicom& parsed, const DicomFile& r) {
+    const DicomDataset& ds = parsed.dataset();
     const int samples = ds.us(k_samples).value_or(1);
     if (samples != 1) {
         throw InputError("colour DICOM image (" + std::to_string(samples) + " samples per pixel) is not supported");
@@ -219,101 +247,137 @@ StoredType checked_image(const DicomDataset& ds, const DicomFile& r) {
         throw InputError("PixelRepresentation " + std::to_string(representation) + " is neither 0 nor 1");
     }
     const bool is_signed = representation == 1;
-    return *bits == 8 ? (is_signed ? StoredType::Int8 : StoredType::UInt8)
-           : *bits == 16 ? (is_signed ? StoredType::Int16 : StoredType::UInt16)
-                         : (is_signed ? StoredType::Int32 : StoredType::UInt32);
+    StoredFormat f;
+    f.type = *bits == 8 ? (is_signed ? StoredType::Int8 : StoredType::UInt8)
+             : *bits == 16 ? (is_signed ? StoredType::Int16 : StoredType::UInt16)
+                           : (is_signed ? StoredType::Int32 : StoredType::UInt32);
+    f.bits_stored = stored;
+    f.big_endian = parsed.transfer_syntax().big_endian;
+    return f;
 }
 
-std::size_t stored_size(StoredType t) {
-    return t == StoredType::UInt8 || t == StoredType::Int8 ? 1 : t == StoredType::UInt16 || t == StoredType::Int16 ? 2 : 4;
+ValueRule rule_of(const DicomFile& r, const DicomFrame& f) {
+    return {r.modality.empty() || r.modality == "CT", f.slope, f.intercept};
+}
+
+// Stored frames (one after another at raw) converted, each with its own rule.
+void convert_frames(const std::uint8_t* raw, const StoredFormat& format, DicomFile& r) {
+    const std::size_t n = static_cast<std::size_t>(r.rows) * static_cast<std::size_t>(r.columns);
+    const std::size_t out_size = voxel_size(r.type);
+    r.values.resize(n * r.frames.size() * out_size);
+    for (std::size_t k = 0; k < r.frames.size(); ++k) {
+        convert_values(raw + k * n * stored_size(format.type), n, format, rule_of(r, r.frames[k]), r.type,
+                       r.values.data() + k * n * out_size);
+    }
 }
 
 // Uncompressed pixels straight from the file: the value's length must be exactly what
 // Rows x Columns x Frames x BitsAllocated / 8 needs (one padding byte allowed).
-void read_native_pixels(const ParsedDicom& parsed, const DicomElement& pixels, StoredType type, DicomFile& r) {
-    const DicomDataset& ds = parsed.dataset();
+void read_native_pixels(const ParsedDicom& parsed, const DicomElement& pixels, const StoredFormat& format, DicomFile& r) {
     const std::size_t n = static_cast<std::size_t>(r.rows) * static_cast<std::size_t>(r.columns);
-    const std::size_t need = n * static_cast<std::size_t>(r.frames) * stored_size(type);
+    const std::size_t need = n * r.frames.size() * stored_size(format.type);
     const std::size_t have = pixels.value_length;
     if (have < need) {
         throw InputError("pixel data is truncated (" + std::to_string(have) + " of " + std::to_string(need) + " bytes)");
     }
     if (have > need + 1) {
-        throw InputError("pixel data holds " + std::to_string(have) + " bytes but Rows x Columns x BitsAllocated needs " +
+        throw InputError("pixel data holds " + std::to_string(have) + " bytes but Rows x Columns x Frames x BitsAllocated needs " +
                          std::to_string(need));
     }
-    if (r.frames > 1) throw InputError("multi-frame DICOM (" + std::to_string(r.frames) + " frames) is not supported");
-    const Rescale rs = rescale_of(ds);
-    r.hu.resize(n * sizeof(std::int16_t));
-    convert_stored(type, ds.value(pixels).data, n, ds.big_endian(), rs.slope, rs.intercept,
-                   reinterpret_cast<std::int16_t*>(r.hu.data()));
+    convert_frames(parsed.dataset().value(pixels).data, format, r);
 }
 
 // Compressed pixel data: decoded by GDCM in a worker (its codecs can abort or crash on
 // damaged streams); the stored values come back and are converted here.
-void read_encapsulated_pixels(const std::filesystem::path& path, const ParsedDicom& parsed, DecoderPool& decoders,
-                              DicomFile& r) {
-    const DicomDataset& ds = parsed.dataset();
-    (void)encapsulated_frames(ds);  // the fragments must make up the frames (throws otherwise)
-    if (r.frames > 1) throw InputError("multi-frame DICOM (" + std::to_string(r.frames) + " frames) is not supported");
-    DecodedData d = decoders.run("dicom-pixels", path.string());
-    int type = 0, samples = 0;
-    unsigned columns = 0, rows = 0, frames = 0;
-    std::istringstream meta(d.meta);
-    meta >> type >> samples >> columns >> rows >> frames;
-    if (!meta || type < 0 || type > static_cast<int>(StoredType::Int32)) throw InputError("decoder gave bad metadata");
-    if (samples != 1 || columns != static_cast<unsigned>(r.columns) || rows != static_cast<unsigned>(r.rows) || frames != 1) {
-        throw InputError("the compressed image is " + std::to_string(columns) + "x" + std::to_string(rows) + "x" +
-                         std::to_string(frames) + " with " + std::to_string(samples) +
-                         " samples, not what the header says");
+void read_encapsulated_pixels(const std::filesystem::path& path, const ParsedDicom& parsed, StoredFormat format,
+                              DecoderPool& decoders, DicomFile& r) {
+    const std::string& uid = parsed.transfer_syntax().uid;
+    if (!gdcm_decodes(uid)) throw InputError("pixel data in " + transfer_syntax_text(uid) + ", which GDCM cannot decode");
+    const auto frames = encapsulated_frames(parsed.dataset());  // the fragments must make up the frames
+    if (frames.size() != r.frames.size()) {
+        throw InputError("the compressed pixel data holds " + std::to_string(frames.size()) + " frames, NumberOfFrames says " +
+                         std::to_string(r.frames.size()));
     }
-    const std::size_t n = static_cast<std::size_t>(r.rows) * static_cast<std::size_t>(r.columns);
-    const auto stored = static_cast<StoredType>(type);
-    if (d.bytes.size() < n * stored_size(stored)) throw InputError("the decoder gave fewer pixels than the image has");
-    const Rescale rs = rescale_of(ds);
-    r.hu.resize(n * sizeof(std::int16_t));
-    convert_stored(stored, reinterpret_cast<const std::uint8_t*>(d.bytes.data()), n, false, rs.slope, rs.intercept,
-                   reinterpret_cast<std::int16_t*>(r.hu.data()));
+    DecodedData d;
+    try {
+        d = decoders.run("dicom-pixels", path.string());
+    } catch (const InputError& e) {
+        throw InputError(std::string(e.what()) + " (" + transfer_syntax_text(uid) + ")");
+    }
+    int type = 0, samples = 0;
+    unsigned columns = 0, rows = 0, count = 0;
+    std::istringstream meta(d.meta);
+    meta >> type >> samples >> columns >> rows >> count;
+    if (!meta || type < 0 || type > static_cast<int>(StoredType::Int32)) throw InputError("decoder gave bad metadata");
+    if (samples != 1 || columns != static_cast<unsigned>(r.columns) || rows != static_cast<unsigned>(r.rows) ||
+        count != r.frames.size()) {
+        throw InputError("the compressed image is " + std::to_string(columns) + "x" + std::to_string(rows) + "x" +
+                         std::to_string(count) + " with " + std::to_string(samples) + " samples, not what the header says");
+    }
+    // The decoder's own sample type (a codestream may say unsigned where the header says
+    // signed); the header's PixelRepresentation and BitsStored then decide the values.
+    const auto decoded = static_cast<StoredType>(type);
+    const std::size_t n = static_cast<std::size_t>(r.rows) * static_cast<std::size_t>(r.columns) * r.frames.size();
+    if (d.bytes.size() < n * stored_size(decoded)) throw InputError("the decoder gave fewer pixels than the image has");
+    if (stored_size(decoded) == stored_size(format.type)) {
+        format.big_endian = false;  // decoders give host order
+    } else {
+        format.type = decoded;
+        format.big_endian = false;
+        format.bits_stored = std::min(format.bits_stored, static_cast<int>(8 * stored_size(decoded)));
+    }
+    convert_frames(reinterpret_cast<const std::uint8_t*>(d.bytes.data()), format, r);
+}
+
+void read_image(const std::filesystem::path& path, const ParsedDicom& parsed, DecoderPool& decoders,
+                const DicomReadOptions& options, DicomFile& r) {
+    const DicomDataset& ds = parsed.dataset();
+    const DicomElement* pixels = ds.find(k_tag_pixel_data);
+    // The dataset's SOP class, else the meta header's (a file cut after it has one).
+    std::string sop_class = ds.string(k_sop_class);
+    if (sop_class.empty()) sop_class = parsed.meta().string(dicom_tag(0x0002, 0x0002));
+    r.skip_reason = non_image_reason(sop_class);
+    if (r.skip_reason.empty() && !pixels && sop_class.empty() && r.rows == 0 && r.columns == 0) {
+        r.skip_reason = "not an image (no pixel data, no SOP class)";
+    }
+    if (r.skip_reason.empty() && !options.include_localizers && is_localizer(ds)) {
+        r.skip_reason = "a localizer (ImageType LOCALIZER; --include-localizers keeps it)";
+    }
+    if (!r.skip_reason.empty()) {
+        r.skip = true;
+        return;
+    }
+    // An image object without pixel data: a file cut short between elements.
+    if (!pixels) throw InputError("no pixel data (truncated file?)");
+    const StoredFormat format = checked_image(parsed, r);
+    read_frames(ds, r);
+    r.type = VoxelType::Int16;
+    for (const DicomFrame& f : r.frames) r.type = wider_type(r.type, value_type(format, rule_of(r, f)));
+    if (options.headers_only) return;
+    if (pixels->encapsulated) {
+        read_encapsulated_pixels(path, parsed, format, decoders, r);
+    } else {
+        read_native_pixels(parsed, *pixels, format, r);
+    }
 }
 
 }  // namespace
 
 DicomFile read_dicom_file(const std::filesystem::path& path, const std::string& name, DecoderPool& decoders,
-                          bool headers_only) {
+                          const DicomReadOptions& options) {
     DicomFile r;
     r.name = name;
     try {
         const FileBytes file = read_whole_file(path);
         const ParsedDicom parsed = parse_dicom(file.bytes.get(), file.size, "");
-        const DicomDataset& ds = parsed.dataset();
-        read_header_fields(ds, r);
-        const DicomElement* pixels = ds.find(k_tag_pixel_data);
-        // The dataset's SOP class, else the meta header's (a file cut after it has one).
-        std::string sop_class = ds.string(k_sop_class);
-        if (sop_class.empty()) sop_class = parsed.meta().string(dicom_tag(0x0002, 0x0002));
-        r.skip_reason = non_image_reason(sop_class);
-        if (r.skip_reason.empty() && !pixels && sop_class.empty() && r.rows == 0 && r.columns == 0) {
-            r.skip_reason = "not an image (no pixel data, no SOP class)";
-        }
-        if (!r.skip_reason.empty()) {
-            r.skip = true;
-            return r;
-        }
-        // An image object without pixel data: a file cut short between elements.
-        if (!pixels) throw InputError("no pixel data (truncated file?)");
-        const StoredType type = checked_image(ds, r);
-        if (headers_only) return r;
-        if (pixels->encapsulated) {
-            read_encapsulated_pixels(path, parsed, decoders, r);
-        } else {
-            read_native_pixels(parsed, *pixels, type, r);
-        }
+        read_header_fields(parsed.dataset(), r);
+        read_image(path, parsed, decoders, options, r);
     } catch (const InputError& e) {
         r.error = e.what();
-        r.hu.clear();
+        r.values.clear();
     } catch (const std::bad_alloc&) {
         r.error = "not enough memory to read this file";
-        r.hu.clear();
+        r.values.clear();
     }
     return r;
 }

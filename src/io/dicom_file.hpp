@@ -1,5 +1,10 @@
 #pragma once
-// One DICOM file: header fields and Hounsfield-unit pixels, parsed once.
+// One DICOM file: header fields, its frames' geometry, and its values, parsed once
+// (docs/dicom.md, sections "Pixel data and transfer syntaxes", "Value model" and
+// "Multi-frame objects").
+#include <lessmore/decoder_pool.hpp>
+#include <lessmore/volume.hpp>
+
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -8,39 +13,47 @@
 #include <string>
 #include <vector>
 
-#include <lessmore/decoder_pool.hpp>
-#include <lessmore/volume.hpp>
-
 namespace lessmore {
-
-struct DicomFile {
-    std::string name;
-    bool skip = false;       // a DICOM file that is not an image (DICOMDIR, SR, RT structures)
-    std::string skip_reason;
-    std::string error;       // one line; empty when the file is fine
-    bool header_ok = false;  // series fields below are valid even if the pixels failed
-    std::string series_uid;
-    std::string series_number;
-    std::optional<std::array<double, 3>> position;
-    std::optional<std::array<double, 6>> orientation;
-    std::optional<long> instance;
-    int rows = 0;
-    int columns = 0;
-    int frames = 1;
-    std::array<double, 2> pixel_spacing{1.0, 1.0};  // row spacing, column spacing
-    double thickness = 0.0;
-    Bytes hu;  // int16, rows * columns (empty with headers_only)
-};
 
 // How pixel values are stored in the file.
 enum class StoredType { UInt8, Int8, UInt16, Int16, UInt32, Int32 };
 
-// Stored values to Hounsfield units as the authors' scripts did (io/dicom_file.cpp).
-bool convert_stored(StoredType type, const std::uint8_t* raw, std::size_t n, bool big_endian, double slope,
-                    double intercept, std::int16_t* out);
+// One frame (a classic file has one): where it lies, and how its stored values become
+// values (the authors' CT rules, or the modality LUT's slope and intercept).
+struct DicomFrame {
+    std::optional<std::array<double, 3>> position;     // ImagePositionPatient
+    std::optional<std::array<double, 6>> orientation;  // ImageOrientationPatient
+    double slope = 1.0;
+    double intercept = 0.0;
+};
 
-// Never throws; problems land in .error (or .skip for non-image DICOM).
+struct DicomFile {
+    std::string name;         // relative to the source folder
+    bool skip = false;        // not a slice to reduce; skip_reason says why
+    std::string skip_reason;
+    std::string error;        // one line; empty when the file is fine
+    bool header_ok = false;   // series fields below are valid even if the pixels failed
+    std::string series_uid;
+    std::string series_number;
+    std::string sop_uid;
+    std::string modality;
+    std::optional<long> instance;
+    int rows = 0;
+    int columns = 0;
+    std::array<double, 2> pixel_spacing{1.0, 1.0};  // row spacing, column spacing
+    double thickness = 0.0;
+    std::vector<DicomFrame> frames;                 // one per frame, in file order
+    VoxelType type = VoxelType::Int16;              // of values (decided from the header)
+    Bytes values;  // frames x rows x columns of `type` (empty with headers_only)
+};
+
+struct DicomReadOptions {
+    bool headers_only = false;
+    bool include_localizers = false;  // ImageType LOCALIZER: skipped unless asked for
+};
+
+// Never throws; problems land in .error, non-images and localizers in .skip.
 DicomFile read_dicom_file(const std::filesystem::path& path, const std::string& name, DecoderPool& decoders,
-                          bool headers_only);
+                          const DicomReadOptions& options);
 
 }  // namespace lessmore

@@ -3,6 +3,7 @@
 #include <lessmore/error.hpp>
 
 #include "io/dicom_file.hpp"
+#include "io/dicom_values.hpp"
 #include <lessmore/files.hpp>
 #include "io/readers.hpp"
 #include "io/volume_id.hpp"
@@ -35,62 +36,64 @@ double median_step(std::vector<double> z) {
     return d[d.size() / 2];
 }
 
-// Builds one volume from the files of one series.
+// One slice of a series: a frame of one of its files.
+struct SliceEntry {
+    DicomFile* file;
+    std::size_t frame;
+    std::optional<double> z;
+};
+
+LoadedVolume failed(const std::string& id, const std::filesystem::path& path, const std::string& error) {
+    LoadedVolume out;
+    out.id = id;
+    out.path = path_text(path);
+    out.error = error;
+    return out;
+}
+
+// The slices of a series in slice order: along the normal of the first frame's plane
+// (then InstanceNumber, file name, frame), or by file name and frame with --order name.
+std::vector<SliceEntry> ordered_slices(const std::vector<DicomFile*>& files, const LoadOptions& options) {
+    std::vector<SliceEntry> slices;
+    for (DicomFile* f : files)
+        for (std::size_t k = 0; k < f->frames.size(); ++k) slices.push_back({f, k, std::nullopt});
+    const bool geometry = std::all_of(slices.begin(), slices.end(), [](const SliceEntry& s) {
+        return s.file->frames[s.frame].position && s.file->frames[s.frame].orientation;
+    });
+    if (geometry) {
+        const auto normal = slice_normal(*slices.front().file->frames[slices.front().frame].orientation);
+        for (SliceEntry& s : slices) s.z = dot(*s.file->frames[s.frame].position, normal);
+    }
+    const bool by_instance = std::all_of(files.begin(), files.end(), [](const DicomFile* f) { return f->instance.has_value(); });
+    std::stable_sort(slices.begin(), slices.end(), [&](const SliceEntry& a, const SliceEntry& b) {
+        if (options.order == SliceOrder::Position) {
+            if (geometry && *a.z != *b.z) return *a.z < *b.z;
+            if (by_instance && *a.file->instance != *b.file->instance) return *a.file->instance < *b.file->instance;
+        }
+        if (a.file->name != b.file->name) return a.file->name < b.file->name;
+        return a.frame < b.frame;
+    });
+    return slices;
+}
+
+// Builds one volume from the files of one series; it reads whole or fails whole.
 LoadedVolume build_series(const Source& source, const std::string& id, std::vector<DicomFile*> files,
                           const LoadOptions& options, bool headers_only) {
     const std::filesystem::path folder(source.path);
-    LoadedVolume out;
-    out.id = id;
-    out.path = path_text(folder);
-    for (const DicomFile* f : files) {
-        if (!f->error.empty()) {
-            out.path = path_text(folder / f->name);
-            out.error = f->error;
-            return out;
-        }
-        if (f->frames > 1) {
-            out.path = path_text(folder / f->name);
-            out.error = "multi-frame DICOM (" + std::to_string(f->frames) + " frames) is not supported";
-            return out;
-        }
-    }
+    for (const DicomFile* f : files)
+        if (!f->error.empty()) return failed(id, folder / f->name, f->error);
     const DicomFile& first = *files.front();
+    VoxelType type = VoxelType::Int16;
     for (const DicomFile* f : files) {
         if (f->rows != first.rows || f->columns != first.columns) {
-            out.path = path_text(folder / f->name);
-            out.error = "slice size " + std::to_string(f->columns) + "x" + std::to_string(f->rows) + " differs from " +
-                        first.name + " (" + std::to_string(first.columns) + "x" + std::to_string(first.rows) +
-                        ") in the same series";
-            return out;
+            return failed(id, folder / f->name,
+                          "slice size " + std::to_string(f->columns) + "x" + std::to_string(f->rows) + " differs from " +
+                              first.name + " (" + std::to_string(first.columns) + "x" + std::to_string(first.rows) +
+                              ") in the same series");
         }
+        type = wider_type(type, f->type);
     }
-    if (first.rows <= 0 || first.columns <= 0) {
-        out.path = path_text(folder / first.name);
-        out.error = "image has no rows or columns";
-        return out;
-    }
-
-    // Position along the slice normal of the series' first file.
-    const bool geometry = std::all_of(files.begin(), files.end(), [](const DicomFile* f) {
-        return f->position && f->orientation;
-    });
-    std::vector<std::optional<double>> z(files.size());
-    if (geometry) {
-        const auto normal = slice_normal(*first.orientation);
-        for (std::size_t i = 0; i < files.size(); ++i) z[i] = dot(*files[i]->position, normal);
-    }
-    std::vector<std::size_t> order(files.size());
-    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
-    const bool by_instance = std::all_of(files.begin(), files.end(), [](const DicomFile* f) { return f->instance.has_value(); });
-    std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-        const DicomFile& fa = *files[a];
-        const DicomFile& fb = *files[b];
-        if (options.order == SliceOrder::Position) {
-            if (geometry && *z[a] != *z[b]) return *z[a] < *z[b];
-            if (by_instance && *fa.instance != *fb.instance) return *fa.instance < *fb.instance;
-        }
-        return fa.name < fb.name;
-    });
+    const std::vector<SliceEntry> slices = ordered_slices(files, options);
 
     VolumeInfo info;
     info.id = id;
@@ -98,11 +101,13 @@ LoadedVolume build_series(const Source& source, const std::string& id, std::vect
     info.format = "dicom";
     info.width = first.columns;
     info.height = first.rows;
-    info.type = VoxelType::Int16;
+    info.type = type;
+    info.series_uid = first.series_uid;
     std::vector<double> zs;
-    for (std::size_t k : order) {
-        info.slices.push_back({files[k]->name, z[k]});
-        if (z[k]) zs.push_back(*z[k]);
+    for (const SliceEntry& s : slices) {
+        const bool multi = s.file->frames.size() > 1;
+        info.slices.push_back({multi ? s.file->name + "#" + std::to_string(s.frame + 1) : s.file->name, s.z});
+        if (s.z) zs.push_back(*s.z);
     }
     std::sort(zs.begin(), zs.end());
     const double step = median_step(zs);
@@ -110,10 +115,30 @@ LoadedVolume build_series(const Source& source, const std::string& id, std::vect
                     step > 0 ? step : (first.thickness > 0 ? first.thickness : 1.0)};
     auto volume = std::make_unique<Volume>(std::move(info));
     if (!headers_only) {
-        for (std::size_t k : order) volume->add_chunk(std::move(files[k]->hu), 1);
+        // Each file's frames go where their slices are (a multi-frame file's frames need
+        // not be in slice order), in the series' widest value type.
+        std::map<const DicomFile*, std::vector<std::size_t>> slot;
+        for (std::size_t i = 0; i < slices.size(); ++i) slot[slices[i].file].resize(slices[i].file->frames.size());
+        for (std::size_t i = 0; i < slices.size(); ++i) slot[slices[i].file][slices[i].frame] = i;
+        for (DicomFile* f : files) {
+            widen_values(f->values, f->type, type);
+            volume->add_chunk_at(std::move(f->values), slot[f]);
+        }
     }
+    LoadedVolume out;
+    out.id = id;
+    out.path = path_text(folder);
     out.volume = std::move(volume);
     return out;
+}
+
+LoadedVolume skipped_file(const Source& source, const std::filesystem::path& path, const std::string& reason) {
+    LoadedVolume s;
+    s.id = source.id;
+    s.path = path_text(path);
+    s.error = reason;
+    s.skipped = true;
+    return s;
 }
 
 }  // namespace
@@ -125,17 +150,30 @@ std::vector<LoadedVolume> read_dicom_folder(const Source& source, const ReadCont
     std::vector<DicomFile> records(source.files.size());
     context.pool.parallel_for(records.size(), [&](std::size_t i) {
         context.cancel.check();
-        records[i] = read_dicom_file(folder / source.files[i], source.files[i], context.decoders, headers_only);
+        records[i] = read_dicom_file(folder / source.files[i], source.files[i], context.decoders,
+                                     DicomReadOptions{headers_only, options.include_localizers});
     });
 
     std::vector<LoadedVolume> out;
     std::map<std::string, std::vector<DicomFile*>> series;  // by SeriesInstanceUID
+    std::map<std::string, const DicomFile*> by_sop;          // SOPInstanceUID -> the file that has it
     const DicomFile* unknown = nullptr;  // the first file whose header could not be read
-    for (DicomFile& r : records) {
-        if (r.skip) continue;
+    for (DicomFile& r : records) {  // in file-name order
+        if (r.skip) {
+            out.push_back(skipped_file(source, folder / r.name, r.skip_reason));
+            continue;
+        }
         if (!r.header_ok) {
             if (!unknown) unknown = &r;
             continue;
+        }
+        // The same instance twice (a file copied under another name): read once.
+        if (!r.sop_uid.empty()) {
+            const auto [it, fresh] = by_sop.emplace(r.sop_uid, &r);
+            if (!fresh) {
+                out.push_back(skipped_file(source, folder / r.name, "a duplicate of " + it->second->name + " (same SOPInstanceUID)"));
+                continue;
+            }
         }
         series[r.series_uid].push_back(&r);
     }

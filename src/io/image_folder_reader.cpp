@@ -31,10 +31,12 @@ Decoded decode(DecoderPool& decoders, const fs::path& path) {
         std::istringstream meta(data.meta);
         std::string type;
         meta >> d.image.width >> d.image.height >> type;
-        const VoxelType types[] = {VoxelType::UInt8, VoxelType::Int16, VoxelType::UInt16, VoxelType::Float32};
-        const auto* t = std::find_if(std::begin(types), std::end(types), [&](VoxelType v) { return type == voxel_type_name(v); });
+        const auto* t = std::find_if(std::begin(k_voxel_types), std::end(k_voxel_types),
+                                     [&](VoxelType v) { return type == voxel_type_name(v); });
         const std::size_t n = static_cast<std::size_t>(std::max(d.image.width, 0)) * static_cast<std::size_t>(std::max(d.image.height, 0));
-        if (!meta || t == std::end(types) || data.bytes.size() != n * voxel_size(*t)) throw InputError("decoder gave bad metadata");
+        if (!meta || t == std::end(k_voxel_types) || data.bytes.size() != n * voxel_size(*t)) {
+            throw InputError("decoder gave bad metadata");
+        }
         d.image.type = *t;
         d.image.pixels = std::move(data.bytes);
     } catch (const InputError& e) {

@@ -38,49 +38,6 @@ DiskType disk_type(NiftiDataType t) {
     return DiskType::Float64;
 }
 
-template <typename T>
-void scale_values(const Bytes& raw, std::size_t n, const NiftiScaling& s, std::vector<double>& out) {
-    for (std::size_t i = 0; i < n; ++i) {
-        T v;
-        std::memcpy(&v, raw.data() + i * sizeof(T), sizeof(T));
-        out[i] = s.apply(static_cast<double>(v));
-    }
-}
-
-// nibabel's scaled values (docs/dicom.md, section "Volume files"): kept as int16 when
-// every value is a whole number int16 holds (dcm2niix's CT: int16 with intercept -1024),
-// else float32.
-VoxelType scaled_storage(DiskType type, Bytes& buf, std::size_t n, const NiftiScaling& s) {
-    std::vector<double> v(n);
-    switch (type) {
-    case DiskType::UInt8: scale_values<std::uint8_t>(buf, n, s, v); break;
-    case DiskType::Int8: scale_values<std::int8_t>(buf, n, s, v); break;
-    case DiskType::UInt16: scale_values<std::uint16_t>(buf, n, s, v); break;
-    case DiskType::Int16: scale_values<std::int16_t>(buf, n, s, v); break;
-    case DiskType::UInt32: scale_values<std::uint32_t>(buf, n, s, v); break;
-    case DiskType::Int32: scale_values<std::int32_t>(buf, n, s, v); break;
-    case DiskType::UInt64: scale_values<std::uint64_t>(buf, n, s, v); break;
-    case DiskType::Int64: scale_values<std::int64_t>(buf, n, s, v); break;
-    case DiskType::Float32: scale_values<float>(buf, n, s, v); break;
-    case DiskType::Float64: scale_values<double>(buf, n, s, v); break;
-    }
-    const bool whole_int16 = std::all_of(v.begin(), v.end(), [](double x) {
-        return std::floor(x) == x && x >= std::numeric_limits<std::int16_t>::min() && x <= std::numeric_limits<std::int16_t>::max();
-    });
-    Bytes out(n * (whole_int16 ? 2 : 4));
-    for (std::size_t i = 0; i < n; ++i) {
-        if (whole_int16) {
-            const auto x = static_cast<std::int16_t>(v[i]);
-            std::memcpy(out.data() + 2 * i, &x, 2);
-        } else {
-            const auto x = static_cast<float>(v[i]);
-            std::memcpy(out.data() + 4 * i, &x, 4);
-        }
-    }
-    buf.swap(out);
-    return whole_int16 ? VoxelType::Int16 : VoxelType::Float32;
-}
-
 // NIfTI by lessmore's own reader (io/nifti_file.hpp): validated, one streaming pass.
 LoadedVolume read_nifti(const Source& source, bool headers_only) {
     LoadedVolume out;
@@ -105,19 +62,16 @@ LoadedVolume read_nifti(const Source& source, bool headers_only) {
         info.slices.push_back({"", origin_on_axis + static_cast<double>(k) * (axis_length > 0 ? axis_length : 1.0)});
     }
     const DiskType type = disk_type(h.datatype);
-    const NiftiScaling scaling = nibabel_scaling(h);
+    const NiftiScaling nibabel = nibabel_scaling(h);
+    const Scaling scaling{nibabel.slope, nibabel.inter};
+    info.type = storage_type(type, scaling);
     if (headers_only) {
-        info.type = !scaling.identity() ? (type == DiskType::Float32 || type == DiskType::Float64 ? VoxelType::Float32 : VoxelType::Int16)
-                    : type == DiskType::UInt8                                   ? VoxelType::UInt8
-                    : type == DiskType::Float32 || type == DiskType::Float64 ? VoxelType::Float32
-                                                                              : VoxelType::Int16;
         out.volume = std::make_unique<Volume>(std::move(info));
         return out;
     }
     Bytes buf(h.voxel_bytes());
     reader.read_slices(static_cast<std::size_t>(shape[2]), buf.data());
-    const std::size_t voxels = static_cast<std::size_t>(shape[0] * shape[1] * shape[2]);
-    info.type = scaling.identity() ? to_storage(type, buf, voxels) : scaled_storage(type, buf, voxels, scaling);
+    to_storage(type, scaling, buf, static_cast<std::size_t>(shape[0] * shape[1] * shape[2]));
     auto volume = std::make_unique<Volume>(std::move(info));
     volume->add_chunk(std::move(buf), shape[2]);
     out.volume = std::move(volume);
@@ -155,17 +109,15 @@ LoadedVolume read_volume_file(const Source& source, DecoderPool& decoders, bool 
         for (std::uint64_t k = 0; k < size[2]; ++k) {
             info.slices.push_back({"", origin_on_normal + static_cast<double>(k) * info.spacing[2]});
         }
+        info.type = storage_type(*type, Scaling{});
         if (headers_only) {
-            info.type = *type == DiskType::UInt8                                     ? VoxelType::UInt8
-                        : *type == DiskType::Float32 || *type == DiskType::Float64 ? VoxelType::Float32
-                                                                                   : VoxelType::Int16;
             out.volume = std::make_unique<Volume>(std::move(info));
             return out;
         }
         const std::uint64_t voxels = size[0] * size[1] * size[2];
         Bytes buf = std::move(d.bytes);
         if (buf.size() != voxels * disk_type_size(*type)) throw InputError("decoder gave " + std::to_string(buf.size()) + " bytes");
-        info.type = to_storage(*type, buf, voxels);
+        to_storage(*type, Scaling{}, buf, voxels);
         auto volume = std::make_unique<Volume>(std::move(info));
         volume->add_chunk(std::move(buf), size[2]);
         out.volume = std::move(volume);

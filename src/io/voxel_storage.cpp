@@ -1,11 +1,13 @@
 #include "io/voxel_storage.hpp"
 
 #include <lessmore/error.hpp>
+#include <lessmore/number_format.hpp>
 
 #include <array>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
-#include <type_traits>
+#include <limits>
 
 namespace lessmore {
 namespace {
@@ -14,13 +16,23 @@ struct TypeEntry {
     DiskType type;
     const char* name;
     std::size_t size;
+    double lo, hi;  // the values the type can hold (integers), or ±inf
 };
 
-constexpr std::array<TypeEntry, 10> k_types = {{{DiskType::UInt8, "uint8", 1},    {DiskType::Int8, "int8", 1},
-                                                {DiskType::UInt16, "uint16", 2},  {DiskType::Int16, "int16", 2},
-                                                {DiskType::UInt32, "uint32", 4},  {DiskType::Int32, "int32", 4},
-                                                {DiskType::UInt64, "uint64", 8},  {DiskType::Int64, "int64", 8},
-                                                {DiskType::Float32, "float32", 4}, {DiskType::Float64, "float64", 8}}};
+constexpr double k_inf = std::numeric_limits<double>::infinity();
+
+constexpr std::array<TypeEntry, 10> k_types = {{
+    {DiskType::UInt8, "uint8", 1, 0.0, 255.0},
+    {DiskType::Int8, "int8", 1, -128.0, 127.0},
+    {DiskType::UInt16, "uint16", 2, 0.0, 65535.0},
+    {DiskType::Int16, "int16", 2, -32768.0, 32767.0},
+    {DiskType::UInt32, "uint32", 4, 0.0, 4294967295.0},
+    {DiskType::Int32, "int32", 4, -2147483648.0, 2147483647.0},
+    {DiskType::UInt64, "uint64", 8, 0.0, 18446744073709551615.0},
+    {DiskType::Int64, "int64", 8, -9223372036854775808.0, 9223372036854775807.0},
+    {DiskType::Float32, "float32", 4, -k_inf, k_inf},
+    {DiskType::Float64, "float64", 8, -k_inf, k_inf},
+}};
 
 const TypeEntry& entry(DiskType t) {
     for (const TypeEntry& e : k_types)
@@ -28,61 +40,57 @@ const TypeEntry& entry(DiskType t) {
     return k_types[0];
 }
 
-template <typename From, typename To>
-void narrow_in_place(Bytes& buf, std::size_t n) {
-    // Safe front to back: the write position never passes the read position.
-    static_assert(sizeof(To) <= sizeof(From));
-    for (std::size_t i = 0; i < n; ++i) {
-        From v;
-        std::memcpy(&v, buf.data() + i * sizeof(From), sizeof(From));
-        const To t = static_cast<To>(v);
-        std::memcpy(buf.data() + i * sizeof(To), &t, sizeof(To));
-    }
-    buf.resize(n * sizeof(To));  // capacity kept: shrinking would copy the volume once more
-}
+bool is_integer(DiskType t) { return t != DiskType::Float32 && t != DiskType::Float64; }
+
+bool whole(double v) { return std::isfinite(v) && std::floor(v) == v && std::fabs(v) < 9007199254740992.0; }
 
 template <typename T>
-bool fits_int16(const Bytes& buf, std::size_t n) {
-    for (std::size_t i = 0; i < n; ++i) {
-        T v;
-        std::memcpy(&v, buf.data() + i * sizeof(T), sizeof(T));
-        if constexpr (std::is_signed_v<T>) {
-            if (v < INT16_MIN || v > INT16_MAX) return false;
-        } else {
-            if (v > static_cast<T>(INT16_MAX)) return false;
+double raw_at(const Bytes& buf, std::size_t i) {
+    T v;
+    std::memcpy(&v, buf.data() + i * sizeof(T), sizeof(T));
+    return static_cast<double>(v);
+}
+
+double raw_value(DiskType type, const Bytes& buf, std::size_t i) {
+    switch (type) {
+    case DiskType::UInt8: return raw_at<std::uint8_t>(buf, i);
+    case DiskType::Int8: return raw_at<std::int8_t>(buf, i);
+    case DiskType::UInt16: return raw_at<std::uint16_t>(buf, i);
+    case DiskType::Int16: return raw_at<std::int16_t>(buf, i);
+    case DiskType::UInt32: return raw_at<std::uint32_t>(buf, i);
+    case DiskType::Int32: return raw_at<std::int32_t>(buf, i);
+    case DiskType::UInt64: return raw_at<std::uint64_t>(buf, i);
+    case DiskType::Int64: return raw_at<std::int64_t>(buf, i);
+    case DiskType::Float32: return raw_at<float>(buf, i);
+    case DiskType::Float64: return raw_at<double>(buf, i);
+    }
+    return 0.0;
+}
+
+// A 64-bit integer that float64 would round.
+void check_exact(DiskType type, const Bytes& buf, std::size_t i) {
+    if (type == DiskType::UInt64) {
+        std::uint64_t v;
+        std::memcpy(&v, buf.data() + i * 8, 8);
+        if (v > (std::uint64_t{1} << 53)) throw InputError("value " + std::to_string(v) + " cannot be kept exactly (beyond 2^53)");
+    } else if (type == DiskType::Int64) {
+        std::int64_t v;
+        std::memcpy(&v, buf.data() + i * 8, 8);
+        if (v > (std::int64_t{1} << 53) || v < -(std::int64_t{1} << 53)) {
+            throw InputError("value " + std::to_string(v) + " cannot be kept exactly (beyond 2^53)");
         }
     }
-    return true;
 }
 
-template <typename T>
-void widen_to_int16(Bytes& buf, std::size_t n) {
-    Bytes out(n * sizeof(std::int16_t));
+template <typename Out>
+void write_all(DiskType type, const Scaling& s, const Bytes& in, Bytes& out, std::size_t n) {
     for (std::size_t i = 0; i < n; ++i) {
-        T v;
-        std::memcpy(&v, buf.data() + i * sizeof(T), sizeof(T));
-        const auto w = static_cast<std::int16_t>(v);
-        std::memcpy(out.data() + i * sizeof(std::int16_t), &w, sizeof(w));
-    }
-    buf.swap(out);
-}
-
-// Integers become int16 when every value fits (CT in HU), else float32.
-template <typename T>
-VoxelType integer_to_storage(Bytes& buf, std::size_t n) {
-    if (fits_int16<T>(buf, n)) {
-        if constexpr (sizeof(T) >= 2) {
-            narrow_in_place<T, std::int16_t>(buf, n);
-        } else {
-            widen_to_int16<T>(buf, n);
-        }
-        return VoxelType::Int16;
-    }
-    if constexpr (sizeof(T) >= sizeof(float)) {
-        narrow_in_place<T, float>(buf, n);  // float32 is exact up to 2^24
-        return VoxelType::Float32;
-    } else {
-        throw std::logic_error("narrow integers always fit int16");
+        check_exact(type, in, i);
+        double v = raw_value(type, in, i);
+        if (s.slope != 1.0) v *= s.slope;
+        if (s.inter != 0.0) v += s.inter;
+        const auto o = static_cast<Out>(v);
+        std::memcpy(out.data() + i * sizeof(Out), &o, sizeof(Out));
     }
 }
 
@@ -97,22 +105,42 @@ std::optional<DiskType> disk_type_from_name(const std::string& name) {
     return std::nullopt;
 }
 
-VoxelType to_storage(DiskType type, Bytes& buf, std::size_t n) {
-    switch (type) {
-    case DiskType::UInt8: return VoxelType::UInt8;
-    case DiskType::Int8: return integer_to_storage<std::int8_t>(buf, n);
-    case DiskType::Int16: return VoxelType::Int16;
-    case DiskType::UInt16:
-        if (fits_int16<std::uint16_t>(buf, n)) return VoxelType::Int16;  // same bytes
-        return VoxelType::UInt16;
-    case DiskType::Int32: return integer_to_storage<std::int32_t>(buf, n);
-    case DiskType::UInt32: return integer_to_storage<std::uint32_t>(buf, n);
-    case DiskType::Int64: return integer_to_storage<std::int64_t>(buf, n);
-    case DiskType::UInt64: return integer_to_storage<std::uint64_t>(buf, n);
-    case DiskType::Float32: return VoxelType::Float32;
-    case DiskType::Float64: narrow_in_place<double, float>(buf, n); return VoxelType::Float32;
+VoxelType storage_type(DiskType type, const Scaling& s) {
+    if (s.identity()) {
+        switch (type) {
+        case DiskType::UInt8: return VoxelType::UInt8;
+        case DiskType::Int8:
+        case DiskType::Int16: return VoxelType::Int16;
+        case DiskType::UInt16: return VoxelType::UInt16;
+        case DiskType::Int32: return VoxelType::Int32;
+        case DiskType::Float32: return VoxelType::Float32;
+        default: return VoxelType::Float64;
+        }
     }
-    return VoxelType::Float32;
+    if (is_integer(type) && whole(s.slope) && whole(s.inter)) {
+        const TypeEntry& e = entry(type);
+        const double a = e.lo * s.slope + s.inter, b = e.hi * s.slope + s.inter;
+        const double lo = std::min(a, b), hi = std::max(a, b);
+        if (lo >= -32768.0 && hi <= 32767.0) return VoxelType::Int16;
+        if (lo >= -2147483648.0 && hi <= 2147483647.0) return VoxelType::Int32;
+    }
+    return VoxelType::Float64;
+}
+
+void to_storage(DiskType type, const Scaling& s, Bytes& buf, std::size_t n) {
+    const VoxelType out_type = storage_type(type, s);
+    const bool same_bytes = s.identity() && disk_type_size(type) == voxel_size(out_type) &&
+                            (type == DiskType::UInt8 || type == DiskType::Int16 || type == DiskType::UInt16 ||
+                             type == DiskType::Int32 || type == DiskType::Float32 || type == DiskType::Float64);
+    if (same_bytes) return;
+    Bytes out(n * voxel_size(out_type));
+    switch (out_type) {
+    case VoxelType::Int16: write_all<std::int16_t>(type, s, buf, out, n); break;
+    case VoxelType::Int32: write_all<std::int32_t>(type, s, buf, out, n); break;
+    case VoxelType::Float64: write_all<double>(type, s, buf, out, n); break;
+    default: throw std::logic_error("to_storage: no conversion to " + std::string(voxel_type_name(out_type)));
+    }
+    buf.swap(out);
 }
 
 }  // namespace lessmore

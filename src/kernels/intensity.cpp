@@ -93,15 +93,18 @@ void convert(const T* p, std::size_t n, const IntensityMapping& mapping, std::ui
         m.constant = !r.any || r.hi == r.lo;
     }
     if constexpr (std::is_integral_v<T>) {
-        // Integer input has few distinct values: evaluate the exact formula once per value.
+        // Integer input has few distinct values: evaluate the exact formula once per value
+        // (up to a million of them; a wider int32 range is mapped value by value).
         const auto base = static_cast<std::int64_t>(r.lo);
-        const auto count = static_cast<std::size_t>(static_cast<std::int64_t>(r.hi) - base) + 1;
-        std::vector<std::uint8_t> lut(count);
-        for (std::size_t k = 0; k < count; ++k) lut[k] = m(static_cast<double>(base + static_cast<std::int64_t>(k)));
-        for (std::size_t i = 0; i < n; ++i) out[i] = lut[static_cast<std::size_t>(static_cast<std::int64_t>(p[i]) - base)];
-    } else {
-        for (std::size_t i = 0; i < n; ++i) out[i] = m(static_cast<double>(p[i]));
+        const auto count = static_cast<std::uint64_t>(static_cast<std::int64_t>(r.hi) - base) + 1;
+        if (count <= (1u << 20)) {
+            std::vector<std::uint8_t> lut(static_cast<std::size_t>(count));
+            for (std::size_t k = 0; k < lut.size(); ++k) lut[k] = m(static_cast<double>(base + static_cast<std::int64_t>(k)));
+            for (std::size_t i = 0; i < n; ++i) out[i] = lut[static_cast<std::size_t>(static_cast<std::int64_t>(p[i]) - base)];
+            return;
+        }
     }
+    for (std::size_t i = 0; i < n; ++i) out[i] = m(static_cast<double>(p[i]));
 }
 
 // `text` as one finite number and nothing else.
@@ -162,7 +165,9 @@ void to_8bit(const SliceView& slice, const IntensityMapping& mapping, Image8& ou
     case VoxelType::UInt8: convert(static_cast<const std::uint8_t*>(slice.data), n, mapping, dst); break;
     case VoxelType::Int16: convert(static_cast<const std::int16_t*>(slice.data), n, mapping, dst); break;
     case VoxelType::UInt16: convert(static_cast<const std::uint16_t*>(slice.data), n, mapping, dst); break;
+    case VoxelType::Int32: convert(static_cast<const std::int32_t*>(slice.data), n, mapping, dst); break;
     case VoxelType::Float32: convert(static_cast<const float*>(slice.data), n, mapping, dst); break;
+    case VoxelType::Float64: convert(static_cast<const double*>(slice.data), n, mapping, dst); break;
     }
 }
 

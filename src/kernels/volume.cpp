@@ -9,7 +9,9 @@ std::size_t voxel_size(VoxelType type) {
     case VoxelType::UInt8: return 1;
     case VoxelType::Int16: return 2;
     case VoxelType::UInt16: return 2;
+    case VoxelType::Int32: return 4;
     case VoxelType::Float32: return 4;
+    case VoxelType::Float64: return 8;
     }
     return 1;
 }
@@ -19,7 +21,9 @@ const char* voxel_type_name(VoxelType type) {
     case VoxelType::UInt8: return "uint8";
     case VoxelType::Int16: return "int16";
     case VoxelType::UInt16: return "uint16";
+    case VoxelType::Int32: return "int32";
     case VoxelType::Float32: return "float32";
+    case VoxelType::Float64: return "float64";
     }
     return "?";
 }
@@ -34,8 +38,22 @@ void Volume::add_chunk(Bytes bytes, std::size_t count) {
     for (std::size_t k = 0; k < count; ++k) m_refs.push_back({chunk, k * per_slice});
 }
 
+void Volume::add_chunk_at(Bytes bytes, const std::vector<std::size_t>& slices) {
+    const std::size_t per_slice = m_info.slice_bytes();
+    if (bytes.size() != per_slice * slices.size()) {
+        throw std::logic_error("Volume::add_chunk_at: chunk size does not match slice size");
+    }
+    const std::size_t chunk = m_chunks.size();
+    m_chunks.push_back(std::move(bytes));
+    for (std::size_t k = 0; k < slices.size(); ++k) {
+        if (slices[k] >= m_refs.size()) m_refs.resize(slices[k] + 1, SliceRef{k_unplaced, 0});
+        m_refs[slices[k]] = {chunk, k * per_slice};
+    }
+}
+
 SliceView Volume::slice(std::size_t k) const {
     const SliceRef& ref = m_refs.at(k);
+    if (ref.chunk == k_unplaced) throw std::logic_error("Volume::slice: slice was never placed");
     return SliceView{m_chunks[ref.chunk].data() + ref.offset, m_info.type, m_info.width, m_info.height};
 }
 

@@ -14,6 +14,7 @@ InfoResult inspect(const InfoConfig& config, ProgressSink& progress, const Cance
     ThreadPool pool(config.threads);
     LoadOptions load;
     load.order = config.order;
+    load.include_localizers = config.include_localizers;
     InfoResult result;
     result.errors = plan.errors;
     std::mutex mutex;
@@ -22,9 +23,10 @@ InfoResult inspect(const InfoConfig& config, ProgressSink& progress, const Cance
         std::lock_guard<std::mutex> lock(mutex);
         result.volumes.push_back(v.info());
     };
-    visitor.source_done = [&](std::size_t, std::vector<InputFailure> failures) {
+    visitor.source_done = [&](std::size_t, SourceOutcome outcome) {
         std::lock_guard<std::mutex> lock(mutex);
-        result.errors.insert(result.errors.end(), failures.begin(), failures.end());
+        result.errors.insert(result.errors.end(), outcome.failures.begin(), outcome.failures.end());
+        result.skipped.insert(result.skipped.end(), outcome.skipped.begin(), outcome.skipped.end());
     };
     VolumeWalk(load, 0, pool, progress, cancel).run(all_sources(plan), visitor, true);
     std::sort(result.volumes.begin(), result.volumes.end(),

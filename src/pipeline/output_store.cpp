@@ -270,20 +270,25 @@ void OutputStore::write_manifests(const Json& header, const std::vector<std::str
             result.volumes.push_back(std::move(vs));
         }
         result.errors.insert(result.errors.end(), record->errors.begin(), record->errors.end());
+        result.skipped.insert(result.skipped.end(), record->skipped.begin(), record->skipped.end());
     }
     std::sort(result.volumes.begin(), result.volumes.end(),
               [](const VolumeSummary& a, const VolumeSummary& b) { return a.id < b.id; });
     std::stable_sort(result.errors.begin(), result.errors.end(),
                      [](const InputFailure& a, const InputFailure& b) { return a.path < b.path; });
+    std::stable_sort(result.skipped.begin(), result.skipped.end(),
+                     [](const InputFailure& a, const InputFailure& b) { return a.path < b.path; });
     s.volumes = result.volumes.size();
     s.failed = result.errors.size();
+    s.skipped = result.skipped.size();
 
     // Pass 2: stream the CSV and the JSON together, one record at a time (sources are in
     // id order; the volumes of one DICOM folder are in id order within its record).
     Json head = header;
-    head["summary"] = {{"volumes", s.volumes}, {"slices", s.slices}, {"kept", s.kept},
-                       {"pairs", s.pairs},     {"failed", s.failed}, {"seconds", s.seconds}};
+    head["summary"] = {{"volumes", s.volumes}, {"slices", s.slices}, {"kept", s.kept}, {"pairs", s.pairs},
+                       {"failed", s.failed},   {"skipped", s.skipped}, {"seconds", s.seconds}};
     head["errors"] = to_json(result.errors);
+    head["skipped"] = skipped_json(result.skipped);
     std::string text = dump_json(head);
     text.pop_back();  // the closing brace
     while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();

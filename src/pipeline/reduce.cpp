@@ -193,6 +193,7 @@ ReduceResult reduce(const ReduceConfig& config, ProgressSink& progress, const Ca
     ThreadPool pool(config.threads);
     LoadOptions load;
     load.order = config.order;
+    load.include_localizers = config.include_localizers;
     if (config.intensity.kind == IntensityMapping::Kind::None) check_8bit(all_sources(plan), load, pool, cancel);
 
     std::vector<std::string> ids;  // this run's sources
@@ -217,14 +218,15 @@ ReduceResult reduce(const ReduceConfig& config, ProgressSink& progress, const Ca
         progress.volume_finished(v.info.id, v.slices.size(), v.kept, v.seconds);
         reduced[k].push_back(std::move(v));
     };
-    visitor.source_done = [&](std::size_t k, std::vector<InputFailure> failures) {
+    visitor.source_done = [&](std::size_t k, SourceOutcome outcome) {
         SourceRecord record;
         record.source = todo.sources[k]->id;
         record.fingerprint = todo.fingerprints[k];
         record.volumes = std::move(reduced[k]);
         std::sort(record.volumes.begin(), record.volumes.end(),
                   [](const VolumeRecord& a, const VolumeRecord& b) { return a.info.id < b.info.id; });
-        record.errors = std::move(failures);
+        record.errors = std::move(outcome.failures);
+        record.skipped = std::move(outcome.skipped);
         store.write_record(record);
     };
     VolumeWalk(load, config.max_memory, pool, progress, cancel).run(todo.sources, visitor);

@@ -295,6 +295,7 @@ std::vector<std::string> volume_sections(const RunView& view, const RunParameter
     }
     LoadOptions load;
     load.order = params.order;
+    load.include_localizers = params.include_localizers;
     WalkVisitor visitor;
     visitor.volume = [&](std::size_t, Volume& volume) {
         const auto it = row_of.find(volume.info().id);

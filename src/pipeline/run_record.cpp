@@ -81,7 +81,7 @@ std::vector<InputFailure> errors_from_json(const Json& list) {
 }
 
 VoxelType voxel_type_of(const std::string& name) {
-    for (VoxelType t : {VoxelType::UInt8, VoxelType::Int16, VoxelType::UInt16, VoxelType::Float32})
+    for (VoxelType t : k_voxel_types)
         if (name == voxel_type_name(t)) return t;
     throw RecordFormatError("field 'dtype' has an unknown value '" + name + "'");
 }
@@ -172,6 +172,7 @@ RunParameters RunParameters::of(const ReduceConfig& c, const Metric* metric) {
     p.neighbours = c.neighbours;
     p.strategy = c.resolved_strategy();
     p.order = c.order;
+    p.include_localizers = c.include_localizers;
     p.intensity = c.intensity;
     if (metric && metric->model()) p.model = *metric->model();
     p.format = c.format;
@@ -209,6 +210,7 @@ Json to_json(const RunParameters& p) {
     j["neighbours"] = optional_json(p.neighbours);
     j["strategy"] = method == "everyn" ? Json(nullptr) : Json(strategy_name(p.strategy));
     j["order"] = order_name(p.order);
+    j["include_localizers"] = p.include_localizers;
     j["intensity"] = p.intensity.to_string();
     if (method == "hash") j["hash_size"] = p.metric.hash_size;
     if (method == "ssim" || method == "mi") j["resize"] = p.metric.resize > 0 ? Json(p.metric.resize) : Json(nullptr);
@@ -231,6 +233,7 @@ RunParameters run_parameters_from_json(const Json& j) {
         p.strategy = named(*s, {Strategy::Leader, Strategy::Pairs}, &strategy_name, "strategy");
     }
     p.order = named(get<std::string>(j, "order"), {SliceOrder::Position, SliceOrder::Name}, &order_name, "order");
+    p.include_localizers = get<bool>(j, "include_localizers");
     const auto intensity = IntensityMapping::from_string(get<std::string>(j, "intensity"));
     if (!intensity) throw RecordFormatError("field 'intensity' is not minmax, window:C,W or none");
     p.intensity = *intensity;
@@ -359,6 +362,7 @@ Json to_json(const SourceRecord& r) {
     j["volumes"] = Json::array();
     for (const VolumeRecord& v : r.volumes) j["volumes"].push_back(to_json(v));
     j["errors"] = to_json(r.errors);
+    j["skipped"] = skipped_json(r.skipped);
     return j;
 }
 
@@ -368,7 +372,14 @@ SourceRecord source_record_from_json(const Json& j) {
     r.fingerprint = text_or_empty(j, "fingerprint");
     for (const Json& v : array_field(j, "volumes")) r.volumes.push_back(volume_record_from_json(v));
     r.errors = errors_from_json(array_field(j, "errors"));
+    for (const Json& e : array_field(j, "skipped")) r.skipped.push_back({get<std::string>(e, "path"), get<std::string>(e, "reason")});
     return r;
+}
+
+Json skipped_json(const std::vector<InputFailure>& skipped) {
+    Json out = Json::array();
+    for (const InputFailure& e : skipped) out.push_back({{"path", e.path}, {"reason", e.message}});
+    return out;
 }
 
 Json to_json(const std::vector<InputFailure>& errors) {

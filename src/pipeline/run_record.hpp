@@ -32,6 +32,7 @@ struct RunParameters {
     std::optional<std::size_t> neighbours;
     Strategy strategy = Strategy::Leader;     // resolved; unused for everyn
     SliceOrder order = SliceOrder::Position;
+    bool include_localizers = false;
     IntensityMapping intensity;
     std::optional<ModelDescription> model;    // deepnet: the model the run used
     OutputFormat format = OutputFormat::Png;
@@ -86,6 +87,7 @@ struct SourceRecord {
     std::string fingerprint;  // source_fingerprint() when it was read (records only, not the manifest)
     std::vector<VolumeRecord> volumes;
     std::vector<InputFailure> errors;
+    std::vector<InputFailure> skipped;  // files skipped on purpose, with the reason
 
     // Finished without errors (a source that failed is read again on --resume).
     bool done() const { return errors.empty(); }
@@ -102,6 +104,8 @@ OrderedJson to_json(const RunFile& r);
 OrderedJson to_json(const SourceRecord& r);
 OrderedJson to_json(const VolumeRecord& v);  // as it appears in manifest.json's "volumes"
 OrderedJson to_json(const std::vector<InputFailure>& errors);
+// Skipped files: [{"path": ..., "reason": ...}].
+OrderedJson skipped_json(const std::vector<InputFailure>& skipped);
 // id, source, format, size, spacing and dtype of a volume (`info --json`, the manifest).
 OrderedJson volume_info_json(const VolumeInfo& info);
 

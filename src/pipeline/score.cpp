@@ -70,6 +70,7 @@ ScoreResult score(const ScoreConfig& config, ProgressSink& progress, const Cance
     ThreadPool pool(config.threads);
     LoadOptions load;
     load.order = config.order;
+    load.include_localizers = config.include_localizers;
     NullProgress quiet;
     const Source& source = pick_source(config, plan, VolumeWalk(load, 0, pool, quiet, cancel));
 
@@ -94,7 +95,7 @@ ScoreResult score(const ScoreConfig& config, ProgressSink& progress, const Cance
         features = prepare_features(volume, first, last - first, *metric, config.intensity, pool, progress, cancel);
     };
     std::vector<InputFailure> failures;
-    visitor.source_done = [&](std::size_t, std::vector<InputFailure> f) { failures = std::move(f); };
+    visitor.source_done = [&](std::size_t, SourceOutcome outcome) { failures = std::move(outcome.failures); };
     // Failures are thrown (once), not reported as they happen.
     VolumeWalk(load, 0, pool, quiet, cancel).run({&source}, visitor);
     if (!found) throw InputError(failures.empty() ? config.input + ": the volume could not be read"

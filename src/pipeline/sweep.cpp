@@ -108,6 +108,7 @@ SweepResult sweep(const SweepConfig& config, ProgressSink& progress, const Cance
     ThreadPool pool(c.threads);
     LoadOptions load;
     load.order = c.order;
+    load.include_localizers = c.include_localizers;
     SweepResult result;
     result.method = method;
     result.strategy = method == "everyn" ? "everyn" : strategy_name(c.strategy);
@@ -124,9 +125,9 @@ SweepResult sweep(const SweepConfig& config, ProgressSink& progress, const Cance
         std::lock_guard<std::mutex> lock(mutex);
         counts[id] = {volume.slice_count(), std::move(kept)};
     };
-    visitor.source_done = [&](std::size_t, std::vector<InputFailure> failures) {
+    visitor.source_done = [&](std::size_t, SourceOutcome outcome) {
         std::lock_guard<std::mutex> lock(mutex);
-        result.errors.insert(result.errors.end(), failures.begin(), failures.end());
+        result.errors.insert(result.errors.end(), outcome.failures.begin(), outcome.failures.end());
     };
     VolumeWalk(load, c.max_memory, pool, progress, cancel).run(all_sources(plan), visitor);
     for (const auto& [id, entry] : counts) {

@@ -151,9 +151,9 @@ void VolumeWalk::run(const std::vector<const Source*>& sources, const WalkVisito
     m_pool.parallel_for(sources.size(), [&](std::size_t k) {
         const Source& source = *sources[k];
         m_cancel.check();
-        std::vector<InputFailure> failures;
+        SourceOutcome outcome;
         auto fail = [&](const std::string& path, const std::string& message) {
-            failures.push_back({path, message});
+            outcome.failures.push_back({path, message});
             m_progress.volume_failed(path, message);
         };
         const Estimate& need = estimates[k];
@@ -164,6 +164,11 @@ void VolumeWalk::run(const std::vector<const Source*>& sources, const WalkVisito
             std::vector<LoadedVolume> loaded = headers_only ? inspect_source(source, m_load, m_pool, *m_decoders, m_cancel)
                                                             : load_source(source, m_load, m_pool, *m_decoders, m_cancel);
             for (LoadedVolume& lv : loaded) {
+                if (lv.skipped) {
+                    outcome.skipped.push_back({lv.path, lv.error});
+                    m_progress.file_skipped(lv.path, lv.error);
+                    continue;
+                }
                 if (!lv.volume) {
                     fail(lv.path, lv.error);
                     continue;
@@ -182,7 +187,7 @@ void VolumeWalk::run(const std::vector<const Source*>& sources, const WalkVisito
                 lv.volume.reset();  // free the voxels as soon as possible
             }
         }
-        if (visitor.source_done) visitor.source_done(k, std::move(failures));
+        if (visitor.source_done) visitor.source_done(k, std::move(outcome));
         m_progress.source_done();
     });
 }

@@ -42,12 +42,18 @@ WalkPlan plan_walk(const WalkInputs& inputs, ProgressSink& progress);
 // The shard (1..count) a volume id falls in: stable across machines and listing orders.
 int shard_of(const std::string& id, int count);
 
+// What became of a source's files besides its volumes.
+struct SourceOutcome {
+    std::vector<InputFailure> failures;  // volumes or files that could not be read or reduced
+    std::vector<InputFailure> skipped;   // files skipped on purpose (not images, localizers, duplicates)
+};
+
 struct WalkVisitor {
     // Each volume read, on a worker thread; `source` indexes the walked list. Throwing
     // InputError fails that volume (the walk goes on).
     std::function<void(std::size_t source, Volume& volume)> volume;
-    // Once per source after its volumes, with what failed in it (may be empty).
-    std::function<void(std::size_t source, std::vector<InputFailure> failures)> source_done;
+    // Once per source after its volumes, with what failed or was skipped in it.
+    std::function<void(std::size_t source, SourceOutcome outcome)> source_done;
 };
 
 class VolumeWalk {

@@ -40,12 +40,16 @@ void check_series(const json& g, const Volume& v) {
         EXPECT_EQ(info.slices[i].file, gs["file"]);
         EXPECT_NEAR(*info.slices[i].z, gs["z"].get<double>(), 1e-6);
         const SliceView s = v.slice(i);
-        ASSERT_EQ(s.type, VoxelType::Int16);
-        const auto* px = static_cast<const std::int16_t*>(s.data);
-        const long long sum = std::accumulate(px, px + s.pixels(), 0LL);
-        EXPECT_EQ(sum, gs["hu_sum"].get<long long>());
-        EXPECT_EQ(*std::min_element(px, px + s.pixels()), gs["hu_min"].get<int>());
-        EXPECT_EQ(*std::max_element(px, px + s.pixels()), gs["hu_max"].get<int>());
+        // int16, or int32 for a series with a rescale whose range int16 cannot hold.
+        ASSERT_TRUE(s.type == VoxelType::Int16 || s.type == VoxelType::Int32) << voxel_type_name(s.type);
+        std::vector<long long> hu(s.pixels());
+        for (std::size_t p = 0; p < hu.size(); ++p) {
+            hu[p] = s.type == VoxelType::Int16 ? static_cast<const std::int16_t*>(s.data)[p]
+                                               : static_cast<const std::int32_t*>(s.data)[p];
+        }
+        EXPECT_EQ(std::accumulate(hu.begin(), hu.end(), 0LL), gs["hu_sum"].get<long long>());
+        EXPECT_EQ(*std::min_element(hu.begin(), hu.end()), gs["hu_min"].get<int>());
+        EXPECT_EQ(*std::max_element(hu.begin(), hu.end()), gs["hu_max"].get<int>());
         const Image8 img = to_8bit(s, IntensityMapping{});
         EXPECT_EQ(std::accumulate(img.pixels.begin(), img.pixels.end(), 0LL), gs["u8_sum"].get<long long>());
         EXPECT_EQ(dhash(img).hex(), gs["hash"]);

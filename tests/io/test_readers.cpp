@@ -114,16 +114,20 @@ TEST(ItkReader, BundledNiftiSample) {
     EXPECT_NEAR(*info.slices[1].z - *info.slices[0].z, 3.0, 1e-9);
 }
 
-TEST(ItkReader, Int32NiftiIsStoredAsInt16WhenValuesFit) {
+TEST(VolumeFileReader, Int32NiftiKeepsItsOnDiskType) {
+    // The type is decided from the header (info tells what reduce uses): int32 stays int32.
     auto vols = load_all(test::ct_data() / "nifti" / "example_ct.nii.gz");
     ASSERT_TRUE(vols[0].volume) << vols[0].error;
-    EXPECT_EQ(vols[0].volume->info().type, VoxelType::Int16);
+    EXPECT_EQ(vols[0].volume->info().type, VoxelType::Int32);
     EXPECT_EQ(vols[0].volume->slice_count(), 112u);
-    // The small file is slices 82..111 of this one.
+    auto head = load_all(test::ct_data() / "nifti" / "example_ct.nii.gz", SliceOrder::Position, true);
+    EXPECT_EQ(head[0].volume->info().type, VoxelType::Int32);
+    // The small file (int16 on disk) is slices 82..111 of this one.
     auto sm = load_all(test::bundled_sample());
+    ASSERT_EQ(sm[0].volume->info().type, VoxelType::Int16);
     for (int y = 0; y < 101; y += 10)
         for (int x = 0; x < 122; x += 10)
-            EXPECT_EQ(voxel<std::int16_t>(*vols[0].volume, 90, x, y), voxel<std::int16_t>(*sm[0].volume, 8, x, y));
+            EXPECT_EQ(voxel<std::int32_t>(*vols[0].volume, 90, x, y), voxel<std::int16_t>(*sm[0].volume, 8, x, y));
 }
 
 TEST(VolumeFileReader, FloatNiftiKeepsNaNAndScaledNiftiIsRescaled) {
@@ -144,10 +148,11 @@ TEST(VolumeFileReader, FloatNiftiKeepsNaNAndScaledNiftiIsRescaled) {
                       -1024.0f);
     auto scaled = load_all(dir / "scaled.nii");
     ASSERT_TRUE(scaled[0].volume) << scaled[0].error;
-    // 7 * 2 - 1024 = -1010: whole numbers int16 holds are kept as int16.
-    ASSERT_EQ(scaled[0].volume->info().type, VoxelType::Int16);
-    EXPECT_EQ(voxel<std::int16_t>(*scaled[0].volume, 1, 1, 1), -1010);
-    EXPECT_EQ(voxel<std::int16_t>(*scaled[0].volume, 0, 0, 0), -1024);
+    // 7 * 2 - 1024 = -1010: whole numbers, but int16 * 2 - 1024 spans more than int16 holds,
+    // so the header says int32.
+    ASSERT_EQ(scaled[0].volume->info().type, VoxelType::Int32);
+    EXPECT_EQ(voxel<std::int32_t>(*scaled[0].volume, 1, 1, 1), -1010);
+    EXPECT_EQ(voxel<std::int32_t>(*scaled[0].volume, 0, 0, 0), -1024);
 }
 
 TEST(ImageFolderReader, NaturalOrderEightAndSixteenBit) {

@@ -103,9 +103,9 @@ TEST(VolumeWalk, FailuresAreReportedAndTheWalkGoesOn) {
         visited.insert(v.info().id);
         EXPECT_GT(v.slice_count(), 0u);
     };
-    visitor.source_done = [&](std::size_t k, std::vector<InputFailure> f) {
+    visitor.source_done = [&](std::size_t k, SourceOutcome outcome) {
         std::lock_guard<std::mutex> lock(mutex);
-        failures[plan.sources[k].id] = std::move(f);
+        failures[plan.sources[k].id] = std::move(outcome.failures);
     };
     VolumeWalk(LoadOptions{}, 0, pool, progress, cancel).run(all_sources(plan), visitor);
     EXPECT_EQ(visited, (std::set<std::string>{"dicom", "good.nii.gz"}));
