@@ -16,6 +16,10 @@ struct Source {
     std::string id;                  // volume id: the path relative to the INPUT, each name
                                      // escaped (%XX) so ids are UTF-8 and '#' only marks a series
     std::vector<std::string> files;  // DicomFolder / ImageFolder: file names, byte-wise order
+    // DicomFolder made of sibling folders that hold parts of one series (their names; the
+    // files are then "<part>/<name>"). The reader decides from the SOPInstanceUIDs whether
+    // the parts make one series or are copies that stay separate volumes.
+    std::vector<std::string> parts;
 };
 
 // Something that could not be read, named by its path, with a one-line reason.

@@ -141,6 +141,71 @@ LoadedVolume skipped_file(const Source& source, const std::filesystem::path& pat
     return s;
 }
 
+
+// Files of one folder (or of the parts of a split series) grouped into volumes, each
+// with its id: by SeriesInstanceUID, then, for a source made of parts, by part — unless a
+// series' parts share no SOPInstanceUID, when they are pieces of one series.
+struct Group {
+    std::string uid;
+    std::string scope;  // the id the volume takes when its scope holds a single series
+    std::vector<DicomFile*> files;
+};
+
+std::string part_of(const DicomFile& f) {
+    const auto slash = f.name.find('/');
+    return slash == std::string::npos ? std::string() : f.name.substr(0, slash);
+}
+
+std::vector<Group> group_series(const Source& source, const std::vector<DicomFile*>& files) {
+    std::map<std::string, std::vector<DicomFile*>> by_uid;
+    for (DicomFile* f : files) by_uid[f->series_uid].push_back(f);
+    std::vector<Group> groups;
+    for (auto& [uid, members] : by_uid) {
+        std::map<std::string, std::vector<DicomFile*>> by_part;
+        for (DicomFile* f : members) by_part[part_of(*f)].push_back(f);
+        bool copies = false;  // the same instance in two parts
+        std::map<std::string, std::string> part_of_sop;
+        for (const DicomFile* f : members) {
+            if (f->sop_uid.empty()) continue;
+            const auto [it, fresh] = part_of_sop.emplace(f->sop_uid, part_of(*f));
+            copies |= !fresh && it->second != part_of(*f);
+        }
+        if (by_part.size() == 1 || !copies) {
+            const std::string part = by_part.size() == 1 ? by_part.begin()->first : std::string();
+            groups.push_back({uid, part.empty() ? source.id : source.id + "/" + id_component(part), members});
+        } else {
+            for (auto& [part, files_of_part] : by_part) groups.push_back({uid, source.id + "/" + id_component(part), files_of_part});
+        }
+    }
+    return groups;
+}
+
+// Ids: the scope's id, plus "#label" where the scope holds several series (labels by
+// SeriesNumber when unique in the scope, else by UID; io/volume_id.hpp).
+std::vector<std::string> volume_ids(const std::vector<Group>& groups) {
+    std::map<std::string, std::vector<std::size_t>> by_scope;
+    for (std::size_t i = 0; i < groups.size(); ++i) by_scope[groups[i].scope].push_back(i);
+    std::vector<std::string> ids(groups.size());
+    for (const auto& [scope, members] : by_scope) {
+        std::map<std::string, int> number_count, label_count;
+        for (std::size_t i : members) ++number_count[groups[i].files.front()->series_number];
+        std::vector<std::string> labels;
+        for (std::size_t i : members) {
+            const std::string& number = groups[i].files.front()->series_number;
+            labels.push_back(series_label(number, number_count[number] == 1, groups[i].uid));
+            ++label_count[labels.back()];
+        }
+        for (std::size_t k = 0; k < members.size(); ++k) {
+            const Group& g = groups[members[k]];
+            std::string label = labels[k];
+            // A number equal to another series' UID: both distinct by their UIDs' digest.
+            if (label_count[label] > 1) label += "~" + sha256_hex(g.uid.data(), g.uid.size()).substr(0, 8);
+            ids[members[k]] = members.size() > 1 ? scope + "#" + label : scope;
+        }
+    }
+    return ids;
+}
+
 }  // namespace
 
 std::vector<LoadedVolume> read_dicom_folder(const Source& source, const ReadContext& context) {
@@ -155,61 +220,37 @@ std::vector<LoadedVolume> read_dicom_folder(const Source& source, const ReadCont
     });
 
     std::vector<LoadedVolume> out;
-    std::map<std::string, std::vector<DicomFile*>> series;  // by SeriesInstanceUID
-    std::map<std::string, const DicomFile*> by_sop;          // SOPInstanceUID -> the file that has it
+    std::vector<DicomFile*> images;
     const DicomFile* unknown = nullptr;  // the first file whose header could not be read
     for (DicomFile& r : records) {  // in file-name order
         if (r.skip) {
             out.push_back(skipped_file(source, folder / r.name, r.skip_reason));
-            continue;
-        }
-        if (!r.header_ok) {
+        } else if (!r.header_ok) {
             if (!unknown) unknown = &r;
-            continue;
+        } else {
+            images.push_back(&r);
         }
-        // The same instance twice (a file copied under another name): read once.
-        if (!r.sop_uid.empty()) {
-            const auto [it, fresh] = by_sop.emplace(r.sop_uid, &r);
-            if (!fresh) {
-                out.push_back(skipped_file(source, folder / r.name, "a duplicate of " + it->second->name + " (same SOPInstanceUID)"));
-                continue;
+    }
+    std::vector<Group> groups = group_series(source, images);
+    const std::vector<std::string> ids = volume_ids(groups);
+    for (std::size_t g = 0; g < groups.size(); ++g) {
+        // The same instance twice in one volume (a file copied under another name): read once.
+        std::map<std::string, const DicomFile*> by_sop;
+        std::vector<DicomFile*> files;
+        for (DicomFile* f : groups[g].files) {
+            const auto [it, fresh] = f->sop_uid.empty() ? std::make_pair(by_sop.end(), true) : by_sop.emplace(f->sop_uid, f);
+            if (fresh) {
+                files.push_back(f);
+            } else {
+                out.push_back(skipped_file(source, folder / f->name, "a duplicate of " + it->second->name + " (same SOPInstanceUID)"));
             }
         }
-        series[r.series_uid].push_back(&r);
+        // A file of unknown series could belong to any series here: none can be known to
+        // be whole, so each fails naming it (a series reads whole or fails whole).
+        out.push_back(unknown ? failed(ids[g], folder / unknown->name, unknown->error)
+                              : build_series(source, ids[g], files, options, headers_only));
     }
-    // A file of unknown series could belong to any series here: none can be known to be
-    // whole, so each fails naming it (a series reads whole or fails whole).
-    auto failure = [&](const std::string& id) {
-        LoadedVolume bad;
-        bad.id = id;
-        bad.path = path_text(folder / unknown->name);
-        bad.error = unknown->error;
-        return bad;
-    };
-    if (unknown && series.empty()) out.push_back(failure(source.id));
-    // Label series by SeriesNumber when that is unique in the folder, else by UID
-    // (io/volume_id.hpp: labels never carry '/', '..' or other path syntax).
-    std::map<std::string, int> number_count;
-    for (const auto& [uid, files] : series) ++number_count[files.front()->series_number];
-    std::map<std::string, int> label_count;
-    std::vector<std::string> labels;
-    for (const auto& [uid, files] : series) {
-        const std::string& number = files.front()->series_number;
-        labels.push_back(series_label(number, number_count[number] == 1, uid));
-        ++label_count[labels.back()];
-    }
-    std::size_t k = 0;
-    for (auto& [uid, files] : series) {
-        std::string id = source.id;
-        if (series.size() > 1) {
-            std::string label = labels[k];
-            // A number equal to another series' UID: both distinct by their UIDs' digest.
-            if (label_count[label] > 1) label += "~" + sha256_hex(uid.data(), uid.size()).substr(0, 8);
-            id += "#" + label;
-        }
-        ++k;
-        out.push_back(unknown ? failure(id) : build_series(source, id, files, options, headers_only));
-    }
+    if (unknown && groups.empty()) out.push_back(failed(source.id, folder / unknown->name, unknown->error));
     return out;  // empty when the folder held only non-image DICOM files
 }
 

@@ -226,6 +226,69 @@ std::string source_fingerprint(const Source& source) {
     return sha256_hex(summary.data(), summary.size());
 }
 
+namespace {
+
+// The SeriesInstanceUID of a DICOM file ("" when it cannot be read).
+std::string series_uid_of(const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    try {
+        return parse_dicom(bytes.data(), bytes.size(), "").dataset().string(dicom_tag(0x0020, 0x000e));
+    } catch (const InputError&) {
+        return {};
+    }
+}
+
+// Sibling DICOM folders whose first files share a SeriesInstanceUID may hold parts of one
+// series, as some exports and downloads deliver them: they become one source named by
+// their parent (docs/dicom.md, section "Series split over folders"). Only where the parent
+// holds no DICOM files of its own, so no id changes owner.
+void merge_split_series(std::vector<Source>& sources, std::size_t first) {
+    std::map<std::string, std::vector<std::size_t>> by_parent;  // parent id -> indices
+    std::set<std::string> own_ids;
+    for (std::size_t i = first; i < sources.size(); ++i) {
+        const Source& s = sources[i];
+        own_ids.insert(s.id);
+        const auto slash = s.id.rfind('/');
+        if (s.kind == Source::Kind::DicomFolder && slash != std::string::npos && !s.files.empty()) {
+            by_parent[s.id.substr(0, slash)].push_back(i);
+        }
+    }
+    std::set<std::size_t> merged;
+    std::vector<Source> added;
+    for (const auto& [parent, indices] : by_parent) {
+        if (indices.size() < 2 || own_ids.count(parent)) continue;
+        std::map<std::string, std::vector<std::size_t>> by_uid;
+        for (std::size_t i : indices) {
+            const std::string uid = series_uid_of(fs::path(sources[i].path) / sources[i].files.front());
+            if (!uid.empty()) by_uid[uid].push_back(i);
+        }
+        for (const auto& [uid, group] : by_uid) {
+            if (group.size() < 2) continue;
+            Source s;
+            s.kind = Source::Kind::DicomFolder;
+            s.path = path_text(fs::path(sources[group.front()].path).parent_path());
+            s.root = sources[group.front()].root;
+            s.id = parent;
+            for (std::size_t i : group) {
+                const std::string part = fs::path(sources[i].path).filename().string();
+                s.parts.push_back(part);
+                for (const std::string& f : sources[i].files) s.files.push_back(part + "/" + f);
+                merged.insert(i);
+            }
+            added.push_back(std::move(s));
+            break;  // one merged source per parent (its id is the parent's)
+        }
+    }
+    std::vector<Source> kept(sources.begin(), sources.begin() + static_cast<std::ptrdiff_t>(first));
+    for (std::size_t i = first; i < sources.size(); ++i)
+        if (!merged.count(i)) kept.push_back(std::move(sources[i]));
+    for (Source& s : added) kept.push_back(std::move(s));
+    sources = std::move(kept);
+}
+
+}  // namespace
+
 Discovery discover(const std::vector<std::string>& inputs) {
     Discovery out;
     Walker walker(out);
@@ -233,6 +296,7 @@ Discovery discover(const std::vector<std::string>& inputs) {
     for (const std::string& input : inputs) {
         const std::size_t before = out.sources.size();
         walker.input(input);
+        merge_split_series(out.sources, before);
         for (std::size_t i = before; i < out.sources.size(); ++i) {
             Source& s = out.sources[i];
             // A folder holding both DICOM files and 2D images gives two sources.
