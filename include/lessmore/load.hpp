@@ -21,8 +21,23 @@ enum class SliceOrder {
 struct LoadOptions {
     SliceOrder order = SliceOrder::Position;
     bool include_localizers = false;  // DICOM ImageType LOCALIZER (scouts) are skipped unless asked for
+    // A volume that can be read in slice order without holding it whole (a NIfTI file, a
+    // DICOM series of single-frame files) may come as a SliceStream instead of a Volume.
+    bool streams = false;
     // The program started as decoder worker (include/lessmore/decoder_pool.hpp).
     std::string decoder_program = "/proc/self/exe";
+};
+
+// A volume read slice by slice, in slice order, each slice once: memory stays that of
+// the slices in hand, whatever the volume's length.
+class SliceStream {
+public:
+    virtual ~SliceStream() = default;
+    // What the volume holds (every slice's file and position, the value type).
+    virtual const VolumeInfo& info() const = 0;
+    // The next `count` slices, in info().type, into out (count * slice_bytes() bytes).
+    // Throws InputError when the data turns out damaged (the volume then fails whole).
+    virtual void read(std::size_t count, std::byte* out) = 0;
 };
 
 // One volume of a source, read or failed — or a file skipped on purpose (a non-image
@@ -30,7 +45,8 @@ struct LoadOptions {
 struct LoadedVolume {
     std::string id;
     std::string path;                 // what to name in an error
-    std::unique_ptr<Volume> volume;   // null when reading failed or the file was skipped
+    std::unique_ptr<Volume> volume;   // null when reading failed, the file was skipped, or streamed
+    std::unique_ptr<SliceStream> stream;  // with LoadOptions::streams: instead of volume
     std::string error;                // one line, when volume is null: why it failed or was skipped
     bool skipped = false;
 };

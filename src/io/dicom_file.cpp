@@ -271,9 +271,20 @@ void convert_frames(const std::uint8_t* raw, const StoredFormat& format, DicomFi
     }
 }
 
-// Uncompressed pixels straight from the file: the value's length must be exactly what
-// Rows x Columns x Frames x BitsAllocated / 8 needs (one padding byte allowed).
-void read_native_pixels(const ParsedDicom& parsed, const DicomElement& pixels, const StoredFormat& format, DicomFile& r) {
+// Uncompressed pixel data must hold exactly what Rows x Columns x Frames x BitsAllocated / 8
+// needs (one padding byte allowed); compressed data's fragments must make up the frames.
+// Checked with the header (cheap), so a streamed series fails before any slice is used.
+void check_pixel_data(const ParsedDicom& parsed, const DicomElement& pixels, const StoredFormat& format, const DicomFile& r) {
+    if (pixels.encapsulated) {
+        const std::string& uid = parsed.transfer_syntax().uid;
+        if (!gdcm_decodes(uid)) throw InputError("pixel data in " + transfer_syntax_text(uid) + ", which GDCM cannot decode");
+        const auto frames = encapsulated_frames(parsed.dataset());
+        if (frames.size() != r.frames.size()) {
+            throw InputError("the compressed pixel data holds " + std::to_string(frames.size()) +
+                             " frames, NumberOfFrames says " + std::to_string(r.frames.size()));
+        }
+        return;
+    }
     const std::size_t n = static_cast<std::size_t>(r.rows) * static_cast<std::size_t>(r.columns);
     const std::size_t need = n * r.frames.size() * stored_size(format.type);
     const std::size_t have = pixels.value_length;
@@ -284,7 +295,6 @@ void read_native_pixels(const ParsedDicom& parsed, const DicomElement& pixels, c
         throw InputError("pixel data holds " + std::to_string(have) + " bytes but Rows x Columns x Frames x BitsAllocated needs " +
                          std::to_string(need));
     }
-    convert_frames(parsed.dataset().value(pixels).data, format, r);
 }
 
 // Compressed pixel data: decoded by GDCM in a worker (its codecs can abort or crash on
@@ -292,12 +302,6 @@ void read_native_pixels(const ParsedDicom& parsed, const DicomElement& pixels, c
 void read_encapsulated_pixels(const std::filesystem::path& path, const ParsedDicom& parsed, StoredFormat format,
                               DecoderPool& decoders, DicomFile& r) {
     const std::string& uid = parsed.transfer_syntax().uid;
-    if (!gdcm_decodes(uid)) throw InputError("pixel data in " + transfer_syntax_text(uid) + ", which GDCM cannot decode");
-    const auto frames = encapsulated_frames(parsed.dataset());  // the fragments must make up the frames
-    if (frames.size() != r.frames.size()) {
-        throw InputError("the compressed pixel data holds " + std::to_string(frames.size()) + " frames, NumberOfFrames says " +
-                         std::to_string(r.frames.size()));
-    }
     DecodedData d;
     try {
         d = decoders.run("dicom-pixels", path.string());
@@ -353,11 +357,12 @@ void read_image(const std::filesystem::path& path, const ParsedDicom& parsed, De
     read_frames(ds, r);
     r.type = VoxelType::Int16;
     for (const DicomFrame& f : r.frames) r.type = wider_type(r.type, value_type(format, rule_of(r, f)));
+    check_pixel_data(parsed, *pixels, format, r);
     if (options.headers_only) return;
     if (pixels->encapsulated) {
         read_encapsulated_pixels(path, parsed, format, decoders, r);
     } else {
-        read_native_pixels(parsed, *pixels, format, r);
+        convert_frames(parsed.dataset().value(*pixels).data, format, r);
     }
 }
 

@@ -11,6 +11,7 @@
 #include <lessmore/sha256.hpp>
 
 #include <algorithm>
+#include <cstring>
 #include <array>
 #include <cmath>
 #include <filesystem>
@@ -132,6 +133,44 @@ LoadedVolume build_series(const Source& source, const std::string& id, std::vect
     return out;
 }
 
+// A series of single-frame files read in slice order as the reducer asks
+// (LoadOptions::streams): the headers were read for the order, each file's pixels are read
+// when its slice is due, and let go.
+class DicomSeriesStream final : public SliceStream {
+public:
+    DicomSeriesStream(VolumeInfo info, std::filesystem::path folder, const ReadContext& context)
+        : m_info(std::move(info)), m_folder(std::move(folder)), m_context(context) {}
+
+    const VolumeInfo& info() const override { return m_info; }
+
+    void read(std::size_t count, std::byte* out) override {
+        if (m_next + count > m_info.slice_count()) throw std::logic_error("DicomSeriesStream: read past the end");
+        const std::size_t slice_bytes = m_info.slice_bytes();
+        std::vector<std::string> errors(count);
+        m_context.pool.parallel_for(count, [&](std::size_t k) {
+            m_context.cancel.check();
+            const std::string& name = m_info.slices[m_next + k].file;
+            DicomFile f = read_dicom_file(m_folder / name, name, m_context.decoders,
+                                          DicomReadOptions{false, m_context.options.include_localizers});
+            if (!f.error.empty() || f.skip || f.rows != m_info.height || f.columns != m_info.width || f.frames.size() != 1) {
+                errors[k] = name + ": " + (f.error.empty() ? std::string("changed while being read") : f.error);
+                return;
+            }
+            widen_values(f.values, f.type, m_info.type);
+            std::memcpy(out + k * slice_bytes, f.values.data(), slice_bytes);
+        });
+        m_next += count;
+        for (const std::string& e : errors)
+            if (!e.empty()) throw InputError(e);  // the lowest index: the same error on every run
+    }
+
+private:
+    VolumeInfo m_info;
+    std::filesystem::path m_folder;
+    ReadContext m_context;
+    std::size_t m_next = 0;
+};
+
 LoadedVolume skipped_file(const Source& source, const std::filesystem::path& path, const std::string& reason) {
     LoadedVolume s;
     s.id = source.id;
@@ -141,6 +180,27 @@ LoadedVolume skipped_file(const Source& source, const std::filesystem::path& pat
     return s;
 }
 
+
+// A series for the reducer's stream: single-frame files stream slice by slice; a series
+// with multi-frame files (whose frames need not come in slice order) is read whole.
+LoadedVolume streamed_series(const Source& source, const std::string& id, std::vector<DicomFile*> files,
+                             const ReadContext& context) {
+    const std::filesystem::path folder(source.path);
+    const bool single = std::all_of(files.begin(), files.end(), [](const DicomFile* f) { return f->frames.size() <= 1; });
+    if (!single) {
+        context.pool.parallel_for(files.size(), [&](std::size_t i) {
+            *files[i] = read_dicom_file(folder / files[i]->name, files[i]->name, context.decoders,
+                                        DicomReadOptions{false, context.options.include_localizers});
+        });
+        return build_series(source, id, files, context.options, false);
+    }
+    LoadedVolume lv = build_series(source, id, files, context.options, true);
+    if (lv.volume) {
+        lv.stream = std::make_unique<DicomSeriesStream>(lv.volume->info(), folder, context);
+        lv.volume.reset();
+    }
+    return lv;
+}
 
 // Files of one folder (or of the parts of a split series) grouped into volumes, each
 // with its id: by SeriesInstanceUID, then, for a source made of parts, by part — unless a
@@ -211,12 +271,13 @@ std::vector<std::string> volume_ids(const std::vector<Group>& groups) {
 std::vector<LoadedVolume> read_dicom_folder(const Source& source, const ReadContext& context) {
     const LoadOptions& options = context.options;
     const bool headers_only = context.headers_only;
+    const bool streams = options.streams && !headers_only;  // headers now, pixels as slices are due
     const std::filesystem::path folder(source.path);
     std::vector<DicomFile> records(source.files.size());
     context.pool.parallel_for(records.size(), [&](std::size_t i) {
         context.cancel.check();
         records[i] = read_dicom_file(folder / source.files[i], source.files[i], context.decoders,
-                                     DicomReadOptions{headers_only, options.include_localizers});
+                                     DicomReadOptions{headers_only || streams, options.include_localizers});
     });
 
     std::vector<LoadedVolume> out;
@@ -247,8 +308,13 @@ std::vector<LoadedVolume> read_dicom_folder(const Source& source, const ReadCont
         }
         // A file of unknown series could belong to any series here: none can be known to
         // be whole, so each fails naming it (a series reads whole or fails whole).
-        out.push_back(unknown ? failed(ids[g], folder / unknown->name, unknown->error)
-                              : build_series(source, ids[g], files, options, headers_only));
+        if (unknown) {
+            out.push_back(failed(ids[g], folder / unknown->name, unknown->error));
+        } else if (streams) {
+            out.push_back(streamed_series(source, ids[g], files, context));
+        } else {
+            out.push_back(build_series(source, ids[g], files, options, headers_only));
+        }
     }
     if (unknown && groups.empty()) out.push_back(failed(source.id, folder / unknown->name, unknown->error));
     return out;  // empty when the folder held only non-image DICOM files

@@ -20,7 +20,7 @@ struct ReadContext {
 };
 
 std::vector<LoadedVolume> read_dicom_folder(const Source& source, const ReadContext& context);
-LoadedVolume read_volume_file(const Source& source, DecoderPool& decoders, bool headers_only);
+LoadedVolume read_volume_file(const Source& source, DecoderPool& decoders, bool headers_only, bool streams = false);
 LoadedVolume read_image_folder(const Source& source, const ReadContext& context);
 
 // Decoder tasks (run in a worker by DecoderPool::run, dispatched in io/decoder_tasks.cpp).

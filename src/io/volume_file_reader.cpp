@@ -38,8 +38,37 @@ DiskType disk_type(NiftiDataType t) {
     return DiskType::Float64;
 }
 
+// A NIfTI file read slab by slab as the reducer asks (LoadOptions::streams): one
+// streaming pass, the raw values of the slices in hand converted to the volume's type.
+class NiftiStream final : public SliceStream {
+public:
+    NiftiStream(NiftiReader reader, VolumeInfo info, DiskType type, Scaling scaling)
+        : m_reader(std::move(reader)), m_info(std::move(info)), m_type(type), m_scaling(scaling) {}
+
+    const VolumeInfo& info() const override { return m_info; }
+
+    void read(std::size_t count, std::byte* out) override {
+        const std::size_t voxels = count * m_info.slice_pixels();
+        if (m_scaling.identity() && disk_type_size(m_type) == voxel_size(m_info.type) && m_type != DiskType::Int8) {
+            m_reader.read_slices(count, out);  // kept as stored: straight into place
+            return;
+        }
+        m_raw.resize(count * m_reader.header().slice_bytes());
+        m_reader.read_slices(count, m_raw.data());
+        to_storage(m_type, m_scaling, m_raw, voxels);
+        std::memcpy(out, m_raw.data(), voxels * voxel_size(m_info.type));
+    }
+
+private:
+    NiftiReader m_reader;
+    VolumeInfo m_info;
+    DiskType m_type;
+    Scaling m_scaling;
+    Bytes m_raw;  // reused: no fresh pages per slab
+};
+
 // NIfTI by lessmore's own reader (io/nifti_file.hpp): validated, one streaming pass.
-LoadedVolume read_nifti(const Source& source, bool headers_only) {
+LoadedVolume read_nifti(const Source& source, bool headers_only, bool streams) {
     LoadedVolume out;
     out.id = source.id;
     out.path = source.path;
@@ -69,6 +98,10 @@ LoadedVolume read_nifti(const Source& source, bool headers_only) {
         out.volume = std::make_unique<Volume>(std::move(info));
         return out;
     }
+    if (streams) {
+        out.stream = std::make_unique<NiftiStream>(std::move(reader), std::move(info), type, scaling);
+        return out;
+    }
     Bytes buf(h.voxel_bytes());
     reader.read_slices(static_cast<std::size_t>(shape[2]), buf.data());
     to_storage(type, scaling, buf, static_cast<std::size_t>(shape[0] * shape[1] * shape[2]));
@@ -80,13 +113,13 @@ LoadedVolume read_nifti(const Source& source, bool headers_only) {
 
 }  // namespace
 
-LoadedVolume read_volume_file(const Source& source, DecoderPool& decoders, bool headers_only) {
+LoadedVolume read_volume_file(const Source& source, DecoderPool& decoders, bool headers_only, bool streams) {
     LoadedVolume out;
     out.id = source.id;
     out.path = source.path;
     try {
         const std::string ext = extension_of(source.path);
-        if (ext == ".nii" || ext == ".nii.gz") return read_nifti(source, headers_only);
+        if (ext == ".nii" || ext == ".nii.gz") return read_nifti(source, headers_only, streams);
         check_detached_data(source.path, source.root);
         DecodedData d = decoders.run("itk-volume", source.path, headers_only ? "headers" : "");
         const nlohmann::json meta = nlohmann::json::parse(d.meta);

@@ -5,14 +5,12 @@
 
 namespace lessmore {
 
-std::vector<std::unique_ptr<Feature>> prepare_features(const Volume& volume, const std::vector<std::size_t>& slices,
-                                                       const Metric& metric, const IntensityMapping& intensity,
-                                                       ThreadPool& pool, ProgressSink& progress,
-                                                       const CancelToken& cancel) {
-    const std::size_t count = slices.size();
+std::vector<std::unique_ptr<Feature>> prepare_features(const SliceAt& slice, std::size_t count, const Metric& metric,
+                                                       const IntensityMapping& intensity, ThreadPool& pool,
+                                                       ProgressSink& progress, const CancelToken& cancel) {
     std::vector<std::unique_ptr<Feature>> features(count);
-    // Batches start at fixed offsets in `slices`, so which slices share a forward pass
-    // never depends on the thread count.
+    // Batches start at fixed offsets, so which slices share a forward pass never depends
+    // on the thread count.
     const std::size_t batch = std::max<std::size_t>(1, metric.batch_size());
     const std::size_t batches = (count + batch - 1) / batch;
     pool.parallel_for(batches, [&](std::size_t b) {
@@ -20,13 +18,13 @@ std::vector<std::unique_ptr<Feature>> prepare_features(const Volume& volume, con
         const std::size_t begin = b * batch, end = std::min(count, begin + batch);
         if (batch == 1) {
             Image8 image;
-            to_8bit(volume.slice(slices[begin]), intensity, image);
+            to_8bit(slice(begin), intensity, image);
             features[begin] = metric.prepare(image);
         } else {
             std::vector<Image8> images(end - begin);
             std::vector<const Image8*> pointers;
             for (std::size_t i = begin; i < end; ++i) {
-                to_8bit(volume.slice(slices[i]), intensity, images[i - begin]);
+                to_8bit(slice(i), intensity, images[i - begin]);
                 pointers.push_back(&images[i - begin]);
             }
             auto prepared = metric.prepare_batch(pointers);
@@ -35,6 +33,14 @@ std::vector<std::unique_ptr<Feature>> prepare_features(const Volume& volume, con
         progress.slices_done(end - begin);
     });
     return features;
+}
+
+std::vector<std::unique_ptr<Feature>> prepare_features(const Volume& volume, const std::vector<std::size_t>& slices,
+                                                       const Metric& metric, const IntensityMapping& intensity,
+                                                       ThreadPool& pool, ProgressSink& progress,
+                                                       const CancelToken& cancel) {
+    return prepare_features([&](std::size_t i) { return volume.slice(slices[i]); }, slices.size(), metric, intensity, pool,
+                            progress, cancel);
 }
 
 std::vector<std::unique_ptr<Feature>> prepare_features(const Volume& volume, std::size_t first, std::size_t count,

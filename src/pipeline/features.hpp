@@ -8,10 +8,20 @@
 #include <lessmore/thread_pool.hpp>
 #include <lessmore/volume.hpp>
 
+#include <functional>
 #include <memory>
 #include <vector>
 
 namespace lessmore {
+
+// Slices [0, count) of something that holds them (a volume, a slab of a stream).
+using SliceAt = std::function<SliceView(std::size_t)>;
+
+// Maps slices [0, count) to 8 bits and prepares each once, in parallel, in batches that
+// start at fixed offsets (so which slices share a forward pass never depends on threads).
+std::vector<std::unique_ptr<Feature>> prepare_features(const SliceAt& slice, std::size_t count, const Metric& metric,
+                                                       const IntensityMapping& intensity, ThreadPool& pool,
+                                                       ProgressSink& progress, const CancelToken& cancel);
 
 // Maps the given slices to 8 bits and prepares each once, in parallel (one feature per
 // entry of `slices`, in that order).

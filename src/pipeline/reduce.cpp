@@ -213,11 +213,14 @@ ReduceResult reduce(const ReduceConfig& config, ProgressSink& progress, const Ca
     const VolumeReducer reducer(config, metric.get(), store.root());
     std::vector<std::vector<VolumeRecord>> reduced(todo.sources.size());
     WalkVisitor visitor;
-    visitor.volume = [&](std::size_t k, Volume& volume) {
-        VolumeRecord v = reducer.run(volume, pool, progress, cancel);
+    auto finished = [&](std::size_t k, VolumeRecord v) {
         progress.volume_finished(v.info.id, v.slices.size(), v.kept, v.seconds);
         reduced[k].push_back(std::move(v));
     };
+    visitor.volume = [&](std::size_t k, Volume& volume) { finished(k, reducer.run(volume, pool, progress, cancel)); };
+    visitor.stream = [&](std::size_t k, SliceStream& stream) { finished(k, reducer.run(stream, pool, progress, cancel)); };
+    // Leader and everyn decide slice by slice: volumes that can be read in order stream.
+    load.streams = reducer.streams();
     visitor.source_done = [&](std::size_t k, SourceOutcome outcome) {
         SourceRecord record;
         record.source = todo.sources[k]->id;

@@ -19,18 +19,134 @@ namespace fs = std::filesystem;
 
 namespace lessmore {
 
+// The slab of a stream in hand: slices [first, first + count), in one buffer reused from
+// slab to slab (fresh pages for every slab would cost more than the hashing).
+class VolumeReducer::Slab {
+public:
+    Slab(SliceStream& stream, std::size_t size) : m_stream(stream), m_size(size) {}
+
+    // Reads the next slab; false when the stream is done.
+    bool advance() {
+        const VolumeInfo& info = m_stream.info();
+        first += count;
+        count = std::min(m_size, info.slice_count() - first);
+        if (count == 0) return false;
+        m_buffer.resize(count * info.slice_bytes());
+        m_stream.read(count, m_buffer.data());
+        return true;
+    }
+    bool holds(std::size_t i) const { return i >= first && i < first + count; }
+    SliceView slice(std::size_t i) const {
+        const VolumeInfo& info = m_stream.info();
+        return SliceView{m_buffer.data() + (i - first) * info.slice_bytes(), info.type, info.width, info.height};
+    }
+
+    std::size_t first = 0;
+    std::size_t count = 0;
+
+private:
+    SliceStream& m_stream;
+    std::size_t m_size;
+    Bytes m_buffer;
+};
+
 VolumeReducer::VolumeReducer(const ReduceConfig& config, const Metric* metric, fs::path out_dir)
     : m_config(config), m_metric(metric), m_out(std::move(out_dir)) {}
+
+bool VolumeReducer::streams() const { return !m_metric || m_config.resolved_strategy() == Strategy::Leader; }
+
+std::size_t VolumeReducer::chunk() const {
+    const std::size_t batch = m_metric ? std::max<std::size_t>(1, m_metric->batch_size()) : 1;
+    return ((64 + batch - 1) / batch) * batch;
+}
+
+VolumeRecord VolumeReducer::run(SliceStream& stream, ThreadPool& pool, ProgressSink& progress,
+                                const CancelToken& cancel) const {
+    const auto start = std::chrono::steady_clock::now();
+    VolumeRecord record = new_record(stream.info());
+    const std::size_t n = record.slices.size();
+    progress.volume_started(record.info.id, n);
+    Slab slab(stream, chunk());
+    std::vector<std::size_t> pending;  // kept slices of the slab in hand, not yet written
+    auto flush = [&] {
+        write_slices(pending, [&](std::size_t i) { return slab.slice(i); }, record, pool, cancel);
+        pending.clear();
+    };
+    try {
+        if (!m_metric) {
+            const PruneResult pruned = prune_every_n(n, every());
+            while (slab.advance()) {
+                for (std::size_t i = slab.first; i < slab.first + slab.count; ++i)
+                    if (pruned.kept[i]) pending.push_back(i);
+                progress.slices_done(slab.count);
+                flush();
+            }
+            apply(pruned, record);
+        } else {
+            apply(prune_slabs(slab, record, pending, flush, pool, progress, cancel), record);
+        }
+    } catch (...) {
+        // A series reads whole or fails whole: nothing it wrote outlives it.
+        std::error_code ec;
+        for (const SliceRecord& s : record.slices)
+            for (const std::string* rel : {&s.output, &s.output_npy})
+                if (!rel->empty()) fs::remove(m_out / *rel, ec);
+        throw;
+    }
+    record.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return record;
+}
+
+PruneResult VolumeReducer::prune_slabs(Slab& slab, VolumeRecord& record, std::vector<std::size_t>& pending,
+                                       const std::function<void()>& flush, ThreadPool& pool, ProgressSink& progress,
+                                       const CancelToken& cancel) const {
+    const Metric& metric = *m_metric;
+    const std::size_t n = record.slices.size();
+    std::vector<std::unique_ptr<Feature>> features(n);
+    // Slabs come in order; every slice of the slab in hand is decided before the next is read.
+    auto load_through = [&](std::size_t i) {
+        while (!slab.holds(i)) {
+            flush();
+            if (!slab.advance()) throw std::logic_error("VolumeReducer: the stream ended early");
+            auto part = prepare_features([&](std::size_t k) { return slab.slice(slab.first + k); }, slab.count, metric,
+                                         m_config.intensity, pool, progress, cancel);
+            for (std::size_t k = 0; k < part.size(); ++k) {
+                record.slices[slab.first + k].description = metric.describe(*part[k]);
+                features[slab.first + k] = std::move(part[k]);
+            }
+        }
+    };
+    LeaderOptions options;
+    options.block = metric.cheap_compare() ? 1 : static_cast<std::size_t>(2 * pool.size());
+    options.neighbours = m_config.neighbours;
+    options.decided = [&](std::size_t i, bool kept) {
+        load_through(i);
+        if (kept) {
+            pending.push_back(i);
+        } else {
+            features[i].reset();
+        }
+    };
+    const ScoresAgainst scores = [&](std::size_t i, const std::vector<std::size_t>& cand, std::vector<double>& out) {
+        cancel.check();
+        load_through(i);
+        if (cand.size() == 1 || metric.cheap_compare()) {
+            for (std::size_t k = 0; k < cand.size(); ++k) out[k] = metric.compare(*features[i], *features[cand[k]]);
+            return;
+        }
+        pool.parallel_for(cand.size(), [&](std::size_t k) { out[k] = metric.compare(*features[i], *features[cand[k]]); });
+    };
+    PruneResult pruned = prune_leader(n, scores, metric.sense(), *m_config.threshold, options);
+    flush();  // the last slab's kept slices
+    return pruned;
+}
 
 PruneResult VolumeReducer::prune(const Volume& volume, VolumeRecord& record, ThreadPool& pool, ProgressSink& progress,
                                  const CancelToken& cancel) const {
     const std::size_t n = volume.slice_count();
     if (!m_metric) {
         progress.slices_done(n);
-        const std::size_t every = m_config.every ? static_cast<std::size_t>(*m_config.every)
-                                                 : std::max<std::size_t>(1, static_cast<std::size_t>(
-                                                                                std::lround(1.0 / *m_config.fraction)));
-        return prune_every_n(n, every);
+        return prune_every_n(n, every());
     }
     const Metric& metric = *m_metric;
     const bool leader = m_config.resolved_strategy() == Strategy::Leader;
@@ -86,17 +202,13 @@ PruneResult VolumeReducer::prune(const Volume& volume, VolumeRecord& record, Thr
     return prune_pairs(m, metric.sense(), target);
 }
 
-void VolumeReducer::write_outputs(const Volume& volume, VolumeRecord& record, ThreadPool& pool,
-                                  const CancelToken& cancel) const {
+void VolumeReducer::write_slices(const std::vector<std::size_t>& kept, const SliceAt& slice, VolumeRecord& record,
+                                 ThreadPool& pool, const CancelToken& cancel) const {
     const OutputFormat format = m_config.format;
-    if (format == OutputFormat::None) return;
-    std::vector<std::size_t> kept;
-    for (const SliceRecord& s : record.slices)
-        if (s.kept) kept.push_back(s.index);
-    if (kept.empty()) return;
+    if (format == OutputFormat::None || kept.empty()) return;
     const bool png = format == OutputFormat::Png || format == OutputFormat::Both;
     const bool npy = format == OutputFormat::Npy || format == OutputFormat::Both;
-    const std::string id = volume.info().id;
+    const std::string& id = record.info.id;
     // Create folders once, before the parallel writes.
     const fs::path folder = (m_out / OutputStore::slice_path(id, 0, "png", m_config.flat)).parent_path();
     std::error_code ec;
@@ -106,7 +218,7 @@ void VolumeReducer::write_outputs(const Volume& volume, VolumeRecord& record, Th
         cancel.check();
         const std::size_t index = kept[k];
         SliceRecord& rec = record.slices[index];
-        const SliceView view = volume.slice(index);
+        const SliceView view = slice(index);
         if (png) {
             const std::string rel = OutputStore::slice_path(id, index, "png", m_config.flat);
             write_file_atomic(m_out / rel, encode_png(to_8bit(view, m_config.intensity)));
@@ -124,22 +236,20 @@ void VolumeReducer::write_outputs(const Volume& volume, VolumeRecord& record, Th
     });
 }
 
-VolumeRecord VolumeReducer::run(const Volume& volume, ThreadPool& pool, ProgressSink& progress,
-                                const CancelToken& cancel) const {
-    const auto start = std::chrono::steady_clock::now();
-    const std::size_t n = volume.slice_count();
+VolumeRecord VolumeReducer::new_record(const VolumeInfo& info) {
     VolumeRecord record;
-    record.info = volume.info();
-    record.slices.resize(n);
-    for (std::size_t i = 0; i < n; ++i) {
+    record.info = info;
+    record.slices.resize(info.slice_count());
+    for (std::size_t i = 0; i < record.slices.size(); ++i) {
         record.slices[i].index = i;
-        record.slices[i].file = record.info.slices[i].file;
-        record.slices[i].z = record.info.slices[i].z;
+        record.slices[i].file = info.slices[i].file;
+        record.slices[i].z = info.slices[i].z;
     }
-    progress.volume_started(record.info.id, n);
+    return record;
+}
 
-    const PruneResult pruned = prune(volume, record, pool, progress, cancel);
-    for (std::size_t i = 0; i < n; ++i) {
+void VolumeReducer::apply(const PruneResult& pruned, VolumeRecord& record) {
+    for (std::size_t i = 0; i < record.slices.size(); ++i) {
         SliceRecord& s = record.slices[i];
         s.kept = pruned.kept[i];
         s.match = pruned.match[i];
@@ -147,8 +257,23 @@ VolumeRecord VolumeReducer::run(const Volume& volume, ThreadPool& pool, Progress
     }
     record.kept = pruned.kept_count();
     record.pairs_computed = pruned.pairs_computed;
+}
 
-    write_outputs(volume, record, pool, cancel);
+std::size_t VolumeReducer::every() const {
+    return m_config.every ? static_cast<std::size_t>(*m_config.every)
+                          : std::max<std::size_t>(1, static_cast<std::size_t>(std::lround(1.0 / *m_config.fraction)));
+}
+
+VolumeRecord VolumeReducer::run(const Volume& volume, ThreadPool& pool, ProgressSink& progress,
+                                const CancelToken& cancel) const {
+    const auto start = std::chrono::steady_clock::now();
+    VolumeRecord record = new_record(volume.info());
+    progress.volume_started(record.info.id, record.slices.size());
+    apply(prune(volume, record, pool, progress, cancel), record);
+    std::vector<std::size_t> kept;
+    for (const SliceRecord& s : record.slices)
+        if (s.kept) kept.push_back(s.index);
+    write_slices(kept, [&](std::size_t i) { return volume.slice(i); }, record, pool, cancel);
     record.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return record;
 }

@@ -8,6 +8,7 @@
 #include "pipeline/run_record.hpp"
 
 #include <filesystem>
+#include <functional>
 #include <memory>
 
 namespace lessmore {
@@ -22,10 +23,29 @@ public:
     // written.
     VolumeRecord run(const Volume& volume, ThreadPool& pool, ProgressSink& progress, const CancelToken& cancel) const;
 
+    // The same for a volume read slice by slice (leader or everyn): each slab of slices is
+    // prepared and decided as it comes, kept slices are written at once and the rest let
+    // go, so memory holds one slab and the kept slices' features, not the volume. The
+    // result equals run() on the whole volume. Outputs already written are removed when
+    // the stream fails.
+    VolumeRecord run(SliceStream& stream, ThreadPool& pool, ProgressSink& progress, const CancelToken& cancel) const;
+    // Whether run(SliceStream&) can serve this configuration (not the pairs strategy).
+    bool streams() const;
+
 private:
+    using SliceAt = std::function<SliceView(std::size_t)>;
     PruneResult prune(const Volume& volume, VolumeRecord& record, ThreadPool& pool, ProgressSink& progress,
                       const CancelToken& cancel) const;
-    void write_outputs(const Volume& volume, VolumeRecord& record, ThreadPool& pool, const CancelToken& cancel) const;
+    void write_slices(const std::vector<std::size_t>& kept, const SliceAt& slice, VolumeRecord& record, ThreadPool& pool,
+                      const CancelToken& cancel) const;
+    class Slab;  // the slab of a stream in hand (volume_reducer.cpp)
+    PruneResult prune_slabs(Slab& slab, VolumeRecord& record, std::vector<std::size_t>& pending,
+                            const std::function<void()>& flush, ThreadPool& pool, ProgressSink& progress,
+                            const CancelToken& cancel) const;
+    static VolumeRecord new_record(const VolumeInfo& info);
+    static void apply(const PruneResult& pruned, VolumeRecord& record);
+    std::size_t every() const;  // everyn's N
+    std::size_t chunk() const;  // slices prepared at a time: fixed, so batches never depend on threads
 
     const ReduceConfig& m_config;
     const Metric* m_metric;

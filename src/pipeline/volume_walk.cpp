@@ -169,22 +169,27 @@ void VolumeWalk::run(const std::vector<const Source*>& sources, const WalkVisito
                     m_progress.file_skipped(lv.path, lv.error);
                     continue;
                 }
-                if (!lv.volume) {
+                if (!lv.volume && !lv.stream) {
                     fail(lv.path, lv.error);
                     continue;
                 }
-                if (lv.volume->info().slice_count() == 0) {
+                if ((lv.stream ? lv.stream->info() : lv.volume->info()).slice_count() == 0) {
                     fail(lv.path, "volume has no slices");
                     continue;
                 }
                 try {
-                    visitor.volume(k, *lv.volume);
+                    if (lv.stream) {
+                        visitor.stream(k, *lv.stream);
+                    } else {
+                        visitor.volume(k, *lv.volume);
+                    }
                 } catch (const InputError& e) {  // e.g. a slice too small for the metric
                     fail(lv.path, e.what());
                 } catch (const std::bad_alloc&) {
                     fail(lv.path, "not enough memory to process this volume");
                 }
                 lv.volume.reset();  // free the voxels as soon as possible
+                lv.stream.reset();
             }
         }
         if (visitor.source_done) visitor.source_done(k, std::move(outcome));

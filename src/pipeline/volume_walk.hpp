@@ -52,6 +52,8 @@ struct WalkVisitor {
     // Each volume read, on a worker thread; `source` indexes the walked list. Throwing
     // InputError fails that volume (the walk goes on).
     std::function<void(std::size_t source, Volume& volume)> volume;
+    // With LoadOptions::streams, a volume that comes as a stream (the same rules).
+    std::function<void(std::size_t source, SliceStream& stream)> stream;
     // Once per source after its volumes, with what failed or was skipped in it.
     std::function<void(std::size_t source, SourceOutcome outcome)> source_done;
 };
