@@ -24,6 +24,8 @@ struct LoadOptions {
     // A volume that can be read in slice order without holding it whole (a NIfTI file, a
     // DICOM series of single-frame files) may come as a SliceStream instead of a Volume.
     bool streams = false;
+    // The slices a stream is asked for at a time (for --max-memory's count of a stream).
+    std::size_t stream_slices = 16;
     // The program started as decoder worker (include/lessmore/decoder_pool.hpp).
     std::string decoder_program = "/proc/self/exe";
 };
@@ -49,6 +51,7 @@ struct LoadedVolume {
     std::unique_ptr<SliceStream> stream;  // with LoadOptions::streams: instead of volume
     std::string error;                // one line, when volume is null: why it failed or was skipped
     bool skipped = false;
+    bool streamable = false;          // would come as a stream with LoadOptions::streams
 };
 
 // Reads the voxels of every volume in a source; never throws InputError (failures are

@@ -130,6 +130,7 @@ LoadedVolume build_series(const Source& source, const std::string& id, std::vect
     out.id = id;
     out.path = path_text(folder);
     out.volume = std::move(volume);
+    out.streamable = std::all_of(files.begin(), files.end(), [](const DicomFile* f) { return f->frames.size() <= 1; });
     return out;
 }
 

@@ -94,6 +94,7 @@ LoadedVolume read_nifti(const Source& source, bool headers_only, bool streams) {
     const NiftiScaling nibabel = nibabel_scaling(h);
     const Scaling scaling{nibabel.slope, nibabel.inter};
     info.type = storage_type(type, scaling);
+    out.streamable = true;
     if (headers_only) {
         out.volume = std::make_unique<Volume>(std::move(info));
         return out;

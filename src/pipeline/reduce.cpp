@@ -221,6 +221,7 @@ ReduceResult reduce(const ReduceConfig& config, ProgressSink& progress, const Ca
     visitor.stream = [&](std::size_t k, SliceStream& stream) { finished(k, reducer.run(stream, pool, progress, cancel)); };
     // Leader and everyn decide slice by slice: volumes that can be read in order stream.
     load.streams = reducer.streams();
+    load.stream_slices = reducer.chunk();
     visitor.source_done = [&](std::size_t k, SourceOutcome outcome) {
         SourceRecord record;
         record.source = todo.sources[k]->id;

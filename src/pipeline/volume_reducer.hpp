@@ -31,6 +31,7 @@ public:
     VolumeRecord run(SliceStream& stream, ThreadPool& pool, ProgressSink& progress, const CancelToken& cancel) const;
     // Whether run(SliceStream&) can serve this configuration (not the pairs strategy).
     bool streams() const;
+    std::size_t chunk() const;  // slices prepared at a time: fixed, so batches never depend on threads
 
 private:
     using SliceAt = std::function<SliceView(std::size_t)>;
@@ -45,7 +46,6 @@ private:
     static VolumeRecord new_record(const VolumeInfo& info);
     static void apply(const PruneResult& pruned, VolumeRecord& record);
     std::size_t every() const;  // everyn's N
-    std::size_t chunk() const;  // slices prepared at a time: fixed, so batches never depend on threads
 
     const ReduceConfig& m_config;
     const Metric* m_metric;

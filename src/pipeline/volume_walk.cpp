@@ -21,24 +21,30 @@ struct Estimate {
     std::size_t slices = 0;
 };
 
-Estimate estimate(const Source& s, bool need_bytes, ThreadPool& pool, DecoderPool& decoders, const CancelToken& cancel) {
+// From the headers, in the value types reading will give (a compressed or widened DICOM
+// series needs more than its files' size). Volumes read whole count whole and are all in
+// memory together; streamed ones hold a slab, one at a time.
+Estimate estimate(const Source& s, bool need_bytes, const LoadOptions& load, ThreadPool& pool, DecoderPool& decoders,
+                  const CancelToken& cancel) {
     Estimate e;
     if (s.kind != Source::Kind::VolumeFile) {
         e.slices = s.files.size();
         if (!need_bytes) return e;
     }
-    if (s.kind == Source::Kind::DicomFolder) {
-        std::error_code ec;
-        for (const std::string& f : s.files) e.bytes += static_cast<std::uint64_t>(fs::file_size(fs::path(s.path) / f, ec));
-        return e;
-    }
     std::size_t slices = 0;
-    for (const LoadedVolume& v : inspect_source(s, LoadOptions{}, pool, decoders, cancel)) {
+    std::uint64_t whole = 0, slab = 0;
+    for (const LoadedVolume& v : inspect_source(s, load, pool, decoders, cancel)) {
         if (!v.volume) continue;
         const VolumeInfo& info = v.volume->info();
-        e.bytes += static_cast<std::uint64_t>(info.slice_bytes()) * info.slice_count();
+        const auto bytes = static_cast<std::uint64_t>(info.slice_bytes()) * info.slice_count();
+        if (load.streams && v.streamable) {
+            slab = std::max(slab, std::min<std::uint64_t>(bytes, std::uint64_t{info.slice_bytes()} * load.stream_slices));
+        } else {
+            whole += bytes;
+        }
         slices += info.slice_count();
     }
+    e.bytes = whole + slab;
     if (s.kind == Source::Kind::VolumeFile) e.slices = slices;
     return e;
 }
@@ -87,7 +93,11 @@ private:
     std::condition_variable m_cv;
 };
 
-std::string megabytes(std::uint64_t bytes) { return std::to_string((bytes + (1u << 20) - 1) >> 20) + " MB"; }
+// Rounded up, so a volume just over the cap never reads as equal to it.
+std::string megabytes(std::uint64_t bytes) {
+    if (bytes < (1u << 20)) return std::to_string((bytes + 1023) >> 10) + " KB";
+    return std::to_string((bytes + (1u << 20) - 1) >> 20) + " MB";
+}
 
 }  // namespace
 
@@ -133,13 +143,13 @@ VolumeWalk::VolumeWalk(LoadOptions load, std::uint64_t max_memory, ThreadPool& p
       m_cancel(cancel) {}
 
 void VolumeWalk::run(const std::vector<const Source*>& sources, const WalkVisitor& visitor, bool headers_only) const {
-    // Voxel bytes (for --max-memory) and slice counts (for progress): DICOM and image
-    // folders by their files, volume files by their headers (read in parallel; cheap next
-    // to reading the voxels).
+    // Slice counts (for progress): DICOM and image folders by their files, volume files by
+    // their headers; with --max-memory, voxel bytes from every source's headers (read in
+    // parallel; cheap next to reading the voxels).
     std::vector<Estimate> estimates(sources.size());
     if (!headers_only) {
         m_pool.parallel_for(sources.size(), [&](std::size_t k) {
-            estimates[k] = estimate(*sources[k], m_max_memory > 0, m_pool, *m_decoders, m_cancel);
+            estimates[k] = estimate(*sources[k], m_max_memory > 0, m_load, m_pool, *m_decoders, m_cancel);
         });
     }
     std::size_t estimated_slices = 0;
