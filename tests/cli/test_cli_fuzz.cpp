@@ -125,6 +125,16 @@ std::vector<Seed> dicom_seeds() {
     for (const char* name : {"693_J2KR.dcm", "explicit_VR-UN.dcm", "bad_sequence.dcm", "eCT_Supplemental.dcm"}) {
         seeds.push_back({name, file(quirks / "pydicom-data" / name), 0});
     }
+    // The reader fixtures: an enhanced CT (mutations aimed at its functional groups, up to
+    // the pixel data), a signed 13-bit JPEG 2000, a PET slice kept as float64.
+    const auto readers = test::source_dir() / "tests" / "data" / "readers";
+    for (const auto& [name, path] : {std::pair<const char*, const char*>{"enhanced.dcm", "enhanced-ct/enhanced.dcm"},
+                                     {"j2k13.dcm", "signed13-j2k/j1.dcm"},
+                                     {"pet.dcm", "pet/pet1.dcm"}}) {
+        std::string bytes = file(readers / path);
+        const std::size_t pixels = bytes.rfind(std::string("\xe0\x7f\x10\x00", 4));
+        seeds.push_back({name, std::move(bytes), pixels == std::string::npos ? 0 : pixels});
+    }
     seeds.push_back({"I10.dcm", file(test::dicom_fixtures() / "philips" / "I10"), 0});
     seeds.push_back({"b01.dcm", file(test::dicom_fixtures() / "two-series" / "b01.dcm"), 0});
     return seeds;
