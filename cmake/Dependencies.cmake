@@ -12,6 +12,10 @@ find_package(spdlog REQUIRED)
 find_package(nlohmann_json 3 REQUIRED)
 find_package(Threads REQUIRED)
 find_package(ZLIB REQUIRED)
+# FAISS (static in Debian) for the cross-volume pass's nearest-neighbour search; it uses
+# OpenMP and BLAS (OpenBLAS at run time through Debian's alternatives).
+find_package(OpenMP REQUIRED)
+find_package(faiss REQUIRED)
 
 # ITK exposes its modules through variables rather than imported targets; wrap them once.
 add_library(lessmore_itk INTERFACE)

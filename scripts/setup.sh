@@ -14,6 +14,7 @@ build="${LESSMORE_BUILD_DIR:-$here/build}"
 
 packages=(build-essential cmake pkg-config
           libinsighttoolkit5-dev libgdcm-dev zlib1g-dev libopencv-dev libcli11-dev libspdlog-dev nlohmann-json3-dev
+          libfaiss-dev libopenblas0-openmp
           libgdcm-tools googletest libgtest-dev libbenchmark-dev darknet)
 
 # The browser test of the HTML report needs a real browser.

@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -23,6 +24,8 @@ struct DHash {
     // imagehash's str(): the bits as one big-endian number in ceil(n/4) hex digits.
     std::string hex() const;
     int bit(int index) const;
+    // The hash hex() printed, or nothing when text is not ceil(n/4) hex digits of n bits.
+    static std::optional<DHash> from_hex(const std::string& text, int hash_size);
 };
 
 // Resize to (hash_size + 1) x hash_size with Pillow's LANCZOS, then

@@ -77,6 +77,7 @@ struct MetricOptions {
 };
 
 struct ScoreMatrix;
+class NeighbourIndex;  // include/lessmore/neighbour_index.hpp
 
 class Metric {
 public:
@@ -106,6 +107,16 @@ public:
     virtual std::optional<std::string> describe(const Feature&) const { return std::nullopt; }
     // DeepNet: the model it runs (recorded in the manifest); null for other metrics.
     virtual const ModelDescription* model() const { return nullptr; }
+
+    // For the cross-volume pass (include/lessmore/cross_volume.hpp). A feature as text for
+    // the run records, from which merge redoes the pass (HASH: the hex digest; DeepNet: the
+    // embedding's float32 values in base64), and back — feature_from_text throws Error
+    // when the text is not one this metric wrote. nullopt: the metric keeps none (SSIM, MI).
+    virtual std::optional<std::string> feature_text(const Feature&) const { return std::nullopt; }
+    virtual std::unique_ptr<Feature> feature_from_text(const std::string& text) const;
+    // An empty index for finding the features similar at `threshold`; null when the metric
+    // has none (SSIM, MI). `threads` bounds the index's own parallelism.
+    virtual std::unique_ptr<NeighbourIndex> make_index(double threshold, int threads) const;
 };
 
 // Builds the metric named by options.method (EveryN is a strategy, not a metric);

@@ -23,6 +23,11 @@ struct ScoreMatrix {
     }
 };
 
+// "Similar iff" of every metric: score >= threshold, or <= for a distance; NaN never.
+bool is_similar(Sense sense, double score, double threshold);
+// Strict "a is more similar than b"; NaN ranks below every number.
+bool more_similar(Sense sense, double a, double b);
+
 struct PruneResult {
     std::vector<bool> kept;
     std::vector<std::optional<std::size_t>> match;  // kept slice a removed slice stands for

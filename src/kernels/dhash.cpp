@@ -28,6 +28,28 @@ std::string DHash::hex() const {
     return out;
 }
 
+std::optional<DHash> DHash::from_hex(const std::string& text, int hash_size) {
+    const int bits = hash_size * hash_size;
+    const int digits = (bits + 3) / 4;
+    if (hash_size < 1 || static_cast<int>(text.size()) != digits) return std::nullopt;
+    DHash h;
+    h.hash_size = hash_size;
+    h.words.assign(static_cast<std::size_t>((bits + 63) / 64), 0);
+    for (int d = 0; d < digits; ++d) {
+        const char c = text[static_cast<std::size_t>(d)];
+        const int value = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+        if (value < 0) return std::nullopt;
+        const int last_bit = bits - 1 - 4 * (digits - 1 - d);  // as in hex()
+        for (int b = 0; b < 4; ++b) {
+            if (!((value >> b) & 1)) continue;
+            const int index = last_bit - b;
+            if (index < 0) return std::nullopt;  // a bit above the hash's leading bit
+            h.words[static_cast<std::size_t>(index / 64)] |= std::uint64_t{1} << (63 - index % 64);
+        }
+    }
+    return h;
+}
+
 namespace {
 
 DHash bits_of(const Image8& small, int hash_size) {

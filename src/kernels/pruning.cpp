@@ -6,21 +6,17 @@
 #include <stdexcept>
 
 namespace lessmore {
-namespace {
 
 bool is_similar(Sense sense, double score, double threshold) {
     // NaN is never similar.
     return sense == Sense::HigherIsSimilar ? score >= threshold : score <= threshold;
 }
 
-// Strict "a is more similar than b"; NaN ranks below every number.
 bool more_similar(Sense sense, double a, double b) {
     if (std::isnan(a)) return false;
     if (std::isnan(b)) return true;
     return sense == Sense::HigherIsSimilar ? a > b : a < b;
 }
-
-}  // namespace
 
 std::size_t PruneResult::kept_count() const {
     return static_cast<std::size_t>(std::count(kept.begin(), kept.end(), true));

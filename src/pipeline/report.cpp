@@ -3,6 +3,7 @@
 #include <lessmore/error.hpp>
 #include <lessmore/intensity.hpp>
 #include <lessmore/manifest.hpp>
+#include <lessmore/base64.hpp>
 #include <lessmore/report.hpp>
 #include <lessmore/thread_pool.hpp>
 
@@ -30,27 +31,12 @@ namespace {
 
 using Json = OrderedJson;
 
-std::string base64(const std::string& bytes) {
-    static constexpr char k_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    std::string out;
-    out.reserve((bytes.size() + 2) / 3 * 4);
-    for (std::size_t i = 0; i < bytes.size(); i += 3) {
-        auto at = [&](std::size_t k) { return k < bytes.size() ? static_cast<unsigned char>(bytes[k]) : 0u; };
-        const unsigned v = (at(i) << 16) | (at(i + 1) << 8) | at(i + 2);
-        out += k_alphabet[(v >> 18) & 63];
-        out += k_alphabet[(v >> 12) & 63];
-        out += i + 1 < bytes.size() ? k_alphabet[(v >> 6) & 63] : '=';
-        out += i + 2 < bytes.size() ? k_alphabet[v & 63] : '=';
-    }
-    return out;
-}
-
 std::string data_uri(const cv::Mat& bgr, const char* ext) {
     cv::Mat rgb;
     cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
     const bool jpeg = std::string(ext) == ".jpg";
     return std::string("data:image/") + (jpeg ? "jpeg" : "png") + ";base64," +
-           base64(encode_image(rgb.ptr<std::uint8_t>(), rgb.cols, rgb.rows, 3, jpeg ? ImageFormat::Jpeg : ImageFormat::Png));
+           base64_encode(encode_image(rgb.ptr<std::uint8_t>(), rgb.cols, rgb.rows, 3, jpeg ? ImageFormat::Jpeg : ImageFormat::Png));
 }
 
 std::string html_escape(const std::string& s) {

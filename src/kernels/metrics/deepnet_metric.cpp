@@ -1,6 +1,9 @@
 // DeepNet: cosine similarity of the L2-normalised CNN embeddings; similar iff
 // cosine >= threshold.
 #include "kernels/metrics/deepnet_metric.hpp"
+#include "kernels/metrics/faiss_index.hpp"
+
+#include <lessmore/base64.hpp>
 
 #include <lessmore/embedder.hpp>
 #include <lessmore/error.hpp>
@@ -10,12 +13,21 @@
 #include <opencv2/core.hpp>
 
 #include <cmath>
+#include <cstring>
 
 namespace lessmore {
 namespace {
 
 class EmbeddingFeature final : public Feature {
 public:
+    explicit EmbeddingFeature(std::vector<float> v) : raw(std::move(v)) {
+        double norm = 0.0;
+        for (float x : raw) norm += static_cast<double>(x) * x;
+        norm = std::sqrt(norm);
+        unit.resize(raw.size());
+        for (std::size_t i = 0; i < raw.size(); ++i) unit[i] = norm > 0 ? raw[i] / norm : 0.0;
+    }
+    std::vector<float> raw;    // the model's output (what run records keep)
     std::vector<double> unit;  // L2-normalised (all zeros when the embedding is zero)
 };
 
@@ -40,15 +52,7 @@ public:
 
     std::vector<std::unique_ptr<Feature>> prepare_batch(const std::vector<const Image8*>& images) const override {
         std::vector<std::unique_ptr<Feature>> features;
-        for (const std::vector<float>& v : m_embedder.embed(images)) {
-            auto f = std::make_unique<EmbeddingFeature>();
-            double norm = 0.0;
-            for (float x : v) norm += static_cast<double>(x) * x;
-            norm = std::sqrt(norm);
-            f->unit.resize(v.size());
-            for (std::size_t i = 0; i < v.size(); ++i) f->unit[i] = norm > 0 ? v[i] / norm : 0.0;
-            features.push_back(std::move(f));
-        }
+        for (std::vector<float>& v : m_embedder.embed(images)) features.push_back(std::make_unique<EmbeddingFeature>(std::move(v)));
         return features;
     }
 
@@ -77,6 +81,38 @@ public:
     }
 
     const ModelDescription* model() const override { return &m_embedder.description(); }
+
+    // The float32 values, little endian, in base64.
+    std::optional<std::string> feature_text(const Feature& f) const override {
+        const auto& raw = static_cast<const EmbeddingFeature&>(f).raw;
+        std::string bytes(raw.size() * 4, '\0');
+        for (std::size_t i = 0; i < raw.size(); ++i) {
+            std::uint32_t u;
+            std::memcpy(&u, &raw[i], 4);
+            for (int b = 0; b < 4; ++b) bytes[i * 4 + static_cast<std::size_t>(b)] = static_cast<char>((u >> (8 * b)) & 0xff);
+        }
+        return base64_encode(bytes);
+    }
+
+    std::unique_ptr<Feature> feature_from_text(const std::string& text) const override {
+        const auto bytes = base64_decode(text);
+        if (!bytes || bytes->size() != m_embedder.size() * 4) {
+            throw Error("not an embedding of " + std::to_string(m_embedder.size()) + " values in base64");
+        }
+        std::vector<float> raw(m_embedder.size());
+        for (std::size_t i = 0; i < raw.size(); ++i) {
+            std::uint32_t u = 0;
+            for (int b = 0; b < 4; ++b) u |= std::uint32_t{static_cast<unsigned char>((*bytes)[i * 4 + static_cast<std::size_t>(b)])} << (8 * b);
+            std::memcpy(&raw[i], &u, 4);
+            if (!std::isfinite(raw[i])) throw Error("an embedding value is not finite");
+        }
+        return std::make_unique<EmbeddingFeature>(std::move(raw));
+    }
+
+    std::unique_ptr<NeighbourIndex> make_index(double threshold, int threads) const override {
+        return make_cosine_index(m_embedder.size(), threshold, threads,
+                                 [](const Feature& f) { return static_cast<const EmbeddingFeature&>(f).unit.data(); });
+    }
 
 private:
     Embedder m_embedder;

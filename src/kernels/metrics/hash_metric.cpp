@@ -1,5 +1,6 @@
 // HASH: imagehash's dhash, Hamming distance; similar iff distance <= threshold.
 #include "kernels/metrics/hash_metric.hpp"
+#include "kernels/metrics/faiss_index.hpp"
 
 #include <lessmore/dhash.hpp>
 #include <lessmore/error.hpp>
@@ -43,6 +44,19 @@ public:
 
     std::optional<std::string> describe(const Feature& f) const override {
         return static_cast<const HashFeature&>(f).hash.hex();
+    }
+
+    std::optional<std::string> feature_text(const Feature& f) const override { return describe(f); }
+
+    std::unique_ptr<Feature> feature_from_text(const std::string& text) const override {
+        auto h = DHash::from_hex(text, m_hash_size);
+        if (!h) throw Error("'" + text.substr(0, 80) + "' is not a " + std::to_string(m_hash_size * m_hash_size) + "-bit hash");
+        return std::make_unique<HashFeature>(std::move(*h));
+    }
+
+    std::unique_ptr<NeighbourIndex> make_index(double threshold, int threads) const override {
+        return make_hamming_index(m_hash_size * m_hash_size, static_cast<int>(threshold), threads,
+                                  [](const Feature& f) { return static_cast<const HashFeature&>(f).hash.words.data(); });
     }
 
 private:

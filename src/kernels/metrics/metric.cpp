@@ -1,6 +1,7 @@
 // The metric registry: a fixed table of names and factories (no global state).
 #include <lessmore/error.hpp>
 #include <lessmore/metric.hpp>
+#include <lessmore/neighbour_index.hpp>
 
 #include "kernels/metrics/deepnet_metric.hpp"
 #include "kernels/metrics/hash_metric.hpp"
@@ -33,6 +34,12 @@ std::vector<std::unique_ptr<Feature>> Metric::prepare_batch(const std::vector<co
     for (const Image8* image : images) out.push_back(prepare(*image));
     return out;
 }
+
+std::unique_ptr<Feature> Metric::feature_from_text(const std::string&) const {
+    throw Error(name() + " keeps no per-slice features in its records");
+}
+
+std::unique_ptr<NeighbourIndex> Metric::make_index(double, int) const { return nullptr; }
 
 std::unique_ptr<Metric> make_metric(const MetricOptions& options) {
     for (const Entry& e : k_metrics) {
