@@ -33,6 +33,7 @@ Runner add_merge_command(CLI::App& app) {
     cmd->add_option("-o,--output", o->config.output, "Output folder (must be empty unless --force)")->required();
     cmd->add_flag("--move", o->config.move, "Move the slice files instead of hard-linking (or copying) them");
     cmd->add_flag("--force", o->config.force, "Allow a non-empty output folder");
+    cmd->add_option("-j,--threads", o->config.threads, "Threads for the cross-volume pass (0 = one per core)")->default_str("0");
     cmd->add_flag("--json", o->json, "Print the summary as JSON");
     cmd->add_flag("-q,--quiet", o->verbosity.quiet, "Only errors on stderr");
     return [o](Context& ctx) { return run(*o, ctx); };

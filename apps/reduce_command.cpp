@@ -22,6 +22,9 @@ struct ReduceOptions {
     int every = 0;
     std::size_t neighbours = 0;
     std::string strategy = "auto";
+    std::string scope = "volume";
+    double scope_threshold = 0;
+    CLI::Option* scope_threshold_opt = nullptr;
     std::string format = "png";
     std::string shard;
     std::string max_memory;
@@ -48,6 +51,12 @@ void print_table(const ReduceResult& r) {
     const std::string total = "total (" + std::to_string(r.summary.volumes) + " volumes)";
     std::printf("%-*s %8zu %8zu %9s\n", static_cast<int>(width), total.c_str(), r.summary.slices, r.summary.kept,
                 percent(r.summary.kept, r.summary.slices).c_str());
+    if (r.summary.removed_across > 0 || !r.duplicates.empty()) {
+        std::printf("removed across volumes: %zu; duplicate volumes: %zu\n", r.summary.removed_across, r.duplicates.size());
+        for (const VolumeDuplicate& d : r.duplicates)
+            std::printf("  %s duplicates %s (%s of its kept slices)\n", d.volume.c_str(), d.of.c_str(),
+                        percent(static_cast<std::size_t>(d.fraction * 1000 + 0.5), 1000).c_str());
+    }
     if (r.summary.failed > 0) std::printf("failed: %zu (see errors in manifest.json)\n", r.summary.failed);
 }
 
@@ -79,6 +88,8 @@ int run(ReduceOptions& o, Context& ctx) {
     c.metric = o.metric.metric_options();
     c.threads = o.metric.threads;
     c.strategy = o.strategy == "leader" ? Strategy::Leader : o.strategy == "pairs" ? Strategy::Pairs : Strategy::Auto;
+    c.scope = o.scope == "patient" ? Scope::Patient : o.scope == "dataset" ? Scope::Dataset : Scope::Volume;
+    if (o.scope_threshold_opt->count()) c.scope_threshold = o.scope_threshold;
     c.order = o.metric.slice_order();
     c.include_localizers = o.metric.include_localizers;
     c.intensity = parse_intensity(o.metric.intensity);
@@ -121,6 +132,19 @@ Runner add_reduce_command(CLI::App& app) {
         ->default_str("auto");
     o->neighbours_opt = cmd->add_option("--neighbours", o->neighbours,
                                         "Compare only slices at most K apart in slice order (faster, approximate)");
+    cmd->add_option("--scope", o->scope,
+                    "Near-duplicates within each volume (volume), or also across the volumes of a patient or the "
+                    "whole dataset (hash, deepnet)")
+        ->check(CLI::IsMember({"volume", "patient", "dataset"}))
+        ->default_str("volume");
+    o->scope_threshold_opt = cmd->add_option("--scope-threshold", o->scope_threshold,
+                                             "The cross-volume pass's threshold (default: --threshold; needed with --fraction)");
+    cmd->add_option("--patient-depth", o->config.patient_depth,
+                    "--scope patient without a DICOM PatientID: group by this many folder levels of the volume id")
+        ->default_str("1");
+    cmd->add_option("--duplicate-fraction", o->config.duplicate_fraction,
+                    "List a volume as a duplicate when this fraction of its kept slices matched one other volume")
+        ->default_str("0.9");
     cmd->add_option("--format", o->format, "Kept slices as png, npy, both or none")
         ->check(CLI::IsMember({"png", "npy", "both", "none"}))
         ->default_str("png");

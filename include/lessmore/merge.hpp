@@ -13,6 +13,7 @@ struct MergeConfig {
     std::string output;
     bool move = false;                // move slice files instead of hard-linking (or copying)
     bool force = false;
+    int threads = 0;                  // for the cross-volume pass (0: one per core)
     std::vector<std::string> command_line;
 };
 

@@ -18,10 +18,14 @@ namespace lessmore {
 
 enum class Strategy { Auto, Leader, Pairs };
 enum class OutputFormat { Png, Npy, Both, None };
+// Where near-duplicates are looked for: within each volume (the paper), or also across
+// the volumes of a patient or of the whole dataset (include/lessmore/cross_volume.hpp).
+enum class Scope { Volume, Patient, Dataset };
 
 const char* strategy_name(Strategy s);
 const char* order_name(SliceOrder o);
 const char* format_name(OutputFormat f);
+const char* scope_name(Scope s);
 
 struct ReduceConfig {
     std::vector<std::string> inputs;
@@ -37,6 +41,10 @@ struct ReduceConfig {
     IntensityMapping intensity;
     OutputFormat format = OutputFormat::Png;
     bool flat = false;
+    Scope scope = Scope::Volume;
+    std::optional<double> scope_threshold;  // the cross-volume pass's threshold; default --threshold
+    int patient_depth = 1;                  // --scope patient without PatientID: folder levels of the id
+    double duplicate_fraction = 0.9;        // a volume is a duplicate when this much of it matched one other
     bool force = false;
     bool resume = false;                    // continue an interrupted OUT made with the same parameters
     std::optional<std::pair<int, int>> shard;  // (I, N): this run does the I-th of N parts of the volumes
@@ -59,6 +67,8 @@ struct RunSummary {
     std::size_t pairs = 0;    // slice pairs compared
     std::size_t failed = 0;   // volumes or files that could not be read
     std::size_t skipped = 0;  // files skipped on purpose (non-image objects, localizers, duplicates)
+    std::size_t removed_across = 0;     // kept slices the cross-volume pass removed
+    std::size_t duplicate_volumes = 0;  // volumes listed as duplicates of another
     double seconds = 0.0;
 };
 
@@ -71,8 +81,16 @@ struct VolumeSummary {
     double seconds = 0.0;
 };
 
+// A volume most of whose kept slices the cross-volume pass matched to one other volume.
+struct VolumeDuplicate {
+    std::string volume;
+    std::string of;
+    double fraction = 0.0;
+};
+
 struct ReduceResult {
     std::vector<VolumeSummary> volumes;  // sorted by id
+    std::vector<VolumeDuplicate> duplicates;
     std::vector<InputFailure> errors;
     std::vector<InputFailure> skipped;   // by path; message = the reason
     RunSummary summary;

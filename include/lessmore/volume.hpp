@@ -57,6 +57,7 @@ struct VolumeInfo {
     std::string source;          // the file or folder the volume came from, as the user can find it
     std::string format;          // "dicom", "nifti", "nrrd", "metaimage", "images"
     std::string series_uid;      // DICOM: the SeriesInstanceUID (copies of a series share it)
+    std::string patient;         // DICOM: 16 hex digits of SHA-256(PatientID) ("" without one); --scope patient
     int width = 0;               // size[0]: columns
     int height = 0;              // size[1]: rows
     std::array<double, 3> spacing{1.0, 1.0, 1.0};

@@ -34,6 +34,7 @@ struct DicomFile {
     std::string error;        // one line; empty when the file is fine
     bool header_ok = false;   // series fields below are valid even if the pixels failed
     std::string series_uid;
+    std::string patient_id;  // PatientID (0010,0020), trimmed
     std::string series_number;
     std::string sop_uid;
     std::string modality;

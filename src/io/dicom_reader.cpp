@@ -104,6 +104,8 @@ LoadedVolume build_series(const Source& source, const std::string& id, std::vect
     info.height = first.rows;
     info.type = type;
     info.series_uid = first.series_uid;
+    // A digest, never the ID itself: manifests and records carry no patient tags.
+    if (!first.patient_id.empty()) info.patient = sha256_hex(first.patient_id.data(), first.patient_id.size()).substr(0, 16);
     std::vector<double> zs;
     for (const SliceEntry& s : slices) {
         const bool multi = s.file->frames.size() > 1;

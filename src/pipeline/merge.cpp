@@ -4,6 +4,9 @@
 #include <lessmore/merge.hpp>
 
 #include "pipeline/output_store.hpp"
+#include "pipeline/scope_pass.hpp"
+
+#include <lessmore/thread_pool.hpp>
 
 #include <chrono>
 #include <map>
@@ -175,7 +178,12 @@ ReduceResult merge(const MergeConfig& c, ProgressSink& progress) {
     for (const auto& [i, s] : index.by_index) merged_from.push_back(s->dir);
     header["run"] = {{"command", c.command_line}, {"merged_from", merged_from}, {"seconds", result.summary.seconds}};
     header["parameters"] = to_json(run.parameters);
-    store.write_manifests(header, ids, run.discovery_errors, result);
+    // Every shard is in: the cross-volume pass sees the whole dataset, as one run would.
+    ThreadPool pool(c.threads);
+    const CancelToken never;
+    const ScopeOutcome scope = scope_pass(store, ids, run.parameters, pool, never);
+    remove_scope_outputs(store, ids, scope);
+    store.write_manifests(header, ids, run.discovery_errors, result, &scope);
     return result;
 }
 

@@ -1,4 +1,5 @@
 #include "pipeline/output_store.hpp"
+#include "pipeline/scope_pass.hpp"
 
 #include <lessmore/error.hpp>
 #include <lessmore/files.hpp>
@@ -6,6 +7,7 @@
 #include <lessmore/sha256.hpp>
 
 #include <algorithm>
+#include <map>
 #include <cerrno>
 #include <fcntl.h>
 #include <fstream>
@@ -33,11 +35,23 @@ std::string csv_rows(const Json& volume) {
     const std::string id = csv_field(volume["id"].get<std::string>());
     for (const Json& s : volume["slices"]) {
         out += id;
-        for (const char* field : {"index", "file", "z", "kept", "match", "score", "hash", "output", "output_npy"}) {
+        for (const char* field : {"index", "file", "z", "kept", "match", "match_volume", "score", "hash", "output", "output_npy"}) {
             out += ',';
             if (s.contains(field)) out += csv_value(s[field]);
         }
         out += '\n';
+    }
+    return out;
+}
+
+// --scope patient: the volume's group, before its slices.
+Json with_group(Json vj, const std::map<std::string, std::string>& groups) {
+    const auto it = groups.find(vj["id"].get<std::string>());
+    if (it == groups.end()) return vj;
+    Json out;
+    for (auto& [k, v] : vj.items()) {
+        if (k == "slices") out["group"] = it->second;
+        out[k] = std::move(v);
     }
     return out;
 }
@@ -246,7 +260,9 @@ std::vector<SourceRecord> OutputStore::read_all_records() const {
 }
 
 void OutputStore::write_manifests(const Json& header, const std::vector<std::string>& source_ids,
-                                  const std::vector<InputFailure>& run_errors, ReduceResult& result) const {
+                                  const std::vector<InputFailure>& run_errors, ReduceResult& result,
+                                  const ScopeOutcome* scope) const {
+    const bool scoped = scope && scope->applied;
     // Pass 1: summary, per-volume summaries and errors (small).
     RunSummary& s = result.summary;
     const double seconds = s.seconds;
@@ -262,6 +278,10 @@ void OutputStore::write_manifests(const Json& header, const std::vector<std::str
             vs.id = v.info.id;
             vs.slices = v.slices.size();
             vs.kept = v.kept;
+            if (scoped) {
+                const auto it = scope->removed.find(v.info.id);
+                if (it != scope->removed.end()) vs.kept -= it->second.size();
+            }
             vs.pairs = v.pairs_computed;
             vs.seconds = v.seconds;
             s.slices += vs.slices;
@@ -281,27 +301,38 @@ void OutputStore::write_manifests(const Json& header, const std::vector<std::str
     s.volumes = result.volumes.size();
     s.failed = result.errors.size();
     s.skipped = result.skipped.size();
+    if (scoped) {
+        s.removed_across = scope->removed_count();
+        result.duplicates = scope->duplicates;
+        s.duplicate_volumes = result.duplicates.size();
+    }
 
     // Pass 2: stream the CSV and the JSON together, one record at a time (sources are in
     // id order; the volumes of one DICOM folder are in id order within its record).
     Json head = header;
     head["summary"] = {{"volumes", s.volumes}, {"slices", s.slices}, {"kept", s.kept}, {"pairs", s.pairs},
                        {"failed", s.failed},   {"skipped", s.skipped}, {"seconds", s.seconds}};
+    if (scoped) {
+        head["summary"]["removed_across_volumes"] = s.removed_across;
+        head["summary"]["duplicate_volumes"] = s.duplicate_volumes;
+    }
     head["errors"] = to_json(result.errors);
     head["skipped"] = skipped_json(result.skipped);
+    if (scoped) head["duplicates"] = duplicates_json(result.duplicates);
     std::string text = dump_json(head);
     text.pop_back();  // the closing brace
     while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
     AtomicFile csv(m_root / "manifest.csv");
     AtomicFile json(m_root / "manifest.json");
-    csv.write("volume,index,file,z,kept,match,score,hash,output,output_npy\n");
+    csv.write("volume,index,file,z,kept,match,match_volume,score,hash,output,output_npy\n");
     json.write(text + ",\n \"volumes\": [");
     bool first = true;
     for (const std::string& id : source_ids) {
-        const auto record = read_record(id);
+        auto record = read_record(id);
         if (!record) throw Error(path_text(record_path(id)) + ": the record of " + id + " is missing or damaged");
-        for (const VolumeRecord& v : record->volumes) {
-            const Json vj = to_json(v);
+        for (VolumeRecord& v : record->volumes) {
+            if (scoped) apply_scope(*scope, v);
+            const Json vj = with_group(to_json(v), scoped ? scope->groups : std::map<std::string, std::string>{});
             csv.write(csv_rows(vj));
             json.write(first ? "\n  " : ",\n  ");
             json.write(indented(dump_json(vj), "  "));

@@ -2,12 +2,14 @@
 #include <lessmore/error.hpp>
 #include <lessmore/files.hpp>
 #include <lessmore/manifest.hpp>
+#include <lessmore/neighbour_index.hpp>
 #include <lessmore/number_format.hpp>
 #include <lessmore/reduce.hpp>
 #include <lessmore/thread_pool.hpp>
 
 #include "pipeline/metric_loader.hpp"
 #include "pipeline/output_store.hpp"
+#include "pipeline/scope_pass.hpp"
 #include "pipeline/volume_reducer.hpp"
 #include "pipeline/volume_walk.hpp"
 
@@ -41,10 +43,32 @@ const char* format_name(OutputFormat f) {
     return "?";
 }
 
+const char* scope_name(Scope s) {
+    switch (s) {
+    case Scope::Volume: return "volume";
+    case Scope::Patient: return "patient";
+    case Scope::Dataset: return "dataset";
+    }
+    return "?";
+}
+
 Strategy ReduceConfig::resolved_strategy() const {
     if (strategy != Strategy::Auto) return strategy;
     return fraction ? Strategy::Pairs : Strategy::Leader;
 }
+
+namespace {
+
+void check_scope_options(const ReduceConfig& c) {
+    if (c.scope == Scope::Volume && c.scope_threshold) throw UsageError("--scope-threshold: only with --scope patient or dataset");
+    if (c.patient_depth < 1) throw UsageError("--patient-depth: must be at least 1");
+    if (c.patient_depth != 1 && c.scope != Scope::Patient) throw UsageError("--patient-depth: only with --scope patient");
+    if (!(c.duplicate_fraction > 0.0 && c.duplicate_fraction <= 1.0)) {
+        throw UsageError("--duplicate-fraction: must be greater than 0 and at most 1 (got " + format_number(c.duplicate_fraction) + ")");
+    }
+}
+
+}  // namespace
 
 std::unique_ptr<Metric> validate(const ReduceConfig& c) {
     const std::string& method = c.metric.method;
@@ -59,7 +83,11 @@ std::unique_ptr<Metric> validate(const ReduceConfig& c) {
         throw UsageError("--shard: I/N needs 1 <= I <= N");
     }
     if (c.flat && c.format == OutputFormat::None) throw UsageError("--flat: nothing is written with --format none");
+    check_scope_options(c);
     if (method == "everyn") {
+        if (c.scope != Scope::Volume) {
+            throw UsageError(std::string("--scope ") + scope_name(c.scope) + ": --method everyn compares no slices (use hash or deepnet)");
+        }
         if (c.threshold) throw UsageError("--threshold: not used by --method everyn (give --every N or --fraction F)");
         if (c.every && c.fraction) throw UsageError("--every and --fraction: give one, not both");
         if (!c.every && !c.fraction) throw UsageError("--method everyn: give --every N or --fraction F");
@@ -78,6 +106,23 @@ std::unique_ptr<Metric> validate(const ReduceConfig& c) {
     }
     auto metric = load_metric(c.metric);  // unknown method, bad metric options, a bad model
     if (c.threshold) metric->check_threshold(*c.threshold);
+    if (c.scope != Scope::Volume) {
+        const std::string scope = std::string("--scope ") + scope_name(c.scope);
+        if (!metric->make_index(0.0, 1)) {
+            throw UsageError(scope + ": not offered for --method " + method +
+                             " (comparing whole images across a dataset would keep every kept slice in memory; "
+                             "use hash or deepnet)");
+        }
+        const auto t = c.scope_threshold ? c.scope_threshold : c.threshold;
+        if (!t) throw UsageError(scope + ": with --fraction, give --scope-threshold T for the cross-volume pass");
+        try {
+            metric->check_threshold(*t);
+        } catch (const UsageError& e) {
+            if (!c.scope_threshold) throw;
+            std::string what = e.what();
+            throw UsageError("--scope-threshold" + what.substr(what.find(':')));
+        }
+    }
     return metric;
 }
 
@@ -246,7 +291,15 @@ ReduceResult reduce(const ReduceConfig& config, ProgressSink& progress, const Ca
     if (config.resume) header["run"]["changed_sources"] = todo.changed;
     header["parameters"] = to_json(run.parameters);
     if (config.shard) header["shard"] = {{"index", config.shard->first}, {"count", config.shard->second}};
-    store.write_manifests(header, ids, plan.errors, result);
+    // The cross-volume pass needs every volume of the scope: a shard leaves it to merge.
+    ScopeOutcome scope;
+    if (config.scope != Scope::Volume && config.shard) {
+        header["scope_pass"] = "left to lessmore merge (a shard sees part of the dataset)";
+    } else if (config.scope != Scope::Volume) {
+        scope = scope_pass(store, ids, run.parameters, pool, cancel);
+        remove_scope_outputs(store, ids, scope);
+    }
+    store.write_manifests(header, ids, plan.errors, result, &scope);
     progress.finished(result.summary.volumes, result.summary.slices, result.summary.kept, result.summary.seconds);
     return result;
 }

@@ -177,6 +177,10 @@ RunParameters RunParameters::of(const ReduceConfig& c, const Metric* metric) {
     if (metric && metric->model()) p.model = *metric->model();
     p.format = c.format;
     p.flat = c.flat;
+    p.scope = c.scope;
+    if (c.scope != Scope::Volume) p.scope_threshold = c.scope_threshold ? c.scope_threshold : c.threshold;
+    p.patient_depth = c.patient_depth;
+    p.duplicate_fraction = c.duplicate_fraction;
     return p;
 }
 
@@ -218,6 +222,12 @@ Json to_json(const RunParameters& p) {
     if (p.model) j.update(model_json(*p.model));
     j["format"] = format_name(p.format);
     j["flat"] = p.flat;
+    j["scope"] = scope_name(p.scope);
+    if (p.scope != Scope::Volume) {
+        j["scope_threshold"] = number_or_null(p.scope_threshold);
+        j["duplicate_fraction"] = p.duplicate_fraction;
+    }
+    if (p.scope == Scope::Patient) j["patient_depth"] = p.patient_depth;
     return j;
 }
 
@@ -244,6 +254,15 @@ RunParameters run_parameters_from_json(const Json& j) {
     p.format = named(get<std::string>(j, "format"), {OutputFormat::Png, OutputFormat::Npy, OutputFormat::Both, OutputFormat::None},
                      &format_name, "format");
     p.flat = get<bool>(j, "flat");
+    // Runs made before --scope existed were volume-scoped.
+    p.scope = named(get_optional<std::string>(j, "scope").value_or("volume"), {Scope::Volume, Scope::Patient, Scope::Dataset},
+                    &scope_name, "scope");
+    if (p.scope != Scope::Volume) {
+        p.scope_threshold = get_optional<double>(j, "scope_threshold");
+        if (!p.scope_threshold) throw RecordFormatError("field 'scope_threshold' is missing");
+        p.duplicate_fraction = get<double>(j, "duplicate_fraction");
+    }
+    if (p.scope == Scope::Patient) p.patient_depth = get<int>(j, "patient_depth");
     return p;
 }
 
@@ -294,8 +313,10 @@ Json volume_info_json(const VolumeInfo& info) {
     return j;
 }
 
-Json to_json(const VolumeRecord& v) {
+Json to_json(const VolumeRecord& v, RecordView view) {
+    const bool record = view == RecordView::Record;
     Json vj = volume_info_json(v.info);
+    if (record && !v.info.patient.empty()) vj["patient"] = v.info.patient;
     vj["kept"] = v.kept;
     vj["pairs"] = v.pairs_computed;
     vj["seconds"] = v.seconds;
@@ -307,8 +328,10 @@ Json to_json(const VolumeRecord& v) {
         sj["z"] = optional_json(s.z);
         sj["kept"] = s.kept;
         sj["match"] = optional_json(s.match);
+        if (!record) sj["match_volume"] = optional_json(s.match_volume);
         sj["score"] = number_or_null(s.score);
         if (s.description) sj["hash"] = *s.description;
+        if (record && s.feature) sj["feature"] = *s.feature;
         sj["output"] = text_or_null(s.output);
         if (!s.output_npy.empty()) sj["output_npy"] = s.output_npy;
         slices.push_back(std::move(sj));
@@ -332,6 +355,7 @@ VolumeRecord volume_record_from_json(const Json& j) {
     info.height = static_cast<int>(size[1]);
     info.spacing = {spacing[0], spacing[1], spacing[2]};
     info.type = voxel_type_of(get<std::string>(j, "dtype"));
+    info.patient = get_optional<std::string>(j, "patient").value_or("");
     v.kept = get<std::size_t>(j, "kept");
     v.pairs_computed = get<std::size_t>(j, "pairs");
     v.seconds = get<double>(j, "seconds");
@@ -344,6 +368,7 @@ VolumeRecord volume_record_from_json(const Json& j) {
         s.match = get_optional<std::size_t>(sj, "match");
         s.score = get_optional<double>(sj, "score");
         s.description = get_optional<std::string>(sj, "hash");
+        s.feature = get_optional<std::string>(sj, "feature");
         s.output = text_or_empty(sj, "output");
         s.output_npy = text_or_empty(sj, "output_npy");
         info.slices.push_back({s.file, s.z});
@@ -360,7 +385,7 @@ Json to_json(const SourceRecord& r) {
     j["source"] = r.source;
     j["fingerprint"] = r.fingerprint;
     j["volumes"] = Json::array();
-    for (const VolumeRecord& v : r.volumes) j["volumes"].push_back(to_json(v));
+    for (const VolumeRecord& v : r.volumes) j["volumes"].push_back(to_json(v, RecordView::Record));
     j["errors"] = to_json(r.errors);
     j["skipped"] = skipped_json(r.skipped);
     return j;
@@ -374,6 +399,12 @@ SourceRecord source_record_from_json(const Json& j) {
     r.errors = errors_from_json(array_field(j, "errors"));
     for (const Json& e : array_field(j, "skipped")) r.skipped.push_back({get<std::string>(e, "path"), get<std::string>(e, "reason")});
     return r;
+}
+
+Json duplicates_json(const std::vector<VolumeDuplicate>& duplicates) {
+    Json out = Json::array();
+    for (const VolumeDuplicate& d : duplicates) out.push_back({{"volume", d.volume}, {"of", d.of}, {"fraction", d.fraction}});
+    return out;
 }
 
 Json skipped_json(const std::vector<InputFailure>& skipped) {

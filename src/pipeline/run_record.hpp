@@ -37,6 +37,10 @@ struct RunParameters {
     std::optional<ModelDescription> model;    // deepnet: the model the run used
     OutputFormat format = OutputFormat::Png;
     bool flat = false;
+    Scope scope = Scope::Volume;
+    std::optional<double> scope_threshold;  // resolved: the pass's threshold (unset for volume)
+    int patient_depth = 1;
+    double duplicate_fraction = 0.9;
 
     // A reduce run's parameters; `metric` is the metric built from them (null for everyn).
     static RunParameters of(const ReduceConfig& config, const Metric* metric);
@@ -69,6 +73,10 @@ struct SliceRecord {
     std::optional<std::size_t> match;
     std::optional<double> score;
     std::optional<std::string> description;  // the metric's per-slice text (HASH: the hex digest)
+    // Records only, kept slices, --scope patient|dataset: the metric's feature_text when
+    // the description is not already it (DeepNet's embedding).
+    std::optional<std::string> feature;
+    std::optional<std::string> match_volume;  // set by the cross-volume pass (manifests only)
     std::string output;                      // relative to OUT; empty when not written
     std::string output_npy;                  // --format both: the NPY beside the PNG
 };
@@ -102,8 +110,13 @@ public:
 OrderedJson to_json(const RunParameters& p);
 OrderedJson to_json(const RunFile& r);
 OrderedJson to_json(const SourceRecord& r);
-OrderedJson to_json(const VolumeRecord& v);  // as it appears in manifest.json's "volumes"
+// A volume as manifest.json's "volumes" show it, or as a source record keeps it (with
+// what the cross-volume pass needs: each kept slice's feature, the patient digest).
+enum class RecordView { Manifest, Record };
+OrderedJson to_json(const VolumeRecord& v, RecordView view = RecordView::Manifest);
 OrderedJson to_json(const std::vector<InputFailure>& errors);
+// [{"volume": id, "of": id, "fraction": f}].
+OrderedJson duplicates_json(const std::vector<VolumeDuplicate>& duplicates);
 // Skipped files: [{"path": ..., "reason": ...}].
 OrderedJson skipped_json(const std::vector<InputFailure>& skipped);
 // id, source, format, size, spacing and dtype of a volume (`info --json`, the manifest).

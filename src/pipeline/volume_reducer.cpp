@@ -113,7 +113,7 @@ PruneResult VolumeReducer::prune_slabs(Slab& slab, VolumeRecord& record, std::ve
             auto part = prepare_features([&](std::size_t k) { return slab.slice(slab.first + k); }, slab.count, metric,
                                          m_config.intensity, pool, progress, cancel);
             for (std::size_t k = 0; k < part.size(); ++k) {
-                record.slices[slab.first + k].description = metric.describe(*part[k]);
+                describe(*part[k], record.slices[slab.first + k]);
                 features[slab.first + k] = std::move(part[k]);
             }
         }
@@ -166,7 +166,7 @@ PruneResult VolumeReducer::prune(const Volume& volume, VolumeRecord& record, Thr
         const std::size_t end = std::min(n, std::max(last + 1, prepared + chunk));
         auto part = prepare_features(volume, prepared, end - prepared, metric, m_config.intensity, pool, progress, cancel);
         for (std::size_t k = 0; k < part.size(); ++k) {
-            record.slices[prepared + k].description = metric.describe(*part[k]);
+            describe(*part[k], record.slices[prepared + k]);
             features[prepared + k] = std::move(part[k]);
         }
         prepared = end;
@@ -250,12 +250,20 @@ VolumeRecord VolumeReducer::new_record(const VolumeInfo& info) {
     return record;
 }
 
+void VolumeReducer::describe(const Feature& feature, SliceRecord& slice) const {
+    slice.description = m_metric->describe(feature);
+    if (m_config.scope == Scope::Volume) return;
+    auto text = m_metric->feature_text(feature);
+    if (text != slice.description) slice.feature = std::move(text);
+}
+
 void VolumeReducer::apply(const PruneResult& pruned, VolumeRecord& record) {
     for (std::size_t i = 0; i < record.slices.size(); ++i) {
         SliceRecord& s = record.slices[i];
         s.kept = pruned.kept[i];
         s.match = pruned.match[i];
         s.score = pruned.score[i];
+        if (!s.kept) s.feature.reset();  // the cross-volume pass looks at kept slices only
     }
     record.kept = pruned.kept_count();
     record.pairs_computed = pruned.pairs_computed;

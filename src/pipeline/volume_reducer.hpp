@@ -45,6 +45,8 @@ private:
                             const CancelToken& cancel) const;
     static VolumeRecord new_record(const VolumeInfo& info);
     static void apply(const PruneResult& pruned, VolumeRecord& record);
+    // The slice's manifest text and, for a cross-volume pass, its feature for the record.
+    void describe(const Feature& feature, SliceRecord& slice) const;
     std::size_t every() const;  // everyn's N
 
     const ReduceConfig& m_config;

@@ -88,7 +88,7 @@ TEST(CliReduce, BundledSampleManifestAndOutputs) {
     // The CSV has the same rows.
     const auto lines = split_lines(test::read_file(out / "manifest.csv"));
     ASSERT_EQ(lines.size(), 31u);
-    EXPECT_EQ(lines[0], "volume,index,file,z,kept,match,score,hash,output,output_npy");
+    EXPECT_EQ(lines[0], "volume,index,file,z,kept,match,match_volume,score,hash,output,output_npy");
     std::size_t csv_kept = 0;
     for (std::size_t i = 1; i < lines.size(); ++i) csv_kept += lines[i].find(",true,") != std::string::npos;
     EXPECT_EQ(csv_kept, kept);

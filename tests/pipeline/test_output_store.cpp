@@ -143,8 +143,8 @@ TEST(OutputStore, ManifestsAreStreamedFromTheRecords) {
     EXPECT_EQ(m["parameters"]["method"], "hash");
     const std::string csv = test::read_file(dir / "manifest.csv");
     EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 6);  // header + 5 slices
-    EXPECT_EQ(csv.substr(0, csv.find('\n')), "volume,index,file,z,kept,match,score,hash,output,output_npy");
-    EXPECT_NE(csv.find("\nb,1,,1,false,0,,,,\n"), std::string::npos) << csv;
+    EXPECT_EQ(csv.substr(0, csv.find('\n')), "volume,index,file,z,kept,match,match_volume,score,hash,output,output_npy");
+    EXPECT_NE(csv.find("\nb,1,,1,false,0,,,,,\n"), std::string::npos) << csv;
     // A missing record is an error naming the source, and no manifest is committed.
     const OutputStore other((dir / "other").string());
     other.create();

@@ -65,7 +65,8 @@ TEST(RunRecord, ParameterKeysInManifestOrder) {
     const OrderedJson mi = to_json(parameters("mi"));  // named: items() of a temporary would dangle
     for (const auto& [k, v] : mi.items()) keys.push_back(k);
     EXPECT_EQ(keys, (std::vector<std::string>{"inputs", "method", "threshold", "fraction", "every", "neighbours", "strategy",
-                                              "order", "include_localizers", "intensity", "resize", "bins", "format", "flat"}));
+                                              "order", "include_localizers", "intensity", "resize", "bins", "format", "flat",
+                                              "scope"}));
     const OrderedJson hash = to_json(parameters("hash"));
     EXPECT_EQ(hash["threshold"].dump(), "6");  // a Hamming distance prints as a whole number
     EXPECT_EQ(hash["hash_size"], 16);

@@ -1,0 +1,160 @@
+#include "pipeline/scope_pass.hpp"
+
+#include <lessmore/cross_volume.hpp>
+#include <lessmore/error.hpp>
+#include <lessmore/files.hpp>
+#include <lessmore/neighbour_index.hpp>
+
+#include "pipeline/metric_loader.hpp"
+
+#include <algorithm>
+#include <memory>
+
+namespace fs = std::filesystem;
+
+namespace lessmore {
+namespace {
+
+// One volume's kept slices as the pass sees them.
+struct ScopeVolume {
+    std::string id;
+    std::string group;
+    std::vector<std::size_t> index;  // slice index of each kept slice
+    std::vector<std::unique_ptr<Feature>> features;
+};
+
+std::vector<ScopeVolume> read_volumes(const OutputStore& store, const std::vector<std::string>& source_ids,
+                                      const RunParameters& p, const Metric& metric, const CancelToken& cancel) {
+    std::vector<ScopeVolume> out;
+    for (const std::string& source : source_ids) {
+        cancel.check();
+        const auto record = store.read_record(source);
+        if (!record) throw Error("the record of " + source + " is missing or damaged");
+        for (const VolumeRecord& v : record->volumes) {
+            ScopeVolume sv;
+            sv.id = v.info.id;
+            sv.group = p.scope == Scope::Patient ? patient_group(v.info, p.patient_depth) : "dataset";
+            for (const SliceRecord& s : v.slices) {
+                if (!s.kept) continue;
+                const auto& text = s.feature ? s.feature : s.description;
+                if (!text) throw Error("the record of " + v.info.id + " keeps no feature for slice " + std::to_string(s.index));
+                try {
+                    sv.features.push_back(metric.feature_from_text(*text));
+                } catch (const Error& e) {
+                    throw Error("the record of " + v.info.id + ", slice " + std::to_string(s.index) + ": " + e.what());
+                }
+                sv.index.push_back(s.index);
+            }
+            out.push_back(std::move(sv));
+        }
+    }
+    std::sort(out.begin(), out.end(), [](const ScopeVolume& a, const ScopeVolume& b) { return a.id < b.id; });
+    return out;
+}
+
+}  // namespace
+
+std::size_t ScopeOutcome::removed_count() const {
+    std::size_t n = 0;
+    for (const auto& [id, slices] : removed) n += slices.size();
+    return n;
+}
+
+std::string patient_group(const VolumeInfo& info, int depth) {
+    if (!info.patient.empty()) return "patient:" + info.patient;
+    std::string group;
+    std::size_t start = 0;
+    for (int level = 0; level < depth && start <= info.id.size(); ++level) {
+        const std::size_t slash = info.id.find('/', start);
+        const std::string part = info.id.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
+        group += (level ? "/" : "") + part.substr(0, part.find('#'));  // '#' only ever marks a series
+        if (slash == std::string::npos) break;
+        start = slash + 1;
+    }
+    return "folder:" + group;
+}
+
+ScopeOutcome scope_pass(const OutputStore& store, const std::vector<std::string>& source_ids, const RunParameters& p,
+                        ThreadPool& pool, const CancelToken& cancel) {
+    ScopeOutcome out;
+    if (p.scope == Scope::Volume) return out;
+    const std::unique_ptr<Metric> metric = load_metric(p.metric_options());
+    const double threshold = *p.scope_threshold;
+    const std::vector<ScopeVolume> volumes = read_volumes(store, source_ids, p, *metric, cancel);
+    std::map<std::string, std::vector<const ScopeVolume*>> groups;  // each in id order
+    for (const ScopeVolume& v : volumes) groups[v.group].push_back(&v);
+    for (const auto& [group, members] : groups) {
+        cancel.check();
+        std::vector<std::vector<const Feature*>> features;
+        for (const ScopeVolume* v : members) {
+            features.emplace_back();
+            for (const auto& f : v->features) features.back().push_back(f.get());
+            if (p.scope == Scope::Patient) out.groups[v->id] = group;
+        }
+        if (members.size() < 2) continue;
+        const CrossDecisions decisions = cross_volume_pass(
+            features, *metric, threshold, [&] { return metric->make_index(threshold, pool.size()); }, pool);
+        for (std::size_t v = 0; v < members.size(); ++v)
+            for (std::size_t k = 0; k < decisions[v].size(); ++k) {
+                if (!decisions[v][k]) continue;
+                const CrossMatch& m = *decisions[v][k];
+                out.removed[members[v]->id][members[v]->index[k]] =
+                    ScopeMatch{members[m.volume]->id, members[m.volume]->index[m.kept], m.score};
+            }
+        for (const DuplicateVolume& d : duplicate_volumes(decisions, p.duplicate_fraction))
+            out.duplicates.push_back({members[d.volume]->id, members[d.of]->id, d.fraction});
+    }
+    std::sort(out.duplicates.begin(), out.duplicates.end(),
+              [](const VolumeDuplicate& a, const VolumeDuplicate& b) { return a.volume < b.volume; });
+    out.applied = true;
+    return out;
+}
+
+void remove_scope_outputs(const OutputStore& store, const std::vector<std::string>& source_ids, const ScopeOutcome& o) {
+    if (o.removed.empty()) return;
+    for (const std::string& source : source_ids) {
+        auto record = store.read_record(source);
+        if (!record) continue;
+        SourceRecord gone;
+        for (VolumeRecord& v : record->volumes) {
+            const auto it = o.removed.find(v.info.id);
+            if (it == o.removed.end()) continue;
+            VolumeRecord r;
+            for (const SliceRecord& s : v.slices)
+                if (it->second.count(s.index)) r.slices.push_back(s);
+            gone.volumes.push_back(std::move(r));
+        }
+        if (gone.volumes.empty()) continue;
+        store.remove_outputs(gone);
+        // A volume folder left empty goes too (remove() leaves a folder that is not empty).
+        for (const VolumeRecord& v : gone.volumes)
+            for (const SliceRecord& s : v.slices)
+                for (const std::string* rel : {&s.output, &s.output_npy}) {
+                    if (rel->empty()) continue;
+                    const fs::path dir = (store.root() / OutputStore::checked_slice_path(*rel)).parent_path();
+                    std::error_code ec;
+                    if (dir != store.root() / "slices") fs::remove(dir, ec);
+                }
+    }
+}
+
+std::size_t apply_scope(const ScopeOutcome& o, VolumeRecord& v) {
+    const auto it = o.removed.find(v.info.id);
+    if (it == o.removed.end()) return 0;
+    std::size_t n = 0;
+    for (SliceRecord& s : v.slices) {
+        const auto m = it->second.find(s.index);
+        if (m == it->second.end() || !s.kept) continue;
+        s.kept = false;
+        s.match = m->second.index;
+        s.match_volume = m->second.volume;
+        s.score = m->second.score;
+        s.output.clear();
+        s.output_npy.clear();
+        ++n;
+    }
+    v.kept -= n;
+    return n;
+}
+
+}  // namespace lessmore
