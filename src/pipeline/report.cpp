@@ -12,6 +12,7 @@
 
 #include "io/image_codec.hpp"
 #include "pipeline/features.hpp"
+#include "pipeline/scope_pass.hpp"
 #include "pipeline/metric_loader.hpp"
 #include "pipeline/output_store.hpp"
 #include "pipeline/volume_walk.hpp"
@@ -236,6 +237,7 @@ struct RunView {
     std::vector<SourceRecord> records;
     std::vector<const VolumeRecord*> rows;  // by volume id
     std::vector<InputFailure> errors;       // discovery's, then each source's (by source id)
+    std::vector<VolumeDuplicate> duplicates;  // --scope patient|dataset
     std::size_t slices = 0, kept = 0;
     std::vector<double> fractions;
 };
@@ -304,6 +306,18 @@ std::vector<std::string> volume_sections(const RunView& view, const RunParameter
     return sections;
 }
 
+// Volumes the cross-volume pass found to repeat another: candidates to drop outright.
+std::string duplicates_section(const std::vector<VolumeDuplicate>& duplicates) {
+    std::string html = "<h2>Duplicate volumes</h2><p class=\"note\">Volumes most of whose kept slices were removed by "
+                       "matches to one other volume (--scope).</p>";
+    if (duplicates.empty()) return html + "<p>None.</p>\n";
+    html += "<table id=\"duplicates\"><tr><th>volume</th><th>duplicate of</th><th>kept slices matched</th></tr>\n";
+    for (const VolumeDuplicate& d : duplicates)
+        html += "<tr><td class=\"id\">" + html_escape(d.volume) + "</td><td class=\"id\">" + html_escape(d.of) + "</td><td>" +
+                fixed(100.0 * d.fraction, 1) + "%</td></tr>\n";
+    return html + "</table>\n";
+}
+
 void write_index(const fs::path& path, const RunView& view, const RunParameters& params,
                  const std::vector<std::string>& sections, bool paged) {
     AtomicFile index(path);
@@ -321,6 +335,7 @@ void write_index(const fs::path& path, const RunView& view, const RunParameters&
             index.write("<tr><td class=\"id\">" + html_escape(e.path) + "</td><td class=\"id\">" + html_escape(e.message) + "</td></tr>\n");
         index.write("</table>\n");
     }
+    if (params.scope != Scope::Volume) index.write(duplicates_section(view.duplicates));
     index.write("<h2>Volumes</h2><input id=\"filter\" placeholder=\"filter volumes\" oninput=\"filterVolumes(this.value)\">\n"
                 "<table id=\"volumes\"><tr><th>volume</th><th>slices</th><th>kept</th><th>fraction</th><th>seconds</th></tr>\n");
     for (std::size_t k = 0; k < view.rows.size(); ++k) {
@@ -352,6 +367,15 @@ ReportResult write_report(const ReportConfig& config, ProgressSink& progress, co
     ThreadPool pool(config.threads);
     RunView view;
     view.records = store.read_all_records();
+    if (params.scope != Scope::Volume && !run->shard) {
+        // The records hold each volume's own decisions; the pass (deterministic) gives the rest.
+        std::vector<std::string> ids;
+        for (const SourceRecord& r : view.records) ids.push_back(r.source);
+        const ScopeOutcome scope = scope_pass(store, ids, params, pool, cancel);
+        for (SourceRecord& r : view.records)
+            for (VolumeRecord& v : r.volumes) apply_scope(scope, v);
+        view.duplicates = scope.duplicates;
+    }
     fill_view(view, *run);
 
     ReportResult result;
