@@ -17,8 +17,8 @@ packages=(build-essential cmake pkg-config
           libfaiss-dev libopenblas0-openmp
           libgdcm-tools googletest libgtest-dev libbenchmark-dev darknet)
 
-# The browser test of the HTML report needs a real browser.
-[ "$mode" = test ] && packages+=(chromium)
+# The browser test of the HTML report needs a real browser; the cluster test a real SLURM.
+[ "$mode" = test ] && packages+=(chromium slurm-wlm munge)
 
 missing=()
 for p in "${packages[@]}"; do
