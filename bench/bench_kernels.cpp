@@ -13,11 +13,19 @@
 #include <lessmore/load.hpp>
 #include <lessmore/thread_pool.hpp>
 #include <lessmore/png_writer.hpp>
+#include <lessmore/base64.hpp>
+#include <lessmore/cross_volume.hpp>
+#include <lessmore/metric.hpp>
+#include <lessmore/neighbour_index.hpp>
+
+#include <sys/resource.h>
 
 #include <benchmark/benchmark.h>
 #include <opencv2/dnn.hpp>
 
 #include <cstdlib>
+#include <cstdio>
+#include <cstring>
 
 #include <cstdint>
 #include <filesystem>
@@ -195,6 +203,150 @@ void BM_LoadDicomSeries(benchmark::State& state) {
     state.SetItemsProcessed(static_cast<std::int64_t>(slices));
 }
 BENCHMARK(BM_LoadDicomSeries)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond);
+
+// The cross-volume pass of --scope dataset (include/lessmore/cross_volume.hpp) at dataset
+// scale, on features that look like a real dataset's: 64-bit dhashes of the real CT slices
+// in the shared data, each volume a run of 20 consecutive slices of one of them with the
+// same number of random bits (0..16, per volume) flipped in every slice, so that some
+// volumes are copies, some re-noised copies and most new. Peak RSS is reported (run one
+// benchmark per process: bench/bench_scope.sh does).
+std::vector<std::uint64_t> real_ct_hashes() {
+    std::vector<std::uint64_t> out;
+    const std::filesystem::path dir(LESSMORE_SHARED_DATA);
+    if (!std::filesystem::exists(dir)) return out;
+    ThreadPool pool(2);
+    CancelToken cancel;
+    const DHasher hasher(8);
+    for (const Source& source : discover({dir.string()}).sources) {
+        for (const LoadedVolume& loaded : load_source(source, LoadOptions{}, pool, cancel)) {
+            if (!loaded.volume) continue;
+            for (std::size_t k = 0; k < loaded.volume->slice_count(); ++k)
+                out.push_back(hasher(to_8bit(loaded.volume->slice(k), IntensityMapping{})).words.at(0));
+        }
+    }
+    return out;
+}
+
+struct FeatureSet {
+    std::unique_ptr<Metric> metric;
+    std::vector<std::unique_ptr<Feature>> owned;
+    std::vector<std::vector<const Feature*>> volumes;
+};
+
+double peak_rss_mb() {
+    rusage usage{};
+    getrusage(RUSAGE_SELF, &usage);
+    return static_cast<double>(usage.ru_maxrss) / 1024.0;
+}
+
+FeatureSet hash_dataset(std::size_t slices, bool uniform) {
+    static constexpr std::size_t k_per_volume = 20;
+    FeatureSet set;
+    set.metric = make_metric(MetricOptions{});
+    std::vector<std::uint64_t> base = uniform ? std::vector<std::uint64_t>{} : real_ct_hashes();
+    std::mt19937_64 rng(12);
+    set.owned.reserve(slices);
+    char hex[17];
+    for (std::size_t v = 0; v * k_per_volume < slices; ++v) {
+        set.volumes.emplace_back();
+        const std::size_t start = base.empty() ? 0 : rng() % base.size();
+        const int flips = static_cast<int>(rng() % 17);
+        for (std::size_t k = 0; k < k_per_volume; ++k) {
+            std::uint64_t h = rng();
+            if (!base.empty()) {
+                h = base[(start + k) % base.size()];
+                for (int f = 0; f < flips; ++f) h ^= 1ull << (rng() % 64);
+            }
+            std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
+            set.owned.push_back(set.metric->feature_from_text(hex));
+            set.volumes.back().push_back(set.owned.back().get());
+        }
+    }
+    return set;
+}
+
+void report_pass(benchmark::State& state, const CrossDecisions& d, std::size_t slices) {
+    std::size_t removed = 0;
+    for (const auto& v : d)
+        for (const auto& m : v) removed += m.has_value();
+    state.SetItemsProcessed(static_cast<std::int64_t>(slices) * state.iterations());
+    state.counters["removed_fraction"] = static_cast<double>(removed) / static_cast<double>(slices);
+    state.counters["peak_rss_MB"] = peak_rss_mb();
+}
+
+// Args: kept slices, threshold, 1 for uniform random hashes (the index's easy case).
+void BM_ScopePassHash(benchmark::State& state) {
+    const auto slices = static_cast<std::size_t>(state.range(0));
+    const double threshold = static_cast<double>(state.range(1));
+    const FeatureSet set = hash_dataset(slices, state.range(2) == 1);
+    ThreadPool pool(2);
+    CrossDecisions d;
+    for (auto _ : state)
+        d = cross_volume_pass(set.volumes, *set.metric, threshold,
+                              [&] { return set.metric->make_index(threshold, pool.size()); }, pool);
+    report_pass(state, d, slices);
+}
+BENCHMARK(BM_ScopePassHash)
+    ->Args({1000000, 6, 0})->Args({1000000, 12, 0})->Args({1000000, 6, 1})
+    ->Unit(benchmark::kSecond)->UseRealTime()->Iterations(1);
+
+// The same pass over every pair, as a global brute-force tool does (smaller: it is
+// quadratic); Args: kept slices, threshold.
+void BM_ScopePassHashBruteForce(benchmark::State& state) {
+    const auto slices = static_cast<std::size_t>(state.range(0));
+    const double threshold = static_cast<double>(state.range(1));
+    const FeatureSet set = hash_dataset(slices, false);
+    ThreadPool pool(2);
+    CrossDecisions d;
+    for (auto _ : state)
+        d = cross_volume_pass(set.volumes, *set.metric, threshold, [] { return std::make_unique<BruteForceIndex>(); },
+                              pool);
+    report_pass(state, d, slices);
+}
+BENCHMARK(BM_ScopePassHashBruteForce)->Args({100000, 6})->Unit(benchmark::kSecond)->UseRealTime()->Iterations(1);
+
+// DeepNet: 256-value embeddings (the bundled model's size) of ReLU features, around 2,000
+// anatomies, each volume 20 embeddings of one anatomy with its own noise level.
+FeatureSet embedding_dataset(std::size_t slices) {
+    FeatureSet set;
+    MetricOptions options;
+    options.method = "deepnet";
+    set.metric = make_metric(options);
+    constexpr std::size_t k_dims = 256, k_per_volume = 20;
+    std::mt19937 rng(5);
+    std::normal_distribution<float> normal(0.0f, 1.0f);
+    std::vector<std::vector<float>> centres(2000, std::vector<float>(k_dims));
+    for (auto& c : centres)
+        for (float& x : c) x = std::max(0.0f, normal(rng));
+    std::string bytes(k_dims * 4, '\0');
+    for (std::size_t v = 0; v * k_per_volume < slices; ++v) {
+        set.volumes.emplace_back();
+        const auto& centre = centres[rng() % centres.size()];
+        const float noise = 0.1f * static_cast<float>(rng() % 10);
+        for (std::size_t k = 0; k < k_per_volume; ++k) {
+            std::vector<float> e = centre;
+            for (float& x : e) x = std::max(0.0f, x + noise * normal(rng));
+            std::memcpy(bytes.data(), e.data(), bytes.size());
+            set.owned.push_back(set.metric->feature_from_text(base64_encode(bytes)));
+            set.volumes.back().push_back(set.owned.back().get());
+        }
+    }
+    return set;
+}
+
+// Args: embeddings, threshold x 100.
+void BM_ScopePassDeepNet(benchmark::State& state) {
+    const auto slices = static_cast<std::size_t>(state.range(0));
+    const double threshold = static_cast<double>(state.range(1)) / 100.0;
+    const FeatureSet set = embedding_dataset(slices);
+    ThreadPool pool(2);
+    CrossDecisions d;
+    for (auto _ : state)
+        d = cross_volume_pass(set.volumes, *set.metric, threshold,
+                              [&] { return set.metric->make_index(threshold, pool.size()); }, pool);
+    report_pass(state, d, slices);
+}
+BENCHMARK(BM_ScopePassDeepNet)->Args({100000, 95})->Args({100000, 99})->Unit(benchmark::kSecond)->UseRealTime()->Iterations(1);
 
 }  // namespace
 

@@ -47,11 +47,11 @@ CrossDecisions cross_volume_pass(const std::vector<std::vector<const Feature*>>&
         v0 = v1;
         if (queries.empty()) continue;
         std::vector<std::vector<std::uint32_t>> from_index(queries.size()), from_block(queries.size());
-        if (index->size() > 0) from_index = index->candidates(queries);
+        if (index->size() > 0) from_index = index->candidates(queries, pool);
         if (items.back().volume != items.front().volume) {
             std::unique_ptr<NeighbourIndex> local = make_index();
             local->add(queries);
-            from_block = local->candidates(queries);
+            from_block = local->candidates(queries, pool);
         }
         // The similar candidates of each slice, scored by the metric itself (in parallel).
         std::vector<std::vector<Similar>> similar(queries.size());

@@ -4,7 +4,8 @@
 
 namespace lessmore {
 
-std::vector<std::vector<std::uint32_t>> BruteForceIndex::candidates(const std::vector<const Feature*>& queries) const {
+std::vector<std::vector<std::uint32_t>> BruteForceIndex::candidates(const std::vector<const Feature*>& queries,
+                                                                    ThreadPool& /*pool*/) const {
     std::vector<std::uint32_t> all(m_size);
     std::iota(all.begin(), all.end(), 0u);
     return std::vector<std::vector<std::uint32_t>>(queries.size(), all);

@@ -8,6 +8,8 @@
 #include <lessmore/neighbour_index.hpp>
 #include <lessmore/thread_pool.hpp>
 
+#include "kernels/metrics/hamming_index.hpp"
+
 #include <gtest/gtest.h>
 
 #include <bitset>
@@ -137,22 +139,71 @@ TEST(CrossVolume, HammingIndexGivesTheBruteForceResult) {
     }
 }
 
-TEST(CrossVolume, HammingIndexFindsEveryCodeWithinTheRadius) {
-    const Features f = clustered_hashes(50, 40, 5);
-    std::vector<const Feature*> all;
-    for (const auto& v : f.volumes) all.insert(all.end(), v.begin(), v.end());
-    for (int t : {2, 6, 9}) {
-        auto index = f.metric->make_index(t, 2);
-        index->add(all);
-        const auto lists = index->candidates(all);
-        for (std::size_t i = 0; i < all.size(); ++i)
-            for (std::size_t j = 0; j < all.size(); ++j) {
-                const bool similar = f.metric->compare(*all[i], *all[j]) <= t;
-                const bool found = std::binary_search(lists[i].begin(), lists[i].end(), static_cast<std::uint32_t>(j));
-                if (similar) {
-                    ASSERT_TRUE(found) << "t " << t << ": " << i << " vs " << j;
+// Codes of `bits` bits (packed as a DHash packs them), in clusters: some within any radius
+// of each other.
+struct Code final : Feature {
+    std::vector<std::uint64_t> words;
+};
+
+std::vector<std::unique_ptr<Code>> clustered_codes(int bits, std::size_t count, unsigned seed) {
+    std::mt19937_64 rng(seed);
+    const std::size_t words = (static_cast<std::size_t>(bits) + 63) / 64;
+    std::vector<std::vector<std::uint64_t>> centres(12, std::vector<std::uint64_t>(words));
+    for (auto& c : centres)
+        for (int i = 0; i < bits; ++i)
+            if (rng() & 1u) c[static_cast<std::size_t>(i) / 64] |= std::uint64_t{1} << (63 - i % 64);
+    std::vector<std::unique_ptr<Code>> out;
+    for (std::size_t n = 0; n < count; ++n) {
+        auto code = std::make_unique<Code>();
+        code->words = centres[rng() % centres.size()];
+        const int flips = static_cast<int>(rng() % static_cast<std::uint64_t>(std::max(2, bits / 4)));
+        for (int k = 0; k < flips; ++k) {
+            const auto i = static_cast<int>(rng() % static_cast<std::uint64_t>(bits));
+            code->words[static_cast<std::size_t>(i) / 64] ^= std::uint64_t{1} << (63 - i % 64);
+        }
+        out.push_back(std::move(code));
+    }
+    return out;
+}
+
+int code_distance(const Code& a, const Code& b) {
+    int d = 0;
+    for (std::size_t i = 0; i < a.words.size(); ++i) d += __builtin_popcountll(a.words[i] ^ b.words[i]);
+    return d;
+}
+
+// The index's candidates are exactly the codes within the radius, for the code sizes and
+// radii that take each of its paths: one table (9 and 25 bits), four and nine tables of 16
+// bits searched to different flips, the exhaustive scan (radius 20 at 64 bits), with the
+// tables built from the first code or after the first few hundred (and the scan below).
+TEST(CrossVolume, HammingIndexFindsExactlyTheCodesWithinTheRadius) {
+    ThreadPool pool(2);
+    for (int bits : {9, 25, 64, 144}) {
+        const auto codes = clustered_codes(bits, 1200, static_cast<unsigned>(bits));
+        std::vector<const Feature*> all;
+        for (const auto& c : codes) all.push_back(c.get());
+        const auto words = [](const Feature& f) { return static_cast<const Code&>(f).words.data(); };
+        for (int t : {0, 1, 2, 5, 6, 7, 9, 12, 20}) {
+            for (std::size_t scan_below : {std::size_t{0}, std::size_t{300}, k_hamming_scan_below}) {
+                auto index = make_hamming_index(bits, t, words, scan_below);
+                const std::vector<const Feature*> first(all.begin(), all.begin() + 500), rest(all.begin() + 500, all.end());
+                index->add(first);
+                index->add(rest);
+                ASSERT_EQ(index->size(), all.size());
+                const auto lists = index->candidates(all, pool);
+                std::size_t pairs = 0;
+                for (std::size_t i = 0; i < all.size(); ++i) {
+                    std::vector<std::uint32_t> expected;
+                    for (std::size_t j = 0; j < all.size(); ++j)
+                        if (code_distance(*codes[i], *codes[j]) <= t) expected.push_back(static_cast<std::uint32_t>(j));
+                    ASSERT_EQ(lists[i], expected) << bits << " bits, t " << t << ", scan below " << scan_below << ", query " << i;
+                    pairs += expected.size() - 1;
+                }
+                if (t >= 6) {
+                    EXPECT_GT(pairs, all.size()) << bits << " bits: the clusters make the test bite";
                 }
             }
+        }
     }
 }
 

@@ -2,8 +2,6 @@
 
 #include <lessmore/error.hpp>
 
-#include <faiss/IndexBinaryFlat.h>
-#include <faiss/IndexBinaryHash.h>
 #include <faiss/IndexFlat.h>
 #include <faiss/impl/AuxIndexStructures.h>
 #include <faiss/impl/FaissException.h>
@@ -36,78 +34,6 @@ auto guarded(const char* what, F&& f) {
     }
 }
 
-std::size_t choose(int n, int k) {
-    double c = 1;
-    for (int i = 0; i < k; ++i) c = c * (n - i) / (i + 1);
-    return static_cast<std::size_t>(c);
-}
-
-class HammingIndex final : public NeighbourIndex {
-public:
-    HammingIndex(int bits, int radius, int threads, std::function<const std::uint64_t*(const Feature&)> words)
-        : m_radius(radius), m_threads(threads), m_words(std::move(words)) {
-        const int d = (bits + 7) / 8 * 8;
-        m_code_size = static_cast<std::size_t>(d / 8);
-        // m substrings of 16 bits searched to radius / m flips; when that enumerates more
-        // buckets than a scan costs, scan.
-        const int b = std::min(16, d);
-        const int m = d / b;
-        const int flips = radius / m;
-        std::size_t probes = 0;
-        for (int f = 0; f <= flips && f <= b; ++f) probes += choose(b, f);
-        if (probes * static_cast<std::size_t>(m) <= 8192) {
-            auto multi = std::make_unique<faiss::IndexBinaryMultiHash>(d, m, b);
-            multi->nflip = flips;
-            m_index = std::move(multi);
-        } else {
-            m_index = std::make_unique<faiss::IndexBinaryFlat>(d);
-        }
-    }
-
-    void add(const std::vector<const Feature*>& items) override {
-        if (items.empty()) return;
-        const std::vector<std::uint8_t> codes = encode(items);
-        guarded("add", [&] {
-            m_index->add(static_cast<faiss::Index::idx_t>(items.size()), codes.data());
-            return 0;
-        });
-    }
-
-    std::size_t size() const override { return static_cast<std::size_t>(m_index->ntotal); }
-
-    std::vector<std::vector<std::uint32_t>> candidates(const std::vector<const Feature*>& queries) const override {
-        if (queries.empty() || m_index->ntotal == 0) return std::vector<std::vector<std::uint32_t>>(queries.size());
-        const std::vector<std::uint8_t> codes = encode(queries);
-        faiss::RangeSearchResult result(static_cast<faiss::Index::idx_t>(queries.size()));
-        omp_set_num_threads(m_threads);
-        // FAISS's Hamming range search keeps distances strictly below its radius.
-        guarded("search", [&] {
-            m_index->range_search(static_cast<faiss::Index::idx_t>(queries.size()), codes.data(), m_radius + 1, &result);
-            return 0;
-        });
-        return lists_of(result, queries.size());
-    }
-
-private:
-    // Codes as bytes, most significant first; 8 bytes of slack at the end because FAISS's
-    // multi-hash reads a whole 64-bit word at each substring's byte offset.
-    std::vector<std::uint8_t> encode(const std::vector<const Feature*>& items) const {
-        std::vector<std::uint8_t> codes(items.size() * m_code_size + 8, 0);
-        for (std::size_t i = 0; i < items.size(); ++i) {
-            const std::uint64_t* w = m_words(*items[i]);
-            for (std::size_t byte = 0; byte < m_code_size; ++byte)
-                codes[i * m_code_size + byte] = static_cast<std::uint8_t>(w[byte / 8] >> (56 - 8 * (byte % 8)));
-        }
-        return codes;
-    }
-
-    int m_radius;
-    int m_threads;
-    std::function<const std::uint64_t*(const Feature&)> m_words;
-    std::size_t m_code_size = 0;
-    std::unique_ptr<faiss::IndexBinary> m_index;
-};
-
 class CosineIndex final : public NeighbourIndex {
 public:
     CosineIndex(std::size_t dims, double threshold, int threads, std::function<const double*(const Feature&)> unit)
@@ -130,7 +56,9 @@ public:
 
     std::size_t size() const override { return static_cast<std::size_t>(m_index.ntotal); }
 
-    std::vector<std::vector<std::uint32_t>> candidates(const std::vector<const Feature*>& queries) const override {
+    // FAISS parallelises the search itself (OpenMP, `threads` threads).
+    std::vector<std::vector<std::uint32_t>> candidates(const std::vector<const Feature*>& queries,
+                                                       ThreadPool& /*pool*/) const override {
         if (queries.empty() || m_index.ntotal == 0) return std::vector<std::vector<std::uint32_t>>(queries.size());
         const std::vector<float> x = encode(queries);
         faiss::RangeSearchResult result(static_cast<faiss::Index::idx_t>(queries.size()));
@@ -160,11 +88,6 @@ private:
 };
 
 }  // namespace
-
-std::unique_ptr<NeighbourIndex> make_hamming_index(int bits, int radius, int threads,
-                                                   std::function<const std::uint64_t*(const Feature&)> words) {
-    return std::make_unique<HammingIndex>(bits, radius, std::max(1, threads), std::move(words));
-}
 
 std::unique_ptr<NeighbourIndex> make_cosine_index(std::size_t dims, double threshold, int threads,
                                                   std::function<const double*(const Feature&)> unit) {

@@ -1,6 +1,6 @@
 // HASH: imagehash's dhash, Hamming distance; similar iff distance <= threshold.
 #include "kernels/metrics/hash_metric.hpp"
-#include "kernels/metrics/faiss_index.hpp"
+#include "kernels/metrics/hamming_index.hpp"
 
 #include <lessmore/dhash.hpp>
 #include <lessmore/error.hpp>
@@ -54,8 +54,8 @@ public:
         return std::make_unique<HashFeature>(std::move(*h));
     }
 
-    std::unique_ptr<NeighbourIndex> make_index(double threshold, int threads) const override {
-        return make_hamming_index(m_hash_size * m_hash_size, static_cast<int>(threshold), threads,
+    std::unique_ptr<NeighbourIndex> make_index(double threshold, int /*threads: the pass's pool*/) const override {
+        return make_hamming_index(m_hash_size * m_hash_size, static_cast<int>(threshold),
                                   [](const Feature& f) { return static_cast<const HashFeature&>(f).hash.words.data(); });
     }
 

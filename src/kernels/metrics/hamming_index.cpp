@@ -1,0 +1,171 @@
+#include "kernels/metrics/hamming_index.hpp"
+
+#include <lessmore/thread_pool.hpp>
+
+#include <algorithm>
+#include <vector>
+
+// Hand-written rather than FAISS's IndexBinaryMultiHash: that one keeps its buckets and
+// each query's shortlist in std::unordered_map/set and took 417 s for the 1,000,000-slice
+// benchmark of bench/bench_scope.sh, where this takes seconds (README, "Performance").
+namespace lessmore {
+namespace {
+
+constexpr int k_substring_bits = 16;  // buckets per table: 2^16
+constexpr int k_max_tables = 16;
+constexpr std::size_t k_max_probes = 8192;  // beyond this many bucket visits per query, scan
+
+std::size_t choose(int n, int k) {
+    double c = 1;
+    for (int i = 0; i < k; ++i) c = c * (n - i) / (i + 1);
+    return static_cast<std::size_t>(c);
+}
+
+int bit(const std::uint64_t* w, int index) { return static_cast<int>((w[index / 64] >> (63 - index % 64)) & 1u); }
+
+// Every mask of `len` bits with at most `flips` bits set, fewest first.
+std::vector<std::uint32_t> flip_masks(int len, int flips) {
+    std::vector<std::uint32_t> out;
+    for (std::uint32_t m = 0; m < (std::uint32_t{1} << len); ++m)
+        if (__builtin_popcount(m) <= flips) out.push_back(m);
+    std::stable_sort(out.begin(), out.end(), [](std::uint32_t a, std::uint32_t b) {
+        return __builtin_popcount(a) < __builtin_popcount(b);
+    });
+    return out;
+}
+
+// By the pigeonhole principle, a code within `radius` of the query over m disjoint
+// substrings of its bits is within radius / m of it in at least one of them: each table
+// maps one substring's value to the codes having it, and a query visits, in each table,
+// the buckets within radius / m flips of its own value. Each visited code's full distance
+// is then checked, so the candidates are exactly the codes within the radius. With
+// radius = a * m + b (b < m), the first b + 1 tables are searched to a flips and the others
+// to a - 1: a code missed by all of them would differ by at least
+// (b + 1)(a + 1) + (m - b - 1) a = radius + 1 bits (Norouzi et al., multi-index hashing).
+// Substring t
+// takes every m-th bit from bit t: a dhash's bits are rows of the image, and interleaving
+// spreads the rows that vary little across a dataset (air above the body) over all tables
+// rather than leaving one table with few distinct values and huge buckets.
+class MultiIndexHamming final : public NeighbourIndex {
+public:
+    // The pass builds a small index for every block of 1,024 queries: below scan_below
+    // codes a scan is faster than 2^16 buckets per table.
+    MultiIndexHamming(int bits, int radius, std::function<const std::uint64_t*(const Feature&)> words,
+                      std::size_t scan_below)
+        : m_words((static_cast<std::size_t>(bits) + 63) / 64),
+          m_radius(radius),
+          m_scan_below(scan_below),
+          m_code(std::move(words)) {
+        const int len = std::min(k_substring_bits, bits);
+        const int tables = std::min(k_max_tables, bits / len);
+        if (radius < 0) return;  // nothing is within: scans find nothing
+        const int a = radius / tables, b = radius % tables;
+        std::size_t probes = 0;
+        for (int t = 0; t < tables; ++t)
+            for (int f = 0; f <= std::min(t <= b ? a : a - 1, len); ++f) probes += choose(len, f);
+        if (probes > k_max_probes) return;  // always scan
+        m_len = len;
+        m_masks = flip_masks(len, a);
+        m_positions.resize(static_cast<std::size_t>(tables));
+        m_probes.resize(static_cast<std::size_t>(tables));
+        for (int t = 0; t < tables; ++t) {
+            for (int k = 0; k < len; ++k) m_positions[static_cast<std::size_t>(t)].push_back(t + tables * k);
+            const int flips = t <= b ? a : a - 1;  // masks are fewest flips first
+            std::size_t n = 0;
+            for (int f = 0; f <= std::min(flips, len); ++f) n += choose(len, f);
+            m_probes[static_cast<std::size_t>(t)] = n;
+        }
+    }
+
+    void add(const std::vector<const Feature*>& items) override {
+        for (const Feature* item : items) {
+            const std::uint64_t* w = m_code(*item);
+            m_codes.insert(m_codes.end(), w, w + m_words);
+        }
+        if (m_tables.empty() && !m_positions.empty() && size() >= m_scan_below) {
+            m_tables.assign(m_positions.size(), std::vector<std::vector<Entry>>(std::size_t{1} << m_len));
+            for (std::size_t id = 0; id < size(); ++id) insert(static_cast<std::uint32_t>(id));
+        } else if (!m_tables.empty()) {
+            for (std::size_t id = size() - items.size(); id < size(); ++id) insert(static_cast<std::uint32_t>(id));
+        }
+    }
+
+    std::size_t size() const override { return m_codes.size() / m_words; }
+
+    std::vector<std::vector<std::uint32_t>> candidates(const std::vector<const Feature*>& queries,
+                                                       ThreadPool& pool) const override {
+        std::vector<std::vector<std::uint32_t>> out(queries.size());
+        pool.parallel_for(queries.size(), [&](std::size_t i) { out[i] = search(m_code(*queries[i])); });
+        return out;
+    }
+
+private:
+    // A bucket entry carries the code's first word, so most visited codes are rejected
+    // without touching the code store.
+    struct Entry {
+        std::uint64_t first = 0;
+        std::uint32_t id = 0;
+    };
+
+    void insert(std::uint32_t id) {
+        const std::uint64_t* w = m_codes.data() + static_cast<std::size_t>(id) * m_words;
+        for (std::size_t t = 0; t < m_tables.size(); ++t) m_tables[t][key(w, t)].push_back({w[0], id});
+    }
+
+    std::uint32_t key(const std::uint64_t* w, std::size_t table) const {
+        std::uint32_t k = 0;
+        for (int p : m_positions[table]) k = (k << 1) | static_cast<std::uint32_t>(bit(w, p));
+        return k;
+    }
+
+    // The popcount instruction where the CPU has it (chosen at load time), a portable loop
+    // elsewhere: the distances are this index's whole cost.
+    __attribute__((target_clones("popcnt", "default")))
+    std::vector<std::uint32_t> search(const std::uint64_t* q) const {
+        std::vector<std::uint32_t> found;
+        const auto rest_within = [&](std::uint32_t id, int d) {  // d: the first word's distance
+            const std::uint64_t* c = m_codes.data() + static_cast<std::size_t>(id) * m_words;
+            for (std::size_t i = 1; i < m_words && d <= m_radius; ++i) d += __builtin_popcountll(q[i] ^ c[i]);
+            return d <= m_radius;
+        };
+        if (m_tables.empty()) {
+            for (std::uint32_t id = 0; id < size(); ++id)
+                if (rest_within(id, __builtin_popcountll(q[0] ^ m_codes[static_cast<std::size_t>(id) * m_words])))
+                    found.push_back(id);
+            return found;
+        }
+        for (std::size_t t = 0; t < m_tables.size(); ++t) {
+            const std::uint32_t k = key(q, t);
+            for (std::size_t p = 0; p < m_probes[t]; ++p)
+                for (const Entry& e : m_tables[t][k ^ m_masks[p]]) {
+                    const int d = __builtin_popcountll(q[0] ^ e.first);
+                    if (d <= m_radius && (m_words == 1 || rest_within(e.id, d))) found.push_back(e.id);
+                }
+        }
+        // A code near the query in several substrings was found once per such table.
+        std::sort(found.begin(), found.end());
+        found.erase(std::unique(found.begin(), found.end()), found.end());
+        return found;
+    }
+
+    std::size_t m_words;
+    int m_radius;
+    std::size_t m_scan_below;
+    std::function<const std::uint64_t*(const Feature&)> m_code;
+    int m_len = 0;
+    std::vector<std::uint32_t> m_masks;
+    std::vector<std::vector<int>> m_positions;              // per table: the code's bits it keys on
+    std::vector<std::size_t> m_probes;                      // per table: the masks it visits
+    std::vector<std::vector<std::vector<Entry>>> m_tables;  // empty: scan
+    std::vector<std::uint64_t> m_codes;
+};
+
+}  // namespace
+
+std::unique_ptr<NeighbourIndex> make_hamming_index(int bits, int radius,
+                                                   std::function<const std::uint64_t*(const Feature&)> words,
+                                                   std::size_t scan_below) {
+    return std::make_unique<MultiIndexHamming>(bits, radius, std::move(words), scan_below);
+}
+
+}  // namespace lessmore
