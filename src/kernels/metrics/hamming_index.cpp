@@ -2,6 +2,8 @@
 
 #include <lessmore/thread_pool.hpp>
 
+#include <immintrin.h>
+
 #include <algorithm>
 #include <vector>
 
@@ -19,6 +21,51 @@ std::size_t choose(int n, int k) {
     double c = 1;
     for (int i = 0; i < k; ++i) c = c * (n - i) / (i + 1);
     return static_cast<std::size_t>(c);
+}
+
+// The scan every search comes down to: the positions (or ids[position]) of the words within
+// `radius` of q, appended to found.
+using Scan = void (*)(const std::uint64_t* codes, const std::uint32_t* ids, std::size_t n, std::uint64_t q,
+                      int radius, std::vector<std::uint32_t>& found);
+
+void scan_portable(const std::uint64_t* codes, const std::uint32_t* ids, std::size_t n, std::uint64_t q, int radius,
+                   std::vector<std::uint32_t>& found) {
+    for (std::size_t i = 0; i < n; ++i)
+        if (__builtin_popcountll(codes[i] ^ q) <= radius) found.push_back(ids ? ids[i] : static_cast<std::uint32_t>(i));
+}
+
+__attribute__((target("popcnt"))) void scan_popcnt(const std::uint64_t* codes, const std::uint32_t* ids,
+                                                     std::size_t n, std::uint64_t q, int radius,
+                                                     std::vector<std::uint32_t>& found) {
+    for (std::size_t i = 0; i < n; ++i)
+        if (__builtin_popcountll(codes[i] ^ q) <= radius) found.push_back(ids ? ids[i] : static_cast<std::uint32_t>(i));
+}
+
+// Eight codes per instruction where the CPU counts bits in vectors (AVX-512 VPOPCNTDQ).
+__attribute__((target("avx512f,avx512vpopcntdq"))) void scan_avx512(const std::uint64_t* codes,
+                                                                     const std::uint32_t* ids, std::size_t n,
+                                                                     std::uint64_t q, int radius,
+                                                                     std::vector<std::uint32_t>& found) {
+    const __m512i vq = _mm512_set1_epi64(static_cast<long long>(q));
+    const __m512i vr = _mm512_set1_epi64(radius);
+    for (std::size_t i = 0; i < n; i += 8) {
+        const auto lanes = static_cast<__mmask8>(n - i >= 8 ? 0xff : (1u << (n - i)) - 1);
+        const __m512i x = _mm512_xor_si512(_mm512_maskz_loadu_epi64(lanes, codes + i), vq);
+        unsigned hit = _mm512_mask_cmple_epu64_mask(lanes, _mm512_popcnt_epi64(x), vr);
+        while (hit) {
+            const auto j = static_cast<std::size_t>(__builtin_ctz(hit));
+            hit &= hit - 1;
+            found.push_back(ids ? ids[i + j] : static_cast<std::uint32_t>(i + j));
+        }
+    }
+}
+
+Scan choose_scan(HammingScan scan) {
+    if (scan == HammingScan::Portable) return scan_portable;
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vpopcntdq")) return scan_avx512;
+    if (__builtin_cpu_supports("popcnt")) return scan_popcnt;
+    return scan_portable;
 }
 
 int bit(const std::uint64_t* w, int index) { return static_cast<int>((w[index / 64] >> (63 - index % 64)) & 1u); }
@@ -51,8 +98,9 @@ public:
     // The pass builds a small index for every block of 1,024 queries: below scan_below
     // codes a scan is faster than 2^16 buckets per table.
     MultiIndexHamming(int bits, int radius, std::function<const std::uint64_t*(const Feature&)> words,
-                      std::size_t scan_below)
-        : m_words((static_cast<std::size_t>(bits) + 63) / 64),
+                      std::size_t scan_below, HammingScan scan)
+        : m_scan(choose_scan(scan)),
+          m_words((static_cast<std::size_t>(bits) + 63) / 64),
           m_radius(radius),
           m_scan_below(scan_below),
           m_code(std::move(words)) {
@@ -83,7 +131,7 @@ public:
             m_codes.insert(m_codes.end(), w, w + m_words);
         }
         if (m_tables.empty() && !m_positions.empty() && size() >= m_scan_below) {
-            m_tables.assign(m_positions.size(), std::vector<std::vector<Entry>>(std::size_t{1} << m_len));
+            m_tables.assign(m_positions.size(), std::vector<Bucket>(std::size_t{1} << m_len));
             for (std::size_t id = 0; id < size(); ++id) insert(static_cast<std::uint32_t>(id));
         } else if (!m_tables.empty()) {
             for (std::size_t id = size() - items.size(); id < size(); ++id) insert(static_cast<std::uint32_t>(id));
@@ -100,16 +148,20 @@ public:
     }
 
 private:
-    // A bucket entry carries the code's first word, so most visited codes are rejected
-    // without touching the code store.
-    struct Entry {
-        std::uint64_t first = 0;
-        std::uint32_t id = 0;
+    // A bucket holds its codes' first words next to each other, so most visited codes are
+    // rejected in a vector scan without touching the code store.
+    struct Bucket {
+        std::vector<std::uint64_t> first;
+        std::vector<std::uint32_t> ids;
     };
 
     void insert(std::uint32_t id) {
         const std::uint64_t* w = m_codes.data() + static_cast<std::size_t>(id) * m_words;
-        for (std::size_t t = 0; t < m_tables.size(); ++t) m_tables[t][key(w, t)].push_back({w[0], id});
+        for (std::size_t t = 0; t < m_tables.size(); ++t) {
+            Bucket& b = m_tables[t][key(w, t)];
+            b.first.push_back(w[0]);
+            b.ids.push_back(id);
+        }
     }
 
     std::uint32_t key(const std::uint64_t* w, std::size_t table) const {
@@ -118,36 +170,59 @@ private:
         return k;
     }
 
-    // The popcount instruction where the CPU has it (chosen at load time), a portable loop
-    // elsewhere: the distances are this index's whole cost.
+    // The popcount instruction where the CPU has it (chosen at load time) for the many small
+    // buckets, where a call to the vector scan would cost more than the scan.
     __attribute__((target_clones("popcnt", "default")))
     std::vector<std::uint32_t> search(const std::uint64_t* q) const {
         std::vector<std::uint32_t> found;
-        const auto rest_within = [&](std::uint32_t id, int d) {  // d: the first word's distance
-            const std::uint64_t* c = m_codes.data() + static_cast<std::size_t>(id) * m_words;
-            for (std::size_t i = 1; i < m_words && d <= m_radius; ++i) d += __builtin_popcountll(q[i] ^ c[i]);
-            return d <= m_radius;
-        };
-        if (m_tables.empty()) {
-            for (std::uint32_t id = 0; id < size(); ++id)
-                if (rest_within(id, __builtin_popcountll(q[0] ^ m_codes[static_cast<std::size_t>(id) * m_words])))
-                    found.push_back(id);
+        if (m_tables.empty() && m_words == 1) {
+            m_scan(m_codes.data(), nullptr, size(), q[0], m_radius, found);
             return found;
         }
-        for (std::size_t t = 0; t < m_tables.size(); ++t) {
-            const std::uint32_t k = key(q, t);
-            for (std::size_t p = 0; p < m_probes[t]; ++p)
-                for (const Entry& e : m_tables[t][k ^ m_masks[p]]) {
-                    const int d = __builtin_popcountll(q[0] ^ e.first);
-                    if (d <= m_radius && (m_words == 1 || rest_within(e.id, d))) found.push_back(e.id);
+        if (m_tables.empty()) {  // longer codes: the first word's distance first
+            for (std::uint32_t id = 0; id < size(); ++id) {
+                const std::uint64_t* c = m_codes.data() + static_cast<std::size_t>(id) * m_words;
+                if (__builtin_popcountll(q[0] ^ c[0]) <= m_radius) found.push_back(id);
+            }
+        } else {
+            // The buckets first, prefetched, then their codes, then the scans: a query visits
+            // dozens of buckets spread over megabytes, and waiting for each in turn was most
+            // of the time.
+            std::vector<const Bucket*> buckets;
+            buckets.reserve(m_masks.size() * m_tables.size());
+            for (std::size_t t = 0; t < m_tables.size(); ++t) {
+                const std::uint32_t k = key(q, t);
+                for (std::size_t p = 0; p < m_probes[t]; ++p) {
+                    buckets.push_back(&m_tables[t][k ^ m_masks[p]]);
+                    __builtin_prefetch(buckets.back());
                 }
+            }
+            for (const Bucket* b : buckets)
+                if (!b->first.empty()) __builtin_prefetch(b->first.data());
+            for (const Bucket* b : buckets) {
+                if (b->first.size() >= 8) {
+                    m_scan(b->first.data(), b->ids.data(), b->first.size(), q[0], m_radius, found);
+                    continue;
+                }
+                for (std::size_t i = 0; i < b->first.size(); ++i)
+                    if (__builtin_popcountll(q[0] ^ b->first[i]) <= m_radius) found.push_back(b->ids[i]);
+            }
+            // A code near the query in several substrings was found once per such table.
+            std::sort(found.begin(), found.end());
+            found.erase(std::unique(found.begin(), found.end()), found.end());
         }
-        // A code near the query in several substrings was found once per such table.
-        std::sort(found.begin(), found.end());
-        found.erase(std::unique(found.begin(), found.end()), found.end());
+        if (m_words > 1) {
+            found.erase(std::remove_if(found.begin(), found.end(), [&](std::uint32_t id) {
+                const std::uint64_t* c = m_codes.data() + static_cast<std::size_t>(id) * m_words;
+                int d = 0;
+                for (std::size_t i = 0; i < m_words && d <= m_radius; ++i) d += __builtin_popcountll(q[i] ^ c[i]);
+                return d > m_radius;
+            }), found.end());
+        }
         return found;
     }
 
+    Scan m_scan;
     std::size_t m_words;
     int m_radius;
     std::size_t m_scan_below;
@@ -156,7 +231,7 @@ private:
     std::vector<std::uint32_t> m_masks;
     std::vector<std::vector<int>> m_positions;              // per table: the code's bits it keys on
     std::vector<std::size_t> m_probes;                      // per table: the masks it visits
-    std::vector<std::vector<std::vector<Entry>>> m_tables;  // empty: scan
+    std::vector<std::vector<Bucket>> m_tables;  // empty: scan
     std::vector<std::uint64_t> m_codes;
 };
 
@@ -164,8 +239,8 @@ private:
 
 std::unique_ptr<NeighbourIndex> make_hamming_index(int bits, int radius,
                                                    std::function<const std::uint64_t*(const Feature&)> words,
-                                                   std::size_t scan_below) {
-    return std::make_unique<MultiIndexHamming>(bits, radius, std::move(words), scan_below);
+                                                   std::size_t scan_below, HammingScan scan) {
+    return std::make_unique<MultiIndexHamming>(bits, radius, std::move(words), scan_below, scan);
 }
 
 }  // namespace lessmore
