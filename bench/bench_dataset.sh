@@ -52,48 +52,6 @@ need_gnu_time
 # --- a. datasets -------------------------------------------------------------------------
 mkdir -p "$WORK"
 
-# ds_total DIR VOLUMES SIZE SMIN SMAX: prints the slice count if DIR holds a complete
-# dataset made with exactly these parameters (and seed) by the current
-# make_dataset.py (same generator_sha256), else fails.
-ds_total() {
-    "$PY" - "$@" "$SEED" "$HERE" <<'EOF'
-import json, os, sys
-d = sys.argv[1]
-vols, size, smin, smax, seed = map(int, sys.argv[2:7])
-sys.path.insert(0, sys.argv[7])
-from make_dataset import generator_sha256
-try:
-    m = json.load(open(os.path.join(d, "dataset.json")))
-except (OSError, ValueError):
-    sys.exit(1)
-want = dict(volumes=vols, size=size, slices_min=smin, slices_max=smax, seed=seed,
-            dicom_fraction=0.5, generator_sha256=generator_sha256())
-if any(m.get(k) != v for k, v in want.items()):
-    sys.exit(1)
-if not all(os.path.exists(os.path.join(d, v["path"])) for v in m["volume_list"]):
-    sys.exit(1)
-print(m["total_slices"])
-EOF
-}
-
-# make_ds NAME VOLUMES SIZE SMIN SMAX: generates $WORK/NAME unless present; sets DS_SLICES.
-make_ds() {
-    local name="$1" vols="$2" size="$3" smin="$4" smax="$5" dir="$WORK/$1"
-    if DS_SLICES="$(ds_total "$dir" "$vols" "$size" "$smin" "$smax")"; then
-        echo "dataset $name: present ($DS_SLICES slices)" >&2
-        return
-    fi
-    echo "dataset $name: generating $vols volumes of ${size}x${size} ..." >&2
-    # Into a scratch folder, renamed when complete: an interrupted run never
-    # leaves a half dataset that looks present.
-    rm -rf "$dir" "$dir.partial"
-    "$PY" "$HERE/make_dataset.py" "$dir.partial" --volumes "$vols" --size "$size" \
-        --slices-min "$smin" --slices-max "$smax" --seed "$SEED" >&2
-    mv "$dir.partial" "$dir"
-    DS_SLICES="$(ds_total "$dir" "$vols" "$size" "$smin" "$smax")" \
-        || die "make_dataset.py did not produce a complete dataset in $dir"
-}
-
 make_ds ds200 200 128 150 250; N200="$DS_SLICES"
 make_ds ds50 50 128 150 250;   N50="$DS_SLICES"
 make_ds ds512 10 512 100 150;  N512="$DS_SLICES"
