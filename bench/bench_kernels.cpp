@@ -265,7 +265,18 @@ FeatureSet hash_dataset(std::size_t slices, bool uniform) {
     return set;
 }
 
-void report_pass(benchmark::State& state, const CrossDecisions& d, std::size_t slices) {
+// Times the pass over `set` with the metric's index (or a brute-force one) and reports the
+// fraction removed and the peak RSS.
+void run_pass(benchmark::State& state, const FeatureSet& set, double threshold, bool brute_force) {
+    ThreadPool pool(2);
+    CrossDecisions d;
+    for (auto _ : state) {
+        d = cross_volume_pass(set.volumes, *set.metric, threshold, [&]() -> std::unique_ptr<NeighbourIndex> {
+            if (brute_force) return std::make_unique<BruteForceIndex>();
+            return set.metric->make_index(threshold, pool.size());
+        }, pool);
+    }
+    const std::size_t slices = set.owned.size();
     std::size_t removed = 0;
     for (const auto& v : d)
         for (const auto& m : v) removed += m.has_value();
@@ -276,15 +287,8 @@ void report_pass(benchmark::State& state, const CrossDecisions& d, std::size_t s
 
 // Args: kept slices, threshold, 1 for uniform random hashes (the index's easy case).
 void BM_ScopePassHash(benchmark::State& state) {
-    const auto slices = static_cast<std::size_t>(state.range(0));
-    const double threshold = static_cast<double>(state.range(1));
-    const FeatureSet set = hash_dataset(slices, state.range(2) == 1);
-    ThreadPool pool(2);
-    CrossDecisions d;
-    for (auto _ : state)
-        d = cross_volume_pass(set.volumes, *set.metric, threshold,
-                              [&] { return set.metric->make_index(threshold, pool.size()); }, pool);
-    report_pass(state, d, slices);
+    const FeatureSet set = hash_dataset(static_cast<std::size_t>(state.range(0)), state.range(2) == 1);
+    run_pass(state, set, static_cast<double>(state.range(1)), false);
 }
 BENCHMARK(BM_ScopePassHash)
     ->Args({1000000, 6, 0})->Args({1000000, 12, 0})->Args({1000000, 6, 1})
@@ -293,15 +297,8 @@ BENCHMARK(BM_ScopePassHash)
 // The same pass over every pair, as a global brute-force tool does (smaller: it is
 // quadratic); Args: kept slices, threshold.
 void BM_ScopePassHashBruteForce(benchmark::State& state) {
-    const auto slices = static_cast<std::size_t>(state.range(0));
-    const double threshold = static_cast<double>(state.range(1));
-    const FeatureSet set = hash_dataset(slices, false);
-    ThreadPool pool(2);
-    CrossDecisions d;
-    for (auto _ : state)
-        d = cross_volume_pass(set.volumes, *set.metric, threshold, [] { return std::make_unique<BruteForceIndex>(); },
-                              pool);
-    report_pass(state, d, slices);
+    const FeatureSet set = hash_dataset(static_cast<std::size_t>(state.range(0)), false);
+    run_pass(state, set, static_cast<double>(state.range(1)), true);
 }
 BENCHMARK(BM_ScopePassHashBruteForce)->Args({100000, 6})->Unit(benchmark::kSecond)->UseRealTime()->Iterations(1);
 
@@ -336,15 +333,8 @@ FeatureSet embedding_dataset(std::size_t slices) {
 
 // Args: embeddings, threshold x 100.
 void BM_ScopePassDeepNet(benchmark::State& state) {
-    const auto slices = static_cast<std::size_t>(state.range(0));
-    const double threshold = static_cast<double>(state.range(1)) / 100.0;
-    const FeatureSet set = embedding_dataset(slices);
-    ThreadPool pool(2);
-    CrossDecisions d;
-    for (auto _ : state)
-        d = cross_volume_pass(set.volumes, *set.metric, threshold,
-                              [&] { return set.metric->make_index(threshold, pool.size()); }, pool);
-    report_pass(state, d, slices);
+    const FeatureSet set = embedding_dataset(static_cast<std::size_t>(state.range(0)));
+    run_pass(state, set, static_cast<double>(state.range(1)) / 100.0, false);
 }
 BENCHMARK(BM_ScopePassDeepNet)->Args({100000, 95})->Args({100000, 99})->Unit(benchmark::kSecond)->UseRealTime()->Iterations(1);
 
