@@ -291,7 +291,7 @@ void BM_ScopePassHash(benchmark::State& state) {
     run_pass(state, set, static_cast<double>(state.range(1)), false);
 }
 BENCHMARK(BM_ScopePassHash)
-    ->Args({1000000, 6, 0})->Args({1000000, 12, 0})->Args({1000000, 6, 1})
+    ->Args({1000000, 3, 0})->Args({1000000, 6, 0})->Args({1000000, 12, 0})->Args({1000000, 6, 1})
     ->Unit(benchmark::kSecond)->UseRealTime()->Iterations(1);
 
 // The same pass over every pair, as a global brute-force tool does (smaller: it is

@@ -137,6 +137,31 @@ TEST(CrossVolume, HammingIndexGivesTheBruteForceResult) {
         SCOPED_TRACE("threshold " + std::to_string(t));
         expect_same(indexed(f, t, pool), brute(f, t, pool));
     }
+    // Enough survivors for the index to build its tables (4,096) and change their layout
+    // as it grows; 6,000 centres so that many survive, used twice on average so that many
+    // do not.
+    Features big = hash_features();
+    std::mt19937_64 rng(17);
+    std::vector<std::uint64_t> centres(6000);
+    for (auto& c : centres) c = rng();
+    for (int v = 0; v < 1500; ++v) {
+        std::vector<std::string> texts;
+        for (int k = 0; k < 8; ++k) {
+            std::uint64_t h = centres[rng() % centres.size()];
+            for (int i = static_cast<int>(rng() % 10); i > 0; --i) h ^= std::uint64_t{1} << (rng() % 64);
+            texts.push_back(hex64(h));
+        }
+        big.add_volume(texts);
+    }
+    for (int t : {3, 6, 12}) {
+        SCOPED_TRACE("12,000 slices, threshold " + std::to_string(t));
+        const CrossDecisions d = indexed(big, t, pool);
+        expect_same(d, brute(big, t, pool));
+        std::size_t survivors = 0;
+        for (const auto& v : d)
+            for (const auto& m : v) survivors += !m.has_value();
+        EXPECT_GT(survivors, 4096u);
+    }
 }
 
 // Codes of `bits` bits (packed as a DHash packs them), in clusters: some within any radius

@@ -5,6 +5,8 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <cmath>
+#include <optional>
 #include <vector>
 
 // Hand-written rather than FAISS's IndexBinaryMultiHash: that one keeps its buckets and
@@ -81,6 +83,51 @@ std::vector<std::uint32_t> flip_masks(int len, int flips) {
     return out;
 }
 
+// A layout of the tables: `tables` substrings of `len` bits each, and per table how many
+// of the flip masks (fewest flips first) a query visits.
+struct Plan {
+    int tables = 0;
+    int len = 0;
+    int max_flips = 0;
+    std::vector<std::size_t> probes;
+    std::size_t total = 0;
+};
+
+Plan make_plan(int bits, int radius, int tables) {
+    Plan p;
+    p.tables = tables;
+    p.len = std::min(k_substring_bits, bits / tables);
+    const int a = radius / tables, b = radius % tables;
+    p.max_flips = a;
+    for (int t = 0; t < tables; ++t) {
+        std::size_t n = 0;
+        for (int f = 0; f <= std::min(t <= b ? a : a - 1, p.len); ++f) n += choose(p.len, f);
+        p.probes.push_back(n);
+        p.total += n;
+    }
+    return p;
+}
+
+// The layout cheapest for n codes, or none when scanning all n is cheaper or every layout
+// visits more than k_max_probes buckets per query. A visited bucket (fetched from memory)
+// costs about as much as twenty codes scanned, and a bucket holds about n / 2^len codes: small radii want few long substrings (HASH-6: four of 16 bits), larger
+// ones more, shorter ones (HASH-12 over ~50,000 survivors: six of 10 bits).
+std::optional<Plan> best_plan(int bits, int radius, std::size_t n) {
+    std::optional<Plan> best;
+    double best_cost = 0;
+    for (int tables = 1; tables <= std::min({k_max_tables, bits, radius + 1}); ++tables) {
+        Plan p = make_plan(bits, radius, tables);
+        if (p.len < 1 || p.total > k_max_probes) continue;
+        const double cost = static_cast<double>(p.total) * (1.0 + 0.05 * std::ldexp(static_cast<double>(n), -p.len));
+        if (!best || cost < best_cost) {
+            best_cost = cost;
+            best = std::move(p);
+        }
+    }
+    if (best && best_cost > 0.05 * static_cast<double>(n)) return std::nullopt;
+    return best;
+}
+
 // By the pigeonhole principle, a code within `radius` of the query over m disjoint
 // substrings of its bits is within radius / m of it in at least one of them: each table
 // maps one substring's value to the codes having it, and a query visits, in each table,
@@ -89,53 +136,46 @@ std::vector<std::uint32_t> flip_masks(int len, int flips) {
 // radius = a * m + b (b < m), the first b + 1 tables are searched to a flips and the others
 // to a - 1: a code missed by all of them would differ by at least
 // (b + 1)(a + 1) + (m - b - 1) a = radius + 1 bits (Norouzi et al., multi-index hashing).
-// Substring t
-// takes every m-th bit from bit t: a dhash's bits are rows of the image, and interleaving
-// spreads the rows that vary little across a dataset (air above the body) over all tables
-// rather than leaving one table with few distinct values and huge buckets.
+// Substring t takes every m-th bit from bit t (with m * len < bits some bits are in no
+// substring; the principle holds for any subset): a dhash's bits are rows of the image,
+// and interleaving spreads the rows that vary little across a dataset (air above the body)
+// over all tables rather than leaving one table with few distinct values and huge buckets.
+// The layout is chosen for the index's size when it is first built and reviewed each time
+// the size doubles.
 class MultiIndexHamming final : public NeighbourIndex {
 public:
     // The pass builds a small index for every block of 1,024 queries: below scan_below
-    // codes a scan is faster than 2^16 buckets per table.
+    // codes a scan is faster than building tables.
     MultiIndexHamming(int bits, int radius, std::function<const std::uint64_t*(const Feature&)> words,
                       std::size_t scan_below, HammingScan scan)
         : m_scan(choose_scan(scan)),
+          m_bits(bits),
           m_words((static_cast<std::size_t>(bits) + 63) / 64),
           m_radius(radius),
           m_scan_below(scan_below),
-          m_code(std::move(words)) {
-        const int len = std::min(k_substring_bits, bits);
-        const int tables = std::min(k_max_tables, bits / len);
-        if (radius < 0) return;  // nothing is within: scans find nothing
-        const int a = radius / tables, b = radius % tables;
-        std::size_t probes = 0;
-        for (int t = 0; t < tables; ++t)
-            for (int f = 0; f <= std::min(t <= b ? a : a - 1, len); ++f) probes += choose(len, f);
-        if (probes > k_max_probes) return;  // always scan
-        m_len = len;
-        m_masks = flip_masks(len, a);
-        m_positions.resize(static_cast<std::size_t>(tables));
-        m_probes.resize(static_cast<std::size_t>(tables));
-        for (int t = 0; t < tables; ++t) {
-            for (int k = 0; k < len; ++k) m_positions[static_cast<std::size_t>(t)].push_back(t + tables * k);
-            const int flips = t <= b ? a : a - 1;  // masks are fewest flips first
-            std::size_t n = 0;
-            for (int f = 0; f <= std::min(flips, len); ++f) n += choose(len, f);
-            m_probes[static_cast<std::size_t>(t)] = n;
-        }
-    }
+          m_code(std::move(words)) {}
 
     void add(const std::vector<const Feature*>& items) override {
+        const std::size_t before = size();
         for (const Feature* item : items) {
             const std::uint64_t* w = m_code(*item);
             m_codes.insert(m_codes.end(), w, w + m_words);
         }
-        if (m_tables.empty() && !m_positions.empty() && size() >= m_scan_below) {
-            m_tables.assign(m_positions.size(), std::vector<Bucket>(std::size_t{1} << m_len));
-            for (std::size_t id = 0; id < size(); ++id) insert(static_cast<std::uint32_t>(id));
-        } else if (!m_tables.empty()) {
-            for (std::size_t id = size() - items.size(); id < size(); ++id) insert(static_cast<std::uint32_t>(id));
+        if (m_radius < 0) return;  // nothing is within: scans find nothing
+        if (m_tables.empty() ? size() >= m_scan_below : size() >= 2 * m_planned_at) {
+            m_planned_at = size();
+            std::optional<Plan> plan = best_plan(m_bits, m_radius, size());
+            if (!plan) {
+                m_tables.clear();  // scan
+                return;
+            }
+            if (m_tables.empty() || plan->tables != m_plan.tables) {
+                build(std::move(*plan));
+                return;
+            }
         }
+        if (!m_tables.empty())
+            for (std::size_t id = before; id < size(); ++id) insert(static_cast<std::uint32_t>(id));
     }
 
     std::size_t size() const override { return m_codes.size() / m_words; }
@@ -154,6 +194,16 @@ private:
         std::vector<std::uint64_t> first;
         std::vector<std::uint32_t> ids;
     };
+
+    void build(Plan plan) {
+        m_plan = std::move(plan);
+        m_masks = flip_masks(m_plan.len, m_plan.max_flips);
+        m_positions.assign(static_cast<std::size_t>(m_plan.tables), {});
+        for (int t = 0; t < m_plan.tables; ++t)
+            for (int k = 0; k < m_plan.len; ++k) m_positions[static_cast<std::size_t>(t)].push_back(t + m_plan.tables * k);
+        m_tables.assign(m_positions.size(), std::vector<Bucket>(std::size_t{1} << m_plan.len));
+        for (std::size_t id = 0; id < size(); ++id) insert(static_cast<std::uint32_t>(id));
+    }
 
     void insert(std::uint32_t id) {
         const std::uint64_t* w = m_codes.data() + static_cast<std::size_t>(id) * m_words;
@@ -192,7 +242,7 @@ private:
             buckets.reserve(m_masks.size() * m_tables.size());
             for (std::size_t t = 0; t < m_tables.size(); ++t) {
                 const std::uint32_t k = key(q, t);
-                for (std::size_t p = 0; p < m_probes[t]; ++p) {
+                for (std::size_t p = 0; p < m_plan.probes[t]; ++p) {
                     buckets.push_back(&m_tables[t][k ^ m_masks[p]]);
                     __builtin_prefetch(buckets.back());
                 }
@@ -223,14 +273,15 @@ private:
     }
 
     Scan m_scan;
+    int m_bits;
     std::size_t m_words;
     int m_radius;
     std::size_t m_scan_below;
     std::function<const std::uint64_t*(const Feature&)> m_code;
-    int m_len = 0;
+    Plan m_plan;
+    std::size_t m_planned_at = 0;                           // size() when the layout was last chosen
     std::vector<std::uint32_t> m_masks;
     std::vector<std::vector<int>> m_positions;              // per table: the code's bits it keys on
-    std::vector<std::size_t> m_probes;                      // per table: the masks it visits
     std::vector<std::vector<Bucket>> m_tables;  // empty: scan
     std::vector<std::uint64_t> m_codes;
 };
