@@ -135,7 +135,7 @@ std::optional<Plan> best_plan(int bits, int radius, std::size_t n) {
 // is then checked, so the candidates are exactly the codes within the radius. With
 // radius = a * m + b (b < m), the first b + 1 tables are searched to a flips and the others
 // to a - 1: a code missed by all of them would differ by at least
-// (b + 1)(a + 1) + (m - b - 1) a = radius + 1 bits (Norouzi et al., multi-index hashing).
+// (b + 1)(a + 1) + (m - b - 1) a = radius + 1 bits (docs/methods.md, section "Scope").
 // Substring t takes every m-th bit from bit t (with m * len < bits some bits are in no
 // substring; the principle holds for any subset): a dhash's bits are rows of the image,
 // and interleaving spreads the rows that vary little across a dataset (air above the body)
