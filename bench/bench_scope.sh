@@ -17,10 +17,10 @@
 #   b. what a general near-duplicate tool does (bench/reference_global_dedup.py): all
 #      pairs of one global collection, numpy-vectorised, on 20,000 hashes (extrapolated
 #      quadratically to 1,000,000) and 100,000 embeddings;
-#   c. end to end: `lessmore reduce ds200 --threshold 6 --threads 2` (200 volumes of
-#      128x128, bench/make_dataset.py) with --scope volume and --scope dataset, with
-#      --format none and png; --scope dataset must stay within 1.15x the time and 1.2x the
-#      peak RSS of --scope volume.
+#   c. end to end: `lessmore reduce DS --threshold 6 --threads 2` on ds200 (200 volumes of
+#      128x128) and ds2000 (2,000 volumes of 64x64), bench/make_dataset.py, with --scope
+#      volume and --scope dataset, --format none and png; --scope dataset must stay within
+#      1.15x the time and 1.2x the peak RSS of --scope volume.
 # Exit status: 0 on PASS, 1 on FAIL or error.
 set -euo pipefail
 
@@ -72,21 +72,27 @@ REF_HASH_1M="$(awk -v s="$REF_HASH_20K" 'BEGIN {printf "%.0f", s * (1000000 / 20
 echo "  hash 20,000: $REF_HASH_20K s (1,000,000: ~$REF_HASH_1M s); cosine 100,000: $REF_COS_100K s" >&2
 
 # --- c. end to end ---------------------------------------------------------------------
-echo "c. end to end on ds200 ..." >&2
-make_ds ds200 200 128 150 250
-warm "$WORK/ds200"
-declare -A WALL RSS
-for format in none png; do
-    for scope in volume dataset; do
-        label="scope-$scope-$format"
-        time_runs "$label" "$RUNS" "$WORK/out-$label" "$LESSMORE_BIN" reduce "$WORK/ds200" -o "$WORK/out-$label" \
-            --threshold 6 --format "$format" --threads 2 -q --force --scope "$scope"
-        WALL[$label]="$MED_WALL"; RSS[$label]="$MED_RSS_MB"
-    done
-done
+# Two many-volume datasets: ds200 (200 volumes of 128x128, 150-250 slices, shared with
+# bench_dataset.sh) and ds2000 (2,000 small volumes of 64x64, 20-40 slices: the records
+# and the pass's per-volume work weigh most).
+declare -A WALL RSS KEPT_V KEPT_D ACROSS DUPS
 summary() { "$PY" -c 'import json,sys; s=json.load(open(sys.argv[1]))["summary"]; print(s["kept"], s.get("removed_across_volumes", 0), s.get("duplicate_volumes", 0))' "$1"; }
-read -r KEPT_V _ _ <<<"$(summary "$WORK/out-scope-volume-none/manifest.json")"
-read -r KEPT_D ACROSS DUPS <<<"$(summary "$WORK/out-scope-dataset-none/manifest.json")"
+for spec in "ds200 200 128 150 250" "ds2000 2000 64 20 40"; do
+    read -r ds vols size smin smax <<<"$spec"
+    echo "c. end to end on $ds ..." >&2
+    make_ds "$ds" "$vols" "$size" "$smin" "$smax"
+    warm "$WORK/$ds"
+    for format in none png; do
+        for scope in volume dataset; do
+            label="$ds-scope-$scope-$format"
+            time_runs "$label" "$RUNS" "$WORK/out-$label" "$LESSMORE_BIN" reduce "$WORK/$ds" -o "$WORK/out-$label" \
+                --threshold 6 --format "$format" --threads 2 -q --force --scope "$scope"
+            WALL[$label]="$MED_WALL"; RSS[$label]="$MED_RSS_MB"
+        done
+    done
+    read -r KEPT_V[$ds] _ _ <<<"$(summary "$WORK/out-$ds-scope-volume-none/manifest.json")"
+    read -r KEPT_D[$ds] ACROSS[$ds] DUPS[$ds] <<<"$(summary "$WORK/out-$ds-scope-dataset-none/manifest.json")"
+done
 
 # --- report ----------------------------------------------------------------------------
 field() { awk -v i="$2" '{print $i}' <<<"${K[$1]}"; }
@@ -101,19 +107,22 @@ echo "| 100,000 HASH-64, t = 6, lessmore with a brute-force index | $(field BM_S
 echo "| 100,000 DeepNet 256-d, cosine >= 0.95 | $(field BM_ScopePassDeepNet/100000/95 1) s | $(field BM_ScopePassDeepNet/100000/95 2) MB | $(field BM_ScopePassDeepNet/100000/95 3) | $REF_COS_100K s |"
 echo "| 100,000 DeepNet 256-d, cosine >= 0.99 | $(field BM_ScopePassDeepNet/100000/99 1) s | $(field BM_ScopePassDeepNet/100000/99 2) MB | $(field BM_ScopePassDeepNet/100000/99 3) | |"
 echo
-echo "| ds200 (200 volumes, 128x128), 2 threads | --scope volume | --scope dataset | ratio |"
-echo "|---|---:|---:|---:|"
 VERDICT=PASS
-for format in none png; do
-    v="scope-volume-$format" d="scope-dataset-$format"
-    tr="$(awk -v a="${WALL[$d]}" -v b="${WALL[$v]}" 'BEGIN {printf "%.2f", a / b}')"
-    mr="$(awk -v a="${RSS[$d]}" -v b="${RSS[$v]}" 'BEGIN {printf "%.2f", a / b}')"
-    echo "| --format $format: time | ${WALL[$v]} s | ${WALL[$d]} s | ${tr}x |"
-    echo "| --format $format: peak RSS | ${RSS[$v]} MB | ${RSS[$d]} MB | ${mr}x |"
-    awk -v t="$tr" -v m="$mr" 'BEGIN {exit !(t <= 1.15 && m <= 1.2)}' || VERDICT=FAIL
+for ds in ds200 ds2000; do
+    echo "| $ds, 2 threads | --scope volume | --scope dataset | ratio |"
+    echo "|---|---:|---:|---:|"
+    for format in none png; do
+        v="$ds-scope-volume-$format" d="$ds-scope-dataset-$format"
+        tr="$(awk -v a="${WALL[$d]}" -v b="${WALL[$v]}" 'BEGIN {printf "%.2f", a / b}')"
+        mr="$(awk -v a="${RSS[$d]}" -v b="${RSS[$v]}" 'BEGIN {printf "%.2f", a / b}')"
+        echo "| --format $format: time | ${WALL[$v]} s | ${WALL[$d]} s | ${tr}x |"
+        echo "| --format $format: peak RSS | ${RSS[$v]} MB | ${RSS[$d]} MB | ${mr}x |"
+        awk -v t="$tr" -v m="$mr" 'BEGIN {exit !(t <= 1.15 && m <= 1.2)}' || VERDICT=FAIL
+    done
+    echo
+    echo "$ds kept: ${KEPT_V[$ds]} slices with --scope volume, ${KEPT_D[$ds]} with --scope dataset (${ACROSS[$ds]} removed across volumes, ${DUPS[$ds]} duplicate volumes)"
+    echo
 done
-echo
-echo "kept: $KEPT_V slices with --scope volume, $KEPT_D with --scope dataset ($ACROSS removed across volumes, $DUPS duplicate volumes)"
 for name in BM_ScopePassHash/1000000/3/0 BM_ScopePassHash/1000000/6/0 BM_ScopePassHash/1000000/12/0 BM_ScopePassHash/1000000/6/1; do
     awk -v s="$(field "$name" 1)" -v m="$(field "$name" 2)" 'BEGIN {exit !(s <= 10 && m <= 1024)}' || VERDICT=FAIL
 done

@@ -182,7 +182,7 @@ ReduceResult merge(const MergeConfig& c, ProgressSink& progress) {
     ThreadPool pool(c.threads);
     const CancelToken never;
     const ScopeOutcome scope = scope_pass(store, ids, run.parameters, pool, never);
-    remove_scope_outputs(store, ids, scope);
+    remove_scope_outputs(store, scope);
     store.write_manifests(header, ids, run.discovery_errors, result, &scope);
     return result;
 }

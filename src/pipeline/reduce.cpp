@@ -297,7 +297,7 @@ ReduceResult reduce(const ReduceConfig& config, ProgressSink& progress, const Ca
         header["scope_pass"] = "left to lessmore merge (a shard sees part of the dataset)";
     } else if (config.scope != Scope::Volume) {
         scope = scope_pass(store, ids, run.parameters, pool, cancel);
-        remove_scope_outputs(store, ids, scope);
+        remove_scope_outputs(store, scope);
     }
     store.write_manifests(header, ids, plan.errors, result, &scope);
     progress.finished(result.summary.volumes, result.summary.slices, result.summary.kept, result.summary.seconds);

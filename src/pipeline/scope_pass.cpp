@@ -21,33 +21,52 @@ struct ScopeVolume {
     std::string group;
     std::vector<std::size_t> index;  // slice index of each kept slice
     std::vector<std::unique_ptr<Feature>> features;
+    std::vector<SliceRecord> outputs;  // each kept slice's written files (index and outputs only)
 };
 
-std::vector<ScopeVolume> read_volumes(const OutputStore& store, const std::vector<std::string>& source_ids,
-                                      const RunParameters& p, const Metric& metric, const CancelToken& cancel) {
+std::vector<ScopeVolume> volumes_of(const OutputStore& store, const std::string& source, const RunParameters& p,
+                                    const Metric& metric) {
+    const auto record = store.read_record(source);
+    if (!record) throw Error("the record of " + source + " is missing or damaged");
     std::vector<ScopeVolume> out;
-    for (const std::string& source : source_ids) {
-        cancel.check();
-        const auto record = store.read_record(source);
-        if (!record) throw Error("the record of " + source + " is missing or damaged");
-        for (const VolumeRecord& v : record->volumes) {
-            ScopeVolume sv;
-            sv.id = v.info.id;
-            sv.group = p.scope == Scope::Patient ? patient_group(v.info, p.patient_depth) : "dataset";
-            for (const SliceRecord& s : v.slices) {
-                if (!s.kept) continue;
-                const auto& text = s.feature ? s.feature : s.description;
-                if (!text) throw Error("the record of " + v.info.id + " keeps no feature for slice " + std::to_string(s.index));
-                try {
-                    sv.features.push_back(metric.feature_from_text(*text));
-                } catch (const Error& e) {
-                    throw Error("the record of " + v.info.id + ", slice " + std::to_string(s.index) + ": " + e.what());
-                }
-                sv.index.push_back(s.index);
+    for (const VolumeRecord& v : record->volumes) {
+        ScopeVolume sv;
+        sv.id = v.info.id;
+        sv.group = p.scope == Scope::Patient ? patient_group(v.info, p.patient_depth) : "dataset";
+        for (const SliceRecord& s : v.slices) {
+            if (!s.kept) continue;
+            const auto& text = s.feature ? s.feature : s.description;
+            if (!text) throw Error("the record of " + v.info.id + " keeps no feature for slice " + std::to_string(s.index));
+            try {
+                sv.features.push_back(metric.feature_from_text(*text));
+            } catch (const Error& e) {
+                throw Error("the record of " + v.info.id + ", slice " + std::to_string(s.index) + ": " + e.what());
             }
-            out.push_back(std::move(sv));
+            sv.index.push_back(s.index);
+            SliceRecord files;
+            files.index = s.index;
+            files.output = s.output;
+            files.output_npy = s.output_npy;
+            sv.outputs.push_back(std::move(files));
         }
+        out.push_back(std::move(sv));
     }
+    return out;
+}
+
+// The records are read and parsed in parallel (a dataset has thousands); a failure is the
+// first failing source's, whatever the thread count.
+std::vector<ScopeVolume> read_volumes(const OutputStore& store, const std::vector<std::string>& source_ids,
+                                      const RunParameters& p, const Metric& metric, ThreadPool& pool,
+                                      const CancelToken& cancel) {
+    std::vector<std::vector<ScopeVolume>> per_source(source_ids.size());
+    pool.parallel_for(source_ids.size(), [&](std::size_t i) {
+        cancel.check();
+        per_source[i] = volumes_of(store, source_ids[i], p, metric);
+    });
+    std::vector<ScopeVolume> out;
+    for (auto& volumes : per_source)
+        for (ScopeVolume& v : volumes) out.push_back(std::move(v));
     std::sort(out.begin(), out.end(), [](const ScopeVolume& a, const ScopeVolume& b) { return a.id < b.id; });
     return out;
 }
@@ -80,7 +99,7 @@ ScopeOutcome scope_pass(const OutputStore& store, const std::vector<std::string>
     if (p.scope == Scope::Volume) return out;
     const std::unique_ptr<Metric> metric = load_metric(p.metric_options());
     const double threshold = *p.scope_threshold;
-    const std::vector<ScopeVolume> volumes = read_volumes(store, source_ids, p, *metric, cancel);
+    const std::vector<ScopeVolume> volumes = read_volumes(store, source_ids, p, *metric, pool, cancel);
     std::map<std::string, std::vector<const ScopeVolume*>> groups;  // each in id order
     for (const ScopeVolume& v : volumes) groups[v.group].push_back(&v);
     for (const auto& [group, members] : groups) {
@@ -100,6 +119,7 @@ ScopeOutcome scope_pass(const OutputStore& store, const std::vector<std::string>
                 const CrossMatch& m = *decisions[v][k];
                 out.removed[members[v]->id][members[v]->index[k]] =
                     ScopeMatch{members[m.volume]->id, members[m.volume]->index[m.kept], m.score};
+                out.removed_files.push_back(members[v]->outputs[k]);
             }
         for (const DuplicateVolume& d : duplicate_volumes(decisions, p.duplicate_fraction))
             out.duplicates.push_back({members[d.volume]->id, members[d.of]->id, d.fraction});
@@ -110,32 +130,20 @@ ScopeOutcome scope_pass(const OutputStore& store, const std::vector<std::string>
     return out;
 }
 
-void remove_scope_outputs(const OutputStore& store, const std::vector<std::string>& source_ids, const ScopeOutcome& o) {
-    if (o.removed.empty()) return;
-    for (const std::string& source : source_ids) {
-        auto record = store.read_record(source);
-        if (!record) continue;
-        SourceRecord gone;
-        for (VolumeRecord& v : record->volumes) {
-            const auto it = o.removed.find(v.info.id);
-            if (it == o.removed.end()) continue;
-            VolumeRecord r;
-            for (const SliceRecord& s : v.slices)
-                if (it->second.count(s.index)) r.slices.push_back(s);
-            gone.volumes.push_back(std::move(r));
+void remove_scope_outputs(const OutputStore& store, const ScopeOutcome& o) {
+    if (o.removed_files.empty()) return;
+    SourceRecord gone;
+    gone.volumes.emplace_back();
+    gone.volumes[0].slices = o.removed_files;
+    store.remove_outputs(gone);
+    // A volume folder left empty goes too (remove() leaves a folder that is not empty).
+    for (const SliceRecord& s : o.removed_files)
+        for (const std::string* rel : {&s.output, &s.output_npy}) {
+            if (rel->empty()) continue;
+            const fs::path dir = (store.root() / OutputStore::checked_slice_path(*rel)).parent_path();
+            std::error_code ec;
+            if (dir != store.root() / "slices") fs::remove(dir, ec);
         }
-        if (gone.volumes.empty()) continue;
-        store.remove_outputs(gone);
-        // A volume folder left empty goes too (remove() leaves a folder that is not empty).
-        for (const VolumeRecord& v : gone.volumes)
-            for (const SliceRecord& s : v.slices)
-                for (const std::string* rel : {&s.output, &s.output_npy}) {
-                    if (rel->empty()) continue;
-                    const fs::path dir = (store.root() / OutputStore::checked_slice_path(*rel)).parent_path();
-                    std::error_code ec;
-                    if (dir != store.root() / "slices") fs::remove(dir, ec);
-                }
-    }
 }
 
 std::size_t apply_scope(const ScopeOutcome& o, VolumeRecord& v) {

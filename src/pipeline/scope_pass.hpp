@@ -29,6 +29,7 @@ struct ScopeOutcome {
     std::map<std::string, std::map<std::size_t, ScopeMatch>> removed;  // volume id -> slice index -> match
     std::map<std::string, std::string> groups;                        // --scope patient: volume id -> group
     std::vector<VolumeDuplicate> duplicates;                           // by volume id
+    std::vector<SliceRecord> removed_files;                            // the removed slices' outputs
 
     std::size_t removed_count() const;
 };
@@ -45,7 +46,7 @@ ScopeOutcome scope_pass(const OutputStore& store, const std::vector<std::string>
 
 // Deletes the files of the slices the pass removed (they were written when their volume
 // was reduced); safe to repeat (a resumed run redoes the same pass).
-void remove_scope_outputs(const OutputStore& store, const std::vector<std::string>& source_ids, const ScopeOutcome& o);
+void remove_scope_outputs(const OutputStore& store, const ScopeOutcome& o);
 
 // The pass's decisions written into a volume's record: kept false, match, match_volume,
 // score, no output. Returns how many of its slices it removed.
