@@ -21,7 +21,7 @@ struct ScopeVolume {
     std::string group;
     std::vector<std::size_t> index;  // slice index of each kept slice
     std::vector<std::unique_ptr<Feature>> features;
-    std::vector<SliceRecord> outputs;  // each kept slice's written files (index and outputs only)
+    std::vector<std::vector<std::string>> outputs;  // each kept slice's written files, relative to OUT
 };
 
 std::vector<ScopeVolume> volumes_of(const OutputStore& store, const std::string& source, const RunParameters& p,
@@ -43,10 +43,9 @@ std::vector<ScopeVolume> volumes_of(const OutputStore& store, const std::string&
                 throw Error("the record of " + v.info.id + ", slice " + std::to_string(s.index) + ": " + e.what());
             }
             sv.index.push_back(s.index);
-            SliceRecord files;
-            files.index = s.index;
-            files.output = s.output;
-            files.output_npy = s.output_npy;
+            std::vector<std::string> files;
+            for (const std::string* rel : {&s.output, &s.output_npy})
+                if (!rel->empty()) files.push_back(*rel);
             sv.outputs.push_back(std::move(files));
         }
         out.push_back(std::move(sv));
@@ -119,7 +118,7 @@ ScopeOutcome scope_pass(const OutputStore& store, const std::vector<std::string>
                 const CrossMatch& m = *decisions[v][k];
                 out.removed[members[v]->id][members[v]->index[k]] =
                     ScopeMatch{members[m.volume]->id, members[m.volume]->index[m.kept], m.score};
-                out.removed_files.push_back(members[v]->outputs[k]);
+                for (const std::string& rel : members[v]->outputs[k]) out.removed_files.push_back(rel);
             }
         for (const DuplicateVolume& d : duplicate_volumes(decisions, p.duplicate_fraction))
             out.duplicates.push_back({members[d.volume]->id, members[d.of]->id, d.fraction});
@@ -134,16 +133,17 @@ void remove_scope_outputs(const OutputStore& store, const ScopeOutcome& o) {
     if (o.removed_files.empty()) return;
     SourceRecord gone;
     gone.volumes.emplace_back();
-    gone.volumes[0].slices = o.removed_files;
+    for (const std::string& rel : o.removed_files) {
+        gone.volumes[0].slices.emplace_back();
+        gone.volumes[0].slices.back().output = rel;
+    }
     store.remove_outputs(gone);
     // A volume folder left empty goes too (remove() leaves a folder that is not empty).
-    for (const SliceRecord& s : o.removed_files)
-        for (const std::string* rel : {&s.output, &s.output_npy}) {
-            if (rel->empty()) continue;
-            const fs::path dir = (store.root() / OutputStore::checked_slice_path(*rel)).parent_path();
-            std::error_code ec;
-            if (dir != store.root() / "slices") fs::remove(dir, ec);
-        }
+    for (const std::string& rel : o.removed_files) {
+        const fs::path dir = (store.root() / OutputStore::checked_slice_path(rel)).parent_path();
+        std::error_code ec;
+        if (dir != store.root() / "slices") fs::remove(dir, ec);
+    }
 }
 
 std::size_t apply_scope(const ScopeOutcome& o, VolumeRecord& v) {

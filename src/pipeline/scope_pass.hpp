@@ -29,7 +29,7 @@ struct ScopeOutcome {
     std::map<std::string, std::map<std::size_t, ScopeMatch>> removed;  // volume id -> slice index -> match
     std::map<std::string, std::string> groups;                        // --scope patient: volume id -> group
     std::vector<VolumeDuplicate> duplicates;                           // by volume id
-    std::vector<SliceRecord> removed_files;                            // the removed slices' outputs
+    std::vector<std::string> removed_files;                            // the removed slices' outputs (relative)
 
     std::size_t removed_count() const;
 };
