@@ -238,11 +238,15 @@ fs::path OutputStore::checked_slice_path(const std::string& rel) {
 }
 
 void OutputStore::remove_outputs(const SourceRecord& record) const {
-    std::error_code ec;
     for (const VolumeRecord& v : record.volumes)
         for (const SliceRecord& s : v.slices)
             for (const std::string* rel : {&s.output, &s.output_npy})
-                if (!rel->empty()) fs::remove(m_root / checked_slice_path(*rel), ec);
+                if (!rel->empty()) remove_output(*rel);
+}
+
+void OutputStore::remove_output(const std::string& rel) const {
+    std::error_code ec;
+    fs::remove(m_root / checked_slice_path(rel), ec);
 }
 
 std::vector<SourceRecord> OutputStore::read_all_records() const {

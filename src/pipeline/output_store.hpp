@@ -61,6 +61,8 @@ public:
     std::optional<SourceRecord> read_record(const std::string& source_id) const;
     // Removes the slice files a record lists (only ones under slices/).
     void remove_outputs(const SourceRecord& record) const;
+    // Removes one slice file given relative to OUT (only under slices/).
+    void remove_output(const std::string& rel) const;
     // A record's output path checked to be relative and under slices/ (records are read
     // back from disk and never trusted to name other places); throws UsageError naming it.
     static std::filesystem::path checked_slice_path(const std::string& rel);

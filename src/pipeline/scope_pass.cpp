@@ -130,14 +130,7 @@ ScopeOutcome scope_pass(const OutputStore& store, const std::vector<std::string>
 }
 
 void remove_scope_outputs(const OutputStore& store, const ScopeOutcome& o) {
-    if (o.removed_files.empty()) return;
-    SourceRecord gone;
-    gone.volumes.emplace_back();
-    for (const std::string& rel : o.removed_files) {
-        gone.volumes[0].slices.emplace_back();
-        gone.volumes[0].slices.back().output = rel;
-    }
-    store.remove_outputs(gone);
+    for (const std::string& rel : o.removed_files) store.remove_output(rel);
     // A volume folder left empty goes too (remove() leaves a folder that is not empty).
     for (const std::string& rel : o.removed_files) {
         const fs::path dir = (store.root() / OutputStore::checked_slice_path(rel)).parent_path();
