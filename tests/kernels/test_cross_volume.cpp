@@ -201,7 +201,7 @@ int code_distance(const Code& a, const Code& b) {
 // radii that take each of its paths: one table (9 and 25 bits), four and nine tables of 16
 // bits searched to different flips, the exhaustive scan (radius 20 at 64 bits), with the
 // tables built from the first code or after the first few hundred (and the scan below),
-// with this CPU's fastest distance code and the portable one.
+// with this CPU's fastest distance code and the scalar one.
 TEST(CrossVolume, HammingIndexFindsExactlyTheCodesWithinTheRadius) {
     ThreadPool pool(2);
     for (int bits : {9, 25, 64, 144}) {
@@ -211,7 +211,7 @@ TEST(CrossVolume, HammingIndexFindsExactlyTheCodesWithinTheRadius) {
         const auto words = [](const Feature& f) { return static_cast<const Code&>(f).words.data(); };
         for (int t : {0, 1, 2, 5, 6, 7, 9, 12, 20}) {
             for (std::size_t scan_below : {std::size_t{0}, std::size_t{300}, k_hamming_scan_below})
-            for (HammingScan scan : {HammingScan::Fastest, HammingScan::Portable}) {
+            for (HammingScan scan : {HammingScan::Fastest, HammingScan::Scalar}) {
                 auto index = make_hamming_index(bits, t, words, scan_below, scan);
                 const std::vector<const Feature*> first(all.begin(), all.begin() + 500), rest(all.begin() + 500, all.end());
                 index->add(first);

@@ -30,15 +30,12 @@ std::size_t choose(int n, int k) {
 using Scan = void (*)(const std::uint64_t* codes, const std::uint32_t* ids, std::size_t n, std::uint64_t q,
                       int radius, std::vector<std::uint32_t>& found);
 
-void scan_portable(const std::uint64_t* codes, const std::uint32_t* ids, std::size_t n, std::uint64_t q, int radius,
-                   std::vector<std::uint32_t>& found) {
-    for (std::size_t i = 0; i < n; ++i)
-        if (__builtin_popcountll(codes[i] ^ q) <= radius) found.push_back(ids ? ids[i] : static_cast<std::uint32_t>(i));
-}
-
-__attribute__((target("popcnt"))) void scan_popcnt(const std::uint64_t* codes, const std::uint32_t* ids,
-                                                     std::size_t n, std::uint64_t q, int radius,
-                                                     std::vector<std::uint32_t>& found) {
+// One code at a time, with the popcount instruction where the CPU has it (chosen at load
+// time).
+__attribute__((target_clones("popcnt", "default"))) void scan_scalar(const std::uint64_t* codes,
+                                                                      const std::uint32_t* ids, std::size_t n,
+                                                                      std::uint64_t q, int radius,
+                                                                      std::vector<std::uint32_t>& found) {
     for (std::size_t i = 0; i < n; ++i)
         if (__builtin_popcountll(codes[i] ^ q) <= radius) found.push_back(ids ? ids[i] : static_cast<std::uint32_t>(i));
 }
@@ -63,11 +60,10 @@ __attribute__((target("avx512f,avx512vpopcntdq"))) void scan_avx512(const std::u
 }
 
 Scan choose_scan(HammingScan scan) {
-    if (scan == HammingScan::Portable) return scan_portable;
+    if (scan == HammingScan::Scalar) return scan_scalar;
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vpopcntdq")) return scan_avx512;
-    if (__builtin_cpu_supports("popcnt")) return scan_popcnt;
-    return scan_portable;
+    return scan_scalar;
 }
 
 int bit(const std::uint64_t* w, int index) { return static_cast<int>((w[index / 64] >> (63 - index % 64)) & 1u); }
