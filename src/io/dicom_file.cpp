@@ -10,6 +10,7 @@
 #include <lessmore/files.hpp>
 #include <lessmore/number_format.hpp>
 
+#include "io/codestream_header.hpp"
 #include "io/dicom_parser.hpp"
 #include "io/dicom_values.hpp"
 #include "io/readers.hpp"
@@ -41,6 +42,8 @@ constexpr DicomTag k_instance = dicom_tag(0x0020, 0x0013);
 constexpr DicomTag k_pixel_spacing = dicom_tag(0x0028, 0x0030);
 constexpr DicomTag k_thickness = dicom_tag(0x0018, 0x0050);
 constexpr DicomTag k_samples = dicom_tag(0x0028, 0x0002);
+constexpr DicomTag k_photometric = dicom_tag(0x0028, 0x0004);
+constexpr DicomTag k_palette_descriptor = dicom_tag(0x0028, 0x1101);  // Red Palette Color LUT Descriptor
 constexpr DicomTag k_rows = dicom_tag(0x0028, 0x0010);
 constexpr DicomTag k_columns = dicom_tag(0x0028, 0x0011);
 constexpr DicomTag k_bits_allocated = dicom_tag(0x0028, 0x0100);
@@ -225,6 +228,23 @@ std::string non_image_reason(const std::string& sop_class) {
     return {};
 }
 
+// Grey images only (docs/dicom.md, section "What makes a series fail"): MONOCHROME2, or
+// MONOCHROME1, whose values are the same stored values (lessmore keeps values, not display
+// polarity). A missing PhotometricInterpretation is read as MONOCHROME2, as GDCM does
+// (pydicom refuses it), unless the file carries a palette. PALETTE COLOR with one sample
+// holds palette indices, not values: refused as colour, like RGB and YBR.
+void check_photometric(const DicomDataset& ds) {
+    const std::string pi = ds.string(k_photometric);
+    if (pi == "MONOCHROME2" || pi == "MONOCHROME1") return;
+    if (pi.empty() && !ds.contains(k_palette_descriptor)) return;
+    static constexpr const char* k_colour[] = {"PALETTE COLOR", "RGB", "ARGB", "CMYK", "HSV", "YBR_FULL", "YBR_FULL_422",
+                                               "YBR_PARTIAL_422", "YBR_PARTIAL_420", "YBR_ICT", "YBR_RCT", "XYB"};
+    for (const char* colour : k_colour)
+        if (pi == colour) throw InputError("colour DICOM image (PhotometricInterpretation " + pi + ") is not supported");
+    if (pi.empty()) throw InputError("image without PhotometricInterpretation has a palette (Red Palette Color LUT Descriptor)");
+    throw InputError("PhotometricInterpretation '" + pi + "' is not supported (MONOCHROME1 or MONOCHROME2)");
+}
+
 // The image attributes lessmore can read; throws InputError naming the one at fault.
 StoredFormat checked_image(const ParsedDicom& parsed, const DicomFile& r) {
     const DicomDataset& ds = parsed.dataset();
@@ -232,6 +252,7 @@ StoredFormat checked_image(const ParsedDicom& parsed, const DicomFile& r) {
     if (samples != 1) {
         throw InputError("colour DICOM image (" + std::to_string(samples) + " samples per pixel) is not supported");
     }
+    check_photometric(ds);
     if (r.rows <= 0 || r.columns <= 0) {
         throw InputError("image has " + std::to_string(r.rows) + " rows and " + std::to_string(r.columns) + " columns");
     }
@@ -273,6 +294,28 @@ void convert_frames(const std::uint8_t* raw, const StoredFormat& format, DicomFi
     }
 }
 
+// Each frame's codestream declares what the header says (docs/dicom.md, section "Compressed
+// pixel data"): checked before the worker is asked, so a decoder never fills an image of
+// the header's size from a smaller codestream, nor drops what does not fit.
+void check_codestreams(const ParsedDicom& parsed, const std::vector<std::vector<DicomFragment>>& frames,
+                       const StoredFormat& format, const DicomFile& r) {
+    const auto kind = codestream_kind(parsed.transfer_syntax().uid);
+    if (!kind) throw InputError("pixel data in " + transfer_syntax_text(parsed.transfer_syntax().uid) + " cannot be checked");
+    const DeclaredImage header{r.rows, r.columns, 1, static_cast<int>(8 * stored_size(format.type))};
+    const std::uint8_t* base = parsed.dataset().bytes().data;
+    std::vector<std::uint8_t> joined;  // a frame of several fragments, in order
+    for (std::size_t k = 0; k < frames.size(); ++k) {
+        const auto& fragments = frames[k];
+        if (fragments.size() == 1) {
+            check_frame_codestream(*kind, base + fragments[0].offset, fragments[0].length, header, k + 1);
+            continue;
+        }
+        joined.clear();
+        for (const DicomFragment& f : fragments) joined.insert(joined.end(), base + f.offset, base + f.offset + f.length);
+        check_frame_codestream(*kind, joined.data(), joined.size(), header, k + 1);
+    }
+}
+
 // Uncompressed pixel data must hold exactly what Rows x Columns x Frames x BitsAllocated / 8
 // needs (one padding byte allowed); compressed data's fragments must make up the frames.
 // Checked with the header (cheap), so a streamed series fails before any slice is used.
@@ -285,6 +328,7 @@ void check_pixel_data(const ParsedDicom& parsed, const DicomElement& pixels, con
             throw InputError("the compressed pixel data holds " + std::to_string(frames.size()) +
                              " frames, NumberOfFrames says " + std::to_string(r.frames.size()));
         }
+        check_codestreams(parsed, frames, format, r);
         return;
     }
     const std::size_t n = static_cast<std::size_t>(r.rows) * static_cast<std::size_t>(r.columns);
@@ -300,7 +344,10 @@ void check_pixel_data(const ParsedDicom& parsed, const DicomElement& pixels, con
 }
 
 // Compressed pixel data: decoded by GDCM in a worker (its codecs can abort or crash on
-// damaged streams); the stored values come back and are converted here.
+// damaged streams); the stored values come back and are converted here. What comes back
+// must be exactly the image the header describes, byte for byte: the worker returns what
+// the codec decoded and nothing else (io/dicom_decode_task.cpp), and every size is checked
+// again here, so no value is made from a byte that was not decoded.
 void read_encapsulated_pixels(const std::filesystem::path& path, const ParsedDicom& parsed, StoredFormat format,
                               DecoderPool& decoders, DicomFile& r) {
     const std::string& uid = parsed.transfer_syntax().uid;
@@ -317,21 +364,28 @@ void read_encapsulated_pixels(const std::filesystem::path& path, const ParsedDic
     if (!meta || type < 0 || type > static_cast<int>(StoredType::Int32)) throw InputError("decoder gave bad metadata");
     if (samples != 1 || columns != static_cast<unsigned>(r.columns) || rows != static_cast<unsigned>(r.rows) ||
         count != r.frames.size()) {
-        throw InputError("the compressed image is " + std::to_string(columns) + "x" + std::to_string(rows) + "x" +
-                         std::to_string(count) + " with " + std::to_string(samples) + " samples, not what the header says");
+        throw InputError("the decoded image is " + std::to_string(columns) + "x" + std::to_string(rows) + "x" +
+                         std::to_string(count) + " with " + std::to_string(samples) + " samples, the header says Columns " +
+                         std::to_string(r.columns) + " Rows " + std::to_string(r.rows) + " frames " +
+                         std::to_string(r.frames.size()) + " with 1 sample");
     }
-    // The decoder's own sample type (a codestream may say unsigned where the header says
-    // signed); the header's PixelRepresentation and BitsStored then decide the values.
+    // The decoder's sample type may differ in sign from the header's (a codestream may say
+    // unsigned where the header says signed): the header's PixelRepresentation and
+    // BitsStored decide the values. Its size is BitsAllocated (docs/dicom.md, "Compressed
+    // pixel data"), and the decoded length is exactly the image's.
     const auto decoded = static_cast<StoredType>(type);
-    const std::size_t n = static_cast<std::size_t>(r.rows) * static_cast<std::size_t>(r.columns) * r.frames.size();
-    if (d.bytes.size() < n * stored_size(decoded)) throw InputError("the decoder gave fewer pixels than the image has");
-    if (stored_size(decoded) == stored_size(format.type)) {
-        format.big_endian = false;  // decoders give host order
-    } else {
-        format.type = decoded;
-        format.big_endian = false;
-        format.bits_stored = std::min(format.bits_stored, static_cast<int>(8 * stored_size(decoded)));
+    if (stored_size(decoded) != stored_size(format.type)) {
+        throw InputError("the decoder gave " + std::to_string(8 * stored_size(decoded)) + "-bit samples, the header says BitsAllocated " +
+                         std::to_string(8 * stored_size(format.type)));
     }
+    const std::size_t need = static_cast<std::size_t>(r.rows) * static_cast<std::size_t>(r.columns) * r.frames.size() *
+                             stored_size(decoded);
+    // GDCM keeps an odd-length result in an even-length value, one zero byte appended.
+    if (d.bytes.size() != need && !(need % 2 == 1 && d.bytes.size() == need + 1)) {
+        throw InputError("the decoder gave " + std::to_string(d.bytes.size()) + " bytes, the header's image needs " +
+                         std::to_string(need));
+    }
+    format.big_endian = false;  // decoders give host order
     convert_frames(reinterpret_cast<const std::uint8_t*>(d.bytes.data()), format, r);
 }
 
