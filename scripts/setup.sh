@@ -13,7 +13,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${LESSMORE_BUILD_DIR:-$here/build}"
 
 packages=(build-essential cmake pkg-config
-          libinsighttoolkit5-dev libgdcm-dev zlib1g-dev libopencv-dev libcli11-dev libspdlog-dev nlohmann-json3-dev
+          libinsighttoolkit5-dev libgdcm-dev zlib1g-dev libjpeg62-turbo-dev libopencv-dev libcli11-dev libspdlog-dev nlohmann-json3-dev
           libfaiss-dev libopenblas0-openmp
           libgdcm-tools googletest libgtest-dev libbenchmark-dev darknet)
 

@@ -30,25 +30,25 @@ bool only_padding_after(const std::uint8_t* data, std::size_t size, std::size_t 
 std::pair<const std::uint8_t*, std::size_t> jp2_codestream(const std::uint8_t* data, std::size_t size) {
     std::size_t pos = 0;
     while (pos < size) {
-        if (size - pos < 8) refuse("the JP2 box at byte " + std::to_string(pos) + " is cut short");
+        if (size - pos < 8) refuse("its JP2 box at byte " + std::to_string(pos) + " is cut short");
         std::uint64_t length = be32(data + pos);
         const std::uint32_t type = be32(data + pos + 4);
         std::size_t header = 8;
         if (length == 1) {
-            if (size - pos < 16) refuse("the JP2 box at byte " + std::to_string(pos) + " is cut short");
+            if (size - pos < 16) refuse("its JP2 box at byte " + std::to_string(pos) + " is cut short");
             length = (std::uint64_t{be32(data + pos + 8)} << 32) | be32(data + pos + 12);
             header = 16;
         } else if (length == 0) {
             length = size - pos;  // the last box runs to the end
         }
         if (length < header || length > size - pos) {
-            refuse("the JP2 box at byte " + std::to_string(pos) + " claims " + std::to_string(length) + " bytes, " +
+            refuse("its JP2 box at byte " + std::to_string(pos) + " claims " + std::to_string(length) + " bytes, " +
                    std::to_string(size - pos) + " remain");
         }
         if (type == 0x6a703263) return {data + pos + header, static_cast<std::size_t>(length) - header};  // 'jp2c'
         pos += static_cast<std::size_t>(length);
     }
-    refuse("the JP2 file has no codestream box (jp2c)");
+    refuse("its JP2 file has no codestream box (jp2c)");
 }
 
 struct Siz {
@@ -57,10 +57,10 @@ struct Siz {
 
 // Tiles across and down (ITU-T T.800, B.3), after checking SIZ's values are consistent.
 std::uint64_t tile_count(const Siz& s) {
-    if (s.x <= s.x0 || s.y <= s.y0) refuse("the JPEG 2000 SIZ marker declares an empty image");
+    if (s.x <= s.x0 || s.y <= s.y0) refuse("its SIZ marker declares an empty image");
     if (s.tile_w == 0 || s.tile_h == 0 || s.tile_x0 > s.x0 || s.tile_y0 > s.y0 ||
         std::uint64_t{s.tile_x0} + s.tile_w <= s.x0 || std::uint64_t{s.tile_y0} + s.tile_h <= s.y0) {
-        refuse("the JPEG 2000 SIZ marker's tiles do not cover the image");
+        refuse("its SIZ marker's tiles do not cover the image");
     }
     const std::uint64_t across = (std::uint64_t{s.x} - s.tile_x0 + s.tile_w - 1) / s.tile_w;
     const std::uint64_t down = (std::uint64_t{s.y} - s.tile_y0 + s.tile_h - 1) / s.tile_h;
@@ -73,35 +73,35 @@ std::uint64_t tile_count(const Siz& s) {
 void walk_tile_parts(const std::uint8_t* cs, std::size_t size, std::size_t pos, std::uint64_t tiles) {
     std::vector<bool> seen(static_cast<std::size_t>(tiles), false);
     for (;;) {
-        if (size - pos < 2) refuse("the JPEG 2000 codestream is cut short (no EOC marker)");
+        if (size - pos < 2) refuse("it is cut short (no EOC marker)");
         const std::uint32_t marker = be16(cs + pos);
         if (marker == 0xffd9) {
             if (!only_padding_after(cs, size, pos + 2)) {
-                refuse("the JPEG 2000 codestream has " + std::to_string(size - pos - 2) + " bytes after its EOC marker");
+                refuse("it has " + std::to_string(size - pos - 2) + " bytes after its EOC marker");
             }
             break;
         }
         if (marker != 0xff90) {
-            refuse("the JPEG 2000 codestream has no tile-part (SOT) or EOC marker at byte " + std::to_string(pos) +
+            refuse("it has no tile-part (SOT) or EOC marker at byte " + std::to_string(pos) +
                    " (cut short or corrupt)");
         }
-        if (size - pos < 12 || be16(cs + pos + 2) != 10) refuse("the JPEG 2000 SOT marker at byte " + std::to_string(pos) + " is malformed");
+        if (size - pos < 12 || be16(cs + pos + 2) != 10) refuse("its SOT marker at byte " + std::to_string(pos) + " is malformed");
         const std::uint32_t tile = be16(cs + pos + 4);
         std::uint64_t length = be32(cs + pos + 6);
         if (tile >= tiles) {
-            refuse("the JPEG 2000 codestream has a tile-part of tile " + std::to_string(tile) + " but SIZ declares " +
+            refuse("it has a tile-part of tile " + std::to_string(tile) + " but SIZ declares " +
                    std::to_string(tiles) + " tiles");
         }
         if (length == 0) {  // the last tile-part, up to EOC
             std::size_t end = size;
             if (end >= 1 && (cs[end - 1] == 0x00 || (cs[end - 1] == 0xff && end >= 3 && cs[end - 2] == 0xd9))) --end;
             if (end < pos + 14 || cs[end - 2] != 0xff || cs[end - 1] != 0xd9) {
-                refuse("the JPEG 2000 codestream is cut short (its last tile-part runs to an EOC marker that is missing)");
+                refuse("it is cut short (its last tile-part runs to an EOC marker that is missing)");
             }
             length = end - 2 - pos;
         }
         if (length < 14 || length > size - pos) {
-            refuse("the JPEG 2000 codestream is cut short (the tile-part of tile " + std::to_string(tile) + " at byte " +
+            refuse("it is cut short (the tile-part of tile " + std::to_string(tile) + " at byte " +
                    std::to_string(pos) + " needs " + std::to_string(length) + " bytes, " + std::to_string(size - pos) +
                    " remain)");
         }
@@ -110,7 +110,7 @@ void walk_tile_parts(const std::uint8_t* cs, std::size_t size, std::size_t pos, 
     }
     const auto missing = std::find(seen.begin(), seen.end(), false);
     if (missing != seen.end()) {
-        refuse("the JPEG 2000 codestream has no data for tile " + std::to_string(missing - seen.begin()) + " of " +
+        refuse("it has no data for tile " + std::to_string(missing - seen.begin()) + " of " +
                std::to_string(tiles));
     }
 }
@@ -178,19 +178,19 @@ CodestreamInfo read_jpeg2000_header(const std::uint8_t* data, std::size_t size, 
         std::tie(cs, n) = jp2_codestream(data, size);
     }
     if (n < 4 || be16(cs) != 0xff4f || be16(cs + 2) != 0xff51) {
-        refuse("the data is not a JPEG 2000 codestream (no SOC and SIZ markers at its start)");
+        refuse("it does not start with the SOC and SIZ markers");
     }
-    if (n < 6) refuse("the JPEG 2000 SIZ marker is cut short");
+    if (n < 6) refuse("its SIZ marker is cut short");
     const std::size_t lsiz = be16(cs + 4);
-    if (lsiz < 41 || 4 + lsiz > n) refuse("the JPEG 2000 SIZ marker is cut short or malformed");
+    if (lsiz < 41 || 4 + lsiz > n) refuse("its SIZ marker is cut short or malformed");
     const std::uint8_t* s = cs + 6;  // Rsiz
     Siz siz{be32(s + 2), be32(s + 6), be32(s + 10), be32(s + 14), be32(s + 18), be32(s + 22), be32(s + 26), be32(s + 30)};
     const std::size_t components = be16(s + 34);
     if (components == 0 || lsiz != 38 + 3 * components) {
-        refuse("the JPEG 2000 SIZ marker declares " + std::to_string(components) + " components in " + std::to_string(lsiz) + " bytes");
+        refuse("its SIZ marker declares " + std::to_string(components) + " components in " + std::to_string(lsiz) + " bytes");
     }
     const std::uint64_t tiles = tile_count(siz);
-    if (tiles > 65535) refuse("the JPEG 2000 SIZ marker declares " + std::to_string(tiles) + " tiles (at most 65535)");
+    if (tiles > 65535) refuse("its SIZ marker declares " + std::to_string(tiles) + " tiles (at most 65535)");
     CodestreamInfo info;
     info.columns = siz.x - siz.x0;
     info.rows = siz.y - siz.y0;
@@ -198,22 +198,22 @@ CodestreamInfo read_jpeg2000_header(const std::uint8_t* data, std::size_t size, 
     for (std::size_t c = 0; c < components; ++c) {
         const std::uint8_t* comp = s + 36 + 3 * c;
         const int precision = (comp[0] & 0x7f) + 1;
-        if (precision > 38) refuse("the JPEG 2000 SIZ marker declares " + std::to_string(precision) + "-bit samples");
-        if (comp[1] != 1 || comp[2] != 1) refuse("the JPEG 2000 codestream has subsampled components");
+        if (precision > 38) refuse("its SIZ marker declares " + std::to_string(precision) + "-bit samples");
+        if (comp[1] != 1 || comp[2] != 1) refuse("it has subsampled components");
         info.precision = std::max(info.precision, precision);
     }
     if (declared) declared(info);
     // The main header's marker segments up to the first tile-part.
     std::size_t pos = 4 + lsiz;
     for (;;) {
-        if (n - pos < 4) refuse("the JPEG 2000 codestream is cut short in its main header");
+        if (n - pos < 4) refuse("it is cut short in its main header");
         const std::uint32_t marker = be16(cs + pos);
         if (marker == 0xff90) break;
         if ((marker & 0xff00) != 0xff00 || marker < 0xff30) {
-            refuse("the JPEG 2000 main header has no marker at byte " + std::to_string(pos));
+            refuse("its main header has no marker at byte " + std::to_string(pos));
         }
         const std::size_t length = be16(cs + pos + 2);
-        if (length < 2 || length > n - pos - 2) refuse("the JPEG 2000 marker segment at byte " + std::to_string(pos) + " is cut short");
+        if (length < 2 || length > n - pos - 2) refuse("its marker segment at byte " + std::to_string(pos) + " is cut short");
         pos += 2 + length;
     }
     walk_tile_parts(cs, n, pos, tiles);
@@ -221,9 +221,9 @@ CodestreamInfo read_jpeg2000_header(const std::uint8_t* data, std::size_t size, 
 }
 
 CodestreamInfo read_rle_header(const std::uint8_t* data, std::size_t size) {
-    if (size < 64) refuse("the RLE data is " + std::to_string(size) + " bytes, shorter than its 64-byte header");
+    if (size < 64) refuse("it is " + std::to_string(size) + " bytes, shorter than its 64-byte header");
     const std::uint32_t segments = le32(data);
-    if (segments < 1 || segments > 15) refuse("the RLE header declares " + std::to_string(segments) + " segments (1 to 15)");
+    if (segments < 1 || segments > 15) refuse("its header declares " + std::to_string(segments) + " segments (1 to 15)");
     std::vector<std::size_t> offsets;
     for (std::uint32_t i = 0; i < segments; ++i) offsets.push_back(le32(data + 4 + 4 * i));
     if (offsets[0] != 64) refuse("the first RLE segment starts at byte " + std::to_string(offsets[0]) + ", not 64");

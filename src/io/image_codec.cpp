@@ -26,7 +26,6 @@ namespace {
 
 itk::ImageIOBase::Pointer io_for(const std::string& ext) {
     if (ext == ".png") return itk::PNGImageIO::New().GetPointer();
-    if (ext == ".jpg" || ext == ".jpeg") return itk::JPEGImageIO::New().GetPointer();
     if (ext == ".tif" || ext == ".tiff") return itk::TIFFImageIO::New().GetPointer();
     return nullptr;
 }
@@ -105,22 +104,11 @@ std::string encode_image(const std::uint8_t* pixels, int width, int height, int 
     return s.str();
 }
 
-// libjpeg fills a truncated JPEG with grey and only warns; a complete file ends with the
-// end-of-image marker FF D9 (entropy-coded data never contains it).
-bool jpeg_complete(const fs::path& path) {
-    std::string tail = read_tail(path, 4096);
-    while (!tail.empty() && tail.back() == '\0') tail.pop_back();  // some writers pad
-    return tail.size() >= 2 && static_cast<unsigned char>(tail[tail.size() - 2]) == 0xFF &&
-           static_cast<unsigned char>(tail.back()) == 0xD9;
-}
-
 DecodedImage decode_image_file(const fs::path& path) {
     const std::string ext = extension_of(path);
+    if (ext == ".jpg" || ext == ".jpeg") return decode_jpeg_file(path);
     const itk::ImageIOBase::Pointer io = io_for(ext);
     if (!io) throw InputError("not a PNG, JPEG or TIFF file");
-    if ((ext == ".jpg" || ext == ".jpeg") && !jpeg_complete(path)) {
-        throw InputError("truncated JPEG (no end-of-image marker)");
-    }
     DecodedImage d;
     try {
         if (!io->CanReadFile(path.c_str())) throw InputError("cannot decode image");

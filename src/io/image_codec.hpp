@@ -1,5 +1,6 @@
 #pragma once
-// 2-D image files through ITK's PNG, JPEG and TIFF readers and writers. (OpenCV's
+// 2-D image files through ITK's PNG and TIFF readers, libjpeg-turbo for JPEG (jpeg_file.cpp),
+// and ITK's writers. (OpenCV's
 // imgcodecs would pull in GDAL and ~140 libraries: 60 ms of start-up per run.)
 #include <lessmore/volume.hpp>
 
@@ -25,5 +26,8 @@ struct DecodedImage {
 // Reads a PNG, JPEG or TIFF file as grey (colour converted with Pillow's "L" formula,
 // L = (19595 R + 38470 G + 7471 B + 32768) >> 16). Throws InputError naming the problem.
 DecodedImage decode_image_file(const std::filesystem::path& path);
+
+// A JPEG file through libjpeg-turbo, any corrupt-data warning an error (io/jpeg_file.cpp).
+DecodedImage decode_jpeg_file(const std::filesystem::path& path);
 
 }  // namespace lessmore

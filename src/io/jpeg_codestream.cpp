@@ -30,12 +30,16 @@ bool is_sof(std::uint8_t m) { return m >= 0xc0 && m <= 0xcf && m != 0xc4 && m !=
 
 // A canonical Huffman table (T.81 Annex C) in the form of libjpeg's decoder: per code
 // length the largest code, the smallest, and where its symbols start.
+// Codes of up to k_fast bits are also looked up at once (length << 8 | symbol; 0: longer).
+constexpr int k_fast = 9;
+
 struct HuffmanTable {
     bool defined = false;
     std::array<std::int32_t, 17> max_code{};
     std::array<std::int32_t, 17> min_code{};
     std::array<int, 17> first{};
     std::array<std::uint8_t, 256> symbols{};
+    std::array<std::uint16_t, 1 << k_fast> fast{};
 };
 
 // One DHT segment (it may define several tables).
@@ -61,6 +65,14 @@ void read_dht(const std::uint8_t* p, std::size_t n, std::array<HuffmanTable, 8>&
             code <<= 1;
         }
         for (std::size_t i = 0; i < total; ++i) t.symbols[i] = p[17 + i];
+        for (int l = 1; l <= k_fast; ++l) {
+            for (std::int32_t c = t.min_code[l]; c <= t.max_code[l]; ++c) {
+                const auto entry = static_cast<std::uint16_t>(l << 8 | t.symbols[static_cast<std::size_t>(t.first[l] + c - t.min_code[l])]);
+                for (std::int32_t fill = 0; fill < (1 << (k_fast - l)); ++fill) {
+                    t.fast[static_cast<std::size_t>((c << (k_fast - l)) | fill)] = entry;
+                }
+            }
+        }
         t.defined = true;
         p += 17 + total;
         n -= 17 + total;
@@ -72,16 +84,18 @@ void read_dht(const std::uint8_t* p, std::size_t n, std::array<HuffmanTable, 8>&
 class BitReader {
 public:
     BitReader(const std::uint8_t* p, const std::uint8_t* end) : m_p(p), m_end(end) {}
+    // After a peek at least 57 bits are buffered: a code and its extra bits (at most 32)
+    // are skipped without refilling.
     std::uint32_t peek16() {
-        fill();
+        if (m_count <= 56) fill();
         return static_cast<std::uint32_t>(m_bits >> 48);
     }
     void skip(int n) {
-        fill();
         m_bits <<= n;
         m_count -= n;
     }
-    bool overran() const { return m_virtual > m_count; }
+    // Whether the bits consumed, plus `ahead` more, reach past the data.
+    bool overran(int ahead = 0) const { return m_virtual > m_count - ahead; }
 
 private:
     void fill() {
@@ -104,29 +118,37 @@ private:
     long m_virtual = 0;
 };
 
+// The next symbol, or -1 for bits that are no code of the table.
 int decode_symbol(const HuffmanTable& t, BitReader& r) {
     const std::uint32_t bits = r.peek16();
-    for (int l = 1; l <= 16; ++l) {
+    const std::uint16_t fast = t.fast[bits >> (16 - k_fast)];
+    if (fast != 0) {
+        r.skip(fast >> 8);
+        return fast & 0xff;
+    }
+    for (int l = k_fast + 1; l <= 16; ++l) {
         const auto code = static_cast<std::int32_t>(bits >> (16 - l));
         if (code <= t.max_code[l]) {
             r.skip(l);
             return t.symbols[static_cast<std::size_t>(t.first[l] + code - t.min_code[l])];
         }
     }
-    refuse("its entropy-coded data has an invalid Huffman code (corrupt data)");
+    return -1;
 }
 
 // One 8x8 block of a sequential DCT scan (T.81 F.2.2): a DC difference, then AC run/size
-// codes up to end-of-block or the 63rd coefficient.
-void walk_block(const HuffmanTable& dc, const HuffmanTable& ac, BitReader& r) {
+// codes up to end-of-block or the 63rd coefficient. False on an invalid code.
+bool walk_block(const HuffmanTable& dc, const HuffmanTable& ac, BitReader& r) {
     const int s = decode_symbol(dc, r);
+    if (s < 0) return false;
     if (s > 15) refuse("its entropy-coded data has a DC difference of " + std::to_string(s) + " bits (corrupt data)");
     r.skip(s);
     for (int k = 1; k < 64; ++k) {
         const int rs = decode_symbol(ac, r);
+        if (rs < 0) return false;
         const int run = rs >> 4, size = rs & 15;
         if (size == 0) {
-            if (run != 15) return;  // end of block
+            if (run != 15) return true;  // end of block
             k += 15;
             continue;
         }
@@ -134,14 +156,17 @@ void walk_block(const HuffmanTable& dc, const HuffmanTable& ac, BitReader& r) {
         if (k > 63) refuse("its entropy-coded data runs past the end of a block (corrupt data)");
         r.skip(size);
     }
+    return true;
 }
 
 // One sample of a lossless scan (T.81 H.2): a difference category 0..16, then that many
-// bits (none for 16).
-void walk_sample(const HuffmanTable& t, BitReader& r) {
+// bits (none for 16). False on an invalid code.
+bool walk_sample(const HuffmanTable& t, BitReader& r) {
     const int s = decode_symbol(t, r);
+    if (s < 0) return false;
     if (s > 16) refuse("its entropy-coded data has a difference category of " + std::to_string(s) + " (corrupt data)");
     if (s < 16) r.skip(s);
+    return true;
 }
 
 struct Frame {
@@ -210,12 +235,10 @@ void walk_units(const std::uint8_t* d, const Frame& f, const Scan& scan, const s
         BitReader r(d + begin, d + end);
         const std::uint64_t n = std::min(per, units - i * per);
         for (std::uint64_t u = 0; u < n; ++u) {
-            if (lossless) {
-                walk_sample(dc, r);
-            } else {
-                walk_block(dc, ac, r);
-            }
-            if (r.overran()) {
+            const bool valid = lossless ? walk_sample(dc, r) : walk_block(dc, ac, r);
+            // An invalid code made of the 1-bits past the end is the data ending early too.
+            if (!valid && !r.overran(16)) refuse("its entropy-coded data has an invalid Huffman code (corrupt data)");
+            if (!valid || r.overran()) {
                 refuse("its entropy-coded data ends after " + std::to_string(i * per + u) + " of " + std::to_string(units) +
                        " " + unit + " (cut short)");
             }

@@ -3,7 +3,9 @@
 // with per-frame rescale, PET beyond int16, 13-bit signed data stored unsigned (natively
 // and by a JPEG 2000 codestream), a series split over sibling folders, copies, duplicate
 // instances, files without preamble, non-image objects and localizers, dcm2niix's NIfTI,
-// and every file of the DICOM quirk corpus.
+// and every file of the DICOM quirk corpus. Compressed data that disagrees with its
+// header, JPEG data cut short, colour and odd-length pixel data
+// (tests/data/make_decode_fixtures.py wrote tests/data/decode_golden.json).
 #include "test_support.hpp"
 
 #include <lessmore/intensity.hpp>
@@ -209,6 +211,70 @@ TEST(ReadersGolden, EveryDicomQuirkFileAsPydicomDecodesIt) {
         const LoadedVolume& v = l.volumes.begin()->second;
         ASSERT_TRUE(v.volume) << v.path << ": " << v.error;
         check_volume(q, *v.volume);
+    }
+}
+
+const test::fs::path k_decode = test::source_dir() / "tests" / "data" / "decode";
+
+json decode_golden() { return test::read_json(test::source_dir() / "tests" / "data" / "decode_golden.json"); }
+
+// A J2K, JPEG-LS, RLE and lossless JPEG slice in one series, baseline JPEG (one with
+// restart markers), native data one byte longer than the image, and a file without
+// PhotometricInterpretation: each read as pydicom reads it.
+TEST(DecodeFixtures, GoodCompressedAndOddFilesReadAsPydicomReadsThem) {
+    const json g = decode_golden();
+    for (const json& v : g["volumes"]) {
+        const std::string name = v["volume"];
+        SCOPED_TRACE(name);
+        const Loaded l = load_all(k_decode / name);
+        ASSERT_EQ(l.volumes.size(), 1u);
+        const LoadedVolume& lv = l.volumes.begin()->second;
+        ASSERT_TRUE(lv.volume) << lv.path << ": " << lv.error;
+        check_volume(v, *lv.volume);
+    }
+}
+
+// Each refused file fails its volume with a reason naming what disagrees (the codestream's
+// geometry and the header's, the data cut short, the colour interpretation, the length).
+TEST(DecodeFixtures, DisagreeingOrDamagedFilesAreRefusedNamingTheMismatch) {
+    const json g = decode_golden();
+    for (const json& r : g["refused"]) {
+        const std::string name = r["volume"];
+        SCOPED_TRACE(name);
+        const Loaded l = load_all(k_decode / name);
+        ASSERT_EQ(l.volumes.size(), 1u);
+        const LoadedVolume& lv = l.volumes.begin()->second;
+        EXPECT_FALSE(lv.volume);
+        EXPECT_NE(lv.path.find(r["file"].get<std::string>()), std::string::npos) << lv.path;
+        for (const json& must : r["must_name"]) EXPECT_NE(lv.error.find(must.get<std::string>()), std::string::npos) << lv.error;
+    }
+}
+
+// 2-D JPEG slices: grey, colour and progressive decode as Pillow decodes them; data cut
+// short, zero-filled, or cut with an end-of-image marker put back is refused.
+TEST(DecodeFixtures, JpegSlicesAsPillowDecodesThemDamagedOnesRefused) {
+    const json g = decode_golden()["slices"];
+    const auto root = test::source_dir() / "tests" / "data" / "decode-slices";
+    const Loaded good = load_all(root / "good");
+    ASSERT_EQ(good.volumes.size(), 1u);
+    const LoadedVolume& v = good.volumes.begin()->second;
+    ASSERT_TRUE(v.volume) << v.error;
+    ASSERT_EQ(v.volume->info().slice_count(), g["good"].size());
+    for (std::size_t i = 0; i < g["good"].size(); ++i) {
+        const json& gs = g["good"][i];
+        SCOPED_TRACE(gs["file"].get<std::string>());
+        const SliceView s = v.volume->slice(i);
+        ASSERT_EQ(s.type, VoxelType::UInt8);
+        EXPECT_EQ(v.volume->info().width, gs["columns"].get<int>());
+        EXPECT_EQ(v.volume->info().height, gs["rows"].get<int>());
+        EXPECT_EQ(test::sha256_hex(static_cast<const std::uint8_t*>(s.data), s.pixels()), gs["pixels_sha256"].get<std::string>());
+    }
+    for (const json& bad : g["refused"]) {
+        const Loaded l = load_all(root / bad.get<std::string>());
+        ASSERT_EQ(l.volumes.size(), 1u);
+        const LoadedVolume& lv = l.volumes.begin()->second;
+        EXPECT_FALSE(lv.volume) << bad;
+        EXPECT_NE(lv.error.find("JPEG"), std::string::npos) << lv.error;
     }
 }
 
