@@ -228,7 +228,7 @@ std::string non_image_reason(const std::string& sop_class) {
     return {};
 }
 
-// Grey images only (docs/dicom.md, section "What makes a series fail"): MONOCHROME2, or
+// Grey images only (docs/dicom.md, section "Pixel data and transfer syntaxes"): MONOCHROME2, or
 // MONOCHROME1, whose values are the same stored values (lessmore keeps values, not display
 // polarity). A missing PhotometricInterpretation is read as MONOCHROME2, as GDCM does
 // (pydicom refuses it), unless the file carries a palette. PALETTE COLOR with one sample
@@ -317,7 +317,9 @@ void check_codestreams(const ParsedDicom& parsed, const std::vector<std::vector<
 }
 
 // Uncompressed pixel data must hold exactly what Rows x Columns x Frames x BitsAllocated / 8
-// needs (one padding byte allowed); compressed data's fragments must make up the frames.
+// needs, or one byte more (an odd value length: the pixels before it are whole; docs/dicom.md,
+// section "Pixel data and transfer syntaxes"); compressed data's fragments must make up the
+// frames, and each frame's codestream must declare the header's image.
 // Checked with the header (cheap), so a streamed series fails before any slice is used.
 void check_pixel_data(const ParsedDicom& parsed, const DicomElement& pixels, const StoredFormat& format, const DicomFile& r) {
     if (pixels.encapsulated) {
