@@ -295,6 +295,42 @@ TEST(DicomReader, CompressedTransferSyntaxesDecodeLosslessly) {
 namespace lessmore {
 namespace {
 
+// PhotometricInterpretation (docs/dicom.md, "Pixel data and transfer syntaxes"):
+// MONOCHROME1 reads as MONOCHROME2 (the same values), colour interpretations are refused
+// as colour even with one sample, anything else is refused naming it.
+TEST(DicomReader, OnlyMonochromeInterpretationsAreRead) {
+    const auto source = test::dicom_fixtures() / "philips" / "I10";
+    const std::string plain = test::read_file(source);
+    const std::vector<std::pair<std::string, std::string>> cases = {
+        {"MONOCHROME2", ""},
+        {"MONOCHROME1", ""},
+        {"PALETTE COLOR", "colour DICOM image (PhotometricInterpretation PALETTE COLOR) is not supported"},
+        {"RGB", "colour DICOM image (PhotometricInterpretation RGB) is not supported"},
+        {"YBR_FULL_422", "colour DICOM image (PhotometricInterpretation YBR_FULL_422) is not supported"},
+        {"GREY", "PhotometricInterpretation 'GREY' is not supported"},
+    };
+    std::vector<std::byte> reference;
+    for (const auto& [pi, error] : cases) {
+        SCOPED_TRACE(pi);
+        test::TempDir dir;
+        test::fs::create_directories(dir / "v");
+        test::write_file(dir / "v" / "I10", test::with_dicom_string(plain, 0x0028, 0x0004, pi));
+        auto vols = load_all(dir / "v");
+        ASSERT_EQ(vols.size(), 1u);
+        if (error.empty()) {
+            ASSERT_TRUE(vols[0].volume) << vols[0].error;
+            const SliceView s = vols[0].volume->slice(0);
+            const auto* p = static_cast<const std::byte*>(s.data);
+            const std::vector<std::byte> values(p, p + s.pixels() * voxel_size(s.type));
+            if (reference.empty()) reference = values;
+            EXPECT_TRUE(values == reference);
+        } else {
+            EXPECT_FALSE(vols[0].volume);
+            EXPECT_NE(vols[0].error.find(error), std::string::npos) << vols[0].error;
+        }
+    }
+}
+
 TEST(ImageFolderReader, TruncatedPngAndJpegAreRefused) {
     test::TempDir dir;
     cv::Mat img(64, 64, CV_8UC1);
