@@ -15,7 +15,7 @@
 
 // Hand-written rather than FAISS's IndexBinaryMultiHash: that one keeps its buckets and
 // each query's shortlist in std::unordered_map/set and took 417 s for the 1,000,000-slice
-// benchmark of bench/bench_scope.sh, where this takes seconds (README, "Performance").
+// benchmark of bench/bench_scope.sh, where this takes seconds (docs/performance.md, "Across volumes").
 namespace lessmore {
 namespace {
 
