@@ -32,9 +32,15 @@ CLI::App* CliValues::declare(CLI::App& app) {
             o = cmd->add_flag(s.names, m_counts[s.key], s.help);
         } else {
             // Values stay text: the option model parses them, so the messages are its own.
-            o = cmd->add_option(s.names, m_texts[s.key], s.help)->type_name(type_name(s));
-            if (s.positional && s.max_values < 0) {
-                o->expected(s.min_values, CLI::detail::expected_max_vector_size);
+            // A single positional is bound to one string: CLI11 gives a vector positional
+            // every remaining argument, so RUN_A would leave nothing for RUN_B.
+            if (s.positional && s.max_values == 1) {
+                o = cmd->add_option(s.names, m_single[s.key], s.help)->type_name(type_name(s));
+            } else {
+                o = cmd->add_option(s.names, m_texts[s.key], s.help)->type_name(type_name(s));
+            }
+            if (s.positional) {
+                if (s.max_values < 0) o->expected(s.min_values, CLI::detail::expected_max_vector_size);
             } else if (s.max_values > 1) {
                 o->expected(s.min_values, s.max_values)->delimiter(',');
             } else {
@@ -53,6 +59,8 @@ OptionValues CliValues::values() const {
     OptionValues v(*m_command);
     for (const auto& [key, texts] : m_texts)
         if (m_options.at(key)->count() > 0) v.set(key, texts);
+    for (const auto& [key, text] : m_single)
+        if (m_options.at(key)->count() > 0) v.set(key, {text});
     for (const auto& [key, count] : m_counts) v.set_flag(key, count);
     return v;
 }

@@ -37,6 +37,7 @@ public:
 private:
     const CommandSpec* m_command;
     std::map<std::string, std::vector<std::string>> m_texts;
+    std::map<std::string, std::string> m_single;  // single positionals
     std::map<std::string, int> m_counts;
     std::map<std::string, CLI::Option*> m_options;
 };
