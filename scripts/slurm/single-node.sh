@@ -45,6 +45,13 @@ elif [ -n "${SLURM_CONF:-}" ] && [ -f "$(dirname "$SLURM_CONF")/$marker" ]; then
 else
     dir="${TMPDIR:-/tmp}/lessmore-slurm-$user"
 fi
+# A Unix socket's path holds at most 107 bytes.
+[ "${#dir}" -le 90 ] || code=2 die "$dir: too long a path for munge's socket in it; give a shorter folder"
+if [ "$action" != start ] && [ ! -d "$dir" ]; then
+    echo "$me: not running ($dir does not exist)" >&2
+    [ "$action" = stop ]
+    exit
+fi
 mkdir -p "$dir" 2>/dev/null || code=2 die "cannot create $dir"
 dir="$(cd "$dir" && pwd -P)"
 [ -O "$dir" ] || code=2 die "$dir belongs to another user; give a folder of your own"
@@ -182,8 +189,8 @@ start() {
     # -i: start even if the state kept in DIR from an earlier run is unreadable.
     slurmctld -i -f "$conf" >"$dir/slurmctld.out" 2>&1 || { show_logs; stop_all; die "slurmctld did not start"; }
     slurmd -f "$conf" -N "$node" >"$dir/slurmd.out" 2>&1 || { show_logs; stop_all; die "slurmd did not start"; }
-    for _ in $(seq 150); do [ "$(node_state)" = idle ] && break; sleep 0.2; done
-    if [ "$(node_state)" != idle ]; then
+    for _ in $(seq 150); do running && break; sleep 0.2; done
+    if ! running || [ "$(node_state)" != idle ]; then
         sinfo -R >&2 2>/dev/null
         show_logs
         stop_all
