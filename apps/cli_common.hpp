@@ -1,19 +1,17 @@
 #pragma once
-// What every subcommand shares: logging, progress on stderr, the cancel token.
-#include <lessmore/metric.hpp>
+// What every subcommand shares: logging, progress on stderr, the cancel token, and its
+// options declared from the option model (include/lessmore/options.hpp).
+#include <lessmore/cancel.hpp>
+#include <lessmore/options.hpp>
 #include <lessmore/progress.hpp>
 
 #include "progress.hpp"
 
-#include <lessmore/cancel.hpp>
-#include <lessmore/load.hpp>
-
 #include <CLI/CLI.hpp>
 #include <spdlog/logger.h>
 
-#include <chrono>
+#include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
@@ -26,42 +24,27 @@ struct Context {
     bool stderr_is_tty = false;
 };
 
-// Verbosity flags of every subcommand.
-struct Verbosity {
-    bool quiet = false;
-    int verbose = 0;
-    void apply(spdlog::logger& log) const;
+// What CLI11 parsed for one command: the texts of each option and the counts of its flags,
+// keyed by the option model's keys. Node-based maps: CLI11 keeps pointers into them.
+class CliValues {
+public:
+    explicit CliValues(const CommandSpec& command) : m_command(&command) {}
+    // Declares the command's options on a new CLI11 subcommand of `app`.
+    CLI::App* declare(CLI::App& app);
+    // After parsing: what the user gave, for the option model to turn into a config.
+    OptionValues values() const;
+
+private:
+    const CommandSpec* m_command;
+    std::map<std::string, std::vector<std::string>> m_texts;
+    std::map<std::string, std::string> m_single;  // single positionals
+    std::map<std::string, int> m_counts;
+    std::map<std::string, CLI::Option*> m_options;
 };
 
-// --order position|name (CLI11 checks the name).
-inline SliceOrder slice_order_of(const std::string& name) { return name == "name" ? SliceOrder::Name : SliceOrder::Position; }
-
-// Options every command that computes a metric takes: --method, its parameters, the
-// intensity mapping, slice order and threads.
-struct MetricCli {
-    std::string method = "hash";
-    int hash_size = 8;
-    int bins = 100;
-    int resize = 0;
-    std::string intensity = "minmax";
-    std::string order = "position";
-    bool include_localizers = false;
-    int threads = 0;
-    // deepnet
-    std::string model;
-    int batch = 0;
-    std::vector<int> input_size;
-    std::vector<double> mean, std;
-    double scale = 0;
-    std::string channel_order, layout, layer;
-    bool pool = false;
-    CLI::Option* scale_opt = nullptr;
-    CLI::Option* pool_opt = nullptr;
-
-    MetricOptions metric_options() const;  // throws UsageError
-    SliceOrder slice_order() const { return slice_order_of(order); }
-};
-void add_metric_options(CLI::App& cmd, MetricCli& o, const std::string& methods);
+// -q / -v (-vv) applied to the log.
+void apply_verbosity(const OptionValues& values, spdlog::logger& log);
+bool quiet(const OptionValues& values);
 
 // Human-friendly number formatting for tables.
 std::string percent(std::size_t part, std::size_t whole);

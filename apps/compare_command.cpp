@@ -12,13 +12,6 @@
 namespace lessmore::cli {
 namespace {
 
-struct CompareOptions {
-    CompareConfig config;
-    double max_changed = 0;
-    CLI::Option* max_changed_opt = nullptr;
-    bool json = false;
-};
-
 nlohmann::ordered_json row_json(const VolumeComparison& v) {
     return {{"id", v.id},         {"slices", v.slices}, {"kept_a", v.kept_a}, {"kept_b", v.kept_b},
             {"both", v.both},     {"only_a", v.only_a}, {"only_b", v.only_b}, {"overlap", v.overlap}};
@@ -61,11 +54,11 @@ void print_text(const CompareResult& r) {
     }
 }
 
-int run(CompareOptions& o, Context&) {
-    if (o.max_changed_opt->count()) o.config.max_changed = o.max_changed;
-    const CompareResult r = compare_runs(o.config);
-    if (o.json) {
-        print_json(r, o.config);
+int run(const OptionValues& values) {
+    const CompareConfig c = compare_config(values);
+    const CompareResult r = compare_runs(c);
+    if (values.flag("json")) {
+        print_json(r, c);
     } else {
         print_text(r);
     }
@@ -75,15 +68,9 @@ int run(CompareOptions& o, Context&) {
 }  // namespace
 
 Runner add_compare_command(CLI::App& app) {
-    auto o = std::make_shared<CompareOptions>();
-    CLI::App* cmd = app.add_subcommand(
-        "compare", "Compare the kept slices of two finished runs (exit 0: same decisions, 1: different, 2: usage)");
-    cmd->add_option("RUN_A", o->config.a, "Output folder of the first run")->required();
-    cmd->add_option("RUN_B", o->config.b, "Output folder of the second run")->required();
-    o->max_changed_opt = cmd->add_option("--max-changed", o->max_changed,
-                                         "Exit 0 when at most this fraction of the slices is decided differently");
-    cmd->add_flag("--json", o->json, "Print the comparison as JSON");
-    return [o](Context& ctx) { return run(*o, ctx); };
+    auto cli = std::make_shared<CliValues>(command_spec("compare"));
+    cli->declare(app);
+    return [cli](Context&) { return run(cli->values()); };
 }
 
 }  // namespace lessmore::cli

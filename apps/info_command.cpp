@@ -1,4 +1,4 @@
-// lessmore info INPUT...
+// lessmore info INPUT... (options: the option model, src/pipeline/options.cpp)
 #include "commands.hpp"
 
 #include <lessmore/manifest.hpp>
@@ -11,25 +11,11 @@
 namespace lessmore::cli {
 namespace {
 
-struct InfoOptions {
-    std::vector<std::string> inputs;
-    std::string order = "position";
-    bool include_localizers = false;
-    int threads = 0;
-    bool json = false;
-    Verbosity verbosity;
-};
-
-int run(InfoOptions& o, Context& ctx) {
-    o.verbosity.apply(*ctx.log);
+int run(const OptionValues& values, Context& ctx) {
+    apply_verbosity(values, *ctx.log);
     StderrProgress progress(*ctx.log, ProgressStyle::None, false);
-    InfoConfig config;
-    config.inputs = o.inputs;
-    config.order = slice_order_of(o.order);
-    config.include_localizers = o.include_localizers;
-    config.threads = o.threads;
-    const InfoResult r = inspect(config, progress, *ctx.cancel);
-    if (o.json) {
+    const InfoResult r = inspect(info_config(values), progress, *ctx.cancel);
+    if (values.flag("json")) {
         std::fputs(volumes_json(r).c_str(), stdout);
     } else {
         std::size_t width = 6;
@@ -53,18 +39,9 @@ int run(InfoOptions& o, Context& ctx) {
 }  // namespace
 
 Runner add_info_command(CLI::App& app) {
-    auto o = std::make_shared<InfoOptions>();
-    CLI::App* cmd = app.add_subcommand("info", "List the volumes the inputs hold (headers only)");
-    cmd->add_option("INPUT", o->inputs, "Volume files, DICOM series folders or dataset folders")->required();
-    cmd->add_option("--order", o->order, "Slice order: position or name")
-        ->check(CLI::IsMember({"position", "name"}))
-        ->default_str("position");
-    cmd->add_option("-j,--threads", o->threads, "Threads (0: one per core)")->default_val(0);
-    cmd->add_flag("--include-localizers", o->include_localizers, "Also list DICOM localizers (scouts), skipped by default");
-    cmd->add_flag("--json", o->json, "Print JSON");
-    cmd->add_flag("-q,--quiet", o->verbosity.quiet, "Only errors on stderr");
-    cmd->add_flag("-v,--verbose", o->verbosity.verbose, "More detail on stderr");
-    return [o](Context& ctx) { return run(*o, ctx); };
+    auto cli = std::make_shared<CliValues>(command_spec("info"));
+    cli->declare(app);
+    return [cli](Context& ctx) { return run(cli->values(), ctx); };
 }
 
 }  // namespace lessmore::cli

@@ -53,7 +53,9 @@ int main(int argc, char** argv) {
     ctx.argv.assign(argv, argv + argc);
     ctx.stderr_is_tty = isatty(STDERR_FILENO) != 0;
 
-    CLI::App app{"lessmore: remove near-duplicate CT slices before self-supervised pre-training"};
+    // Named, not taken from argv[0], so --help reads the same however lessmore is started
+    // (docs/usage.md quotes it; scripts/usage_doc.sh --check, a test, checks the quotes).
+    CLI::App app{"lessmore: remove near-duplicate CT slices before self-supervised pre-training", "lessmore"};
     app.set_version_flag("--version", std::string("lessmore ") + version());
     app.require_subcommand(1);
     // Each subcommand declares its options (in --help order) and returns its runner.

@@ -9,15 +9,10 @@
 namespace lessmore::cli {
 namespace {
 
-struct ReportOptions {
-    ReportConfig config;
-    Verbosity verbosity;
-};
-
-int run(ReportOptions& o, Context& ctx) {
-    o.verbosity.apply(*ctx.log);
-    StderrProgress progress(*ctx.log, progress_style("auto", ctx, o.verbosity.quiet), false);
-    const ReportResult r = write_report(o.config, progress, *ctx.cancel);
+int run(const OptionValues& values, Context& ctx) {
+    apply_verbosity(values, *ctx.log);
+    StderrProgress progress(*ctx.log, progress_style("auto", ctx, quiet(values)), false);
+    const ReportResult r = write_report(report_config(values), progress, *ctx.cancel);
     progress.finish();
     std::printf("%s: %zu volumes%s%s\n", r.path.c_str(), r.volumes,
                 r.pages ? (", " + std::to_string(r.pages) + " volume pages in report/").c_str() : "",
@@ -28,14 +23,9 @@ int run(ReportOptions& o, Context& ctx) {
 }  // namespace
 
 Runner add_report_command(CLI::App& app) {
-    auto o = std::make_shared<ReportOptions>();
-    CLI::App* cmd = app.add_subcommand("report", "Write OUT/report.html: contact sheets, similarity maps, histogram");
-    cmd->add_option("OUT", o->config.output, "The output folder of a finished reduce or merge")->required();
-    cmd->add_option("-j,--threads", o->config.threads, "Threads (0: one per core)")->default_val(0);
-    cmd->add_option("--matrix-slices", o->config.matrix_slices, "Heat maps show at most this many slices")->default_val(160);
-    cmd->add_option("--thumbnail", o->config.thumbnail, "Thumbnail size in pixels")->default_val(96);
-    cmd->add_flag("-q,--quiet", o->verbosity.quiet, "Only errors on stderr");
-    return [o](Context& ctx) { return run(*o, ctx); };
+    auto cli = std::make_shared<CliValues>(command_spec("report"));
+    cli->declare(app);
+    return [cli](Context& ctx) { return run(cli->values(), ctx); };
 }
 
 }  // namespace lessmore::cli

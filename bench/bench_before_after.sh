@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Two lessmore builds timed in the same run, interleaved, on the HASH workloads the
-# README reports: one 402-slice DICOM series, and a dataset of DICOM and .nii.gz volumes.
+# docs/performance.md reports: one 402-slice DICOM series, and a dataset of DICOM and .nii.gz volumes.
 # Used to show that a change (e.g. decoding in worker processes) costs no speed.
 #
 # Usage: bench/bench_before_after.sh BASE_BIN NEW_BIN

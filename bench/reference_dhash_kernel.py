@@ -3,7 +3,7 @@
 
 Times exactly what imagehash.dhash() does per slice once the 8-bit image is
 in memory (convert("L") + resize((9, 8), LANCZOS) + neighbour comparison),
-on one core, for the README's kernel-to-kernel ratio. Decoding, PNG I/O and
+on one core, for docs/performance.md's kernel-to-kernel ratio. Decoding, PNG I/O and
 the DICOM read are deliberately excluded (bench_reduce.sh covers those).
 
 The 512x512 8-bit slice is made from a real CT slice with the same HU +

@@ -46,8 +46,6 @@
 # Time on 2 cores with ../shared/data/ct (4 volumes, 304 slices): about 10 min in all -
 # 3-4.5 min per build, about 1 min per battery, seconds for the comparison. With both
 # LESSMORE_*_BIN given: about 2 min.
-# Note: `report --thumbnail` below ~100 px is not deterministic with several threads
-# (labels overflow their cells and are drawn in parallel), so the battery uses 128.
 set -euo pipefail
 
 usage() {
@@ -296,7 +294,7 @@ battery() {
         run report-ds-hash-t6      0 text report out/ds-hash-t6 -j "$THREADS"
         run report-ds-ssim         0 text report out/ds-ssim-t0.9 -j "$THREADS"
         run report-ds-mi           0 text report out/ds-mi-t1.3 -j "$THREADS"
-        run report-ds-deepnet      0 text report out/ds-deepnet-t0.95 -j "$THREADS" --matrix-slices 64 --thumbnail 128
+        run report-ds-deepnet      0 text report out/ds-deepnet-t0.95 -j "$THREADS" --matrix-slices 64 --thumbnail 64
         run report-merged-many     0 text report out/merged-many -j "$THREADS"
         # score: npy and csv, every method, one volume
         for m in hash ssim mi deepnet; do

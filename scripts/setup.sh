@@ -17,8 +17,9 @@ packages=(build-essential cmake pkg-config
           libfaiss-dev libopenblas0-openmp
           libgdcm-tools googletest libgtest-dev libbenchmark-dev darknet)
 
-# The browser test of the HTML report needs a real browser; the cluster test a real SLURM.
-[ "$mode" = test ] && packages+=(chromium slurm-wlm munge)
+# The browser test of the HTML report needs a real browser; the cluster tests (docs/clusters.md)
+# a real SLURM, GNU parallel and a YAML parser.
+[ "$mode" = test ] && packages+=(chromium slurm-wlm munge parallel python3-yaml)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -1,5 +1,6 @@
 #include "test_support.hpp"
 
+#include <lessmore/base64.hpp>
 #include <lessmore/decoder_pool.hpp>
 #include <lessmore/library_setup.hpp>
 #include <lessmore/sha256.hpp>
@@ -148,29 +149,12 @@ nlohmann::json stable_manifest(nlohmann::json m) {
     return m;
 }
 
+// Golden files carry bytes as canonical base64 (Python's base64.b64encode): the library's
+// decoder, tested on its own in tests/kernels/test_base64.cpp, reads them.
 std::vector<std::uint8_t> base64_decode(const std::string& text) {
-    auto value = [](char c) -> int {
-        if (c >= 'A' && c <= 'Z') return c - 'A';
-        if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-        if (c >= '0' && c <= '9') return c - '0' + 52;
-        if (c == '+') return 62;
-        if (c == '/') return 63;
-        return -1;
-    };
-    std::vector<std::uint8_t> out;
-    std::uint32_t buffer = 0;
-    int bits = 0;
-    for (char c : text) {
-        const int v = value(c);
-        if (v < 0) continue;
-        buffer = ((buffer << 6) | static_cast<std::uint32_t>(v)) & 0xffffff;  // only the last 24 bits are ever used
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out.push_back(static_cast<std::uint8_t>((buffer >> bits) & 0xff));
-        }
-    }
-    return out;
+    const auto bytes = lessmore::base64_decode(text);
+    if (!bytes) throw std::runtime_error("golden data: not canonical base64: " + text.substr(0, 40));
+    return {bytes->begin(), bytes->end()};
 }
 
 std::string sha256_hex(const std::uint8_t* data, std::size_t size) { return lessmore::sha256_hex(data, size); }

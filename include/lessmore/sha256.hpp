@@ -1,6 +1,9 @@
 #pragma once
-// SHA-256 (FIPS 180-4), for recording the model file a DeepNet run used. None of the
-// mandated libraries provides it, so it is written here (tested against FIPS vectors).
+// SHA-256 (FIPS 180-4): the digests lessmore records and compares — the model file of a
+// DeepNet run, PatientID keys, source fingerprints for --resume, shortened output names.
+// Hand-written (tested against the FIPS vectors in tests/kernels/test_sha256.cpp): none of
+// the libraries lessmore links offers SHA-256 in its public API (OpenCV, ITK and GDCM keep
+// theirs internal), and 60 lines were cheaper than OpenSSL as a dependency.
 #include <cstddef>
 #include <cstdint>
 #include <string>

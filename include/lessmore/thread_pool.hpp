@@ -26,10 +26,9 @@ public:
     // finish, the exception of the lowest failed index is rethrown.
     void parallel_for(std::size_t n, const std::function<void(std::size_t)>& fn);
 
-    // Runs task on a worker (or inline for a pool of 1).
-    void submit(std::function<void()> task);
-
 private:
+    // Runs task on a worker (or inline for a pool of 1); parallel_for's helpers.
+    void submit(std::function<void()> task);
     void worker_loop();
 
     int m_size = 1;

@@ -1,5 +1,6 @@
 #include <lessmore/dhash.hpp>
 #include <lessmore/resize_pillow.hpp>
+#include "kernels/cpu_dispatch.hpp"
 
 #include <stdexcept>
 
@@ -91,7 +92,7 @@ DHash DHasher::operator()(const Image8& image) const {
 
 // The popcount instruction where the CPU has it (chosen at load time): the cross-volume
 // pass scores millions of pairs.
-__attribute__((target_clones("popcnt", "default"))) int hamming_distance(const DHash& a, const DHash& b) {
+LESSMORE_CLONES_POPCNT int hamming_distance(const DHash& a, const DHash& b) {
     if (a.words.size() != b.words.size()) throw std::invalid_argument("hamming_distance: hash sizes differ");
     int d = 0;
     for (std::size_t i = 0; i < a.words.size(); ++i) d += __builtin_popcountll(a.words[i] ^ b.words[i]);

@@ -1,6 +1,7 @@
 // Pillow's LANCZOS resize for 8-bit grey images, reproduced bit for bit
 // (Pillow 9.x src/libImaging/Resample.c; docs/methods.md, section "Pillow LANCZOS resize").
 #include <lessmore/resize_pillow.hpp>
+#include "kernels/cpu_dispatch.hpp"
 
 #include <cmath>
 #include <cstdint>
@@ -86,7 +87,7 @@ inline std::uint8_t clip8(std::int32_t in) {
 // as hi * 2^11 + lo (lo in [0, 2^11)) so both halves fit int16 and the loop becomes
 // 16-bit multiply-adds; the sum equals Pillow's 32-bit accumulation (no overflow
 // is possible in either for weights normalised to 1).
-__attribute__((target_clones("avx2", "default")))
+LESSMORE_CLONES_AVX2
 std::int32_t dot_split(const std::uint8_t* src, const std::int16_t* hi, const std::int16_t* lo, int n) {
     std::int32_t shi = 0, slo = 0;
     for (int x = 0; x < n; ++x) {

@@ -9,6 +9,7 @@
 #include <lessmore/error.hpp>
 #include <lessmore/mutual_information.hpp>
 #include <lessmore/ssim.hpp>
+#include "kernels/cpu_dispatch.hpp"
 
 #include <algorithm>
 #include <array>
@@ -26,7 +27,7 @@ constexpr double k_c2 = (0.03 * 255) * (0.03 * 255);
 // The 11-tap Gaussian is symmetric (g[k] == g[10 - k] exactly), so each output takes
 // 6 multiplies and 10 adds, summed from the centre outwards as scipy.ndimage does.
 // Horizontal pass of one row: out[x] = sum_k g[k] * in[x + k].
-__attribute__((target_clones("avx2", "default")))
+LESSMORE_CLONES_AVX2
 void filter_row(const double* __restrict in, int out_width, const double* g, double* __restrict out) {
     const double g0 = g[0], g1 = g[1], g2 = g[2], g3 = g[3], g4 = g[4], g5 = g[5];
     for (int x = 0; x < out_width; ++x) {
@@ -38,7 +39,7 @@ void filter_row(const double* __restrict in, int out_width, const double* g, dou
 }
 
 // Vertical pass: out[x] = sum_k g[k] * rows[k][x].
-__attribute__((target_clones("avx2", "default")))
+LESSMORE_CLONES_AVX2
 void filter_column(const double* const* rows, int width, const double* g, double* __restrict out) {
     const double g0 = g[0], g1 = g[1], g2 = g[2], g3 = g[3], g4 = g[4], g5 = g[5];
     // restrict: the ring rows and the output never overlap, so the loop can vectorise.
@@ -109,7 +110,7 @@ inline double ssim_at(std::int32_t qx, std::int32_t qy, double vx, double vy, do
 
 // The SSIM map of one output row, summed in 8 lanes so the loop vectorises (a fixed
 // order: the result depends only on the inputs).
-__attribute__((target_clones("avx2", "default")))
+LESSMORE_CLONES_AVX2
 double ssim_row(int n, const std::int32_t* __restrict mx, const std::int32_t* __restrict my, const float* __restrict vx,
                 const float* __restrict vy, const double* __restrict gd2) {
     constexpr int k_lanes = 8;
@@ -125,7 +126,7 @@ double ssim_row(int n, const std::int32_t* __restrict mx, const std::int32_t* __
 }
 
 // One row of per-slice statistics: fixed-point mean, float variance.
-__attribute__((target_clones("avx2", "default")))
+LESSMORE_CLONES_AVX2
 void store_stats(int n, const double* __restrict mu, const double* __restrict ex2, std::int32_t* __restrict mean,
                  float* __restrict variance) {
     for (int x = 0; x < n; ++x) {

@@ -118,29 +118,40 @@ PruneResult VolumeReducer::prune_slabs(Slab& slab, VolumeRecord& record, std::ve
             }
         }
     };
+    PruneResult pruned = walk_leader(
+        features, load_through, [&](std::size_t i) { pending.push_back(i); }, pool, cancel);
+    flush();  // the last slab's kept slices
+    return pruned;
+}
+
+PruneResult VolumeReducer::walk_leader(std::vector<std::unique_ptr<Feature>>& features,
+                                       const std::function<void(std::size_t)>& ensure,
+                                       const std::function<void(std::size_t)>& on_kept, ThreadPool& pool,
+                                       const CancelToken& cancel) const {
+    const Metric& metric = *m_metric;
     LeaderOptions options;
+    // Expensive metrics score a block of kept slices in parallel; the decision is the same
+    // for any block size (the first similar slice in kept order wins).
     options.block = metric.cheap_compare() ? 1 : static_cast<std::size_t>(2 * pool.size());
     options.neighbours = m_config.neighbours;
     options.decided = [&](std::size_t i, bool kept) {
-        load_through(i);
+        ensure(i);
         if (kept) {
-            pending.push_back(i);
+            on_kept(i);
         } else {
-            features[i].reset();
+            features[i].reset();  // a removed slice's data goes at once
         }
     };
     const ScoresAgainst scores = [&](std::size_t i, const std::vector<std::size_t>& cand, std::vector<double>& out) {
         cancel.check();
-        load_through(i);
+        ensure(i);
         if (cand.size() == 1 || metric.cheap_compare()) {
             for (std::size_t k = 0; k < cand.size(); ++k) out[k] = metric.compare(*features[i], *features[cand[k]]);
             return;
         }
         pool.parallel_for(cand.size(), [&](std::size_t k) { out[k] = metric.compare(*features[i], *features[cand[k]]); });
     };
-    PruneResult pruned = prune_leader(n, scores, metric.sense(), *m_config.threshold, options);
-    flush();  // the last slab's kept slices
-    return pruned;
+    return prune_leader(features.size(), scores, metric.sense(), *m_config.threshold, options);
 }
 
 PruneResult VolumeReducer::prune(const Volume& volume, VolumeRecord& record, ThreadPool& pool, ProgressSink& progress,
@@ -173,25 +184,8 @@ PruneResult VolumeReducer::prune(const Volume& volume, VolumeRecord& record, Thr
     };
 
     if (leader) {
-        LeaderOptions options;
-        // Expensive metrics score a block of kept slices in parallel; the decision is the
-        // same for any block size (the first similar slice in kept order wins).
-        options.block = metric.cheap_compare() ? 1 : static_cast<std::size_t>(2 * pool.size());
-        options.neighbours = m_config.neighbours;
-        options.decided = [&](std::size_t i, bool kept) {
-            if (!kept) features[i].reset();
-        };
-        const ScoresAgainst scores = [&](std::size_t i, const std::vector<std::size_t>& cand, std::vector<double>& out) {
-            cancel.check();
-            prepare_up_to(i);
-            if (cand.size() == 1 || metric.cheap_compare()) {
-                for (std::size_t k = 0; k < cand.size(); ++k) out[k] = metric.compare(*features[i], *features[cand[k]]);
-                return;
-            }
-            pool.parallel_for(cand.size(), [&](std::size_t k) { out[k] = metric.compare(*features[i], *features[cand[k]]); });
-        };
         prepare_up_to(0);
-        PruneResult r = prune_leader(n, scores, metric.sense(), *m_config.threshold, options);
+        PruneResult r = walk_leader(features, prepare_up_to, [](std::size_t) {}, pool, cancel);
         prepare_up_to(n - 1);  // every slice described, even those never compared
         return r;
     }

@@ -43,6 +43,11 @@ private:
     PruneResult prune_slabs(Slab& slab, VolumeRecord& record, std::vector<std::size_t>& pending,
                             const std::function<void()>& flush, ThreadPool& pool, ProgressSink& progress,
                             const CancelToken& cancel) const;
+    // The leader walk both paths share: ensure(i) makes slice i's feature ready (reading
+    // the next slab, or preparing the next chunk), on_kept(i) sees each slice kept.
+    PruneResult walk_leader(std::vector<std::unique_ptr<Feature>>& features, const std::function<void(std::size_t)>& ensure,
+                            const std::function<void(std::size_t)>& on_kept, ThreadPool& pool,
+                            const CancelToken& cancel) const;
     static VolumeRecord new_record(const VolumeInfo& info);
     static void apply(const PruneResult& pruned, VolumeRecord& record);
     // The slice's manifest text and, for a cross-volume pass, its feature for the record.

@@ -22,7 +22,9 @@ namespace {
 
 using nlohmann::json;
 
-constexpr double k_ssim_tolerance = 1e-5;  // the bound; we expect ~1e-9
+// The bound docs/methods.md ("SSIM fast evaluation and its accuracy") proves for every
+// input (1e-6) with margin; the real-pair goldens below also assert 1e-8.
+constexpr double k_ssim_tolerance = 1e-5;
 constexpr double k_nmi_tolerance = 1e-6;
 
 json golden() { return test::read_json(test::source_dir() / "tests/golden/similarity_golden.json"); }

@@ -2,7 +2,11 @@
 
 #include <lessmore/thread_pool.hpp>
 
+#include "kernels/cpu_dispatch.hpp"
+
+#if LESSMORE_X86_DISPATCH
 #include <immintrin.h>
+#endif
 
 #include <algorithm>
 #include <cmath>
@@ -11,7 +15,7 @@
 
 // Hand-written rather than FAISS's IndexBinaryMultiHash: that one keeps its buckets and
 // each query's shortlist in std::unordered_map/set and took 417 s for the 1,000,000-slice
-// benchmark of bench/bench_scope.sh, where this takes seconds (README, "Performance").
+// benchmark of bench/bench_scope.sh, where this takes seconds (docs/performance.md, "Across volumes").
 namespace lessmore {
 namespace {
 
@@ -32,7 +36,7 @@ using Scan = void (*)(const std::uint64_t* codes, const std::uint32_t* ids, std:
 
 // One code at a time, with the popcount instruction where the CPU has it (chosen at load
 // time).
-__attribute__((target_clones("popcnt", "default"))) void scan_scalar(const std::uint64_t* codes,
+LESSMORE_CLONES_POPCNT void scan_scalar(const std::uint64_t* codes,
                                                                       const std::uint32_t* ids, std::size_t n,
                                                                       std::uint64_t q, int radius,
                                                                       std::vector<std::uint32_t>& found) {
@@ -40,6 +44,7 @@ __attribute__((target_clones("popcnt", "default"))) void scan_scalar(const std::
         if (__builtin_popcountll(codes[i] ^ q) <= radius) found.push_back(ids ? ids[i] : static_cast<std::uint32_t>(i));
 }
 
+#if LESSMORE_X86_DISPATCH
 // Eight codes per instruction where the CPU counts bits in vectors (AVX-512 VPOPCNTDQ).
 __attribute__((target("avx512f,avx512vpopcntdq"))) void scan_avx512(const std::uint64_t* codes,
                                                                      const std::uint32_t* ids, std::size_t n,
@@ -59,10 +64,14 @@ __attribute__((target("avx512f,avx512vpopcntdq"))) void scan_avx512(const std::u
     }
 }
 
+#endif
+
 Scan choose_scan(HammingScan scan) {
     if (scan == HammingScan::Scalar) return scan_scalar;
+#if LESSMORE_X86_DISPATCH
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vpopcntdq")) return scan_avx512;
+#endif
     return scan_scalar;
 }
 
@@ -218,7 +227,7 @@ private:
 
     // The popcount instruction where the CPU has it (chosen at load time) for the many small
     // buckets, where a call to the vector scan would cost more than the scan.
-    __attribute__((target_clones("popcnt", "default")))
+    LESSMORE_CLONES_POPCNT
     std::vector<std::uint32_t> search(const std::uint64_t* q) const {
         std::vector<std::uint32_t> found;
         if (m_tables.empty() && m_words == 1) {

@@ -1,0 +1,3 @@
+// FAISS outside src/kernels/metrics/faiss_index.cpp: refused.
+#include <faiss/IndexFlat.h>
+#include <lessmore/reduce.hpp>

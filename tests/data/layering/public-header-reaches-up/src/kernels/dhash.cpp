@@ -1,0 +1,1 @@
+#include <lessmore/dhash.hpp>
