@@ -82,7 +82,18 @@ MetricOptions metric_of(const OptionValues& v) {
     if (v.given("layout")) model.layout = v.text("layout");
     if (v.given("layer")) model.output = v.text("layer");
     if (v.given("pool")) model.pool = v.flag("pool");
-    for (const char* key : {"model", "input_size", "mean", "std", "scale", "channel_order", "layout", "layer", "pool"}) {
+    if (v.given("channels")) model.channels = int_or(v, "channels", 3);
+    if (v.given("values")) model.values = v.choice("values");
+    if (v.given("window")) {
+        const auto w = v.numbers("window");
+        model.window = std::make_pair(w.at(0), w.at(1));
+    }
+    model.features_dir = v.text("features").value_or("");
+    if (!model.features_dir.empty() && !model.path.empty()) {
+        throw UsageError("--features: the embeddings were computed elsewhere; --model cannot be given with it");
+    }
+    for (const char* key : {"model", "input_size", "mean", "std", "scale", "channel_order", "layout", "layer", "pool",
+                            "channels", "values", "window", "features"}) {
         if (v.given(key) && m.method != "deepnet") {
             throw UsageError("--model and its preprocessing flags: only for --method deepnet");
         }
@@ -241,6 +252,7 @@ ReduceConfig reduce_config(const OptionValues& v) {
     c.resume = v.flag("resume");
     if (const auto t = v.text("shard")) c.shard = parse_shard(*t);
     c.max_memory = memory_of(v);
+    c.save_features = v.text("save_features").value_or("");
     return c;
 }
 

@@ -108,7 +108,18 @@ Specs model_options() {
             in_group(option("--channel-order", "channel_order", ValueType::Text, "deepnet: RGB or BGR"), g),
             in_group(option("--layout", "layout", ValueType::Text, "deepnet: NCHW or NHWC"), g),
             in_group(option("--layer", "layer", ValueType::Text, "deepnet: output layer or graph output to embed with"), g),
-            in_group(flag("--pool", "pool", "deepnet: global-average-pool a 4-D output"), g)};
+            in_group(flag("--pool", "pool", "deepnet: global-average-pool a 4-D output"), g),
+            in_group(option("--channels", "channels", ValueType::Int, "deepnet: input channels, 1 or 3 (default: the graph's)"), g),
+            in_group(choice("--values", "values", {"8bit", "hu"},
+                            "deepnet: the model takes the 8-bit image (8bit) or the slice's values, e.g. HU (hu)",
+                            "8bit"),
+                     g),
+            in_group(list(option("--window", "window", ValueType::Float, "deepnet, values hu: clip to LOW,HIGH first"), 2, 2),
+                     g),
+            in_group(option("--features", "features", ValueType::Text,
+                            "deepnet: per-slice embeddings computed elsewhere, DIR/index.csv + one .npy per volume "
+                            "(docs/models.md); no model runs"),
+                     g)};
 }
 
 Specs verbosity(const std::string& verbose_help) {
@@ -156,7 +167,10 @@ CommandSpec reduce_spec() {
             cli_only(choice("--progress", "progress", {"auto", "bar", "jsonl", "none"},
                             "stderr progress: auto (a status line on a terminal), bar, jsonl or none", "auto")),
             cli_only(flag("--json", "json", "Print the summary as JSON")),
-            flag("--report", "report", "Also write OUT/report.html (as lessmore report OUT)")});
+            flag("--report", "report", "Also write OUT/report.html (as lessmore report OUT)"),
+            option("--save-features", "save_features", ValueType::Text,
+                   "Write each slice's features as float32 to DIR (deepnet: embeddings; hash: bits), the layout "
+                   "--features reads")});
     append(c.options, verbosity("One line per volume (-vv: debug)"));
     append(c.options, model_options());
     return c;

@@ -7,6 +7,7 @@
 #include <lessmore/reduce.hpp>
 #include <lessmore/thread_pool.hpp>
 
+#include "io/feature_files.hpp"
 #include "pipeline/metric_loader.hpp"
 #include "pipeline/output_store.hpp"
 #include "pipeline/scope_pass.hpp"
@@ -103,6 +104,23 @@ std::unique_ptr<Metric> validate(const ReduceConfig& c) {
     if (c.neighbours && *c.neighbours < 1) throw UsageError("--neighbours: must be at least 1");
     if (c.strategy == Strategy::Leader && c.fraction) {
         throw UsageError("--strategy leader: works with --threshold only (use --strategy pairs or auto with --fraction)");
+    }
+    if (!c.save_features.empty()) {
+        if (method != "hash" && method != "deepnet") {
+            throw UsageError("--save-features: --method " + method + " keeps no per-slice features (hash and deepnet do)");
+        }
+        const fs::path dir = resolved_path(c.save_features);
+        for (const std::string& input : c.inputs)
+            if (path_within(dir, resolved_path(input))) {
+                throw UsageError("--save-features " + c.save_features + ": lies inside INPUT " + input + " (inputs are never modified)");
+            }
+        if (!c.metric.model.features_dir.empty() && dir == resolved_path(c.metric.model.features_dir)) {
+            throw UsageError("--save-features " + c.save_features + ": is the --features folder being read");
+        }
+        std::error_code ec;
+        if (fs::exists(dir, ec) && !fs::is_directory(dir, ec)) {
+            throw UsageError("--save-features " + c.save_features + ": exists and is not a folder");
+        }
     }
     auto metric = load_metric(c.metric);  // unknown method, bad metric options, a bad model
     if (c.threshold) metric->check_threshold(*c.threshold);
@@ -228,6 +246,21 @@ Todo sources_to_do(const WalkPlan& plan, const OutputStore& store, bool resume, 
     return todo;
 }
 
+// --save-features: DIR/index.csv for every volume of the run whose features are in DIR
+// (resumed volumes' too).
+void write_saved_index(const OutputStore& store, const std::vector<std::string>& ids, const std::string& dir) {
+    std::vector<std::pair<std::string, std::size_t>> volumes;
+    for (const std::string& id : ids) {
+        const auto record = store.read_record(id);
+        if (!record) continue;
+        for (const VolumeRecord& v : record->volumes) {
+            std::error_code ec;
+            if (fs::is_regular_file(fs::path(dir) / feature_file_name(v.info.id), ec)) volumes.emplace_back(v.info.id, v.slices.size());
+        }
+    }
+    write_feature_index(dir, std::move(volumes));
+}
+
 }  // namespace
 
 ReduceResult reduce(const ReduceConfig& config, ProgressSink& progress, const CancelToken& cancel) {
@@ -279,6 +312,7 @@ ReduceResult reduce(const ReduceConfig& config, ProgressSink& progress, const Ca
         store.write_record(record);
     };
     VolumeWalk(load, config.max_memory, pool, progress, cancel).run(todo.sources, visitor);
+    if (!config.save_features.empty()) write_saved_index(store, ids, config.save_features);
 
     ReduceResult result;
     result.summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

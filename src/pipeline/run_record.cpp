@@ -98,7 +98,11 @@ Json model_json(const ModelDescription& m) {
     j["model"] = m.name;
     j["model_sha256"] = m.sha256;
     j["model_sidecar"] = text_or_null(m.sidecar);
+    j["model_runtime"] = m.runtime;
     j["input_size"] = {m.width, m.height};
+    j["channels"] = m.channels;
+    j["values"] = m.hu ? "hu" : "8bit";
+    j["window"] = m.window ? Json({m.window->first, m.window->second}) : Json(nullptr);
     j["layout"] = m.nhwc ? "NHWC" : "NCHW";
     j["channel_order"] = m.bgr ? "BGR" : "RGB";
     j["scale"] = m.scale;
@@ -118,6 +122,14 @@ ModelDescription model_from_json(const Json& j) {
     m.bundled = m.name.rfind("bundled:", 0) == 0;
     m.sha256 = get<std::string>(j, "model_sha256");
     m.sidecar = text_or_empty(j, "model_sidecar");
+    // Records made before these fields: ONNX through OpenCV, 3 channels of the 8-bit image.
+    m.runtime = get_optional<std::string>(j, "model_runtime").value_or("opencv-dnn");
+    m.channels = get_optional<int>(j, "channels").value_or(3);
+    m.hu = get_optional<std::string>(j, "values").value_or("8bit") == "hu";
+    if (const auto w = get_optional<std::vector<double>>(j, "window")) {
+        if (w->size() != 2) throw RecordFormatError("field 'window' is not [low, high]");
+        m.window = std::make_pair((*w)[0], (*w)[1]);
+    }
     const auto size = get<std::vector<int>>(j, "input_size");
     if (size.size() != 2) throw RecordFormatError("field 'input_size' is not [width, height]");
     m.width = size[0];
@@ -189,6 +201,12 @@ MetricOptions RunParameters::metric_options() const {
     if (model) {
         ModelOptions& m = o.model;
         m = ModelOptions{};
+        if (model->runtime == "features") {
+            // The embeddings came from a --features folder: read it again.
+            m.features_dir = model->name.substr(std::string("features:").size());
+            m.feature_size = model->embedding_size;
+            return o;
+        }
         if (!model->bundled) m.path = model->name;
         m.input_size = std::make_pair(model->width, model->height);
         m.scale = model->scale;
@@ -199,6 +217,12 @@ MetricOptions RunParameters::metric_options() const {
         m.output = model->output;
         m.pool = model->pool;
         m.batch = model->batch;
+        m.channels = model->channels;
+        m.values = model->hu ? "hu" : "8bit";
+        m.window = model->window;
+        if (model->runtime != "opencv-dnn") {  // a runner's model: no graph input/output names
+            m.output.reset();
+        }
     }
     return o;
 }

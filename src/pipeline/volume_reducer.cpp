@@ -7,6 +7,7 @@
 #include <lessmore/npy_writer.hpp>
 #include <lessmore/png_writer.hpp>
 
+#include "io/feature_files.hpp"
 #include "pipeline/features.hpp"
 #include "pipeline/output_store.hpp"
 
@@ -69,6 +70,7 @@ VolumeRecord VolumeReducer::run(SliceStream& stream, ThreadPool& pool, ProgressS
     const std::size_t n = record.slices.size();
     progress.volume_started(record.info.id, n);
     Slab slab(stream, chunk());
+    Saved saved(n);  // --save-features: each slice's feature values
     std::vector<std::size_t> pending;  // kept slices of the slab in hand, not yet written
     auto flush = [&] {
         write_slices(pending, [&](std::size_t i) { return slab.slice(i); }, record, pool, cancel);
@@ -85,7 +87,7 @@ VolumeRecord VolumeReducer::run(SliceStream& stream, ThreadPool& pool, ProgressS
             }
             apply(pruned, record);
         } else {
-            apply(prune_slabs(slab, record, pending, flush, pool, progress, cancel), record);
+            apply(prune_slabs(slab, record, saved, pending, flush, pool, progress, cancel), record);
         }
     } catch (...) {
         // A series reads whole or fails whole: nothing it wrote outlives it.
@@ -95,25 +97,35 @@ VolumeRecord VolumeReducer::run(SliceStream& stream, ThreadPool& pool, ProgressS
                 if (!rel->empty()) fs::remove(m_out / *rel, ec);
         throw;
     }
+    save_features(record, saved);
     record.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return record;
 }
 
-PruneResult VolumeReducer::prune_slabs(Slab& slab, VolumeRecord& record, std::vector<std::size_t>& pending,
+void VolumeReducer::save_features(const VolumeRecord& record, const Saved& saved) const {
+    if (m_config.save_features.empty() || !m_metric) return;
+    for (const auto& row : saved)
+        if (row.empty()) throw std::logic_error("VolumeReducer: a slice without features to save");
+    write_volume_features(m_config.save_features, record.info.id, saved);
+}
+
+PruneResult VolumeReducer::prune_slabs(Slab& slab, VolumeRecord& record, Saved& saved, std::vector<std::size_t>& pending,
                                        const std::function<void()>& flush, ThreadPool& pool, ProgressSink& progress,
                                        const CancelToken& cancel) const {
     const Metric& metric = *m_metric;
     const std::size_t n = record.slices.size();
     std::vector<std::unique_ptr<Feature>> features(n);
+    auto pre = metric.precomputed(record.info.id, n);  // --features: read, not prepared
     // Slabs come in order; every slice of the slab in hand is decided before the next is read.
     auto load_through = [&](std::size_t i) {
         while (!slab.holds(i)) {
             flush();
             if (!slab.advance()) throw std::logic_error("VolumeReducer: the stream ended early");
-            auto part = prepare_features([&](std::size_t k) { return slab.slice(slab.first + k); }, slab.count, metric,
-                                         m_config.intensity, pool, progress, cancel);
+            auto part = !pre.empty() ? take_features(pre, slab.first, slab.count, progress)
+                                     : prepare_features([&](std::size_t k) { return slab.slice(slab.first + k); }, slab.count,
+                                                        metric, m_config.intensity, pool, progress, cancel);
             for (std::size_t k = 0; k < part.size(); ++k) {
-                describe(*part[k], record.slices[slab.first + k]);
+                describe(*part[k], record.slices[slab.first + k], saved);
                 features[slab.first + k] = std::move(part[k]);
             }
         }
@@ -154,8 +166,8 @@ PruneResult VolumeReducer::walk_leader(std::vector<std::unique_ptr<Feature>>& fe
     return prune_leader(features.size(), scores, metric.sense(), *m_config.threshold, options);
 }
 
-PruneResult VolumeReducer::prune(const Volume& volume, VolumeRecord& record, ThreadPool& pool, ProgressSink& progress,
-                                 const CancelToken& cancel) const {
+PruneResult VolumeReducer::prune(const Volume& volume, VolumeRecord& record, Saved& saved, ThreadPool& pool,
+                                 ProgressSink& progress, const CancelToken& cancel) const {
     const std::size_t n = volume.slice_count();
     if (!m_metric) {
         progress.slices_done(n);
@@ -172,12 +184,15 @@ PruneResult VolumeReducer::prune(const Volume& volume, VolumeRecord& record, Thr
     // A fixed chunk (a whole number of batches), so batches never depend on the thread count.
     const std::size_t batch = std::max<std::size_t>(1, metric.batch_size());
     const std::size_t chunk = leader && (!metric.cheap_compare() || batch > 1) ? ((64 + batch - 1) / batch) * batch : n;
+    auto pre = metric.precomputed(volume.info().id, n);  // --features: read, not prepared
     auto prepare_up_to = [&](std::size_t last) {
         if (n == 0 || last < prepared) return;
         const std::size_t end = std::min(n, std::max(last + 1, prepared + chunk));
-        auto part = prepare_features(volume, prepared, end - prepared, metric, m_config.intensity, pool, progress, cancel);
+        auto part = !pre.empty() ? take_features(pre, prepared, end - prepared, progress)
+                                 : prepare_features(volume, prepared, end - prepared, metric, m_config.intensity, pool,
+                                                    progress, cancel);
         for (std::size_t k = 0; k < part.size(); ++k) {
-            describe(*part[k], record.slices[prepared + k]);
+            describe(*part[k], record.slices[prepared + k], saved);
             features[prepared + k] = std::move(part[k]);
         }
         prepared = end;
@@ -244,8 +259,11 @@ VolumeRecord VolumeReducer::new_record(const VolumeInfo& info) {
     return record;
 }
 
-void VolumeReducer::describe(const Feature& feature, SliceRecord& slice) const {
+void VolumeReducer::describe(const Feature& feature, SliceRecord& slice, Saved& saved) const {
     slice.description = m_metric->describe(feature);
+    if (!m_config.save_features.empty()) {
+        if (auto v = m_metric->feature_values(feature)) saved[slice.index] = std::move(*v);
+    }
     if (m_config.scope == Scope::Volume) return;
     auto text = m_metric->feature_text(feature);
     if (text != slice.description) slice.feature = std::move(text);
@@ -273,7 +291,9 @@ VolumeRecord VolumeReducer::run(const Volume& volume, ThreadPool& pool, Progress
     const auto start = std::chrono::steady_clock::now();
     VolumeRecord record = new_record(volume.info());
     progress.volume_started(record.info.id, record.slices.size());
-    apply(prune(volume, record, pool, progress, cancel), record);
+    Saved saved(record.slices.size());  // --save-features: each slice's feature values
+    apply(prune(volume, record, saved, pool, progress, cancel), record);
+    save_features(record, saved);
     std::vector<std::size_t> kept;
     for (const SliceRecord& s : record.slices)
         if (s.kept) kept.push_back(s.index);

@@ -28,7 +28,7 @@ namespace {
 
 // An embedder for a model on disk: its files read as the pipeline reads them.
 std::unique_ptr<Embedder> embedder(ModelOptions o) {
-    if (!o.path.empty()) o.files = read_model_files(o.path);
+    open_model(o);
     return std::make_unique<Embedder>(o);
 }
 
