@@ -13,6 +13,7 @@
 #include <cstring>
 #include <sstream>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -61,7 +62,12 @@ extern "C" LESSMORE_MODULE_EXPORT int lessmore_torch_run(void* model, const floa
         auto& m = *static_cast<torch::jit::Module*>(model);
         const at::Tensor x =
             torch::from_blob(const_cast<float*>(input), {shape[0], shape[1], shape[2], shape[3]}, torch::kFloat32);
-        const at::Tensor y = first_tensor(m.forward({x})).to(torch::kFloat32).contiguous();
+        // One image per forward call: LibTorch's matrix products block differently for
+        // different batch sizes (last-bit differences, measured on ViT), and lessmore's
+        // results must not depend on --batch.
+        std::vector<at::Tensor> parts;
+        for (std::int64_t i = 0; i < shape[0]; ++i) parts.push_back(first_tensor(m.forward({x.slice(0, i, i + 1)})));
+        const at::Tensor y = at::cat(parts, 0).to(torch::kFloat32).contiguous();
         if (y.dim() > 8) throw std::runtime_error("the output has more than 8 dimensions");
         *out_dims = static_cast<int>(y.dim());
         for (int d = 0; d < *out_dims; ++d) out_shape[d] = y.size(d);
