@@ -14,12 +14,15 @@ build="${LESSMORE_BUILD_DIR:-$here/build}"
 
 packages=(build-essential cmake pkg-config
           libinsighttoolkit5-dev libgdcm-dev zlib1g-dev libjpeg62-turbo-dev libopencv-dev libcli11-dev libspdlog-dev nlohmann-json3-dev
-          libfaiss-dev libopenblas0-openmp
+          libfaiss-dev libopenblas0-openmp libonnx-dev libprotobuf-dev
           libgdcm-tools googletest libgtest-dev libbenchmark-dev darknet)
 
 # The browser test of the HTML report needs a real browser; the cluster tests (docs/clusters.md)
-# a real SLURM, GNU parallel and a YAML parser.
-[ "$mode" = test ] && packages+=(chromium slurm-wlm munge parallel python3-yaml)
+# a real SLURM, GNU parallel and a YAML parser; the model tests (docs/models.md) Debian's torch,
+# which exports the models they run, and LibTorch, which the TorchScript module is built with
+# (without libtorch-dev the build has no TorchScript support: demo and build do not need it).
+[ "$mode" = test ] && packages+=(chromium slurm-wlm munge parallel python3-yaml
+                                 python3-torch python3-torchvision libtorch-dev python3-nibabel python3-pil python3-numpy)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -8,6 +8,7 @@
 
 #include <dlfcn.h>
 
+#include <algorithm>
 #include <array>
 #include <filesystem>
 #include <vector>
@@ -24,15 +25,18 @@ constexpr std::size_t k_error_size = 2048;
 // `cmake --install` puts it.
 std::vector<fs::path> module_folders() {
     std::vector<fs::path> out;
-    Dl_info info{};
-    if (dladdr(reinterpret_cast<void*>(&module_folders), &info) && info.dli_fname) {
+    auto beside = [&](const fs::path& file) {
         std::error_code ec;
-        const fs::path self = fs::canonical(info.dli_fname, ec);
-        if (!ec) {
-            out.push_back(self.parent_path() / "modules");
-            out.push_back(self.parent_path().parent_path() / "modules");
-        }
-    }
+        const fs::path self = fs::canonical(file, ec);
+        if (ec) return;
+        for (const fs::path& dir : {self.parent_path() / "modules", self.parent_path().parent_path() / "modules"})
+            if (std::find(out.begin(), out.end(), dir) == out.end()) out.push_back(dir);
+    };
+    // The executable (dladdr names the main program as it was started, maybe relative), then
+    // the shared object this code is linked into.
+    beside("/proc/self/exe");
+    Dl_info info{};
+    if (dladdr(reinterpret_cast<void*>(&module_folders), &info) && info.dli_fname && *info.dli_fname) beside(info.dli_fname);
     out.emplace_back(LESSMORE_MODULE_INSTALL_DIR);
     return out;
 }

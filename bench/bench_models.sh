@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# DeepNet with torch models (docs/models.md): each benchmarked family through lessmore's ONNX
+# path (where OpenCV's DNN runs it) and TorchScript path, next to torch's own CPU forward
+# pass over the same preprocessed slices in the same run (bench/torch_forward.py: same batch
+# size, same thread count); and reducing from precomputed features (--features) against HASH.
+# Usage: bench/bench_models.sh [BUILD_DIR]   (BENCH_REPEAT=3 runs each command 3 times)
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+source "$here/common.sh"
+build="${1:-$here/../build}"
+bin="$build/apps/lessmore"
+[ -x "$bin" ] || die "build lessmore first ($build)"
+work="${BENCH_DIR:-/tmp/lessmore-bench-models}"
+repeat="${BENCH_REPEAT:-3}"
+threads=2
+mkdir -p "$work"
+need_gnu_time
+
+series="$work/series"   # 402 slices of 512x512 DICOM (the real pancreas series three times)
+[ -d "$series" ] || "$PY" "$here/make_series.py" "$series" --copies 3 >/dev/null
+nslices="$(ls "$series" | wc -l)"
+"$PY" "$here/torch_forward.py" export "$work/models"
+warm "$series" "$work/models"
+
+# wall ARGS...: median wall seconds of `lessmore reduce SERIES ARGS...` over $repeat runs.
+wall() {
+    local walls=()
+    for ((i = 0; i < repeat; i++)); do
+        rm -rf "$work/out"
+        /usr/bin/time -f "%e" -o "$work/time" "$bin" reduce "$series" -o "$work/out" --format none \
+            --threads "$threads" -q "$@" >/dev/null
+        walls+=("$(cat "$work/time")")
+    done
+    printf '%s\n' "${walls[@]}" | median
+}
+# torch_wall MODEL BATCH: median seconds of torch's forward loop over the series.
+torch_wall() {
+    local walls=()
+    for ((i = 0; i < repeat; i++)); do
+        walls+=("$("$PY" "$here/torch_forward.py" forward "$work/models" "$1" "$series" "$threads" "$2")")
+    done
+    printf '%s\n' "${walls[@]}" | median
+}
+rate() { "$PY" -c "import sys; print(f'{$nslices / float(sys.argv[1]):.2f}')" "$1"; }
+over() { "$PY" -c "import sys; print(f'{(float(sys.argv[1]) / float(sys.argv[2]) - 1) * 100:+.0f}%')" "$1" "$2"; }
+
+echo "| model | batch | torch forward loop, $threads threads (slices/s) | lessmore reduce, ONNX (slices/s) | vs torch | lessmore reduce, TorchScript (slices/s) | vs torch |"
+echo "|---|---:|---:|---:|---:|---:|---:|"
+for model in resnet18 resnet50 convnext_tiny vit_small ct_cnn; do
+    batch=1
+    t="$(torch_wall "$model" "$batch")"
+    if "$bin" reduce "$series" -o "$work/probe" --force --format none -q --method deepnet -t 0.95 \
+        --model "$work/models/$model.onnx" --batch 1 >/dev/null 2>"$work/err" && rm -rf "$work/probe"; then
+        o="$(wall --method deepnet -t 0.95 --model "$work/models/$model.onnx" --batch "$batch")"
+        onnx="$(rate "$o") | $(over "$o" "$t")"
+    else
+        onnx="refused: $(grep -o 'operator [A-Za-z]*' "$work/err" | head -1) | —"
+    fi
+    p="$(wall --method deepnet -t 0.95 --model "$work/models/$model.pt" --batch "$batch")"
+    echo "| $model | $batch | $(rate "$t") | $onnx | $(rate "$p") | $(over "$p" "$t") |"
+done
+echo
+
+# --features: the ResNet50 run's 2048-d embeddings saved, then reduced from, against HASH.
+rm -rf "$work/features"
+wall --method deepnet -t 0.95 --model "$work/models/resnet50.onnx" --batch 1 --save-features "$work/features" >/dev/null
+h="$(wall -t 6)"
+f="$(wall --method deepnet -t 0.95 --features "$work/features")"
+echo "| reduce of the $nslices-slice series, $threads threads | wall (s) | vs HASH |"
+echo "|---|---:|---:|"
+echo "| HASH (-t 6) | $h | |"
+echo "| DeepNet from precomputed 2048-d features (--features) | $f | $(over "$f" "$h") |"
