@@ -17,11 +17,13 @@ threads=2
 mkdir -p "$work"
 need_gnu_time
 
-series="$work/series"   # 402 slices of 512x512 DICOM (the real pancreas series three times)
-[ -d "$series" ] || "$PY" "$here/make_series.py" "$series" --copies 3 >/dev/null
-nslices="$(ls "$series" | wc -l)"
-"$PY" "$here/torch_forward.py" export "$work/models"
-warm "$series" "$work/models"
+big="$work/series"      # 402 slices of 512x512 DICOM (the real pancreas series three times)
+small="$work/series1"   # the real 134-slice series once, for the table of families
+[ -d "$big" ] || "$PY" "$here/make_series.py" "$big" --copies 3 >/dev/null
+[ -d "$small" ] || "$PY" "$here/make_series.py" "$small" --copies 1 >/dev/null
+"$PY" "$here/torch_forward.py" export "$work/models" 2>/dev/null
+warm "$big" "$small" "$work/models"
+use() { series="$1"; nslices="$(ls "$series" | wc -l)"; }
 
 # wall ARGS...: median wall seconds of `lessmore reduce SERIES ARGS...` over $repeat runs.
 wall() {
@@ -38,13 +40,16 @@ wall() {
 torch_wall() {
     local walls=()
     for ((i = 0; i < repeat; i++)); do
-        walls+=("$("$PY" "$here/torch_forward.py" forward "$work/models" "$1" "$series" "$threads" "$2")")
+        walls+=("$("$PY" "$here/torch_forward.py" forward "$work/models" "$1" "$series" "$threads" "$2" 2>/dev/null)")
     done
     printf '%s\n' "${walls[@]}" | median
 }
 rate() { "$PY" -c "import sys; print(f'{$nslices / float(sys.argv[1]):.2f}')" "$1"; }
 over() { "$PY" -c "import sys; print(f'{(float(sys.argv[1]) / float(sys.argv[2]) - 1) * 100:+.0f}%')" "$1" "$2"; }
 
+use "$small"
+echo "Each family on the $nslices-slice series (median of $repeat):"
+echo
 echo "| model | batch | torch forward loop, $threads threads (slices/s) | lessmore reduce, ONNX (slices/s) | vs torch | lessmore reduce, TorchScript (slices/s) | vs torch |"
 echo "|---|---:|---:|---:|---:|---:|---:|"
 for model in resnet18 resnet50 convnext_tiny vit_small ct_cnn; do
@@ -62,11 +67,28 @@ for model in resnet18 resnet50 convnext_tiny vit_small ct_cnn; do
 done
 echo
 
+# ResNet50 on the 402-slice series: lessmore's whole reduce against torch's forward loop alone.
+use "$big"
+t="$(torch_wall resnet50 1)"
+o="$(wall --method deepnet -t 0.95 --model "$work/models/resnet50.onnx" --batch 1)"
+p="$(wall --method deepnet -t 0.95 --model "$work/models/resnet50.pt" --batch 1)"
+echo "ResNet50 on the $nslices-slice series (median of $repeat):"
+echo
+echo "| | wall (s) | slices/s | vs torch's forward loop |"
+echo "|---|---:|---:|---:|"
+echo "| torch forward loop alone, $threads threads, batch 1 | $t | $(rate "$t") | |"
+echo "| lessmore reduce, ONNX (OpenCV's DNN) | $o | $(rate "$o") | $(over "$o" "$t") |"
+echo "| lessmore reduce, TorchScript (LibTorch) | $p | $(rate "$p") | $(over "$p" "$t") |"
+echo
+
 # --features: the ResNet50 run's 2048-d embeddings saved, then reduced from, against HASH.
+repeat=$((repeat + 2))
 rm -rf "$work/features"
 wall --method deepnet -t 0.95 --model "$work/models/resnet50.onnx" --batch 1 --save-features "$work/features" >/dev/null
 h="$(wall -t 6)"
 f="$(wall --method deepnet -t 0.95 --features "$work/features")"
+echo "Reducing the $nslices-slice series from precomputed features (median of $repeat):"
+echo
 echo "| reduce of the $nslices-slice series, $threads threads | wall (s) | vs HASH |"
 echo "|---|---:|---:|"
 echo "| HASH (-t 6) | $h | |"
