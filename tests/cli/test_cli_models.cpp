@@ -20,6 +20,13 @@ const json& expected() {
     return e;
 }
 
+// The expected.json entry of a model file: resnet18_opset12.onnx is resnet18's.
+const json& entry(const std::string& model) {
+    std::string key = model.substr(0, model.find('.'));
+    if (key.rfind("resnet18_", 0) == 0) key = "resnet18";
+    return expected()["models"][key];
+}
+
 #define REQUIRE_TORCH_MODELS()                                                                                            \
     if (!test::fs::exists(k_models / "expected.json"))                                                                    \
     GTEST_SKIP() << "no models exported to " << k_models << ": python3-torch and python3-torchvision are not installed " \
@@ -28,7 +35,7 @@ const json& expected() {
 // Runs reduce with the model and returns the embeddings it saved (rows of the one volume).
 std::vector<std::vector<float>> lessmore_embeddings(const std::string& model, const std::vector<std::string>& extra = {}) {
     test::TempDir dir;
-    const json& m = expected()["models"][model.substr(0, model.find('.'))];
+    const json& m = entry(model);
     const bool hu = m["channels"] == 1;
     const std::string input = hu ? (k_models / "hu" / "volume.nii.gz").string()
                                  : (k_models / "images" / std::to_string(m["size"].get<int>())).string();
@@ -56,7 +63,7 @@ std::vector<std::vector<float>> lessmore_embeddings(const std::string& model, co
 
 // Max abs difference <= 1e-4 and cosine >= 1 - 1e-6 on every slice.
 void expect_torchs_embeddings(const std::string& model, const std::vector<std::vector<float>>& got) {
-    const json& want = expected()["models"][model.substr(0, model.find('.'))]["embeddings"];
+    const json& want = entry(model)["embeddings"];
     ASSERT_EQ(got.size(), want.size()) << model;
     for (std::size_t i = 0; i < got.size(); ++i) {
         ASSERT_EQ(got[i].size(), want[i].size()) << model;
@@ -78,6 +85,13 @@ TEST(TorchModels, OnnxExportsMatchTorchsForwardPass) {
     // ResNet18 at opset 11, ResNet50 at 13, the 1-channel HU encoder at 17.
     for (const char* model : {"resnet18.onnx", "resnet50.onnx", "ct_cnn.onnx"})
         expect_torchs_embeddings(model, lessmore_embeddings(model));
+}
+
+TEST(TorchModels, ResNet18AtEveryOpsetTracedOrScriptedMatchesTorch) {
+    REQUIRE_TORCH_MODELS();
+    const auto& variants = expected()["resnet18_variants"];
+    ASSERT_EQ(variants.size(), 7u);  // opsets 12-17 and torch.jit.script; opset 11 is resnet18.onnx
+    for (const auto& v : variants) expect_torchs_embeddings(v.get<std::string>() + ".onnx", lessmore_embeddings(v.get<std::string>() + ".onnx"));
 }
 
 TEST(TorchModels, TorchScriptMatchesTorchsForwardPass) {

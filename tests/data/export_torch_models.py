@@ -10,7 +10,8 @@ Each model M (weights=None, deterministic seeds, eval mode) is written as
   OUT_DIR/M.onnx  torch.onnx.export, dynamic batch, at the opset listed below
   OUT_DIR/M.pt    torch.jit.trace(model, x).save(...)
   OUT_DIR/M.json  the sidecar of both: input_size, channels, values, window, scale, mean, std
-and OUT_DIR/images/ holds 8-bit PNG slices at the models' input size (one image folder per
+plus ResNet18 as ONNX at opsets 12-17 and from torch.jit.script (resnet18_opsetN.onnx,
+resnet18_scripted.onnx, the same weights as resnet18), and OUT_DIR/images/ holds 8-bit PNG slices at the models' input size (one image folder per
 size: a volume whose slices need no resizing), OUT_DIR/expected.json the embeddings torch
 computes from exactly the input lessmore must feed: for the 8-bit models
 (pixel * scale - mean) / std per channel, grey in every channel; for the HU model the
@@ -23,6 +24,7 @@ outputs are not all alike), and written with Pillow.
 import hashlib
 import json
 import os
+import shutil
 import sys
 
 try:
@@ -151,6 +153,17 @@ def main():
             json.dump(sidecar, f)
         expected["models"][name] = {"opset": opset, "size": size, "channels": channels,
                                     "embeddings": y.astype(np.float64).tolist()}
+    # ResNet18 at every other opset torch 1.13 writes, and exported from torch.jit.script
+    # rather than traced: the same weights, so the same expected embeddings.
+    r18 = models()["resnet18"][0].eval()
+    variants = {f"resnet18_opset{o}": (r18, o) for o in (12, 13, 14, 15, 16, 17)}
+    variants["resnet18_scripted"] = (torch.jit.script(r18), 13)
+    for name, (model, opset) in variants.items():
+        torch.onnx.export(model, torch.zeros(1, 3, 224, 224), os.path.join(out, name + ".onnx"), opset_version=opset,
+                          input_names=["input"], output_names=["embedding"],
+                          dynamic_axes={"input": {0: "N"}, "embedding": {0: "N"}})
+        shutil.copy(os.path.join(out, "resnet18.json"), os.path.join(out, name + ".json"))
+    expected["resnet18_variants"] = sorted(variants)
     with open(os.path.join(out, "expected.json"), "w") as f:
         json.dump(expected, f)
     print(f"exported {len(expected['models'])} models to {out}")
