@@ -330,7 +330,7 @@ ReduceResult reduce(const ReduceConfig& config, ProgressSink& progress, const Ca
     if (config.scope != Scope::Volume && config.shard) {
         header["scope_pass"] = "left to lessmore merge (a shard sees part of the dataset)";
     } else if (config.scope != Scope::Volume) {
-        scope = scope_pass(store, ids, run.parameters, pool, cancel);
+        scope = scope_pass(store, ids, run.parameters, pool, cancel, metric.get());
         remove_scope_outputs(store, scope);
     }
     store.write_manifests(header, ids, plan.errors, result, &scope);
