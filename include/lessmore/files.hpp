@@ -87,12 +87,20 @@ public:
 private:
     friend void link_or_copy(const Folder& from, const std::string& from_rel, const Folder& to, const std::string& to_rel);
     Folder(int fd, std::filesystem::path path) : m_handle(fd), m_path(std::move(path)) {}
-    // The folder holding `rel`'s last component, and that component.
-    std::optional<std::pair<Folder, std::string>> parent_of(const std::string& rel, bool create) const;
+    // The folder holding `rel`'s last component, and that component; nothing when a
+    // folder on the way is missing (and not `create`d).
+    struct Parent;
+    std::optional<Parent> parent_of(const std::string& rel, bool create) const;
     Folder dup() const;
 
     OwnedFd m_handle;
     std::filesystem::path m_path;
+};
+
+struct Folder::Parent {
+    std::optional<Folder> walked;  // empty when `rel` is a name in the folder itself
+    std::string name;
+    const Folder& in(const Folder& self) const { return walked ? *walked : self; }
 };
 
 // A file written piece by piece under a temporary name and renamed into place by

@@ -209,30 +209,32 @@ Folder Folder::dup() const {
     return Folder(fd, m_path);
 }
 
-std::optional<std::pair<Folder, std::string>> Folder::parent_of(const std::string& rel, bool create) const {
+std::optional<Folder::Parent> Folder::parent_of(const std::string& rel, bool create) const {
     std::vector<std::string> parts = components(m_path, rel);
-    std::string last = std::move(parts.back());
+    std::optional<Parent> out(std::in_place);
+    out->name = std::move(parts.back());
     parts.pop_back();
-    Folder here = dup();
     fs::path shown = m_path;
     for (const std::string& part : parts) {
         shown /= part;
-        if (create && ::mkdirat(here.fd(), part.c_str(), 0777) != 0 && errno != EEXIST) {
-            throw Error(path_text(shown) + ": cannot create: " + errno_text(errno));
+        const int here = out->walked ? out->walked->fd() : fd();
+        int next = open_folder_at(here, part, shown);
+        if (next < 0 && create) {
+            if (::mkdirat(here, part.c_str(), 0777) != 0 && errno != EEXIST) {
+                throw Error(path_text(shown) + ": cannot create: " + errno_text(errno));
+            }
+            next = open_folder_at(here, part, shown);
+            if (next < 0) throw Error(path_text(shown) + ": cannot create: removed meanwhile");
         }
-        const int next = open_folder_at(here.fd(), part, shown);
-        if (next < 0) {
-            if (create) throw Error(path_text(shown) + ": cannot create: removed meanwhile");
-            return std::nullopt;
-        }
-        here = Folder(next, shown);
+        if (next < 0) return std::nullopt;
+        out->walked = Folder(next, shown);
     }
-    return std::make_pair(std::move(here), std::move(last));
+    return out;
 }
 
 EntryKind Folder::kind(const std::string& rel) const {
     const auto parent = parent_of(rel, false);
-    return parent ? kind_at(parent->first.fd(), parent->second, path_of(rel)) : EntryKind::Missing;
+    return parent ? kind_at(parent->in(*this).fd(), parent->name, path_of(rel)) : EntryKind::Missing;
 }
 
 void Folder::check(const std::string& rel, EntryKind wanted) const {
@@ -245,17 +247,19 @@ void Folder::check(const std::string& rel, EntryKind wanted) const {
 std::optional<Folder> Folder::find(const std::string& rel) const {
     const auto parent = parent_of(rel, false);
     if (!parent) return std::nullopt;
-    const int fd = open_folder_at(parent->first.fd(), parent->second, path_of(rel));
+    const int fd = open_folder_at(parent->in(*this).fd(), parent->name, path_of(rel));
     if (fd < 0) return std::nullopt;
     return Folder(fd, path_of(rel));
 }
 
 Folder Folder::make(const std::string& rel) const {
     const auto parent = parent_of(rel, true);
-    if (::mkdirat(parent->first.fd(), parent->second.c_str(), 0777) != 0 && errno != EEXIST) {
+    int fd = open_folder_at(parent->in(*this).fd(), parent->name, path_of(rel));
+    if (fd >= 0) return Folder(fd, path_of(rel));
+    if (::mkdirat(parent->in(*this).fd(), parent->name.c_str(), 0777) != 0 && errno != EEXIST) {
         throw Error(path_text(path_of(rel)) + ": cannot create: " + errno_text(errno));
     }
-    const int fd = open_folder_at(parent->first.fd(), parent->second, path_of(rel));
+    fd = open_folder_at(parent->in(*this).fd(), parent->name, path_of(rel));
     if (fd < 0) throw Error(path_text(path_of(rel)) + ": cannot create: removed meanwhile");
     return Folder(fd, path_of(rel));
 }
@@ -264,8 +268,8 @@ std::optional<OwnedFd> Folder::open_file(const std::string& rel) const {
     const fs::path shown = path_of(rel);
     const auto parent = parent_of(rel, false);
     if (!parent) return std::nullopt;
-    const int dir = parent->first.fd();
-    const std::string& name = parent->second;
+    const int dir = parent->in(*this).fd();
+    const std::string& name = parent->name;
     // Looked at before opening, so a FIFO or device is never opened at all; checked again
     // on the descriptor, which is what is read.
     struct stat st {};
@@ -325,13 +329,13 @@ std::vector<FolderEntry> Folder::list() const {
 
 bool Folder::remove(const std::string& rel) const {
     const auto parent = parent_of(rel, false);
-    return parent && remove_at(parent->first.fd(), parent->second, path_of(rel));
+    return parent && remove_at(parent->in(*this).fd(), parent->name, path_of(rel));
 }
 
 bool Folder::remove_file(const std::string& rel) const {
     const auto parent = parent_of(rel, false);
     // unlinkat() without AT_REMOVEDIR removes a file or a link and refuses a folder.
-    if (!parent || ::unlinkat(parent->first.fd(), parent->second.c_str(), 0) == 0) return bool(parent);
+    if (!parent || ::unlinkat(parent->in(*this).fd(), parent->name.c_str(), 0) == 0) return bool(parent);
     if (errno == ENOENT || errno == EISDIR || errno == EPERM) return false;
     throw Error(path_text(path_of(rel)) + ": cannot remove: " + errno_text(errno));
 }
@@ -339,7 +343,7 @@ bool Folder::remove_file(const std::string& rel) const {
 void Folder::remove_if_empty(const std::string& rel) const {
     const auto parent = parent_of(rel, false);
     // rmdir never follows a link (it fails on one), nor removes a folder that is not empty.
-    if (parent) ::unlinkat(parent->first.fd(), parent->second.c_str(), AT_REMOVEDIR);
+    if (parent) ::unlinkat(parent->in(*this).fd(), parent->name.c_str(), AT_REMOVEDIR);
 }
 
 AtomicFile::AtomicFile(const fs::path& path) : m_path(path) {
@@ -433,14 +437,14 @@ void link_or_copy(const Folder& from, const std::string& from_rel, const Folder&
     struct stat src {};
     if (::fstat(file->fd(), &src) != 0) throw Error(path_text(source) + ": cannot read: " + errno_text(errno));
     const auto dst_dir = to.parent_of(to_rel, true);
-    const int dir = dst_dir->first.fd();
-    const std::string& name = dst_dir->second;
+    const int dir = dst_dir->in(to).fd();
+    const std::string& name = dst_dir->name;
     if (::unlinkat(dir, name.c_str(), 0) != 0 && errno != ENOENT) {
         throw Error(path_text(target) + ": cannot replace: " + errno_text(errno));
     }
     // linkat() without AT_SYMLINK_FOLLOW would link a link that replaced the checked file
     // meanwhile: what was linked is compared with the descriptor, and undone if it differs.
-    if (::linkat(src_dir->first.fd(), src_dir->second.c_str(), dir, name.c_str(), 0) == 0) {
+    if (::linkat(src_dir->in(from).fd(), src_dir->name.c_str(), dir, name.c_str(), 0) == 0) {
         struct stat got {};
         if (::fstatat(dir, name.c_str(), &got, AT_SYMLINK_NOFOLLOW) == 0 && got.st_dev == src.st_dev && got.st_ino == src.st_ino) {
             return;
@@ -451,7 +455,7 @@ void link_or_copy(const Folder& from, const std::string& from_rel, const Folder&
     if (errno != EXDEV && errno != EPERM && errno != EMLINK && errno != ENOTSUP && errno != EOPNOTSUPP) {
         throw Error(path_text(target) + ": cannot link from " + path_text(source) + ": " + errno_text(errno));
     }
-    AtomicFile copy(dst_dir->first, name);
+    AtomicFile copy(dst_dir->in(to), name);
     read_all(file->fd(), source, [&](std::string_view piece) { copy.write(piece); });
     copy.commit(false);
 }

@@ -151,6 +151,43 @@ Folder open_shard(const std::string& dir) {
     return std::move(*folder);
 }
 
+// The folder holding a slice file, opened once for the run of files in it (a volume's
+// files come together and share one).
+class SliceFolders {
+public:
+    SliceFolders(const Folder& root, bool create) : m_root(root), m_create(create) {}
+    // The folder of `rel` (null when it is missing); `name` gets the file's name.
+    const Folder* of(const std::string& rel, std::string& name) {
+        const std::size_t slash = rel.rfind('/');  // every record's path starts "slices/"
+        name = rel.substr(slash + 1);
+        const std::string dir = rel.substr(0, slash);
+        if (!m_opened || dir != m_dir) {
+            m_folder = m_create ? std::optional<Folder>(m_root.make(dir)) : m_root.find(dir);
+            m_dir = dir;
+            m_opened = true;
+        }
+        return m_folder ? &*m_folder : nullptr;
+    }
+
+private:
+    const Folder& m_root;
+    bool m_create;
+    bool m_opened = false;
+    std::string m_dir;
+    std::optional<Folder> m_folder;
+};
+
+// A record's slice files hard-linked (or copied) from its shard into OUT.
+void link_slices(const SourceRecord& record, const Folder& shard, const Folder& out) {
+    SliceFolders from(shard, false), to(out, true);
+    for_each_output(record, [&](const std::string& rel) {
+        std::string name;
+        const Folder* source = from.of(rel, name);
+        if (!source) throw Error(path_text(shard.path_of(rel)) + ": missing");
+        link_or_copy(*source, name, *to.of(rel, name), name);
+    });
+}
+
 // --move, once OUT is committed and on disk: every shard copy a record names is unlinked,
 // after making sure OUT holds each file its manifest lists (linked again from the shard if
 // it went missing), so no slice is ever lost. Safe to repeat.
@@ -158,14 +195,18 @@ void remove_shard_copies(const std::vector<SourceRecord>& records, const ShardIn
                          const std::set<std::string>& removed_by_scope) {
     for (const SourceRecord& record : records) {
         const Folder shard = open_shard(index.owner.at(record.source)->dir);
+        SliceFolders from(shard, false), to(out, false);
         for_each_output(record, [&](const std::string& rel) {
-            if (!removed_by_scope.count(rel) && out.kind(rel) != EntryKind::File) {
-                if (shard.kind(rel) != EntryKind::File) {
+            std::string name;
+            const Folder* source = from.of(rel, name);
+            const Folder* target = to.of(rel, name);
+            if (!removed_by_scope.count(rel) && !(target && target->kind(name) == EntryKind::File)) {
+                if (!source || source->kind(name) != EntryKind::File) {
                     throw Error(path_text(out.path_of(rel)) + ": missing, and its shard no longer holds it");
                 }
-                link_or_copy(shard, rel, out, rel);
+                link_or_copy(*source, name, out, rel);
             }
-            shard.remove_file(rel);
+            if (source) source->remove_file(name);
         });
     }
 }
@@ -184,7 +225,13 @@ ReduceResult merge(const MergeConfig& c, ProgressSink& progress) {
 
     const std::vector<std::string> shard_dirs = shard_paths(shards);
     const OutputStore store(fs::absolute(c.output));
-    const auto earlier = store.read_journal();
+    std::optional<MergeJournal> earlier;
+    try {
+        earlier = store.read_journal();
+    } catch (const UsageError&) {
+        // Not this merge's own OUT (a link or damage there): it must be empty or --force'd,
+        // and is looked at again once locked.
+    }
     check_output(c, shards, earlier && earlier->shards == shard_dirs);
 
     const auto lock = store.lock("-o " + c.output, c.force);
@@ -195,6 +242,7 @@ ReduceResult merge(const MergeConfig& c, ProgressSink& progress) {
     }
     if (finishing) {
         store.check_layout();
+        store.remove_temporaries();  // refuses a link in lessmore's folders
     } else {
         store.clear();  // refuses while another merge --move into OUT is half done
         store.create();
@@ -202,8 +250,7 @@ ReduceResult merge(const MergeConfig& c, ProgressSink& progress) {
         const Folder out = *store.folder();
         for (const SourceRecord& record : records) {
             store.write_record(record);
-            const Folder shard = open_shard(index.owner.at(record.source)->dir);
-            for_each_output(record, [&](const std::string& rel) { link_or_copy(shard, rel, out, rel); });
+            link_slices(record, open_shard(index.owner.at(record.source)->dir), out);
             progress.source_done();
         }
     }

@@ -129,6 +129,7 @@ std::unique_ptr<StoreLock> OutputStore::lock(const std::string& option, bool rep
     const Folder root = open_root();
     if (replace_link && root.kind(".lessmore") == EntryKind::Link) root.remove_file(".lessmore");
     const Folder own = root.make(".lessmore");  // refuses a link
+    if (replace_link && own.kind("lock") == EntryKind::Link) own.remove_file("lock");
     own.check("lock", EntryKind::File);
     const int fd = ::openat(own.fd(), "lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
     if (fd < 0) throw UsageError(option + ": cannot write there: " + errno_text(errno));

@@ -65,7 +65,11 @@ std::string short_name(const std::string& name) {
 // flat: the record alone does not say which the run used).
 void check_output(const std::string& where, const char* field, const std::string& rel, const std::string& id,
                   std::size_t index, std::initializer_list<const char*> exts) {
-    check_slice_path(rel, field);
+    try {
+        check_slice_path(rel, field);
+    } catch (const RecordFormatError& e) {
+        throw RecordFormatError(where + e.what());
+    }
     for (const char* ext : exts)
         for (const bool flat : {false, true})
             if (rel == slice_output_path(id, index, ext, flat)) return;
@@ -140,11 +144,12 @@ void validate(const SourceRecord& r) {
     const std::string& source = r.source;
     for (std::size_t k = 0; k < r.volumes.size(); ++k) {
         const std::string& id = r.volumes[k].info.id;
-        validate(r.volumes[k]);
+        check_volume_id(id, "id");
         const bool below = id == source || (id.size() > source.size() && id.compare(0, source.size(), source) == 0 &&
                                             (id[source.size()] == '/' || id[source.size()] == '#'));
         if (!below) fault("", "id", id, "is not a volume of source '" + shown(source) + "'");
         if (k > 0 && !(r.volumes[k - 1].info.id < id)) fault("", "id", id, "is out of order or repeated in its record");
+        validate(r.volumes[k]);
     }
 }
 
