@@ -8,7 +8,6 @@
 #include <cerrno>
 #include <cstring>
 #include <cstdlib>
-#include <fstream>
 #include <random>
 #include <dirent.h>
 #include <fcntl.h>
@@ -52,13 +51,21 @@ bool path_within(const fs::path& inner, const fs::path& outer) {
 }
 
 std::string read_tail(const fs::path& path, std::size_t count) {
-    std::ifstream in(path, std::ios::binary | std::ios::ate);
-    const std::streamoff size = in.tellg();
-    if (!in || size < 0) return {};
-    std::string tail(std::min(static_cast<std::size_t>(size), count), '\0');
-    in.seekg(size - static_cast<std::streamoff>(tail.size()));
-    in.read(tail.data(), static_cast<std::streamsize>(tail.size()));
-    return in ? tail : std::string();
+    // Only from a regular file, opened without blocking (a FIFO has no tail to read).
+    const OwnedFd file(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
+    struct stat st {};
+    if (file.fd() < 0 || ::fstat(file.fd(), &st) != 0 || !S_ISREG(st.st_mode)) return {};
+    const auto size = static_cast<std::size_t>(st.st_size);
+    std::string tail(std::min(size, count), '\0');
+    const off_t from = static_cast<off_t>(size - tail.size());
+    std::size_t done = 0;
+    while (done < tail.size()) {
+        const ssize_t r = ::pread(file.fd(), tail.data() + done, tail.size() - done, from + static_cast<off_t>(done));
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) return {};
+        done += static_cast<std::size_t>(r);
+    }
+    return tail;
 }
 
 OwnedFd::~OwnedFd() {

@@ -195,6 +195,9 @@ TEST(Paths, ReadTail) {
     EXPECT_EQ(read_tail(dir / "f", 2), "ef");
     EXPECT_EQ(read_tail(dir / "f", 100), "abcdef");
     EXPECT_EQ(read_tail(dir / "missing", 4), "");
+    ASSERT_EQ(::mkfifo((dir / "fifo").c_str(), 0644), 0);
+    EXPECT_EQ(read_tail(dir / "fifo", 4), "");  // at once: a FIFO is never read
+    EXPECT_EQ(read_tail(dir.path(), 4), "");
 }
 
 }  // namespace
