@@ -129,7 +129,10 @@ std::unique_ptr<StoreLock> OutputStore::lock(const std::string& option, bool rep
     const Folder root = open_root();
     if (replace_link && root.kind(".lessmore") == EntryKind::Link) root.remove_file(".lessmore");
     const Folder own = root.make(".lessmore");  // refuses a link
-    if (replace_link && own.kind("lock") == EntryKind::Link) own.remove_file("lock");
+    // Links where lessmore keeps its own files are never lessmore's: --force removes the
+    // ones read before clear() runs (the lock, a merge's journal) as links.
+    for (const char* name : {"lock", "merge.json"})
+        if (replace_link && own.kind(name) == EntryKind::Link) own.remove_file(name);
     own.check("lock", EntryKind::File);
     const int fd = ::openat(own.fd(), "lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
     if (fd < 0) throw UsageError(option + ": cannot write there: " + errno_text(errno));

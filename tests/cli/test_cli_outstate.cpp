@@ -242,6 +242,7 @@ struct LinkCase {
 const std::vector<LinkCase> k_links = {
     {".lessmore/records", true}, {".lessmore", true}, {"slices", true},          {"slices/a.nii.gz", true},
     {"manifest.json", false},    {".lessmore/run.json", false}, {"slices/a.nii.gz/0.png", false},
+    {".lessmore/lock", false},   {".lessmore/merge.json", false},
 };
 
 // `from` copied to `to` with `link.rel` replaced by a link into `outside`.
