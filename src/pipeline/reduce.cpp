@@ -174,6 +174,10 @@ void check_8bit(const std::vector<const Source*>& sources, const LoadOptions& lo
 // OUT made ready for this run: checked against a previous run when resuming, cleared
 // with --force, created, and run.json written.
 void prepare_store(const OutputStore& store, const ReduceConfig& config, const RunFile& run) {
+    // What a previous run left is used as it is (--resume) or replaced (--force, links
+    // removed as links): a link where lessmore keeps its own files is refused before
+    // anything is written (docs/output.md, section "OUT's own state").
+    if (!config.force) store.check_layout();
     if (config.resume) {
         // Killed before anything was recorded, a run has nothing to keep: start afresh.
         const auto previous = store.read_run();
@@ -207,7 +211,9 @@ Todo sources_to_do(const WalkPlan& plan, const OutputStore& store, bool resume, 
     Todo todo;
     for (std::size_t k = 0; k < plan.sources.size(); ++k) {
         const Source& s = plan.sources[k];
-        const auto record = resume ? store.read_record(s.id) : std::nullopt;
+        std::string damage;
+        const auto record = resume ? store.read_record(s.id, &damage) : std::nullopt;
+        if (!damage.empty()) progress.warning(s.path, damage + "; reduced again");
         if (record && record->done() && record->fingerprint == fingerprints[k]) {
             std::size_t slices = 0;
             for (const VolumeRecord& v : record->volumes) slices += v.slices.size();
@@ -249,7 +255,7 @@ ReduceResult reduce(const ReduceConfig& config, ProgressSink& progress, const Ca
     if (config.shard) run.shard = ShardInfo{config.shard->first, config.shard->second, plan.all_sources, plan.all_sources_sha256, ids};
     run.discovery_errors = plan.errors;
     const OutputStore store(fs::absolute(config.output));
-    const auto lock = store.lock("-o " + config.output);
+    const auto lock = store.lock("-o " + config.output, config.force);
     prepare_store(store, config, run);
     const std::string started = utc_now();
 

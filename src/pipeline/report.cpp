@@ -223,8 +223,8 @@ std::string volume_section(const VolumeRecord& v, const Volume* volume, const Me
 }
 
 // A per-volume page of a paged report.
-void write_page(const fs::path& out, std::size_t k, std::size_t count, const std::string& id, const std::string& section) {
-    AtomicFile page(out / "report" / (std::to_string(k) + ".html"));
+void write_page(const Folder& pages, std::size_t k, std::size_t count, const std::string& id, const std::string& section) {
+    AtomicFile page(pages, std::to_string(k) + ".html");
     page.write(page_head(id) + "<p><a href=\"../report.html\">&larr; all volumes</a>" +
                (k > 0 ? " &middot; <a href=\"" + std::to_string(k - 1) + ".html\">previous</a>" : std::string()) +
                (k + 1 < count ? " &middot; <a href=\"" + std::to_string(k + 1) + ".html\">next</a>" : std::string()) +
@@ -260,9 +260,9 @@ void fill_view(RunView& view, const RunFile& run) {
 // Each volume's section, its source read again (in parallel, under the walk's rules) for
 // the pictures. Paged: each written to its page at once and returned empty.
 std::vector<std::string> volume_sections(const RunView& view, const RunParameters& params, const Metric* metric,
-                                         const ReportConfig& config, bool paged, ThreadPool& pool, ProgressSink& progress,
-                                         const CancelToken& cancel, ReportResult& result) {
-    const fs::path out(config.output);
+                                         const ReportConfig& config, const Folder* pages, ThreadPool& pool,
+                                         ProgressSink& progress, const CancelToken& cancel, ReportResult& result) {
+    const bool paged = pages != nullptr;
     const std::vector<const VolumeRecord*>& rows = view.rows;
     std::map<std::string, std::size_t> row_of;  // volume id -> index in rows
     for (std::size_t k = 0; k < rows.size(); ++k) row_of[rows[k]->info.id] = k;
@@ -270,7 +270,7 @@ std::vector<std::string> volume_sections(const RunView& view, const RunParameter
     std::vector<char> pictured(rows.size(), 0);
     auto finish = [&](std::size_t k) {
         if (!paged) return;
-        write_page(out, k, rows.size(), rows[k]->info.id, sections[k]);
+        write_page(*pages, k, rows.size(), rows[k]->info.id, sections[k]);
         sections[k].clear();
     };
     NullProgress quiet;
@@ -318,9 +318,9 @@ std::string duplicates_section(const std::vector<VolumeDuplicate>& duplicates) {
     return html + "</table>\n";
 }
 
-void write_index(const fs::path& path, const RunView& view, const RunParameters& params,
+void write_index(const Folder& out, const RunView& view, const RunParameters& params,
                  const std::vector<std::string>& sections, bool paged) {
-    AtomicFile index(path);
+    AtomicFile index(out, "report.html");
     const std::size_t total = view.slices, kept = view.kept;
     index.write(page_head("lessmore report"));
     index.write("<h1>lessmore report</h1>\n<p>" + std::to_string(view.rows.size()) + " volumes, " + std::to_string(total) +
@@ -362,6 +362,7 @@ ReportResult write_report(const ReportConfig& config, ProgressSink& progress, co
         throw UsageError(config.output + ": no finished lessmore run (no manifest.json; run or --resume reduce first)");
     }
     const auto lock = store.lock(config.output);
+    store.check_layout();
     const RunParameters& params = run->parameters;
     const std::unique_ptr<Metric> metric = load_metric(params.metric_options());
     ThreadPool pool(config.threads);
@@ -383,14 +384,14 @@ ReportResult write_report(const ReportConfig& config, ProgressSink& progress, co
     result.path = (out / "report.html").string();
     result.volumes = view.rows.size();
     const bool paged = view.rows.size() > config.inline_volumes;
-    if (paged) {
-        std::error_code ec;
-        fs::create_directories(out / "report", ec);
-        if (ec) throw Error(path_text(out / "report") + ": cannot create: " + ec.message());
-    }
+    // Written relative to OUT's descriptor, never through a link (docs/output.md, section
+    // "OUT's own state").
+    const auto root = store.folder();
+    if (!root) throw Error(config.output + ": missing");
+    const std::optional<Folder> pages = paged ? std::optional<Folder>(root->make("report")) : std::nullopt;
     const std::vector<std::string> sections =
-        volume_sections(view, params, metric.get(), config, paged, pool, progress, cancel, result);
-    write_index(out / "report.html", view, params, sections, paged);
+        volume_sections(view, params, metric.get(), config, pages ? &*pages : nullptr, pool, progress, cancel, result);
+    write_index(*root, view, params, sections, paged);
     return result;
 }
 

@@ -2,6 +2,7 @@
 
 #include <lessmore/manifest.hpp>
 
+#include <climits>
 #include <cmath>
 #include <type_traits>
 
@@ -296,6 +297,9 @@ RunFile run_file_from_json(const Json& j) {
         s.all_sources = get<std::size_t>(shard, "all_sources");
         s.all_sources_sha256 = get<std::string>(shard, "all_sources_sha256");
         s.sources = get<std::vector<std::string>>(shard, "sources");
+        if (s.count < 1 || s.index < 1 || s.index > s.count) throw RecordFormatError("field 'shard' is not I/N with 1 <= I <= N");
+        if (s.sources.size() > s.all_sources) throw RecordFormatError("field 'shard.sources' holds more than 'all_sources'");
+        for (const std::string& id : s.sources) check_volume_id(id, "shard.sources");
         r.shard = std::move(s);
     }
     r.discovery_errors = errors_from_json(array_field(j, "discovery_errors"));
@@ -351,6 +355,7 @@ VolumeRecord volume_record_from_json(const Json& j) {
     const auto size = get<std::vector<std::size_t>>(j, "size");
     const auto spacing = get<std::vector<double>>(j, "spacing");
     if (size.size() != 3 || spacing.size() != 3) throw RecordFormatError("field 'size' or 'spacing' does not have 3 values");
+    if (size[0] > INT_MAX || size[1] > INT_MAX) throw RecordFormatError("field 'size' is implausible");
     info.width = static_cast<int>(size[0]);
     info.height = static_cast<int>(size[1]);
     info.spacing = {spacing[0], spacing[1], spacing[2]};
@@ -398,7 +403,39 @@ SourceRecord source_record_from_json(const Json& j) {
     for (const Json& v : array_field(j, "volumes")) r.volumes.push_back(volume_record_from_json(v));
     r.errors = errors_from_json(array_field(j, "errors"));
     for (const Json& e : array_field(j, "skipped")) r.skipped.push_back({get<std::string>(e, "path"), get<std::string>(e, "reason")});
+    validate(r);
     return r;
+}
+
+namespace {
+
+const char* merge_state_name(MergeState s) {
+    switch (s) {
+    case MergeState::Linking: return "linking";
+    case MergeState::Committed: return "committed";
+    case MergeState::Moved: return "moved";
+    }
+    return "?";
+}
+
+}  // namespace
+
+Json to_json(const MergeJournal& m) {
+    Json j = tool_stamp();
+    j["shards"] = m.shards;
+    j["move"] = m.move;
+    j["state"] = merge_state_name(m.state);
+    return j;
+}
+
+MergeJournal merge_journal_from_json(const Json& j) {
+    if (get<std::string>(j, "tool") != "lessmore") throw RecordFormatError("not written by lessmore");
+    MergeJournal m;
+    m.shards = get<std::vector<std::string>>(j, "shards");
+    m.move = get<bool>(j, "move");
+    m.state = named(get<std::string>(j, "state"), {MergeState::Linking, MergeState::Committed, MergeState::Moved},
+                    &merge_state_name, "state");
+    return m;
 }
 
 Json duplicates_json(const std::vector<VolumeDuplicate>& duplicates) {

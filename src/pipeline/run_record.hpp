@@ -122,10 +122,47 @@ OrderedJson skipped_json(const std::vector<InputFailure>& skipped);
 // id, source, format, size, spacing and dtype of a volume (`info --json`, the manifest).
 OrderedJson volume_info_json(const VolumeInfo& info);
 
-// Throw RecordFormatError naming the field at fault.
+// Throw RecordFormatError naming the field at fault. A source record is validated
+// (below) as it is read: no record that lessmore would not have written is ever used.
 RunParameters run_parameters_from_json(const OrderedJson& j);
 RunFile run_file_from_json(const OrderedJson& j);
 SourceRecord source_record_from_json(const OrderedJson& j);
+
+// The one validation of what a record (or a manifest) says, used wherever one is read back
+// (--resume, merge, report, compare, the scope pass): records are never trusted to name
+// other places (docs/output.md, section "OUT's own state"). Each throws RecordFormatError
+// naming the volume, slice and field at fault.
+//
+// An id as lessmore makes them (io/volume_id.hpp): relative, '/'-separated components that
+// are neither empty, "." nor "..", no control character or backslash.
+void check_volume_id(const std::string& id, const char* field);
+// A slice file's path: relative, under slices/, no empty, "." or ".." component, no
+// control character or backslash.
+void check_slice_path(const std::string& rel, const char* field);
+// A volume: its id; slices numbered 0..n-1 in order; "kept" the number of kept slices; a
+// removed slice's match a kept slice of the volume, a kept slice without one; outputs only
+// for kept slices, each exactly the file lessmore names for that slice (slice_output_path).
+void validate(const VolumeRecord& volume);
+// A source: its id, its volumes (in id order, each once, each id the source's or below
+// it) and each volume as above.
+void validate(const SourceRecord& record);
+
+// OUT-relative path of a kept slice's file (extension without the dot): slices/<id>/<i>.<ext>,
+// or with `flat` slices/<id with '/' as '+'>_<i>.<ext>; a name longer than a file system
+// allows is shortened with a digest.
+std::string slice_output_path(const std::string& id, std::size_t index, const char* ext, bool flat);
+
+// The state of a merge, in OUT/.lessmore/merge.json (src/pipeline/merge.cpp; docs/output.md,
+// section "Recovery of merge --move"): which shards (resolved paths, sorted), whether it
+// moves, and how far it got.
+enum class MergeState { Linking, Committed, Moved };
+struct MergeJournal {
+    std::vector<std::string> shards;
+    bool move = false;
+    MergeState state = MergeState::Linking;
+};
+OrderedJson to_json(const MergeJournal& j);
+MergeJournal merge_journal_from_json(const OrderedJson& j);
 
 // The first difference between two runs' identities (version, parameters, shard index and
 // count), as "key: old vs new"; empty when they match.

@@ -89,10 +89,11 @@ VolumeRecord VolumeReducer::run(SliceStream& stream, ThreadPool& pool, ProgressS
         }
     } catch (...) {
         // A series reads whole or fails whole: nothing it wrote outlives it.
-        std::error_code ec;
-        for (const SliceRecord& s : record.slices)
-            for (const std::string* rel : {&s.output, &s.output_npy})
-                if (!rel->empty()) fs::remove(m_out / *rel, ec);
+        if (const auto out = Folder::open(m_out)) {
+            for (const SliceRecord& s : record.slices)
+                for (const std::string* rel : {&s.output, &s.output_npy})
+                    if (!rel->empty()) out->remove_file(*rel);
+        }
         throw;
     }
     record.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -205,11 +206,15 @@ void VolumeReducer::write_slices(const std::vector<std::size_t>& kept, const Sli
     const bool png = format == OutputFormat::Png || format == OutputFormat::Both;
     const bool npy = format == OutputFormat::Npy || format == OutputFormat::Both;
     const std::string& id = record.info.id;
-    // Create folders once, before the parallel writes.
-    const fs::path folder = (m_out / OutputStore::slice_path(id, 0, "png", m_config.flat)).parent_path();
-    std::error_code ec;
-    fs::create_directories(folder, ec);
-    if (ec) throw Error(path_text(folder) + ": cannot create: " + ec.message());
+    // The folder is made and opened once, before the parallel writes; the files are
+    // created relative to it, never through a link (docs/output.md, section "OUT's own state").
+    const std::string first = OutputStore::slice_path(id, 0, "png", m_config.flat);
+    const auto out = Folder::open(m_out);
+    if (!out) throw Error(path_text(m_out) + ": missing");
+    const Folder folder = out->make(first.substr(0, first.rfind('/')));
+    const auto write = [&](const std::string& rel, std::string_view bytes) {
+        write_file_atomic(folder, rel.substr(rel.rfind('/') + 1), bytes);
+    };
     pool.parallel_for(kept.size(), [&](std::size_t k) {
         cancel.check();
         const std::size_t index = kept[k];
@@ -217,12 +222,12 @@ void VolumeReducer::write_slices(const std::vector<std::size_t>& kept, const Sli
         const SliceView view = slice(index);
         if (png) {
             const std::string rel = OutputStore::slice_path(id, index, "png", m_config.flat);
-            write_file_atomic(m_out / rel, encode_png(to_8bit(view, m_config.intensity)));
+            write(rel, encode_png(to_8bit(view, m_config.intensity)));
             rec.output = rel;
         }
         if (npy) {
             const std::string rel = OutputStore::slice_path(id, index, "npy", m_config.flat);
-            write_file_atomic(m_out / rel, encode_npy(view));
+            write(rel, encode_npy(view));
             if (png) {
                 rec.output_npy = rel;
             } else {

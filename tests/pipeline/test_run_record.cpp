@@ -4,6 +4,8 @@
 
 #include "pipeline/run_record.hpp"
 
+#include <functional>
+
 namespace lessmore {
 namespace {
 
@@ -168,6 +170,79 @@ TEST(RunRecord, DamageNamesTheField) {
     OrderedJson f = j;
     f["volumes"][0]["slices"][0]["index"] = -1;
     expect_field(f, "index");
+}
+
+// The one validation of what a record says (pipeline/run_record.hpp): every way a record
+// could name another place, or counts that do not add up, is refused naming the field.
+TEST(RunRecord, ValidationRefusesWhatLessmoreNeverWrites) {
+    const OrderedJson good = to_json(source_record());
+    EXPECT_NO_THROW(source_record_from_json(good));
+    struct Case {
+        const char* field;
+        std::function<void(OrderedJson&)> damage;
+    };
+    auto vol = [](OrderedJson& j) -> OrderedJson& { return j["volumes"][0]; };
+    auto slice = [vol](OrderedJson& j, int i) -> OrderedJson& { return vol(j)["slices"][i]; };
+    const std::vector<Case> cases = {
+        {"source", [](OrderedJson& j) { j["source"] = "../patients/p1"; }},
+        {"source", [](OrderedJson& j) { j["source"] = "/patients/p1"; }},
+        {"id", [vol](OrderedJson& j) { vol(j)["id"] = "patients/p1/../../x"; }},
+        {"id", [vol](OrderedJson& j) { vol(j)["id"] = "patients/p1//x"; }},
+        {"id", [vol](OrderedJson& j) { vol(j)["id"] = "patients/p1/./x"; }},
+        {"id", [vol](OrderedJson& j) { vol(j)["id"] = "patients/p1/x/"; }},
+        {"id", [vol](OrderedJson& j) { vol(j)["id"] = "patients/p1\\..\\x"; }},
+        {"id", [vol](OrderedJson& j) { vol(j)["id"] = std::string("patients/p1/a\nb"); }},
+        {"id", [vol](OrderedJson& j) { vol(j)["id"] = "patients/p2"; }},        // another source's
+        {"id", [vol](OrderedJson& j) { vol(j)["id"] = "patients/p1x"; }},       // not below the source
+        {"id", [vol](OrderedJson& j) { j["volumes"].push_back(vol(j)); }},     // twice
+        {"output", [slice](OrderedJson& j) { slice(j, 0)["output"] = "/etc/passwd"; }},
+        {"output", [slice](OrderedJson& j) { slice(j, 0)["output"] = "slices/../../x.png"; }},
+        {"output", [slice](OrderedJson& j) { slice(j, 0)["output"] = "slices//patients/p1#2/0.png"; }},
+        {"output", [slice](OrderedJson& j) { slice(j, 0)["output"] = "other/patients/p1#2/0.png"; }},
+        {"output", [slice](OrderedJson& j) { slice(j, 0)["output"] = "slices/patients/p1#2/2.png"; }},  // slice 2's
+        {"output", [slice](OrderedJson& j) { slice(j, 1)["output"] = "slices/patients/p1#2/1.png"; }},  // a removed slice
+        {"output_npy", [slice](OrderedJson& j) { slice(j, 0)["output_npy"] = "slices/patients/p1#2/../0.npy"; }},
+        {"output_npy", [slice](OrderedJson& j) { slice(j, 0)["output"] = nullptr; }},  // an NPY without its PNG
+        {"index", [slice](OrderedJson& j) { slice(j, 2)["index"] = 1; }},
+        {"kept", [vol](OrderedJson& j) { vol(j)["kept"] = 3; }},
+        {"match", [slice](OrderedJson& j) { slice(j, 1)["match"] = 3; }},   // out of range
+        {"match", [slice](OrderedJson& j) { slice(j, 1)["match"] = 1; }},   // itself
+        {"match", [slice](OrderedJson& j) { slice(j, 0)["match"] = 2; }},   // on a kept slice
+        {"size", [vol](OrderedJson& j) { vol(j)["size"][0] = 1ull << 40; }},
+    };
+    for (const Case& c : cases) {
+        OrderedJson bad = good;
+        c.damage(bad);
+        try {
+            source_record_from_json(bad);
+            ADD_FAILURE() << "accepted " << bad.dump();
+        } catch (const RecordFormatError& e) {
+            const std::string what = e.what();
+            EXPECT_NE(what.find(std::string("field '") + c.field + "'"), std::string::npos) << what;
+            EXPECT_EQ(what.find('\n'), std::string::npos) << "one line: " << what;
+        }
+    }
+    // Flat names and NPY-only runs are lessmore's too.
+    OrderedJson flat = good;
+    for (OrderedJson& s : vol(flat)["slices"]) {
+        if (s["output"].is_null()) continue;
+        const std::size_t i = s["index"];
+        s["output"] = slice_output_path("patients/p1#2", i, "npy", true);
+        s.erase("output_npy");
+    }
+    EXPECT_NO_THROW(source_record_from_json(flat));
+    EXPECT_EQ(slice_output_path("patients/p1#2", 7, "npy", true), "slices/patients+p1#2_7.npy");
+}
+
+TEST(RunRecord, MergeJournalRoundTrips) {
+    const MergeJournal m{{"/a/s1", "/a/s2"}, true, MergeState::Committed};
+    const MergeJournal back = merge_journal_from_json(to_json(m));
+    EXPECT_EQ(back.shards, m.shards);
+    EXPECT_TRUE(back.move);
+    EXPECT_EQ(back.state, MergeState::Committed);
+    OrderedJson bad = to_json(m);
+    bad["state"] = "half";
+    EXPECT_THROW(merge_journal_from_json(bad), RecordFormatError);
 }
 
 TEST(RunRecord, MismatchNamesTheFirstDifferingKey) {
