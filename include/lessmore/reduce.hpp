@@ -69,6 +69,7 @@ struct RunSummary {
     std::size_t skipped = 0;  // files skipped on purpose (non-image objects, localizers, duplicates)
     std::size_t removed_across = 0;     // kept slices the cross-volume pass removed
     std::size_t duplicate_volumes = 0;  // volumes listed as duplicates of another
+    bool across_volumes = false;        // the cross-volume pass ran: the two counts above are reported
     double seconds = 0.0;
 };
 

@@ -179,6 +179,15 @@ void OutputStore::clear() const {
     }
 }
 
+void OutputStore::retract_manifests() const {
+    const auto root = folder();
+    if (!root) return;
+    for (const char* name : {"manifest.json", "manifest.csv"}) {
+        if (root->kind(name) == EntryKind::Folder) root->check(name, EntryKind::File);  // throws
+        root->remove_file(name);
+    }
+}
+
 void OutputStore::remove_temporaries() const {
     const auto root = folder();
     if (!root) return;
@@ -379,6 +388,7 @@ void OutputStore::write_manifests(const Json& header, const std::vector<std::str
     s.failed = result.errors.size();
     s.skipped = result.skipped.size();
     if (scoped) {
+        s.across_volumes = true;
         s.removed_across = scope->removed_count();
         result.duplicates = scope->duplicates;
         s.duplicate_volumes = result.duplicates.size();
@@ -387,15 +397,10 @@ void OutputStore::write_manifests(const Json& header, const std::vector<std::str
     // Pass 2: stream the CSV and the JSON together, one record at a time (sources are in
     // id order; the volumes of one DICOM folder are in id order within its record).
     Json head = header;
-    head["summary"] = {{"volumes", s.volumes}, {"slices", s.slices}, {"kept", s.kept}, {"pairs", s.pairs},
-                       {"failed", s.failed},   {"skipped", s.skipped}, {"seconds", s.seconds}};
-    if (scoped) {
-        head["summary"]["removed_across_volumes"] = s.removed_across;
-        head["summary"]["duplicate_volumes"] = s.duplicate_volumes;
-    }
+    head["summary"] = to_json(s);
     head["errors"] = to_json(result.errors);
     head["skipped"] = skipped_json(result.skipped);
-    if (scoped) head["duplicates"] = duplicates_json(result.duplicates);
+    if (s.across_volumes) head["duplicates"] = duplicates_json(result.duplicates);
     std::string text = dump_json(head);
     text.pop_back();  // the closing brace
     while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();

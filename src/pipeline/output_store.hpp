@@ -55,6 +55,9 @@ public:
     // Removes what lessmore writes (manifests, slices/, .lessmore/ but its lock), nothing
     // else, links as links. Refuses (UsageError) while a merge --move into OUT is half done.
     void clear() const;
+    // Removes manifest.json, then manifest.csv: a run that starts changing a finished OUT
+    // (--resume) must not leave the mark of a finished run behind if it is stopped.
+    void retract_manifests() const;
     void create() const;
     // Removes the temporaries a killed run left behind (".<name>.tmp-XXXXXX") in OUT and
     // lessmore's folders, refusing (UsageError naming it) a link found in those folders.

@@ -192,7 +192,12 @@ void prepare_store(const OutputStore& store, const ReduceConfig& config, const R
         }
     }
     if (config.force) store.clear();
-    if (config.resume && fs::exists(store.root())) store.remove_temporaries();
+    if (config.resume && fs::exists(store.root())) {
+        store.remove_temporaries();
+        // A resumed OUT is unfinished until its new manifest is committed; a stale one
+        // would let merge or compare take a half-redone run for a finished one.
+        store.retract_manifests();
+    }
     store.create();
     store.write_run(run);
 }

@@ -438,6 +438,16 @@ MergeJournal merge_journal_from_json(const Json& j) {
     return m;
 }
 
+Json to_json(const RunSummary& s) {
+    Json j = {{"volumes", s.volumes}, {"slices", s.slices}, {"kept", s.kept}, {"pairs", s.pairs},
+              {"failed", s.failed},   {"skipped", s.skipped}, {"seconds", s.seconds}};
+    if (s.across_volumes) {
+        j["removed_across_volumes"] = s.removed_across;
+        j["duplicate_volumes"] = s.duplicate_volumes;
+    }
+    return j;
+}
+
 Json duplicates_json(const std::vector<VolumeDuplicate>& duplicates) {
     Json out = Json::array();
     for (const VolumeDuplicate& d : duplicates) out.push_back({{"volume", d.volume}, {"of", d.of}, {"fraction", d.fraction}});

@@ -115,6 +115,9 @@ OrderedJson to_json(const SourceRecord& r);
 enum class RecordView { Manifest, Record };
 OrderedJson to_json(const VolumeRecord& v, RecordView view = RecordView::Manifest);
 OrderedJson to_json(const std::vector<InputFailure>& errors);
+// The run's summary as manifest.json and `--json` print it: the cross-volume counts only
+// when the pass ran (RunSummary::across_volumes).
+OrderedJson to_json(const RunSummary& s);
 // [{"volume": id, "of": id, "fraction": f}].
 OrderedJson duplicates_json(const std::vector<VolumeDuplicate>& duplicates);
 // Skipped files: [{"path": ..., "reason": ...}].

@@ -2,6 +2,8 @@
 // changed parameters, --max-memory, JSON-lines progress.
 #include "test_support.hpp"
 
+#include <lessmore/reduce.hpp>
+
 #include <sys/wait.h>
 
 #include <lessmore/files.hpp>
@@ -132,6 +134,30 @@ TEST(CliDataset, CtrlCStopsCleanlyWithExitCode130AndResumes) {
     const auto r = test::run_lessmore(args);
     ASSERT_EQ(r.exit_code, 0) << r.err;
     expect_same_as(ref, out, "after Ctrl-C");
+}
+
+TEST(CliDataset, AResumedRunStoppedBeforeItsEndLeavesNoManifest) {
+    // A finished run resumed and stopped at once: OUT no longer looks finished (merge and
+    // compare read manifest.json as "this run finished").
+    test::TempDir dir;
+    test::copy_tree(test::bundled_sample().parent_path(), dir / "in");
+    const auto out = dir / "out";
+    ASSERT_EQ(test::run_lessmore({"reduce", (dir / "in").string(), "-o", out.string(), "-t", "6"}).exit_code, 0);
+    ASSERT_TRUE(test::fs::exists(out / "manifest.json"));
+    ReduceConfig c;
+    c.inputs = {(dir / "in").string()};
+    c.output = out.string();
+    c.threshold = 6;
+    c.resume = true;
+    NullProgress quiet;
+    CancelToken stopped;
+    stopped.cancel();
+    EXPECT_THROW(reduce(c, quiet, stopped), Interrupted);
+    EXPECT_FALSE(test::fs::exists(out / "manifest.json"));
+    EXPECT_FALSE(test::fs::exists(out / "manifest.csv"));
+    // ... and resuming again finishes it.
+    EXPECT_EQ(test::run_lessmore({"reduce", (dir / "in").string(), "-o", out.string(), "-t", "6", "--resume"}).exit_code, 0);
+    EXPECT_TRUE(test::fs::exists(out / "manifest.json"));
 }
 
 TEST(CliDataset, ResumeRefusesChangedParameters) {

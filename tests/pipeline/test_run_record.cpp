@@ -2,6 +2,8 @@
 // is fixed, and damage is reported naming the field (never nlohmann's own message).
 #include "test_support.hpp"
 
+#include <lessmore/manifest.hpp>
+
 #include "pipeline/run_record.hpp"
 
 #include <functional>
@@ -273,6 +275,38 @@ TEST(RunRecord, CsvFieldsQuotedOnlyWhereNeeded) {
     EXPECT_EQ(csv_field("-cmd|' /C calc'!A0"), "'-cmd|' /C calc'!A0");
     EXPECT_EQ(csv_field("@SUM(A1)"), "'@SUM(A1)");
     EXPECT_EQ(csv_field("a=b"), "a=b");
+}
+
+TEST(RunSummary, OneJsonFormWithTheCrossVolumeCountsOnlyWhenThePassRan) {
+    RunSummary s;
+    s.volumes = 2;
+    s.slices = 56;
+    s.kept = 10;
+    s.failed = 1;
+    s.seconds = 0.5;
+    const OrderedJson plain = to_json(s);
+    EXPECT_EQ(plain["volumes"], 2);
+    EXPECT_EQ(plain["kept"], 10);
+    EXPECT_EQ(plain["failed"], 1);
+    EXPECT_FALSE(plain.contains("removed_across_volumes"));
+    EXPECT_FALSE(plain.contains("duplicate_volumes"));
+    // The pass ran and removed nothing: the counts are there, as zeros.
+    s.across_volumes = true;
+    const OrderedJson across = to_json(s);
+    EXPECT_EQ(across["removed_across_volumes"], 0);
+    EXPECT_EQ(across["duplicate_volumes"], 0);
+
+    // `--json` prints the same summary object, and the duplicates list only after the pass.
+    ReduceResult r;
+    r.summary = s;
+    r.duplicates.push_back({"b", "a", 1.0});
+    r.volumes.push_back({"a", 28, 10, 0, 0.1});
+    const auto printed = nlohmann::ordered_json::parse(summary_json(r));
+    EXPECT_EQ(printed["summary"], across);
+    ASSERT_EQ(printed["duplicates"].size(), 1u);
+    EXPECT_EQ(printed["duplicates"][0]["of"], "a");
+    r.summary.across_volumes = false;
+    EXPECT_FALSE(nlohmann::ordered_json::parse(summary_json(r)).contains("duplicates"));
 }
 
 }  // namespace
