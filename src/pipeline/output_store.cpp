@@ -265,7 +265,7 @@ std::vector<SourceRecord> OutputStore::read_all_records() const {
 
 void OutputStore::write_manifests(const Json& header, const std::vector<std::string>& source_ids,
                                   const std::vector<InputFailure>& run_errors, ReduceResult& result,
-                                  const ScopeOutcome* scope) const {
+                                  const ScopeOutcome* scope, const std::vector<InputFailure>& run_skipped) const {
     const bool scoped = scope && scope->applied;
     // Pass 1: summary, per-volume summaries and errors (small).
     RunSummary& s = result.summary;
@@ -274,6 +274,7 @@ void OutputStore::write_manifests(const Json& header, const std::vector<std::str
     s.seconds = seconds;
     result.volumes.clear();
     result.errors = run_errors;
+    result.skipped = run_skipped;
     for (const std::string& id : source_ids) {
         const auto record = read_record(id);
         if (!record) throw Error(path_text(record_path(id)) + ": the record of " + id + " is missing or damaged");
