@@ -10,6 +10,8 @@
 #include <lessmore/load.hpp>
 #include <lessmore/thread_pool.hpp>
 
+#include "io/readers.hpp"
+#include "io/volume_data_check.hpp"
 #include "io/volume_header.hpp"
 
 #include <zlib.h>
@@ -272,6 +274,34 @@ TEST(VolumeFiles, HugeSparseFilesAreNeverReadWhole) {
     test::write_file(zeros_gz, k_nrrd + "encoding: gzip\n\n");
     test::fs::resize_file(zeros_gz, std::uint64_t{50} << 30);
     EXPECT_NE(load_one(zeros_gz).error.find("is not gzip"), std::string::npos) << load_one(zeros_gz).error;
+}
+
+// Behind the checks, what ITK itself reads is verified: MetaIO's console messages fail the
+// read (it returns success with a short buffer), and compressed voxels must match the
+// CRC-32 of what lessmore inflated, in the file's byte order.
+TEST(VolumeFiles, WhatItkHandsBackIsVerifiedToo) {
+    test::TempDir dir;
+    test::write_file(dir / "short.mha", k_mha + "ElementDataFile = LOCAL\n" + voxels().substr(4));
+    try {
+        itk_volume_task((dir / "short.mha").string(), "");
+        ADD_FAILURE() << "MetaIO's short read was accepted";
+    } catch (const InputError& e) {
+        EXPECT_NE(std::string(e.what()).find("MetaIO: MetaImage: M_ReadElementsData: data not read completely"), std::string::npos)
+            << e.what();
+    }
+    for (const char* name : {"zlib.mha", "float_be_gzip.nrrd", "gzip_byte_skip.nrrd"}) {
+        SCOPED_TRACE(name);
+        const VolumeLayout layout = read_volume_layout(k_fixtures / name);
+        const DataCheck check = check_volume_data(layout, true);
+        ASSERT_TRUE(check.crc32);
+        DecodedData d = itk_volume_task((k_fixtures / name).string(), "");
+        ASSERT_EQ(d.bytes.size(), layout.voxel_bytes());
+        const Bytes before = d.bytes;
+        EXPECT_NO_THROW(verify_voxels(layout, check, d.bytes.data(), d.bytes.size()));
+        EXPECT_TRUE(d.bytes == before);  // left as it was
+        d.bytes[100] ^= std::byte{1};
+        EXPECT_THROW(verify_voxels(layout, check, d.bytes.data(), d.bytes.size()), InputError);
+    }
 }
 
 TEST(VolumeFiles, HeaderLayoutOfTheFixtures) {
