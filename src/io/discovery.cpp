@@ -145,6 +145,35 @@ private:
         m_out.sources.push_back(std::move(s));
     }
 
+    // A regular file met in a folder: a volume of its own, one of the folder's DICOM files
+    // or images, the image of a pair (read with its header), passed over, or skipped.
+    void classify_file(const fs::path& p, const std::string& rel, const std::set<std::string>& listed, std::vector<std::string>& dicom,
+              std::vector<std::string>& images) {
+        const std::string name = p.filename().string();
+        const std::string ext = extension_of(p);
+        if (in(k_volume_exts, ext)) {
+            Source s;
+            s.kind = Source::Kind::VolumeFile;
+            s.path = path_text(p);
+            s.root = m_root;
+            s.id = rel.empty() ? id_component(name) : rel + "/" + id_component(name);
+            m_out.sources.push_back(std::move(s));
+        } else if (in(k_pair_image_exts, ext) && listed.count(nifti_pair_sibling(name).string())) {
+            return;  // read with its .hdr
+        } else if (in(k_image_exts, ext)) {
+            images.push_back(name);
+        } else if (!in(k_skip_exts, ext) && !in(k_skip_names, fs::path(name).stem().string())) {
+            std::string err;
+            if (has_dicm_magic(p, err) || ext == ".dcm" || ext == ".ima") {
+                dicom.push_back(name);
+            } else if (!err.empty()) {
+                m_out.errors.push_back({path_text(p), err});
+            } else if (in(k_pair_image_exts, ext)) {
+                m_out.skipped.push_back({path_text(p), k_orphan_image});
+            }
+        }
+    }
+
     void walk(const fs::path& dir, const std::string& rel) {
         std::error_code ec;
         const fs::path canon = fs::canonical(dir, ec);
@@ -195,31 +224,7 @@ private:
                 m_out.skipped.push_back({path_text(p), special_file(st)});
                 continue;
             }
-            const std::string ext = extension_of(p);
-            const std::string child_rel = rel.empty() ? id_component(name) : rel + "/" + id_component(name);
-            if (in(k_volume_exts, ext)) {
-                Source s;
-                s.kind = Source::Kind::VolumeFile;
-                s.path = path_text(p);
-                s.root = m_root;
-                s.id = child_rel;
-                m_out.sources.push_back(std::move(s));
-            } else if (in(k_pair_image_exts, ext) && listed.count(nifti_pair_sibling(name).string())) {
-                continue;  // read with its .hdr
-            } else if (in(k_image_exts, ext)) {
-                images.push_back(name);
-            } else if (in(k_skip_exts, ext) || in(k_skip_names, fs::path(name).stem().string())) {
-                continue;
-            } else {
-                std::string err;
-                if (has_dicm_magic(p, err) || ext == ".dcm" || ext == ".ima") {
-                    dicom.push_back(name);
-                } else if (!err.empty()) {
-                    m_out.errors.push_back({path_text(p), err});
-                } else if (in(k_pair_image_exts, ext)) {
-                    m_out.skipped.push_back({path_text(p), k_orphan_image});
-                }
-            }
+            classify_file(p, rel, listed, dicom, images);
         }
         for (auto [kind, files] : {std::pair{Source::Kind::DicomFolder, &dicom}, std::pair{Source::Kind::ImageFolder, &images}}) {
             if (files->empty()) continue;
