@@ -278,12 +278,12 @@ bool metaimage_lines(const Prefix& p, std::map<std::string, std::string>& fields
     while (at < p.bytes.size()) {
         ++number;
         auto nl = p.bytes.find('\n', at);
-        if (nl == std::string::npos && !p.whole()) {
+        if (nl == std::string::npos && !p.whole() && p.bytes.size() - at <= k_metaio_line) {
             check_text(p.bytes.substr(at), at, "MetaImage");  // binary data ends the search at once
             return false;
         }
         if (nl == std::string::npos) nl = p.bytes.size();
-        std::string line = p.bytes.substr(at, nl - at);
+        std::string line = p.bytes.substr(at, std::min(nl - at, k_metaio_line + 1));
         check_text(line, at, "MetaImage");
         if (!line.empty() && line.back() == '\r') line.pop_back();
         if (line.size() >= k_metaio_line) {

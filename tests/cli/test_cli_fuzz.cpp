@@ -9,12 +9,8 @@
 #include <opencv2/imgcodecs.hpp>
 #include <zlib.h>
 
-#include <chrono>
-#include <csignal>
 #include <random>
 #include <set>
-#include <sys/wait.h>
-#include <thread>
 
 namespace lessmore {
 namespace {
