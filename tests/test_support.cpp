@@ -14,7 +14,11 @@
 #include <random>
 #include <spawn.h>
 #include <sstream>
+#include <chrono>
+#include <csignal>
+#include <sys/resource.h>
 #include <sys/wait.h>
+#include <thread>
 #include <unistd.h>
 
 extern char** environ;
@@ -139,6 +143,29 @@ RunResult run_lessmore(const std::vector<std::string>& args) {
     r.exit_code = wait_for(spawn_lessmore(args, io / "stdout", io / "stderr"));
     r.out = read_file(io / "stdout");
     r.err = read_file(io / "stderr");
+    return r;
+}
+
+LimitedRun run_lessmore_with_limit(const std::vector<std::string>& args, const fs::path& dir, int limit_seconds) {
+    const int pid = spawn_lessmore(args, dir / "stdout.txt", dir / "stderr.txt");
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(limit_seconds);
+    LimitedRun r;
+    int status = 0;
+    struct rusage usage {};
+    for (;;) {
+        if (::wait4(pid, &status, WNOHANG, &usage) == pid) break;
+        if (std::chrono::steady_clock::now() > deadline) {
+            ::kill(pid, SIGKILL);
+            ::wait4(pid, &status, 0, &usage);
+            r.timed_out = true;
+            break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    r.exit_code = r.timed_out ? -1 : WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    r.max_rss_kb = usage.ru_maxrss;
+    r.out = read_file(dir / "stdout.txt");
+    r.err = read_file(dir / "stderr.txt");
     return r;
 }
 

@@ -46,6 +46,19 @@ RunResult run_lessmore(const std::vector<std::string>& args);
 int spawn_lessmore(const std::vector<std::string>& args, const fs::path& out, const fs::path& err);
 int wait_for(int pid);
 
+// The binary started with stdout/stderr to files in `dir`, stopped (SIGKILL) and reported
+// as timed out if it runs past `limit`: a hang fails the test instead of stalling it.
+// max_rss_kb: the peak resident memory of the binary or the largest of its worker
+// processes (getrusage of the waited-for child).
+struct LimitedRun {
+    int exit_code = -1;
+    bool timed_out = false;
+    long max_rss_kb = 0;
+    std::string out;
+    std::string err;
+};
+LimitedRun run_lessmore_with_limit(const std::vector<std::string>& args, const fs::path& dir, int limit_seconds);
+
 // A manifest without what legitimately differs between equal runs: the "run" block
 // (command, threads, timing) and the seconds fields.
 nlohmann::json stable_manifest(nlohmann::json manifest);

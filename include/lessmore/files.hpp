@@ -157,7 +157,8 @@ bool path_within(const std::filesystem::path& inner, const std::filesystem::path
 // The last `count` bytes of a file (all of a shorter one; empty when it cannot be read).
 std::string read_tail(const std::filesystem::path& path, std::size_t count);
 
-// The lower-cased extension, with ".nii.gz"-style double extensions kept whole.
+// The lower-cased extension, with the double extensions .nii.gz, .hdr.gz, .img.gz and
+// .tar.gz kept whole.
 std::string extension_of(const std::filesystem::path& path);
 
 // strerror(errno) as a std::string.

@@ -26,7 +26,7 @@ std::string path_text(const fs::path& path) { return path.generic_string(); }
 std::string extension_of(const fs::path& path) {
     std::string name = path.filename().string();
     std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
-    for (const char* dbl : {".nii.gz", ".tar.gz"}) {
+    for (const char* dbl : {".nii.gz", ".tar.gz", ".hdr.gz", ".img.gz"}) {
         const std::size_t n = std::strlen(dbl);
         if (name.size() > n && name.compare(name.size() - n, n, dbl) == 0) return dbl;
     }

@@ -427,6 +427,22 @@ auto naming(const fs::path& file, bool name_it, F&& f) {
 
 }  // namespace
 
+bool is_nifti_name(const fs::path& path) {
+    try {
+        nifti_files(path);
+        return true;
+    } catch (const InputError&) {
+        return false;
+    }
+}
+
+fs::path nifti_pair_sibling(const fs::path& path) {
+    if (!is_nifti_name(path)) return {};
+    const NiftiFiles files = nifti_files(path);
+    if (files.image.empty()) return {};
+    return files.header == path ? files.image : files.header;
+}
+
 const char* nifti_type_name(NiftiDataType type) {
     for (const DataTypeInfo& t : k_types)
         if (t.type == type) return t.name;

@@ -20,6 +20,14 @@ namespace lessmore {
 
 class InputStream;
 
+// Whether NiftiReader::open reads a file of this name: .nii, .nii.gz, .hdr, .hdr.gz,
+// .img or .img.gz, in any case.
+bool is_nifti_name(const std::filesystem::path& path);
+
+// The other file of a header/image pair: a.hdr -> a.img, a.IMG.gz -> a.HDR.gz (each
+// letter's case kept); empty for .nii and .nii.gz, and for other names.
+std::filesystem::path nifti_pair_sibling(const std::filesystem::path& path);
+
 // The voxel types lessmore reads (complex, RGB, binary and float128 are refused).
 enum class NiftiDataType { UInt8, Int8, Int16, UInt16, Int32, UInt32, Int64, UInt64, Float32, Float64 };
 

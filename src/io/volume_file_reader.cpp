@@ -1,6 +1,7 @@
-// Single-file volumes: NIfTI, NRRD, MetaImage. Slices run along the third index axis,
-// ascending. The file is decoded in a worker process (io/itk_volume_task.cpp); here its
-// detached data file is checked to lie inside the input, and its values are stored.
+// Single-file volumes: NIfTI (.nii, .nii.gz, .hdr/.img pairs), NRRD, MetaImage. Slices
+// run along the third index axis, ascending. NIfTI is read by lessmore's own reader; NRRD
+// and MetaImage are decoded by ITK in a worker process (io/itk_volume_task.cpp) after
+// their headers and data were checked here (io/volume_data_check.hpp).
 #include <lessmore/error.hpp>
 #include <lessmore/files.hpp>
 
@@ -120,8 +121,11 @@ LoadedVolume read_volume_file(const Source& source, DecoderPool& decoders, bool 
     out.path = source.path;
     try {
         const std::string ext = extension_of(source.path);
-        if (ext == ".nii" || ext == ".nii.gz") return read_nifti(source, headers_only, streams);
-        check_detached_data(source.path, source.root);
+        if (is_nifti_name(source.path)) return read_nifti(source, headers_only, streams);
+        if (ext != ".nrrd" && ext != ".nhdr" && ext != ".mha" && ext != ".mhd") throw InputError("not a volume file name");
+        const VolumeLayout layout = read_volume_layout(source.path);
+        check_data_location(layout, source.root);
+        const DataCheck data = check_volume_data(layout, !headers_only);
         DecodedData d = decoders.run("itk-volume", source.path, headers_only ? "headers" : "");
         const nlohmann::json meta = nlohmann::json::parse(d.meta);
         const auto size = meta.at("size").get<std::vector<std::uint64_t>>();
@@ -151,6 +155,7 @@ LoadedVolume read_volume_file(const Source& source, DecoderPool& decoders, bool 
         const std::uint64_t voxels = size[0] * size[1] * size[2];
         Bytes buf = std::move(d.bytes);
         if (buf.size() != voxels * disk_type_size(*type)) throw InputError("decoder gave " + std::to_string(buf.size()) + " bytes");
+        verify_voxels(layout, data, buf.data(), buf.size());
         to_storage(*type, Scaling{}, buf, voxels);
         auto volume = std::make_unique<Volume>(std::move(info));
         volume->add_chunk(std::move(buf), size[2]);

@@ -272,7 +272,7 @@ ReduceResult merge(const MergeConfig& c, ProgressSink& progress) {
     const CancelToken never;
     const ScopeOutcome scope = scope_pass(store, ids, run.parameters, pool, never);
     remove_scope_outputs(store, scope);
-    store.write_manifests(header, ids, run.discovery_errors, result, &scope);
+    store.write_manifests(header, ids, run.discovery_errors, result, &scope, run.discovery_skipped);
     if (!c.move) {
         store.remove_journal();
         return result;

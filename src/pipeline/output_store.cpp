@@ -347,7 +347,7 @@ void OutputStore::remove_journal() const { open_root().remove_file(k_journal); }
 
 void OutputStore::write_manifests(const Json& header, const std::vector<std::string>& source_ids,
                                   const std::vector<InputFailure>& run_errors, ReduceResult& result,
-                                  const ScopeOutcome* scope) const {
+                                  const ScopeOutcome* scope, const std::vector<InputFailure>& run_skipped) const {
     const bool scoped = scope && scope->applied;
     // Pass 1: summary, per-volume summaries and errors (small).
     RunSummary& s = result.summary;
@@ -356,6 +356,7 @@ void OutputStore::write_manifests(const Json& header, const std::vector<std::str
     s.seconds = seconds;
     result.volumes.clear();
     result.errors = run_errors;
+    result.skipped = run_skipped;
     for (const std::string& id : source_ids) {
         const auto record = read_record(id);
         if (!record) throw Error(path_text(m_root / record_name(id)) + ": the record of " + id + " is missing or damaged");

@@ -259,6 +259,7 @@ ReduceResult reduce(const ReduceConfig& config, ProgressSink& progress, const Ca
     run.parameters = RunParameters::of(config, metric.get());
     if (config.shard) run.shard = ShardInfo{config.shard->first, config.shard->second, plan.all_sources, plan.all_sources_sha256, ids};
     run.discovery_errors = plan.errors;
+    run.discovery_skipped = plan.skipped;
     const OutputStore store(fs::absolute(config.output));
     const auto lock = store.lock("-o " + config.output, config.force);
     prepare_store(store, config, run);
@@ -310,7 +311,7 @@ ReduceResult reduce(const ReduceConfig& config, ProgressSink& progress, const Ca
         scope = scope_pass(store, ids, run.parameters, pool, cancel);
         remove_scope_outputs(store, scope);
     }
-    store.write_manifests(header, ids, plan.errors, result, &scope);
+    store.write_manifests(header, ids, plan.errors, result, &scope, plan.skipped);
     progress.finished(result.summary.volumes, result.summary.slices, result.summary.kept, result.summary.seconds);
     return result;
 }

@@ -281,6 +281,7 @@ Json to_json(const RunFile& r) {
         j["shard"] = nullptr;
     }
     j["discovery_errors"] = to_json(r.discovery_errors);
+    j["discovery_skipped"] = to_json(r.discovery_skipped);
     return j;
 }
 
@@ -303,6 +304,7 @@ RunFile run_file_from_json(const Json& j) {
         r.shard = std::move(s);
     }
     r.discovery_errors = errors_from_json(array_field(j, "discovery_errors"));
+    if (j.contains("discovery_skipped")) r.discovery_skipped = errors_from_json(array_field(j, "discovery_skipped"));
     return r;
 }
 

@@ -63,6 +63,7 @@ struct RunFile {
     RunParameters parameters;
     std::optional<ShardInfo> shard;
     std::vector<InputFailure> discovery_errors;
+    std::vector<InputFailure> discovery_skipped;  // files discovery passed over (FIFOs, devices, ...)
 };
 
 struct SliceRecord {

@@ -118,12 +118,14 @@ WalkPlan plan_walk(const WalkInputs& in, ProgressSink& progress) {
         plan.sources.push_back(std::move(s));
     }
     plan.errors = std::move(found.errors);
+    plan.skipped = std::move(found.skipped);
     // A shard may hold no sources; a whole run that finds nothing says so per input.
     if (plan.all_sources == 0 && plan.errors.empty() && !in.shard) {
         for (const std::string& input : in.inputs) plan.errors.push_back({input, "no volumes found"});
     }
     for (const InputFailure& w : found.warnings) progress.warning(w.path, w.message);
     for (const InputFailure& e : plan.errors) progress.volume_failed(e.path, e.message);
+    for (const InputFailure& s : plan.skipped) progress.file_skipped(s.path, s.message);
     return plan;
 }
 

@@ -271,18 +271,46 @@ TEST(CliErrors, OddButValidVolumesGiveSoundResults) {
 namespace lessmore {
 namespace {
 
+// A FIFO, socket or device is never opened (reading one could block forever or never
+// end). Given as INPUT it is a usage error, like a path that does not exist; met in a
+// scanned folder it is listed in the manifest's "skipped" with what it is.
 TEST(CliErrors, FifoInputIsRefusedNotReadForever) {
     test::TempDir dir;
     const auto fifo = dir / "pipe.dcm";
     ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
     const auto r = test::run_lessmore({"reduce", fifo.string(), "-o", (dir / "out").string(), "-t", "6"});
     EXPECT_EQ(r.exit_code, 2);
-    EXPECT_NE(r.err.find("pipe.dcm: not a regular file"), std::string::npos) << r.err;
-    // Inside a dataset folder a FIFO is simply not a volume.
+    EXPECT_NE(r.err.find("pipe.dcm: a FIFO (not a regular file); an INPUT must be a file or a folder"), std::string::npos) << r.err;
+    EXPECT_FALSE(test::fs::exists(dir / "out"));
+    // A symbolic link to a device given directly: the same.
+    test::fs::create_symlink("/dev/zero", dir / "zero.nii");
+    const auto z = test::run_lessmore({"info", (dir / "zero.nii").string()});
+    EXPECT_EQ(z.exit_code, 2);
+    EXPECT_NE(z.err.find("zero.nii: a character device (not a regular file)"), std::string::npos) << z.err;
+
     good_nifti(dir / "data");
     ASSERT_EQ(::mkfifo((dir / "data" / "pipe.dcm").c_str(), 0600), 0);
+    ASSERT_EQ(::mkfifo((dir / "data" / "pipe.nii").c_str(), 0600), 0);
+    test::fs::create_symlink("/dev/zero", dir / "data" / "zero.nrrd");
+    test::fs::create_directories(dir / "data" / "sub");
+    test::fs::create_symlink("/dev/null", dir / "data" / "sub" / "null");
     const auto r2 = test::run_lessmore({"reduce", (dir / "data").string(), "-o", (dir / "out2").string(), "-t", "6", "-q"});
-    EXPECT_EQ(r2.exit_code, 0) << r2.err;
+    EXPECT_EQ(r2.exit_code, 0) << r2.err;  // skipping is not a failure
+    const json m = test::read_json(dir / "out2" / "manifest.json");
+    EXPECT_EQ(m["volumes"].size(), 1u);
+    EXPECT_TRUE(m["errors"].empty()) << m["errors"].dump();
+    const std::string d = (dir / "data").string();
+    json skipped = json::array();
+    for (const auto& [name, reason] : {std::pair{"pipe.dcm", "a FIFO"}, {"pipe.nii", "a FIFO"}, {"sub/null", "a character device"},
+                                       {"zero.nrrd", "a character device"}}) {
+        skipped.push_back({{"path", d + "/" + name}, {"reason", std::string(reason) + " (not a regular file)"}});
+    }
+    EXPECT_EQ(m["skipped"], skipped);
+    EXPECT_EQ(m["summary"]["skipped"], 4);
+    // info lists them too.
+    const auto i = test::run_lessmore({"info", (dir / "data").string(), "--json"});
+    EXPECT_EQ(i.exit_code, 0) << i.err;
+    EXPECT_EQ(json::parse(i.out)["skipped"], m["skipped"]);
 }
 
 }  // namespace
@@ -306,10 +334,17 @@ TEST(CliErrors, TruncatedVolumeFilesAreRefusedNotZeroFilled) {
         good_nifti(dir / "data" / "good");
         test::write_file(dir / "data" / name, bytes);
         expect_isolated_failure(dir / "data", dir / "out", name);
-        // Their headers are whole: info, which reads only headers, lists both volumes.
+        // info reads headers only: a compressed file's header is whole, so it is listed;
+        // raw data shorter than its header says is told by the file's size, so refused.
+        const bool compressed = name == "cut.nii.gz";
         const auto r = test::run_lessmore({"info", (dir / "data").string(), "--json"});
-        EXPECT_EQ(r.exit_code, 0) << name << ": " << r.err;
-        EXPECT_EQ(nlohmann::json::parse(r.out)["volumes"].size(), 2u) << name;
+        EXPECT_EQ(r.exit_code, compressed ? 0 : 1) << name << ": " << r.err;
+        const nlohmann::json j = nlohmann::json::parse(r.out);
+        EXPECT_EQ(j["volumes"].size(), compressed ? 2u : 1u) << name;
+        if (!compressed) {
+            ASSERT_EQ(j["errors"].size(), 1u) << name;
+            EXPECT_EQ(j["errors"][0]["message"], "the file holds 1,000 of the 524,288 bytes of voxels its header needs") << name;
+        }
     }
 }
 

@@ -9,12 +9,8 @@
 #include <opencv2/imgcodecs.hpp>
 #include <zlib.h>
 
-#include <chrono>
-#include <csignal>
 #include <random>
 #include <set>
-#include <sys/wait.h>
-#include <thread>
 
 namespace lessmore {
 namespace {
@@ -175,29 +171,6 @@ std::vector<Seed> image_seeds() {
             {"scan.tif", encode(".tif", deep), 0}};
 }
 
-struct Outcome {
-    int exit_code = -1;
-    bool timed_out = false;
-};
-
-// The CLI on the corpus, stopped (and failed) if it runs past `limit`.
-Outcome run_with_limit(const std::vector<std::string>& args, const test::fs::path& dir, std::chrono::seconds limit) {
-    const int pid = test::spawn_lessmore(args, dir / "stdout.txt", dir / "stderr.txt");
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    for (;;) {
-        int status = 0;
-        if (::waitpid(pid, &status, WNOHANG) == pid) {
-            return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), false};
-        }
-        if (std::chrono::steady_clock::now() > deadline) {
-            ::kill(pid, SIGKILL);
-            ::waitpid(pid, nullptr, 0);
-            return {-1, true};
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-}
-
 void check_corpus(const std::string& family, const std::vector<Seed>& seeds, unsigned rng_seed) {
     test::TempDir dir;
     const auto root = dir / "corpus";
@@ -205,10 +178,10 @@ void check_corpus(const std::string& family, const std::vector<Seed>& seeds, uns
     for (const Seed& s : seeds) corpus.add(s);
     test::copy_tree(test::bundled_sample().parent_path(), root / "good");
     const auto out = dir / "out";
-    const Outcome o = run_with_limit({"reduce", root.string(), "-o", out.string(), "-t", "6", "--format", "npy",
-                                      "--progress", "none"},
-                                     dir.path(), std::chrono::seconds(600));
-    const std::string err = test::fs::exists(dir / "stderr.txt") ? test::read_file(dir / "stderr.txt") : "";
+    const test::LimitedRun o = test::run_lessmore_with_limit({"reduce", root.string(), "-o", out.string(), "-t", "6", "--format", "npy",
+                                                              "--progress", "none"},
+                                                             dir.path(), 600);
+    const std::string& err = o.err;
     ASSERT_FALSE(o.timed_out) << family << ": the run hung";
     ASSERT_TRUE(o.exit_code == 0 || o.exit_code == 1) << family << ": exit " << o.exit_code << "\n" << err.substr(0, 4000);
     const json m = test::read_json(out / "manifest.json");
