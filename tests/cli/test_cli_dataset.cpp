@@ -144,6 +144,9 @@ TEST(CliDataset, AResumedRunStoppedBeforeItsEndLeavesNoManifest) {
     const auto out = dir / "out";
     ASSERT_EQ(test::run_lessmore({"reduce", (dir / "in").string(), "-o", out.string(), "-t", "6"}).exit_code, 0);
     ASSERT_TRUE(test::fs::exists(out / "manifest.json"));
+    // The source changed since (a later time): the resumed run must redo it.
+    const auto sample = dir / "in" / test::bundled_sample().filename();
+    test::fs::last_write_time(sample, test::fs::last_write_time(sample) + std::chrono::hours(1));
     ReduceConfig c;
     c.inputs = {(dir / "in").string()};
     c.output = out.string();
