@@ -5,21 +5,21 @@
 #include <lessmore/library_setup.hpp>
 #include <lessmore/sha256.hpp>
 
-#include <array>
-#include <cctype>
-#include <cstdio>
-#include <cstring>
 #include <fcntl.h>
-#include <fstream>
-#include <random>
 #include <spawn.h>
-#include <sstream>
-#include <chrono>
-#include <csignal>
 #include <sys/resource.h>
 #include <sys/wait.h>
-#include <thread>
 #include <unistd.h>
+#include <array>
+#include <cctype>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <thread>
 
 extern char** environ;
 
@@ -49,8 +49,8 @@ TempDir::~TempDir() {
 
 std::string with_dicom_string(const std::string& file, std::uint16_t group, std::uint16_t element, std::string value) {
     if (value.size() % 2) value += ' ';
-    const char tag[4] = {static_cast<char>(group & 0xff), static_cast<char>(group >> 8), static_cast<char>(element & 0xff),
-                         static_cast<char>(element >> 8)};
+    const char tag[4] = {static_cast<char>(group & 0xff), static_cast<char>(group >> 8),
+                         static_cast<char>(element & 0xff), static_cast<char>(element >> 8)};
     for (std::size_t at = 132; (at = file.find(std::string(tag, 4), at)) != std::string::npos; ++at) {
         if (at + 8 > file.size()) break;
         const bool explicit_vr = std::isupper(static_cast<unsigned char>(file[at + 4])) &&
@@ -73,13 +73,13 @@ std::string with_dicom_string(const std::string& file, std::uint16_t group, std:
 }
 
 std::string with_dicom_us(const std::string& file, std::uint16_t group, std::uint16_t element, std::uint16_t value) {
-    const char tag[4] = {static_cast<char>(group & 0xff), static_cast<char>(group >> 8), static_cast<char>(element & 0xff),
-                         static_cast<char>(element >> 8)};
+    const char tag[4] = {static_cast<char>(group & 0xff), static_cast<char>(group >> 8),
+                         static_cast<char>(element & 0xff), static_cast<char>(element >> 8)};
     for (std::size_t at = 132; (at = file.find(std::string(tag, 4), at)) != std::string::npos; ++at) {
         const bool explicit_vr = at + 10 <= file.size() && file.compare(at + 4, 2, "US") == 0;
         const std::size_t value_at = at + 8;
-        const std::size_t length = explicit_vr ? static_cast<unsigned char>(file[at + 6])
-                                               : static_cast<unsigned char>(file[at + 4]);
+        const std::size_t length =
+            explicit_vr ? static_cast<unsigned char>(file[at + 6]) : static_cast<unsigned char>(file[at + 4]);
         if (length != 2 || value_at + 2 > file.size()) continue;
         std::string out = file;
         out[value_at] = static_cast<char>(value & 0xff);

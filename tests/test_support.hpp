@@ -13,11 +13,11 @@ namespace lessmore::test {
 
 namespace fs = std::filesystem;
 
-fs::path ct_data();           // tests/data/ct: real CT committed with the tests (see its SOURCES.md)
-fs::path source_dir();        // the repository
-fs::path binary();            // the lessmore executable
-fs::path bundled_sample();    // data/sample/example_ct_sm.nii.gz
-fs::path dicom_fixtures();    // tests/data/dicom
+fs::path ct_data();         // tests/data/ct: real CT committed with the tests (see its SOURCES.md)
+fs::path source_dir();      // the repository
+fs::path binary();          // the lessmore executable
+fs::path bundled_sample();  // data/sample/example_ct_sm.nii.gz
+fs::path dicom_fixtures();  // tests/data/dicom
 
 // A fresh folder removed at the end of the test.
 class TempDir {

@@ -24,8 +24,8 @@ public:
     // image, pooled when asked. Thread-safe: each concurrent caller gets its own network.
     std::vector<std::vector<float>> embed(const std::vector<const Image8*>& images) const;
 
-    std::size_t size() const;   // embedding length
-    int batch() const;          // slices per forward pass
+    std::size_t size() const;  // embedding length
+    int batch() const;         // slices per forward pass
     // The model and its preprocessing, for the manifest.
     const ModelDescription& description() const;
 

@@ -85,7 +85,8 @@ public:
     void remove_if_empty(const std::string& rel) const;
 
 private:
-    friend void link_or_copy(const Folder& from, const std::string& from_rel, const Folder& to, const std::string& to_rel);
+    friend void link_or_copy(const Folder& from, const std::string& from_rel, const Folder& to,
+                             const std::string& to_rel);
     Folder(int fd, std::filesystem::path path) : m_handle(fd), m_path(std::move(path)) {}
     // The folder holding `rel`'s last component, and that component; nothing when a
     // folder on the way is missing (and not `create`d).

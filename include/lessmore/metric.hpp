@@ -33,26 +33,26 @@ struct ModelFiles {
 // DeepNet's model and its preprocessing. Fields left unset come from the sidecar
 // (MODEL.json beside MODEL.onnx), then from the bundled model's values.
 struct ModelOptions {
-    std::string path;                                // --model; empty: the bundled MobileNet
-    std::optional<ModelFiles> files;                 // path's files; must be read when path is set
-    std::optional<std::pair<int, int>> input_size;   // width, height
-    std::optional<std::vector<double>> mean;         // 1 or 3 values, RGB order
-    std::optional<std::vector<double>> std;          // 1 or 3 values, RGB order
-    std::optional<double> scale;                     // value = (pixel * scale - mean) / std
-    std::optional<std::string> channel_order;        // "RGB" or "BGR"
-    std::optional<std::string> layout;               // "NCHW" or "NHWC"
-    std::optional<std::string> output;               // layer or graph output; default: the graph's output
-    std::optional<bool> pool;                        // global-average-pool a 4-D output
-    int batch = 0;                                   // slices per forward pass; 0: 4 for models up to
-                                                     // 16 MB, 1 for larger ones (measured fastest on CPU)
+    std::string path;                               // --model; empty: the bundled MobileNet
+    std::optional<ModelFiles> files;                // path's files; must be read when path is set
+    std::optional<std::pair<int, int>> input_size;  // width, height
+    std::optional<std::vector<double>> mean;        // 1 or 3 values, RGB order
+    std::optional<std::vector<double>> std;         // 1 or 3 values, RGB order
+    std::optional<double> scale;                    // value = (pixel * scale - mean) / std
+    std::optional<std::string> channel_order;       // "RGB" or "BGR"
+    std::optional<std::string> layout;              // "NCHW" or "NHWC"
+    std::optional<std::string> output;              // layer or graph output; default: the graph's output
+    std::optional<bool> pool;                       // global-average-pool a 4-D output
+    int batch = 0;                                  // slices per forward pass; 0: 4 for models up to
+                                                    // 16 MB, 1 for larger ones (measured fastest on CPU)
 };
 
 // The model a DeepNet run used, fully resolved: what the manifest records.
 struct ModelDescription {
-    std::string name;      // the --model path, or "bundled:<file>"
+    std::string name;  // the --model path, or "bundled:<file>"
     bool bundled = false;
-    std::string sha256;    // of the ONNX file
-    std::string sidecar;   // the sidecar read ("" when none; "bundled" for the default model)
+    std::string sha256;   // of the ONNX file
+    std::string sidecar;  // the sidecar read ("" when none; "bundled" for the default model)
     int width = 224;
     int height = 224;
     bool nhwc = false;
@@ -60,8 +60,8 @@ struct ModelDescription {
     double scale = 1.0 / 127.5;
     std::array<double, 3> mean{1.0, 1.0, 1.0};  // RGB order
     std::array<double, 3> std{1.0, 1.0, 1.0};   // RGB order
-    std::string input;     // graph input fed
-    std::string output;    // graph output or layer embedded with
+    std::string input;                          // graph input fed
+    std::string output;                         // graph output or layer embedded with
     bool pool = false;
     std::size_t embedding_size = 0;
     int batch = 1;
@@ -70,10 +70,10 @@ struct ModelDescription {
 // Options of all metrics; each metric reads the ones it knows.
 struct MetricOptions {
     std::string method = "hash";  // everyn or a metric name
-    int hash_size = 8;   // hash
-    int bins = 100;      // mi
-    int resize = 0;      // ssim, mi: compute on slices resized to resize x resize (0: full size)
-    ModelOptions model;  // deepnet
+    int hash_size = 8;            // hash
+    int bins = 100;               // mi
+    int resize = 0;               // ssim, mi: compute on slices resized to resize x resize (0: full size)
+    ModelOptions model;           // deepnet
 };
 
 struct ScoreMatrix;

@@ -28,11 +28,11 @@ struct DicomFrame {
 };
 
 struct DicomFile {
-    std::string name;         // relative to the source folder
-    bool skip = false;        // not a slice to reduce; skip_reason says why
+    std::string name;   // relative to the source folder
+    bool skip = false;  // not a slice to reduce; skip_reason says why
     std::string skip_reason;
-    std::string error;        // one line; empty when the file is fine
-    bool header_ok = false;   // series fields below are valid even if the pixels failed
+    std::string error;       // one line; empty when the file is fine
+    bool header_ok = false;  // series fields below are valid even if the pixels failed
     std::string series_uid;
     std::string patient_id;  // PatientID (0010,0020), trimmed
     std::string series_number;
@@ -43,9 +43,9 @@ struct DicomFile {
     int columns = 0;
     std::array<double, 2> pixel_spacing{1.0, 1.0};  // row spacing, column spacing
     double thickness = 0.0;
-    std::vector<DicomFrame> frames;                 // one per frame, in file order
-    VoxelType type = VoxelType::Int16;              // of values (decided from the header)
-    Bytes values;  // frames x rows x columns of `type` (empty with headers_only)
+    std::vector<DicomFrame> frames;     // one per frame, in file order
+    VoxelType type = VoxelType::Int16;  // of values (decided from the header)
+    Bytes values;                       // frames x rows x columns of `type` (empty with headers_only)
 };
 
 struct DicomReadOptions {

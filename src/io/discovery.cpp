@@ -1,7 +1,7 @@
 // Finding volumes: walks the inputs, classifies files by extension and content
 // (docs/dicom.md, sections "What counts as a volume" and "Recognising DICOM files by content").
-#include <lessmore/error.hpp>
 #include <lessmore/discovery.hpp>
+#include <lessmore/error.hpp>
 
 #include <lessmore/files.hpp>
 #include <lessmore/sha256.hpp>
@@ -11,6 +11,9 @@
 #include "io/volume_header.hpp"
 #include "io/volume_id.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <algorithm>
 #include <array>
 #include <cstring>
@@ -19,9 +22,6 @@
 #include <set>
 #include <string_view>
 #include <system_error>
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 namespace fs = std::filesystem;
 
@@ -30,14 +30,16 @@ namespace lessmore {
 namespace {
 
 using namespace std::string_view_literals;
-constexpr std::array k_volume_exts = {".nii"sv, ".nii.gz"sv, ".hdr"sv, ".hdr.gz"sv, ".nrrd"sv, ".nhdr"sv, ".mha"sv, ".mhd"sv};
+constexpr std::array k_volume_exts = {".nii"sv,  ".nii.gz"sv, ".hdr"sv, ".hdr.gz"sv,
+                                      ".nrrd"sv, ".nhdr"sv,   ".mha"sv, ".mhd"sv};
 // The image half of a NIfTI pair: part of the volume its .hdr gives.
 constexpr std::array k_pair_image_exts = {".img"sv, ".img.gz"sv};
 constexpr std::array k_image_exts = {".png"sv, ".tif"sv, ".tiff"sv, ".jpg"sv, ".jpeg"sv};
 // Never volumes: side files of datasets and of detached-header formats.
-constexpr std::array k_skip_exts = {".txt"sv, ".xml"sv, ".json"sv, ".csv"sv, ".md"sv,  ".pdf"sv, ".html"sv, ".htm"sv,
-                                    ".raw"sv, ".zraw"sv, ".gz"sv,  ".zip"sv, ".tar.gz"sv, ".py"sv, ".sh"sv, ".log"sv,
-                                    ".bvec"sv, ".bval"sv, ".npy"sv, ".npz"sv, ".yaml"sv, ".yml"sv, ".ini"sv, ".db"sv};
+constexpr std::array k_skip_exts = {".txt"sv,    ".xml"sv, ".json"sv, ".csv"sv,  ".md"sv,   ".pdf"sv,
+                                    ".html"sv,   ".htm"sv, ".raw"sv,  ".zraw"sv, ".gz"sv,   ".zip"sv,
+                                    ".tar.gz"sv, ".py"sv,  ".sh"sv,   ".log"sv,  ".bvec"sv, ".bval"sv,
+                                    ".npy"sv,    ".npz"sv, ".yaml"sv, ".yml"sv,  ".ini"sv,  ".db"sv};
 constexpr std::array k_skip_names = {"DICOMDIR"sv, "DIRFILE"sv, "LICENSE"sv, "README"sv, "CITATION"sv};
 
 template <std::size_t N>
@@ -71,11 +73,16 @@ bool has_dicm_magic(const fs::path& p, std::string& error) {
 // FIFO or a device could block forever or never end).
 std::string special_file(const fs::file_status& st) {
     switch (st.type()) {
-    case fs::file_type::fifo: return "a FIFO (not a regular file)";
-    case fs::file_type::socket: return "a socket (not a regular file)";
-    case fs::file_type::character: return "a character device (not a regular file)";
-    case fs::file_type::block: return "a block device (not a regular file)";
-    default: return "not a regular file";
+    case fs::file_type::fifo:
+        return "a FIFO (not a regular file)";
+    case fs::file_type::socket:
+        return "a socket (not a regular file)";
+    case fs::file_type::character:
+        return "a character device (not a regular file)";
+    case fs::file_type::block:
+        return "a block device (not a regular file)";
+    default:
+        return "not a regular file";
     }
 }
 
@@ -147,8 +154,8 @@ private:
 
     // A regular file met in a folder: a volume of its own, one of the folder's DICOM files
     // or images, the image of a pair (read with its header), passed over, or skipped.
-    void classify_file(const fs::path& p, const std::string& rel, const std::set<std::string>& listed, std::vector<std::string>& dicom,
-              std::vector<std::string>& images) {
+    void classify_file(const fs::path& p, const std::string& rel, const std::set<std::string>& listed,
+                       std::vector<std::string>& dicom, std::vector<std::string>& images) {
         const std::string name = p.filename().string();
         const std::string ext = extension_of(p);
         if (in(k_volume_exts, ext)) {
@@ -182,7 +189,8 @@ private:
             return;
         }
         if (std::find(m_stack.begin(), m_stack.end(), canon) != m_stack.end()) {
-            m_out.errors.push_back({path_text(dir), "symbolic link loop (leads back to " + path_text(canon) + "); skipped"});
+            m_out.errors.push_back(
+                {path_text(dir), "symbolic link loop (leads back to " + path_text(canon) + "); skipped"});
             return;
         }
         if (!m_visited.insert(canon).second) {
@@ -213,7 +221,8 @@ private:
             const fs::file_status st = fs::status(p, ec);
             if (ec) {
                 const bool dangling = fs::is_symlink(fs::symlink_status(p));
-                m_out.errors.push_back({path_text(p), dangling ? "broken symbolic link" : "cannot read: " + ec.message()});
+                m_out.errors.push_back(
+                    {path_text(p), dangling ? "broken symbolic link" : "cannot read: " + ec.message()});
                 continue;
             }
             if (fs::is_directory(st)) {
@@ -226,7 +235,8 @@ private:
             }
             classify_file(p, rel, listed, dicom, images);
         }
-        for (auto [kind, files] : {std::pair{Source::Kind::DicomFolder, &dicom}, std::pair{Source::Kind::ImageFolder, &images}}) {
+        for (auto [kind, files] :
+             {std::pair{Source::Kind::DicomFolder, &dicom}, std::pair{Source::Kind::ImageFolder, &images}}) {
             if (files->empty()) continue;
             Source s;
             s.kind = kind;
@@ -236,7 +246,8 @@ private:
             s.files = std::move(*files);
             m_out.sources.push_back(std::move(s));
         }
-        for (const std::string& name : subdirs) walk(dir / name, rel.empty() ? id_component(name) : rel + "/" + id_component(name));
+        for (const std::string& name : subdirs)
+            walk(dir / name, rel.empty() ? id_component(name) : rel + "/" + id_component(name));
         m_stack.pop_back();
     }
 
@@ -260,8 +271,9 @@ std::string source_fingerprint(const Source& source) {
             if (::fstat(fd, &st) == 0) got = ::pread(fd, head, sizeof head, 0);
             ::close(fd);
         }
-        summary += p.filename().string() + '\0' + std::to_string(st.st_size) + '\0' + std::to_string(st.st_mtim.tv_sec) + '.' +
-                   std::to_string(st.st_mtim.tv_nsec) + '\0' + (got > 0 ? sha256_hex(head, static_cast<std::size_t>(got)) : "-") + '\n';
+        summary += p.filename().string() + '\0' + std::to_string(st.st_size) + '\0' +
+                   std::to_string(st.st_mtim.tv_sec) + '.' + std::to_string(st.st_mtim.tv_nsec) + '\0' +
+                   (got > 0 ? sha256_hex(head, static_cast<std::size_t>(got)) : "-") + '\n';
     };
     if (source.kind == Source::Kind::VolumeFile) {
         add(source.path);

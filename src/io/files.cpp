@@ -2,18 +2,18 @@
 
 #include <lessmore/error.hpp>
 
-#include <algorithm>
-#include <array>
-#include <cctype>
-#include <cerrno>
-#include <cstring>
-#include <cstdlib>
-#include <random>
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <random>
 
 namespace fs = std::filesystem;
 
@@ -89,7 +89,8 @@ std::vector<std::string> components(const fs::path& base, const std::string& rel
     for (std::size_t start = 0; ok;) {
         const std::size_t slash = rel.find('/', start);
         out.push_back(rel.substr(start, slash == std::string::npos ? std::string::npos : slash - start));
-        ok = !out.back().empty() && out.back() != "." && out.back() != ".." && out.back().find('\0') == std::string::npos;
+        ok = !out.back().empty() && out.back() != "." && out.back() != ".." &&
+             out.back().find('\0') == std::string::npos;
         if (slash == std::string::npos) break;
         start = slash + 1;
     }
@@ -285,7 +286,8 @@ std::optional<OwnedFd> Folder::open_file(const std::string& rel) const {
         throw Error(path_text(shown) + ": cannot read: " + errno_text(errno));
     }
     if (S_ISLNK(st.st_mode)) refuse_link(shown);
-    if (!S_ISREG(st.st_mode)) throw UsageError(path_text(shown) + ": is " + type_name(st.st_mode) + ", not a regular file");
+    if (!S_ISREG(st.st_mode))
+        throw UsageError(path_text(shown) + ": is " + type_name(st.st_mode) + ", not a regular file");
     OwnedFd file(::openat(dir, name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
     if (file.fd() < 0) {
         if (errno == ENOENT) return std::nullopt;
@@ -293,7 +295,8 @@ std::optional<OwnedFd> Folder::open_file(const std::string& rel) const {
         throw Error(path_text(shown) + ": cannot read: " + errno_text(errno));
     }
     if (::fstat(file.fd(), &st) != 0) throw Error(path_text(shown) + ": cannot read: " + errno_text(errno));
-    if (!S_ISREG(st.st_mode)) throw UsageError(path_text(shown) + ": is " + type_name(st.st_mode) + ", not a regular file");
+    if (!S_ISREG(st.st_mode))
+        throw UsageError(path_text(shown) + ": is " + type_name(st.st_mode) + ", not a regular file");
     const int flags = ::fcntl(file.fd(), F_GETFL);
     if (flags >= 0) ::fcntl(file.fd(), F_SETFL, flags & ~O_NONBLOCK);
     return file;
@@ -319,11 +322,20 @@ std::vector<FolderEntry> Folder::list() const {
         if (name == "." || name == "..") continue;
         EntryKind kind = EntryKind::Other;
         switch (e->d_type) {
-        case DT_REG: kind = EntryKind::File; break;
-        case DT_DIR: kind = EntryKind::Folder; break;
-        case DT_LNK: kind = EntryKind::Link; break;
-        case DT_UNKNOWN: kind = kind_at(::dirfd(d), name, m_path / name); break;
-        default: break;
+        case DT_REG:
+            kind = EntryKind::File;
+            break;
+        case DT_DIR:
+            kind = EntryKind::Folder;
+            break;
+        case DT_LNK:
+            kind = EntryKind::Link;
+            break;
+        case DT_UNKNOWN:
+            kind = kind_at(::dirfd(d), name, m_path / name);
+            break;
+        default:
+            break;
         }
         if (kind != EntryKind::Missing) out.push_back({name, kind});
         errno = 0;
@@ -362,7 +374,8 @@ AtomicFile::AtomicFile(const fs::path& path) : m_path(path) {
 }
 
 AtomicFile::AtomicFile(const Folder& folder, const std::string& name) : m_name(name), m_path(folder.path_of(name)) {
-    if (components(folder.path(), name).size() != 1) throw UsageError(path_text(m_path) + ": not a name in " + path_text(folder.path()));
+    if (components(folder.path(), name).size() != 1)
+        throw UsageError(path_text(m_path) + ": not a name in " + path_text(folder.path()));
     m_dir = OwnedFd(::openat(folder.fd(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (m_dir.fd() < 0) throw Error(path_text(m_path) + ": cannot create: " + errno_text(errno));
     create();
@@ -453,7 +466,8 @@ void link_or_copy(const Folder& from, const std::string& from_rel, const Folder&
     // meanwhile: what was linked is compared with the descriptor, and undone if it differs.
     if (::linkat(src_dir->in(from).fd(), src_dir->name.c_str(), dir, name.c_str(), 0) == 0) {
         struct stat got {};
-        if (::fstatat(dir, name.c_str(), &got, AT_SYMLINK_NOFOLLOW) == 0 && got.st_dev == src.st_dev && got.st_ino == src.st_ino) {
+        if (::fstatat(dir, name.c_str(), &got, AT_SYMLINK_NOFOLLOW) == 0 && got.st_dev == src.st_dev &&
+            got.st_ino == src.st_ino) {
             return;
         }
         ::unlinkat(dir, name.c_str(), 0);
@@ -468,7 +482,8 @@ void link_or_copy(const Folder& from, const std::string& from_rel, const Folder&
 }
 
 void sync_file_system(const Folder& folder) {
-    if (::syncfs(folder.fd()) != 0) throw Error(path_text(folder.path()) + ": cannot flush to disk: " + errno_text(errno));
+    if (::syncfs(folder.fd()) != 0)
+        throw Error(path_text(folder.path()) + ": cannot flush to disk: " + errno_text(errno));
 }
 
 }  // namespace lessmore

@@ -9,12 +9,12 @@
 
 #include <zlib.h>
 
-#include <algorithm>
-#include <cerrno>
-#include <vector>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <algorithm>
+#include <cerrno>
+#include <vector>
 
 namespace fs = std::filesystem;
 
@@ -83,7 +83,8 @@ std::uint64_t skip_lines(const DataFile& f, std::uint64_t from, std::uint64_t li
     bool after_cr = false;
     while (lines > 0) {
         if (at - from >= k_max_text_header) {
-            throw InputError("the " + count(lines) + " lines 'line skip' passes over run past the first MB of " + f.name());
+            throw InputError("the " + count(lines) + " lines 'line skip' passes over run past the first MB of " +
+                             f.name());
         }
         const std::size_t got = f.read(at, buf.data(), buf.size());
         if (got == 0) throw InputError(f.name() + " ends within the lines 'line skip' passes over");
@@ -135,7 +136,8 @@ Inflated inflate_data(const DataFile& f, std::uint64_t from, std::uint64_t lengt
     while (r.total <= limit) {
         if (z.avail_in == 0) {
             if (at >= end) break;
-            const std::size_t got = f.read(at, in.data(), static_cast<std::size_t>(std::min<std::uint64_t>(in.size(), end - at)));
+            const std::size_t got =
+                f.read(at, in.data(), static_cast<std::size_t>(std::min<std::uint64_t>(in.size(), end - at)));
             if (got == 0) break;
             at += got;
             z.next_in = in.data();
@@ -150,7 +152,8 @@ Inflated inflate_data(const DataFile& f, std::uint64_t from, std::uint64_t lengt
         const std::uint64_t produced = out.size() - z.avail_out;
         // The part of this output inside the window.
         const std::uint64_t lo = std::max(r.total, window), hi = std::min(r.total + produced, window + window_size);
-        if (lo < hi) r.crc = static_cast<std::uint32_t>(crc32(r.crc, out.data() + (lo - r.total), static_cast<uInt>(hi - lo)));
+        if (lo < hi)
+            r.crc = static_cast<std::uint32_t>(crc32(r.crc, out.data() + (lo - r.total), static_cast<uInt>(hi - lo)));
         r.total += produced;
         if (status == Z_STREAM_END) {
             r.ended = true;
@@ -184,8 +187,8 @@ void check_raw(const Layout& l, const DataFile& f, std::uint64_t start) {
         if (have < need || have - need < after) {
             const std::string field = nrrd ? "'byte skip: " + std::to_string(l.skip) + "'" : "'HeaderSize = -1'";
             throw InputError("with " + field + " the voxels are the last " + count(need) + " bytes of " + f.name() +
-                             (after ? " before " + count(after) + " more" : std::string()) + ", but only " + count(have) +
-                             " follow the header");
+                             (after ? " before " + count(after) + " more" : std::string()) + ", but only " +
+                             count(have) + " follow the header");
         }
         return;
     }
@@ -198,18 +201,20 @@ void check_raw(const Layout& l, const DataFile& f, std::uint64_t start) {
         at = static_cast<std::uint64_t>(l.skip);
         from = " from 'HeaderSize = " + std::to_string(l.skip) + "'";
         if (l.attached && at < l.header_end) {
-            throw InputError("'HeaderSize = " + std::to_string(l.skip) + "' points inside the header, which ends at byte " +
-                             count(l.header_end));
+            throw InputError("'HeaderSize = " + std::to_string(l.skip) +
+                             "' points inside the header, which ends at byte " + count(l.header_end));
         }
     }
     const std::uint64_t have = at < size ? size - at : 0;
     if (have < need) {
-        throw InputError(f.name() + " holds " + count(have) + " of the " + count(need) + " bytes of voxels its header needs" + from);
+        throw InputError(f.name() + " holds " + count(have) + " of the " + count(need) +
+                         " bytes of voxels its header needs" + from);
     }
 }
 
 DataCheck check_gzip(const Layout& l, const DataFile& f, std::uint64_t start, bool full) {
-    if (l.skip < 0) throw InputError("NRRD 'byte skip: " + std::to_string(l.skip) + "' with gzip data is not supported");
+    if (l.skip < 0)
+        throw InputError("NRRD 'byte skip: " + std::to_string(l.skip) + "' with gzip data is not supported");
     const std::uint64_t skip = static_cast<std::uint64_t>(l.skip), need = skip + l.voxel_bytes();
     unsigned char magic[2] = {0, 0};
     if (f.read(start, magic, 2) < 2 || magic[0] != 0x1f || magic[1] != 0x8b) {
@@ -222,11 +227,13 @@ DataCheck check_gzip(const Layout& l, const DataFile& f, std::uint64_t start, bo
                          " bytes its header needs");
     }
     const Inflated r = inflate_data(f, start, stored, true, need, skip, l.voxel_bytes());
-    const std::string what = skip ? "byte skip " + count(skip) + " + " + count(l.voxel_bytes()) + " bytes of voxels" : "voxels";
-    if (r.total > need) throw InputError("the gzip data" + f.in() + " holds more than the " + count(need) + " bytes of its " + what);
+    const std::string what =
+        skip ? "byte skip " + count(skip) + " + " + count(l.voxel_bytes()) + " bytes of voxels" : "voxels";
+    if (r.total > need)
+        throw InputError("the gzip data" + f.in() + " holds more than the " + count(need) + " bytes of its " + what);
     if (r.total < need || !r.ended) {
-        throw InputError("the gzip data" + f.in() + (r.ended ? " holds " : " is cut short after ") + count(r.total) + " of the " +
-                         count(need) + " bytes of its " + what);
+        throw InputError("the gzip data" + f.in() + (r.ended ? " holds " : " is cut short after ") + count(r.total) +
+                         " of the " + count(need) + " bytes of its " + what);
     }
     return {r.crc};
 }
@@ -237,24 +244,27 @@ DataCheck check_zlib(const Layout& l, const DataFile& f, std::uint64_t start, bo
     // MetaIO takes the whole file for the stream when the size is missing: for LOCAL data
     // that includes the header, which does not inflate.
     if (!l.compressed_size && l.attached) {
-        throw InputError("MetaImage 'CompressedData = True' with LOCAL data needs 'CompressedDataSize' (MetaIO cannot read it without)");
+        throw InputError(
+            "MetaImage 'CompressedData = True' with LOCAL data needs 'CompressedDataSize' (MetaIO cannot read it "
+            "without)");
     }
     const std::uint64_t stored = l.compressed_size ? *l.compressed_size : f.size() - start;
     if (stored > f.size() - start) {
-        throw InputError("'CompressedDataSize = " + std::to_string(stored) + "' runs past the end of " + f.name() + ", which holds " +
-                         count(f.size() - start) + " bytes of data");
+        throw InputError("'CompressedDataSize = " + std::to_string(stored) + "' runs past the end of " + f.name() +
+                         ", which holds " + count(f.size() - start) + " bytes of data");
     }
     const std::uint64_t need = l.voxel_bytes();
     if (!full) {
         if (stored >= (need + k_max_deflate_ratio - 1) / k_max_deflate_ratio) return {};
-        throw InputError("the " + count(stored) + " bytes of compressed data" + f.in() + " cannot hold the " + count(need) +
-                         " bytes of voxels its header needs");
+        throw InputError("the " + count(stored) + " bytes of compressed data" + f.in() + " cannot hold the " +
+                         count(need) + " bytes of voxels its header needs");
     }
     const Inflated r = inflate_data(f, start, stored, false, need, 0, need);
-    if (r.total > need) throw InputError("the compressed data" + f.in() + " holds more than the " + count(need) + " bytes of voxels");
+    if (r.total > need)
+        throw InputError("the compressed data" + f.in() + " holds more than the " + count(need) + " bytes of voxels");
     if (r.total < need || !r.ended) {
-        throw InputError("the compressed data" + f.in() + (r.ended ? " holds " : " is cut short after ") + count(r.total) +
-                         " of the " + count(need) + " bytes of voxels its header needs");
+        throw InputError("the compressed data" + f.in() + (r.ended ? " holds " : " is cut short after ") +
+                         count(r.total) + " of the " + count(need) + " bytes of voxels its header needs");
     }
     return {r.crc};
 }
@@ -272,8 +282,10 @@ void check_data_location(const VolumeLayout& l, const std::string& root) {
         throw InputError("the header names data file '" + name + "', outside the input " + root + "; not read");
     }
     std::error_code ec;
-    if (!fs::is_regular_file(l.data_file, ec)) throw InputError("the header names data file '" + name + "', which is not a regular file");
-    if (fs::equivalent(l.data_file, l.header, ec)) throw InputError("the header names itself as its data file ('" + name + "')");
+    if (!fs::is_regular_file(l.data_file, ec))
+        throw InputError("the header names data file '" + name + "', which is not a regular file");
+    if (fs::equivalent(l.data_file, l.header, ec))
+        throw InputError("the header names itself as its data file ('" + name + "')");
 }
 
 DataCheck check_volume_data(const VolumeLayout& l, bool inflate) {
@@ -282,10 +294,15 @@ DataCheck check_volume_data(const VolumeLayout& l, bool inflate) {
     if (start > f.size()) throw InputError("the file ends inside the header");
     if (l.line_skip > 0) start = skip_lines(f, start, l.line_skip);
     switch (l.encoding) {
-    case Layout::Encoding::Raw: check_raw(l, f, start); return {};
-    case Layout::Encoding::Gzip: return check_gzip(l, f, start, inflate);
-    case Layout::Encoding::Zlib: return check_zlib(l, f, start, inflate);
-    case Layout::Encoding::Text: return {};  // teem counts text values itself and fails short data
+    case Layout::Encoding::Raw:
+        check_raw(l, f, start);
+        return {};
+    case Layout::Encoding::Gzip:
+        return check_gzip(l, f, start, inflate);
+    case Layout::Encoding::Zlib:
+        return check_zlib(l, f, start, inflate);
+    case Layout::Encoding::Text:
+        return {};  // teem counts text values itself and fails short data
     }
     return {};
 }

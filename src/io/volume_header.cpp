@@ -6,14 +6,14 @@
 #include <lessmore/error.hpp>
 #include <lessmore/files.hpp>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <climits>
 #include <map>
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 namespace fs = std::filesystem;
 
@@ -98,12 +98,14 @@ std::vector<std::string> words(const std::string& text) {
 // Sizes checked one by one and multiplied without overflow (at most 2^62 bytes).
 void set_sizes(VolumeLayout& l, const std::vector<std::string>& values, std::size_t count, const std::string& name) {
     if (values.size() < count) {
-        throw InputError(name + " gives " + std::to_string(values.size()) + " sizes for " + std::to_string(count) + " axes");
+        throw InputError(name + " gives " + std::to_string(values.size()) + " sizes for " + std::to_string(count) +
+                         " axes");
     }
     std::uint64_t bytes = std::max<std::uint64_t>(l.element_size, 1);
     for (std::size_t i = 0; i < count; ++i) {
         const auto v = integer(values[i]);
-        if (!v || *v < 1 || *v > INT_MAX) throw InputError(name + " '" + values[i] + "' is not a size (a whole number from 1)");
+        if (!v || *v < 1 || *v > INT_MAX)
+            throw InputError(name + " '" + values[i] + "' is not a size (a whole number from 1)");
         if (__builtin_mul_overflow(bytes, static_cast<std::uint64_t>(*v), &bytes) || bytes > (std::uint64_t{1} << 62)) {
             throw InputError(name + " describes more bytes of voxels than any file holds");
         }
@@ -115,16 +117,46 @@ void set_sizes(VolumeLayout& l, const std::vector<std::string>& values, std::siz
 
 // teem's type names (NrrdIO enumsNrrd.c), compared without case as teem does.
 std::uint64_t nrrd_type_size(const std::string& type) {
-    static const std::map<std::string, std::uint64_t> sizes = {
-        {"signed char", 1}, {"int8", 1}, {"int8_t", 1}, {"uchar", 1}, {"unsigned char", 1}, {"uint8", 1}, {"uint8_t", 1},
-        {"short", 2}, {"short int", 2}, {"signed short", 2}, {"signed short int", 2}, {"int16", 2}, {"int16_t", 2},
-        {"ushort", 2}, {"unsigned short", 2}, {"unsigned short int", 2}, {"uint16", 2}, {"uint16_t", 2},
-        {"int", 4}, {"signed int", 4}, {"int32", 4}, {"int32_t", 4},
-        {"uint", 4}, {"unsigned int", 4}, {"uint32", 4}, {"uint32_t", 4},
-        {"longlong", 8}, {"long long", 8}, {"long long int", 8}, {"signed long long", 8}, {"signed long long int", 8},
-        {"int64", 8}, {"int64_t", 8},
-        {"ulonglong", 8}, {"unsigned long long", 8}, {"unsigned long long int", 8}, {"uint64", 8}, {"uint64_t", 8},
-        {"float", 4}, {"double", 8}};
+    static const std::map<std::string, std::uint64_t> sizes = {{"signed char", 1},
+                                                               {"int8", 1},
+                                                               {"int8_t", 1},
+                                                               {"uchar", 1},
+                                                               {"unsigned char", 1},
+                                                               {"uint8", 1},
+                                                               {"uint8_t", 1},
+                                                               {"short", 2},
+                                                               {"short int", 2},
+                                                               {"signed short", 2},
+                                                               {"signed short int", 2},
+                                                               {"int16", 2},
+                                                               {"int16_t", 2},
+                                                               {"ushort", 2},
+                                                               {"unsigned short", 2},
+                                                               {"unsigned short int", 2},
+                                                               {"uint16", 2},
+                                                               {"uint16_t", 2},
+                                                               {"int", 4},
+                                                               {"signed int", 4},
+                                                               {"int32", 4},
+                                                               {"int32_t", 4},
+                                                               {"uint", 4},
+                                                               {"unsigned int", 4},
+                                                               {"uint32", 4},
+                                                               {"uint32_t", 4},
+                                                               {"longlong", 8},
+                                                               {"long long", 8},
+                                                               {"long long int", 8},
+                                                               {"signed long long", 8},
+                                                               {"signed long long int", 8},
+                                                               {"int64", 8},
+                                                               {"int64_t", 8},
+                                                               {"ulonglong", 8},
+                                                               {"unsigned long long", 8},
+                                                               {"unsigned long long int", 8},
+                                                               {"uint64", 8},
+                                                               {"uint64_t", 8},
+                                                               {"float", 4},
+                                                               {"double", 8}};
     const auto it = sizes.find(lower(type));
     if (it == sizes.end()) throw InputError("NRRD type '" + type + "' is not supported");
     return it->second;
@@ -168,7 +200,8 @@ bool nrrd_lines(const Prefix& p, std::map<std::string, std::string>& fields, std
         const std::string line = p.bytes.substr(at, length);
         check_text(line, at, "NRRD");
         if (first) {
-            const bool magic = line == "NRRD00.01" || (line.size() == 8 && line.compare(0, 7, "NRRD000") == 0 && line[7] >= '1' && line[7] <= '5');
+            const bool magic = line == "NRRD00.01" || (line.size() == 8 && line.compare(0, 7, "NRRD000") == 0 &&
+                                                       line[7] >= '1' && line[7] <= '5');
             if (!magic) throw InputError("not a NRRD file: its first line is not NRRD0001..NRRD0005");
             first = false;
         } else if (line.empty()) {
@@ -193,13 +226,15 @@ bool nrrd_lines(const Prefix& p, std::map<std::string, std::string>& fields, std
 }
 
 void nrrd_data_file(VolumeLayout& l, const std::string& name) {
-    if (lower(name).rfind("list", 0) == 0) throw InputError("a list of data files ('data file: " + name + "') is not supported");
+    if (lower(name).rfind("list", 0) == 0)
+        throw InputError("a list of data files ('data file: " + name + "') is not supported");
     if (name.find('%') != std::string::npos || words(name).size() > 1) {
         throw InputError("a numbered pattern of data files ('data file: " + name + "') is not supported");
     }
     // teem reads "-" as standard input and takes "x:..." for a full (Windows) path.
     if (name == "-") throw InputError("'data file: -' (standard input) is not supported");
-    if (name.size() > 1 && name[1] == ':') throw InputError("'data file: " + name + "' is not a file name lessmore reads");
+    if (name.size() > 1 && name[1] == ':')
+        throw InputError("'data file: " + name + "' is not a file name lessmore reads");
     l.attached = false;
     l.data_name = name;
     l.data_file = fs::path(name).is_absolute() ? fs::path(name) : l.header.parent_path() / name;
@@ -215,7 +250,8 @@ std::optional<VolumeLayout> parse_nrrd(VolumeLayout l, const Prefix& p) {
         return it == f.end() ? std::optional<std::string>() : it->second;
     };
     const auto type = get("type"), dimension = get("dimension"), sizes = get("sizes"), encoding = get("encoding");
-    for (const auto& [key, value] : {std::pair{"type", type}, {"dimension", dimension}, {"sizes", sizes}, {"encoding", encoding}}) {
+    for (const auto& [key, value] :
+         {std::pair{"type", type}, {"dimension", dimension}, {"sizes", sizes}, {"encoding", encoding}}) {
         if (!value) throw InputError(std::string("the NRRD header has no '") + key + ":' field");
     }
     l.element_type = *type;
@@ -251,7 +287,8 @@ std::optional<VolumeLayout> parse_nrrd(VolumeLayout l, const Prefix& p) {
     }
     const auto data = get("datafile");
     if (data) nrrd_data_file(l, *data);
-    if (l.attached && !blank) throw InputError("the NRRD header ends with the file, without a blank line, and names no data file");
+    if (l.attached && !blank)
+        throw InputError("the NRRD header ends with the file, without a blank line, and names no data file");
     return l;
 }
 
@@ -260,16 +297,19 @@ std::optional<VolumeLayout> parse_nrrd(VolumeLayout l, const Prefix& p) {
 // MetaIO's element types (metaTypes.h) and their sizes.
 std::uint64_t metaio_type_size(const std::string& type) {
     static const std::map<std::string, std::uint64_t> sizes = {
-        {"MET_CHAR", 1}, {"MET_UCHAR", 1},     {"MET_SHORT", 2},     {"MET_USHORT", 2},
-        {"MET_INT", 4},  {"MET_UINT", 4},      {"MET_LONG", 4},      {"MET_ULONG", 4},
+        {"MET_CHAR", 1},      {"MET_UCHAR", 1},      {"MET_SHORT", 2}, {"MET_USHORT", 2},
+        {"MET_INT", 4},       {"MET_UINT", 4},       {"MET_LONG", 4},  {"MET_ULONG", 4},
         {"MET_LONG_LONG", 8}, {"MET_ULONG_LONG", 8}, {"MET_FLOAT", 4}, {"MET_DOUBLE", 8}};
     const auto it = sizes.find(type);
-    if (it == sizes.end()) throw InputError("MetaImage ElementType '" + type + "' is not supported (a scalar MET_ type)");
+    if (it == sizes.end())
+        throw InputError("MetaImage ElementType '" + type + "' is not supported (a scalar MET_ type)");
     return it->second;
 }
 
 // MetaIO's booleans: true when the value starts with T, t or 1.
-bool metaio_true(const std::string& value) { return !value.empty() && (value[0] == 'T' || value[0] == 't' || value[0] == '1'); }
+bool metaio_true(const std::string& value) {
+    return !value.empty() && (value[0] == 'T' || value[0] == 't' || value[0] == '1');
+}
 
 // Lines "Key = Value" (or "Key : Value") up to the ElementDataFile line, which ends the
 // header; false: the prefix ends first. MetaIO matches keys with their case.
@@ -294,7 +334,8 @@ bool metaimage_lines(const Prefix& p, std::map<std::string, std::string>& fields
         if (trimmed(line).empty()) continue;
         const auto sep = line.find_first_of("=:");
         if (sep == std::string::npos || line.find('\r') != std::string::npos) {
-            throw InputError("line " + std::to_string(number) + " of the MetaImage header is not 'Key = Value' (MetaIO would misread it)");
+            throw InputError("line " + std::to_string(number) +
+                             " of the MetaImage header is not 'Key = Value' (MetaIO would misread it)");
         }
         const std::string key = trimmed(line.substr(0, sep));
         const auto value_at = line.find_first_not_of("=: \t", sep);
@@ -312,7 +353,8 @@ bool metaimage_lines(const Prefix& p, std::map<std::string, std::string>& fields
 void metaimage_data_file(VolumeLayout& l, const std::string& name) {
     if (name.empty()) throw InputError("the MetaImage header's 'ElementDataFile' is empty");
     if (name == "LOCAL" || name == "Local" || name == "local") return;  // MetaIO's spellings, no others
-    if (name.compare(0, 4, "LIST") == 0) throw InputError("a list of data files ('ElementDataFile = " + name + "') is not supported");
+    if (name.compare(0, 4, "LIST") == 0)
+        throw InputError("a list of data files ('ElementDataFile = " + name + "') is not supported");
     if (name.find('%') != std::string::npos) {
         throw InputError("a numbered pattern of data files ('ElementDataFile = " + name + "') is not supported");
     }
@@ -342,13 +384,15 @@ std::optional<VolumeLayout> parse_metaimage(VolumeLayout l, const Prefix& p) {
     if (!n || *n < 1 || *n > 10) throw InputError("MetaImage 'NDims = " + *ndims + "' is not 1 to 10");
     set_sizes(l, words(*dim_size), static_cast<std::size_t>(*n), "MetaImage 'DimSize'");
     if (const auto channels = get("ElementNumberOfChannels"); channels && *channels != "1") {
-        throw InputError("MetaImage 'ElementNumberOfChannels = " + *channels + "': only scalar volumes (1 channel) are supported");
+        throw InputError("MetaImage 'ElementNumberOfChannels = " + *channels +
+                         "': only scalar volumes (1 channel) are supported");
     }
     if (const auto binary = get("BinaryData"); binary && !metaio_true(*binary)) {
         throw InputError("MetaImage 'BinaryData = " + *binary + "' (voxels as text) is not supported");
     }
     const auto msb = get("BinaryDataByteOrderMSB"), element_msb = get("ElementByteOrderMSB");
-    if (msb && element_msb) throw InputError("the MetaImage header sets both BinaryDataByteOrderMSB and ElementByteOrderMSB");
+    if (msb && element_msb)
+        throw InputError("the MetaImage header sets both BinaryDataByteOrderMSB and ElementByteOrderMSB");
     l.big_endian = (msb && metaio_true(*msb)) || (element_msb && metaio_true(*element_msb));
     const auto compressed = get("CompressedData");
     l.encoding = compressed && metaio_true(*compressed) ? VolumeLayout::Encoding::Zlib : VolumeLayout::Encoding::Raw;
@@ -359,7 +403,8 @@ std::optional<VolumeLayout> parse_metaimage(VolumeLayout l, const Prefix& p) {
     }
     if (const auto header_size = get("HeaderSize")) {
         const auto v = integer(*header_size);
-        if (!v || *v < -1 || *v > INT_MAX) throw InputError("MetaImage 'HeaderSize = " + *header_size + "' is not -1 or a byte offset");
+        if (!v || *v < -1 || *v > INT_MAX)
+            throw InputError("MetaImage 'HeaderSize = " + *header_size + "' is not -1 or a byte offset");
         l.skip = *v;
     }
     metaimage_data_file(l, *get("ElementDataFile"));
@@ -392,8 +437,9 @@ VolumeLayout read_volume_layout(const fs::path& header) {
         out = parse();
     }
     if (out) return *out;
-    throw InputError(nrrd ? "the NRRD header is longer than 1 MB (no blank line ends it within the first 1,048,576 bytes)"
-                          : "the MetaImage header is longer than 1 MB (no 'ElementDataFile' line within the first 1,048,576 bytes)");
+    throw InputError(
+        nrrd ? "the NRRD header is longer than 1 MB (no blank line ends it within the first 1,048,576 bytes)"
+             : "the MetaImage header is longer than 1 MB (no 'ElementDataFile' line within the first 1,048,576 bytes)");
 }
 
 }  // namespace lessmore

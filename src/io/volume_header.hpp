@@ -27,22 +27,22 @@ struct VolumeLayout {
     enum class Encoding { Raw, Gzip, Zlib, Text };
 
     Format format = Format::Nrrd;
-    std::filesystem::path header;         // the file given
-    std::vector<std::uint64_t> sizes;     // samples along each axis, fastest first
-    std::uint64_t element_size = 0;       // bytes per sample
+    std::filesystem::path header;      // the file given
+    std::vector<std::uint64_t> sizes;  // samples along each axis, fastest first
+    std::uint64_t element_size = 0;    // bytes per sample
     bool big_endian = false;
     Encoding encoding = Encoding::Raw;
-    bool attached = true;                 // data in the header file after the header
-    std::string data_name;                // the data file as the header names it (detached)
-    std::filesystem::path data_file;      // the header itself, or the named file
-    std::uint64_t header_end = 0;         // first byte after the header
+    bool attached = true;             // data in the header file after the header
+    std::string data_name;            // the data file as the header names it (detached)
+    std::filesystem::path data_file;  // the header itself, or the named file
+    std::uint64_t header_end = 0;     // first byte after the header
     // NRRD "byte skip" (>= 0, or -N: the data ends N - 1 bytes before the file's end);
     // MetaImage "HeaderSize" (0, -1: the data is the file's last bytes, or the absolute
     // offset of the data).
     std::int64_t skip = 0;
-    std::uint64_t line_skip = 0;                      // NRRD "line skip"
-    std::optional<std::uint64_t> compressed_size;     // MetaImage "CompressedDataSize"
-    std::string element_type;                         // as written: "short", "MET_SHORT"
+    std::uint64_t line_skip = 0;                   // NRRD "line skip"
+    std::optional<std::uint64_t> compressed_size;  // MetaImage "CompressedDataSize"
+    std::string element_type;                      // as written: "short", "MET_SHORT"
 
     std::uint64_t voxel_count() const;
     std::uint64_t voxel_bytes() const { return voxel_count() * element_size; }

@@ -38,26 +38,31 @@ OwnedFd open_manifest(const std::string& dir) {
 // One volume's decisions, checked as any record is (pipeline/run_record.hpp): its id, its
 // slices numbered 0..n-1 in order, its kept count.
 std::vector<char> volume_decisions(const Json& v) {
-    if (!v.is_object() || !v.contains("id") || !v["id"].is_string()) throw RecordFormatError("a volume without field 'id'");
+    if (!v.is_object() || !v.contains("id") || !v["id"].is_string())
+        throw RecordFormatError("a volume without field 'id'");
     const std::string id = v["id"].get<std::string>();
     check_volume_id(id, "id");
     const std::string where = "volume '" + id + "': ";
     if (!v.contains("slices") || !v["slices"].is_array()) throw RecordFormatError(where + "field 'slices' is missing");
-    if (!v.contains("kept") || !v["kept"].is_number_unsigned()) throw RecordFormatError(where + "field 'kept' is missing");
+    if (!v.contains("kept") || !v["kept"].is_number_unsigned())
+        throw RecordFormatError(where + "field 'kept' is missing");
     std::vector<char> kept;
     for (const Json& s : v["slices"]) {
         const std::string slice = where + "slice " + std::to_string(kept.size()) + ": ";
-        if (!s.is_object() || !s.contains("index") || !s["index"].is_number_unsigned() || !s.contains("kept") || !s["kept"].is_boolean()) {
+        if (!s.is_object() || !s.contains("index") || !s["index"].is_number_unsigned() || !s.contains("kept") ||
+            !s["kept"].is_boolean()) {
             throw RecordFormatError(slice + "field 'index' or 'kept' is missing");
         }
         if (s["index"].get<std::size_t>() != kept.size()) {
-            throw RecordFormatError(slice + "field 'index' is " + s["index"].dump() + " (slices are numbered 0..n-1 in order)");
+            throw RecordFormatError(slice + "field 'index' is " + s["index"].dump() +
+                                    " (slices are numbered 0..n-1 in order)");
         }
         kept.push_back(s["kept"].get<bool>() ? 1 : 0);
     }
     const auto count = static_cast<std::size_t>(std::count(kept.begin(), kept.end(), 1));
     if (v["kept"].get<std::size_t>() != count) {
-        throw RecordFormatError(where + "field 'kept' is " + v["kept"].dump() + ", not the " + std::to_string(count) + " slices marked kept");
+        throw RecordFormatError(where + "field 'kept' is " + v["kept"].dump() + ", not the " + std::to_string(count) +
+                                " slices marked kept");
     }
     return kept;
 }
@@ -79,8 +84,10 @@ Decisions read_decisions(const std::string& dir) {
             return k_keep.count(key) > 0 || key == "output" || key == "output_npy";
         }
         if (event != Json::parse_event_t::value || (key != "output" && key != "output_npy")) return true;
-        if (parsed.is_string()) check_slice_path(parsed.get<std::string>(), key.c_str());
-        else if (!parsed.is_null()) throw RecordFormatError("field '" + key + "' is not a path");
+        if (parsed.is_string())
+            check_slice_path(parsed.get<std::string>(), key.c_str());
+        else if (!parsed.is_null())
+            throw RecordFormatError("field '" + key + "' is not a path");
         key.clear();
         return false;
     };
@@ -150,8 +157,10 @@ CompareResult compare_runs(const CompareConfig& c) {
             v.only_a += x && !y;
             v.only_b += y && !x;
         }
-        if (kept.size() != other.size()) r.changed += v.slices;  // not the same volume any more
-        else r.changed += v.only_a + v.only_b;
+        if (kept.size() != other.size())
+            r.changed += v.slices;  // not the same volume any more
+        else
+            r.changed += v.only_a + v.only_b;
         v.overlap = overlap(v);
         add_to(r.total, v);
         r.volumes.push_back(std::move(v));

@@ -46,7 +46,8 @@ std::string summary_json(const ReduceResult& result) {
     j["summary"] = to_json(result.summary);  // as the manifest has it
     if (result.summary.across_volumes) j["duplicates"] = duplicates_json(result.duplicates);
     Json volumes = Json::array();
-    for (const VolumeSummary& v : result.volumes) volumes.push_back({{"id", v.id}, {"slices", v.slices}, {"kept", v.kept}});
+    for (const VolumeSummary& v : result.volumes)
+        volumes.push_back({{"id", v.id}, {"slices", v.slices}, {"kept", v.kept}});
     j["volumes"] = std::move(volumes);
     j["errors"] = to_json(result.errors);
     j["skipped"] = skipped_json(result.skipped);

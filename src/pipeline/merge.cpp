@@ -81,11 +81,12 @@ ShardIndex index_shards(const std::vector<Shard>& shards) {
     ShardIndex index;
     for (const Shard& s : shards) {
         const std::string diff = shard_mismatch(first, s);
-        if (!diff.empty()) throw UsageError(s.dir + ": not a shard of the same run as " + first.dir + " (" + diff + ")");
+        if (!diff.empty())
+            throw UsageError(s.dir + ": not a shard of the same run as " + first.dir + " (" + diff + ")");
         const auto [it, fresh] = index.by_index.emplace(s.run.shard->index, &s);
         if (!fresh) {
-            throw UsageError("shards " + it->second->dir + " and " + s.dir + " are both " + std::to_string(s.run.shard->index) +
-                             "/" + std::to_string(count));
+            throw UsageError("shards " + it->second->dir + " and " + s.dir + " are both " +
+                             std::to_string(s.run.shard->index) + "/" + std::to_string(count));
         }
         for (const std::string& id : s.run.shard->sources) {
             const auto [o, new_source] = index.owner.emplace(id, &s);
@@ -93,7 +94,8 @@ ShardIndex index_shards(const std::vector<Shard>& shards) {
         }
     }
     for (int i = 1; i <= count; ++i) {
-        if (!index.by_index.count(i)) throw UsageError("shard " + std::to_string(i) + "/" + std::to_string(count) + " is missing");
+        if (!index.by_index.count(i))
+            throw UsageError("shard " + std::to_string(i) + "/" + std::to_string(count) + " is missing");
     }
     if (index.owner.size() != first.run.shard->all_sources) {
         throw UsageError("the shards hold " + std::to_string(index.owner.size()) + " of the " +
@@ -110,7 +112,8 @@ std::vector<SourceRecord> read_records(const ShardIndex& index) {
     for (const auto& [id, shard] : index.owner) {
         SourceRecord record = OutputStore(shard->dir).load_record(id);
         for (const VolumeRecord& v : record.volumes)
-            if (!volumes.insert(v.info.id).second) throw UsageError(shard->dir + ": volume " + v.info.id + " is in two records");
+            if (!volumes.insert(v.info.id).second)
+                throw UsageError(shard->dir + ": volume " + v.info.id + " is in two records");
         records.push_back(std::move(record));
     }
     return records;
@@ -238,7 +241,8 @@ ReduceResult merge(const MergeConfig& c, ProgressSink& progress) {
     const auto journal = store.read_journal();  // again, now that OUT is this process's
     const bool finishing = journal && journal->shards == shard_dirs && journal->state != MergeState::Linking;
     if (finishing && !c.move) {
-        throw UsageError("-o " + c.output + ": holds the slice files merge --move took from these shards (rerun it with --move)");
+        throw UsageError("-o " + c.output +
+                         ": holds the slice files merge --move took from these shards (rerun it with --move)");
     }
     if (finishing) {
         store.check_layout();
@@ -283,7 +287,8 @@ ReduceResult merge(const MergeConfig& c, ProgressSink& progress) {
     sync_file_system(out);
     store.write_journal({shard_dirs, true, MergeState::Committed});
     sync_file_system(out);
-    remove_shard_copies(records, index, out, std::set<std::string>(scope.removed_files.begin(), scope.removed_files.end()));
+    remove_shard_copies(records, index, out,
+                        std::set<std::string>(scope.removed_files.begin(), scope.removed_files.end()));
     store.write_journal({shard_dirs, true, MergeState::Moved});
     return result;
 }

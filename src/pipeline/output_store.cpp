@@ -6,13 +6,13 @@
 #include <lessmore/number_format.hpp>
 #include <lessmore/sha256.hpp>
 
-#include <algorithm>
-#include <map>
-#include <cerrno>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <algorithm>
+#include <cerrno>
+#include <map>
 
 namespace fs = std::filesystem;
 
@@ -35,7 +35,8 @@ std::string csv_rows(const Json& volume) {
     const std::string id = csv_field(volume["id"].get<std::string>());
     for (const Json& s : volume["slices"]) {
         out += id;
-        for (const char* field : {"index", "file", "z", "kept", "match", "match_volume", "score", "hash", "output", "output_npy"}) {
+        for (const char* field :
+             {"index", "file", "z", "kept", "match", "match_volume", "score", "hash", "output", "output_npy"}) {
             out += ',';
             if (s.contains(field)) out += csv_value(s[field]);
         }
@@ -78,7 +79,9 @@ constexpr const char* k_records = ".lessmore/records";
 constexpr const char* k_run = ".lessmore/run.json";
 constexpr const char* k_journal = ".lessmore/merge.json";
 
-bool is_temporary(const std::string& name) { return !name.empty() && name[0] == '.' && name.find(".tmp-") != std::string::npos; }
+bool is_temporary(const std::string& name) {
+    return !name.empty() && name[0] == '.' && name.find(".tmp-") != std::string::npos;
+}
 
 // Walks one of lessmore's folders: a link anywhere in it is refused (naming it); with
 // `remove`, temporaries are removed.
@@ -144,7 +147,8 @@ std::unique_ptr<StoreLock> OutputStore::lock(const std::string& option, bool rep
     if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
         const int err = errno;
         ::close(fd);
-        if (err == EWOULDBLOCK) throw UsageError(option + ": another lessmore is writing there (one run per output folder)");
+        if (err == EWOULDBLOCK)
+            throw UsageError(option + ": another lessmore is writing there (one run per output folder)");
         throw UsageError(option + ": cannot lock: " + errno_text(err));
     }
     return std::make_unique<StoreLock>(fd);
@@ -164,7 +168,8 @@ void OutputStore::clear() const {
     if (!root) return;
     const auto journal = read_journal();
     if (journal && journal->state == MergeState::Committed) {
-        throw UsageError(path_text(m_root) + ": a merge --move into it was interrupted while removing the shards' copies "
+        throw UsageError(path_text(m_root) +
+                         ": a merge --move into it was interrupted while removing the shards' copies "
                          "(rerun that merge with --move to finish it; clearing now would lose slices)");
     }
     for (const char* name : {"manifest.json", "manifest.csv", "report.html"}) {
@@ -211,7 +216,8 @@ bool OutputStore::only_lessmore_files() const {
     for (const FolderEntry& e : root->list()) {
         const std::string& name = e.name;
         if (name != "slices" && name != ".lessmore" && name != "report" && name != "report.html" &&
-            name.rfind("manifest.", 0) != 0 && name.rfind(".manifest.", 0) != 0 && name.rfind(".report.html.", 0) != 0) {
+            name.rfind("manifest.", 0) != 0 && name.rfind(".manifest.", 0) != 0 &&
+            name.rfind(".report.html.", 0) != 0) {
             return false;
         }
     }
@@ -250,7 +256,8 @@ std::optional<RunFile> OutputStore::read_run() const {
 
 void OutputStore::write_record(const SourceRecord& record) const {
     const std::string rel = record_name(record.source);
-    write_file_atomic(open_root().make(k_records), rel.substr(rel.rfind('/') + 1), dump_json(to_json(record)) + "\n", true);
+    write_file_atomic(open_root().make(k_records), rel.substr(rel.rfind('/') + 1), dump_json(to_json(record)) + "\n",
+                      true);
 }
 
 SourceRecord OutputStore::parse_record(const Folder& root, const std::string& rel) const {
@@ -359,7 +366,8 @@ void OutputStore::write_manifests(const Json& header, const std::vector<std::str
     result.skipped = run_skipped;
     for (const std::string& id : source_ids) {
         const auto record = read_record(id);
-        if (!record) throw Error(path_text(m_root / record_name(id)) + ": the record of " + id + " is missing or damaged");
+        if (!record)
+            throw Error(path_text(m_root / record_name(id)) + ": the record of " + id + " is missing or damaged");
         for (const VolumeRecord& v : record->volumes) {
             VolumeSummary vs;
             vs.id = v.info.id;
@@ -413,7 +421,8 @@ void OutputStore::write_manifests(const Json& header, const std::vector<std::str
     bool first = true;
     for (const std::string& id : source_ids) {
         auto record = read_record(id);
-        if (!record) throw Error(path_text(m_root / record_name(id)) + ": the record of " + id + " is missing or damaged");
+        if (!record)
+            throw Error(path_text(m_root / record_name(id)) + ": the record of " + id + " is missing or damaged");
         for (VolumeRecord& v : record->volumes) {
             if (scoped) apply_scope(*scope, v);
             const Json vj = with_group(to_json(v), scoped ? scope->groups : std::map<std::string, std::string>{});

@@ -48,7 +48,8 @@ std::string path_fault(const std::string& text) {
     }
 }
 
-[[noreturn]] void fault(const std::string& where, const char* field, const std::string& value, const std::string& what) {
+[[noreturn]] void fault(const std::string& where, const char* field, const std::string& value,
+                        const std::string& what) {
     throw RecordFormatError(where + "field '" + field + "' ('" + shown(value) + "') " + what);
 }
 
@@ -73,7 +74,8 @@ void check_output(const std::string& where, const char* field, const std::string
     for (const char* ext : exts)
         for (const bool flat : {false, true})
             if (rel == slice_output_path(id, index, ext, flat)) return;
-    fault(where, field, rel, "is not the file lessmore names for this slice (" + slice_output_path(id, index, *exts.begin(), false) + ")");
+    fault(where, field, rel,
+          "is not the file lessmore names for this slice (" + slice_output_path(id, index, *exts.begin(), false) + ")");
 }
 
 }  // namespace
@@ -121,7 +123,9 @@ void validate(const VolumeRecord& v) {
     for (std::size_t k = 0; k < n; ++k) {
         const SliceRecord& s = v.slices[k];
         const std::string where = volume + "slice " + std::to_string(k) + ": ";
-        if (s.index != k) fault(where, "index", std::to_string(s.index), "is not " + std::to_string(k) + " (slices are numbered 0..n-1 in order)");
+        if (s.index != k)
+            fault(where, "index", std::to_string(s.index),
+                  "is not " + std::to_string(k) + " (slices are numbered 0..n-1 in order)");
         kept += s.kept;
         if (s.kept && s.match) fault(where, "match", std::to_string(*s.match), "is set for a kept slice");
         if (!s.kept && s.match && (*s.match >= n || *s.match == k || !v.slices[*s.match].kept)) {
@@ -132,11 +136,13 @@ void validate(const VolumeRecord& v) {
         }
         if (!s.output.empty()) check_output(where, "output", s.output, id, k, {"png", "npy"});
         if (!s.output_npy.empty()) {
-            if (s.output.empty() || s.output == s.output_npy) fault(where, "output_npy", s.output_npy, "has no PNG beside it");
+            if (s.output.empty() || s.output == s.output_npy)
+                fault(where, "output_npy", s.output_npy, "has no PNG beside it");
             check_output(where, "output_npy", s.output_npy, id, k, {"npy"});
         }
     }
-    if (kept != v.kept) fault(volume, "kept", std::to_string(v.kept), "is not the " + std::to_string(kept) + " slices marked kept");
+    if (kept != v.kept)
+        fault(volume, "kept", std::to_string(v.kept), "is not the " + std::to_string(kept) + " slices marked kept");
 }
 
 void validate(const SourceRecord& r) {

@@ -24,9 +24,12 @@ namespace lessmore {
 
 const char* strategy_name(Strategy s) {
     switch (s) {
-    case Strategy::Auto: return "auto";
-    case Strategy::Leader: return "leader";
-    case Strategy::Pairs: return "pairs";
+    case Strategy::Auto:
+        return "auto";
+    case Strategy::Leader:
+        return "leader";
+    case Strategy::Pairs:
+        return "pairs";
     }
     return "?";
 }
@@ -35,19 +38,26 @@ const char* order_name(SliceOrder o) { return o == SliceOrder::Position ? "posit
 
 const char* format_name(OutputFormat f) {
     switch (f) {
-    case OutputFormat::Png: return "png";
-    case OutputFormat::Npy: return "npy";
-    case OutputFormat::Both: return "both";
-    case OutputFormat::None: return "none";
+    case OutputFormat::Png:
+        return "png";
+    case OutputFormat::Npy:
+        return "npy";
+    case OutputFormat::Both:
+        return "both";
+    case OutputFormat::None:
+        return "none";
     }
     return "?";
 }
 
 const char* scope_name(Scope s) {
     switch (s) {
-    case Scope::Volume: return "volume";
-    case Scope::Patient: return "patient";
-    case Scope::Dataset: return "dataset";
+    case Scope::Volume:
+        return "volume";
+    case Scope::Patient:
+        return "patient";
+    case Scope::Dataset:
+        return "dataset";
     }
     return "?";
 }
@@ -60,11 +70,14 @@ Strategy ReduceConfig::resolved_strategy() const {
 namespace {
 
 void check_scope_options(const ReduceConfig& c) {
-    if (c.scope == Scope::Volume && c.scope_threshold) throw UsageError("--scope-threshold: only with --scope patient or dataset");
+    if (c.scope == Scope::Volume && c.scope_threshold)
+        throw UsageError("--scope-threshold: only with --scope patient or dataset");
     if (c.patient_depth < 1) throw UsageError("--patient-depth: must be at least 1");
-    if (c.patient_depth != 1 && c.scope != Scope::Patient) throw UsageError("--patient-depth: only with --scope patient");
+    if (c.patient_depth != 1 && c.scope != Scope::Patient)
+        throw UsageError("--patient-depth: only with --scope patient");
     if (!(c.duplicate_fraction > 0.0 && c.duplicate_fraction <= 1.0)) {
-        throw UsageError("--duplicate-fraction: must be greater than 0 and at most 1 (got " + format_number(c.duplicate_fraction) + ")");
+        throw UsageError("--duplicate-fraction: must be greater than 0 and at most 1 (got " +
+                         format_number(c.duplicate_fraction) + ")");
     }
 }
 
@@ -86,12 +99,14 @@ std::unique_ptr<Metric> validate(const ReduceConfig& c) {
     check_scope_options(c);
     if (method == "everyn") {
         if (c.scope != Scope::Volume) {
-            throw UsageError(std::string("--scope ") + scope_name(c.scope) + ": --method everyn compares no slices (use hash or deepnet)");
+            throw UsageError(std::string("--scope ") + scope_name(c.scope) +
+                             ": --method everyn compares no slices (use hash or deepnet)");
         }
         if (c.threshold) throw UsageError("--threshold: not used by --method everyn (give --every N or --fraction F)");
         if (c.every && c.fraction) throw UsageError("--every and --fraction: give one, not both");
         if (!c.every && !c.fraction) throw UsageError("--method everyn: give --every N or --fraction F");
-        if (c.every && *c.every < 1) throw UsageError("--every: must be at least 1 (got " + std::to_string(*c.every) + ")");
+        if (c.every && *c.every < 1)
+            throw UsageError("--every: must be at least 1 (got " + std::to_string(*c.every) + ")");
         if (c.strategy != Strategy::Auto) throw UsageError("--strategy: --method everyn has no strategy");
         if (c.neighbours) throw UsageError("--neighbours: --method everyn compares no slices");
         if (c.metric.resize != 0) throw UsageError("--resize: only for ssim and mi");
@@ -102,7 +117,8 @@ std::unique_ptr<Metric> validate(const ReduceConfig& c) {
     if (!c.threshold && !c.fraction) throw UsageError("--method " + method + ": give --threshold T or --fraction F");
     if (c.neighbours && *c.neighbours < 1) throw UsageError("--neighbours: must be at least 1");
     if (c.strategy == Strategy::Leader && c.fraction) {
-        throw UsageError("--strategy leader: works with --threshold only (use --strategy pairs or auto with --fraction)");
+        throw UsageError(
+            "--strategy leader: works with --threshold only (use --strategy pairs or auto with --fraction)");
     }
     auto metric = load_metric(c.metric);  // unknown method, bad metric options, a bad model
     if (c.threshold) metric->check_threshold(*c.threshold);
@@ -133,7 +149,8 @@ void check_output(const std::string& output, const std::vector<std::string>& inp
     const fs::path out = resolved_path(output);
     for (const std::string& input : inputs) {
         const fs::path in = resolved_path(input);
-        if (path_within(out, in)) throw UsageError("-o " + output + ": lies inside INPUT " + input + " (inputs are never modified)");
+        if (path_within(out, in))
+            throw UsageError("-o " + output + ": lies inside INPUT " + input + " (inputs are never modified)");
         if (path_within(in, out)) throw UsageError("-o " + output + ": contains INPUT " + input);
     }
     std::error_code ec;
@@ -141,7 +158,8 @@ void check_output(const std::string& output, const std::vector<std::string>& inp
     if (fs::exists(st)) {
         if (!fs::is_directory(st)) throw UsageError("-o " + output + ": exists and is not a folder");
         if (!fs::is_empty(out, ec) && !force && !resume) {
-            throw UsageError("-o " + output + ": folder is not empty (use --resume to continue an interrupted run, "
+            throw UsageError("-o " + output +
+                             ": folder is not empty (use --resume to continue an interrupted run, "
                              "--force to replace lessmore's outputs in it)");
         }
     }
@@ -210,9 +228,11 @@ struct Todo {
     std::vector<std::string> changed;  // ids redone because the source changed since its record
 };
 
-Todo sources_to_do(const WalkPlan& plan, const OutputStore& store, bool resume, ThreadPool& pool, ProgressSink& progress) {
+Todo sources_to_do(const WalkPlan& plan, const OutputStore& store, bool resume, ThreadPool& pool,
+                   ProgressSink& progress) {
     std::vector<std::string> fingerprints(plan.sources.size());
-    pool.parallel_for(plan.sources.size(), [&](std::size_t k) { fingerprints[k] = source_fingerprint(plan.sources[k]); });
+    pool.parallel_for(plan.sources.size(),
+                      [&](std::size_t k) { fingerprints[k] = source_fingerprint(plan.sources[k]); });
     Todo todo;
     for (std::size_t k = 0; k < plan.sources.size(); ++k) {
         const Source& s = plan.sources[k];
@@ -257,7 +277,9 @@ ReduceResult reduce(const ReduceConfig& config, ProgressSink& progress, const Ca
     RunFile run;
     run.version = version();
     run.parameters = RunParameters::of(config, metric.get());
-    if (config.shard) run.shard = ShardInfo{config.shard->first, config.shard->second, plan.all_sources, plan.all_sources_sha256, ids};
+    if (config.shard)
+        run.shard =
+            ShardInfo{config.shard->first, config.shard->second, plan.all_sources, plan.all_sources_sha256, ids};
     run.discovery_errors = plan.errors;
     run.discovery_skipped = plan.skipped;
     const OutputStore store(fs::absolute(config.output));
@@ -275,7 +297,9 @@ ReduceResult reduce(const ReduceConfig& config, ProgressSink& progress, const Ca
         reduced[k].push_back(std::move(v));
     };
     visitor.volume = [&](std::size_t k, Volume& volume) { finished(k, reducer.run(volume, pool, progress, cancel)); };
-    visitor.stream = [&](std::size_t k, SliceStream& stream) { finished(k, reducer.run(stream, pool, progress, cancel)); };
+    visitor.stream = [&](std::size_t k, SliceStream& stream) {
+        finished(k, reducer.run(stream, pool, progress, cancel));
+    };
     // Leader and everyn decide slice by slice: volumes that can be read in order stream.
     load.streams = reducer.streams();
     load.stream_slices = reducer.chunk();

@@ -25,16 +25,16 @@ using OrderedJson = nlohmann::ordered_json;
 // metric.method.
 struct RunParameters {
     std::vector<std::string> inputs;
-    MetricOptions metric;                     // as recorded (deepnet: model path and flags)
+    MetricOptions metric;  // as recorded (deepnet: model path and flags)
     std::optional<double> threshold;
     std::optional<double> fraction;
     std::optional<int> every;
     std::optional<std::size_t> neighbours;
-    Strategy strategy = Strategy::Leader;     // resolved; unused for everyn
+    Strategy strategy = Strategy::Leader;  // resolved; unused for everyn
     SliceOrder order = SliceOrder::Position;
     bool include_localizers = false;
     IntensityMapping intensity;
-    std::optional<ModelDescription> model;    // deepnet: the model the run used
+    std::optional<ModelDescription> model;  // deepnet: the model the run used
     OutputFormat format = OutputFormat::Png;
     bool flat = false;
     Scope scope = Scope::Volume;
@@ -68,7 +68,7 @@ struct RunFile {
 
 struct SliceRecord {
     std::size_t index = 0;
-    std::string file;                        // relative to the volume; empty for single-file volumes
+    std::string file;  // relative to the volume; empty for single-file volumes
     std::optional<double> z;
     bool kept = true;
     std::optional<std::size_t> match;
@@ -78,8 +78,8 @@ struct SliceRecord {
     // the description is not already it (DeepNet's embedding).
     std::optional<std::string> feature;
     std::optional<std::string> match_volume;  // set by the cross-volume pass (manifests only)
-    std::string output;                      // relative to OUT; empty when not written
-    std::string output_npy;                  // --format both: the NPY beside the PNG
+    std::string output;                       // relative to OUT; empty when not written
+    std::string output_npy;                   // --format both: the NPY beside the PNG
 };
 
 struct VolumeRecord {

@@ -35,7 +35,8 @@ std::vector<ScopeVolume> volumes_of(const OutputStore& store, const std::string&
         for (const SliceRecord& s : v.slices) {
             if (!s.kept) continue;
             const auto& text = s.feature ? s.feature : s.description;
-            if (!text) throw Error("the record of " + v.info.id + " keeps no feature for slice " + std::to_string(s.index));
+            if (!text)
+                throw Error("the record of " + v.info.id + " keeps no feature for slice " + std::to_string(s.index));
             try {
                 sv.features.push_back(metric.feature_from_text(*text));
             } catch (const Error& e) {

@@ -1,11 +1,11 @@
 #include "pipeline/volume_reducer.hpp"
 
 #include <lessmore/error.hpp>
-#include <lessmore/intensity.hpp>
-#include <lessmore/pruning.hpp>
 #include <lessmore/files.hpp>
+#include <lessmore/intensity.hpp>
 #include <lessmore/npy_writer.hpp>
 #include <lessmore/png_writer.hpp>
+#include <lessmore/pruning.hpp>
 
 #include "pipeline/features.hpp"
 #include "pipeline/output_store.hpp"
@@ -71,7 +71,8 @@ VolumeRecord VolumeReducer::run(SliceStream& stream, ThreadPool& pool, ProgressS
     Slab slab(stream, chunk());
     std::vector<std::size_t> pending;  // kept slices of the slab in hand, not yet written
     auto flush = [&] {
-        write_slices(pending, [&](std::size_t i) { return slab.slice(i); }, record, pool, cancel);
+        write_slices(
+            pending, [&](std::size_t i) { return slab.slice(i); }, record, pool, cancel);
         pending.clear();
     };
     try {
@@ -150,7 +151,8 @@ PruneResult VolumeReducer::walk_leader(std::vector<std::unique_ptr<Feature>>& fe
             for (std::size_t k = 0; k < cand.size(); ++k) out[k] = metric.compare(*features[i], *features[cand[k]]);
             return;
         }
-        pool.parallel_for(cand.size(), [&](std::size_t k) { out[k] = metric.compare(*features[i], *features[cand[k]]); });
+        pool.parallel_for(cand.size(),
+                          [&](std::size_t k) { out[k] = metric.compare(*features[i], *features[cand[k]]); });
     };
     return prune_leader(features.size(), scores, metric.sense(), *m_config.threshold, options);
 }
@@ -176,7 +178,8 @@ PruneResult VolumeReducer::prune(const Volume& volume, VolumeRecord& record, Thr
     auto prepare_up_to = [&](std::size_t last) {
         if (n == 0 || last < prepared) return;
         const std::size_t end = std::min(n, std::max(last + 1, prepared + chunk));
-        auto part = prepare_features(volume, prepared, end - prepared, metric, m_config.intensity, pool, progress, cancel);
+        auto part =
+            prepare_features(volume, prepared, end - prepared, metric, m_config.intensity, pool, progress, cancel);
         for (std::size_t k = 0; k < part.size(); ++k) {
             describe(*part[k], record.slices[prepared + k]);
             features[prepared + k] = std::move(part[k]);
@@ -186,7 +189,8 @@ PruneResult VolumeReducer::prune(const Volume& volume, VolumeRecord& record, Thr
 
     if (leader) {
         prepare_up_to(0);
-        PruneResult r = walk_leader(features, prepare_up_to, [](std::size_t) {}, pool, cancel);
+        PruneResult r = walk_leader(
+            features, prepare_up_to, [](std::size_t) {}, pool, cancel);
         prepare_up_to(n - 1);  // every slice described, even those never compared
         return r;
     }
@@ -282,7 +286,8 @@ VolumeRecord VolumeReducer::run(const Volume& volume, ThreadPool& pool, Progress
     std::vector<std::size_t> kept;
     for (const SliceRecord& s : record.slices)
         if (s.kept) kept.push_back(s.index);
-    write_slices(kept, [&](std::size_t i) { return volume.slice(i); }, record, pool, cancel);
+    write_slices(
+        kept, [&](std::size_t i) { return volume.slice(i); }, record, pool, cancel);
     record.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return record;
 }

@@ -6,8 +6,8 @@
 // reader must notice — is listed in the manifest's errors by its path.
 #include "test_support.hpp"
 
-#include <opencv2/imgcodecs.hpp>
 #include <zlib.h>
+#include <opencv2/imgcodecs.hpp>
 
 #include <random>
 #include <set>
@@ -106,7 +106,8 @@ std::string voxels() {
     for (int z = 0; z < 6; ++z)
         for (int y = 0; y < 48; ++y)
             for (int x = 0; x < 64; ++x) {
-                const auto value = static_cast<std::int16_t>(((x - 32) * (x - 32) + (y - 24) * (y - 24) < 400 ? 40 : -1000) + z * 3 + x);
+                const auto value = static_cast<std::int16_t>(
+                    ((x - 32) * (x - 32) + (y - 24) * (y - 24) < 400 ? 40 : -1000) + z * 3 + x);
                 v.append(reinterpret_cast<const char*>(&value), 2);
             }
     return v;
@@ -147,8 +148,10 @@ std::vector<Seed> volume_seeds(const test::fs::path& scratch) {
             {"packed.nii.gz", gzip(nii), 64},
             {"sample.nii.gz", file(test::bundled_sample()), 64},
             {"raw.mha", mha_head + "ElementDataFile = LOCAL\n" + v, mha_head.size() + 24},
-            {"zipped.mha", mha_head + "CompressedData = True\nCompressedDataSize = " + std::to_string(z.size()) +
-                               "\nElementDataFile = LOCAL\n" + z, mha_head.size() + 60},
+            {"zipped.mha",
+             mha_head + "CompressedData = True\nCompressedDataSize = " + std::to_string(z.size()) +
+                 "\nElementDataFile = LOCAL\n" + z,
+             mha_head.size() + 60},
             {"raw.nrrd", nrrd_head + "encoding: raw\n\n" + v, nrrd_head.size() + 15},
             {"zipped.nrrd", nrrd_head + "encoding: gzip\n\n" + gzip(v), nrrd_head.size() + 16}};
 }
@@ -166,8 +169,10 @@ std::vector<Seed> image_seeds() {
         cv::imencode(ext, m, buf);
         return std::string(buf.begin(), buf.end());
     };
-    return {{"grey.png", encode(".png", grey), 64},  {"deep.png", encode(".png", deep), 64},
-            {"photo.jpg", encode(".jpg", colour), 600}, {"grey.jpg", encode(".jpg", grey), 600},
+    return {{"grey.png", encode(".png", grey), 64},
+            {"deep.png", encode(".png", deep), 64},
+            {"photo.jpg", encode(".jpg", colour), 600},
+            {"grey.jpg", encode(".jpg", grey), 600},
             {"scan.tif", encode(".tif", deep), 0}};
 }
 
@@ -178,12 +183,13 @@ void check_corpus(const std::string& family, const std::vector<Seed>& seeds, uns
     for (const Seed& s : seeds) corpus.add(s);
     test::copy_tree(test::bundled_sample().parent_path(), root / "good");
     const auto out = dir / "out";
-    const test::LimitedRun o = test::run_lessmore_with_limit({"reduce", root.string(), "-o", out.string(), "-t", "6", "--format", "npy",
-                                                              "--progress", "none"},
-                                                             dir.path(), 600);
+    const test::LimitedRun o = test::run_lessmore_with_limit(
+        {"reduce", root.string(), "-o", out.string(), "-t", "6", "--format", "npy", "--progress", "none"}, dir.path(),
+        600);
     const std::string& err = o.err;
     ASSERT_FALSE(o.timed_out) << family << ": the run hung";
-    ASSERT_TRUE(o.exit_code == 0 || o.exit_code == 1) << family << ": exit " << o.exit_code << "\n" << err.substr(0, 4000);
+    ASSERT_TRUE(o.exit_code == 0 || o.exit_code == 1) << family << ": exit " << o.exit_code << "\n"
+                                                      << err.substr(0, 4000);
     const json m = test::read_json(out / "manifest.json");
     std::set<std::string> failed, reduced;
     for (const auto& e : m["errors"]) {
@@ -192,7 +198,8 @@ void check_corpus(const std::string& family, const std::vector<Seed>& seeds, uns
         failed.insert(test::fs::relative(path, root).string());
     }
     for (const auto& v : m["volumes"]) reduced.insert(v["id"].get<std::string>());
-    EXPECT_EQ(reduced.count("good/example_ct_sm.nii.gz"), 1u) << family << ": the good volume beside the damaged ones was not reduced";
+    EXPECT_EQ(reduced.count("good/example_ct_sm.nii.gz"), 1u)
+        << family << ": the good volume beside the damaged ones was not reduced";
     std::size_t noticed = 0, must = 0;
     for (const Case& c : corpus.cases()) {
         const std::string folder = test::fs::path(c.file).parent_path().string();
@@ -205,10 +212,12 @@ void check_corpus(const std::string& family, const std::vector<Seed>& seeds, uns
         }
     }
     std::size_t crashed = 0;
-    for (const auto& e : m["errors"]) crashed += e["message"].get<std::string>().rfind("decoder crashed", 0) == 0 ||
-                                                 e["message"].get<std::string>().rfind("decoder hung", 0) == 0;
-    std::cerr << "[ fuzz     ] " << family << ": " << crashed << " decoder crashes contained; " << family << ": " << corpus.cases().size() << " cases, " << failed.size() << " refused, "
-              << (reduced.size() - 1) << " reduced; " << noticed << " of " << must << " truncations noticed\n";
+    for (const auto& e : m["errors"])
+        crashed += e["message"].get<std::string>().rfind("decoder crashed", 0) == 0 ||
+                   e["message"].get<std::string>().rfind("decoder hung", 0) == 0;
+    std::cerr << "[ fuzz     ] " << family << ": " << crashed << " decoder crashes contained; " << family << ": "
+              << corpus.cases().size() << " cases, " << failed.size() << " refused, " << (reduced.size() - 1)
+              << " reduced; " << noticed << " of " << must << " truncations noticed\n";
 }
 
 TEST(Fuzz, DicomEveryTransferSyntax) { check_corpus("dicom", dicom_seeds(), 1); }

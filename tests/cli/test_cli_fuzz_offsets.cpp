@@ -64,11 +64,11 @@ const std::string k_nrrd = "NRRD0004\ntype: short\ndimension: 3\nsizes: 32 24 4\
 const std::string k_mha = "ObjectType = Image\nNDims = 3\nDimSize = 32 24 4\nElementType = MET_SHORT\n";
 
 struct Case {
-    std::string name;                          // its folder in the corpus, and the volume file's name
-    std::string bytes;                         // the volume file
+    std::string name;                                            // its folder in the corpus, and the volume file's name
+    std::string bytes;                                           // the volume file
     std::vector<std::pair<std::string, std::string>> side = {};  // data files beside it
-    std::optional<std::string> expect = {};    // the voxels the header names, when the file holds them
-    std::uint64_t sparse_to = 0;               // extend the volume file (with a hole) to this size
+    std::optional<std::string> expect = {};  // the voxels the header names, when the file holds them
+    std::uint64_t sparse_to = 0;             // extend the volume file (with a hole) to this size
 };
 
 class Cases {
@@ -87,7 +87,8 @@ void nrrd_raw(Cases& cases, const std::string& v) {
     for (const long skip : {0L, 1L, 9L, -1L, -2L, -9L, 4000L}) {
         for (const std::size_t prefix : {std::size_t{0}, std::size_t{9}}) {
             for (const std::size_t tail : {std::size_t{0}, std::size_t{8}}) {
-                for (const std::size_t cut : {std::size_t{0}, std::size_t{1}, std::size_t{4}, std::size_t{9}, k_need / 2}) {
+                for (const std::size_t cut :
+                     {std::size_t{0}, std::size_t{1}, std::size_t{4}, std::size_t{9}, k_need / 2}) {
                     std::string data = filler(prefix, 'p') + v + filler(tail, 't');
                     data.resize(data.size() - std::min(cut, data.size()));
                     std::optional<std::string> expect;
@@ -97,12 +98,15 @@ void nrrd_raw(Cases& cases, const std::string& v) {
                     } else if (skip < 0 && data.size() >= k_need + after) {
                         expect = data.substr(data.size() - after - k_need, k_need);
                     }
-                    const std::string head = k_nrrd + "encoding: raw\n" + (skip ? "byte skip: " + std::to_string(skip) + "\n" : "");
+                    const std::string head =
+                        k_nrrd + "encoding: raw\n" + (skip ? "byte skip: " + std::to_string(skip) + "\n" : "");
                     cases.add({"nrrd-raw-" + std::to_string(n++) + ".nrrd", head + "\n" + data, {}, expect});
                     // The same with the data detached, two text lines skipped first.
                     const std::string name = "nrrd-det-" + std::to_string(n) + ".nhdr";
-                    cases.add({name, head + "data file: " + name + ".dat\nline skip: 2\n",
-                               {{name + ".dat", "line one\r\nline two\n" + data}}, expect});
+                    cases.add({name,
+                               head + "data file: " + name + ".dat\nline skip: 2\n",
+                               {{name + ".dat", "line one\r\nline two\n" + data}},
+                               expect});
                 }
             }
         }
@@ -117,7 +121,8 @@ void nrrd_gzip(Cases& cases, const std::string& v) {
             std::string content = filler(skip, 's') + v + filler(8, 'e');
             content.resize(static_cast<std::size_t>(static_cast<long>(skip + k_need) + delta));
             const std::optional<std::string> expect = delta == 0 ? std::optional<std::string>(v) : std::nullopt;
-            const std::string head = k_nrrd + "encoding: gzip\n" + (skip ? "byte skip: " + std::to_string(skip) + "\n" : "");
+            const std::string head =
+                k_nrrd + "encoding: gzip\n" + (skip ? "byte skip: " + std::to_string(skip) + "\n" : "");
             cases.add({"nrrd-gz-" + std::to_string(n++) + ".nrrd", head + "\n" + gzip(content), {}, expect});
             const std::string g = gzip(content);  // cut inside the stream: never enough
             cases.add({"nrrd-gzcut-" + std::to_string(n++) + ".nrrd", head + "\n" + g.substr(0, g.size() - 10)});
@@ -141,7 +146,10 @@ void metaimage_raw(Cases& cases, const std::string& v) {
                 const std::string head = k_mha + field + "ElementDataFile = LOCAL\n";
                 auto expected = [&](const std::string& file, std::size_t start) -> std::optional<std::string> {
                     if (header_size < -1) return std::nullopt;
-                    if (header_size == -1) return file.size() - start >= k_need ? std::optional<std::string>(file.substr(file.size() - k_need)) : std::nullopt;
+                    if (header_size == -1)
+                        return file.size() - start >= k_need
+                                   ? std::optional<std::string>(file.substr(file.size() - k_need))
+                                   : std::nullopt;
                     const std::size_t at = header_size > 0 ? static_cast<std::size_t>(header_size) : start;
                     if (at < start || file.size() < at + k_need) return std::nullopt;
                     return file.substr(at, k_need);
@@ -149,7 +157,10 @@ void metaimage_raw(Cases& cases, const std::string& v) {
                 const std::string local = head + data;
                 cases.add({"mha-raw-" + std::to_string(n++) + ".mha", local, {}, expected(local, head.size())});
                 const std::string name = "mhd-" + std::to_string(n) + ".mhd";
-                cases.add({name, k_mha + field + "ElementDataFile = " + name + ".raw\n", {{name + ".raw", data}}, expected(data, 0)});
+                cases.add({name,
+                           k_mha + field + "ElementDataFile = " + name + ".raw\n",
+                           {{name + ".raw", data}},
+                           expected(data, 0)});
             }
         }
     }
@@ -160,17 +171,23 @@ void metaimage_raw(Cases& cases, const std::string& v) {
 void metaimage_zlib(Cases& cases, const std::string& v) {
     int n = 0;
     for (const long delta : {-3L, 0L, 2L}) {
-        const std::string z = zlib_stream(v.substr(0, static_cast<std::size_t>(static_cast<long>(k_need) + std::min(delta, 0L))) +
-                                          filler(static_cast<std::size_t>(std::max(delta, 0L)), 'z'));
+        const std::string z =
+            zlib_stream(v.substr(0, static_cast<std::size_t>(static_cast<long>(k_need) + std::min(delta, 0L))) +
+                        filler(static_cast<std::size_t>(std::max(delta, 0L)), 'z'));
         const std::optional<std::string> expect = delta == 0 ? std::optional<std::string>(v) : std::nullopt;
         for (const long size_delta : {0L, -5L, 7L}) {
             const std::size_t size = static_cast<std::size_t>(static_cast<long>(z.size()) + size_delta);
-            const std::string head = k_mha + "CompressedData = True\nCompressedDataSize = " + std::to_string(size) + "\nElementDataFile = LOCAL\n";
+            const std::string head = k_mha + "CompressedData = True\nCompressedDataSize = " + std::to_string(size) +
+                                     "\nElementDataFile = LOCAL\n";
             cases.add({"mha-z-" + std::to_string(n++) + ".mha", head + z, {}, size_delta == 0 ? expect : std::nullopt});
         }
-        cases.add({"mha-znosize-" + std::to_string(n++) + ".mha", k_mha + "CompressedData = True\nElementDataFile = LOCAL\n" + z});
+        cases.add({"mha-znosize-" + std::to_string(n++) + ".mha",
+                   k_mha + "CompressedData = True\nElementDataFile = LOCAL\n" + z});
         const std::string name = "mhd-z-" + std::to_string(n++) + ".mhd";
-        cases.add({name, k_mha + "CompressedData = True\nElementDataFile = " + name + ".zraw\n", {{name + ".zraw", z}}, expect});
+        cases.add({name,
+                   k_mha + "CompressedData = True\nElementDataFile = " + name + ".zraw\n",
+                   {{name + ".zraw", z}},
+                   expect});
     }
 }
 
@@ -178,12 +195,18 @@ void metaimage_zlib(Cases& cases, const std::string& v) {
 // 50 GB hole read only what they name.
 void huge_files(Cases& cases, const std::string& v) {
     for (const char* ext : {".nrrd", ".nhdr", ".mha", ".mhd", ".nii", ".nii.gz", ".hdr", ".hdr.gz"}) {
-        for (const std::uint64_t gb : {3, 50}) cases.add({"zeros" + std::to_string(gb) + ext, "", {}, std::nullopt, gb << 30});
+        for (const std::uint64_t gb : {3, 50})
+            cases.add({"zeros" + std::to_string(gb) + ext, "", {}, std::nullopt, gb << 30});
     }
     const std::uint64_t big = std::uint64_t{50} << 30;
     cases.add({"tail.nrrd", k_nrrd + "encoding: raw\n\n" + v, {}, v, big});
-    cases.add({"tail-minus1.nrrd", k_nrrd + "encoding: raw\nbyte skip: -1\n\n" + v, {}, std::string(k_need, '\0'), big});
-    cases.add({"tail-minus1.mha", k_mha + "HeaderSize = -1\nElementDataFile = LOCAL\n" + v, {}, std::string(k_need, '\0'), big});
+    cases.add(
+        {"tail-minus1.nrrd", k_nrrd + "encoding: raw\nbyte skip: -1\n\n" + v, {}, std::string(k_need, '\0'), big});
+    cases.add({"tail-minus1.mha",
+               k_mha + "HeaderSize = -1\nElementDataFile = LOCAL\n" + v,
+               {},
+               std::string(k_need, '\0'),
+               big});
     cases.add({"hole-gzip.nrrd", k_nrrd + "encoding: gzip\n\n", {}, std::nullopt, big});
     cases.add({"hole-lines.nrrd", k_nrrd + "encoding: raw\nline skip: 1\n\n", {}, std::nullopt, big});
     cases.add({"hole-header.nrrd", k_nrrd, {}, std::nullopt, big});
@@ -219,9 +242,10 @@ TEST(Fuzz, VolumeFileOffsetsAndHugeFiles) {
     test::copy_tree(test::bundled_sample().parent_path(), root / "good");
     const auto out = dir / "out";
     // Every slice kept, as stored (NPY): the values read are compared below.
-    const test::LimitedRun r = test::run_lessmore_with_limit(
-        {"reduce", root.string(), "-o", out.string(), "--method", "everyn", "--every", "1", "--format", "npy", "--progress", "none"},
-        dir.path(), 600);
+    const test::LimitedRun r =
+        test::run_lessmore_with_limit({"reduce", root.string(), "-o", out.string(), "--method", "everyn", "--every",
+                                       "1", "--format", "npy", "--progress", "none"},
+                                      dir.path(), 600);
     ASSERT_FALSE(r.timed_out) << "the run hung";
     ASSERT_EQ(r.exit_code, 1) << r.err.substr(0, 4000);
     // Nothing read whole: the largest process stayed far below the 3 GB of the smallest huge file.
@@ -245,11 +269,12 @@ TEST(Fuzz, VolumeFileOffsetsAndHugeFiles) {
             EXPECT_EQ(npy_values(*reduced[id], out), *c.expect) << "values other than the bytes the header names";
         } else {
             ++refused;
-            EXPECT_EQ(failed.count(id), 1u) << (reduced.count(id) ? "reduced although the file cannot supply its voxels" : "not listed");
+            EXPECT_EQ(failed.count(id), 1u)
+                << (reduced.count(id) ? "reduced although the file cannot supply its voxels" : "not listed");
         }
     }
-    std::cerr << "[ fuzz     ] volume offsets: " << cases.all().size() << " cases, " << read << " read exactly, " << refused
-              << " refused; peak RSS " << r.max_rss_kb / 1024 << " MB\n";
+    std::cerr << "[ fuzz     ] volume offsets: " << cases.all().size() << " cases, " << read << " read exactly, "
+              << refused << " refused; peak RSS " << r.max_rss_kb / 1024 << " MB\n";
 }
 
 }  // namespace

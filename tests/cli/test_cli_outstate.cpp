@@ -131,10 +131,12 @@ TEST(CliOutState, ResumeRedoesARecordThatFailsValidation) {
         json j = test::read_json(record);
         d.apply(j, dir / "victim");
         test::write_file(record, j.dump(1));
-        std::vector<std::string> args = {"reduce", data.string(), "-o", out.string(), "--resume", "-t", "6", "--format", "both"};
+        std::vector<std::string> args = {"reduce", data.string(), "-o",       out.string(), "--resume",
+                                         "-t",     "6",           "--format", "both"};
         const auto r = test::run_lessmore(args);
         ASSERT_EQ(r.exit_code, 0) << d.what << ": " << r.err;
-        EXPECT_NE(r.err.find(record.filename().string() + ": damaged record"), std::string::npos) << d.what << ": " << r.err;
+        EXPECT_NE(r.err.find(record.filename().string() + ": damaged record"), std::string::npos)
+            << d.what << ": " << r.err;
         EXPECT_NE(r.err.find(d.field), std::string::npos) << d.what << ": " << r.err;
         EXPECT_NE(r.err.find("reduced again"), std::string::npos) << d.what << ": " << r.err;
         // Done again: the manifest is the uninterrupted run's, naming nothing outside slices/.
@@ -166,7 +168,8 @@ TEST(CliOutState, MergeAndReportRefuseARecordThatFailsValidation) {
             if (move) args.push_back("--move");
             const auto r = test::run_lessmore(args);
             EXPECT_EQ(r.exit_code, 2) << d.what << ": " << r.err;
-            EXPECT_NE(r.err.find(record.filename().string() + ": damaged record"), std::string::npos) << d.what << ": " << r.err;
+            EXPECT_NE(r.err.find(record.filename().string() + ": damaged record"), std::string::npos)
+                << d.what << ": " << r.err;
             EXPECT_NE(r.err.find(d.field), std::string::npos) << d.what << ": " << r.err;
             EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << "one line: " << r.err;
             EXPECT_FALSE(test::fs::exists(dir / "merged")) << d.what;
@@ -175,7 +178,8 @@ TEST(CliOutState, MergeAndReportRefuseARecordThatFailsValidation) {
         // report reads the records of its own OUT (a shard is a finished run).
         const auto r = test::run_lessmore({"report", shard.string()});
         EXPECT_EQ(r.exit_code, 2) << d.what << ": " << r.err;
-        EXPECT_NE(r.err.find(record.filename().string() + ": damaged record"), std::string::npos) << d.what << ": " << r.err;
+        EXPECT_NE(r.err.find(record.filename().string() + ": damaged record"), std::string::npos)
+            << d.what << ": " << r.err;
         EXPECT_NE(r.err.find(d.field), std::string::npos) << d.what << ": " << r.err;
         EXPECT_FALSE(test::fs::exists(shard / "report.html")) << d.what;
         expect_victim_untouched(dir / "victim");
@@ -240,13 +244,14 @@ struct LinkCase {
     bool folder;
 };
 const std::vector<LinkCase> k_links = {
-    {".lessmore/records", true}, {".lessmore", true}, {"slices", true},          {"slices/a.nii.gz", true},
-    {"manifest.json", false},    {".lessmore/run.json", false}, {"slices/a.nii.gz/0.png", false},
-    {".lessmore/lock", false},   {".lessmore/merge.json", false},
+    {".lessmore/records", true},      {".lessmore", true},       {"slices", true},
+    {"slices/a.nii.gz", true},        {"manifest.json", false},  {".lessmore/run.json", false},
+    {"slices/a.nii.gz/0.png", false}, {".lessmore/lock", false}, {".lessmore/merge.json", false},
 };
 
 // `from` copied to `to` with `link.rel` replaced by a link into `outside`.
-void with_link(const test::fs::path& from, const test::fs::path& to, const LinkCase& link, const test::fs::path& outside) {
+void with_link(const test::fs::path& from, const test::fs::path& to, const LinkCase& link,
+               const test::fs::path& outside) {
     test::fs::remove_all(to);
     test::copy_tree(from, to);
     test::fs::remove_all(to / link.rel);
@@ -273,7 +278,8 @@ TEST(CliOutState, ReduceNeverFollowsALinkInsideOut) {
     for (const LinkCase& link : k_links) {
         // --resume keeps what OUT holds: a link there is refused before anything is written.
         with_link(dir / "ref", out, link, dir / "outside");
-        std::vector<std::string> args = {"reduce", data.string(), "-o", out.string(), "-t", "6", "--format", "both", "-q"};
+        std::vector<std::string> args = {"reduce", data.string(), "-o",   out.string(), "-t",
+                                         "6",      "--format",    "both", "-q"};
         args.push_back("--resume");
         expect_refused_naming(test::run_lessmore(args), out / link.rel, "--resume, " + link.rel);
         EXPECT_TRUE(test::fs::is_symlink(out / link.rel)) << link.rel;
@@ -298,7 +304,9 @@ TEST(CliOutState, MergeReportAndCompareNeverFollowALinkInsideARunFolder) {
     const bool a_in_s1 = test::fs::exists(dir / "s1" / "slices" / "a.nii.gz");
     const auto holder = dir / (a_in_s1 ? "s1" : "s2"), other = dir / (a_in_s1 ? "s2" : "s1");
     const auto merged = dir / "merged";
-    ASSERT_EQ(test::run_lessmore({"merge", (dir / "s1").string(), (dir / "s2").string(), "-o", merged.string(), "-q"}).exit_code, 0);
+    ASSERT_EQ(test::run_lessmore({"merge", (dir / "s1").string(), (dir / "s2").string(), "-o", merged.string(), "-q"})
+                  .exit_code,
+              0);
     const json ref = test::stable_manifest(test::read_json(merged / "manifest.json"));
     for (const LinkCase& link : k_links) {
         // A shard with a link inside: refused before OUT is made, for a merge and a move.
@@ -320,12 +328,14 @@ TEST(CliOutState, MergeReportAndCompareNeverFollowALinkInsideARunFolder) {
         }
         // compare reads manifest.json only.
         if (link.rel == "manifest.json") {
-            expect_refused_naming(test::run_lessmore({"compare", merged.string(), shard.string()}), shard / link.rel, "compare");
+            expect_refused_naming(test::run_lessmore({"compare", merged.string(), shard.string()}), shard / link.rel,
+                                  "compare");
         }
         // Merging into an OUT with a link inside: --force removes it as a link.
         const auto out = test::fs::absolute(dir / "into");
         with_link(merged, out, link, dir / "outside");
-        const auto forced = test::run_lessmore({"merge", (dir / "s1").string(), (dir / "s2").string(), "-o", out.string(), "--force", "-q"});
+        const auto forced = test::run_lessmore(
+            {"merge", (dir / "s1").string(), (dir / "s2").string(), "-o", out.string(), "--force", "-q"});
         ASSERT_EQ(forced.exit_code, 0) << link.rel << ": " << forced.err;
         EXPECT_FALSE(test::fs::is_symlink(out / link.rel)) << link.rel;
         EXPECT_EQ(test::stable_manifest(test::read_json(out / "manifest.json")), ref) << link.rel;
@@ -346,8 +356,8 @@ void synthetic_dataset(const test::fs::path& root, int volumes) {
                 for (int x = 0; x < size; ++x)
                     data[(static_cast<std::size_t>(z) * size + y) * size + x] = static_cast<std::int16_t>(
                         300 * std::sin(fx * x + fz * z * z * 0.1) * std::cos(fx * y + 0.3 * v) + 40 * z + noise(rng));
-        test::write_nifti(root / ("g" + std::to_string(v / 8)) / ("v" + std::to_string(v) + ".nii"), {size, size, slices}, 4,
-                          std::string(reinterpret_cast<char*>(data.data()), data.size() * 2));
+        test::write_nifti(root / ("g" + std::to_string(v / 8)) / ("v" + std::to_string(v) + ".nii"),
+                          {size, size, slices}, 4, std::string(reinterpret_cast<char*>(data.data()), data.size() * 2));
     }
 }
 
@@ -379,8 +389,8 @@ struct Child {
 std::size_t file_count(const test::fs::path& dir) {
     std::size_t n = 0;
     std::error_code ec;
-    for (auto it = test::fs::recursive_directory_iterator(dir, ec); !ec && it != test::fs::recursive_directory_iterator();
-         it.increment(ec)) {
+    for (auto it = test::fs::recursive_directory_iterator(dir, ec);
+         !ec && it != test::fs::recursive_directory_iterator(); it.increment(ec)) {
         std::error_code kind;
         n += it->is_regular_file(kind);
     }

@@ -6,9 +6,9 @@
 
 #include <zlib.h>
 
+#include <sys/stat.h>
 #include <cstring>
 #include <map>
-#include <sys/stat.h>
 
 namespace lessmore {
 namespace {
@@ -26,8 +26,8 @@ const json& nibabel(const std::string& file) {
 
 void copy_pairs(const test::fs::path& to) {
     test::fs::create_directories(to);
-    for (const char* name : {"ct_pair.hdr", "ct_pair.img", "ct_pair_gz.hdr.gz", "ct_pair_gz.img.gz", "ct_nifti2_pair.hdr",
-                             "ct_nifti2_pair.img"}) {
+    for (const char* name : {"ct_pair.hdr", "ct_pair.img", "ct_pair_gz.hdr.gz", "ct_pair_gz.img.gz",
+                             "ct_nifti2_pair.hdr", "ct_nifti2_pair.img"}) {
         test::fs::copy_file(k_nifti / name, to / name);
     }
 }
@@ -42,7 +42,8 @@ void expect_nibabel_values(const json& volume, const test::fs::path& out, const 
     std::string values;
     for (const json& s : volume["slices"]) values += test::read_file(out / s["output"].get<std::string>()).substr(128);
     ASSERT_EQ(values.size(), 16u * 12u * 5u * 2u);
-    EXPECT_EQ(crc32(0, reinterpret_cast<const Bytef*>(values.data()), static_cast<uInt>(values.size())), g["crc32"].get<std::uint32_t>());
+    EXPECT_EQ(crc32(0, reinterpret_cast<const Bytef*>(values.data()), static_cast<uInt>(values.size())),
+              g["crc32"].get<std::uint32_t>());
     for (const json& p : g["samples"]) {
         const std::size_t i = ((p[2].get<std::size_t>() * 12) + p[1].get<std::size_t>()) * 16 + p[0].get<std::size_t>();
         std::int16_t v = 0;
@@ -73,8 +74,8 @@ TEST(CliVolumeFiles, NiftiPairsInAFolderAreOneVolumeEachWithNibabelsValues) {
             EXPECT_EQ(v["format"], "nifti");
         }
     }
-    EXPECT_EQ(ids, (std::vector<std::string>{"good/example_ct_sm.nii.gz", "pairs/ct_nifti2_pair.hdr", "pairs/ct_pair.hdr",
-                                             "pairs/ct_pair_gz.hdr.gz"}));
+    EXPECT_EQ(ids, (std::vector<std::string>{"good/example_ct_sm.nii.gz", "pairs/ct_nifti2_pair.hdr",
+                                             "pairs/ct_pair.hdr", "pairs/ct_pair_gz.hdr.gz"}));
     EXPECT_TRUE(listed["errors"].empty()) << listed["errors"].dump();
     EXPECT_TRUE(listed["skipped"].empty()) << listed["skipped"].dump();
 
@@ -127,7 +128,8 @@ TEST(CliVolumeFiles, BrokenPairsFailNamedBesideAGoodVolume) {
     EXPECT_EQ(m["volumes"][0]["id"], "good/example_ct_sm.nii.gz");
     ASSERT_EQ(m["errors"].size(), 2u) << m["errors"].dump();
     EXPECT_EQ(m["errors"][0]["path"], (data / "analyze.hdr").string());
-    EXPECT_EQ(m["errors"][0]["message"], "not a NIfTI-1 file: magic \"\\x00\\x00\\x00\\x00\" (Analyze 7.5 is not read)");
+    EXPECT_EQ(m["errors"][0]["message"],
+              "not a NIfTI-1 file: magic \"\\x00\\x00\\x00\\x00\" (Analyze 7.5 is not read)");
     EXPECT_EQ(m["errors"][1]["path"], (data / "lonely.hdr").string());
     EXPECT_EQ(m["errors"][1]["message"], "lonely.img: cannot open: No such file or directory");
     ASSERT_EQ(m["skipped"].size(), 1u);
@@ -148,7 +150,8 @@ TEST(CliVolumeFiles, SkippedFilesReachTheMergedManifest) {
         const auto r = test::run_lessmore(args);
         ASSERT_EQ(r.exit_code, 0) << r.err;
     }
-    const auto r = test::run_lessmore({"merge", (dir / "shard1").string(), (dir / "shard2").string(), "-o", (dir / "merged").string(), "-q"});
+    const auto r = test::run_lessmore(
+        {"merge", (dir / "shard1").string(), (dir / "shard2").string(), "-o", (dir / "merged").string(), "-q"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     const json m = test::read_json(dir / "merged" / "manifest.json");
     EXPECT_EQ(m["volumes"].size(), 3u);

@@ -1,20 +1,20 @@
 // Finding volumes in dataset folders as users have them.
 #include "test_support.hpp"
 
-#include <lessmore/error.hpp>
 #include <lessmore/cancel.hpp>
 #include <lessmore/discovery.hpp>
+#include <lessmore/error.hpp>
+#include <lessmore/files.hpp>
 #include <lessmore/load.hpp>
 #include <lessmore/natural_order.hpp>
-#include <lessmore/files.hpp>
 #include <lessmore/npy_writer.hpp>
 #include <lessmore/png_writer.hpp>
 
-#include <cstring>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
+#include <cstring>
 
 namespace lessmore {
 namespace {
@@ -159,7 +159,8 @@ TEST(Discovery, SpecialFilesAreSkippedWithWhatTheyAre) {
         discover({(root / "fifo.nii").string()});
         ADD_FAILURE() << "a FIFO given as INPUT was accepted";
     } catch (const UsageError& e) {
-        EXPECT_EQ(std::string(e.what()), (root / "fifo.nii").string() + ": a FIFO (not a regular file); an INPUT must be a file or a folder");
+        EXPECT_EQ(std::string(e.what()),
+                  (root / "fifo.nii").string() + ": a FIFO (not a regular file); an INPUT must be a file or a folder");
     }
 }
 

@@ -5,8 +5,8 @@
 #include <lessmore/error.hpp>
 #include <lessmore/files.hpp>
 
-#include <functional>
 #include <sys/stat.h>
+#include <functional>
 
 namespace lessmore {
 namespace {
@@ -25,7 +25,7 @@ TEST(AtomicFile, CommitReplacesTheFileWhole) {
     {
         AtomicFile f(path);
         f.write("new ");
-        f.write(std::string(3u << 20, 'x'));  // past the buffer: written in pieces
+        f.write(std::string(3u << 20, 'x'));      // past the buffer: written in pieces
         EXPECT_EQ(test::read_file(path), "old");  // not visible before commit
         f.commit();
     }
@@ -124,10 +124,10 @@ TEST(Folder, NeverGoesThroughALinkForReadingOrWriting) {
     EXPECT_EQ(out.kind("slices"), EntryKind::Link);
     EXPECT_EQ(out.kind("real/file.png"), EntryKind::Link);
     for (const auto& attempt : std::vector<std::function<void()>>{
-             [&] { (void)out.kind("slices/secret.png"); },
-             [&] { (void)out.find("slices"); }, [&] { (void)out.make("slices/v"); },
-             [&] { (void)out.open_file("slices/secret.png"); }, [&] { (void)out.read_file("real/file.png"); },
-             [&] { out.check("slices", EntryKind::Folder); }, [&] { out.check("real/file.png", EntryKind::File); },
+             [&] { (void)out.kind("slices/secret.png"); }, [&] { (void)out.find("slices"); },
+             [&] { (void)out.make("slices/v"); }, [&] { (void)out.open_file("slices/secret.png"); },
+             [&] { (void)out.read_file("real/file.png"); }, [&] { out.check("slices", EntryKind::Folder); },
+             [&] { out.check("real/file.png", EntryKind::File); },
              [&] { link_or_copy(out, "real/file.png", out, "real/copy.png"); }}) {
         const std::string what = refusal(attempt);
         EXPECT_NE(what.find("is a symbolic link"), std::string::npos) << what;

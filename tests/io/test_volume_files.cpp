@@ -40,19 +40,26 @@ LoadedVolume load_one(const test::fs::path& file, bool headers_only = false) {
     s.id = file.filename().string();
     ThreadPool pool(1);
     CancelToken cancel;
-    std::vector<LoadedVolume> v = headers_only ? inspect_source(s, LoadOptions{}, pool, cancel) : load_source(s, LoadOptions{}, pool, cancel);
+    std::vector<LoadedVolume> v =
+        headers_only ? inspect_source(s, LoadOptions{}, pool, cancel) : load_source(s, LoadOptions{}, pool, cancel);
     EXPECT_EQ(v.size(), 1u);
     return std::move(v.front());
 }
 
 double value_at(const SliceView& s, std::size_t i) {
     switch (s.type) {
-    case VoxelType::UInt8: return static_cast<const std::uint8_t*>(s.data)[i];
-    case VoxelType::Int16: return static_cast<const std::int16_t*>(s.data)[i];
-    case VoxelType::UInt16: return static_cast<const std::uint16_t*>(s.data)[i];
-    case VoxelType::Int32: return static_cast<const std::int32_t*>(s.data)[i];
-    case VoxelType::Float32: return static_cast<const float*>(s.data)[i];
-    case VoxelType::Float64: return static_cast<const double*>(s.data)[i];
+    case VoxelType::UInt8:
+        return static_cast<const std::uint8_t*>(s.data)[i];
+    case VoxelType::Int16:
+        return static_cast<const std::int16_t*>(s.data)[i];
+    case VoxelType::UInt16:
+        return static_cast<const std::uint16_t*>(s.data)[i];
+    case VoxelType::Int32:
+        return static_cast<const std::int32_t*>(s.data)[i];
+    case VoxelType::Float32:
+        return static_cast<const float*>(s.data)[i];
+    case VoxelType::Float64:
+        return static_cast<const double*>(s.data)[i];
     }
     return 0;
 }
@@ -65,12 +72,15 @@ TEST(VolumeFiles, EveryPlacementOfTheVoxelsReadsAsNumpyReadsIt) {
         const LoadedVolume v = load_one(k_fixtures / name);
         ASSERT_TRUE(v.volume) << v.error;
         const VolumeInfo& info = v.volume->info();
-        EXPECT_EQ(info.format, name.find(".nrrd") != std::string::npos || name.find(".nhdr") != std::string::npos ? "nrrd" : "metaimage");
+        EXPECT_EQ(info.format, name.find(".nrrd") != std::string::npos || name.find(".nhdr") != std::string::npos
+                                   ? "nrrd"
+                                   : "metaimage");
         EXPECT_EQ(info.width, g["shape"][0].get<int>());
         EXPECT_EQ(info.height, g["shape"][1].get<int>());
         ASSERT_EQ(info.slice_count(), g["shape"][2].get<std::size_t>());
         EXPECT_EQ(voxel_type_name(info.type), g["dtype"].get<std::string>());
-        for (int a = 0; a < 3; ++a) EXPECT_NEAR(info.spacing[static_cast<std::size_t>(a)], g["spacing"][a].get<double>(), 1e-6);
+        for (int a = 0; a < 3; ++a)
+            EXPECT_NEAR(info.spacing[static_cast<std::size_t>(a)], g["spacing"][a].get<double>(), 1e-6);
         uLong crc = crc32(0, nullptr, 0);
         for (std::size_t k = 0; k < info.slice_count(); ++k) {
             const SliceView s = v.volume->slice(k);
@@ -120,7 +130,7 @@ std::string zlib_stream(const std::string& data) {
 struct Damaged {
     std::string name;
     std::string bytes;
-    std::string message;                      // a part of the one-line reason
+    std::string message;                           // a part of the one-line reason
     std::map<std::string, std::string> side = {};  // other files beside it
 };
 
@@ -148,30 +158,44 @@ TEST(VolumeFiles, NrrdDataThatCannotSupplyEveryVoxelIsRefusedNamed) {
         {"minus1.nrrd", raw + "byte skip: -1\n\n" + v.substr(4),
          "with 'byte skip: -1' the voxels are the last 1,920 bytes of the file, but only 1,916 follow the header"},
         {"minus5.nrrd", raw + "byte skip: -5\n\n" + v + "ab", "before 4 more, but only 1,922 follow the header"},
-        {"past.nrrd", raw + "byte skip: 2000\n\n" + v, "holds 0 of the 1,920 bytes of voxels its header needs after 'byte skip: 2000'"},
-        {"gzip_short.nrrd", gz + "\n" + gzip(v.substr(4)), "the gzip data holds 1,916 of the 1,920 bytes of its voxels"},
+        {"past.nrrd", raw + "byte skip: 2000\n\n" + v,
+         "holds 0 of the 1,920 bytes of voxels its header needs after 'byte skip: 2000'"},
+        {"gzip_short.nrrd", gz + "\n" + gzip(v.substr(4)),
+         "the gzip data holds 1,916 of the 1,920 bytes of its voxels"},
         {"gzip_long.nrrd", gz + "\n" + gzip(v + "1234"), "the gzip data holds more than the 1,920 bytes of its voxels"},
         {"gzip_cut.nrrd", gz + "\n" + g.substr(0, g.size() - 12), "the gzip data is cut short after"},
-        {"gzip_skip.nrrd", gz + "byte skip: 4\n\n" + g, "holds 1,920 of the 1,924 bytes of its byte skip 4 + 1,920 bytes of voxels"},
+        {"gzip_skip.nrrd", gz + "byte skip: 4\n\n" + g,
+         "holds 1,920 of the 1,924 bytes of its byte skip 4 + 1,920 bytes of voxels"},
         // teem reads zlib data named gzip as raw bytes: the compressed stream as voxels.
-        {"zlib_as_gzip.nrrd", gz + "\n" + zlib_stream(v), "is not gzip (it does not start with the gzip magic bytes 1f 8b)"},
+        {"zlib_as_gzip.nrrd", gz + "\n" + zlib_stream(v),
+         "is not gzip (it does not start with the gzip magic bytes 1f 8b)"},
         {"gzip_minus1.nrrd", gz + "byte skip: -1\n\n" + g, "'byte skip: -1' with gzip data is not supported"},
-        {"detached.nhdr", raw + "data file: detached.raw\n", "data file detached.raw holds 1,000 of the 1,920 bytes", {{"detached.raw", std::string(1000, 'x')}}},
-        {"missing.nhdr", raw + "data file: missing.raw\n", "names data file 'missing.raw', which is not a regular file"},
+        {"detached.nhdr",
+         raw + "data file: detached.raw\n",
+         "data file detached.raw holds 1,000 of the 1,920 bytes",
+         {{"detached.raw", std::string(1000, 'x')}}},
+        {"missing.nhdr", raw + "data file: missing.raw\n",
+         "names data file 'missing.raw', which is not a regular file"},
         {"self.nhdr", raw + "data file: self.nhdr\n", "names itself as its data file"},
         {"list.nhdr", raw + "data file: LIST\na.raw\n", "a list of data files ('data file: LIST') is not supported"},
         {"pattern.nhdr", raw + "data file: s%d.raw 1 5 1\n", "a numbered pattern of data files"},
         {"stdin.nhdr", raw + "data file: -\n", "(standard input) is not supported"},
-        {"lines.nhdr", raw + "data file: lines.dat\nline skip: 2\n", "run past the first MB of data file lines.dat",
+        {"lines.nhdr",
+         raw + "data file: lines.dat\nline skip: 2\n",
+         "run past the first MB of data file lines.dat",
          {{"lines.dat", std::string(std::size_t{3} << 20, 'x')}}},
-        {"lines_eof.nhdr", raw + "data file: lines_eof.dat\nline skip: 5\n", "data file lines_eof.dat ends within the lines 'line skip' passes over",
+        {"lines_eof.nhdr",
+         raw + "data file: lines_eof.dat\nline skip: 5\n",
+         "data file lines_eof.dat ends within the lines 'line skip' passes over",
          {{"lines_eof.dat", "one\ntwo\n"}}},
         {"no_blank.nrrd", raw, "ends with the file, without a blank line, and names no data file"},
         {"twice.nrrd", raw + "encoding: raw\n\n" + v, "the NRRD header sets 'encoding' twice"},
         {"keyvalue.nrrd", k_nrrd + "encoding:=raw\n\n" + v, "the NRRD header has no 'encoding:' field"},
         {"bzip2.nrrd", k_nrrd + "encoding: bzip2\n\n" + v, "'encoding: bzip2' is not supported"},
-        {"block.nrrd", "NRRD0004\ntype: block\ndimension: 1\nsizes: 4\nencoding: raw\n\n1234", "NRRD type 'block' is not supported"},
-        {"overflow.nrrd", "NRRD0004\ntype: short\ndimension: 3\nsizes: 2000000000 2000000000 2000000000\nencoding: raw\n\n",
+        {"block.nrrd", "NRRD0004\ntype: block\ndimension: 1\nsizes: 4\nencoding: raw\n\n1234",
+         "NRRD type 'block' is not supported"},
+        {"overflow.nrrd",
+         "NRRD0004\ntype: short\ndimension: 3\nsizes: 2000000000 2000000000 2000000000\nencoding: raw\n\n",
          "describes more bytes of voxels than any file holds"},
         {"nul.nrrd", "NRRD0004\ntype: sh" + std::string(1, '\0') + "ort\n", "not a NRRD header: a NUL byte at byte 17"},
         {"text.nrrd", "this is not a NRRD file\n", "not a NRRD file"},
@@ -184,45 +208,66 @@ TEST(VolumeFiles, MetaImageDataThatCannotSupplyEveryVoxelIsRefusedNamed) {
     const std::string z = zlib_stream(v);
     const std::string compressed = k_mha + "CompressedData = True\n";
     expect_refused({
-        {"short.mha", k_mha + "ElementDataFile = LOCAL\n" + v.substr(4), "the file holds 1,916 of the 1,920 bytes of voxels"},
+        {"short.mha", k_mha + "ElementDataFile = LOCAL\n" + v.substr(4),
+         "the file holds 1,916 of the 1,920 bytes of voxels"},
         // MetaIO seeks to an absolute HeaderSize: inside the header, its text becomes voxels.
-        {"inside.mha", k_mha + "HeaderSize = 10\nElementDataFile = LOCAL\n" + v, "'HeaderSize = 10' points inside the header, which ends at byte 111"},
-        {"past.mhd", k_mha + "HeaderSize = 100\nElementDataFile = past.raw\n",
+        {"inside.mha", k_mha + "HeaderSize = 10\nElementDataFile = LOCAL\n" + v,
+         "'HeaderSize = 10' points inside the header, which ends at byte 111"},
+        {"past.mhd",
+         k_mha + "HeaderSize = 100\nElementDataFile = past.raw\n",
          "data file past.raw holds 1,884 of the 1,920 bytes of voxels its header needs from 'HeaderSize = 100'",
          {{"past.raw", std::string(64, '\0') + v}}},
         {"minus1.mha", k_mha + "HeaderSize = -1\nElementDataFile = LOCAL\n" + v.substr(4),
          "with 'HeaderSize = -1' the voxels are the last 1,920 bytes of the file, but only 1,916 follow the header"},
-        {"minus5.mha", k_mha + "HeaderSize = -5\nElementDataFile = LOCAL\n" + v, "'HeaderSize = -5' is not -1 or a byte offset"},
+        {"minus5.mha", k_mha + "HeaderSize = -5\nElementDataFile = LOCAL\n" + v,
+         "'HeaderSize = -5' is not -1 or a byte offset"},
         {"nosize.mha", compressed + "ElementDataFile = LOCAL\n" + z, "with LOCAL data needs 'CompressedDataSize'"},
-        {"bigsize.mha", compressed + "CompressedDataSize = " + std::to_string(z.size() + 100) + "\nElementDataFile = LOCAL\n" + z,
+        {"bigsize.mha",
+         compressed + "CompressedDataSize = " + std::to_string(z.size() + 100) + "\nElementDataFile = LOCAL\n" + z,
          "' runs past the end of the file, which holds "},
-        {"z_short.mha", compressed + "CompressedDataSize = " + std::to_string(zlib_stream(v.substr(4)).size()) +
-                            "\nElementDataFile = LOCAL\n" + zlib_stream(v.substr(4)),
+        {"z_short.mha",
+         compressed + "CompressedDataSize = " + std::to_string(zlib_stream(v.substr(4)).size()) +
+             "\nElementDataFile = LOCAL\n" + zlib_stream(v.substr(4)),
          "the compressed data holds 1,916 of the 1,920 bytes of voxels its header needs"},
-        {"z_long.mha", compressed + "CompressedDataSize = " + std::to_string(zlib_stream(v + "1234").size()) +
-                           "\nElementDataFile = LOCAL\n" + zlib_stream(v + "1234"),
+        {"z_long.mha",
+         compressed + "CompressedDataSize = " + std::to_string(zlib_stream(v + "1234").size()) +
+             "\nElementDataFile = LOCAL\n" + zlib_stream(v + "1234"),
          "the compressed data holds more than the 1,920 bytes of voxels"},
-        {"z_cut.mha", compressed + "CompressedDataSize = " + std::to_string(z.size() - 8) + "\nElementDataFile = LOCAL\n" + z,
+        {"z_cut.mha",
+         compressed + "CompressedDataSize = " + std::to_string(z.size() - 8) + "\nElementDataFile = LOCAL\n" + z,
          "the compressed data is cut short after"},
-        {"z_headersize.mha", compressed + "HeaderSize = 200\nCompressedDataSize = " + std::to_string(z.size()) + "\nElementDataFile = LOCAL\n" + z,
+        {"z_headersize.mha",
+         compressed + "HeaderSize = 200\nCompressedDataSize = " + std::to_string(z.size()) +
+             "\nElementDataFile = LOCAL\n" + z,
          "'HeaderSize' with 'CompressedData = True' is not supported"},
-        {"zraw.mhd", compressed + "ElementDataFile = zraw.zraw\n", "the compressed data in data file zraw.zraw holds 1,916 of the 1,920",
+        {"zraw.mhd",
+         compressed + "ElementDataFile = zraw.zraw\n",
+         "the compressed data in data file zraw.zraw holds 1,916 of the 1,920",
          {{"zraw.zraw", zlib_stream(v.substr(4))}}},
-        {"text.mha", k_mha + "BinaryData = False\nElementDataFile = LOCAL\n1 2 3", "'BinaryData = False' (voxels as text) is not supported"},
-        {"channels.mha", k_mha + "ElementNumberOfChannels = 2\nElementDataFile = LOCAL\n" + v + v, "only scalar volumes (1 channel)"},
-        {"both.mha", k_mha + "BinaryDataByteOrderMSB = False\nElementByteOrderMSB = True\nElementDataFile = LOCAL\n" + v,
+        {"text.mha", k_mha + "BinaryData = False\nElementDataFile = LOCAL\n1 2 3",
+         "'BinaryData = False' (voxels as text) is not supported"},
+        {"channels.mha", k_mha + "ElementNumberOfChannels = 2\nElementDataFile = LOCAL\n" + v + v,
+         "only scalar volumes (1 channel)"},
+        {"both.mha",
+         k_mha + "BinaryDataByteOrderMSB = False\nElementByteOrderMSB = True\nElementDataFile = LOCAL\n" + v,
          "sets both BinaryDataByteOrderMSB and ElementByteOrderMSB"},
-        {"list.mhd", k_mha + "ElementDataFile = LIST\na.raw\n", "a list of data files ('ElementDataFile = LIST') is not supported"},
+        {"list.mhd", k_mha + "ElementDataFile = LIST\na.raw\n",
+         "a list of data files ('ElementDataFile = LIST') is not supported"},
         {"pattern.mhd", k_mha + "ElementDataFile = s%03d.raw 1 5 1\n", "a numbered pattern of data files"},
         {"outside.mhd", k_mha + "ElementDataFile = ../outside.raw\n", "outside the input"},
         // Only LOCAL, Local and local mean "this file" to MetaIO; anything else is a name.
         {"lOCAL.mha", k_mha + "ElementDataFile = lOCAL\n" + v, "names data file 'lOCAL', which is not a regular file"},
         {"no_data_file.mha", k_mha + "\n", "not a MetaImage header: no 'ElementDataFile' line"},
-        {"noeq.mha", k_mha + "a line without a separator\nElementDataFile = LOCAL\n" + v, "line 5 of the MetaImage header is not 'Key = Value'"},
-        {"long_line.mha", k_mha + "Comment = " + std::string(600, 'c') + "\nElementDataFile = LOCAL\n" + v, "is longer than 499 characters"},
-        {"negative.mha", "NDims = 3\nDimSize = 16 -12 5\nElementType = MET_SHORT\nElementDataFile = LOCAL\n" + v, "'-12' is not a size"},
-        {"string.mha", "NDims = 3\nDimSize = 16 12 5\nElementType = MET_STRING\nElementDataFile = LOCAL\n" + v, "ElementType 'MET_STRING' is not supported"},
-        {"twice.mha", k_mha + "HeaderSize = 0\nHeaderSize = 10\nElementDataFile = LOCAL\n" + v, "sets 'HeaderSize' twice"},
+        {"noeq.mha", k_mha + "a line without a separator\nElementDataFile = LOCAL\n" + v,
+         "line 5 of the MetaImage header is not 'Key = Value'"},
+        {"long_line.mha", k_mha + "Comment = " + std::string(600, 'c') + "\nElementDataFile = LOCAL\n" + v,
+         "is longer than 499 characters"},
+        {"negative.mha", "NDims = 3\nDimSize = 16 -12 5\nElementType = MET_SHORT\nElementDataFile = LOCAL\n" + v,
+         "'-12' is not a size"},
+        {"string.mha", "NDims = 3\nDimSize = 16 12 5\nElementType = MET_STRING\nElementDataFile = LOCAL\n" + v,
+         "ElementType 'MET_STRING' is not supported"},
+        {"twice.mha", k_mha + "HeaderSize = 0\nHeaderSize = 10\nElementDataFile = LOCAL\n" + v,
+         "sets 'HeaderSize' twice"},
         {"zeros.mha", std::string(4096, '\0'), "not a MetaImage header: a NUL byte at byte 0"},
         {"long.mha", std::string(std::size_t{2} << 20, '\n'), "the MetaImage header is longer than 1 MB"},
     });
@@ -235,11 +280,15 @@ TEST(VolumeFiles, HeadersOnlyChecksWhatASizeCanTell) {
     test::TempDir dir;
     test::write_file(dir / "short.nrrd", k_nrrd + "encoding: raw\n\n" + v.substr(4));
     test::write_file(dir / "gzip_short.nrrd", k_nrrd + "encoding: gzip\n\n" + gzip(v.substr(4)));
-    test::write_file(dir / "tiny_gzip.nrrd", "NRRD0004\ntype: short\ndimension: 3\nsizes: 1000 1000 1000\nendian: little\n"
-                                            "encoding: gzip\n\n" + gzip("x"));
+    test::write_file(dir / "tiny_gzip.nrrd",
+                     "NRRD0004\ntype: short\ndimension: 3\nsizes: 1000 1000 1000\nendian: little\n"
+                     "encoding: gzip\n\n" +
+                         gzip("x"));
     EXPECT_NE(load_one(dir / "short.nrrd", true).error.find("holds 1,916 of the 1,920"), std::string::npos);
     EXPECT_TRUE(load_one(dir / "gzip_short.nrrd", true).volume);
-    EXPECT_NE(load_one(dir / "tiny_gzip.nrrd", true).error.find("bytes of gzip data cannot hold the 2,000,000,000 bytes"), std::string::npos)
+    EXPECT_NE(
+        load_one(dir / "tiny_gzip.nrrd", true).error.find("bytes of gzip data cannot hold the 2,000,000,000 bytes"),
+        std::string::npos)
         << load_one(dir / "tiny_gzip.nrrd", true).error;
 }
 
@@ -263,13 +312,15 @@ TEST(VolumeFiles, HugeSparseFilesAreNeverReadWhole) {
     test::fs::resize_file(tail, std::uint64_t{50} << 30);
     const LoadedVolume v = load_one(tail);
     ASSERT_TRUE(v.volume) << v.error;
-    EXPECT_EQ(static_cast<const std::int16_t*>(v.volume->slice(0).data)[1], *reinterpret_cast<const std::int16_t*>(voxels().data() + 2));
+    EXPECT_EQ(static_cast<const std::int16_t*>(v.volume->slice(0).data)[1],
+              *reinterpret_cast<const std::int16_t*>(voxels().data() + 2));
     // A header that stops short of its blank line over a huge sparse file: the NUL bytes
     // end it at once; a gzip encoding over zeros is not gzip.
     const auto open_header = dir / "open.nrrd";
     test::write_file(open_header, k_nrrd + "encoding: raw\n");
     test::fs::resize_file(open_header, std::uint64_t{50} << 30);
-    EXPECT_NE(load_one(open_header).error.find("a NUL byte at byte 78"), std::string::npos) << load_one(open_header).error;
+    EXPECT_NE(load_one(open_header).error.find("a NUL byte at byte 78"), std::string::npos)
+        << load_one(open_header).error;
     const auto zeros_gz = dir / "zeros_gz.nrrd";
     test::write_file(zeros_gz, k_nrrd + "encoding: gzip\n\n");
     test::fs::resize_file(zeros_gz, std::uint64_t{50} << 30);
@@ -286,7 +337,8 @@ TEST(VolumeFiles, WhatItkHandsBackIsVerifiedToo) {
         itk_volume_task((dir / "short.mha").string(), "");
         ADD_FAILURE() << "MetaIO's short read was accepted";
     } catch (const InputError& e) {
-        EXPECT_NE(std::string(e.what()).find("MetaIO: MetaImage: M_ReadElementsData: data not read completely"), std::string::npos)
+        EXPECT_NE(std::string(e.what()).find("MetaIO: MetaImage: M_ReadElementsData: data not read completely"),
+                  std::string::npos)
             << e.what();
     }
     for (const char* name : {"zlib.mha", "float_be_gzip.nrrd", "gzip_byte_skip.nrrd"}) {

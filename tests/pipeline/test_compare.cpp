@@ -87,7 +87,8 @@ TEST(Compare, RefusalsAreUsageErrors) {
     EXPECT_THROW(compare(dir / "a", dir / "unfinished"), UsageError);
     test::write_file(dir / "foreign" / "manifest.json", R"({"tool": "other", "volumes": []})");
     EXPECT_THROW(compare(dir / "a", dir / "foreign"), UsageError);
-    test::write_file(dir / "broken" / "manifest.json", R"({"tool": "lessmore", "volumes": [{"id": "v", "slices": [{"index": -1, "kept": true}]}]})");
+    test::write_file(dir / "broken" / "manifest.json",
+                     R"({"tool": "lessmore", "volumes": [{"id": "v", "slices": [{"index": -1, "kept": true}]}]})");
     EXPECT_THROW(compare(dir / "a", dir / "broken"), UsageError);
     EXPECT_THROW(compare(dir / "a", dir / "a", 1.5), UsageError);
     EXPECT_THROW(compare(dir / "a", dir / "a", -0.1), UsageError);

@@ -145,7 +145,7 @@ TEST(OutputStore, LinksWhereLessmoreKeepsItsFilesAreRefusedOrRemovedAsLinks) {
     test::fs::create_directory_symlink(dir / "outside", dir / "out" / "slices");
     EXPECT_THROW(store.check_layout(), UsageError);
     EXPECT_THROW(store.remove_temporaries(), UsageError);  // what --resume does
-    store.clear();                                          // what --force does
+    store.clear();                                         // what --force does
     EXPECT_FALSE(test::fs::exists(dir / "out" / "slices"));
     // OUT/.lessmore a link: lock() refuses it, or with --force replaces it by a folder.
     test::fs::remove_all(dir / "out" / ".lessmore");
@@ -198,7 +198,8 @@ TEST(OutputStore, ManifestsAreStreamedFromTheRecords) {
     EXPECT_EQ(m["parameters"]["method"], "hash");
     const std::string csv = test::read_file(dir / "manifest.csv");
     EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 6);  // header + 5 slices
-    EXPECT_EQ(csv.substr(0, csv.find('\n')), "volume,index,file,z,kept,match,match_volume,score,hash,output,output_npy");
+    EXPECT_EQ(csv.substr(0, csv.find('\n')),
+              "volume,index,file,z,kept,match,match_volume,score,hash,output,output_npy");
     EXPECT_NE(csv.find("\nb,1,,1,false,0,,,,,\n"), std::string::npos) << csv;
     // A missing record is an error naming the source, and no manifest is committed.
     const OutputStore other((dir / "other").string());

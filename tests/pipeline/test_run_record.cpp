@@ -68,9 +68,9 @@ TEST(RunRecord, ParameterKeysInManifestOrder) {
     std::vector<std::string> keys;
     const OrderedJson mi = to_json(parameters("mi"));  // named: items() of a temporary would dangle
     for (const auto& [k, v] : mi.items()) keys.push_back(k);
-    EXPECT_EQ(keys, (std::vector<std::string>{"inputs", "method", "threshold", "fraction", "every", "neighbours", "strategy",
-                                              "order", "include_localizers", "intensity", "resize", "bins", "format", "flat",
-                                              "scope"}));
+    EXPECT_EQ(keys, (std::vector<std::string>{"inputs", "method", "threshold", "fraction", "every", "neighbours",
+                                              "strategy", "order", "include_localizers", "intensity", "resize", "bins",
+                                              "format", "flat", "scope"}));
     const OrderedJson hash = to_json(parameters("hash"));
     EXPECT_EQ(hash["threshold"].dump(), "6");  // a Hamming distance prints as a whole number
     EXPECT_EQ(hash["hash_size"], 16);
@@ -194,22 +194,23 @@ TEST(RunRecord, ValidationRefusesWhatLessmoreNeverWrites) {
         {"id", [vol](OrderedJson& j) { vol(j)["id"] = "patients/p1/x/"; }},
         {"id", [vol](OrderedJson& j) { vol(j)["id"] = "patients/p1\\..\\x"; }},
         {"id", [vol](OrderedJson& j) { vol(j)["id"] = std::string("patients/p1/a\nb"); }},
-        {"id", [vol](OrderedJson& j) { vol(j)["id"] = "patients/p2"; }},        // another source's
-        {"id", [vol](OrderedJson& j) { vol(j)["id"] = "patients/p1x"; }},       // not below the source
-        {"id", [vol](OrderedJson& j) { j["volumes"].push_back(vol(j)); }},     // twice
+        {"id", [vol](OrderedJson& j) { vol(j)["id"] = "patients/p2"; }},    // another source's
+        {"id", [vol](OrderedJson& j) { vol(j)["id"] = "patients/p1x"; }},   // not below the source
+        {"id", [vol](OrderedJson& j) { j["volumes"].push_back(vol(j)); }},  // twice
         {"output", [slice](OrderedJson& j) { slice(j, 0)["output"] = "/etc/passwd"; }},
         {"output", [slice](OrderedJson& j) { slice(j, 0)["output"] = "slices/../../x.png"; }},
         {"output", [slice](OrderedJson& j) { slice(j, 0)["output"] = "slices//patients/p1#2/0.png"; }},
         {"output", [slice](OrderedJson& j) { slice(j, 0)["output"] = "other/patients/p1#2/0.png"; }},
         {"output", [slice](OrderedJson& j) { slice(j, 0)["output"] = "slices/patients/p1#2/2.png"; }},  // slice 2's
-        {"output", [slice](OrderedJson& j) { slice(j, 1)["output"] = "slices/patients/p1#2/1.png"; }},  // a removed slice
+        {"output",
+         [slice](OrderedJson& j) { slice(j, 1)["output"] = "slices/patients/p1#2/1.png"; }},  // a removed slice
         {"output_npy", [slice](OrderedJson& j) { slice(j, 0)["output_npy"] = "slices/patients/p1#2/../0.npy"; }},
         {"output_npy", [slice](OrderedJson& j) { slice(j, 0)["output"] = nullptr; }},  // an NPY without its PNG
         {"index", [slice](OrderedJson& j) { slice(j, 2)["index"] = 1; }},
         {"kept", [vol](OrderedJson& j) { vol(j)["kept"] = 3; }},
-        {"match", [slice](OrderedJson& j) { slice(j, 1)["match"] = 3; }},   // out of range
-        {"match", [slice](OrderedJson& j) { slice(j, 1)["match"] = 1; }},   // itself
-        {"match", [slice](OrderedJson& j) { slice(j, 0)["match"] = 2; }},   // on a kept slice
+        {"match", [slice](OrderedJson& j) { slice(j, 1)["match"] = 3; }},  // out of range
+        {"match", [slice](OrderedJson& j) { slice(j, 1)["match"] = 1; }},  // itself
+        {"match", [slice](OrderedJson& j) { slice(j, 0)["match"] = 2; }},  // on a kept slice
         {"size", [vol](OrderedJson& j) { vol(j)["size"][0] = 1ull << 40; }},
     };
     for (const Case& c : cases) {

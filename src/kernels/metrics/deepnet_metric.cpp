@@ -52,7 +52,8 @@ public:
 
     std::vector<std::unique_ptr<Feature>> prepare_batch(const std::vector<const Image8*>& images) const override {
         std::vector<std::unique_ptr<Feature>> features;
-        for (std::vector<float>& v : m_embedder.embed(images)) features.push_back(std::make_unique<EmbeddingFeature>(std::move(v)));
+        for (std::vector<float>& v : m_embedder.embed(images))
+            features.push_back(std::make_unique<EmbeddingFeature>(std::move(v)));
         return features;
     }
 
@@ -89,7 +90,8 @@ public:
         for (std::size_t i = 0; i < raw.size(); ++i) {
             std::uint32_t u;
             std::memcpy(&u, &raw[i], 4);
-            for (int b = 0; b < 4; ++b) bytes[i * 4 + static_cast<std::size_t>(b)] = static_cast<char>((u >> (8 * b)) & 0xff);
+            for (int b = 0; b < 4; ++b)
+                bytes[i * 4 + static_cast<std::size_t>(b)] = static_cast<char>((u >> (8 * b)) & 0xff);
         }
         return base64_encode(bytes);
     }
@@ -102,7 +104,9 @@ public:
         std::vector<float> raw(m_embedder.size());
         for (std::size_t i = 0; i < raw.size(); ++i) {
             std::uint32_t u = 0;
-            for (int b = 0; b < 4; ++b) u |= std::uint32_t{static_cast<unsigned char>((*bytes)[i * 4 + static_cast<std::size_t>(b)])} << (8 * b);
+            for (int b = 0; b < 4; ++b)
+                u |= std::uint32_t{static_cast<unsigned char>((*bytes)[i * 4 + static_cast<std::size_t>(b)])}
+                     << (8 * b);
             std::memcpy(&raw[i], &u, 4);
             if (!std::isfinite(raw[i])) throw Error("an embedding value is not finite");
         }

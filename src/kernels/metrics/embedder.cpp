@@ -66,8 +66,9 @@ struct Embedder::Impl {
         if (!known) {
             std::string list;
             for (const auto& o : outs) list += (list.empty() ? "" : ", ") + o;
-            throw UsageError("--layer " + spec.output + ": no such layer or output in " + spec.name + " (graph outputs: " +
-                             list + "; inner layers are named as OpenCV imports them, e.g. onnx_node!<node name>)");
+            throw UsageError("--layer " + spec.output + ": no such layer or output in " + spec.name +
+                             " (graph outputs: " + list +
+                             "; inner layers are named as OpenCV imports them, e.g. onnx_node!<node name>)");
         }
     }
 
@@ -82,7 +83,8 @@ struct Embedder::Impl {
         float lut[3][256];  // grey: one value per pixel level and channel
         for (int c = 0; c < 3; ++c) {
             const auto rgb = static_cast<std::size_t>(spec.bgr ? 2 - c : c);
-            for (int v = 0; v < 256; ++v) lut[c][v] = static_cast<float>((v * spec.scale - spec.mean[rgb]) / spec.std[rgb]);
+            for (int v = 0; v < 256; ++v)
+                lut[c][v] = static_cast<float>((v * spec.scale - spec.mean[rgb]) / spec.std[rgb]);
         }
         const std::size_t plane = static_cast<std::size_t>(h) * w;
         for (int i = 0; i < n; ++i) {
@@ -108,17 +110,17 @@ struct Embedder::Impl {
             net.setInput(blob(images), spec.input);
             out = net.forward(spec.output);
         } catch (const cv::Exception& e) {
-            throw UsageError("--model " + spec.name + ": the network failed on a batch of " + std::to_string(images.size()) +
-                             " " + std::to_string(spec.width) + "x" + std::to_string(spec.height) +
-                             " images: " + one_line(e.err));
+            throw UsageError("--model " + spec.name + ": the network failed on a batch of " +
+                             std::to_string(images.size()) + " " + std::to_string(spec.width) + "x" +
+                             std::to_string(spec.height) + " images: " + one_line(e.err));
         }
         const int n = static_cast<int>(images.size());
         if (out.dims < 2 || out.size[0] != n) {
             throw UsageError("--model " + spec.name + ": the output's first dimension is not the batch");
         }
         if (spec.pool && out.dims != 4) {
-            throw UsageError("--pool: output '" + spec.output + "' of " + spec.name + " has " + std::to_string(out.dims) +
-                             " dimensions, not 4 (N x C x H x W)");
+            throw UsageError("--pool: output '" + spec.output + "' of " + spec.name + " has " +
+                             std::to_string(out.dims) + " dimensions, not 4 (N x C x H x W)");
         }
         const cv::Mat flat = out.reshape(1, n);  // N x (everything else)
         std::vector<std::vector<float>> result(static_cast<std::size_t>(n));

@@ -46,8 +46,9 @@ void apply_sidecar(const std::string& text, const std::string& where, ModelSpec&
         throw UsageError(where + ": not valid JSON (it breaks at byte " + std::to_string(e.byte) + ")");
     }
     if (!j.is_object()) throw UsageError(where + ": must be a JSON object");
-    static const std::set<std::string> k_known = {"input_size", "layout", "channel_order", "scale", "mean", "std",
-                                                  "input", "output", "pool", "comment", "description"};
+    static const std::set<std::string> k_known = {"input_size", "layout",  "channel_order", "scale",
+                                                  "mean",       "std",     "input",         "output",
+                                                  "pool",       "comment", "description"};
     for (const auto& [key, value] : j.items()) {
         if (!k_known.count(key)) {
             throw UsageError(where + ": unknown field '" + key +
@@ -72,7 +73,8 @@ void apply_sidecar(const std::string& text, const std::string& where, ModelSpec&
     };
     if (j.contains("input_size")) {
         const auto v = numbers("input_size");
-        if (v.empty() || v.size() > 2 || std::any_of(v.begin(), v.end(), [](double x) { return x < 1 || x > 8192 || std::floor(x) != x; })) {
+        if (v.empty() || v.size() > 2 ||
+            std::any_of(v.begin(), v.end(), [](double x) { return x < 1 || x > 8192 || std::floor(x) != x; })) {
             throw UsageError(where + ": 'input_size' must be a whole number or [width, height], each 1..8192");
         }
         spec.width = static_cast<int>(v[0]);
@@ -80,7 +82,8 @@ void apply_sidecar(const std::string& text, const std::string& where, ModelSpec&
     }
     if (j.contains("scale")) {
         const auto v = numbers("scale");
-        if (v.size() != 1 || !std::isfinite(v[0]) || v[0] == 0.0) throw UsageError(where + ": 'scale' must be one non-zero number");
+        if (v.size() != 1 || !std::isfinite(v[0]) || v[0] == 0.0)
+            throw UsageError(where + ": 'scale' must be one non-zero number");
         spec.scale = v[0];
     }
     if (j.contains("mean")) spec.mean = three(numbers("mean"), where, "mean");
@@ -108,7 +111,8 @@ void apply_sidecar(const std::string& text, const std::string& where, ModelSpec&
 // Flags override the sidecar.
 void apply_flags(const ModelOptions& o, ModelSpec& spec) {
     if (o.input_size) {
-        if (o.input_size->first < 1 || o.input_size->second < 1 || o.input_size->first > 8192 || o.input_size->second > 8192) {
+        if (o.input_size->first < 1 || o.input_size->second < 1 || o.input_size->first > 8192 ||
+            o.input_size->second > 8192) {
             throw UsageError("--input-size: width and height must be 1..8192");
         }
         spec.width = o.input_size->first;
@@ -142,7 +146,6 @@ void apply_flags(const ModelOptions& o, ModelSpec& spec) {
     // Single-threaded OpenCV gives the same outputs for any batch (tested); small networks
     // gain from batching, large ones lose (cache), so the default follows the model size.
     spec.batch = o.batch > 0 ? o.batch : (spec.bytes.size() <= (std::size_t{16} << 20) ? 4 : 1);
-
 }
 
 // The model must take one image: N x 3 x H x W (or N x H x W x 3) of the input size used;
@@ -163,9 +166,12 @@ void check_input(const ModelOptions& o, ModelSpec& spec) {
     const std::int64_t channels = d.size() == 4 ? (spec.nhwc ? d[3] : d[1]) : 0;
     if (d.size() != 4 || channels != 3) {
         std::string shape;
-        for (std::size_t i = 0; i < d.size(); ++i) shape += (i ? "x" : "") + (d[i] < 0 ? std::string("?") : std::to_string(d[i]));
-        throw UsageError("--model " + spec.name + ": input '" + input->name + "' is " + (shape.empty() ? "of unknown shape" : shape) +
-                         "; lessmore needs a 3-channel image, N x 3 x H x W" + (spec.nhwc ? " (NHWC: N x H x W x 3)" : ""));
+        for (std::size_t i = 0; i < d.size(); ++i)
+            shape += (i ? "x" : "") + (d[i] < 0 ? std::string("?") : std::to_string(d[i]));
+        throw UsageError("--model " + spec.name + ": input '" + input->name + "' is " +
+                         (shape.empty() ? "of unknown shape" : shape) +
+                         "; lessmore needs a 3-channel image, N x 3 x H x W" +
+                         (spec.nhwc ? " (NHWC: N x H x W x 3)" : ""));
     }
     // A fixed spatial size in the graph must agree with the input size used.
     const std::int64_t h = spec.nhwc ? d[1] : d[2], w = spec.nhwc ? d[2] : d[3];
@@ -174,8 +180,9 @@ void check_input(const ModelOptions& o, ModelSpec& spec) {
             spec.width = static_cast<int>(w > 0 ? w : spec.width);
             spec.height = static_cast<int>(h > 0 ? h : spec.height);
         } else {
-            throw UsageError("--model " + spec.name + ": the graph's input is " + std::to_string(w) + "x" + std::to_string(h) +
-                             " but the input size given is " + std::to_string(spec.width) + "x" + std::to_string(spec.height));
+            throw UsageError("--model " + spec.name + ": the graph's input is " + std::to_string(w) + "x" +
+                             std::to_string(h) + " but the input size given is " + std::to_string(spec.width) + "x" +
+                             std::to_string(spec.height));
         }
     }
     spec.input = input->name;

@@ -5,15 +5,15 @@
 
 #include "io/model_files.hpp"
 
+#include <lessmore/cancel.hpp>
+#include <lessmore/discovery.hpp>
 #include <lessmore/embedder.hpp>
 #include <lessmore/error.hpp>
 #include <lessmore/intensity.hpp>
-#include <lessmore/resize_area.hpp>
-#include <lessmore/resize_pillow.hpp>
-#include <lessmore/cancel.hpp>
-#include <lessmore/discovery.hpp>
 #include <lessmore/load.hpp>
 #include <lessmore/natural_order.hpp>
+#include <lessmore/resize_area.hpp>
+#include <lessmore/resize_pillow.hpp>
 #include <lessmore/thread_pool.hpp>
 
 #include <opencv2/dnn.hpp>
@@ -31,7 +31,6 @@ std::unique_ptr<Embedder> embedder(ModelOptions o) {
     if (!o.path.empty()) o.files = read_model_files(o.path);
     return std::make_unique<Embedder>(o);
 }
-
 
 using nlohmann::json;
 
@@ -81,7 +80,8 @@ TEST(DeepNet, BundledEmbeddingsMatchAnIndependentNumpyForwardPass) {
     // The golden cosines, and batch composition does not matter.
     const auto& m = g["cosine"]["matrix"];
     for (std::size_t i = 0; i < 4; ++i)
-        for (std::size_t j = 0; j < 4; ++j) EXPECT_NEAR(cosine(embeddings[i], embeddings[j]), m[i][j].get<double>(), 1e-6);
+        for (std::size_t j = 0; j < 4; ++j)
+            EXPECT_NEAR(cosine(embeddings[i], embeddings[j]), m[i][j].get<double>(), 1e-6);
     const auto single = embedder.embed({batch[2]});
     for (std::size_t i = 0; i < single[0].size(); ++i) EXPECT_NEAR(single[0][i], embeddings[2][i], 1e-5);
 }
@@ -141,10 +141,12 @@ TEST(DeepNet, ClassifierWeightsAreRealImageNetWeights) {
     ASSERT_EQ(scores.size(), 1000u);
     std::vector<std::size_t> order(1000);
     for (std::size_t i = 0; i < 1000; ++i) order[i] = i;
-    std::partial_sort(order.begin(), order.begin() + 5, order.end(), [&](auto a, auto b) { return scores[a] > scores[b]; });
+    std::partial_sort(order.begin(), order.begin() + 5, order.end(),
+                      [&](auto a, auto b) { return scores[a] > scores[b]; });
     int dogs = 0;
-    for (std::size_t k = 0; k < 5; ++k) dogs += labels[order[k]] == "Siberian husky" || labels[order[k]] == "malamute" ||
-                                              labels[order[k]] == "Eskimo dog";
+    for (std::size_t k = 0; k < 5; ++k)
+        dogs +=
+            labels[order[k]] == "Siberian husky" || labels[order[k]] == "malamute" || labels[order[k]] == "Eskimo dog";
     EXPECT_GE(dogs, 2);
 }
 
@@ -167,7 +169,8 @@ std::vector<TinyImage> tiny_images() {
 
 void expect_vector(const std::vector<float>& got, const json& expected, const std::string& what) {
     ASSERT_EQ(got.size(), expected.size()) << what;
-    for (std::size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], expected[i].get<double>(), 1e-4) << what << " [" << i << "]";
+    for (std::size_t i = 0; i < got.size(); ++i)
+        EXPECT_NEAR(got[i], expected[i].get<double>(), 1e-4) << what << " [" << i << "]";
 }
 
 TEST(DeepNet, SidecarWithNhwcBgrMeanStdAndNamedOutput) {
@@ -203,7 +206,8 @@ TEST(DeepNet, FlagsOverrideAndBatchesOfSeveralImages) {
     for (const auto& t : images) batch.push_back(&t.image);
     const auto out = e->embed(batch);
     ASSERT_EQ(out.size(), images.size());
-    for (std::size_t i = 0; i < images.size(); ++i) expect_vector(out[i], images[i].expected["nchw_rgb"]["vector"], "batch");
+    for (std::size_t i = 0; i < images.size(); ++i)
+        expect_vector(out[i], images[i].expected["nchw_rgb"]["vector"], "batch");
 }
 
 void expect_usage_error(const ModelOptions& o, const std::string& mention) {
