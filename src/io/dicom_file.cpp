@@ -61,37 +61,6 @@ constexpr DicomTag k_value_transformation = dicom_tag(0x0028, 0x9145);
 constexpr DicomTag k_frame_type_sequence = dicom_tag(0x0018, 0x9329);  // CT Image Frame Type
 constexpr DicomTag k_frame_type = dicom_tag(0x0008, 0x9007);
 
-// The file's bytes, not zero-filled first (the read overwrites them). Read rather than
-// mapped: a file truncated by someone else mid-run must not raise SIGBUS.
-struct FileBytes {
-    std::unique_ptr<std::uint8_t[]> bytes;
-    std::size_t size = 0;
-};
-
-FileBytes read_whole_file(const std::filesystem::path& path) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) throw InputError("cannot open: " + errno_text(errno));
-    struct Close {
-        int fd;
-        ~Close() { ::close(fd); }
-    } closer{fd};
-    struct stat st {};
-    if (::fstat(fd, &st) != 0) throw InputError("cannot read: " + errno_text(errno));
-    if (st.st_size <= 0) throw InputError("empty file");
-    FileBytes out;
-    out.size = static_cast<std::size_t>(st.st_size);
-    out.bytes.reset(new std::uint8_t[out.size]);
-    std::size_t done = 0;
-    while (done < out.size) {
-        const ssize_t n = ::read(fd, out.bytes.get() + done, out.size - done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) throw InputError("cannot read: " + errno_text(errno));
-        if (n == 0) throw InputError("file shrank while being read");
-        done += static_cast<std::size_t>(n);
-    }
-    return out;
-}
-
 template <std::size_t N>
 std::optional<std::array<double, N>> fixed_numbers(const DicomDataset& ds, DicomTag tag) {
     const auto v = ds.numbers(tag);
@@ -444,12 +413,46 @@ void read_image(const std::filesystem::path& path, const ParsedDicom& parsed, De
 
 }  // namespace
 
+// Read rather than mapped: a file truncated by someone else mid-run must not raise SIGBUS.
+// Not zero-filled first: the read overwrites every byte.
+DicomBytes read_dicom_bytes(const std::filesystem::path& path, std::size_t max_bytes) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) throw InputError("cannot open: " + errno_text(errno));
+    struct Close {
+        int fd;
+        ~Close() { ::close(fd); }
+    } closer{fd};
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) throw InputError("cannot read: " + errno_text(errno));
+    if (!S_ISREG(st.st_mode)) throw InputError("not a regular file");
+    if (st.st_size <= 0) throw InputError("empty file");
+    DicomBytes out;
+    out.size = static_cast<std::size_t>(st.st_size);
+    std::array<std::uint8_t, 4096> head{};
+    const ssize_t got = ::pread(fd, head.data(), head.size(), 0);
+    if (got < 0) throw InputError("cannot read: " + errno_text(errno));
+    if (!looks_like_dicom(head.data(), static_cast<std::size_t>(got))) {
+        throw InputError("not a DICOM file (no DICM marker at byte 128, no plausible first element)");
+    }
+    if (out.size > max_bytes) throw InputError("larger than " + std::to_string(max_bytes >> 20) + " MB");
+    out.bytes.reset(new std::uint8_t[out.size]);
+    std::size_t done = 0;
+    while (done < out.size) {
+        const ssize_t n = ::pread(fd, out.bytes.get() + done, out.size - done, static_cast<off_t>(done));
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) throw InputError("cannot read: " + errno_text(errno));
+        if (n == 0) throw InputError("file shrank while being read");
+        done += static_cast<std::size_t>(n);
+    }
+    return out;
+}
+
 DicomFile read_dicom_file(const std::filesystem::path& path, const std::string& name, DecoderPool& decoders,
                           const DicomReadOptions& options) {
     DicomFile r;
     r.name = name;
     try {
-        const FileBytes file = read_whole_file(path);
+        const DicomBytes file = read_dicom_bytes(path);
         const ParsedDicom parsed = parse_dicom(file.bytes.get(), file.size, "");
         read_header_fields(parsed.dataset(), r);
         read_image(path, parsed, decoders, options, r);

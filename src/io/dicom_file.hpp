@@ -9,6 +9,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <limits>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -54,6 +56,17 @@ struct DicomReadOptions {
 };
 
 // Never throws; problems land in .error, non-images and localizers in .skip.
+// A DICOM file's bytes, read with one call after its first 4 KB passed looks_like_dicom()
+// (io/dicom_parser.hpp), so a file that only has a DICOM name (a multi-GB file of zeros named
+// .dcm) fails from its head instead of being read whole. Throws InputError; also when the
+// file is larger than max_bytes.
+struct DicomBytes {
+    std::unique_ptr<std::uint8_t[]> bytes;
+    std::size_t size = 0;
+};
+DicomBytes read_dicom_bytes(const std::filesystem::path& path,
+                            std::size_t max_bytes = std::numeric_limits<std::size_t>::max());
+
 DicomFile read_dicom_file(const std::filesystem::path& path, const std::string& name, DecoderPool& decoders,
                           const DicomReadOptions& options);
 

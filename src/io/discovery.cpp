@@ -6,6 +6,7 @@
 #include <lessmore/files.hpp>
 #include <lessmore/sha256.hpp>
 
+#include "io/dicom_file.hpp"
 #include "io/dicom_parser.hpp"
 #include "io/nifti_file.hpp"
 #include "io/volume_header.hpp"
@@ -297,11 +298,12 @@ std::string source_fingerprint(const Source& source) {
 namespace {
 
 // The SeriesInstanceUID of a DICOM file ("" when it cannot be read).
+// Bounded: a classic slice is well under 64 MB; anything larger (or not DICOM at all) is
+// not one file of a split series and is left where it is.
 std::string series_uid_of(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     try {
-        return parse_dicom(bytes.data(), bytes.size(), "").dataset().string(dicom_tag(0x0020, 0x000e));
+        const DicomBytes file = read_dicom_bytes(path, std::size_t{64} << 20);
+        return parse_dicom(file.bytes.get(), file.size, "").dataset().string(dicom_tag(0x0020, 0x000e));
     } catch (const InputError&) {
         return {};
     }

@@ -191,10 +191,11 @@ void metaimage_zlib(Cases& cases, const std::string& v) {
     }
 }
 
-// 3 GB and 50 GB of nothing (a hole) with every volume extension; valid headers over a
+// 3 GB and 50 GB of nothing (a hole) with every volume extension (and the DICOM ones, which
+// are read whole only once their first bytes look like DICOM); valid headers over a
 // 50 GB hole read only what they name.
 void huge_files(Cases& cases, const std::string& v) {
-    for (const char* ext : {".nrrd", ".nhdr", ".mha", ".mhd", ".nii", ".nii.gz", ".hdr", ".hdr.gz"}) {
+    for (const char* ext : {".nrrd", ".nhdr", ".mha", ".mhd", ".nii", ".nii.gz", ".hdr", ".hdr.gz", ".dcm", ".ima"}) {
         for (const std::uint64_t gb : {3, 50})
             cases.add({"zeros" + std::to_string(gb) + ext, "", {}, std::nullopt, gb << 30});
     }
