@@ -10,15 +10,19 @@ namespace {
 // The value's name in --help, as CLI11 writes it for typed options.
 std::string type_name(const OptionSpec& s) {
     switch (s.type) {
-    case ValueType::Int: return "INT";
-    case ValueType::Uint: return "UINT";
-    case ValueType::Float: return "FLOAT";
+    case ValueType::Int:
+        return "INT";
+    case ValueType::Uint:
+        return "UINT";
+    case ValueType::Float:
+        return "FLOAT";
     case ValueType::Choice: {
         std::string names;
         for (const std::string& c : s.choices) names += (names.empty() ? "" : ",") + c;
         return "TEXT:{" + names + "}";
     }
-    default: return "TEXT";
+    default:
+        return "TEXT";
     }
 }
 
@@ -80,7 +84,8 @@ bool quiet(const OptionValues& values) { return values.command().find("quiet") &
 
 std::string percent(std::size_t part, std::size_t whole) {
     char buf[32];
-    std::snprintf(buf, sizeof buf, "%.1f%%", whole ? 100.0 * static_cast<double>(part) / static_cast<double>(whole) : 0.0);
+    std::snprintf(buf, sizeof buf, "%.1f%%",
+                  whole ? 100.0 * static_cast<double>(part) / static_cast<double>(whole) : 0.0);
     return buf;
 }
 

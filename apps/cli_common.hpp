@@ -7,8 +7,8 @@
 
 #include "progress.hpp"
 
-#include <CLI/CLI.hpp>
 #include <spdlog/logger.h>
+#include <CLI/CLI.hpp>
 
 #include <map>
 #include <memory>

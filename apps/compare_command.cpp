@@ -13,8 +13,8 @@ namespace lessmore::cli {
 namespace {
 
 nlohmann::ordered_json row_json(const VolumeComparison& v) {
-    return {{"id", v.id},         {"slices", v.slices}, {"kept_a", v.kept_a}, {"kept_b", v.kept_b},
-            {"both", v.both},     {"only_a", v.only_a}, {"only_b", v.only_b}, {"overlap", v.overlap}};
+    return {{"id", v.id},     {"slices", v.slices}, {"kept_a", v.kept_a}, {"kept_b", v.kept_b},
+            {"both", v.both}, {"only_a", v.only_a}, {"only_b", v.only_b}, {"overlap", v.overlap}};
 }
 
 void print_json(const CompareResult& r, const CompareConfig& c) {
@@ -37,10 +37,11 @@ void print_text(const CompareResult& r) {
     std::size_t width = 6;
     for (const VolumeComparison& v : r.volumes) width = std::max(width, v.id.size());
     const int w = static_cast<int>(width);
-    std::printf("%-*s %8s %8s %8s %8s %8s %8s\n", w, "volume", "kept A", "kept B", "both", "only A", "only B", "overlap");
+    std::printf("%-*s %8s %8s %8s %8s %8s %8s\n", w, "volume", "kept A", "kept B", "both", "only A", "only B",
+                "overlap");
     auto row = [&](const VolumeComparison& v) {
-        std::printf("%-*s %8zu %8zu %8zu %8zu %8zu %8s\n", w, v.id.c_str(), v.kept_a, v.kept_b, v.both, v.only_a, v.only_b,
-                    percent(static_cast<std::size_t>(v.overlap * 10000 + 0.5), 10000).c_str());
+        std::printf("%-*s %8zu %8zu %8zu %8zu %8zu %8s\n", w, v.id.c_str(), v.kept_a, v.kept_b, v.both, v.only_a,
+                    v.only_b, percent(static_cast<std::size_t>(v.overlap * 10000 + 0.5), 10000).c_str());
     };
     for (const VolumeComparison& v : r.volumes) row(v);
     row(r.total);

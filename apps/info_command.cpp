@@ -1,8 +1,8 @@
 // lessmore info INPUT... (options: the option model, src/pipeline/options.cpp)
 #include "commands.hpp"
 
-#include <lessmore/manifest.hpp>
 #include <lessmore/info.hpp>
+#include <lessmore/manifest.hpp>
 
 #include <algorithm>
 #include <cstdio>
@@ -20,12 +20,14 @@ int run(const OptionValues& values, Context& ctx) {
     } else {
         std::size_t width = 6;
         for (const VolumeInfo& v : r.volumes) width = std::max(width, v.id.size());
-        std::printf("%-*s %-9s %-7s %-15s %s\n", static_cast<int>(width), "volume", "format", "dtype", "size", "spacing (mm)");
+        std::printf("%-*s %-9s %-7s %-15s %s\n", static_cast<int>(width), "volume", "format", "dtype", "size",
+                    "spacing (mm)");
         for (const VolumeInfo& v : r.volumes) {
-            const std::string size = std::to_string(v.width) + "x" + std::to_string(v.height) + "x" +
-                                     std::to_string(v.slice_count());
+            const std::string size =
+                std::to_string(v.width) + "x" + std::to_string(v.height) + "x" + std::to_string(v.slice_count());
             std::printf("%-*s %-9s %-7s %-15s %.4g x %.4g x %.4g\n", static_cast<int>(width), v.id.c_str(),
-                        v.format.c_str(), voxel_type_name(v.type), size.c_str(), v.spacing[0], v.spacing[1], v.spacing[2]);
+                        v.format.c_str(), voxel_type_name(v.type), size.c_str(), v.spacing[0], v.spacing[1],
+                        v.spacing[2]);
         }
     }
     for (const auto& [id, others] : shared_series(r)) {

@@ -9,12 +9,12 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <unistd.h>
 #include <algorithm>
-#include <filesystem>
-#include <new>
 #include <csignal>
 #include <cstdio>
-#include <unistd.h>
+#include <filesystem>
+#include <new>
 
 namespace {
 
@@ -60,9 +60,9 @@ int main(int argc, char** argv) {
     app.require_subcommand(1);
     // Each subcommand declares its options (in --help order) and returns its runner.
     const std::vector<std::pair<std::string, cli::Runner>> commands = {
-        {"reduce", cli::add_reduce_command(app)}, {"info", cli::add_info_command(app)},
-        {"score", cli::add_score_command(app)},   {"merge", cli::add_merge_command(app)},
-        {"sweep", cli::add_sweep_command(app)},   {"report", cli::add_report_command(app)},
+        {"reduce", cli::add_reduce_command(app)},  {"info", cli::add_info_command(app)},
+        {"score", cli::add_score_command(app)},    {"merge", cli::add_merge_command(app)},
+        {"sweep", cli::add_sweep_command(app)},    {"report", cli::add_report_command(app)},
         {"compare", cli::add_compare_command(app)}};
     auto find = [&](const std::string& name) {
         return std::find_if(commands.begin(), commands.end(), [&](const auto& c) { return c.first == name; });
@@ -73,8 +73,8 @@ int main(int argc, char** argv) {
         for (std::size_t k = 0; k < commands.size(); ++k) {
             names += (k == 0 ? "" : k + 1 == commands.size() ? " or " : ", ") + commands[k].first;
         }
-        std::fprintf(stderr, "lessmore: error: unknown command '%s' (use %s)\nRun 'lessmore --help' for usage.\n", argv[1],
-                     names.c_str());
+        std::fprintf(stderr, "lessmore: error: unknown command '%s' (use %s)\nRun 'lessmore --help' for usage.\n",
+                     argv[1], names.c_str());
         return 2;
     }
     try {

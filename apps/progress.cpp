@@ -54,8 +54,8 @@ void StderrProgress::redraw(bool force) {
         std::snprintf(buf, sizeof buf, "%ld:%02ld:%02ld", s / 3600, s / 60 % 60, s % 60);
         eta = buf;
     }
-    std::fprintf(stderr, "\r\033[K[%zu/%zu volumes] %zu/%zu slices, %.0f slices/s, ETA %s  %s", m_sources_done, m_sources,
-                 m_slices_done, std::max(m_estimated, m_slices_done), rate, eta.c_str(), m_current.c_str());
+    std::fprintf(stderr, "\r\033[K[%zu/%zu volumes] %zu/%zu slices, %.0f slices/s, ETA %s  %s", m_sources_done,
+                 m_sources, m_slices_done, std::max(m_estimated, m_slices_done), rate, eta.c_str(), m_current.c_str());
     std::fflush(stderr);
     m_line_shown = true;
 }
@@ -65,8 +65,11 @@ void StderrProgress::sources_found(std::size_t sources, std::size_t estimated_sl
     m_sources = sources;
     m_estimated = estimated_slices;
     if (m_style == ProgressStyle::Jsonl) {
-        emit(nlohmann::json{{"event", "start"}, {"sources", sources}, {"estimated_slices", estimated_slices},
-                            {"skipped_slices", m_skipped_slices}}.dump());
+        emit(nlohmann::json{{"event", "start"},
+                            {"sources", sources},
+                            {"estimated_slices", estimated_slices},
+                            {"skipped_slices", m_skipped_slices}}
+                 .dump());
     }
     m_log.debug("{} source(s) to read", sources);
     redraw(true);
@@ -75,7 +78,8 @@ void StderrProgress::sources_found(std::size_t sources, std::size_t estimated_sl
 void StderrProgress::source_skipped(const std::string& id, std::size_t slices) {
     std::lock_guard<std::mutex> lock(m_mutex);
     m_skipped_slices += slices;
-    if (m_style == ProgressStyle::Jsonl) emit(nlohmann::json{{"event", "skipped"}, {"id", id}, {"slices", slices}}.dump());
+    if (m_style == ProgressStyle::Jsonl)
+        emit(nlohmann::json{{"event", "skipped"}, {"id", id}, {"slices", slices}}.dump());
     if (m_per_volume) m_log.info("{}: done by an earlier run", id);
 }
 
@@ -158,7 +162,8 @@ void StderrProgress::finished(std::size_t volumes, std::size_t slices, std::size
     std::lock_guard<std::mutex> lock(m_mutex);
     clear_line();
     if (m_style == ProgressStyle::Jsonl) {
-        emit(nlohmann::json{{"event", "finish"}, {"volumes", volumes}, {"slices", slices}, {"kept", kept}, {"seconds", seconds}}
+        emit(nlohmann::json{
+            {"event", "finish"}, {"volumes", volumes}, {"slices", slices}, {"kept", kept}, {"seconds", seconds}}
                  .dump());
     }
 }

@@ -23,7 +23,8 @@ void print_table(const ReduceResult& r) {
     std::printf("%-*s %8zu %8zu %9s\n", static_cast<int>(width), total.c_str(), r.summary.slices, r.summary.kept,
                 percent(r.summary.kept, r.summary.slices).c_str());
     if (r.summary.removed_across > 0 || !r.duplicates.empty()) {
-        std::printf("removed across volumes: %zu; duplicate volumes: %zu\n", r.summary.removed_across, r.duplicates.size());
+        std::printf("removed across volumes: %zu; duplicate volumes: %zu\n", r.summary.removed_across,
+                    r.duplicates.size());
         for (const VolumeDuplicate& d : r.duplicates)
             std::printf("  %s duplicates %s (%s of its kept slices)\n", d.volume.c_str(), d.of.c_str(),
                         percent(static_cast<std::size_t>(d.fraction * 1000 + 0.5), 1000).c_str());

@@ -16,7 +16,9 @@ int run(const OptionValues& values, Context& ctx) {
     progress.finish();
     std::printf("%s: %zu volumes%s%s\n", r.path.c_str(), r.volumes,
                 r.pages ? (", " + std::to_string(r.pages) + " volume pages in report/").c_str() : "",
-                r.unavailable ? (", " + std::to_string(r.unavailable) + " without pictures (source not readable)").c_str() : "");
+                r.unavailable
+                    ? (", " + std::to_string(r.unavailable) + " without pictures (source not readable)").c_str()
+                    : "");
     return 0;
 }
 

@@ -2,9 +2,9 @@
 #include "commands.hpp"
 
 #include <lessmore/error.hpp>
-#include <lessmore/sweep.hpp>
 #include <lessmore/files.hpp>
 #include <lessmore/number_format.hpp>
+#include <lessmore/sweep.hpp>
 
 #include <cstdio>
 #include <memory>

@@ -1,30 +1,30 @@
 // Kernel benchmarks (Google Benchmark): the per-slice work of HASH on 512x512 CT.
 // Run: build/bench/lessmore_bench_kernels [--benchmark_filter=...]
+#include <lessmore/base64.hpp>
+#include <lessmore/cancel.hpp>
+#include <lessmore/cross_volume.hpp>
 #include <lessmore/decoder_pool.hpp>
 #include <lessmore/dhash.hpp>
-#include <lessmore/library_setup.hpp>
+#include <lessmore/discovery.hpp>
 #include <lessmore/embedder.hpp>
 #include <lessmore/intensity.hpp>
-#include <lessmore/resize_pillow.hpp>
-#include <lessmore/mutual_information.hpp>
-#include <lessmore/ssim.hpp>
-#include <lessmore/cancel.hpp>
-#include <lessmore/discovery.hpp>
+#include <lessmore/library_setup.hpp>
 #include <lessmore/load.hpp>
-#include <lessmore/thread_pool.hpp>
-#include <lessmore/png_writer.hpp>
-#include <lessmore/base64.hpp>
-#include <lessmore/cross_volume.hpp>
 #include <lessmore/metric.hpp>
+#include <lessmore/mutual_information.hpp>
 #include <lessmore/neighbour_index.hpp>
+#include <lessmore/png_writer.hpp>
+#include <lessmore/resize_pillow.hpp>
+#include <lessmore/ssim.hpp>
+#include <lessmore/thread_pool.hpp>
 
 #include <sys/resource.h>
 
 #include <benchmark/benchmark.h>
 #include <opencv2/dnn.hpp>
 
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 #include <cstdint>
@@ -127,7 +127,8 @@ void pairs_on_all_threads(benchmark::State& state, const std::vector<Stats>& sta
     const std::size_t batch = 64;
     std::vector<double> out(batch);
     for (auto _ : state) {
-        pool.parallel_for(batch, [&](std::size_t k) { out[k] = compare(stats[k % stats.size()], stats[(k + 1) % stats.size()]); });
+        pool.parallel_for(
+            batch, [&](std::size_t k) { out[k] = compare(stats[k % stats.size()], stats[(k + 1) % stats.size()]); });
         benchmark::DoNotOptimize(out.data());
     }
     state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(batch));
@@ -171,7 +172,9 @@ BENCHMARK(BM_DeepNetEmbed)->Arg(1)->Arg(4)->Arg(16)->Unit(benchmark::kMillisecon
 
 void BM_DeepNetForwardOnly(benchmark::State& state) {
     const ModelOptions o = bench_model();
-    const std::string path = o.path.empty() ? std::string(LESSMORE_SOURCE_DIR) + "/models/mobilenet_v1_0.25_224_imagenet_embed.onnx" : o.path;
+    const std::string path =
+        o.path.empty() ? std::string(LESSMORE_SOURCE_DIR) + "/models/mobilenet_v1_0.25_224_imagenet_embed.onnx"
+                       : o.path;
     cv::setNumThreads(1);
     cv::dnn::Net net = cv::dnn::readNetFromONNX(path);
     const int n = static_cast<int>(state.range(0));
@@ -271,10 +274,13 @@ void run_pass(benchmark::State& state, const FeatureSet& set, double threshold, 
     ThreadPool pool(2);
     CrossDecisions d;
     for (auto _ : state) {
-        d = cross_volume_pass(set.volumes, *set.metric, threshold, [&]() -> std::unique_ptr<NeighbourIndex> {
-            if (brute_force) return std::make_unique<BruteForceIndex>();
-            return set.metric->make_index(threshold, pool.size());
-        }, pool);
+        d = cross_volume_pass(
+            set.volumes, *set.metric, threshold,
+            [&]() -> std::unique_ptr<NeighbourIndex> {
+                if (brute_force) return std::make_unique<BruteForceIndex>();
+                return set.metric->make_index(threshold, pool.size());
+            },
+            pool);
     }
     const std::size_t slices = set.owned.size();
     std::size_t removed = 0;
@@ -291,8 +297,13 @@ void BM_ScopePassHash(benchmark::State& state) {
     run_pass(state, set, static_cast<double>(state.range(1)), false);
 }
 BENCHMARK(BM_ScopePassHash)
-    ->Args({1000000, 3, 0})->Args({1000000, 6, 0})->Args({1000000, 12, 0})->Args({1000000, 6, 1})
-    ->Unit(benchmark::kSecond)->UseRealTime()->Iterations(1);
+    ->Args({1000000, 3, 0})
+    ->Args({1000000, 6, 0})
+    ->Args({1000000, 12, 0})
+    ->Args({1000000, 6, 1})
+    ->Unit(benchmark::kSecond)
+    ->UseRealTime()
+    ->Iterations(1);
 
 // The same pass over every pair, as a global brute-force tool does (smaller: it is
 // quadratic); Args: kept slices, threshold.
@@ -336,7 +347,12 @@ void BM_ScopePassDeepNet(benchmark::State& state) {
     const FeatureSet set = embedding_dataset(static_cast<std::size_t>(state.range(0)));
     run_pass(state, set, static_cast<double>(state.range(1)) / 100.0, false);
 }
-BENCHMARK(BM_ScopePassDeepNet)->Args({100000, 95})->Args({100000, 99})->Unit(benchmark::kSecond)->UseRealTime()->Iterations(1);
+BENCHMARK(BM_ScopePassDeepNet)
+    ->Args({100000, 95})
+    ->Args({100000, 99})
+    ->Unit(benchmark::kSecond)
+    ->UseRealTime()
+    ->Iterations(1);
 
 }  // namespace
 

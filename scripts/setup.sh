@@ -12,17 +12,18 @@ case "$mode" in demo|test|build) ;; *) echo "usage: bash scripts/setup.sh [demo|
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${LESSMORE_BUILD_DIR:-$here/build}"
 
+# What building lessmore needs; the test suite and benchmarks need more (installed for
+# `test` and `build`, not for the demo, whose first run builds only the binary).
 packages=(build-essential cmake pkg-config
           libinsighttoolkit5-dev libgdcm-dev zlib1g-dev libjpeg62-turbo-dev libopencv-dev libcli11-dev libspdlog-dev nlohmann-json3-dev
-          libfaiss-dev libopenblas0-openmp libonnx-dev libprotobuf-dev
-          libgdcm-tools googletest libgtest-dev libbenchmark-dev darknet)
-
+          libfaiss-dev libopenblas0-openmp libonnx-dev libprotobuf-dev)
+# LibTorch builds the TorchScript module (docs/models.md); the demo does without it.
+[ "$mode" = demo ] || packages+=(googletest libgtest-dev libbenchmark-dev libgdcm-tools darknet libtorch-dev)
 # The browser test of the HTML report needs a real browser; the cluster tests (docs/clusters.md)
-# a real SLURM, GNU parallel and a YAML parser; the model tests (docs/models.md) Debian's torch,
-# which exports the models they run, and LibTorch, which the TorchScript module is built with
-# (without libtorch-dev the build has no TorchScript support: demo and build do not need it).
-[ "$mode" = test ] && packages+=(chromium slurm-wlm munge parallel python3-yaml
-                                 python3-torch python3-torchvision libtorch-dev python3-nibabel python3-pil python3-numpy)
+# a real SLURM, GNU parallel and a YAML parser; CI's format check clang-format; the model tests
+# (docs/models.md) Debian's torch, which exports the models they run.
+[ "$mode" = test ] && packages+=(chromium slurm-wlm munge parallel python3-yaml clang-format
+                                 python3-torch python3-torchvision python3-nibabel python3-pil python3-numpy)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -38,8 +39,18 @@ if ((${#missing[@]})); then
 fi
 
 jobs="$(nproc 2>/dev/null || echo 2)"
-cmake -S "$here" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build "$build" -j "$jobs"
+if [ "$mode" = demo ]; then
+    # Only the binary: no tests, no benchmarks (a later `setup.sh test` turns them on again).
+    cmake -S "$here" -B "$build" -DCMAKE_BUILD_TYPE=Release -DLESSMORE_BUILD_TESTS=OFF -DLESSMORE_BUILD_BENCHMARKS=OFF >/dev/null
+    cmake --build "$build" -j "$jobs" --target lessmore
+else
+    # Tests and CI treat warnings in lessmore's own code as errors (CONTRIBUTING.md).
+    werror=OFF
+    [ "$mode" = test ] && werror=ON
+    cmake -S "$here" -B "$build" -DCMAKE_BUILD_TYPE=Release -DLESSMORE_BUILD_TESTS=ON -DLESSMORE_BUILD_BENCHMARKS=ON \
+          -DLESSMORE_WERROR="$werror" >/dev/null
+    cmake --build "$build" -j "$jobs"
+fi
 
 case "$mode" in
 demo)

@@ -5,17 +5,21 @@
 #include <lessmore/library_setup.hpp>
 #include <lessmore/sha256.hpp>
 
-#include <array>
-#include <cctype>
-#include <cstdio>
-#include <cstring>
 #include <fcntl.h>
-#include <fstream>
-#include <random>
 #include <spawn.h>
-#include <sstream>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <array>
+#include <cctype>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <thread>
 
 extern char** environ;
 
@@ -45,8 +49,8 @@ TempDir::~TempDir() {
 
 std::string with_dicom_string(const std::string& file, std::uint16_t group, std::uint16_t element, std::string value) {
     if (value.size() % 2) value += ' ';
-    const char tag[4] = {static_cast<char>(group & 0xff), static_cast<char>(group >> 8), static_cast<char>(element & 0xff),
-                         static_cast<char>(element >> 8)};
+    const char tag[4] = {static_cast<char>(group & 0xff), static_cast<char>(group >> 8),
+                         static_cast<char>(element & 0xff), static_cast<char>(element >> 8)};
     for (std::size_t at = 132; (at = file.find(std::string(tag, 4), at)) != std::string::npos; ++at) {
         if (at + 8 > file.size()) break;
         const bool explicit_vr = std::isupper(static_cast<unsigned char>(file[at + 4])) &&
@@ -69,13 +73,13 @@ std::string with_dicom_string(const std::string& file, std::uint16_t group, std:
 }
 
 std::string with_dicom_us(const std::string& file, std::uint16_t group, std::uint16_t element, std::uint16_t value) {
-    const char tag[4] = {static_cast<char>(group & 0xff), static_cast<char>(group >> 8), static_cast<char>(element & 0xff),
-                         static_cast<char>(element >> 8)};
+    const char tag[4] = {static_cast<char>(group & 0xff), static_cast<char>(group >> 8),
+                         static_cast<char>(element & 0xff), static_cast<char>(element >> 8)};
     for (std::size_t at = 132; (at = file.find(std::string(tag, 4), at)) != std::string::npos; ++at) {
         const bool explicit_vr = at + 10 <= file.size() && file.compare(at + 4, 2, "US") == 0;
         const std::size_t value_at = at + 8;
-        const std::size_t length = explicit_vr ? static_cast<unsigned char>(file[at + 6])
-                                               : static_cast<unsigned char>(file[at + 4]);
+        const std::size_t length =
+            explicit_vr ? static_cast<unsigned char>(file[at + 6]) : static_cast<unsigned char>(file[at + 4]);
         if (length != 2 || value_at + 2 > file.size()) continue;
         std::string out = file;
         out[value_at] = static_cast<char>(value & 0xff);
@@ -139,6 +143,29 @@ RunResult run_lessmore(const std::vector<std::string>& args) {
     r.exit_code = wait_for(spawn_lessmore(args, io / "stdout", io / "stderr"));
     r.out = read_file(io / "stdout");
     r.err = read_file(io / "stderr");
+    return r;
+}
+
+LimitedRun run_lessmore_with_limit(const std::vector<std::string>& args, const fs::path& dir, int limit_seconds) {
+    const int pid = spawn_lessmore(args, dir / "stdout.txt", dir / "stderr.txt");
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(limit_seconds);
+    LimitedRun r;
+    int status = 0;
+    struct rusage usage {};
+    for (;;) {
+        if (::wait4(pid, &status, WNOHANG, &usage) == pid) break;
+        if (std::chrono::steady_clock::now() > deadline) {
+            ::kill(pid, SIGKILL);
+            ::wait4(pid, &status, 0, &usage);
+            r.timed_out = true;
+            break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    r.exit_code = r.timed_out ? -1 : WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    r.max_rss_kb = usage.ru_maxrss;
+    r.out = read_file(dir / "stdout.txt");
+    r.err = read_file(dir / "stderr.txt");
     return r;
 }
 

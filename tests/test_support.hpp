@@ -13,11 +13,11 @@ namespace lessmore::test {
 
 namespace fs = std::filesystem;
 
-fs::path ct_data();           // tests/data/ct: real CT committed with the tests (see its SOURCES.md)
-fs::path source_dir();        // the repository
-fs::path binary();            // the lessmore executable
-fs::path bundled_sample();    // data/sample/example_ct_sm.nii.gz
-fs::path dicom_fixtures();    // tests/data/dicom
+fs::path ct_data();         // tests/data/ct: real CT committed with the tests (see its SOURCES.md)
+fs::path source_dir();      // the repository
+fs::path binary();          // the lessmore executable
+fs::path bundled_sample();  // data/sample/example_ct_sm.nii.gz
+fs::path dicom_fixtures();  // tests/data/dicom
 
 // A fresh folder removed at the end of the test.
 class TempDir {
@@ -45,6 +45,19 @@ RunResult run_lessmore(const std::vector<std::string>& args);
 // code, or 128 + signal.
 int spawn_lessmore(const std::vector<std::string>& args, const fs::path& out, const fs::path& err);
 int wait_for(int pid);
+
+// The binary started with stdout/stderr to files in `dir`, stopped (SIGKILL) and reported
+// as timed out if it runs past `limit`: a hang fails the test instead of stalling it.
+// max_rss_kb: the peak resident memory of the binary or the largest of its worker
+// processes (getrusage of the waited-for child).
+struct LimitedRun {
+    int exit_code = -1;
+    bool timed_out = false;
+    long max_rss_kb = 0;
+    std::string out;
+    std::string err;
+};
+LimitedRun run_lessmore_with_limit(const std::vector<std::string>& args, const fs::path& dir, int limit_seconds);
 
 // A manifest without what legitimately differs between equal runs: the "run" block
 // (command, threads, timing) and the seconds fields.

@@ -11,7 +11,7 @@
 namespace lessmore {
 
 struct CompareConfig {
-    std::string a;                      // OUT folders of two finished runs
+    std::string a;  // OUT folders of two finished runs
     std::string b;
     std::optional<double> max_changed;  // tolerated fraction of changed slices (default 0)
 };
@@ -24,18 +24,18 @@ struct VolumeComparison {
     std::size_t both = 0;
     std::size_t only_a = 0;
     std::size_t only_b = 0;
-    double overlap = 1.0;    // both / max(kept_a, kept_b); 1 when neither keeps any
+    double overlap = 1.0;  // both / max(kept_a, kept_b); 1 when neither keeps any
 };
 
 struct CompareResult {
     std::vector<VolumeComparison> volumes;  // volumes of both runs, by id
     std::vector<std::string> only_in_a;     // volume ids
     std::vector<std::string> only_in_b;
-    VolumeComparison total;                 // id "total"; slices over the union of volumes
-    std::size_t changed = 0;                // slices decided differently, plus the slices of volumes in one run only
-    double changed_fraction = 0.0;          // changed / total.slices
+    VolumeComparison total;         // id "total"; slices over the union of volumes
+    std::size_t changed = 0;        // slices decided differently, plus the slices of volumes in one run only
+    double changed_fraction = 0.0;  // changed / total.slices
     bool identical = true;
-    bool within_tolerance = true;           // changed_fraction <= max_changed (identical without one)
+    bool within_tolerance = true;  // changed_fraction <= max_changed (identical without one)
 };
 
 // Reads both runs' manifest.json (streamed, keeping only ids and decisions). Throws

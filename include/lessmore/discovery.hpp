@@ -32,15 +32,20 @@ struct Discovery {
     std::vector<Source> sources;         // sorted by id
     std::vector<InputFailure> errors;    // unreadable folders, symlink loops, broken links
     std::vector<InputFailure> warnings;  // things skipped on purpose (e.g. a folder reached twice)
+    // Files passed over on purpose, with the reason, for the manifest's "skipped" list:
+    // FIFOs, sockets and devices (never opened), an .img without its .hdr.
+    std::vector<InputFailure> skipped;
 };
 
 // What a source's files are now: size, modification time and first 4 KB of each, as a
-// SHA-256 in hex (--resume redoes a source whose fingerprint changed). Unreadable files
-// count with what could be read.
+// SHA-256 in hex (--resume redoes a source whose fingerprint changed); a volume file's
+// files include the .img of a NIfTI pair and a detached NRRD/MetaImage data file.
+// Unreadable files count with what could be read.
 std::string source_fingerprint(const Source& source);
 
-// Scans the inputs. Throws UsageError when an input does not exist or two inputs give
-// the same volume id.
+// Scans the inputs. Throws UsageError when an input does not exist, is neither a regular
+// file nor a folder (a FIFO, socket or device given as INPUT), or two inputs give the
+// same volume id.
 Discovery discover(const std::vector<std::string>& inputs);
 
 }  // namespace lessmore

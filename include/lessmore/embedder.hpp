@@ -75,8 +75,8 @@ public:
     InputBatch preprocess(const std::vector<const Image8*>& images) const;
     InputBatch preprocess_values(const std::vector<SliceView>& slices) const;
 
-    std::size_t size() const;   // embedding length
-    int batch() const;          // slices per forward pass
+    std::size_t size() const;  // embedding length
+    int batch() const;         // slices per forward pass
     // The model and its preprocessing, for the manifest.
     const ModelDescription& description() const;
 

@@ -46,12 +46,12 @@ public:
 // DICOM object, a localizer, a duplicate instance), which is not a failure.
 struct LoadedVolume {
     std::string id;
-    std::string path;                 // what to name in an error
-    std::unique_ptr<Volume> volume;   // null when reading failed, the file was skipped, or streamed
+    std::string path;                     // what to name in an error
+    std::unique_ptr<Volume> volume;       // null when reading failed, the file was skipped, or streamed
     std::unique_ptr<SliceStream> stream;  // with LoadOptions::streams: instead of volume
-    std::string error;                // one line, when volume is null: why it failed or was skipped
+    std::string error;                    // one line, when volume is null: why it failed or was skipped
     bool skipped = false;
-    bool streamable = false;          // would come as a stream with LoadOptions::streams
+    bool streamable = false;  // would come as a stream with LoadOptions::streams
 };
 
 // Reads the voxels of every volume in a source; never throws InputError (failures are

@@ -11,9 +11,9 @@ namespace lessmore {
 struct MergeConfig {
     std::vector<std::string> shards;  // the shards' OUT folders
     std::string output;
-    bool move = false;                // move slice files instead of hard-linking (or copying)
+    bool move = false;  // move slice files instead of hard-linking (or copying)
     bool force = false;
-    int threads = 0;                  // for the cross-volume pass (0: one per core)
+    int threads = 0;  // for the cross-volume pass (0: one per core)
     std::vector<std::string> command_line;
 };
 

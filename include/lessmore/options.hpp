@@ -23,8 +23,8 @@
 namespace lessmore {
 
 enum class ValueType {
-    Flag,    // given or not
-    Count,   // a flag that may repeat (-vv)
+    Flag,   // given or not
+    Count,  // a flag that may repeat (-vv)
     Text,
     Int,
     Uint,
@@ -33,18 +33,18 @@ enum class ValueType {
 };
 
 struct OptionSpec {
-    std::string names;         // CLI11 names ("-t,--threshold"), or a positional's name ("INPUT")
-    std::string key;           // "threshold": the Python keyword, unique in its command
+    std::string names;  // CLI11 names ("-t,--threshold"), or a positional's name ("INPUT")
+    std::string key;    // "threshold": the Python keyword, unique in its command
     ValueType type = ValueType::Text;
     std::string help;
     std::string default_text;  // what --help shows; the config's own default decides
     std::vector<std::string> choices;
-    std::string group;         // --help section ("" = Options)
-    int min_values = 1;        // values per occurrence: lists (comma-separated) and positionals
-    int max_values = 1;        // -1: any number
+    std::string group;   // --help section ("" = Options)
+    int min_values = 1;  // values per occurrence: lists (comma-separated) and positionals
+    int max_values = 1;  // -1: any number
     bool required = false;
     bool positional = false;
-    bool cli_only = false;     // how the CLI prints (--json, --progress, -q, -v): no Python keyword
+    bool cli_only = false;  // how the CLI prints (--json, --progress, -q, -v): no Python keyword
 
     // The name messages use: "--threshold", or the positional's name.
     std::string display_name() const;
@@ -100,10 +100,10 @@ MergeConfig merge_config(const OptionValues& values);
 CompareConfig compare_config(const OptionValues& values);
 
 // Option text to typed values (each throws UsageError naming its option and the text).
-std::pair<int, int> parse_shard(const std::string& text);          // "I/N", 1 <= I <= N <= 100000
-std::uint64_t parse_memory(const std::string& text);                 // "500M", "8G", "1.5GiB", "1024"
+std::pair<int, int> parse_shard(const std::string& text);  // "I/N", 1 <= I <= N <= 100000
+std::uint64_t parse_memory(const std::string& text);       // "500M", "8G", "1.5GiB", "1024"
 std::pair<std::optional<std::size_t>, std::optional<std::size_t>> parse_range(const std::string& text);  // "A:B"
-std::vector<double> parse_thresholds(const std::string& text);       // "1,2,3" or "A:B:STEP" (B included)
-IntensityMapping parse_intensity(const std::string& text);           // "minmax", "window:C,W", "none"
+std::vector<double> parse_thresholds(const std::string& text);  // "1,2,3" or "A:B:STEP" (B included)
+IntensityMapping parse_intensity(const std::string& text);      // "minmax", "window:C,W", "none"
 
 }  // namespace lessmore

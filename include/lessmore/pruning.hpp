@@ -32,7 +32,7 @@ struct PruneResult {
     std::vector<bool> kept;
     std::vector<std::optional<std::size_t>> match;  // kept slice a removed slice stands for
     std::vector<std::optional<double>> score;       // the score of that match
-    std::size_t pairs_computed = 0;  // pairs the strategy compared (scored pairs for pairs)
+    std::size_t pairs_computed = 0;                 // pairs the strategy compared (scored pairs for pairs)
 
     explicit PruneResult(std::size_t n = 0) : kept(n, true), match(n), score(n) {}
     std::size_t kept_count() const;
@@ -49,8 +49,8 @@ PruneResult prune_every_n(std::size_t n, std::size_t every);
 using ScoresAgainst =
     std::function<void(std::size_t i, const std::vector<std::size_t>& candidates, std::vector<double>& out)>;
 struct LeaderOptions {
-    std::size_t block = 1;                    // candidates scored per call (fixed: results never depend on threads)
-    std::optional<std::size_t> neighbours;    // only kept slices at most this far back in slice order
+    std::size_t block = 1;                  // candidates scored per call (fixed: results never depend on threads)
+    std::optional<std::size_t> neighbours;  // only kept slices at most this far back in slice order
     // Called once per slice, in order, when its fate is known (a removed slice is never
     // compared again, so its per-slice data can be freed).
     std::function<void(std::size_t i, bool kept)> decided;

@@ -30,14 +30,14 @@ const char* scope_name(Scope s);
 struct ReduceConfig {
     std::vector<std::string> inputs;
     std::string output;
-    MetricOptions metric;                   // metric.method: "everyn" or a metric make_metric() knows
+    MetricOptions metric;  // metric.method: "everyn" or a metric make_metric() knows
     std::optional<double> threshold;
     std::optional<double> fraction;
     std::optional<int> every;
     std::optional<std::size_t> neighbours;  // compare only slices at most this far apart in slice order
     Strategy strategy = Strategy::Auto;
     SliceOrder order = SliceOrder::Position;
-    bool include_localizers = false;        // DICOM scouts (ImageType LOCALIZER); skipped by default
+    bool include_localizers = false;  // DICOM scouts (ImageType LOCALIZER); skipped by default
     IntensityMapping intensity;
     OutputFormat format = OutputFormat::Png;
     bool flat = false;
@@ -46,12 +46,12 @@ struct ReduceConfig {
     int patient_depth = 1;                  // --scope patient without PatientID: folder levels of the id
     double duplicate_fraction = 0.9;        // a volume is a duplicate when this much of it matched one other
     bool force = false;
-    bool resume = false;                    // continue an interrupted OUT made with the same parameters
+    bool resume = false;                       // continue an interrupted OUT made with the same parameters
     std::optional<std::pair<int, int>> shard;  // (I, N): this run does the I-th of N parts of the volumes
-    std::uint64_t max_memory = 0;           // bytes of raw voxels in flight; 0: no cap (threads bound it)
-    int threads = 0;                        // 0: one per core
-    std::vector<std::string> command_line;  // recorded in the manifest
-    std::string save_features;              // --save-features DIR: each slice's features as float32 (docs/models.md)
+    std::uint64_t max_memory = 0;              // bytes of raw voxels in flight; 0: no cap (threads bound it)
+    int threads = 0;                           // 0: one per core
+    std::vector<std::string> command_line;     // recorded in the manifest
+    std::string save_features;                 // --save-features DIR: each slice's features as float32 (docs/models.md)
 
     // The strategy auto resolves to: leader with a threshold, pairs with a fraction.
     Strategy resolved_strategy() const;
@@ -65,11 +65,12 @@ struct RunSummary {
     std::size_t volumes = 0;  // read and reduced
     std::size_t slices = 0;
     std::size_t kept = 0;
-    std::size_t pairs = 0;    // slice pairs compared
-    std::size_t failed = 0;   // volumes or files that could not be read
-    std::size_t skipped = 0;  // files skipped on purpose (non-image objects, localizers, duplicates)
+    std::size_t pairs = 0;              // slice pairs compared
+    std::size_t failed = 0;             // volumes or files that could not be read
+    std::size_t skipped = 0;            // files skipped on purpose (non-image objects, localizers, duplicates)
     std::size_t removed_across = 0;     // kept slices the cross-volume pass removed
     std::size_t duplicate_volumes = 0;  // volumes listed as duplicates of another
+    bool across_volumes = false;        // the cross-volume pass ran: the two counts above are reported
     double seconds = 0.0;
 };
 
@@ -93,7 +94,7 @@ struct ReduceResult {
     std::vector<VolumeSummary> volumes;  // sorted by id
     std::vector<VolumeDuplicate> duplicates;
     std::vector<InputFailure> errors;
-    std::vector<InputFailure> skipped;   // by path; message = the reason
+    std::vector<InputFailure> skipped;  // by path; message = the reason
     RunSummary summary;
 };
 

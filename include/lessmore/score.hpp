@@ -28,9 +28,9 @@ struct ScoreConfig {
 };
 
 struct ScoreResult {
-    VolumeInfo info;          // the volume (no voxels)
-    std::size_t first = 0;    // first slice of the matrix
-    ScoreMatrix matrix;       // float64, symmetric, diagonal = self-similarity
+    VolumeInfo info;        // the volume (no voxels)
+    std::size_t first = 0;  // first slice of the matrix
+    ScoreMatrix matrix;     // float64, symmetric, diagonal = self-similarity
     double seconds = 0.0;
 };
 

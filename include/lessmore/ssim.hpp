@@ -11,11 +11,11 @@ namespace lessmore {
 // local mean and population variance under the 11x11 Gaussian window (sigma 1.5),
 // computed in double; the variance is stored as float (its cancellation is done).
 struct SsimStats {
-    int width = 0;   // of the image
+    int width = 0;  // of the image
     int height = 0;
     std::vector<std::uint8_t> pixels;
     std::vector<std::int32_t> mean;  // (width - 10) x (height - 10), fixed point: mean * 2^23
-    std::vector<float> variance;  // (width - 10) x (height - 10)
+    std::vector<float> variance;     // (width - 10) x (height - 10)
 };
 
 constexpr int k_ssim_radius = 5;  // int(3.5 * 1.5 + 0.5): scikit-image's truncate 3.5

@@ -18,7 +18,7 @@ namespace lessmore {
 
 struct SweepConfig {
     std::vector<std::string> inputs;
-    MetricOptions metric;  // metric.method: "everyn" or a metric make_metric() knows
+    MetricOptions metric;            // metric.method: "everyn" or a metric make_metric() knows
     std::vector<double> thresholds;  // empty: the method's default range
     Strategy strategy = Strategy::Leader;
     std::optional<std::size_t> neighbours;
@@ -39,8 +39,8 @@ struct SweepRow {
 struct SweepResult {
     std::string method;
     std::string strategy;
-    std::vector<SweepRow> rows;                  // one per threshold, in the order given
-    std::map<std::string, std::size_t> slices;   // id -> slices
+    std::vector<SweepRow> rows;                 // one per threshold, in the order given
+    std::map<std::string, std::size_t> slices;  // id -> slices
     std::vector<InputFailure> errors;
 };
 

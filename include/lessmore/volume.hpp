@@ -47,19 +47,19 @@ std::size_t voxel_size(VoxelType type);
 const char* voxel_type_name(VoxelType type);  // numpy-style: "uint8", "int16", ...
 
 struct SliceInfo {
-    std::string file;            // source file relative to the volume; empty for single-file volumes
-    std::optional<double> z;     // position along the slice normal (mm); none for image folders
+    std::string file;         // source file relative to the volume; empty for single-file volumes
+    std::optional<double> z;  // position along the slice normal (mm); none for image folders
 };
 
 // What is known about a volume without reading its voxels.
 struct VolumeInfo {
-    std::string id;              // path relative to the INPUT (+ "#series" when a folder holds several)
-    std::string source;          // the file or folder the volume came from, as the user can find it
-    std::string format;          // "dicom", "nifti", "nrrd", "metaimage", "images"
-    std::string series_uid;      // DICOM: the SeriesInstanceUID (copies of a series share it)
-    std::string patient;         // DICOM: 16 hex digits of SHA-256(PatientID) ("" without one); --scope patient
-    int width = 0;               // size[0]: columns
-    int height = 0;              // size[1]: rows
+    std::string id;          // path relative to the INPUT (+ "#series" when a folder holds several)
+    std::string source;      // the file or folder the volume came from, as the user can find it
+    std::string format;      // "dicom", "nifti", "nrrd", "metaimage", "images"
+    std::string series_uid;  // DICOM: the SeriesInstanceUID (copies of a series share it)
+    std::string patient;     // DICOM: 16 hex digits of SHA-256(PatientID) ("" without one); --scope patient
+    int width = 0;           // size[0]: columns
+    int height = 0;          // size[1]: rows
     std::array<double, 3> spacing{1.0, 1.0, 1.0};
     VoxelType type = VoxelType::Int16;
     std::vector<SliceInfo> slices;

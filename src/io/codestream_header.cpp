@@ -85,12 +85,13 @@ void walk_tile_parts(const std::uint8_t* cs, std::size_t size, std::size_t pos, 
             refuse("it has no tile-part (SOT) or EOC marker at byte " + std::to_string(pos) +
                    " (cut short or corrupt)");
         }
-        if (size - pos < 12 || be16(cs + pos + 2) != 10) refuse("its SOT marker at byte " + std::to_string(pos) + " is malformed");
+        if (size - pos < 12 || be16(cs + pos + 2) != 10)
+            refuse("its SOT marker at byte " + std::to_string(pos) + " is malformed");
         const std::uint32_t tile = be16(cs + pos + 4);
         std::uint64_t length = be32(cs + pos + 6);
         if (tile >= tiles) {
-            refuse("it has a tile-part of tile " + std::to_string(tile) + " but SIZ declares " +
-                   std::to_string(tiles) + " tiles");
+            refuse("it has a tile-part of tile " + std::to_string(tile) + " but SIZ declares " + std::to_string(tiles) +
+                   " tiles");
         }
         if (length == 0) {  // the last tile-part, up to EOC
             std::size_t end = size;
@@ -110,8 +111,7 @@ void walk_tile_parts(const std::uint8_t* cs, std::size_t size, std::size_t pos, 
     }
     const auto missing = std::find(seen.begin(), seen.end(), false);
     if (missing != seen.end()) {
-        refuse("it has no data for tile " + std::to_string(missing - seen.begin()) + " of " +
-               std::to_string(tiles));
+        refuse("it has no data for tile " + std::to_string(missing - seen.begin()) + " of " + std::to_string(tiles));
     }
 }
 
@@ -127,8 +127,8 @@ std::size_t packbits_length(const std::uint8_t* p, const std::uint8_t* end, int 
         if (n < 128) {
             const std::size_t run = std::size_t{n} + 1;
             if (static_cast<std::size_t>(end - p) < run) {
-                refuse("RLE segment " + std::to_string(segment) + " is cut short (a literal run of " + std::to_string(run) +
-                       " bytes, " + std::to_string(end - p) + " remain)");
+                refuse("RLE segment " + std::to_string(segment) + " is cut short (a literal run of " +
+                       std::to_string(run) + " bytes, " + std::to_string(end - p) + " remain)");
             }
             count += run;
             p += run;
@@ -140,7 +140,9 @@ std::size_t packbits_length(const std::uint8_t* p, const std::uint8_t* end, int 
     return count;
 }
 
-std::string size_text(std::uint32_t columns, std::uint32_t rows) { return std::to_string(columns) + "x" + std::to_string(rows); }
+std::string size_text(std::uint32_t columns, std::uint32_t rows) {
+    return std::to_string(columns) + "x" + std::to_string(rows);
+}
 
 // The container a precision needs: 8, 16 or 32 bits (docs/dicom.md, "Compressed pixel data").
 int container_bits(int precision) { return precision <= 8 ? 8 : precision <= 16 ? 16 : 32; }
@@ -149,9 +151,9 @@ int container_bits(int precision) { return precision <= 8 ? 8 : precision <= 16 
 
 std::optional<CodestreamKind> codestream_kind(const std::string& uid) {
     static const std::pair<const char*, CodestreamKind> k_kinds[] = {
-        {"1.2.840.10008.1.2.4.50", CodestreamKind::Jpeg},    {"1.2.840.10008.1.2.4.51", CodestreamKind::Jpeg},
-        {"1.2.840.10008.1.2.4.57", CodestreamKind::Jpeg},    {"1.2.840.10008.1.2.4.70", CodestreamKind::Jpeg},
-        {"1.2.840.10008.1.2.4.80", CodestreamKind::JpegLs},  {"1.2.840.10008.1.2.4.81", CodestreamKind::JpegLs},
+        {"1.2.840.10008.1.2.4.50", CodestreamKind::Jpeg},     {"1.2.840.10008.1.2.4.51", CodestreamKind::Jpeg},
+        {"1.2.840.10008.1.2.4.57", CodestreamKind::Jpeg},     {"1.2.840.10008.1.2.4.70", CodestreamKind::Jpeg},
+        {"1.2.840.10008.1.2.4.80", CodestreamKind::JpegLs},   {"1.2.840.10008.1.2.4.81", CodestreamKind::JpegLs},
         {"1.2.840.10008.1.2.4.90", CodestreamKind::Jpeg2000}, {"1.2.840.10008.1.2.4.91", CodestreamKind::Jpeg2000},
         {"1.2.840.10008.1.2.5", CodestreamKind::Rle},
     };
@@ -162,10 +164,14 @@ std::optional<CodestreamKind> codestream_kind(const std::string& uid) {
 
 const char* codestream_name(CodestreamKind kind) {
     switch (kind) {
-    case CodestreamKind::Jpeg: return "JPEG";
-    case CodestreamKind::JpegLs: return "JPEG-LS";
-    case CodestreamKind::Jpeg2000: return "JPEG 2000";
-    case CodestreamKind::Rle: return "RLE";
+    case CodestreamKind::Jpeg:
+        return "JPEG";
+    case CodestreamKind::JpegLs:
+        return "JPEG-LS";
+    case CodestreamKind::Jpeg2000:
+        return "JPEG 2000";
+    case CodestreamKind::Rle:
+        return "RLE";
     }
     return "";
 }
@@ -184,10 +190,12 @@ CodestreamInfo read_jpeg2000_header(const std::uint8_t* data, std::size_t size, 
     const std::size_t lsiz = be16(cs + 4);
     if (lsiz < 41 || 4 + lsiz > n) refuse("its SIZ marker is cut short or malformed");
     const std::uint8_t* s = cs + 6;  // Rsiz
-    Siz siz{be32(s + 2), be32(s + 6), be32(s + 10), be32(s + 14), be32(s + 18), be32(s + 22), be32(s + 26), be32(s + 30)};
+    Siz siz{be32(s + 2),  be32(s + 6),  be32(s + 10), be32(s + 14),
+            be32(s + 18), be32(s + 22), be32(s + 26), be32(s + 30)};
     const std::size_t components = be16(s + 34);
     if (components == 0 || lsiz != 38 + 3 * components) {
-        refuse("its SIZ marker declares " + std::to_string(components) + " components in " + std::to_string(lsiz) + " bytes");
+        refuse("its SIZ marker declares " + std::to_string(components) + " components in " + std::to_string(lsiz) +
+               " bytes");
     }
     const std::uint64_t tiles = tile_count(siz);
     if (tiles > 65535) refuse("its SIZ marker declares " + std::to_string(tiles) + " tiles (at most 65535)");
@@ -213,7 +221,8 @@ CodestreamInfo read_jpeg2000_header(const std::uint8_t* data, std::size_t size, 
             refuse("its main header has no marker at byte " + std::to_string(pos));
         }
         const std::size_t length = be16(cs + pos + 2);
-        if (length < 2 || length > n - pos - 2) refuse("its marker segment at byte " + std::to_string(pos) + " is cut short");
+        if (length < 2 || length > n - pos - 2)
+            refuse("its marker segment at byte " + std::to_string(pos) + " is cut short");
         pos += 2 + length;
     }
     walk_tile_parts(cs, n, pos, tiles);
@@ -223,7 +232,8 @@ CodestreamInfo read_jpeg2000_header(const std::uint8_t* data, std::size_t size, 
 CodestreamInfo read_rle_header(const std::uint8_t* data, std::size_t size) {
     if (size < 64) refuse("it is " + std::to_string(size) + " bytes, shorter than its 64-byte header");
     const std::uint32_t segments = le32(data);
-    if (segments < 1 || segments > 15) refuse("its header declares " + std::to_string(segments) + " segments (1 to 15)");
+    if (segments < 1 || segments > 15)
+        refuse("its header declares " + std::to_string(segments) + " segments (1 to 15)");
     std::vector<std::size_t> offsets;
     for (std::uint32_t i = 0; i < segments; ++i) offsets.push_back(le32(data + 4 + 4 * i));
     if (offsets[0] != 64) refuse("the first RLE segment starts at byte " + std::to_string(offsets[0]) + ", not 64");
@@ -232,44 +242,56 @@ CodestreamInfo read_rle_header(const std::uint8_t* data, std::size_t size) {
     info.components = static_cast<int>(segments);
     for (std::uint32_t i = 0; i < segments; ++i) {
         if (offsets[i + 1] <= offsets[i] || offsets[i + 1] > size) {
-            refuse("RLE segment " + std::to_string(i + 1) + " has offset " + std::to_string(offsets[i]) + " and ends at " +
-                   std::to_string(offsets[i + 1]) + " in " + std::to_string(size) + " bytes");
+            refuse("RLE segment " + std::to_string(i + 1) + " has offset " + std::to_string(offsets[i]) +
+                   " and ends at " + std::to_string(offsets[i + 1]) + " in " + std::to_string(size) + " bytes");
         }
-        info.segment_lengths.push_back(packbits_length(data + offsets[i], data + offsets[i + 1], static_cast<int>(i + 1)));
+        info.segment_lengths.push_back(
+            packbits_length(data + offsets[i], data + offsets[i + 1], static_cast<int>(i + 1)));
     }
     return info;
 }
 
-void check_frame_codestream(CodestreamKind kind, const std::uint8_t* data, std::size_t size, const DeclaredImage& header,
-                            std::size_t frame) {
-    const std::string what = std::string("the ") + codestream_name(kind) + (kind == CodestreamKind::Rle ? " data" : " codestream") +
-                             " of frame " + std::to_string(frame);
+void check_frame_codestream(CodestreamKind kind, const std::uint8_t* data, std::size_t size,
+                            const DeclaredImage& header, std::size_t frame) {
+    const std::string what = std::string("the ") + codestream_name(kind) +
+                             (kind == CodestreamKind::Rle ? " data" : " codestream") + " of frame " +
+                             std::to_string(frame);
     // A disagreement with the header, thrown from inside a reader: not prefixed again.
     struct Mismatch : InputError {
         using InputError::InputError;
     };
     const DeclaredCheck compare = [&](const CodestreamInfo& info) {
-        if (info.columns != static_cast<std::uint32_t>(header.columns) || info.rows != static_cast<std::uint32_t>(header.rows)) {
+        if (info.columns != static_cast<std::uint32_t>(header.columns) ||
+            info.rows != static_cast<std::uint32_t>(header.rows)) {
             throw Mismatch(what + " is " + size_text(info.columns, info.rows) + ", the header says Columns " +
                            std::to_string(header.columns) + " Rows " + std::to_string(header.rows));
         }
         if (info.components != header.samples) {
-            throw Mismatch(what + " has " + std::to_string(info.components) + " components, the header says SamplesPerPixel " +
-                           std::to_string(header.samples));
+            throw Mismatch(what + " has " + std::to_string(info.components) +
+                           " components, the header says SamplesPerPixel " + std::to_string(header.samples));
         }
         if (container_bits(info.precision) != header.bits_allocated) {
-            throw Mismatch(what + " has " + std::to_string(info.precision) + "-bit samples, the header says BitsAllocated " +
-                           std::to_string(header.bits_allocated) + " (" + std::to_string(info.precision) +
-                           "-bit samples need BitsAllocated " + std::to_string(container_bits(info.precision)) + ")");
+            throw Mismatch(what + " has " + std::to_string(info.precision) +
+                           "-bit samples, the header says BitsAllocated " + std::to_string(header.bits_allocated) +
+                           " (" + std::to_string(info.precision) + "-bit samples need BitsAllocated " +
+                           std::to_string(container_bits(info.precision)) + ")");
         }
     };
     CodestreamInfo info;
     try {
         switch (kind) {
-        case CodestreamKind::Jpeg: info = read_jpeg_header(data, size, false, compare); break;
-        case CodestreamKind::JpegLs: info = read_jpeg_header(data, size, true, compare); break;
-        case CodestreamKind::Jpeg2000: info = read_jpeg2000_header(data, size, compare); break;
-        case CodestreamKind::Rle: info = read_rle_header(data, size); break;
+        case CodestreamKind::Jpeg:
+            info = read_jpeg_header(data, size, false, compare);
+            break;
+        case CodestreamKind::JpegLs:
+            info = read_jpeg_header(data, size, true, compare);
+            break;
+        case CodestreamKind::Jpeg2000:
+            info = read_jpeg2000_header(data, size, compare);
+            break;
+        case CodestreamKind::Rle:
+            info = read_rle_header(data, size);
+            break;
         }
     } catch (const Mismatch&) {
         throw;

@@ -29,8 +29,8 @@ const char* codestream_name(CodestreamKind kind);
 struct CodestreamInfo {
     std::uint32_t columns = 0;  // RLE: 0 (an RLE header has no geometry)
     std::uint32_t rows = 0;
-    int components = 0;         // RLE: the number of segments
-    int precision = 0;          // bits per sample; RLE: 0
+    int components = 0;                        // RLE: the number of segments
+    int precision = 0;                         // bits per sample; RLE: 0
     std::vector<std::size_t> segment_lengths;  // RLE: the decoded bytes of each segment
 };
 
@@ -63,7 +63,7 @@ struct DeclaredImage {
 // Reads frame `frame` (1-based)'s codestream and refuses any disagreement with the header,
 // naming both: "the JPEG 2000 codestream of frame 1 is 512x511, the header says Columns
 // 512 Rows 512". Throws InputError.
-void check_frame_codestream(CodestreamKind kind, const std::uint8_t* data, std::size_t size, const DeclaredImage& header,
-                            std::size_t frame);
+void check_frame_codestream(CodestreamKind kind, const std::uint8_t* data, std::size_t size,
+                            const DeclaredImage& header, std::size_t frame);
 
 }  // namespace lessmore

@@ -9,12 +9,6 @@
 
 #include "io/decoder_tasks.hpp"
 
-#include <algorithm>
-#include <cerrno>
-#include <condition_variable>
-#include <csignal>
-#include <cstring>
-#include <mutex>
 #include <fcntl.h>
 #include <poll.h>
 #include <spawn.h>
@@ -23,6 +17,12 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <algorithm>
+#include <cerrno>
+#include <condition_variable>
+#include <csignal>
+#include <cstring>
+#include <mutex>
 
 extern char** environ;
 
@@ -39,7 +39,8 @@ struct ChannelTimeout {};
 // Waits until fd is readable; throws ChannelTimeout once `deadline` passes.
 void wait_readable(int fd, std::chrono::steady_clock::time_point deadline) {
     for (;;) {
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        const auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
         if (left.count() <= 0) throw ChannelTimeout{};
         pollfd p{fd, POLLIN, 0};
         const int r = ::poll(&p, 1, static_cast<int>(std::min<long long>(left.count(), 1 << 30)));
@@ -98,13 +99,20 @@ std::string read_text(int fd, std::chrono::steady_clock::time_point deadline, st
 
 const char* signal_name(int sig) {
     switch (sig) {
-    case SIGABRT: return "SIGABRT";
-    case SIGSEGV: return "SIGSEGV";
-    case SIGBUS: return "SIGBUS";
-    case SIGFPE: return "SIGFPE";
-    case SIGILL: return "SIGILL";
-    case SIGKILL: return "SIGKILL";
-    default: return nullptr;
+    case SIGABRT:
+        return "SIGABRT";
+    case SIGSEGV:
+        return "SIGSEGV";
+    case SIGBUS:
+        return "SIGBUS";
+    case SIGFPE:
+        return "SIGFPE";
+    case SIGILL:
+        return "SIGILL";
+    case SIGKILL:
+        return "SIGKILL";
+    default:
+        return nullptr;
     }
 }
 

@@ -45,7 +45,8 @@ std::size_t frame_count(const DicomDataset& ds) {
     if (!ds.contains(k_tag_number_of_frames)) return 1;
     const std::vector<double> n = ds.numbers(k_tag_number_of_frames);
     if (n.size() != 1 || n[0] < 1 || n[0] > 1e9 || n[0] != std::floor(n[0]))
-        fail(ds, "NumberOfFrames (0028,0008) is \"" + ds.string(k_tag_number_of_frames) + "\", not a positive whole number");
+        fail(ds, "NumberOfFrames (0028,0008) is \"" + ds.string(k_tag_number_of_frames) +
+                     "\", not a positive whole number");
     return static_cast<std::size_t>(n[0]);
 }
 
@@ -55,7 +56,8 @@ std::vector<std::uint64_t> frame_offsets(const DicomDataset& ds, const DicomEnca
     std::vector<std::uint64_t> out(pixels.offset_table.begin(), pixels.offset_table.end());
     const DicomElement* extended = ds.find(k_tag_extended_offset_table);
     if (!out.empty() || extended == nullptr || extended->sequence || extended->undefined_length) return out;
-    if (extended->value_length % 8 != 0) fail(ds, "the Extended Offset Table (7FE0,0001) is not a whole number of 8-byte offsets");
+    if (extended->value_length % 8 != 0)
+        fail(ds, "the Extended Offset Table (7FE0,0001) is not a whole number of 8-byte offsets");
     const std::uint8_t* p = ds.bytes().data + extended->value_offset;
     for (std::size_t i = 0; i < extended->value_length; i += 8) {
         std::uint64_t v = 0;
@@ -65,13 +67,17 @@ std::vector<std::uint64_t> frame_offsets(const DicomDataset& ds, const DicomEnca
     return out;
 }
 
-std::vector<std::vector<DicomFragment>> split_at_offsets(const DicomDataset& ds, const std::vector<DicomFragment>& fragments,
-                                                         const std::vector<std::uint64_t>& offsets, std::size_t frames) {
+std::vector<std::vector<DicomFragment>> split_at_offsets(const DicomDataset& ds,
+                                                         const std::vector<DicomFragment>& fragments,
+                                                         const std::vector<std::uint64_t>& offsets,
+                                                         std::size_t frames) {
     if (offsets.size() != frames)
-        fail(ds, "the pixel data's offset table has " + std::to_string(offsets.size()) + " entries for " + std::to_string(frames) + " frames");
+        fail(ds, "the pixel data's offset table has " + std::to_string(offsets.size()) + " entries for " +
+                     std::to_string(frames) + " frames");
     if (offsets[0] != 0) fail(ds, "the pixel data's offset table does not start at 0");
     for (std::size_t i = 1; i < offsets.size(); ++i)
-        if (offsets[i] <= offsets[i - 1]) fail(ds, "the pixel data's offset table is not increasing (entry " + std::to_string(i) + ")");
+        if (offsets[i] <= offsets[i - 1])
+            fail(ds, "the pixel data's offset table is not increasing (entry " + std::to_string(i) + ")");
     std::vector<std::vector<DicomFragment>> out(frames);
     const std::size_t first_item = fragments[0].offset - 8;
     std::size_t frame = 0;
@@ -79,8 +85,8 @@ std::vector<std::vector<DicomFragment>> split_at_offsets(const DicomDataset& ds,
         const std::uint64_t at = f.offset - 8 - first_item;
         if (frame + 1 < frames && at >= offsets[frame + 1]) {
             if (at != offsets[frame + 1])
-                fail(ds, "the pixel data's offset table entry " + std::to_string(frame + 1) + " (" + std::to_string(offsets[frame + 1]) +
-                             ") does not point at a fragment");
+                fail(ds, "the pixel data's offset table entry " + std::to_string(frame + 1) + " (" +
+                             std::to_string(offsets[frame + 1]) + ") does not point at a fragment");
             ++frame;
         }
         out[frame].push_back(f);
@@ -96,7 +102,8 @@ bool starts_a_frame(const DicomDataset& ds, const DicomFragment& f) {
     const auto starts = [&](std::initializer_list<std::uint8_t> magic) {
         return f.length >= magic.size() && std::equal(magic.begin(), magic.end(), p);
     };
-    return starts({0xff, 0xd8, 0xff}) || starts({0xff, 0x4f, 0xff, 0x51}) || starts({0x00, 0x00, 0x00, 0x0c, 0x6a, 0x50, 0x20, 0x20});
+    return starts({0xff, 0xd8, 0xff}) || starts({0xff, 0x4f, 0xff, 0x51}) ||
+           starts({0x00, 0x00, 0x00, 0x0c, 0x6a, 0x50, 0x20, 0x20});
 }
 
 }  // namespace
@@ -107,9 +114,7 @@ const DicomElement* DicomDataset::find(DicomTag tag) const {
     return it != m_elements.end() && it->tag == tag ? &*it : nullptr;
 }
 
-ByteSpan DicomDataset::bytes() const {
-    return m_buffer ? ByteSpan{m_buffer->data, m_buffer->size} : ByteSpan{};
-}
+ByteSpan DicomDataset::bytes() const { return m_buffer ? ByteSpan{m_buffer->data, m_buffer->size} : ByteSpan{}; }
 
 ByteSpan DicomDataset::value(const DicomElement& element) const {
     return ByteSpan{bytes().data + element.value_offset, element.value_length};
@@ -137,7 +142,8 @@ std::vector<double> DicomDataset::numbers(DicomTag tag) const {
     while (!s.empty()) {
         const auto end = s.find('\\', pos);
         double v = 0;
-        if (!parse_number(std::string_view(s).substr(pos, end == std::string::npos ? std::string::npos : end - pos), v)) return {};
+        if (!parse_number(std::string_view(s).substr(pos, end == std::string::npos ? std::string::npos : end - pos), v))
+            return {};
         out.push_back(v);
         if (end == std::string::npos) break;
         pos = end + 1;
@@ -170,7 +176,8 @@ std::vector<std::vector<DicomFragment>> encapsulated_frames(const DicomDataset& 
     const std::vector<DicomFragment>& fragments = pixels->encapsulated->fragments;
     const std::size_t frames = frame_count(ds);
     if (fragments.size() < frames)
-        fail(ds, "encapsulated pixel data has " + std::to_string(fragments.size()) + " fragments for " + std::to_string(frames) + " frames");
+        fail(ds, "encapsulated pixel data has " + std::to_string(fragments.size()) + " fragments for " +
+                     std::to_string(frames) + " frames");
     const std::vector<std::uint64_t> offsets = frame_offsets(ds, *pixels->encapsulated);
     if (!offsets.empty()) return split_at_offsets(ds, fragments, offsets, frames);
     if (frames == 1) return {fragments};
@@ -179,8 +186,8 @@ std::vector<std::vector<DicomFragment>> encapsulated_frames(const DicomDataset& 
         for (const DicomFragment& f : fragments) out.push_back({f});
         return out;
     }
-    const std::size_t starts = static_cast<std::size_t>(
-        std::count_if(fragments.begin(), fragments.end(), [&](const DicomFragment& f) { return starts_a_frame(ds, f); }));
+    const std::size_t starts = static_cast<std::size_t>(std::count_if(
+        fragments.begin(), fragments.end(), [&](const DicomFragment& f) { return starts_a_frame(ds, f); }));
     if (starts == frames && starts_a_frame(ds, fragments[0])) {
         for (const DicomFragment& f : fragments) {
             if (starts_a_frame(ds, f)) out.emplace_back();
@@ -188,8 +195,9 @@ std::vector<std::vector<DicomFragment>> encapsulated_frames(const DicomDataset& 
         }
         return out;
     }
-    fail(ds, "cannot tell which of the " + std::to_string(fragments.size()) + " pixel data fragments belong to which of the " +
-                 std::to_string(frames) + " frames (no offset table)");
+    fail(ds, "cannot tell which of the " + std::to_string(fragments.size()) +
+                 " pixel data fragments belong to which of the " + std::to_string(frames) +
+                 " frames (no offset table)");
 }
 
 }  // namespace lessmore

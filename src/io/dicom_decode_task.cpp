@@ -81,13 +81,26 @@ DecodedData dicom_pixels_task(const std::string& path, const std::string&) {
     const gdcm::PixelFormat& pf = image.GetPixelFormat();
     StoredType type{};
     switch (pf.GetScalarType()) {
-    case gdcm::PixelFormat::UINT8: type = StoredType::UInt8; break;
-    case gdcm::PixelFormat::INT8: type = StoredType::Int8; break;
-    case gdcm::PixelFormat::UINT16: type = StoredType::UInt16; break;
-    case gdcm::PixelFormat::INT16: type = StoredType::Int16; break;
-    case gdcm::PixelFormat::UINT32: type = StoredType::UInt32; break;
-    case gdcm::PixelFormat::INT32: type = StoredType::Int32; break;
-    default: throw InputError(std::string("unsupported decoded pixel format ") + pf.GetScalarTypeAsString());
+    case gdcm::PixelFormat::UINT8:
+        type = StoredType::UInt8;
+        break;
+    case gdcm::PixelFormat::INT8:
+        type = StoredType::Int8;
+        break;
+    case gdcm::PixelFormat::UINT16:
+        type = StoredType::UInt16;
+        break;
+    case gdcm::PixelFormat::INT16:
+        type = StoredType::Int16;
+        break;
+    case gdcm::PixelFormat::UINT32:
+        type = StoredType::UInt32;
+        break;
+    case gdcm::PixelFormat::INT32:
+        type = StoredType::Int32;
+        break;
+    default:
+        throw InputError(std::string("unsupported decoded pixel format ") + pf.GetScalarTypeAsString());
     }
     const unsigned* dims = image.GetDimensions();
     DecodedData out;

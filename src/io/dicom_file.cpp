@@ -15,16 +15,16 @@
 #include "io/dicom_values.hpp"
 #include "io/readers.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
-#include <fcntl.h>
 #include <memory>
 #include <sstream>
-#include <sys/stat.h>
-#include <unistd.h>
 
 namespace lessmore {
 namespace {
@@ -61,41 +61,11 @@ constexpr DicomTag k_value_transformation = dicom_tag(0x0028, 0x9145);
 constexpr DicomTag k_frame_type_sequence = dicom_tag(0x0018, 0x9329);  // CT Image Frame Type
 constexpr DicomTag k_frame_type = dicom_tag(0x0008, 0x9007);
 
-// The file's bytes, not zero-filled first (the read overwrites them). Read rather than
-// mapped: a file truncated by someone else mid-run must not raise SIGBUS.
-struct FileBytes {
-    std::unique_ptr<std::uint8_t[]> bytes;
-    std::size_t size = 0;
-};
-
-FileBytes read_whole_file(const std::filesystem::path& path) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) throw InputError("cannot open: " + errno_text(errno));
-    struct Close {
-        int fd;
-        ~Close() { ::close(fd); }
-    } closer{fd};
-    struct stat st {};
-    if (::fstat(fd, &st) != 0) throw InputError("cannot read: " + errno_text(errno));
-    if (st.st_size <= 0) throw InputError("empty file");
-    FileBytes out;
-    out.size = static_cast<std::size_t>(st.st_size);
-    out.bytes.reset(new std::uint8_t[out.size]);
-    std::size_t done = 0;
-    while (done < out.size) {
-        const ssize_t n = ::read(fd, out.bytes.get() + done, out.size - done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) throw InputError("cannot read: " + errno_text(errno));
-        if (n == 0) throw InputError("file shrank while being read");
-        done += static_cast<std::size_t>(n);
-    }
-    return out;
-}
-
 template <std::size_t N>
 std::optional<std::array<double, N>> fixed_numbers(const DicomDataset& ds, DicomTag tag) {
     const auto v = ds.numbers(tag);
-    if (v.size() != N || !std::all_of(v.begin(), v.end(), [](double x) { return std::isfinite(x); })) return std::nullopt;
+    if (v.size() != N || !std::all_of(v.begin(), v.end(), [](double x) { return std::isfinite(x); }))
+        return std::nullopt;
     std::array<double, N> out{};
     std::copy(v.begin(), v.end(), out.begin());
     return out;
@@ -113,9 +83,11 @@ void read_header_fields(const DicomDataset& ds, DicomFile& r) {
     r.sop_uid = ds.string(k_sop_uid);
     r.modality = ds.string(k_modality);
     const auto inst = ds.numbers(k_instance);
-    if (inst.size() == 1 && std::isfinite(inst[0]) && std::fabs(inst[0]) < 1e15) r.instance = static_cast<long>(inst[0]);
+    if (inst.size() == 1 && std::isfinite(inst[0]) && std::fabs(inst[0]) < 1e15)
+        r.instance = static_cast<long>(inst[0]);
     const auto spacing = ds.numbers(k_pixel_spacing);
-    if (spacing.size() == 2 && spacing[0] > 0 && spacing[1] > 0 && std::isfinite(spacing[0]) && std::isfinite(spacing[1])) {
+    if (spacing.size() == 2 && spacing[0] > 0 && spacing[1] > 0 && std::isfinite(spacing[0]) &&
+        std::isfinite(spacing[1])) {
         r.pixel_spacing = {spacing[0], spacing[1]};
     }
     const auto thick = ds.numbers(k_thickness);
@@ -142,14 +114,17 @@ void read_frames(const DicomDataset& ds, DicomFile& r) {
     const auto count_field = ds.numbers(k_tag_number_of_frames);
     const double count = count_field.size() == 1 ? count_field[0] : 1.0;
     if (!(count >= 1 && count <= 100000 && std::floor(count) == count)) {
-        throw InputError("NumberOfFrames " + (count_field.empty() ? std::string("is malformed") : format_number(count)) +
+        throw InputError("NumberOfFrames " +
+                         (count_field.empty() ? std::string("is malformed") : format_number(count)) +
                          " is not a whole number from 1 to 100000");
     }
     const auto n = static_cast<std::size_t>(count);
     const auto& shared_items = ds.items(k_shared_groups);
     const auto& per_frame = ds.items(k_per_frame_groups);
     if (per_frame.empty() && shared_items.empty()) {
-        if (n > 1) throw InputError("multi-frame DICOM (" + std::to_string(n) + " frames) without per-frame positions is not supported");
+        if (n > 1)
+            throw InputError("multi-frame DICOM (" + std::to_string(n) +
+                             " frames) without per-frame positions is not supported");
         DicomFrame f;
         f.position = fixed_numbers<3>(ds, k_position);
         f.orientation = fixed_numbers<6>(ds, k_orientation);
@@ -167,7 +142,8 @@ void read_frames(const DicomDataset& ds, DicomFile& r) {
         const DicomDataset* own = &per_frame[k];
         DicomFrame f;
         if (const DicomDataset* m = macro(own, shared, k_plane_position)) f.position = fixed_numbers<3>(*m, k_position);
-        if (const DicomDataset* m = macro(own, shared, k_plane_orientation)) f.orientation = fixed_numbers<6>(*m, k_orientation);
+        if (const DicomDataset* m = macro(own, shared, k_plane_orientation))
+            f.orientation = fixed_numbers<6>(*m, k_orientation);
         if (const DicomDataset* m = macro(own, shared, k_value_transformation)) {
             f.slope = number_or(*m, k_slope, 1.0);
             f.intercept = number_or(*m, k_intercept, 0.0);
@@ -191,8 +167,9 @@ void read_frames(const DicomDataset& ds, DicomFile& r) {
         const auto& ok = *r.frames[k].orientation;
         for (std::size_t i = 0; i < 6; ++i) {
             if (std::fabs(ok[i] - o[i]) > 1e-4) {
-                throw InputError("frames 1 and " + std::to_string(k + 1) +
-                                 " have different orientations; a multi-frame object must be one stack of parallel slices");
+                throw InputError(
+                    "frames 1 and " + std::to_string(k + 1) +
+                    " have different orientations; a multi-frame object must be one stack of parallel slices");
             }
         }
     }
@@ -204,7 +181,8 @@ bool is_localizer(const DicomDataset& ds) {
     const auto& frame_types = ds.items(k_shared_groups);
     if (!frame_types.empty()) {
         const auto& ct_type = frame_types.front().items(k_frame_type_sequence);
-        if (!ct_type.empty() && ct_type.front().string(k_frame_type).find("LOCALIZER") != std::string::npos) return true;
+        if (!ct_type.empty() && ct_type.front().string(k_frame_type).find("LOCALIZER") != std::string::npos)
+            return true;
     }
     return false;
 }
@@ -237,11 +215,14 @@ void check_photometric(const DicomDataset& ds) {
     const std::string pi = ds.string(k_photometric);
     if (pi == "MONOCHROME2" || pi == "MONOCHROME1") return;
     if (pi.empty() && !ds.contains(k_palette_descriptor)) return;
-    static constexpr const char* k_colour[] = {"PALETTE COLOR", "RGB", "ARGB", "CMYK", "HSV", "YBR_FULL", "YBR_FULL_422",
-                                               "YBR_PARTIAL_422", "YBR_PARTIAL_420", "YBR_ICT", "YBR_RCT", "XYB"};
+    static constexpr const char* k_colour[] = {
+        "PALETTE COLOR",   "RGB",     "ARGB",    "CMYK", "HSV", "YBR_FULL", "YBR_FULL_422", "YBR_PARTIAL_422",
+        "YBR_PARTIAL_420", "YBR_ICT", "YBR_RCT", "XYB"};
     for (const char* colour : k_colour)
-        if (pi == colour) throw InputError("colour DICOM image (PhotometricInterpretation " + pi + ") is not supported");
-    if (pi.empty()) throw InputError("image without PhotometricInterpretation has a palette (Red Palette Color LUT Descriptor)");
+        if (pi == colour)
+            throw InputError("colour DICOM image (PhotometricInterpretation " + pi + ") is not supported");
+    if (pi.empty())
+        throw InputError("image without PhotometricInterpretation has a palette (Red Palette Color LUT Descriptor)");
     throw InputError("PhotometricInterpretation '" + pi + "' is not supported (MONOCHROME1 or MONOCHROME2)");
 }
 
@@ -263,7 +244,8 @@ StoredFormat checked_image(const ParsedDicom& parsed, const DicomFile& r) {
     }
     const int stored = ds.us(k_bits_stored).value_or(*bits);
     if (stored < 1 || stored > *bits) {
-        throw InputError("BitsStored " + std::to_string(stored) + " does not fit BitsAllocated " + std::to_string(*bits));
+        throw InputError("BitsStored " + std::to_string(stored) + " does not fit BitsAllocated " +
+                         std::to_string(*bits));
     }
     const int representation = ds.us(k_pixel_representation).value_or(0);
     if (representation != 0 && representation != 1) {
@@ -271,7 +253,7 @@ StoredFormat checked_image(const ParsedDicom& parsed, const DicomFile& r) {
     }
     const bool is_signed = representation == 1;
     StoredFormat f;
-    f.type = *bits == 8 ? (is_signed ? StoredType::Int8 : StoredType::UInt8)
+    f.type = *bits == 8    ? (is_signed ? StoredType::Int8 : StoredType::UInt8)
              : *bits == 16 ? (is_signed ? StoredType::Int16 : StoredType::UInt16)
                            : (is_signed ? StoredType::Int32 : StoredType::UInt32);
     f.bits_stored = stored;
@@ -300,7 +282,8 @@ void convert_frames(const std::uint8_t* raw, const StoredFormat& format, DicomFi
 void check_codestreams(const ParsedDicom& parsed, const std::vector<std::vector<DicomFragment>>& frames,
                        const StoredFormat& format, const DicomFile& r) {
     const auto kind = codestream_kind(parsed.transfer_syntax().uid);
-    if (!kind) throw InputError("pixel data in " + transfer_syntax_text(parsed.transfer_syntax().uid) + " cannot be checked");
+    if (!kind)
+        throw InputError("pixel data in " + transfer_syntax_text(parsed.transfer_syntax().uid) + " cannot be checked");
     const DeclaredImage header{r.rows, r.columns, 1, static_cast<int>(8 * stored_size(format.type))};
     const std::uint8_t* base = parsed.dataset().bytes().data;
     std::vector<std::uint8_t> joined;  // a frame of several fragments, in order
@@ -311,7 +294,8 @@ void check_codestreams(const ParsedDicom& parsed, const std::vector<std::vector<
             continue;
         }
         joined.clear();
-        for (const DicomFragment& f : fragments) joined.insert(joined.end(), base + f.offset, base + f.offset + f.length);
+        for (const DicomFragment& f : fragments)
+            joined.insert(joined.end(), base + f.offset, base + f.offset + f.length);
         check_frame_codestream(*kind, joined.data(), joined.size(), header, k + 1);
     }
 }
@@ -321,10 +305,12 @@ void check_codestreams(const ParsedDicom& parsed, const std::vector<std::vector<
 // section "Pixel data and transfer syntaxes"); compressed data's fragments must make up the
 // frames, and each frame's codestream must declare the header's image.
 // Checked with the header (cheap), so a streamed series fails before any slice is used.
-void check_pixel_data(const ParsedDicom& parsed, const DicomElement& pixels, const StoredFormat& format, const DicomFile& r) {
+void check_pixel_data(const ParsedDicom& parsed, const DicomElement& pixels, const StoredFormat& format,
+                      const DicomFile& r) {
     if (pixels.encapsulated) {
         const std::string& uid = parsed.transfer_syntax().uid;
-        if (!gdcm_decodes(uid)) throw InputError("pixel data in " + transfer_syntax_text(uid) + ", which GDCM cannot decode");
+        if (!gdcm_decodes(uid))
+            throw InputError("pixel data in " + transfer_syntax_text(uid) + ", which GDCM cannot decode");
         const auto frames = encapsulated_frames(parsed.dataset());
         if (frames.size() != r.frames.size()) {
             throw InputError("the compressed pixel data holds " + std::to_string(frames.size()) +
@@ -337,11 +323,12 @@ void check_pixel_data(const ParsedDicom& parsed, const DicomElement& pixels, con
     const std::size_t need = n * r.frames.size() * stored_size(format.type);
     const std::size_t have = pixels.value_length;
     if (have < need) {
-        throw InputError("pixel data is truncated (" + std::to_string(have) + " of " + std::to_string(need) + " bytes)");
+        throw InputError("pixel data is truncated (" + std::to_string(have) + " of " + std::to_string(need) +
+                         " bytes)");
     }
     if (have > need + 1) {
-        throw InputError("pixel data holds " + std::to_string(have) + " bytes but Rows x Columns x Frames x BitsAllocated needs " +
-                         std::to_string(need));
+        throw InputError("pixel data holds " + std::to_string(have) +
+                         " bytes but Rows x Columns x Frames x BitsAllocated needs " + std::to_string(need));
     }
 }
 
@@ -367,9 +354,9 @@ void read_encapsulated_pixels(const std::filesystem::path& path, const ParsedDic
     if (samples != 1 || columns != static_cast<unsigned>(r.columns) || rows != static_cast<unsigned>(r.rows) ||
         count != r.frames.size()) {
         throw InputError("the decoded image is " + std::to_string(columns) + "x" + std::to_string(rows) + "x" +
-                         std::to_string(count) + " with " + std::to_string(samples) + " samples, the header says Columns " +
-                         std::to_string(r.columns) + " Rows " + std::to_string(r.rows) + " frames " +
-                         std::to_string(r.frames.size()) + " with 1 sample");
+                         std::to_string(count) + " with " + std::to_string(samples) +
+                         " samples, the header says Columns " + std::to_string(r.columns) + " Rows " +
+                         std::to_string(r.rows) + " frames " + std::to_string(r.frames.size()) + " with 1 sample");
     }
     // The decoder's sample type may differ in sign from the header's (a codestream may say
     // unsigned where the header says signed): the header's PixelRepresentation and
@@ -377,11 +364,11 @@ void read_encapsulated_pixels(const std::filesystem::path& path, const ParsedDic
     // pixel data"), and the decoded length is exactly the image's.
     const auto decoded = static_cast<StoredType>(type);
     if (stored_size(decoded) != stored_size(format.type)) {
-        throw InputError("the decoder gave " + std::to_string(8 * stored_size(decoded)) + "-bit samples, the header says BitsAllocated " +
-                         std::to_string(8 * stored_size(format.type)));
+        throw InputError("the decoder gave " + std::to_string(8 * stored_size(decoded)) +
+                         "-bit samples, the header says BitsAllocated " + std::to_string(8 * stored_size(format.type)));
     }
-    const std::size_t need = static_cast<std::size_t>(r.rows) * static_cast<std::size_t>(r.columns) * r.frames.size() *
-                             stored_size(decoded);
+    const std::size_t need =
+        static_cast<std::size_t>(r.rows) * static_cast<std::size_t>(r.columns) * r.frames.size() * stored_size(decoded);
     // GDCM keeps an odd-length result in an even-length value, one zero byte appended.
     if (d.bytes.size() != need && !(need % 2 == 1 && d.bytes.size() == need + 1)) {
         throw InputError("the decoder gave " + std::to_string(d.bytes.size()) + " bytes, the header's image needs " +
@@ -426,12 +413,46 @@ void read_image(const std::filesystem::path& path, const ParsedDicom& parsed, De
 
 }  // namespace
 
+// Read rather than mapped: a file truncated by someone else mid-run must not raise SIGBUS.
+// Not zero-filled first: the read overwrites every byte.
+DicomBytes read_dicom_bytes(const std::filesystem::path& path, std::size_t max_bytes) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) throw InputError("cannot open: " + errno_text(errno));
+    struct Close {
+        int fd;
+        ~Close() { ::close(fd); }
+    } closer{fd};
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) throw InputError("cannot read: " + errno_text(errno));
+    if (!S_ISREG(st.st_mode)) throw InputError("not a regular file");
+    if (st.st_size <= 0) throw InputError("empty file");
+    DicomBytes out;
+    out.size = static_cast<std::size_t>(st.st_size);
+    std::array<std::uint8_t, 4096> head{};
+    const ssize_t got = ::pread(fd, head.data(), head.size(), 0);
+    if (got < 0) throw InputError("cannot read: " + errno_text(errno));
+    if (!looks_like_dicom(head.data(), static_cast<std::size_t>(got))) {
+        throw InputError("not a DICOM file (no DICM marker at byte 128, no plausible first element)");
+    }
+    if (out.size > max_bytes) throw InputError("larger than " + std::to_string(max_bytes >> 20) + " MB");
+    out.bytes.reset(new std::uint8_t[out.size]);
+    std::size_t done = 0;
+    while (done < out.size) {
+        const ssize_t n = ::pread(fd, out.bytes.get() + done, out.size - done, static_cast<off_t>(done));
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) throw InputError("cannot read: " + errno_text(errno));
+        if (n == 0) throw InputError("file shrank while being read");
+        done += static_cast<std::size_t>(n);
+    }
+    return out;
+}
+
 DicomFile read_dicom_file(const std::filesystem::path& path, const std::string& name, DecoderPool& decoders,
                           const DicomReadOptions& options) {
     DicomFile r;
     r.name = name;
     try {
-        const FileBytes file = read_whole_file(path);
+        const DicomBytes file = read_dicom_bytes(path);
         const ParsedDicom parsed = parse_dicom(file.bytes.get(), file.size, "");
         read_header_fields(parsed.dataset(), r);
         read_image(path, parsed, decoders, options, r);

@@ -9,6 +9,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <limits>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -28,11 +30,11 @@ struct DicomFrame {
 };
 
 struct DicomFile {
-    std::string name;         // relative to the source folder
-    bool skip = false;        // not a slice to reduce; skip_reason says why
+    std::string name;   // relative to the source folder
+    bool skip = false;  // not a slice to reduce; skip_reason says why
     std::string skip_reason;
-    std::string error;        // one line; empty when the file is fine
-    bool header_ok = false;   // series fields below are valid even if the pixels failed
+    std::string error;       // one line; empty when the file is fine
+    bool header_ok = false;  // series fields below are valid even if the pixels failed
     std::string series_uid;
     std::string patient_id;  // PatientID (0010,0020), trimmed
     std::string series_number;
@@ -43,9 +45,9 @@ struct DicomFile {
     int columns = 0;
     std::array<double, 2> pixel_spacing{1.0, 1.0};  // row spacing, column spacing
     double thickness = 0.0;
-    std::vector<DicomFrame> frames;                 // one per frame, in file order
-    VoxelType type = VoxelType::Int16;              // of values (decided from the header)
-    Bytes values;  // frames x rows x columns of `type` (empty with headers_only)
+    std::vector<DicomFrame> frames;     // one per frame, in file order
+    VoxelType type = VoxelType::Int16;  // of values (decided from the header)
+    Bytes values;                       // frames x rows x columns of `type` (empty with headers_only)
 };
 
 struct DicomReadOptions {
@@ -54,6 +56,17 @@ struct DicomReadOptions {
 };
 
 // Never throws; problems land in .error, non-images and localizers in .skip.
+// A DICOM file's bytes, read with one call after its first 4 KB passed looks_like_dicom()
+// (io/dicom_parser.hpp), so a file that only has a DICOM name (a multi-GB file of zeros named
+// .dcm) fails from its head instead of being read whole. Throws InputError; also when the
+// file is larger than max_bytes.
+struct DicomBytes {
+    std::unique_ptr<std::uint8_t[]> bytes;
+    std::size_t size = 0;
+};
+DicomBytes read_dicom_bytes(const std::filesystem::path& path,
+                            std::size_t max_bytes = std::numeric_limits<std::size_t>::max());
+
 DicomFile read_dicom_file(const std::filesystem::path& path, const std::string& name, DecoderPool& decoders,
                           const DicomReadOptions& options);
 

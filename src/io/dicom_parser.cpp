@@ -52,9 +52,8 @@ constexpr const char* k_deflated = "1.2.840.10008.1.2.1.99";
 // Every VR of PS3.5 table 6.2-1; those with a 4-byte length (after 2 reserved bytes) first.
 constexpr std::array<const char*, 13> k_long_vrs = {"OB", "OD", "OF", "OL", "OV", "OW", "SQ",
                                                     "SV", "UC", "UN", "UR", "UT", "UV"};
-constexpr std::array<const char*, 21> k_short_vrs = {"AE", "AS", "AT", "CS", "DA", "DS", "DT",
-                                                     "FD", "FL", "IS", "LO", "LT", "PN", "SH",
-                                                     "SL", "SS", "ST", "TM", "UI", "UL", "US"};
+constexpr std::array<const char*, 21> k_short_vrs = {"AE", "AS", "AT", "CS", "DA", "DS", "DT", "FD", "FL", "IS", "LO",
+                                                     "LT", "PN", "SH", "SL", "SS", "ST", "TM", "UI", "UL", "US"};
 
 template <std::size_t N>
 bool vr_in(const std::array<const char*, N>& list, std::uint8_t a, std::uint8_t b) {
@@ -169,7 +168,8 @@ enum class Scope { Top, Meta, DefinedItem, UndefinedItem };
 
 std::string dicom_tag_text(DicomTag tag) {
     char text[16];
-    std::snprintf(text, sizeof text, "(%04X,%04X)", static_cast<unsigned>(tag >> 16), static_cast<unsigned>(tag & 0xffff));
+    std::snprintf(text, sizeof text, "(%04X,%04X)", static_cast<unsigned>(tag >> 16),
+                  static_cast<unsigned>(tag & 0xffff));
     return text;
 }
 
@@ -183,7 +183,10 @@ bool looks_like_dicom(const std::uint8_t* data, std::size_t size) {
 class DicomWalker {
 public:
     DicomWalker(const DicomBuffer& buffer, const DicomLimits& limits, bool encapsulated_syntax, std::size_t& count)
-        : m_buffer(buffer), m_d(buffer.data), m_limits(limits), m_encapsulated_syntax(encapsulated_syntax),
+        : m_buffer(buffer),
+          m_d(buffer.data),
+          m_limits(limits),
+          m_encapsulated_syntax(encapsulated_syntax),
           m_count(count) {}
 
     // The elements from pos until end (Top, DefinedItem), the end of group 0002 (Meta), or
@@ -235,24 +238,28 @@ std::string DicomWalker::at(std::size_t pos) const {
 
 std::string DicomWalker::ends(std::size_t end) const {
     if (end == m_buffer.size)
-        return (m_buffer.inflated ? "the inflated dataset ends at byte " : "the file ends at byte ") + std::to_string(end);
+        return (m_buffer.inflated ? "the inflated dataset ends at byte " : "the file ends at byte ") +
+               std::to_string(end);
     return "its enclosing item ends at byte " + std::to_string(end);
 }
 
 std::string DicomWalker::ends_inside(std::size_t end) const {
-    return (end == m_buffer.size ? (m_buffer.inflated ? "the inflated dataset" : "the file") : std::string("its enclosing item")) +
+    return (end == m_buffer.size ? (m_buffer.inflated ? "the inflated dataset" : "the file")
+                                 : std::string("its enclosing item")) +
            " ends inside it, at byte " + std::to_string(end);
 }
 
 void DicomWalker::count_one() {
     if (++m_count > m_limits.max_elements)
-        fail("more than " + std::to_string(m_limits.max_elements) + " DICOM elements, items and fragments; not walking further");
+        fail("more than " + std::to_string(m_limits.max_elements) +
+             " DICOM elements, items and fragments; not walking further");
 }
 
 DicomWalker::Header DicomWalker::header(std::size_t pos, std::size_t end, Encoding enc) const {
     if (end - pos < 8) {
         if (end == m_buffer.size) fail("truncated DICOM file: it ends inside the element header " + at(pos));
-        fail("the DICOM element header " + at(pos) + " runs past the end of its enclosing item (byte " + std::to_string(end) + ")");
+        fail("the DICOM element header " + at(pos) + " runs past the end of its enclosing item (byte " +
+             std::to_string(end) + ")");
     }
     Header h;
     h.tag = read_tag(m_d + pos, enc.big_endian);
@@ -262,15 +269,19 @@ DicomWalker::Header DicomWalker::header(std::size_t pos, std::size_t end, Encodi
         return h;
     }
     const std::uint8_t a = m_d[pos + 4], b = m_d[pos + 5];
-    if (!known_vr(a, b)) fail("DICOM element " + dicom_tag_text(h.tag) + " " + at(pos) + " has an invalid VR \"" + printable_vr(a, b) + "\"");
+    if (!known_vr(a, b))
+        fail("DICOM element " + dicom_tag_text(h.tag) + " " + at(pos) + " has an invalid VR \"" + printable_vr(a, b) +
+             "\"");
     h.vr = {{static_cast<char>(a), static_cast<char>(b)}};
     if (!long_vr(a, b)) {
         h.length = read_u16(m_d + pos + 6, enc.big_endian);
         return h;
     }
     if (end - pos < 12) {
-        if (end == m_buffer.size) fail("truncated DICOM file: it ends inside the header of element " + dicom_tag_text(h.tag) + " " + at(pos));
-        fail("the header of DICOM element " + dicom_tag_text(h.tag) + " " + at(pos) + " runs past the end of its enclosing item");
+        if (end == m_buffer.size)
+            fail("truncated DICOM file: it ends inside the header of element " + dicom_tag_text(h.tag) + " " + at(pos));
+        fail("the header of DICOM element " + dicom_tag_text(h.tag) + " " + at(pos) +
+             " runs past the end of its enclosing item");
     }
     h.length = read_u32(m_d + pos + 8, enc.big_endian);
     h.size = 12;
@@ -281,7 +292,8 @@ void DicomWalker::check_order(DicomDataset& ds, const Header& h, std::size_t pos
     if (ds.m_elements.empty()) return;
     const DicomElement& last = ds.m_elements.back();
     if (h.tag == last.tag)
-        fail("DICOM element " + dicom_tag_text(h.tag) + " appears twice in a row (" + at(last.offset) + " and byte " + std::to_string(pos) + ")");
+        fail("DICOM element " + dicom_tag_text(h.tag) + " appears twice in a row (" + at(last.offset) + " and byte " +
+             std::to_string(pos) + ")");
     if (h.tag < last.tag) ds.m_in_file_order = false;
 }
 
@@ -292,12 +304,13 @@ void DicomWalker::finish_order(DicomDataset& ds) const {
                      [](const DicomElement& a, const DicomElement& b) { return a.tag < b.tag; });
     for (std::size_t i = 1; i < ds.m_elements.size(); ++i) {
         if (ds.m_elements[i].tag == ds.m_elements[i - 1].tag)
-            fail("DICOM element " + dicom_tag_text(ds.m_elements[i].tag) + " appears twice (" + at(ds.m_elements[i - 1].offset) +
-                 " and byte " + std::to_string(ds.m_elements[i].offset) + ")");
+            fail("DICOM element " + dicom_tag_text(ds.m_elements[i].tag) + " appears twice (" +
+                 at(ds.m_elements[i - 1].offset) + " and byte " + std::to_string(ds.m_elements[i].offset) + ")");
     }
 }
 
-DicomDataset DicomWalker::walk(std::size_t& pos, std::size_t end, Encoding enc, Scope scope, int depth, bool* terminated) {
+DicomDataset DicomWalker::walk(std::size_t& pos, std::size_t end, Encoding enc, Scope scope, int depth,
+                               bool* terminated) {
     DicomDataset ds;
     ds.m_buffer = &m_buffer;
     ds.m_big_endian = enc.big_endian;
@@ -316,8 +329,8 @@ DicomDataset DicomWalker::walk(std::size_t& pos, std::size_t end, Encoding enc, 
             break;
         }
         if ((h.tag >> 16) == 0xfffe)
-            fail("unexpected " + std::string(h.tag == k_item ? "item" : "delimiter") + " " + dicom_tag_text(h.tag) + " " + at(pos) +
-                 (scope == Scope::Top ? " in the dataset" : " inside a sequence item"));
+            fail("unexpected " + std::string(h.tag == k_item ? "item" : "delimiter") + " " + dicom_tag_text(h.tag) +
+                 " " + at(pos) + (scope == Scope::Top ? " in the dataset" : " inside a sequence item"));
         check_order(ds, h, pos);
         count_one();
         DicomElement e;
@@ -336,7 +349,8 @@ DicomDataset DicomWalker::walk(std::size_t& pos, std::size_t end, Encoding enc, 
     return ds;
 }
 
-void DicomWalker::value(DicomElement& e, std::uint32_t length, std::size_t& pos, std::size_t end, Encoding enc, int depth) {
+void DicomWalker::value(DicomElement& e, std::uint32_t length, std::size_t& pos, std::size_t end, Encoding enc,
+                        int depth) {
     if (length == k_undefined) {
         e.undefined_length = true;
         if (e.tag == k_tag_pixel_data && !e.has_vr("SQ")) {
@@ -352,8 +366,8 @@ void DicomWalker::value(DicomElement& e, std::uint32_t length, std::size_t& pos,
         return;
     }
     if (length > end - pos)
-        fail("DICOM element " + dicom_tag_text(e.tag) + " " + at(e.offset) + " claims " + std::to_string(length) + " bytes but " +
-             ends(end));
+        fail("DICOM element " + dicom_tag_text(e.tag) + " " + at(e.offset) + " claims " + std::to_string(length) +
+             " bytes but " + ends(end));
     e.value_length = length;
     if (e.has_vr("SQ")) {
         std::size_t inner = pos;
@@ -362,16 +376,19 @@ void DicomWalker::value(DicomElement& e, std::uint32_t length, std::size_t& pos,
     pos += length;
 }
 
-void DicomWalker::sequence(DicomElement& e, std::size_t& pos, std::size_t end, Encoding enc, int depth, bool undefined) {
+void DicomWalker::sequence(DicomElement& e, std::size_t& pos, std::size_t end, Encoding enc, int depth,
+                           bool undefined) {
     if (depth + 1 > m_limits.max_depth)
-        fail("DICOM sequences are nested more than " + std::to_string(m_limits.max_depth) + " deep (sequence " + dicom_tag_text(e.tag) +
-             " " + at(e.offset) + ")");
+        fail("DICOM sequences are nested more than " + std::to_string(m_limits.max_depth) + " deep (sequence " +
+             dicom_tag_text(e.tag) + " " + at(e.offset) + ")");
     e.sequence = true;
     const std::string what = "sequence " + dicom_tag_text(e.tag) + " " + at(e.offset);
     for (std::size_t n = 1;; ++n) {
         if (!undefined && pos == end) return;
         if (end - pos < 8) {
-            if (undefined) fail("sequence " + dicom_tag_text(e.tag) + " " + at(e.offset) + " is not terminated (" + ends_inside(end) + ")");
+            if (undefined)
+                fail("sequence " + dicom_tag_text(e.tag) + " " + at(e.offset) + " is not terminated (" +
+                     ends_inside(end) + ")");
             fail(what + ": item " + std::to_string(n) + " " + at(pos) + " runs past the end of the sequence");
         }
         const DicomTag tag = read_tag(m_d + pos, enc.big_endian);
@@ -386,11 +403,13 @@ void DicomWalker::sequence(DicomElement& e, std::size_t& pos, std::size_t end, E
         if (length == k_undefined) {
             bool terminated = false;
             e.items.push_back(walk(pos, end, enc, Scope::UndefinedItem, depth + 1, &terminated));
-            if (!terminated) fail("item " + std::to_string(n) + " of " + what + " is not terminated (" + ends_inside(end) + ")");
+            if (!terminated)
+                fail("item " + std::to_string(n) + " of " + what + " is not terminated (" + ends_inside(end) + ")");
             continue;
         }
         if (length > end - pos)
-            fail("item " + std::to_string(n) + " of " + what + " claims " + std::to_string(length) + " bytes but " + ends(end));
+            fail("item " + std::to_string(n) + " of " + what + " claims " + std::to_string(length) + " bytes but " +
+                 ends(end));
         std::size_t inner = pos;
         e.items.push_back(walk(inner, pos + length, enc, Scope::DefinedItem, depth + 1));
         pos += length;
@@ -405,14 +424,19 @@ void DicomWalker::encapsulated(DicomElement& e, std::size_t& pos, std::size_t en
     if (end - pos < 8) fail("encapsulated pixel data " + at(e.offset) + " is truncated before its Basic Offset Table");
     const DicomTag bot_tag = read_tag(m_d + pos, false);
     const std::uint32_t bot_length = read_u32(m_d + pos + 4, false);
-    if (bot_tag != k_item) fail("encapsulated pixel data: expected the Basic Offset Table item " + at(pos) + ", found " + dicom_tag_text(bot_tag));
-    if (bot_length > end - pos - 8) fail("Basic Offset Table " + at(pos) + " claims " + std::to_string(bot_length) + " bytes but " + ends(end));
-    if (bot_length % 4 != 0) fail("Basic Offset Table " + at(pos) + " has length " + std::to_string(bot_length) + ", not a multiple of 4");
+    if (bot_tag != k_item)
+        fail("encapsulated pixel data: expected the Basic Offset Table item " + at(pos) + ", found " +
+             dicom_tag_text(bot_tag));
+    if (bot_length > end - pos - 8)
+        fail("Basic Offset Table " + at(pos) + " claims " + std::to_string(bot_length) + " bytes but " + ends(end));
+    if (bot_length % 4 != 0)
+        fail("Basic Offset Table " + at(pos) + " has length " + std::to_string(bot_length) + ", not a multiple of 4");
     out->offset_table.reserve(bot_length / 4);
     for (std::size_t i = 0; i < bot_length; i += 4) out->offset_table.push_back(read_u32(m_d + pos + 8 + i, false));
     pos += 8 + bot_length;
     for (std::size_t n = 1;; ++n) {
-        if (end - pos < 8) fail("encapsulated pixel data " + at(e.offset) + " is not terminated (" + ends_inside(end) + ")");
+        if (end - pos < 8)
+            fail("encapsulated pixel data " + at(e.offset) + " is not terminated (" + ends_inside(end) + ")");
         const DicomTag tag = read_tag(m_d + pos, false);
         const std::uint32_t length = read_u32(m_d + pos + 4, false);
         if (tag == k_sequence_end) {
@@ -420,12 +444,12 @@ void DicomWalker::encapsulated(DicomElement& e, std::size_t& pos, std::size_t en
             break;
         }
         if (tag != k_item)
-            fail("encapsulated pixel data: expected fragment " + std::to_string(n) + " (an item, FFFE,E000) " + at(pos) + ", found " +
-                 dicom_tag_text(tag));
+            fail("encapsulated pixel data: expected fragment " + std::to_string(n) + " (an item, FFFE,E000) " +
+                 at(pos) + ", found " + dicom_tag_text(tag));
         count_one();
         if (length > end - pos - 8)
-            fail("encapsulated pixel data: fragment " + std::to_string(n) + " " + at(pos) + " runs past the end (it claims " +
-                 std::to_string(length) + " bytes but " + ends(end) + ")");
+            fail("encapsulated pixel data: fragment " + std::to_string(n) + " " + at(pos) +
+                 " runs past the end (it claims " + std::to_string(length) + " bytes but " + ends(end) + ")");
         out->fragments.push_back(DicomFragment{pos + 8, length});
         pos += 8 + length;
     }
@@ -472,8 +496,10 @@ struct InflateStream {
 // to the cap (a few hundred bytes of deflate can claim gigabytes).
 std::vector<std::uint8_t> inflate_dataset(const std::uint8_t* in, std::size_t size, const DicomLimits& limits,
                                           const std::string& prefix) {
-    const std::uint64_t cap = std::min<std::uint64_t>(limits.max_inflated, std::uint64_t{size} * limits.max_inflate_ratio);
-    std::vector<std::uint8_t> out(static_cast<std::size_t>(std::min<std::uint64_t>(cap, std::max<std::uint64_t>(std::uint64_t{size} * 4, 4096))));
+    const std::uint64_t cap =
+        std::min<std::uint64_t>(limits.max_inflated, std::uint64_t{size} * limits.max_inflate_ratio);
+    std::vector<std::uint8_t> out(
+        static_cast<std::size_t>(std::min<std::uint64_t>(cap, std::max<std::uint64_t>(std::uint64_t{size} * 4, 4096))));
     InflateStream s;
     if (inflateInit2(&s.z, -15) != Z_OK) throw InputError(prefix + "cannot start zlib to inflate the Deflated dataset");
     s.open = true;
@@ -487,9 +513,10 @@ std::vector<std::uint8_t> inflate_dataset(const std::uint8_t* in, std::size_t si
         }
         if (s.z.total_out == out.size()) {
             if (out.size() >= cap)
-                throw InputError(prefix + "the Deflated dataset inflates to more than " + std::to_string(cap) + " bytes (" +
-                                 std::to_string(limits.max_inflate_ratio) + " times its compressed size, at most " +
-                                 std::to_string(limits.max_inflated >> 20) + " MiB); refusing it");
+                throw InputError(prefix + "the Deflated dataset inflates to more than " + std::to_string(cap) +
+                                 " bytes (" + std::to_string(limits.max_inflate_ratio) +
+                                 " times its compressed size, at most " + std::to_string(limits.max_inflated >> 20) +
+                                 " MiB); refusing it");
             out.resize(static_cast<std::size_t>(std::min<std::uint64_t>(cap, std::uint64_t{out.size()} * 2)));
         }
         const std::size_t room = std::min<std::size_t>(out.size() - s.z.total_out, std::size_t{1} << 30);
@@ -500,7 +527,8 @@ std::vector<std::uint8_t> inflate_dataset(const std::uint8_t* in, std::size_t si
         if (status == Z_BUF_ERROR && s.z.avail_in == 0 && in_done == size)
             throw InputError(prefix + "truncated DICOM file: the Deflated dataset ends before its deflate stream does");
         if (status != Z_OK && status != Z_BUF_ERROR)
-            throw InputError(prefix + "the Deflated dataset is corrupt (zlib: " + std::string(s.z.msg ? s.z.msg : "error") + ")");
+            throw InputError(
+                prefix + "the Deflated dataset is corrupt (zlib: " + std::string(s.z.msg ? s.z.msg : "error") + ")");
     }
     out.resize(s.z.total_out);
     return out;
@@ -513,7 +541,8 @@ ParsedDicom::ParsedDicom(ParsedDicom&&) noexcept = default;
 ParsedDicom& ParsedDicom::operator=(ParsedDicom&&) noexcept = default;
 ParsedDicom::~ParsedDicom() = default;
 
-ParsedDicom parse_dicom(const std::uint8_t* data, std::size_t size, const std::string& name, const DicomLimits& limits) {
+ParsedDicom parse_dicom(const std::uint8_t* data, std::size_t size, const std::string& name,
+                        const DicomLimits& limits) {
     const std::string prefix = name.empty() ? std::string() : name + ": ";
     if (data == nullptr || size == 0) throw InputError(prefix + "empty file, not DICOM");
     ParsedDicom out;
@@ -541,7 +570,8 @@ ParsedDicom parse_dicom(const std::uint8_t* data, std::size_t size, const std::s
     out.m_dataset_bytes = std::make_unique<DicomBuffer>(*out.m_input);
     std::size_t start = pos;
     if (out.m_syntax.deflated) {
-        if (pos == size) throw InputError(prefix + "truncated DICOM file: nothing follows the meta header of a Deflated file");
+        if (pos == size)
+            throw InputError(prefix + "truncated DICOM file: nothing follows the meta header of a Deflated file");
         out.m_dataset_bytes->owned = inflate_dataset(data + pos, size - pos, limits, prefix);
         out.m_dataset_bytes->data = out.m_dataset_bytes->owned.data();
         out.m_dataset_bytes->size = out.m_dataset_bytes->owned.size();
@@ -549,13 +579,15 @@ ParsedDicom parse_dicom(const std::uint8_t* data, std::size_t size, const std::s
         start = 0;
     }
     const DicomBuffer& bytes = *out.m_dataset_bytes;
-    const Encoding enc = sniff_encoding(bytes.data, start, bytes.size,
-                                        Encoding{out.m_syntax.implicit_vr, out.m_syntax.big_endian}, out.m_syntax.guessed);
+    const Encoding enc =
+        sniff_encoding(bytes.data, start, bytes.size, Encoding{out.m_syntax.implicit_vr, out.m_syntax.big_endian},
+                       out.m_syntax.guessed);
     out.m_syntax.implicit_vr = enc.implicit_vr;
     DicomWalker walker(bytes, limits, out.m_syntax.encapsulated, out.m_element_count);
     out.m_dataset = walker.walk(start, bytes.size, enc, Scope::Top, 0);
     if (out.m_dataset.elements().empty()) {
-        if (!out.m_meta.elements().empty()) throw InputError(prefix + "truncated DICOM file: nothing follows the meta header");
+        if (!out.m_meta.elements().empty())
+            throw InputError(prefix + "truncated DICOM file: nothing follows the meta header");
         throw InputError(prefix + "DICOM file without any elements");
     }
     return out;

@@ -38,7 +38,7 @@ struct ByteSpan {
 };
 
 struct DicomTransferSyntax {
-    std::string uid;            // (0002,0010) without padding; empty when the file has none
+    std::string uid;  // (0002,0010) without padding; empty when the file has none
     bool implicit_vr = false;
     bool big_endian = false;    // lengths, tags and binary values (and OW pixels) byte-swapped
     bool deflated = false;      // the dataset after the meta header was inflated
@@ -82,9 +82,9 @@ struct DicomElement {
     std::array<char, 2> vr{{'U', 'N'}};  // explicit VR: as in the file; implicit: our dictionary's, else UN
     std::size_t offset = 0;              // of the element's header, in its dataset's bytes()
     std::size_t value_offset = 0;
-    std::size_t value_length = 0;        // undefined length: up to (not including) the closing delimiter
+    std::size_t value_length = 0;  // undefined length: up to (not including) the closing delimiter
     bool undefined_length = false;
-    bool sequence = false;               // SQ, or UN / implicit VR with undefined length: see items
+    bool sequence = false;  // SQ, or UN / implicit VR with undefined length: see items
     std::vector<DicomDataset> items;
     std::shared_ptr<const DicomEncapsulated> encapsulated;  // pixel data of undefined length
 
@@ -111,9 +111,9 @@ public:
     // A sequence's items; empty when absent or not a sequence.
     const std::vector<DicomDataset>& items(DicomTag tag) const;
 
-    ByteSpan bytes() const;                          // the buffer this dataset's offsets refer to
+    ByteSpan bytes() const;                             // the buffer this dataset's offsets refer to
     ByteSpan value(const DicomElement& element) const;  // an element's value within bytes()
-    const std::string& name() const;                 // the file's name, for messages
+    const std::string& name() const;                    // the file's name, for messages
     bool big_endian() const { return m_big_endian; }
     std::size_t offset() const { return m_offset; }  // where the first element starts
     std::size_t length() const { return m_length; }
@@ -138,8 +138,8 @@ public:
     ~ParsedDicom();
 
     const DicomTransferSyntax& transfer_syntax() const { return m_syntax; }
-    bool has_preamble() const { return m_preamble; }  // 128 bytes + "DICM"
-    const DicomDataset& meta() const { return m_meta; }  // group 0002 (may be empty); offsets into the input
+    bool has_preamble() const { return m_preamble; }           // 128 bytes + "DICM"
+    const DicomDataset& meta() const { return m_meta; }        // group 0002 (may be empty); offsets into the input
     const DicomDataset& dataset() const { return m_dataset; }  // offsets into bytes()
     // The input, or for a Deflated file the inflated dataset: dataset() offsets refer to it.
     ByteSpan bytes() const { return {m_dataset_bytes->data, m_dataset_bytes->size}; }

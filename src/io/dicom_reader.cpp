@@ -2,18 +2,18 @@
 // SeriesInstanceUID and ordered along the slice normal (docs/dicom.md).
 #include <lessmore/error.hpp>
 
+#include <lessmore/files.hpp>
 #include "io/dicom_file.hpp"
 #include "io/dicom_values.hpp"
-#include <lessmore/files.hpp>
 #include "io/readers.hpp"
 #include "io/volume_id.hpp"
 
 #include <lessmore/sha256.hpp>
 
 #include <algorithm>
-#include <cstring>
 #include <array>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <map>
 #include <optional>
@@ -65,7 +65,8 @@ std::vector<SliceEntry> ordered_slices(const std::vector<DicomFile*>& files, con
         const auto normal = slice_normal(*slices.front().file->frames[slices.front().frame].orientation);
         for (SliceEntry& s : slices) s.z = dot(*s.file->frames[s.frame].position, normal);
     }
-    const bool by_instance = std::all_of(files.begin(), files.end(), [](const DicomFile* f) { return f->instance.has_value(); });
+    const bool by_instance =
+        std::all_of(files.begin(), files.end(), [](const DicomFile* f) { return f->instance.has_value(); });
     std::stable_sort(slices.begin(), slices.end(), [&](const SliceEntry& a, const SliceEntry& b) {
         if (options.order == SliceOrder::Position) {
             if (geometry && *a.z != *b.z) return *a.z < *b.z;
@@ -88,9 +89,9 @@ LoadedVolume build_series(const Source& source, const std::string& id, std::vect
     for (const DicomFile* f : files) {
         if (f->rows != first.rows || f->columns != first.columns) {
             return failed(id, folder / f->name,
-                          "slice size " + std::to_string(f->columns) + "x" + std::to_string(f->rows) + " differs from " +
-                              first.name + " (" + std::to_string(first.columns) + "x" + std::to_string(first.rows) +
-                              ") in the same series");
+                          "slice size " + std::to_string(f->columns) + "x" + std::to_string(f->rows) +
+                              " differs from " + first.name + " (" + std::to_string(first.columns) + "x" +
+                              std::to_string(first.rows) + ") in the same series");
         }
         type = wider_type(type, f->type);
     }
@@ -105,7 +106,8 @@ LoadedVolume build_series(const Source& source, const std::string& id, std::vect
     info.type = type;
     info.series_uid = first.series_uid;
     // A digest, never the ID itself: manifests and records carry no patient tags.
-    if (!first.patient_id.empty()) info.patient = sha256_hex(first.patient_id.data(), first.patient_id.size()).substr(0, 16);
+    if (!first.patient_id.empty())
+        info.patient = sha256_hex(first.patient_id.data(), first.patient_id.size()).substr(0, 16);
     std::vector<double> zs;
     for (const SliceEntry& s : slices) {
         const bool multi = s.file->frames.size() > 1;
@@ -155,7 +157,8 @@ public:
             const std::string& name = m_info.slices[m_next + k].file;
             DicomFile f = read_dicom_file(m_folder / name, name, m_context.decoders,
                                           DicomReadOptions{false, m_context.options.include_localizers});
-            if (!f.error.empty() || f.skip || f.rows != m_info.height || f.columns != m_info.width || f.frames.size() != 1) {
+            if (!f.error.empty() || f.skip || f.rows != m_info.height || f.columns != m_info.width ||
+                f.frames.size() != 1) {
                 errors[k] = name + ": " + (f.error.empty() ? std::string("changed while being read") : f.error);
                 return;
             }
@@ -183,13 +186,13 @@ LoadedVolume skipped_file(const Source& source, const std::filesystem::path& pat
     return s;
 }
 
-
 // A series for the reducer's stream: single-frame files stream slice by slice; a series
 // with multi-frame files (whose frames need not come in slice order) is read whole.
 LoadedVolume streamed_series(const Source& source, const std::string& id, std::vector<DicomFile*> files,
                              const ReadContext& context) {
     const std::filesystem::path folder(source.path);
-    const bool single = std::all_of(files.begin(), files.end(), [](const DicomFile* f) { return f->frames.size() <= 1; });
+    const bool single =
+        std::all_of(files.begin(), files.end(), [](const DicomFile* f) { return f->frames.size() <= 1; });
     if (!single) {
         context.pool.parallel_for(files.size(), [&](std::size_t i) {
             *files[i] = read_dicom_file(folder / files[i]->name, files[i]->name, context.decoders,
@@ -237,7 +240,8 @@ std::vector<Group> group_series(const Source& source, const std::vector<DicomFil
             const std::string part = by_part.size() == 1 ? by_part.begin()->first : std::string();
             groups.push_back({uid, part.empty() ? source.id : source.id + "/" + id_component(part), members});
         } else {
-            for (auto& [part, files_of_part] : by_part) groups.push_back({uid, source.id + "/" + id_component(part), files_of_part});
+            for (auto& [part, files_of_part] : by_part)
+                groups.push_back({uid, source.id + "/" + id_component(part), files_of_part});
         }
     }
     return groups;
@@ -286,7 +290,7 @@ std::vector<LoadedVolume> read_dicom_folder(const Source& source, const ReadCont
     std::vector<LoadedVolume> out;
     std::vector<DicomFile*> images;
     const DicomFile* unknown = nullptr;  // the first file whose header could not be read
-    for (DicomFile& r : records) {  // in file-name order
+    for (DicomFile& r : records) {       // in file-name order
         if (r.skip) {
             out.push_back(skipped_file(source, folder / r.name, r.skip_reason));
         } else if (!r.header_ok) {
@@ -302,11 +306,13 @@ std::vector<LoadedVolume> read_dicom_folder(const Source& source, const ReadCont
         std::map<std::string, const DicomFile*> by_sop;
         std::vector<DicomFile*> files;
         for (DicomFile* f : groups[g].files) {
-            const auto [it, fresh] = f->sop_uid.empty() ? std::make_pair(by_sop.end(), true) : by_sop.emplace(f->sop_uid, f);
+            const auto [it, fresh] =
+                f->sop_uid.empty() ? std::make_pair(by_sop.end(), true) : by_sop.emplace(f->sop_uid, f);
             if (fresh) {
                 files.push_back(f);
             } else {
-                out.push_back(skipped_file(source, folder / f->name, "a duplicate of " + it->second->name + " (same SOPInstanceUID)"));
+                out.push_back(skipped_file(source, folder / f->name,
+                                           "a duplicate of " + it->second->name + " (same SOPInstanceUID)"));
             }
         }
         // A file of unknown series could belong to any series here: none can be known to

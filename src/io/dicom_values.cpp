@@ -89,12 +89,24 @@ void convert_as(const std::uint8_t* raw, std::size_t n, const StoredFormat& f, c
 template <typename Out>
 void convert_to(const std::uint8_t* raw, std::size_t n, const StoredFormat& f, const ValueRule& r, Out* out) {
     switch (f.type) {
-    case StoredType::UInt8: convert_as<std::uint8_t>(raw, n, f, r, out); break;
-    case StoredType::Int8: convert_as<std::int8_t>(raw, n, f, r, out); break;
-    case StoredType::UInt16: convert_as<std::uint16_t>(raw, n, f, r, out); break;
-    case StoredType::Int16: convert_as<std::int16_t>(raw, n, f, r, out); break;
-    case StoredType::UInt32: convert_as<std::uint32_t>(raw, n, f, r, out); break;
-    case StoredType::Int32: convert_as<std::int32_t>(raw, n, f, r, out); break;
+    case StoredType::UInt8:
+        convert_as<std::uint8_t>(raw, n, f, r, out);
+        break;
+    case StoredType::Int8:
+        convert_as<std::int8_t>(raw, n, f, r, out);
+        break;
+    case StoredType::UInt16:
+        convert_as<std::uint16_t>(raw, n, f, r, out);
+        break;
+    case StoredType::Int16:
+        convert_as<std::int16_t>(raw, n, f, r, out);
+        break;
+    case StoredType::UInt32:
+        convert_as<std::uint32_t>(raw, n, f, r, out);
+        break;
+    case StoredType::Int32:
+        convert_as<std::int32_t>(raw, n, f, r, out);
+        break;
     }
 }
 
@@ -138,7 +150,9 @@ constexpr SyntaxName k_syntaxes[] = {
 }  // namespace
 
 std::size_t stored_size(StoredType t) {
-    return t == StoredType::UInt8 || t == StoredType::Int8 ? 1 : t == StoredType::UInt16 || t == StoredType::Int16 ? 2 : 4;
+    return t == StoredType::UInt8 || t == StoredType::Int8     ? 1
+           : t == StoredType::UInt16 || t == StoredType::Int16 ? 2
+                                                               : 4;
 }
 
 VoxelType value_type(const StoredFormat& f, const ValueRule& r) {
@@ -164,10 +178,17 @@ VoxelType value_type(const StoredFormat& f, const ValueRule& r) {
 void convert_values(const std::uint8_t* raw, std::size_t n, const StoredFormat& f, const ValueRule& r, VoxelType type,
                     std::byte* out) {
     switch (type) {
-    case VoxelType::Int16: convert_to(raw, n, f, r, reinterpret_cast<std::int16_t*>(out)); break;
-    case VoxelType::Int32: convert_to(raw, n, f, r, reinterpret_cast<std::int32_t*>(out)); break;
-    case VoxelType::Float64: convert_to(raw, n, f, r, reinterpret_cast<double*>(out)); break;
-    default: throw std::logic_error("convert_values: DICOM values are int16, int32 or float64");
+    case VoxelType::Int16:
+        convert_to(raw, n, f, r, reinterpret_cast<std::int16_t*>(out));
+        break;
+    case VoxelType::Int32:
+        convert_to(raw, n, f, r, reinterpret_cast<std::int32_t*>(out));
+        break;
+    case VoxelType::Float64:
+        convert_to(raw, n, f, r, reinterpret_cast<double*>(out));
+        break;
+    default:
+        throw std::logic_error("convert_values: DICOM values are int16, int32 or float64");
     }
 }
 

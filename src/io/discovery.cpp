@@ -1,14 +1,20 @@
 // Finding volumes: walks the inputs, classifies files by extension and content
 // (docs/dicom.md, sections "What counts as a volume" and "Recognising DICOM files by content").
-#include <lessmore/error.hpp>
 #include <lessmore/discovery.hpp>
+#include <lessmore/error.hpp>
 
 #include <lessmore/files.hpp>
 #include <lessmore/sha256.hpp>
 
+#include "io/dicom_file.hpp"
 #include "io/dicom_parser.hpp"
+#include "io/nifti_file.hpp"
+#include "io/volume_header.hpp"
 #include "io/volume_id.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <algorithm>
 #include <array>
 #include <cstring>
@@ -17,9 +23,6 @@
 #include <set>
 #include <string_view>
 #include <system_error>
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 namespace fs = std::filesystem;
 
@@ -28,12 +31,16 @@ namespace lessmore {
 namespace {
 
 using namespace std::string_view_literals;
-constexpr std::array k_volume_exts = {".nii"sv, ".nii.gz"sv, ".nrrd"sv, ".nhdr"sv, ".mha"sv, ".mhd"sv};
+constexpr std::array k_volume_exts = {".nii"sv,  ".nii.gz"sv, ".hdr"sv, ".hdr.gz"sv,
+                                      ".nrrd"sv, ".nhdr"sv,   ".mha"sv, ".mhd"sv};
+// The image half of a NIfTI pair: part of the volume its .hdr gives.
+constexpr std::array k_pair_image_exts = {".img"sv, ".img.gz"sv};
 constexpr std::array k_image_exts = {".png"sv, ".tif"sv, ".tiff"sv, ".jpg"sv, ".jpeg"sv};
 // Never volumes: side files of datasets and of detached-header formats.
-constexpr std::array k_skip_exts = {".txt"sv, ".xml"sv, ".json"sv, ".csv"sv, ".md"sv,  ".pdf"sv, ".html"sv, ".htm"sv,
-                                    ".raw"sv, ".zraw"sv, ".gz"sv,  ".zip"sv, ".tar.gz"sv, ".py"sv, ".sh"sv, ".log"sv,
-                                    ".bvec"sv, ".bval"sv, ".npy"sv, ".npz"sv, ".yaml"sv, ".yml"sv, ".ini"sv, ".db"sv};
+constexpr std::array k_skip_exts = {".txt"sv,    ".xml"sv, ".json"sv, ".csv"sv,  ".md"sv,   ".pdf"sv,
+                                    ".html"sv,   ".htm"sv, ".raw"sv,  ".zraw"sv, ".gz"sv,   ".zip"sv,
+                                    ".tar.gz"sv, ".py"sv,  ".sh"sv,   ".log"sv,  ".bvec"sv, ".bval"sv,
+                                    ".npy"sv,    ".npz"sv, ".yaml"sv, ".yml"sv,  ".ini"sv,  ".db"sv};
 constexpr std::array k_skip_names = {"DICOMDIR"sv, "DIRFILE"sv, "LICENSE"sv, "README"sv, "CITATION"sv};
 
 template <std::size_t N>
@@ -42,11 +49,19 @@ bool in(const std::array<std::string_view, N>& names, std::string_view name) {
 }
 
 // DICOM by content: "DICM" after the preamble, or a plausible first element at byte 0
-// (files without preamble, whatever their name; io/dicom_parser.hpp).
+// (files without preamble, whatever their name; io/dicom_parser.hpp). One pread of the
+// first 4 KB, on a descriptor opened without blocking: a file that turned into a FIFO
+// since it was listed is not waited on.
 bool has_dicm_magic(const fs::path& p, std::string& error) {
-    const int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
+    const int fd = ::open(p.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) {
         error = "cannot open: " + errno_text(errno);
+        return false;
+    }
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        ::close(fd);
+        error = "not a regular file";
         return false;
     }
     std::array<std::uint8_t, 4096> head{};
@@ -54,6 +69,25 @@ bool has_dicm_magic(const fs::path& p, std::string& error) {
     ::close(fd);
     return got > 0 && looks_like_dicom(head.data(), static_cast<std::size_t>(got));
 }
+
+// Why a file that is not a regular file is passed over (it is never opened: reading a
+// FIFO or a device could block forever or never end).
+std::string special_file(const fs::file_status& st) {
+    switch (st.type()) {
+    case fs::file_type::fifo:
+        return "a FIFO (not a regular file)";
+    case fs::file_type::socket:
+        return "a socket (not a regular file)";
+    case fs::file_type::character:
+        return "a character device (not a regular file)";
+    case fs::file_type::block:
+        return "a block device (not a regular file)";
+    default:
+        return "not a regular file";
+    }
+}
+
+constexpr const char* k_orphan_image = "an .img without its .hdr (a NIfTI pair needs both); not read";
 
 class Walker {
 public:
@@ -73,8 +107,7 @@ public:
             m_root = path_text(p);
             walk(p, "");
         } else if (!fs::is_regular_file(st)) {
-            // Reading a FIFO or a device could block forever.
-            throw UsageError(text + ": not a regular file or folder");
+            throw UsageError(text + ": " + special_file(st) + "; an INPUT must be a file or a folder");
         } else {
             m_root_name = id_component(name);
             m_root = path_text(p.parent_path().empty() ? fs::path(".") : p.parent_path());
@@ -94,6 +127,12 @@ private:
         s.id = m_root_name;
         if (in(k_volume_exts, ext)) {
             s.kind = Source::Kind::VolumeFile;
+        } else if (in(k_pair_image_exts, ext) && fs::is_regular_file(nifti_pair_sibling(p))) {
+            // The image half of a pair given directly: the volume its header gives.
+            const fs::path header = nifti_pair_sibling(p);
+            s.kind = Source::Kind::VolumeFile;
+            s.path = path_text(header);
+            s.id = m_root_name = id_component(header.filename().string());
         } else if (in(k_image_exts, ext)) {
             s.kind = Source::Kind::ImageFolder;
             s.path = path_text(p.parent_path().empty() ? fs::path(".") : p.parent_path());
@@ -101,6 +140,7 @@ private:
         } else {
             std::string err;
             if (!has_dicm_magic(p, err) && ext != ".dcm" && ext != ".ima") {
+                if (err.empty() && in(k_pair_image_exts, ext)) err = k_orphan_image;
                 m_out.errors.push_back({path_text(p), err.empty() ? "not a recognised volume file (DICOM, NIfTI, NRRD, "
                                                                     "MetaImage or 2D image)"
                                                                   : err});
@@ -113,6 +153,35 @@ private:
         m_out.sources.push_back(std::move(s));
     }
 
+    // A regular file met in a folder: a volume of its own, one of the folder's DICOM files
+    // or images, the image of a pair (read with its header), passed over, or skipped.
+    void classify_file(const fs::path& p, const std::string& rel, const std::set<std::string>& listed,
+                       std::vector<std::string>& dicom, std::vector<std::string>& images) {
+        const std::string name = p.filename().string();
+        const std::string ext = extension_of(p);
+        if (in(k_volume_exts, ext)) {
+            Source s;
+            s.kind = Source::Kind::VolumeFile;
+            s.path = path_text(p);
+            s.root = m_root;
+            s.id = rel.empty() ? id_component(name) : rel + "/" + id_component(name);
+            m_out.sources.push_back(std::move(s));
+        } else if (in(k_pair_image_exts, ext) && listed.count(nifti_pair_sibling(name).string())) {
+            return;  // read with its .hdr
+        } else if (in(k_image_exts, ext)) {
+            images.push_back(name);
+        } else if (!in(k_skip_exts, ext) && !in(k_skip_names, fs::path(name).stem().string())) {
+            std::string err;
+            if (has_dicm_magic(p, err) || ext == ".dcm" || ext == ".ima") {
+                dicom.push_back(name);
+            } else if (!err.empty()) {
+                m_out.errors.push_back({path_text(p), err});
+            } else if (in(k_pair_image_exts, ext)) {
+                m_out.skipped.push_back({path_text(p), k_orphan_image});
+            }
+        }
+    }
+
     void walk(const fs::path& dir, const std::string& rel) {
         std::error_code ec;
         const fs::path canon = fs::canonical(dir, ec);
@@ -121,7 +190,8 @@ private:
             return;
         }
         if (std::find(m_stack.begin(), m_stack.end(), canon) != m_stack.end()) {
-            m_out.errors.push_back({path_text(dir), "symbolic link loop (leads back to " + path_text(canon) + "); skipped"});
+            m_out.errors.push_back(
+                {path_text(dir), "symbolic link loop (leads back to " + path_text(canon) + "); skipped"});
             return;
         }
         if (!m_visited.insert(canon).second) {
@@ -143,6 +213,7 @@ private:
         }
         if (ec) m_out.errors.push_back({path_text(dir), "cannot list folder: " + ec.message()});
         std::sort(names.begin(), names.end());  // listing order must not matter
+        const std::set<std::string> listed(names.begin(), names.end());
 
         std::vector<std::string> dicom, images, subdirs;
         for (const std::string& name : names) {
@@ -151,37 +222,22 @@ private:
             const fs::file_status st = fs::status(p, ec);
             if (ec) {
                 const bool dangling = fs::is_symlink(fs::symlink_status(p));
-                m_out.errors.push_back({path_text(p), dangling ? "broken symbolic link" : "cannot read: " + ec.message()});
+                m_out.errors.push_back(
+                    {path_text(p), dangling ? "broken symbolic link" : "cannot read: " + ec.message()});
                 continue;
             }
             if (fs::is_directory(st)) {
                 subdirs.push_back(name);
                 continue;
             }
-            if (!fs::is_regular_file(st)) continue;
-            const std::string ext = extension_of(p);
-            const std::string child_rel = rel.empty() ? id_component(name) : rel + "/" + id_component(name);
-            if (in(k_volume_exts, ext)) {
-                Source s;
-                s.kind = Source::Kind::VolumeFile;
-                s.path = path_text(p);
-                s.root = m_root;
-                s.id = child_rel;
-                m_out.sources.push_back(std::move(s));
-            } else if (in(k_image_exts, ext)) {
-                images.push_back(name);
-            } else if (in(k_skip_exts, ext) || in(k_skip_names, fs::path(name).stem().string())) {
+            if (!fs::is_regular_file(st)) {
+                m_out.skipped.push_back({path_text(p), special_file(st)});
                 continue;
-            } else {
-                std::string err;
-                if (has_dicm_magic(p, err) || ext == ".dcm" || ext == ".ima") {
-                    dicom.push_back(name);
-                } else if (!err.empty()) {
-                    m_out.errors.push_back({path_text(p), err});
-                }
             }
+            classify_file(p, rel, listed, dicom, images);
         }
-        for (auto [kind, files] : {std::pair{Source::Kind::DicomFolder, &dicom}, std::pair{Source::Kind::ImageFolder, &images}}) {
+        for (auto [kind, files] :
+             {std::pair{Source::Kind::DicomFolder, &dicom}, std::pair{Source::Kind::ImageFolder, &images}}) {
             if (files->empty()) continue;
             Source s;
             s.kind = kind;
@@ -191,7 +247,8 @@ private:
             s.files = std::move(*files);
             m_out.sources.push_back(std::move(s));
         }
-        for (const std::string& name : subdirs) walk(dir / name, rel.empty() ? id_component(name) : rel + "/" + id_component(name));
+        for (const std::string& name : subdirs)
+            walk(dir / name, rel.empty() ? id_component(name) : rel + "/" + id_component(name));
         m_stack.pop_back();
     }
 
@@ -215,11 +272,23 @@ std::string source_fingerprint(const Source& source) {
             if (::fstat(fd, &st) == 0) got = ::pread(fd, head, sizeof head, 0);
             ::close(fd);
         }
-        summary += p.filename().string() + '\0' + std::to_string(st.st_size) + '\0' + std::to_string(st.st_mtim.tv_sec) + '.' +
-                   std::to_string(st.st_mtim.tv_nsec) + '\0' + (got > 0 ? sha256_hex(head, static_cast<std::size_t>(got)) : "-") + '\n';
+        summary += p.filename().string() + '\0' + std::to_string(st.st_size) + '\0' +
+                   std::to_string(st.st_mtim.tv_sec) + '.' + std::to_string(st.st_mtim.tv_nsec) + '\0' +
+                   (got > 0 ? sha256_hex(head, static_cast<std::size_t>(got)) : "-") + '\n';
     };
     if (source.kind == Source::Kind::VolumeFile) {
         add(source.path);
+        const fs::path image = nifti_pair_sibling(source.path);
+        if (!image.empty()) add(image);
+        const std::string ext = extension_of(source.path);
+        if (ext == ".nhdr" || ext == ".mhd" || ext == ".nrrd" || ext == ".mha") {
+            try {
+                const VolumeLayout layout = read_volume_layout(source.path);
+                if (!layout.attached) add(layout.data_file);
+            } catch (const InputError&) {
+                // an unreadable header: its own bytes are in the summary already
+            }
+        }
     } else {
         for (const std::string& f : source.files) add(fs::path(source.path) / f);
     }
@@ -229,11 +298,12 @@ std::string source_fingerprint(const Source& source) {
 namespace {
 
 // The SeriesInstanceUID of a DICOM file ("" when it cannot be read).
+// Bounded: a classic slice is well under 64 MB; anything larger (or not DICOM at all) is
+// not one file of a split series and is left where it is.
 std::string series_uid_of(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     try {
-        return parse_dicom(bytes.data(), bytes.size(), "").dataset().string(dicom_tag(0x0020, 0x000e));
+        const DicomBytes file = read_dicom_bytes(path, std::size_t{64} << 20);
+        return parse_dicom(file.bytes.get(), file.size, "").dataset().string(dicom_tag(0x0020, 0x000e));
     } catch (const InputError&) {
         return {};
     }

@@ -79,7 +79,7 @@ bool parse_csv(const std::string& text, std::vector<std::vector<std::string>>& r
 }
 
 struct NpyArray {
-    bool half = false;             // float16, else float32
+    bool half = false;  // float16, else float32
     std::size_t rows = 0, cols = 0;
     std::size_t data_offset = 0;
 };
@@ -123,7 +123,8 @@ NpyArray parse_npy_header(std::istream& in, const std::string& where) {
                          descr.substr(0, descr.find(',')));
     }
     const std::string order = value_of("fortran_order");
-    if (order.compare(order.find_first_not_of(' ') == std::string::npos ? 0 : order.find_first_not_of(' '), 5, "False") != 0) {
+    if (order.compare(order.find_first_not_of(' ') == std::string::npos ? 0 : order.find_first_not_of(' '), 5,
+                      "False") != 0) {
         throw InputError(where + ": features must be in C order (fortran_order False)");
     }
     std::string shape = value_of("shape");
@@ -171,7 +172,8 @@ FeatureDir open_feature_dir(const std::string& dir) {
     std::error_code ec;
     if (!fs::is_directory(dir, ec)) throw UsageError("--features " + dir + ": no such folder");
     if (!fs::is_regular_file(index, ec)) {
-        throw UsageError(where + ": no index (a features folder holds index.csv with volume,file,slices and one .npy per volume)");
+        throw UsageError(
+            where + ": no index (a features folder holds index.csv with volume,file,slices and one .npy per volume)");
     }
     std::ifstream in(index, std::ios::binary);
     std::stringstream text;
@@ -189,9 +191,11 @@ FeatureDir open_feature_dir(const std::string& dir) {
         if (row.size() < 2 || row[0].empty()) throw UsageError(at + ": needs a volume id and a file");
         const std::string expected = feature_file_name(row[0]);
         if (row[1] != expected) {
-            throw UsageError(at + ": volume '" + row[0] + "' has its features in '" + expected + "', not '" + row[1] + "'");
+            throw UsageError(at + ": volume '" + row[0] + "' has its features in '" + expected + "', not '" + row[1] +
+                             "'");
         }
-        if (!out.files.emplace(row[0], row[1]).second) throw UsageError(at + ": volume '" + row[0] + "' is listed twice");
+        if (!out.files.emplace(row[0], row[1]).second)
+            throw UsageError(at + ": volume '" + row[0] + "' is listed twice");
     }
     if (out.files.empty()) throw UsageError(where + ": lists no volume");
     // The dimension: the one most readable files have.
@@ -205,11 +209,11 @@ FeatureDir open_feature_dir(const std::string& dir) {
             if (w == 0) continue;
             if (widths.empty()) first_width = w;
             ++widths[w];
-        } catch (const InputError&) {
-        }
+        } catch (const InputError&) {}
     }
-    if (widths.empty()) throw UsageError(where + ": none of the " + std::to_string(out.files.size()) +
-                                         " files it lists is a readable 2-D float32/float16 .npy");
+    if (widths.empty())
+        throw UsageError(where + ": none of the " + std::to_string(out.files.size()) +
+                         " files it lists is a readable 2-D float32/float16 .npy");
     out.dimension = first_width;
     for (const auto& [w, count] : widths)
         if (count > widths[out.dimension]) out.dimension = w;
@@ -236,7 +240,8 @@ std::vector<std::vector<float>> read_volume_features(const FeatureDir& dir, cons
     }
     const std::size_t elem = a.half ? 2 : 4;
     std::string data(a.rows * a.cols * elem, '\0');
-    if (!in.read(data.data(), static_cast<std::streamsize>(data.size()))) throw InputError(where + ": truncated (fewer values than its shape)");
+    if (!in.read(data.data(), static_cast<std::streamsize>(data.size())))
+        throw InputError(where + ": truncated (fewer values than its shape)");
     cv::Mat values;
     const cv::Mat raw(static_cast<int>(a.rows), static_cast<int>(a.cols), a.half ? CV_16F : CV_32F, data.data());
     raw.convertTo(values, CV_32F);

@@ -13,9 +13,9 @@
 namespace lessmore {
 
 struct FeatureDir {
-    std::string dir;                            // as given
-    std::map<std::string, std::string> files;   // volume id -> file name inside dir
-    std::size_t dimension = 0;                  // the length of every row
+    std::string dir;                           // as given
+    std::map<std::string, std::string> files;  // volume id -> file name inside dir
+    std::size_t dimension = 0;                 // the length of every row
 };
 
 // "<id with / as +>.npy" (ids never hold '+' themselves; long names shortened with a hash).

@@ -5,15 +5,15 @@
 
 #include <zlib.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <limits>
 #include <string>
 #include <vector>
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 namespace lessmore {
 namespace {
@@ -54,8 +54,8 @@ public:
         if (m_fd < 0) throw std::logic_error("read from a closed file");
         std::size_t done = 0;
         while (done < count) {
-            const ssize_t n = ::pread(m_fd, static_cast<char*>(dest) + done, count - done,
-                                      static_cast<off_t>(offset + done));
+            const ssize_t n =
+                ::pread(m_fd, static_cast<char*>(dest) + done, count - done, static_cast<off_t>(offset + done));
             if (n < 0 && errno == EINTR) continue;
             if (n < 0) throw InputError("cannot read: " + errno_text(errno));
             if (n == 0) break;
@@ -161,8 +161,7 @@ bool GzipStream::refill() {
 // After a member's trailer: true when another member follows (its decoding is set up),
 // false at the end of the stream (only zero bytes, if any, remain).
 bool GzipStream::start_next_member() {
-    while (m_z.avail_in < 2 && refill()) {
-    }
+    while (m_z.avail_in < 2 && refill()) {}
     if (m_z.avail_in >= 2 && m_z.next_in[0] == 0x1f && m_z.next_in[1] == 0x8b) {
         if (inflateReset(&m_z) != Z_OK) throw Error("cannot reset zlib");
         m_member_ended = false;
@@ -190,8 +189,8 @@ void GzipStream::require_only_zeros() {
 
 void GzipStream::fail_inflate(int code) const {
     const std::string message = m_z.msg ? m_z.msg : "zlib error " + std::to_string(code);
-    const std::string where = " in member " + std::to_string(m_member) + " (after " + std::to_string(m_position) +
-                              " decompressed bytes)";
+    const std::string where =
+        " in member " + std::to_string(m_member) + " (after " + std::to_string(m_position) + " decompressed bytes)";
     if (message == "incorrect data check") throw InputError("gzip CRC mismatch" + where + ": the data is corrupt");
     if (message == "incorrect length check")
         throw InputError("gzip length mismatch" + where + ": the trailer's ISIZE disagrees with the data");

@@ -6,18 +6,18 @@
 #include "io/itk_messages.hpp"
 #include "io/readers.hpp"
 
-#include <itk_png.h>  // ITK's PNG module (libpng), used directly to encode in memory
 #include <itkImageIOBase.h>
 #include <itkJPEGImageIO.h>
 #include <itkPNGImageIO.h>
 #include <itkTIFFImageIO.h>
+#include <itk_png.h>  // ITK's PNG module (libpng), used directly to encode in memory
 
+#include <unistd.h>
 #include <csetjmp>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
-#include <unistd.h>
 
 namespace fs = std::filesystem;
 
@@ -55,7 +55,8 @@ std::string encode_png(const std::uint8_t* pixels, int width, int height, int ch
     png_set_filter(png, PNG_FILTER_TYPE_BASE, PNG_FILTER_SUB);
     png_write_info(png, info);
     const std::size_t stride = static_cast<std::size_t>(width) * static_cast<std::size_t>(channels);
-    for (int y = 0; y < height; ++y) png_write_row(png, const_cast<png_bytep>(pixels + static_cast<std::size_t>(y) * stride));
+    for (int y = 0; y < height; ++y)
+        png_write_row(png, const_cast<png_bytep>(pixels + static_cast<std::size_t>(y) * stride));
     png_write_end(png, info);
     png_destroy_write_struct(&png, &info);
     return out;
@@ -123,7 +124,8 @@ DecodedImage decode_image_file(const fs::path& path) {
         const auto type = io->GetComponentType();
         const std::size_t n = static_cast<std::size_t>(d.width) * d.height;
         if (n == 0 || n > (std::size_t{1} << 30)) throw InputError("implausible image size");
-        if (channels < 1 || channels > 4) throw InputError("image with " + std::to_string(channels) + " channels is not supported");
+        if (channels < 1 || channels > 4)
+            throw InputError("image with " + std::to_string(channels) + " channels is not supported");
         using C = itk::IOComponentEnum;
         if (type == C::UCHAR) {
             d.type = VoxelType::UInt8;
@@ -136,7 +138,8 @@ DecodedImage decode_image_file(const fs::path& path) {
         } else {
             throw InputError("unsupported image depth (use 8- or 16-bit grey images)");
         }
-        if (channels >= 3 && type != C::UCHAR) throw InputError("16-bit or float colour images are not supported (use grey)");
+        if (channels >= 3 && type != C::UCHAR)
+            throw InputError("16-bit or float colour images are not supported (use grey)");
         const std::size_t elem = voxel_size(d.type);
         Bytes raw(n * channels * elem);
         itk::ImageIORegion region(dims);

@@ -7,7 +7,6 @@
 #include "io/image_codec.hpp"
 #include "io/readers.hpp"
 
-
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
@@ -33,7 +32,8 @@ Decoded decode(DecoderPool& decoders, const fs::path& path) {
         meta >> d.image.width >> d.image.height >> type;
         const auto* t = std::find_if(std::begin(k_voxel_types), std::end(k_voxel_types),
                                      [&](VoxelType v) { return type == voxel_type_name(v); });
-        const std::size_t n = static_cast<std::size_t>(std::max(d.image.width, 0)) * static_cast<std::size_t>(std::max(d.image.height, 0));
+        const std::size_t n = static_cast<std::size_t>(std::max(d.image.width, 0)) *
+                              static_cast<std::size_t>(std::max(d.image.height, 0));
         if (!meta || t == std::end(k_voxel_types) || data.bytes.size() != n * voxel_size(*t)) {
             throw InputError("decoder gave bad metadata");
         }

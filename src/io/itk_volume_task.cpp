@@ -5,21 +5,25 @@
 #include <lessmore/files.hpp>
 
 #include "io/itk_messages.hpp"
-#include "io/volume_data_check.hpp"
 #include "io/readers.hpp"
+#include "io/volume_header.hpp"
 #include "io/voxel_storage.hpp"
 
-#include <itk_zlib.h>  // ITK's zlib module, to check .nii.gz files are complete
 #include <itkImageIOBase.h>
 #include <itkMetaImageIO.h>
 #include <itkNiftiImageIO.h>
 #include <itkNrrdImageIO.h>
+#include <itk_zlib.h>  // ITK's zlib module, to check .nii.gz files are complete
+#include <metaImage.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
+#include <iostream>
+#include <optional>
+#include <sstream>
 
 namespace fs = std::filesystem;
 
@@ -40,19 +44,32 @@ itk::ImageIOBase::Pointer make_io(const std::string& format) {
 DiskType disk_type(itk::IOComponentEnum type) {
     using C = itk::IOComponentEnum;
     switch (type) {
-    case C::UCHAR: return DiskType::UInt8;
-    case C::CHAR: return DiskType::Int8;
-    case C::USHORT: return DiskType::UInt16;
-    case C::SHORT: return DiskType::Int16;
-    case C::UINT: return DiskType::UInt32;
-    case C::INT: return DiskType::Int32;
-    case C::ULONG: return sizeof(unsigned long) == 8 ? DiskType::UInt64 : DiskType::UInt32;
-    case C::LONG: return sizeof(long) == 8 ? DiskType::Int64 : DiskType::Int32;
-    case C::ULONGLONG: return DiskType::UInt64;
-    case C::LONGLONG: return DiskType::Int64;
-    case C::FLOAT: return DiskType::Float32;
-    case C::DOUBLE: return DiskType::Float64;
-    default: throw InputError("unsupported voxel type " + itk::ImageIOBase::GetComponentTypeAsString(type));
+    case C::UCHAR:
+        return DiskType::UInt8;
+    case C::CHAR:
+        return DiskType::Int8;
+    case C::USHORT:
+        return DiskType::UInt16;
+    case C::SHORT:
+        return DiskType::Int16;
+    case C::UINT:
+        return DiskType::UInt32;
+    case C::INT:
+        return DiskType::Int32;
+    case C::ULONG:
+        return sizeof(unsigned long) == 8 ? DiskType::UInt64 : DiskType::UInt32;
+    case C::LONG:
+        return sizeof(long) == 8 ? DiskType::Int64 : DiskType::Int32;
+    case C::ULONGLONG:
+        return DiskType::UInt64;
+    case C::LONGLONG:
+        return DiskType::Int64;
+    case C::FLOAT:
+        return DiskType::Float32;
+    case C::DOUBLE:
+        return DiskType::Float64;
+    default:
+        throw InputError("unsupported voxel type " + itk::ImageIOBase::GetComponentTypeAsString(type));
     }
 }
 
@@ -64,7 +81,8 @@ void check_gzip_complete(const fs::path& path, std::uint64_t needed) {
     const std::string text = read_tail(path, 4);
     unsigned char tail[4] = {0, 0, 0, 0};
     if (text.size() == 4) std::memcpy(tail, text.data(), 4);
-    const std::uint32_t isize = tail[0] | (tail[1] << 8) | (tail[2] << 16) | (static_cast<std::uint32_t>(tail[3]) << 24);
+    const std::uint32_t isize =
+        tail[0] | (tail[1] << 8) | (tail[2] << 16) | (static_cast<std::uint32_t>(tail[3]) << 24);
     const std::uint32_t lo = static_cast<std::uint32_t>(needed);
     if (static_cast<std::uint32_t>(isize - lo) <= (std::uint32_t{1} << 24)) return;  // header + extensions + voxels
     gzFile gz = gzopen(path.c_str(), "rb");
@@ -78,8 +96,9 @@ void check_gzip_complete(const fs::path& path, std::uint64_t needed) {
     const std::string why = n < 0 || (err != Z_OK && err != Z_STREAM_END) ? std::string(message) : std::string();
     gzclose(gz);
     if (!why.empty() || total < needed) {
-        throw InputError("truncated or corrupt .nii.gz: " + std::to_string(total) + " bytes decompress, the header needs " +
-                         std::to_string(needed) + (why.empty() ? "" : " (" + why + ")"));
+        throw InputError("truncated or corrupt .nii.gz: " + std::to_string(total) +
+                         " bytes decompress, the header needs " + std::to_string(needed) +
+                         (why.empty() ? "" : " (" + why + ")"));
     }
 }
 
@@ -108,7 +127,8 @@ Extent checked_extent(itk::ImageIOBase& io, const fs::path& path, const std::str
         }
     }
     e.elem = io.GetComponentSize();
-    const std::string shape = std::to_string(e.size[0]) + "x" + std::to_string(e.size[1]) + "x" + std::to_string(e.size[2]);
+    const std::string shape =
+        std::to_string(e.size[0]) + "x" + std::to_string(e.size[1]) + "x" + std::to_string(e.size[2]);
     if (e.voxels() == 0 || e.size[0] > (1u << 20) || e.size[1] > (1u << 20) || e.size[2] > (1u << 24) ||
         e.voxels() > k_max_volume_bytes / std::max<std::uint64_t>(e.elem, 1)) {
         throw InputError("header claims an implausible size " + shape);
@@ -124,14 +144,19 @@ Extent checked_extent(itk::ImageIOBase& io, const fs::path& path, const std::str
     return e;
 }
 
-// Reads in slabs of slices straight into one buffer where the format allows it (NIfTI's
-// own reader would otherwise hold a second copy of the whole volume).
+// NIfTI is read in slabs of slices straight into one buffer (its reader would otherwise
+// hold a second copy of the whole volume). NRRD and MetaImage are read whole, by the one
+// code path (MetaIO's streamed reads place HeaderSize and compressed data by other rules).
+// The buffer is filled first: a reader that fails to fill part of it can never hand back
+// bytes left in this process by an earlier file.
 Bytes read_voxels(itk::ImageIOBase& io, const Extent& e, const std::string& format) {
     Bytes buf(e.voxels() * e.elem);
+    std::memset(buf.data(), 0xA5, buf.size());
     const std::uint64_t slice_bytes = e.size[0] * e.size[1] * e.elem;
-    const std::uint64_t slab = e.dims >= 3 && (io.CanStreamRead() || format == "nifti")
-                                   ? std::max<std::uint64_t>(1, (std::uint64_t{32} << 20) / std::max<std::uint64_t>(slice_bytes, 1))
-                                   : e.size[2];
+    const std::uint64_t slab =
+        e.dims >= 3 && format == "nifti"
+            ? std::max<std::uint64_t>(1, (std::uint64_t{32} << 20) / std::max<std::uint64_t>(slice_bytes, 1))
+            : e.size[2];
     for (std::uint64_t k0 = 0; k0 < e.size[2]; k0 += slab) {
         itk::ImageIORegion region(e.dims);
         for (unsigned d = 0; d < e.dims; ++d) {
@@ -148,18 +173,61 @@ Bytes read_voxels(itk::ImageIOBase& io, const Extent& e, const std::string& form
     return buf;
 }
 
+// MetaIO reports short reads and failed decompression only on std::cerr, and returns
+// success: whatever it prints while reading voxels fails the read.
+class CerrCapture {
+public:
+    CerrCapture() : m_old(std::cerr.rdbuf(m_text.rdbuf())) {}
+    ~CerrCapture() { std::cerr.rdbuf(m_old); }
+    CerrCapture(const CerrCapture&) = delete;
+    CerrCapture& operator=(const CerrCapture&) = delete;
+    std::string text() const { return m_text.str(); }
+
+private:
+    std::ostringstream m_text;
+    std::streambuf* m_old;
+};
+
+// ITK's reading of the header must agree with lessmore's (io/volume_header.hpp), from
+// which the data was checked: the same number of voxel bytes and, for MetaImage, the
+// same data file, offset, compression and byte order.
+void check_agreement(const VolumeLayout& l, itk::ImageIOBase& io, const std::string& format) {
+    std::uint64_t bytes = io.GetComponentSize() * io.GetNumberOfComponents();
+    for (unsigned d = 0; d < io.GetNumberOfDimensions(); ++d) bytes *= io.GetDimensions(d);
+    if (bytes != l.voxel_bytes() || io.GetComponentSize() != l.element_size) {
+        throw InputError("ITK reads the header as " + std::to_string(bytes) + " bytes of voxels, lessmore as " +
+                         std::to_string(l.voxel_bytes()) + "; not read");
+    }
+    if (format != "metaimage") return;
+    const MetaImage* m = static_cast<itk::MetaImageIO&>(io).GetMetaImagePointer();
+    const std::string name = m->ElementDataFileName();
+    const bool local = name == "LOCAL" || name == "Local" || name == "local";
+    const bool same = m->HeaderSize() == l.skip &&
+                      m->CompressedData() == (l.encoding == VolumeLayout::Encoding::Zlib) && m->BinaryData() &&
+                      m->BinaryDataByteOrderMSB() == l.big_endian && m->ElementNumberOfChannels() == 1 &&
+                      (l.attached ? local : name == l.data_name);
+    if (!same) throw InputError("MetaIO reads the header's data fields differently from lessmore; not read");
+}
+
 }  // namespace
 
 DecodedData itk_volume_task(const std::string& path_text_arg, const std::string& args) {
     const fs::path path(path_text_arg);
     const std::string ext = extension_of(path);
-    const std::string format = ext == ".nii" || ext == ".nii.gz" ? "nifti" : ext == ".nrrd" || ext == ".nhdr" ? "nrrd" : "metaimage";
+    const std::string format = ext == ".nii" || ext == ".nii.gz"  ? "nifti"
+                               : ext == ".nrrd" || ext == ".nhdr" ? "nrrd"
+                                                                  : "metaimage";
     const bool headers_only = args == "headers";
     try {
+        // The text headers again, bounded, before ITK opens the file (the data itself was
+        // checked by the caller, io/volume_file_reader.cpp).
+        std::optional<VolumeLayout> layout;
+        if (format != "nifti") layout = read_volume_layout(path);
         itk::ImageIOBase::Pointer io = make_io(format);
         if (!io->CanReadFile(path.c_str())) throw InputError("not a readable " + format + " file");
         io->SetFileName(path.string());
         io->ReadImageInformation();
+        if (layout) check_agreement(*layout, *io, format);
         const Extent extent = checked_extent(*io, path, ext, format);
         nlohmann::json meta;
         meta["format"] = format;
@@ -177,9 +245,10 @@ DecodedData itk_volume_task(const std::string& path_text_arg, const std::string&
         DecodedData out;
         if (!headers_only) {
             if (ext == ".nii.gz") check_gzip_complete(path, extent.voxels() * extent.elem + 348);
-            if (format == "metaimage") check_metaimage_data(path, extent.voxels() * extent.elem);
-            if (format == "nrrd") check_nrrd_data(path, extent.voxels() * extent.elem);
+            const CerrCapture messages;
             out.bytes = read_voxels(*io, extent, format);
+            if (format == "metaimage" && !messages.text().empty())
+                throw InputError("MetaIO: " + itk_message(messages.text()));
         }
         out.meta = meta.dump();
         return out;

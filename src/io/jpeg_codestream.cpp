@@ -47,7 +47,8 @@ void read_dht(const std::uint8_t* p, std::size_t n, std::array<HuffmanTable, 8>&
     while (n > 0) {
         if (n < 17) refuse("a Huffman table (DHT) is cut short");
         const int cls = p[0] >> 4, id = p[0] & 15;
-        if (cls > 1 || id > 3) refuse("a Huffman table (DHT) has class " + std::to_string(cls) + " id " + std::to_string(id));
+        if (cls > 1 || id > 3)
+            refuse("a Huffman table (DHT) has class " + std::to_string(cls) + " id " + std::to_string(id));
         std::size_t total = 0;
         for (int l = 1; l <= 16; ++l) total += p[l];
         if (total > 256 || n < 17 + total) refuse("a Huffman table (DHT) is cut short or has more than 256 codes");
@@ -67,7 +68,8 @@ void read_dht(const std::uint8_t* p, std::size_t n, std::array<HuffmanTable, 8>&
         for (std::size_t i = 0; i < total; ++i) t.symbols[i] = p[17 + i];
         for (int l = 1; l <= k_fast; ++l) {
             for (std::int32_t c = t.min_code[l]; c <= t.max_code[l]; ++c) {
-                const auto entry = static_cast<std::uint16_t>(l << 8 | t.symbols[static_cast<std::size_t>(t.first[l] + c - t.min_code[l])]);
+                const auto entry = static_cast<std::uint16_t>(
+                    l << 8 | t.symbols[static_cast<std::size_t>(t.first[l] + c - t.min_code[l])]);
                 for (std::int32_t fill = 0; fill < (1 << (k_fast - l)); ++fill) {
                     t.fast[static_cast<std::size_t>((c << (k_fast - l)) | fill)] = entry;
                 }
@@ -218,8 +220,9 @@ std::size_t scan_data(const std::uint8_t* d, std::size_t size, std::size_t pos, 
 void walk_units(const std::uint8_t* d, const Frame& f, const Scan& scan, const std::array<HuffmanTable, 8>& tables,
                 std::uint32_t restart_interval) {
     const bool lossless = f.sof == 0xc3;
-    const std::uint64_t units = lossless ? std::uint64_t{f.info.columns} * f.info.rows
-                                         : ((std::uint64_t{f.info.columns} + 7) / 8) * ((std::uint64_t{f.info.rows} + 7) / 8);
+    const std::uint64_t units =
+        lossless ? std::uint64_t{f.info.columns} * f.info.rows
+                 : ((std::uint64_t{f.info.columns} + 7) / 8) * ((std::uint64_t{f.info.rows} + 7) / 8);
     const std::uint64_t per = restart_interval ? restart_interval : units;
     const std::uint64_t intervals = units == 0 ? 1 : (units + per - 1) / per;
     if (scan.intervals.size() != intervals) {
@@ -239,8 +242,8 @@ void walk_units(const std::uint8_t* d, const Frame& f, const Scan& scan, const s
             // An invalid code made of the 1-bits past the end is the data ending early too.
             if (!valid && !r.overran(16)) refuse("its entropy-coded data has an invalid Huffman code (corrupt data)");
             if (!valid || r.overran()) {
-                refuse("its entropy-coded data ends after " + std::to_string(i * per + u) + " of " + std::to_string(units) +
-                       " " + unit + " (cut short)");
+                refuse("its entropy-coded data ends after " + std::to_string(i * per + u) + " of " +
+                       std::to_string(units) + " " + unit + " (cut short)");
             }
         }
     }
@@ -250,7 +253,8 @@ void read_sof(const std::uint8_t* p, std::size_t n, std::uint8_t marker, Frame& 
     if (f.sof != 0) refuse("it has a second frame header (" + marker_text(marker) + ")");
     if (n < 6) refuse("its frame header (" + marker_text(marker) + ") is cut short");
     const std::size_t components = p[5];
-    if (components == 0 || n != 6 + 3 * components) refuse("its frame header (" + marker_text(marker) + ") is malformed");
+    if (components == 0 || n != 6 + 3 * components)
+        refuse("its frame header (" + marker_text(marker) + ") is malformed");
     f.sof = marker;
     f.info.precision = p[0];
     f.info.rows = be16(p + 1);
@@ -268,7 +272,8 @@ Scan read_sos(const std::uint8_t* p, std::size_t n, const Frame& f, bool jpeg_ls
         if (p[1] != f.component_id) refuse("its scan codes a component the frame does not have");
         s.dc_table = p[2] >> 4;
         s.ac_table = p[2] & 15;
-        if (s.dc_table > 3 || s.ac_table > 3) refuse("its scan header (SOS) names Huffman table " + std::to_string(p[2]));
+        if (s.dc_table > 3 || s.ac_table > 3)
+            refuse("its scan header (SOS) names Huffman table " + std::to_string(p[2]));
     }
     return s;
 }
@@ -284,7 +289,8 @@ CodestreamInfo read_jpeg_header(const std::uint8_t* d, std::size_t size, bool jp
     std::size_t pos = 2;
     for (;;) {
         if (pos >= size || d[pos] != 0xff) {
-            refuse(pos >= size ? "it ends without an EOI marker (cut short)" : "it has no marker at byte " + std::to_string(pos));
+            refuse(pos >= size ? "it ends without an EOI marker (cut short)"
+                               : "it has no marker at byte " + std::to_string(pos));
         }
         while (pos < size && d[pos] == 0xff) ++pos;  // fill bytes
         if (pos >= size) refuse("it ends without an EOI marker (cut short)");
@@ -296,16 +302,20 @@ CodestreamInfo read_jpeg_header(const std::uint8_t* d, std::size_t size, bool jp
             }
             break;
         }
-        if (m == 0x00 || m == 0xd8 || (m >= 0xd0 && m <= 0xd7)) refuse("it has marker " + marker_text(m) + " out of place at byte " + std::to_string(pos - 2));
+        if (m == 0x00 || m == 0xd8 || (m >= 0xd0 && m <= 0xd7))
+            refuse("it has marker " + marker_text(m) + " out of place at byte " + std::to_string(pos - 2));
         if (m == 0x01) continue;  // TEM: no length
         if (size - pos < 2) refuse("its marker " + marker_text(m) + " is cut short");
         const std::size_t length = be16(d + pos);
-        if (length < 2 || length > size - pos) refuse("its marker segment " + marker_text(m) + " at byte " + std::to_string(pos - 2) + " is cut short");
+        if (length < 2 || length > size - pos)
+            refuse("its marker segment " + marker_text(m) + " at byte " + std::to_string(pos - 2) + " is cut short");
         const std::uint8_t* p = d + pos + 2;
         const std::size_t n = length - 2;
         pos += length;
         if (is_sof(m) || m == 0xf7) {
-            if ((m == 0xf7) != jpeg_ls) refuse(std::string("it has a ") + (jpeg_ls ? "JPEG" : "JPEG-LS") + " frame header (" + marker_text(m) + ")");
+            if ((m == 0xf7) != jpeg_ls)
+                refuse(std::string("it has a ") + (jpeg_ls ? "JPEG" : "JPEG-LS") + " frame header (" + marker_text(m) +
+                       ")");
             read_sof(p, n, m, f);
         } else if (m == 0xc4 && !jpeg_ls) {
             read_dht(p, n, tables);
@@ -316,7 +326,8 @@ CodestreamInfo read_jpeg_header(const std::uint8_t* d, std::size_t size, bool jp
             Scan scan = read_sos(p, n, f, jpeg_ls);
             if (++scans == 1 && declared) declared(f.info);
             pos = scan_data(d, size, pos, jpeg_ls, scans, scan);
-            const bool walkable = !jpeg_ls && (f.sof == 0xc0 || f.sof == 0xc1 || f.sof == 0xc3) && f.info.components == 1;
+            const bool walkable =
+                !jpeg_ls && (f.sof == 0xc0 || f.sof == 0xc1 || f.sof == 0xc3) && f.info.components == 1;
             if (walkable && scans == 1) walk_units(d, f, scan, tables, restart_interval);
         }
     }

@@ -17,8 +17,8 @@
 #include <iterator>
 #include <string>
 
-#include <jpeglib.h>
 #include <jerror.h>  // after jpeglib.h: the JWRN_ codes
+#include <jpeglib.h>
 
 namespace lessmore {
 namespace {

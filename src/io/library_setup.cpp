@@ -1,8 +1,8 @@
 #include <lessmore/library_setup.hpp>
 
 #include <gdcmTrace.h>
-#include <malloc.h>
 #include <itkObject.h>
+#include <malloc.h>
 #include <opencv2/core.hpp>
 #include <opencv2/core/utils/logger.hpp>
 

@@ -9,7 +9,8 @@ namespace {
 std::vector<LoadedVolume> read(const Source& source, const ReadContext& context) {
     context.cancel.check();
     switch (source.kind) {
-    case Source::Kind::DicomFolder: return read_dicom_folder(source, context);
+    case Source::Kind::DicomFolder:
+        return read_dicom_folder(source, context);
     case Source::Kind::VolumeFile: {
         std::vector<LoadedVolume> out;
         out.push_back(read_volume_file(source, context.decoders, context.headers_only, context.options.streams));

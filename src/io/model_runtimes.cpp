@@ -36,7 +36,8 @@ std::vector<fs::path> module_folders() {
     // the shared object this code is linked into.
     beside("/proc/self/exe");
     Dl_info info{};
-    if (dladdr(reinterpret_cast<void*>(&module_folders), &info) && info.dli_fname && *info.dli_fname) beside(info.dli_fname);
+    if (dladdr(reinterpret_cast<void*>(&module_folders), &info) && info.dli_fname && *info.dli_fname)
+        beside(info.dli_fname);
     out.emplace_back(LESSMORE_MODULE_INSTALL_DIR);
     return out;
 }
@@ -76,7 +77,8 @@ public:
         const auto load = symbol<LessmoreTorchLoad>(module, "lessmore_torch_load", file);
         std::array<char, k_error_size> err{};
         if (load(bytes.data(), bytes.size(), &m_model, err.data(), err.size()) != 0) {
-            throw UsageError("--model " + name + ": LibTorch cannot load this TorchScript model: " + one_line(err.data()));
+            throw UsageError("--model " + name +
+                             ": LibTorch cannot load this TorchScript model: " + one_line(err.data()));
         }
     }
     ~TorchRunner() override { m_release(m_model); }
@@ -93,7 +95,8 @@ public:
         if (m_run(m_model, batch.values.data(), shape, &out, out_shape, &dims, err.data(), err.size()) != 0) {
             throw UsageError("--model " + m_name + ": the TorchScript model failed on a batch of " +
                              std::to_string(batch.count) + " x " + std::to_string(batch.channels) + " x " +
-                             std::to_string(batch.height) + " x " + std::to_string(batch.width) + ": " + one_line(err.data()));
+                             std::to_string(batch.height) + " x " + std::to_string(batch.width) + ": " +
+                             one_line(err.data()));
         }
         OutputBatch result;
         std::size_t total = 1;
@@ -142,7 +145,8 @@ std::shared_ptr<const ModelRunner> load_torchscript(const std::string& bytes, co
     std::string why;
     void* module = open_module("lessmore_torch.so", why);
     if (!module) {
-        throw UsageError("--model " + name + ": TorchScript models need lessmore's LibTorch module lessmore_torch.so, " + why +
+        throw UsageError("--model " + name +
+                         ": TorchScript models need lessmore's LibTorch module lessmore_torch.so, " + why +
                          " (build lessmore with Debian's libtorch-dev installed)");
     }
     return std::make_shared<TorchRunner>(module, bytes, name);

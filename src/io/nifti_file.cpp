@@ -41,15 +41,24 @@ constexpr DataTypeInfo k_types[] = {
 
 const char* refused_type_name(int code) {
     switch (code) {
-    case 0: return "unknown";
-    case 1: return "binary";
-    case 32: return "complex64";
-    case 128: return "RGB24";
-    case 1536: return "float128";
-    case 1792: return "complex128";
-    case 2048: return "complex256";
-    case 2304: return "RGBA32";
-    default: return "not a NIfTI type";
+    case 0:
+        return "unknown";
+    case 1:
+        return "binary";
+    case 32:
+        return "complex64";
+    case 128:
+        return "RGB24";
+    case 1536:
+        return "float128";
+    case 1792:
+        return "complex128";
+    case 2048:
+        return "complex256";
+    case 2304:
+        return "RGBA32";
+    default:
+        return "not a NIfTI type";
     }
 }
 
@@ -108,7 +117,7 @@ private:
 
 // What the header stores but NiftiHeader keeps only once checked.
 struct Stored {
-    std::string magic;     // 4 bytes (NIfTI-2: 8, with the line-ending check)
+    std::string magic;  // 4 bytes (NIfTI-2: 8, with the line-ending check)
     int bitpix = 0;
     double vox_offset = 0;  // NIfTI-1 stores a float
 };
@@ -173,13 +182,13 @@ void check_magic(NiftiHeader& h, const Stored& s) {
     // is repaired by nibabel, so accepted.
     const std::string eol = s.magic.size() == 8 ? s.magic.substr(4) : std::string();
     if (!eol.empty() && eol != std::string("\r\n\032\n") && eol != std::string(4, '\0'))
-        throw InputError("NIfTI-2 line-ending check bytes are damaged (\"" + printable(eol) + "\"): text-mode transfer?");
+        throw InputError("NIfTI-2 line-ending check bytes are damaged (\"" + printable(eol) +
+                         "\"): text-mode transfer?");
 }
 
 void check_dims(const NiftiHeader& h) {
     const std::int64_t n = h.dim[0];
-    if (n < 1 || n > 7)
-        throw InputError("dim[0] = " + std::to_string(n) + ": a NIfTI image has 1 to 7 dimensions");
+    if (n < 1 || n > 7) throw InputError("dim[0] = " + std::to_string(n) + ": a NIfTI image has 1 to 7 dimensions");
     for (int i = 1; i <= n; ++i) {
         if (h.dim[i] < 1) {
             throw InputError("dim[" + std::to_string(i) + "] = " + std::to_string(h.dim[i]) +
@@ -250,7 +259,8 @@ void repair_like_nibabel(NiftiHeader& h) {
     }
     for (const auto& [code, name] : {std::pair{&h.qform_code, "qform_code"}, std::pair{&h.sform_code, "sform_code"}}) {
         if (*code >= 0 && *code <= 5) continue;
-        h.notes.push_back(std::string(name) + " " + std::to_string(*code) + " is not a NIfTI code: using 0, as nibabel does");
+        h.notes.push_back(std::string(name) + " " + std::to_string(*code) +
+                          " is not a NIfTI code: using 0, as nibabel does");
         *code = 0;
     }
     const double qfac = h.pixdim[0];
@@ -282,7 +292,8 @@ Rotation qform_rotation(const NiftiHeader& h) {
     // nibabel's tolerance for a slightly long (b, c, d): 3 epsilons of the stored type.
     const Real threshold = h.version == 1 ? -Real(3 * FLT_EPSILON) : -Real(3 * DBL_EPSILON);
     if (w2 < threshold)
-        throw InputError("qform quaternion is not a unit quaternion (b^2 + c^2 + d^2 = " + number_text(double(norm)) + ")");
+        throw InputError("qform quaternion is not a unit quaternion (b^2 + c^2 + d^2 = " + number_text(double(norm)) +
+                         ")");
     const Real w = w2 < 0 ? 0.0L : std::sqrt(w2);
     const Real nq = w * w + x * x + y * y + z * z;
     if (nq < DBL_EPSILON) return {{{1, 0, 0}, {0, 1, 0}, {0, 0, 1}}};
@@ -310,7 +321,8 @@ void check_transforms(const NiftiHeader& h) {
         for (int i = 0; i < 6; ++i) {
             const double v = i < 3 ? h.quatern[i] : h.qoffset[i - 3];
             if (!std::isfinite(v))
-                throw InputError(std::string("qform holds a non-finite value (") + names[i] + " = " + number_text(v) + ")");
+                throw InputError(std::string("qform holds a non-finite value (") + names[i] + " = " + number_text(v) +
+                                 ")");
         }
         if (h.sform_code == 0) qform_rotation(h);  // the affine comes from it: it must be a rotation
     }
@@ -381,7 +393,8 @@ NiftiHeader read_header(InputStream& stream, bool pair) {
     if (pair && std::string(magic, 4) == "n+" + v + '\0')
         throw InputError("magic \"n+" + v + "\" (single file) in a .hdr header");
     if (!pair && std::string(magic, 4) == "ni" + v + '\0')
-        throw InputError("magic \"ni" + v + "\" says the voxels are in a separate .img file, but this is a single file");
+        throw InputError("magic \"ni" + v +
+                         "\" says the voxels are in a separate .img file, but this is a single file");
     return parse_nifti_header(block, size);
 }
 
@@ -426,6 +439,22 @@ auto naming(const fs::path& file, bool name_it, F&& f) {
 }
 
 }  // namespace
+
+bool is_nifti_name(const fs::path& path) {
+    try {
+        nifti_files(path);
+        return true;
+    } catch (const InputError&) {
+        return false;
+    }
+}
+
+fs::path nifti_pair_sibling(const fs::path& path) {
+    if (!is_nifti_name(path)) return {};
+    const NiftiFiles files = nifti_files(path);
+    if (files.image.empty()) return {};
+    return files.header == path ? files.image : files.header;
+}
 
 const char* nifti_type_name(NiftiDataType type) {
     for (const DataTypeInfo& t : k_types)

@@ -20,6 +20,14 @@ namespace lessmore {
 
 class InputStream;
 
+// Whether NiftiReader::open reads a file of this name: .nii, .nii.gz, .hdr, .hdr.gz,
+// .img or .img.gz, in any case.
+bool is_nifti_name(const std::filesystem::path& path);
+
+// The other file of a header/image pair: a.hdr -> a.img, a.IMG.gz -> a.HDR.gz (each
+// letter's case kept); empty for .nii and .nii.gz, and for other names.
+std::filesystem::path nifti_pair_sibling(const std::filesystem::path& path);
+
 // The voxel types lessmore reads (complex, RGB, binary and float128 are refused).
 enum class NiftiDataType { UInt8, Int8, Int16, UInt16, Int32, UInt32, Int64, UInt64, Float32, Float64 };
 
@@ -34,27 +42,27 @@ using Matrix4 = std::array<std::array<double, 4>, 4>;
 // than 1 or -1 becomes 1; a qform/sform code outside 0..5 becomes 0) the repaired value
 // is here and `notes` says what was changed.
 struct NiftiHeader {
-    int version = 1;                  // 1 (348-byte header) or 2 (540-byte header)
-    bool swapped = false;             // stored in the other byte order than this machine's
-    bool pair = false;                // "ni1"/"ni2": voxels in a separate .img file
-    std::array<std::int64_t, 8> dim{};   // dim[0] = number of dimensions (1..7)
+    int version = 1;                    // 1 (348-byte header) or 2 (540-byte header)
+    bool swapped = false;               // stored in the other byte order than this machine's
+    bool pair = false;                  // "ni1"/"ni2": voxels in a separate .img file
+    std::array<std::int64_t, 8> dim{};  // dim[0] = number of dimensions (1..7)
     NiftiDataType datatype = NiftiDataType::Int16;
-    int datatype_code = 0;            // as stored: 2, 4, 8, 16, 64, 256, 512, 768, 1024, 1280
+    int datatype_code = 0;  // as stored: 2, 4, 8, 16, 64, 256, 512, 768, 1024, 1280
     std::size_t bytes_per_voxel = 0;
-    std::array<double, 8> pixdim{};   // pixdim[0] = qfac; [1..3] voxel size
-    std::uint64_t vox_offset = 0;     // byte of the first voxel in the data file
-    double scl_slope = 0.0;           // as stored (see nibabel_scaling)
+    std::array<double, 8> pixdim{};  // pixdim[0] = qfac; [1..3] voxel size
+    std::uint64_t vox_offset = 0;    // byte of the first voxel in the data file
+    double scl_slope = 0.0;          // as stored (see nibabel_scaling)
     double scl_inter = 0.0;
     int qform_code = 0;
     int sform_code = 0;
-    std::array<double, 3> quatern{};  // b, c, d
-    std::array<double, 3> qoffset{};  // x, y, z
+    std::array<double, 3> quatern{};              // b, c, d
+    std::array<double, 3> qoffset{};              // x, y, z
     std::array<std::array<double, 4>, 3> srow{};  // srow_x, srow_y, srow_z
-    int xyzt_units = 0;               // NIFTI_UNITS_* bits as stored (2 = mm)
+    int xyzt_units = 0;                           // NIFTI_UNITS_* bits as stored (2 = mm)
     int intent_code = 0;
     std::string intent_name;
     std::string descrip;
-    std::vector<std::string> notes;   // repairs made as nibabel makes them, one line each
+    std::vector<std::string> notes;  // repairs made as nibabel makes them, one line each
 
     // (dim[1], dim[2], dim[3]), 1 past dim[0].
     std::array<std::uint64_t, 3> shape() const;

@@ -32,12 +32,24 @@ std::string npy_header(const char* descr, std::size_t rows, std::size_t cols) {
 std::string encode_npy(const SliceView& slice) {
     const char* descr = "|u1";
     switch (slice.type) {
-    case VoxelType::UInt8: descr = "|u1"; break;
-    case VoxelType::Int16: descr = "<i2"; break;
-    case VoxelType::UInt16: descr = "<u2"; break;
-    case VoxelType::Int32: descr = "<i4"; break;
-    case VoxelType::Float32: descr = "<f4"; break;
-    case VoxelType::Float64: descr = "<f8"; break;
+    case VoxelType::UInt8:
+        descr = "|u1";
+        break;
+    case VoxelType::Int16:
+        descr = "<i2";
+        break;
+    case VoxelType::UInt16:
+        descr = "<u2";
+        break;
+    case VoxelType::Int32:
+        descr = "<i4";
+        break;
+    case VoxelType::Float32:
+        descr = "<f4";
+        break;
+    case VoxelType::Float64:
+        descr = "<f8";
+        break;
     }
     const std::size_t data_bytes = slice.pixels() * voxel_size(slice.type);
     // The host is little-endian (x86-64, aarch64), as the descr says.
@@ -46,7 +58,8 @@ std::string encode_npy(const SliceView& slice) {
 }
 
 std::string encode_npy_f32(const float* data, std::size_t rows, std::size_t cols) {
-    return npy_header("<f4", rows, cols) + std::string(reinterpret_cast<const char*>(data), rows * cols * sizeof(float));
+    return npy_header("<f4", rows, cols) +
+           std::string(reinterpret_cast<const char*>(data), rows * cols * sizeof(float));
 }
 
 std::string encode_npy_f64(const double* data, std::size_t rows, std::size_t cols) {

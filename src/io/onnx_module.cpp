@@ -53,13 +53,14 @@ void normalise(onnx::GraphProto& graph) {
     std::map<std::string, std::string> renamed;
     google::protobuf::RepeatedPtrField<onnx::NodeProto> kept;
     for (auto& node : *graph.mutable_node()) {
-        if (node.op_type() == "Identity" && node.domain().empty() && node.input_size() == 1 && node.output_size() == 1 &&
-            !graph_outputs.count(node.output(0))) {
+        if (node.op_type() == "Identity" && node.domain().empty() && node.input_size() == 1 &&
+            node.output_size() == 1 && !graph_outputs.count(node.output(0))) {
             renamed[node.output(0)] = node.input(0);
             continue;
         }
-        if (node.op_type() == "Constant" && node.domain().empty() && node.output_size() == 1 && node.attribute_size() == 1 &&
-            node.attribute(0).name() == "value" && node.attribute(0).has_t() && !graph_outputs.count(node.output(0))) {
+        if (node.op_type() == "Constant" && node.domain().empty() && node.output_size() == 1 &&
+            node.attribute_size() == 1 && node.attribute(0).name() == "value" && node.attribute(0).has_t() &&
+            !graph_outputs.count(node.output(0))) {
             onnx::TensorProto* t = graph.add_initializer();
             *t = node.attribute(0).t();
             t->set_name(node.output(0));

@@ -32,7 +32,8 @@ at::Tensor first_tensor(const c10::IValue& v) {
     if (v.isTensor()) return v.toTensor();
     if (v.isTuple() && !v.toTupleRef().elements().empty()) return first_tensor(v.toTupleRef().elements()[0]);
     if (v.isList() && v.toListRef().size() > 0) return first_tensor(v.toListRef()[0]);
-    throw std::runtime_error("forward() returned " + v.tagKind() + ", not a tensor (or a tuple whose first item is one)");
+    throw std::runtime_error("forward() returned " + v.tagKind() +
+                             ", not a tensor (or a tuple whose first item is one)");
 }
 
 }  // namespace

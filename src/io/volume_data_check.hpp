@@ -1,27 +1,45 @@
 #pragma once
-// MetaImage (.mha/.mhd) and NRRD (.nrrd/.nhdr) files checked before ITK reads them: MetaIO
-// reports short or undecodable pixel data only on std::cerr and carries on with whatever
-// its buffer held, teem accepts a gzip stream whose end (and CRC) is missing, and both
-// follow a header's data file anywhere on the machine.
+// MetaImage (.mha/.mhd) and NRRD (.nrrd/.nhdr) data checked against the file before ITK
+// reads it. ITK's readers do not: MetaIO reports short or undecodable pixel data only on
+// std::cerr and leaves whatever the buffer held; teem takes the header's own text for
+// voxels when "byte skip: -1" finds too few bytes after it, reads zlib data named gzip as
+// raw bytes, and both follow a header's data file anywhere on the machine. The rules are
+// in docs/dicom.md, section "Volume files".
+#include "io/volume_header.hpp"
+
+#include <cstddef>
 #include <cstdint>
-#include <filesystem>
+#include <optional>
 #include <string>
 
 namespace lessmore {
 
-// A header that names the file holding its voxels (NRRD "data file:", MetaImage
-// "ElementDataFile =") is read only when that file is a regular file inside the input the
-// header was found in: a header must not decide what else on the machine is read. Throws
-// InputError otherwise, and for a list or pattern of data files (not supported).
-void check_detached_data(const std::string& path, const std::string& root);
+// A detached data file (NRRD "data file:", MetaImage "ElementDataFile =") is read only
+// when it is a regular file inside the input the header was found in, and not the header
+// itself: a header must not decide what else on the machine is read. Throws InputError.
+void check_data_location(const VolumeLayout& layout, const std::string& root);
 
-// Throws InputError unless the pixel data of the MetaImage at `header` holds at least
-// `needed` bytes: the rest of the file (ElementDataFile LOCAL) or the data file it names,
-// inflated in full, to the end of its zlib stream, when CompressedData is True.
-void check_metaimage_data(const std::filesystem::path& header, std::uint64_t needed);
+// What the data check learned: for compressed data, the CRC-32 of the voxel bytes it
+// inflated (in file byte order), to compare with what ITK hands back.
+struct DataCheck {
+    std::optional<std::uint32_t> crc32;
+};
 
-// The same for NRRD: raw data (after "byte skip") holds `needed` bytes; gzip data
-// inflates to its end with a matching CRC and at least `needed` bytes.
-void check_nrrd_data(const std::filesystem::path& header, std::uint64_t needed);
+// Throws InputError, naming the data file and the bytes it holds, unless the data file
+// can supply every voxel where the header says they are:
+//  - raw: at least voxel_bytes() from the data offset (line skip, byte skip / HeaderSize,
+//    -1 counted from the end but never reaching back into the header); trailing bytes
+//    are ignored, as teem and MetaIO ignore them;
+//  - NRRD gzip: gzip members (the magic checked) inflating, CRC-32 and length checked by
+//    zlib, to exactly byte skip + voxel_bytes();
+//  - MetaImage CompressedData: one zlib/gzip stream within CompressedDataSize bytes (the
+//    rest of a detached file without it) inflating to exactly voxel_bytes().
+// inflate = false (headers only): compressed data is only checked to be able to hold the
+// voxels at deflate's best ratio.
+DataCheck check_volume_data(const VolumeLayout& layout, bool inflate);
+
+// Compares ITK's voxels (this machine's byte order) with the CRC-32 the check recorded;
+// throws InputError when they differ. `data` is left as it was.
+void verify_voxels(const VolumeLayout& layout, const DataCheck& check, std::byte* data, std::size_t size);
 
 }  // namespace lessmore

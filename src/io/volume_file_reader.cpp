@@ -1,6 +1,7 @@
-// Single-file volumes: NIfTI, NRRD, MetaImage. Slices run along the third index axis,
-// ascending. The file is decoded in a worker process (io/itk_volume_task.cpp); here its
-// detached data file is checked to lie inside the input, and its values are stored.
+// Single-file volumes: NIfTI (.nii, .nii.gz, .hdr/.img pairs), NRRD, MetaImage. Slices
+// run along the third index axis, ascending. NIfTI is read by lessmore's own reader; NRRD
+// and MetaImage are decoded by ITK in a worker process (io/itk_volume_task.cpp) after
+// their headers and data were checked here (io/volume_data_check.hpp).
 #include <lessmore/error.hpp>
 #include <lessmore/files.hpp>
 
@@ -24,16 +25,26 @@ namespace {
 
 DiskType disk_type(NiftiDataType t) {
     switch (t) {
-    case NiftiDataType::UInt8: return DiskType::UInt8;
-    case NiftiDataType::Int8: return DiskType::Int8;
-    case NiftiDataType::Int16: return DiskType::Int16;
-    case NiftiDataType::UInt16: return DiskType::UInt16;
-    case NiftiDataType::Int32: return DiskType::Int32;
-    case NiftiDataType::UInt32: return DiskType::UInt32;
-    case NiftiDataType::Int64: return DiskType::Int64;
-    case NiftiDataType::UInt64: return DiskType::UInt64;
-    case NiftiDataType::Float32: return DiskType::Float32;
-    case NiftiDataType::Float64: return DiskType::Float64;
+    case NiftiDataType::UInt8:
+        return DiskType::UInt8;
+    case NiftiDataType::Int8:
+        return DiskType::Int8;
+    case NiftiDataType::Int16:
+        return DiskType::Int16;
+    case NiftiDataType::UInt16:
+        return DiskType::UInt16;
+    case NiftiDataType::Int32:
+        return DiskType::Int32;
+    case NiftiDataType::UInt32:
+        return DiskType::UInt32;
+    case NiftiDataType::Int64:
+        return DiskType::Int64;
+    case NiftiDataType::UInt64:
+        return DiskType::UInt64;
+    case NiftiDataType::Float32:
+        return DiskType::Float32;
+    case NiftiDataType::Float64:
+        return DiskType::Float64;
     }
     return DiskType::Float64;
 }
@@ -86,7 +97,8 @@ LoadedVolume read_nifti(const Source& source, bool headers_only, bool streams) {
     // z of slice k: its position along the third axis, origin + k * axis.
     const double axis_length = std::sqrt(a[0][2] * a[0][2] + a[1][2] * a[1][2] + a[2][2] * a[2][2]);
     double origin_on_axis = 0.0;
-    for (int r = 0; r < 3; ++r) origin_on_axis += a[r][3] * (axis_length > 0 ? a[r][2] / axis_length : (r == 2 ? 1.0 : 0.0));
+    for (int r = 0; r < 3; ++r)
+        origin_on_axis += a[r][3] * (axis_length > 0 ? a[r][2] / axis_length : (r == 2 ? 1.0 : 0.0));
     for (std::uint64_t k = 0; k < shape[2]; ++k) {
         info.slices.push_back({"", origin_on_axis + static_cast<double>(k) * (axis_length > 0 ? axis_length : 1.0)});
     }
@@ -120,8 +132,12 @@ LoadedVolume read_volume_file(const Source& source, DecoderPool& decoders, bool 
     out.path = source.path;
     try {
         const std::string ext = extension_of(source.path);
-        if (ext == ".nii" || ext == ".nii.gz") return read_nifti(source, headers_only, streams);
-        check_detached_data(source.path, source.root);
+        if (is_nifti_name(source.path)) return read_nifti(source, headers_only, streams);
+        if (ext != ".nrrd" && ext != ".nhdr" && ext != ".mha" && ext != ".mhd")
+            throw InputError("not a volume file name");
+        const VolumeLayout layout = read_volume_layout(source.path);
+        check_data_location(layout, source.root);
+        const DataCheck data = check_volume_data(layout, !headers_only);
         DecodedData d = decoders.run("itk-volume", source.path, headers_only ? "headers" : "");
         const nlohmann::json meta = nlohmann::json::parse(d.meta);
         const auto size = meta.at("size").get<std::vector<std::uint64_t>>();
@@ -129,7 +145,8 @@ LoadedVolume read_volume_file(const Source& source, DecoderPool& decoders, bool 
         const auto origin = meta.at("origin").get<std::vector<double>>();
         const auto axis = meta.at("axis").get<std::vector<double>>();
         const auto type = disk_type_from_name(meta.at("type").get<std::string>());
-        if (size.size() != 3 || spacing.size() != 3 || origin.size() != 3 || !type) throw InputError("decoder gave bad metadata");
+        if (size.size() != 3 || spacing.size() != 3 || origin.size() != 3 || !type)
+            throw InputError("decoder gave bad metadata");
         VolumeInfo info;
         info.id = source.id;
         info.source = source.path;
@@ -150,7 +167,9 @@ LoadedVolume read_volume_file(const Source& source, DecoderPool& decoders, bool 
         }
         const std::uint64_t voxels = size[0] * size[1] * size[2];
         Bytes buf = std::move(d.bytes);
-        if (buf.size() != voxels * disk_type_size(*type)) throw InputError("decoder gave " + std::to_string(buf.size()) + " bytes");
+        if (buf.size() != voxels * disk_type_size(*type))
+            throw InputError("decoder gave " + std::to_string(buf.size()) + " bytes");
+        verify_voxels(layout, data, buf.data(), buf.size());
         to_storage(*type, Scaling{}, buf, voxels);
         auto volume = std::make_unique<Volume>(std::move(info));
         volume->add_chunk(std::move(buf), size[2]);

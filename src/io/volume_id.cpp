@@ -26,8 +26,8 @@ std::string percent(unsigned char c) {
 bool plain(const std::string& s) {
     if (s.empty() || s.size() > 64 || s == "." || s == "..") return false;
     for (char c : s) {
-        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '-' ||
-                        c == '_';
+        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+                        c == '-' || c == '_';
         if (!ok) return false;
     }
     return true;

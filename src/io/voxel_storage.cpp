@@ -53,16 +53,26 @@ double raw_at(const Bytes& buf, std::size_t i) {
 
 double raw_value(DiskType type, const Bytes& buf, std::size_t i) {
     switch (type) {
-    case DiskType::UInt8: return raw_at<std::uint8_t>(buf, i);
-    case DiskType::Int8: return raw_at<std::int8_t>(buf, i);
-    case DiskType::UInt16: return raw_at<std::uint16_t>(buf, i);
-    case DiskType::Int16: return raw_at<std::int16_t>(buf, i);
-    case DiskType::UInt32: return raw_at<std::uint32_t>(buf, i);
-    case DiskType::Int32: return raw_at<std::int32_t>(buf, i);
-    case DiskType::UInt64: return raw_at<std::uint64_t>(buf, i);
-    case DiskType::Int64: return raw_at<std::int64_t>(buf, i);
-    case DiskType::Float32: return raw_at<float>(buf, i);
-    case DiskType::Float64: return raw_at<double>(buf, i);
+    case DiskType::UInt8:
+        return raw_at<std::uint8_t>(buf, i);
+    case DiskType::Int8:
+        return raw_at<std::int8_t>(buf, i);
+    case DiskType::UInt16:
+        return raw_at<std::uint16_t>(buf, i);
+    case DiskType::Int16:
+        return raw_at<std::int16_t>(buf, i);
+    case DiskType::UInt32:
+        return raw_at<std::uint32_t>(buf, i);
+    case DiskType::Int32:
+        return raw_at<std::int32_t>(buf, i);
+    case DiskType::UInt64:
+        return raw_at<std::uint64_t>(buf, i);
+    case DiskType::Int64:
+        return raw_at<std::int64_t>(buf, i);
+    case DiskType::Float32:
+        return raw_at<float>(buf, i);
+    case DiskType::Float64:
+        return raw_at<double>(buf, i);
     }
     return 0.0;
 }
@@ -72,7 +82,8 @@ void check_exact(DiskType type, const Bytes& buf, std::size_t i) {
     if (type == DiskType::UInt64) {
         std::uint64_t v;
         std::memcpy(&v, buf.data() + i * 8, 8);
-        if (v > (std::uint64_t{1} << 53)) throw InputError("value " + std::to_string(v) + " cannot be kept exactly (beyond 2^53)");
+        if (v > (std::uint64_t{1} << 53))
+            throw InputError("value " + std::to_string(v) + " cannot be kept exactly (beyond 2^53)");
     } else if (type == DiskType::Int64) {
         std::int64_t v;
         std::memcpy(&v, buf.data() + i * 8, 8);
@@ -108,13 +119,19 @@ std::optional<DiskType> disk_type_from_name(const std::string& name) {
 VoxelType storage_type(DiskType type, const Scaling& s) {
     if (s.identity()) {
         switch (type) {
-        case DiskType::UInt8: return VoxelType::UInt8;
+        case DiskType::UInt8:
+            return VoxelType::UInt8;
         case DiskType::Int8:
-        case DiskType::Int16: return VoxelType::Int16;
-        case DiskType::UInt16: return VoxelType::UInt16;
-        case DiskType::Int32: return VoxelType::Int32;
-        case DiskType::Float32: return VoxelType::Float32;
-        default: return VoxelType::Float64;
+        case DiskType::Int16:
+            return VoxelType::Int16;
+        case DiskType::UInt16:
+            return VoxelType::UInt16;
+        case DiskType::Int32:
+            return VoxelType::Int32;
+        case DiskType::Float32:
+            return VoxelType::Float32;
+        default:
+            return VoxelType::Float64;
         }
     }
     if (is_integer(type) && whole(s.slope) && whole(s.inter)) {
@@ -135,10 +152,17 @@ void to_storage(DiskType type, const Scaling& s, Bytes& buf, std::size_t n) {
     if (same_bytes) return;
     Bytes out(n * voxel_size(out_type));
     switch (out_type) {
-    case VoxelType::Int16: write_all<std::int16_t>(type, s, buf, out, n); break;
-    case VoxelType::Int32: write_all<std::int32_t>(type, s, buf, out, n); break;
-    case VoxelType::Float64: write_all<double>(type, s, buf, out, n); break;
-    default: throw std::logic_error("to_storage: no conversion to " + std::string(voxel_type_name(out_type)));
+    case VoxelType::Int16:
+        write_all<std::int16_t>(type, s, buf, out, n);
+        break;
+    case VoxelType::Int32:
+        write_all<std::int32_t>(type, s, buf, out, n);
+        break;
+    case VoxelType::Float64:
+        write_all<double>(type, s, buf, out, n);
+        break;
+    default:
+        throw std::logic_error("to_storage: no conversion to " + std::string(voxel_type_name(out_type)));
     }
     buf.swap(out);
 }

@@ -30,7 +30,7 @@ CrossDecisions cross_volume_pass(const std::vector<std::vector<const Feature*>>&
     for (std::size_t v = 0; v < volumes.size(); ++v) out[v].resize(volumes[v].size());
     const Sense sense = metric.sense();
     std::unique_ptr<NeighbourIndex> index = make_index();
-    std::vector<Item> indexed;                   // index id -> slice
+    std::vector<Item> indexed;  // index id -> slice
     std::vector<const Feature*> indexed_features;
     std::size_t v0 = 0;
     while (v0 < volumes.size()) {

@@ -62,7 +62,8 @@ DHash bits_of(const Image8& small, int hash_size) {
     for (int r = 0; r < hash_size; ++r) {
         const std::uint8_t* row = small.row(r);
         for (int c = 0; c < hash_size; ++c, ++index) {
-            if (row[c + 1] > row[c]) h.words[static_cast<std::size_t>(index) / 64] |= std::uint64_t{1} << (63 - index % 64);
+            if (row[c + 1] > row[c])
+                h.words[static_cast<std::size_t>(index) / 64] |= std::uint64_t{1} << (63 - index % 64);
         }
     }
     return h;
@@ -70,9 +71,7 @@ DHash bits_of(const Image8& small, int hash_size) {
 
 }  // namespace
 
-DHash dhash(const Image8& image, int hash_size) {
-    return DHasher(hash_size)(image);
-}
+DHash dhash(const Image8& image, int hash_size) { return DHasher(hash_size)(image); }
 
 DHasher::DHasher(int hash_size) : m_hash_size(hash_size) {
     if (hash_size < 2) throw std::invalid_argument("dhash: hash_size must be at least 2");

@@ -6,8 +6,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <limits>
 #include <cstdlib>
+#include <limits>
 #include <vector>
 
 namespace lessmore {
@@ -61,10 +61,10 @@ Range finite_range(const T* p, std::size_t n) {
 // The mapping of one value; kept in one place so the LUT and the direct path agree.
 struct Mapper {
     IntensityMapping::Kind kind;
-    double lo;     // MinMax: slice min; Window: C - W/2
-    double hi;     // MinMax: slice max; Window: C + W/2
-    double span;   // MinMax: max - min; Window: W
-    bool constant; // MinMax with max == min: all zeros
+    double lo;      // MinMax: slice min; Window: C - W/2
+    double hi;      // MinMax: slice max; Window: C + W/2
+    double span;    // MinMax: max - min; Window: W
+    bool constant;  // MinMax with max == min: all zeros
 
     std::uint8_t operator()(double x) const {
         if (!std::isfinite(x)) return 0;
@@ -99,8 +99,10 @@ void convert(const T* p, std::size_t n, const IntensityMapping& mapping, std::ui
         const auto count = static_cast<std::uint64_t>(static_cast<std::int64_t>(r.hi) - base) + 1;
         if (count <= (1u << 20)) {
             std::vector<std::uint8_t> lut(static_cast<std::size_t>(count));
-            for (std::size_t k = 0; k < lut.size(); ++k) lut[k] = m(static_cast<double>(base + static_cast<std::int64_t>(k)));
-            for (std::size_t i = 0; i < n; ++i) out[i] = lut[static_cast<std::size_t>(static_cast<std::int64_t>(p[i]) - base)];
+            for (std::size_t k = 0; k < lut.size(); ++k)
+                lut[k] = m(static_cast<double>(base + static_cast<std::int64_t>(k)));
+            for (std::size_t i = 0; i < n; ++i)
+                out[i] = lut[static_cast<std::size_t>(static_cast<std::int64_t>(p[i]) - base)];
             return;
         }
     }
@@ -141,8 +143,10 @@ std::optional<IntensityMapping> IntensityMapping::from_string(const std::string&
 
 std::string IntensityMapping::to_string() const {
     switch (kind) {
-    case Kind::MinMax: return "minmax";
-    case Kind::None: return "none";
+    case Kind::MinMax:
+        return "minmax";
+    case Kind::None:
+        return "none";
     case Kind::Window: {
         return "window:" + format_number(center) + "," + format_number(width);
     }
@@ -162,12 +166,24 @@ void to_8bit(const SliceView& slice, const IntensityMapping& mapping, Image8& ou
         return;
     }
     switch (slice.type) {
-    case VoxelType::UInt8: convert(static_cast<const std::uint8_t*>(slice.data), n, mapping, dst); break;
-    case VoxelType::Int16: convert(static_cast<const std::int16_t*>(slice.data), n, mapping, dst); break;
-    case VoxelType::UInt16: convert(static_cast<const std::uint16_t*>(slice.data), n, mapping, dst); break;
-    case VoxelType::Int32: convert(static_cast<const std::int32_t*>(slice.data), n, mapping, dst); break;
-    case VoxelType::Float32: convert(static_cast<const float*>(slice.data), n, mapping, dst); break;
-    case VoxelType::Float64: convert(static_cast<const double*>(slice.data), n, mapping, dst); break;
+    case VoxelType::UInt8:
+        convert(static_cast<const std::uint8_t*>(slice.data), n, mapping, dst);
+        break;
+    case VoxelType::Int16:
+        convert(static_cast<const std::int16_t*>(slice.data), n, mapping, dst);
+        break;
+    case VoxelType::UInt16:
+        convert(static_cast<const std::uint16_t*>(slice.data), n, mapping, dst);
+        break;
+    case VoxelType::Int32:
+        convert(static_cast<const std::int32_t*>(slice.data), n, mapping, dst);
+        break;
+    case VoxelType::Float32:
+        convert(static_cast<const float*>(slice.data), n, mapping, dst);
+        break;
+    case VoxelType::Float64:
+        convert(static_cast<const double*>(slice.data), n, mapping, dst);
+        break;
     }
 }
 

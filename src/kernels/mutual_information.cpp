@@ -1,4 +1,5 @@
-// Normalized mutual information as scikit-image 0.19 computes it (docs/methods.md, sections "NMI (mutual information)" and "NMI histogram binning").
+// Normalized mutual information as scikit-image 0.19 computes it (docs/methods.md, sections "NMI (mutual information)"
+// and "NMI histogram binning").
 #include <lessmore/error.hpp>
 #include <lessmore/mutual_information.hpp>
 #include <lessmore/ssim.hpp>

@@ -108,7 +108,8 @@ PruneResult prune_pairs(const ScoreMatrix& m, Sense sense, const PairsTarget& ta
     pairs.reserve(n * (n - 1) / 2);
     for (std::size_t i = 0; i < n; ++i)
         for (std::size_t j = i + 1; j < n; ++j)
-            if (!std::isnan(m.at(i, j))) pairs.push_back({m.at(i, j), static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(j)});
+            if (!std::isnan(m.at(i, j)))
+                pairs.push_back({m.at(i, j), static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(j)});
     std::sort(pairs.begin(), pairs.end(), [sense](const Pair& a, const Pair& b) {
         if (more_similar(sense, a.score, b.score)) return true;
         if (more_similar(sense, b.score, a.score)) return false;

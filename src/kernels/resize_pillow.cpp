@@ -106,8 +106,8 @@ void resample_horizontal(const Image8& in, int first_row, int rows, const Coeffi
         std::uint8_t* dst = out.row(yy);
         for (int xx = 0; xx < out_w; ++xx) {
             const std::size_t off = static_cast<std::size_t>(xx) * c.ksize;
-            const std::int32_t ss = (1 << (k_precision_bits - 1)) +
-                                    dot_split(src + c.first[xx], &c.high[off], &c.low[off], c.count[xx]);
+            const std::int32_t ss =
+                (1 << (k_precision_bits - 1)) + dot_split(src + c.first[xx], &c.high[off], &c.low[off], c.count[xx]);
             dst[xx] = clip8(ss);
         }
     }

@@ -32,8 +32,7 @@ void filter_row(const double* __restrict in, int out_width, const double* g, dou
     const double g0 = g[0], g1 = g[1], g2 = g[2], g3 = g[3], g4 = g[4], g5 = g[5];
     for (int x = 0; x < out_width; ++x) {
         const double* s = in + x;
-        out[x] = ((((g5 * s[5] + g4 * (s[4] + s[6])) + g3 * (s[3] + s[7])) + g2 * (s[2] + s[8])) +
-                  g1 * (s[1] + s[9])) +
+        out[x] = ((((g5 * s[5] + g4 * (s[4] + s[6])) + g3 * (s[3] + s[7])) + g2 * (s[2] + s[8])) + g1 * (s[1] + s[9])) +
                  g0 * (s[0] + s[10]);
     }
 }
@@ -43,10 +42,17 @@ LESSMORE_CLONES_AVX2
 void filter_column(const double* const* rows, int width, const double* g, double* __restrict out) {
     const double g0 = g[0], g1 = g[1], g2 = g[2], g3 = g[3], g4 = g[4], g5 = g[5];
     // restrict: the ring rows and the output never overlap, so the loop can vectorise.
-    const double *__restrict r0 = rows[0], *__restrict r1 = rows[1], *__restrict r2 = rows[2],
-                 *__restrict r3 = rows[3], *__restrict r4 = rows[4], *__restrict r5 = rows[5],
-                 *__restrict r6 = rows[6], *__restrict r7 = rows[7], *__restrict r8 = rows[8],
-                 *__restrict r9 = rows[9], *__restrict r10 = rows[10];
+    const double* __restrict r0 = rows[0];
+    const double* __restrict r1 = rows[1];
+    const double* __restrict r2 = rows[2];
+    const double* __restrict r3 = rows[3];
+    const double* __restrict r4 = rows[4];
+    const double* __restrict r5 = rows[5];
+    const double* __restrict r6 = rows[6];
+    const double* __restrict r7 = rows[7];
+    const double* __restrict r8 = rows[8];
+    const double* __restrict r9 = rows[9];
+    const double* __restrict r10 = rows[10];
     for (int x = 0; x < width; ++x) {
         out[x] = ((((g5 * r5[x] + g4 * (r4[x] + r6[x])) + g3 * (r3[x] + r7[x])) + g2 * (r2[x] + r8[x])) +
                   g1 * (r1[x] + r9[x])) +
@@ -86,7 +92,8 @@ void filter_images(int width, int height, Source&& source, Emit&& emit) {
             if (y < k_taps - 1) continue;
             const int oy = y - (k_taps - 1);
             for (int i = 0; i < N; ++i) {
-                for (int k = 0; k < k_taps; ++k) rows[k] = &ring[i][static_cast<std::size_t>((oy + k) % k_taps) * k_strip];
+                for (int k = 0; k < k_taps; ++k)
+                    rows[k] = &ring[i][static_cast<std::size_t>((oy + k) % k_taps) * k_strip];
                 filter_column(rows, count, g.data(), out[i].data());
             }
             emit(oy, ox0, count, out_ptr);
@@ -100,11 +107,11 @@ constexpr double k_mean_unscale = 1.0 / k_mean_scale;
 inline double ssim_at(std::int32_t qx, std::int32_t qy, double vx, double vy, double gd2) {
     const double ux = qx * k_mean_unscale, uy = qy * k_mean_unscale;
     const double dm = static_cast<double>(qx - qy) * k_mean_unscale;  // G*d, exact difference
-    const double vd = gd2 - dm * dm;          // var(x - y)
+    const double vd = gd2 - dm * dm;                                  // var(x - y)
     const double b2 = vx + vy + k_c2;
-    const double a2 = b2 - vd;                // 2 cov(x, y) + C2
+    const double a2 = b2 - vd;  // 2 cov(x, y) + C2
     const double b1 = ux * ux + uy * uy + k_c1;
-    const double a1 = b1 - dm * dm;           // 2 ux uy + C1
+    const double a1 = b1 - dm * dm;  // 2 ux uy + C1
     return (a1 * a2) / (b1 * b2);
 }
 

@@ -6,24 +6,36 @@ namespace lessmore {
 
 std::size_t voxel_size(VoxelType type) {
     switch (type) {
-    case VoxelType::UInt8: return 1;
-    case VoxelType::Int16: return 2;
-    case VoxelType::UInt16: return 2;
-    case VoxelType::Int32: return 4;
-    case VoxelType::Float32: return 4;
-    case VoxelType::Float64: return 8;
+    case VoxelType::UInt8:
+        return 1;
+    case VoxelType::Int16:
+        return 2;
+    case VoxelType::UInt16:
+        return 2;
+    case VoxelType::Int32:
+        return 4;
+    case VoxelType::Float32:
+        return 4;
+    case VoxelType::Float64:
+        return 8;
     }
     return 1;
 }
 
 const char* voxel_type_name(VoxelType type) {
     switch (type) {
-    case VoxelType::UInt8: return "uint8";
-    case VoxelType::Int16: return "int16";
-    case VoxelType::UInt16: return "uint16";
-    case VoxelType::Int32: return "int32";
-    case VoxelType::Float32: return "float32";
-    case VoxelType::Float64: return "float64";
+    case VoxelType::UInt8:
+        return "uint8";
+    case VoxelType::Int16:
+        return "int16";
+    case VoxelType::UInt16:
+        return "uint16";
+    case VoxelType::Int32:
+        return "int32";
+    case VoxelType::Float32:
+        return "float32";
+    case VoxelType::Float64:
+        return "float64";
     }
     return "?";
 }

@@ -3,12 +3,16 @@
 #include <lessmore/files.hpp>
 #include <lessmore/number_format.hpp>
 
+#include "pipeline/run_record.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <map>
+#include <memory>
 #include <set>
 
 namespace fs = std::filesystem;
@@ -21,38 +25,87 @@ using Json = nlohmann::json;
 // One run's decisions: volume id -> kept flag per slice index.
 using Decisions = std::map<std::string, std::vector<char>>;
 
-Decisions read_decisions(const std::string& dir) {
-    const fs::path path = fs::path(dir) / "manifest.json";
-    std::error_code ec;
-    if (!fs::is_directory(dir, ec)) throw UsageError(dir + ": no such folder");
-    std::ifstream in(path);
-    if (!in) throw UsageError(dir + ": no manifest.json (not a finished lessmore run)");
-    // Only what decisions need is kept while parsing: a manifest of a million slices
-    // parses in a few hundred MB instead of several GB.
-    static const std::set<std::string> k_keep = {"tool", "volumes", "id", "slices", "index", "kept"};
-    const Json::parser_callback_t keep = [](int, Json::parse_event_t event, Json& parsed) {
-        return event != Json::parse_event_t::key || k_keep.count(parsed.get<std::string>()) > 0;
-    };
-    const Json j = Json::parse(in, keep, false);
-    if (j.is_discarded() || !j.is_object() || j.value("tool", "") != "lessmore" || !j.contains("volumes") ||
-        !j["volumes"].is_array()) {
-        throw UsageError(path_text(path) + ": not a lessmore manifest");
+// A run's manifest.json, only from a regular file (a FIFO or folder there is refused
+// without blocking, a link never followed: docs/output.md, section "OUT's own state").
+OwnedFd open_manifest(const std::string& dir) {
+    const auto folder = Folder::open(dir);
+    if (!folder) throw UsageError(dir + ": no such folder");
+    auto file = folder->open_file("manifest.json");
+    if (!file) throw UsageError(dir + ": no manifest.json (not a finished lessmore run)");
+    return std::move(*file);
+}
+
+// One volume's decisions, checked as any record is (pipeline/run_record.hpp): its id, its
+// slices numbered 0..n-1 in order, its kept count.
+std::vector<char> volume_decisions(const Json& v) {
+    if (!v.is_object() || !v.contains("id") || !v["id"].is_string())
+        throw RecordFormatError("a volume without field 'id'");
+    const std::string id = v["id"].get<std::string>();
+    check_volume_id(id, "id");
+    const std::string where = "volume '" + id + "': ";
+    if (!v.contains("slices") || !v["slices"].is_array()) throw RecordFormatError(where + "field 'slices' is missing");
+    if (!v.contains("kept") || !v["kept"].is_number_unsigned())
+        throw RecordFormatError(where + "field 'kept' is missing");
+    std::vector<char> kept;
+    for (const Json& s : v["slices"]) {
+        const std::string slice = where + "slice " + std::to_string(kept.size()) + ": ";
+        if (!s.is_object() || !s.contains("index") || !s["index"].is_number_unsigned() || !s.contains("kept") ||
+            !s["kept"].is_boolean()) {
+            throw RecordFormatError(slice + "field 'index' or 'kept' is missing");
+        }
+        if (s["index"].get<std::size_t>() != kept.size()) {
+            throw RecordFormatError(slice + "field 'index' is " + s["index"].dump() +
+                                    " (slices are numbered 0..n-1 in order)");
+        }
+        kept.push_back(s["kept"].get<bool>() ? 1 : 0);
     }
+    const auto count = static_cast<std::size_t>(std::count(kept.begin(), kept.end(), 1));
+    if (v["kept"].get<std::size_t>() != count) {
+        throw RecordFormatError(where + "field 'kept' is " + v["kept"].dump() + ", not the " + std::to_string(count) +
+                                " slices marked kept");
+    }
+    return kept;
+}
+
+Decisions read_decisions(const std::string& dir) {
+    OwnedFd file = open_manifest(dir);
+    const std::string path = path_text(fs::path(dir) / "manifest.json");
+    const std::unique_ptr<std::FILE, int (*)(std::FILE*)> in(::fdopen(file.fd(), "rb"), &std::fclose);
+    if (!in) throw Error(path + ": cannot read: " + errno_text(errno));
+    file.release();  // the FILE closes it
+    // Only what decisions need is kept while parsing: a manifest of a million slices
+    // parses in a few hundred MB instead of several GB. Slice files' paths are checked as
+    // they pass and dropped.
+    static const std::set<std::string> k_keep = {"tool", "volumes", "id", "slices", "index", "kept"};
+    std::string key;  // the key whose value comes next
+    const Json::parser_callback_t keep = [&](int, Json::parse_event_t event, Json& parsed) {
+        if (event == Json::parse_event_t::key) {
+            key = parsed.get<std::string>();
+            return k_keep.count(key) > 0 || key == "output" || key == "output_npy";
+        }
+        if (event != Json::parse_event_t::value || (key != "output" && key != "output_npy")) return true;
+        if (parsed.is_string())
+            check_slice_path(parsed.get<std::string>(), key.c_str());
+        else if (!parsed.is_null())
+            throw RecordFormatError("field '" + key + "' is not a path");
+        key.clear();
+        return false;
+    };
     Decisions out;
-    for (const Json& v : j["volumes"]) {
-        if (!v.contains("id") || !v["id"].is_string() || !v.contains("slices") || !v["slices"].is_array()) {
-            throw UsageError(path_text(path) + ": a volume without id or slices");
+    try {
+        const Json j = Json::parse(in.get(), keep, false);
+        if (j.is_discarded() || !j.is_object() || j.value("tool", "") != "lessmore" || !j.contains("volumes") ||
+            !j["volumes"].is_array()) {
+            throw UsageError(path + ": not a lessmore manifest");
         }
-        std::vector<char>& kept = out[v["id"].get<std::string>()];
-        for (const Json& s : v["slices"]) {
-            if (!s.contains("index") || !s["index"].is_number_unsigned() || !s.contains("kept") || !s["kept"].is_boolean()) {
-                throw UsageError(path_text(path) + ": a slice of " + v["id"].get<std::string>() + " without index or kept");
+        for (const Json& v : j["volumes"]) {
+            std::vector<char> kept = volume_decisions(v);
+            if (!out.emplace(v["id"].get<std::string>(), std::move(kept)).second) {
+                throw RecordFormatError("volume '" + v["id"].get<std::string>() + "' is listed twice");
             }
-            const auto i = s["index"].get<std::size_t>();
-            if (i >= 100'000'000) throw UsageError(path_text(path) + ": slice index " + std::to_string(i) + " is implausible");
-            if (kept.size() <= i) kept.resize(i + 1, 0);
-            kept[i] = s["kept"].get<bool>() ? 1 : 0;
         }
+    } catch (const RecordFormatError& e) {
+        throw UsageError(path + ": " + e.what());
     }
     return out;
 }
@@ -104,8 +157,10 @@ CompareResult compare_runs(const CompareConfig& c) {
             v.only_a += x && !y;
             v.only_b += y && !x;
         }
-        if (kept.size() != other.size()) r.changed += v.slices;  // not the same volume any more
-        else r.changed += v.only_a + v.only_b;
+        if (kept.size() != other.size())
+            r.changed += v.slices;  // not the same volume any more
+        else
+            r.changed += v.only_a + v.only_b;
         v.overlap = overlap(v);
         add_to(r.total, v);
         r.volumes.push_back(std::move(v));

@@ -60,8 +60,8 @@ std::vector<std::unique_ptr<Feature>> prepare_features(const Volume& volume, con
         progress.slices_done(slices.size());
         return picked;
     }
-    return prepare_features([&](std::size_t i) { return volume.slice(slices[i]); }, slices.size(), metric, intensity, pool,
-                            progress, cancel);
+    return prepare_features([&](std::size_t i) { return volume.slice(slices[i]); }, slices.size(), metric, intensity,
+                            pool, progress, cancel);
 }
 
 std::vector<std::unique_ptr<Feature>> prepare_features(const Volume& volume, std::size_t first, std::size_t count,
@@ -73,8 +73,8 @@ std::vector<std::unique_ptr<Feature>> prepare_features(const Volume& volume, std
     return prepare_features(volume, slices, metric, intensity, pool, progress, cancel);
 }
 
-ScoreMatrix score_matrix(const std::vector<std::unique_ptr<Feature>>& features, const Metric& metric,
-                         ThreadPool& pool, const CancelToken& cancel, std::size_t reach, bool diagonal) {
+ScoreMatrix score_matrix(const std::vector<std::unique_ptr<Feature>>& features, const Metric& metric, ThreadPool& pool,
+                         const CancelToken& cancel, std::size_t reach, bool diagonal) {
     const std::size_t n = features.size();
     ScoreMatrix m(n);
     if (reach + 1 >= n) {

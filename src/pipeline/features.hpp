@@ -1,10 +1,10 @@
 #pragma once
 // Per-slice preparation shared by reduce, score and sweep.
+#include <lessmore/cancel.hpp>
 #include <lessmore/intensity.hpp>
 #include <lessmore/metric.hpp>
 #include <lessmore/progress.hpp>
 #include <lessmore/pruning.hpp>
-#include <lessmore/cancel.hpp>
 #include <lessmore/thread_pool.hpp>
 #include <lessmore/volume.hpp>
 
@@ -43,7 +43,7 @@ std::vector<std::unique_ptr<Feature>> prepare_features(const Volume& volume, std
 
 // All pairwise scores (diagonal included) of the features, rows in parallel. With
 // `reach`, only pairs at most that far apart are scored; the rest stay NaN.
-ScoreMatrix score_matrix(const std::vector<std::unique_ptr<Feature>>& features, const Metric& metric,
-                         ThreadPool& pool, const CancelToken& cancel, std::size_t reach, bool diagonal);
+ScoreMatrix score_matrix(const std::vector<std::unique_ptr<Feature>>& features, const Metric& metric, ThreadPool& pool,
+                         const CancelToken& cancel, std::size_t reach, bool diagonal);
 
 }  // namespace lessmore

@@ -17,6 +17,7 @@ InfoResult inspect(const InfoConfig& config, ProgressSink& progress, const Cance
     load.include_localizers = config.include_localizers;
     InfoResult result;
     result.errors = plan.errors;
+    result.skipped = plan.skipped;
     std::mutex mutex;
     WalkVisitor visitor;
     visitor.volume = [&](std::size_t, Volume& v) {
@@ -32,9 +33,11 @@ InfoResult inspect(const InfoConfig& config, ProgressSink& progress, const Cance
     std::sort(result.volumes.begin(), result.volumes.end(),
               [](const VolumeInfo& a, const VolumeInfo& b) { return a.id < b.id; });
     // Sources finish in any order.
-    std::sort(result.errors.begin(), result.errors.end(), [](const InputFailure& a, const InputFailure& b) {
-        return a.path != b.path ? a.path < b.path : a.message < b.message;
-    });
+    for (auto* list : {&result.errors, &result.skipped}) {
+        std::sort(list->begin(), list->end(), [](const InputFailure& a, const InputFailure& b) {
+            return a.path != b.path ? a.path < b.path : a.message < b.message;
+        });
+    }
     return result;
 }
 

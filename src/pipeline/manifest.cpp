@@ -42,17 +42,12 @@ std::string volumes_json(const InfoResult& result) {
 }
 
 std::string summary_json(const ReduceResult& result) {
-    const RunSummary& s = result.summary;
     Json j;
-    j["summary"] = {{"volumes", s.volumes}, {"slices", s.slices}, {"kept", s.kept}, {"pairs", s.pairs},
-                    {"failed", s.failed},   {"skipped", s.skipped}, {"seconds", s.seconds}};
-    if (s.removed_across || s.duplicate_volumes || !result.duplicates.empty()) {
-        j["summary"]["removed_across_volumes"] = s.removed_across;
-        j["summary"]["duplicate_volumes"] = s.duplicate_volumes;
-        j["duplicates"] = duplicates_json(result.duplicates);
-    }
+    j["summary"] = to_json(result.summary);  // as the manifest has it
+    if (result.summary.across_volumes) j["duplicates"] = duplicates_json(result.duplicates);
     Json volumes = Json::array();
-    for (const VolumeSummary& v : result.volumes) volumes.push_back({{"id", v.id}, {"slices", v.slices}, {"kept", v.kept}});
+    for (const VolumeSummary& v : result.volumes)
+        volumes.push_back({{"id", v.id}, {"slices", v.slices}, {"kept", v.kept}});
     j["volumes"] = std::move(volumes);
     j["errors"] = to_json(result.errors);
     j["skipped"] = skipped_json(result.skipped);

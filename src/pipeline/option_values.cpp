@@ -129,10 +129,10 @@ void OptionValues::set(const std::string& key, std::vector<std::string> texts) {
     }
     const auto n = static_cast<int>(texts.size());
     if (n < s.min_values || (s.max_values >= 0 && n > s.max_values)) {
-        const std::string want = s.max_values < 0    ? "at least " + std::to_string(s.min_values)
-                                 : s.min_values == s.max_values ? std::to_string(s.min_values)
-                                                                : std::to_string(s.min_values) + " to " +
-                                                                      std::to_string(s.max_values);
+        const std::string want = s.max_values < 0 ? "at least " + std::to_string(s.min_values)
+                                 : s.min_values == s.max_values
+                                     ? std::to_string(s.min_values)
+                                     : std::to_string(s.min_values) + " to " + std::to_string(s.max_values);
         throw UsageError(s.display_name() + ": " + std::to_string(n) + " values given, it takes " + want);
     }
     m_values[key] = std::move(texts);
@@ -333,8 +333,7 @@ std::pair<int, int> parse_shard(const std::string& text) {
             const int n = std::stoi(text.substr(slash + 1), &b);
             if (a == slash && b == text.size() - slash - 1 && i >= 1 && n >= 1 && i <= n && n <= 100000) return {i, n};
         }
-    } catch (const std::exception&) {
-    }
+    } catch (const std::exception&) {}
     throw UsageError("--shard: '" + text + "' is not I/N with 1 <= I <= N (e.g. 3/10)");
 }
 
@@ -344,8 +343,12 @@ std::uint64_t parse_memory(const std::string& text) {
     for (char& c : unit) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     if (!unit.empty() && unit.back() == 'B') unit.pop_back();
     if (unit.size() > 1 && unit.back() == 'I') unit.pop_back();  // "GiB"
-    const double scale = unit.empty() ? 1.0 : unit == "K" ? 1024.0 : unit == "M" ? 1048576.0
-                         : unit == "G" ? 1073741824.0 : unit == "T" ? 1099511627776.0 : -1.0;
+    const double scale = unit.empty()  ? 1.0
+                         : unit == "K" ? 1024.0
+                         : unit == "M" ? 1048576.0
+                         : unit == "G" ? 1073741824.0
+                         : unit == "T" ? 1099511627776.0
+                                       : -1.0;
     if (used == 0 || scale < 0 || !(v > 0) || !(v * scale < 1.8e19)) {
         throw UsageError("--max-memory: '" + text + "' is not a size (e.g. 4G, 500M)");
     }

@@ -30,7 +30,8 @@ OptionSpec flag(std::string names, std::string key, std::string help) {
 
 OptionSpec choice(std::string names, std::string key, std::vector<std::string> choices, std::string help,
                   std::string default_text) {
-    OptionSpec s = option(std::move(names), std::move(key), ValueType::Choice, std::move(help), std::move(default_text));
+    OptionSpec s =
+        option(std::move(names), std::move(key), ValueType::Choice, std::move(help), std::move(default_text));
     s.choices = std::move(choices);
     return s;
 }
@@ -71,55 +72,59 @@ std::string text_of(double v) { return format_number(v); }
 // --method and its parameters, the intensity mapping, slice order, threads, localizers.
 Specs metric_options(const std::string& methods) {
     const MetricOptions m;
-    return {option("-m,--method", "method", ValueType::Text, methods, m.method),
-            option("--hash-size", "hash_size", ValueType::Int, "hash: the hash has hash-size x hash-size bits",
-                   std::to_string(m.hash_size)),
-            option("--bins", "bins", ValueType::Int, "mi: histogram bins per image", std::to_string(m.bins)),
-            option("--resize", "resize", ValueType::Int, "ssim, mi: compute on slices resized to SxS (area interpolation)"),
-            option("--intensity", "intensity", ValueType::Text,
-                   "minmax (per slice), window:C,W (HU window) or none (8-bit input)", IntensityMapping{}.to_string()),
-            choice("--order", "order", {"position", "name"},
-                   "Slice order: position (along the slice normal) or name (byte-wise file names)", "position"),
-            option("-j,--threads", "threads", ValueType::Int, "Threads (0: one per core)", "0"),
-            flag("--include-localizers", "include_localizers",
-                 "Also read DICOM localizers (scouts, ImageType LOCALIZER), skipped by default")};
+    return {
+        option("-m,--method", "method", ValueType::Text, methods, m.method),
+        option("--hash-size", "hash_size", ValueType::Int, "hash: the hash has hash-size x hash-size bits",
+               std::to_string(m.hash_size)),
+        option("--bins", "bins", ValueType::Int, "mi: histogram bins per image", std::to_string(m.bins)),
+        option("--resize", "resize", ValueType::Int, "ssim, mi: compute on slices resized to SxS (area interpolation)"),
+        option("--intensity", "intensity", ValueType::Text,
+               "minmax (per slice), window:C,W (HU window) or none (8-bit input)", IntensityMapping{}.to_string()),
+        choice("--order", "order", {"position", "name"},
+               "Slice order: position (along the slice normal) or name (byte-wise file names)", "position"),
+        option("-j,--threads", "threads", ValueType::Int, "Threads (0: one per core)", "0"),
+        flag("--include-localizers", "include_localizers",
+             "Also read DICOM localizers (scouts, ImageType LOCALIZER), skipped by default")};
 }
 
 // DeepNet's model and the flags that override its sidecar.
 Specs model_options() {
     const std::string g = "DeepNet";
-    return {in_group(option("--model", "model", ValueType::Text,
-                            "deepnet: an ONNX model (default: the bundled MobileNet v1 0.25); its preprocessing "
-                            "comes from MODEL.json beside it and the flags below"),
-                     g),
-            in_group(option("--batch", "batch", ValueType::Int,
-                            "deepnet: slices per forward pass (0: 4 for models up to 16 MB, else 1)",
-                            std::to_string(ModelOptions{}.batch)),
-                     g),
-            in_group(list(option("--input-size", "input_size", ValueType::Int, "deepnet: model input W[,H]"), 1, 2), g),
-            in_group(list(option("--mean", "mean", ValueType::Float,
-                                 "deepnet: value = (pixel * scale - mean) / std; 1 or 3 values (R,G,B)"),
-                          1, 3),
-                     g),
-            in_group(list(option("--std", "std", ValueType::Float, "deepnet: 1 or 3 values (R,G,B)"), 1, 3), g),
-            in_group(option("--scale", "scale", ValueType::Float,
-                            "deepnet: pixel multiplier (e.g. 1/255 = 0.00392156862745098)"),
-                     g),
-            in_group(option("--channel-order", "channel_order", ValueType::Text, "deepnet: RGB or BGR"), g),
-            in_group(option("--layout", "layout", ValueType::Text, "deepnet: NCHW or NHWC"), g),
-            in_group(option("--layer", "layer", ValueType::Text, "deepnet: output layer or graph output to embed with"), g),
-            in_group(flag("--pool", "pool", "deepnet: global-average-pool a 4-D output"), g),
-            in_group(option("--channels", "channels", ValueType::Int, "deepnet: input channels, 1 or 3 (default: the graph's)"), g),
-            in_group(choice("--values", "values", {"8bit", "hu"},
-                            "deepnet: the model takes the 8-bit image (8bit) or the slice's values, e.g. HU (hu)",
-                            "8bit"),
-                     g),
-            in_group(list(option("--window", "window", ValueType::Float, "deepnet, values hu: clip to LOW,HIGH first"), 2, 2),
-                     g),
-            in_group(option("--features", "features", ValueType::Text,
-                            "deepnet: per-slice embeddings computed elsewhere, DIR/index.csv + one .npy per volume "
-                            "(docs/models.md); no model runs"),
-                     g)};
+    return {
+        in_group(option("--model", "model", ValueType::Text,
+                        "deepnet: an ONNX model (default: the bundled MobileNet v1 0.25); its preprocessing "
+                        "comes from MODEL.json beside it and the flags below"),
+                 g),
+        in_group(option("--batch", "batch", ValueType::Int,
+                        "deepnet: slices per forward pass (0: 4 for models up to 16 MB, else 1)",
+                        std::to_string(ModelOptions{}.batch)),
+                 g),
+        in_group(list(option("--input-size", "input_size", ValueType::Int, "deepnet: model input W[,H]"), 1, 2), g),
+        in_group(list(option("--mean", "mean", ValueType::Float,
+                             "deepnet: value = (pixel * scale - mean) / std; 1 or 3 values (R,G,B)"),
+                      1, 3),
+                 g),
+        in_group(list(option("--std", "std", ValueType::Float, "deepnet: 1 or 3 values (R,G,B)"), 1, 3), g),
+        in_group(option("--scale", "scale", ValueType::Float,
+                        "deepnet: pixel multiplier (e.g. 1/255 = 0.00392156862745098)"),
+                 g),
+        in_group(option("--channel-order", "channel_order", ValueType::Text, "deepnet: RGB or BGR"), g),
+        in_group(option("--layout", "layout", ValueType::Text, "deepnet: NCHW or NHWC"), g),
+        in_group(option("--layer", "layer", ValueType::Text, "deepnet: output layer or graph output to embed with"), g),
+        in_group(flag("--pool", "pool", "deepnet: global-average-pool a 4-D output"), g),
+        in_group(
+            option("--channels", "channels", ValueType::Int, "deepnet: input channels, 1 or 3 (default: the graph's)"),
+            g),
+        in_group(choice("--values", "values", {"8bit", "hu"},
+                        "deepnet: the model takes the 8-bit image (8bit) or the slice's values, e.g. HU (hu)", "8bit"),
+                 g),
+        in_group(
+            list(option("--window", "window", ValueType::Float, "deepnet, values hu: clip to LOW,HIGH first"), 2, 2),
+            g),
+        in_group(option("--features", "features", ValueType::Text,
+                        "deepnet: per-slice embeddings computed elsewhere, DIR/index.csv + one .npy per volume "
+                        "(docs/models.md); no model runs"),
+                 g)};
 }
 
 Specs verbosity(const std::string& verbose_help) {
@@ -130,47 +135,50 @@ Specs verbosity(const std::string& verbose_help) {
 CommandSpec reduce_spec() {
     const ReduceConfig d;
     CommandSpec c{"reduce", "Remove near-duplicate slices; write the kept slices and a manifest", {}};
-    c.options = {positional("INPUT", "inputs",
-                            "Volume files, DICOM series folders or dataset folders (scanned recursively)", -1),
-                 required(option("-o,--output", "output", ValueType::Text, "Output folder (must be empty unless --force)"))};
+    c.options = {
+        positional("INPUT", "inputs", "Volume files, DICOM series folders or dataset folders (scanned recursively)",
+                   -1),
+        required(option("-o,--output", "output", ValueType::Text, "Output folder (must be empty unless --force)"))};
     append(c.options, metric_options("everyn, hash, ssim, mi or deepnet"));
-    append(c.options,
-           {option("-t,--threshold", "threshold", ValueType::Float,
-                   "Similarity threshold (hash: Hamming distance, similar iff <= T; ssim, mi, deepnet: similar iff "
-                   "score >= T)"),
-            option("-f,--fraction", "fraction", ValueType::Float, "Keep this fraction of each volume (0 < F <= 1)"),
-            option("--every", "every", ValueType::Int, "everyn: keep every N-th slice"),
-            choice("--strategy", "strategy", {"auto", "leader", "pairs"},
-                   "auto (leader with --threshold, pairs with --fraction), leader or pairs", strategy_name(d.strategy)),
-            option("--neighbours", "neighbours", ValueType::Uint,
-                   "Compare only slices at most K apart in slice order (faster, approximate)"),
-            choice("--scope", "scope", {"volume", "patient", "dataset"},
-                   "Near-duplicates within each volume (volume), or also across the volumes of a patient or the "
-                   "whole dataset (hash, deepnet)",
-                   scope_name(d.scope)),
-            option("--scope-threshold", "scope_threshold", ValueType::Float,
-                   "The cross-volume pass's threshold (default: --threshold; needed with --fraction)"),
-            option("--patient-depth", "patient_depth", ValueType::Int,
-                   "--scope patient without a DICOM PatientID: group by this many folder levels of the volume id",
-                   std::to_string(d.patient_depth)),
-            option("--duplicate-fraction", "duplicate_fraction", ValueType::Float,
-                   "List a volume as a duplicate when this fraction of its kept slices matched one other volume",
-                   text_of(d.duplicate_fraction)),
-            choice("--format", "format", {"png", "npy", "both", "none"}, "Kept slices as png, npy, both or none",
-                   format_name(d.format)),
-            flag("--flat", "flat", "All kept slices in one folder: slices/<id with / as +>_<index>.png"),
-            flag("--force", "force", "Allow a non-empty output folder (its previous manifest and slices are replaced)"),
-            flag("--resume", "resume", "Continue an interrupted run in OUT (same parameters): finished volumes are skipped"),
-            option("--shard", "shard", ValueType::Text,
-                   "I/N: process the I-th of N deterministic parts of the volumes (then lessmore merge)"),
-            option("--max-memory", "max_memory", ValueType::Text, "Cap the raw voxels of the volumes in flight, e.g. 8G"),
-            cli_only(choice("--progress", "progress", {"auto", "bar", "jsonl", "none"},
-                            "stderr progress: auto (a status line on a terminal), bar, jsonl or none", "auto")),
-            cli_only(flag("--json", "json", "Print the summary as JSON")),
-            flag("--report", "report", "Also write OUT/report.html (as lessmore report OUT)"),
-            option("--save-features", "save_features", ValueType::Text,
-                   "Write each slice's features as float32 to DIR (deepnet: embeddings; hash: bits), the layout "
-                   "--features reads")});
+    append(
+        c.options,
+        {option("-t,--threshold", "threshold", ValueType::Float,
+                "Similarity threshold (hash: Hamming distance, similar iff <= T; ssim, mi, deepnet: similar iff "
+                "score >= T)"),
+         option("-f,--fraction", "fraction", ValueType::Float, "Keep this fraction of each volume (0 < F <= 1)"),
+         option("--every", "every", ValueType::Int, "everyn: keep every N-th slice"),
+         choice("--strategy", "strategy", {"auto", "leader", "pairs"},
+                "auto (leader with --threshold, pairs with --fraction), leader or pairs", strategy_name(d.strategy)),
+         option("--neighbours", "neighbours", ValueType::Uint,
+                "Compare only slices at most K apart in slice order (faster, approximate)"),
+         choice("--scope", "scope", {"volume", "patient", "dataset"},
+                "Near-duplicates within each volume (volume), or also across the volumes of a patient or the "
+                "whole dataset (hash, deepnet)",
+                scope_name(d.scope)),
+         option("--scope-threshold", "scope_threshold", ValueType::Float,
+                "The cross-volume pass's threshold (default: --threshold; needed with --fraction)"),
+         option("--patient-depth", "patient_depth", ValueType::Int,
+                "--scope patient without a DICOM PatientID: group by this many folder levels of the volume id",
+                std::to_string(d.patient_depth)),
+         option("--duplicate-fraction", "duplicate_fraction", ValueType::Float,
+                "List a volume as a duplicate when this fraction of its kept slices matched one other volume",
+                text_of(d.duplicate_fraction)),
+         choice("--format", "format", {"png", "npy", "both", "none"}, "Kept slices as png, npy, both or none",
+                format_name(d.format)),
+         flag("--flat", "flat", "All kept slices in one folder: slices/<id with / as +>_<index>.png"),
+         flag("--force", "force", "Allow a non-empty output folder (its previous manifest and slices are replaced)"),
+         flag("--resume", "resume",
+              "Continue an interrupted run in OUT (same parameters): finished volumes are skipped"),
+         option("--shard", "shard", ValueType::Text,
+                "I/N: process the I-th of N deterministic parts of the volumes (then lessmore merge)"),
+         option("--max-memory", "max_memory", ValueType::Text, "Cap the raw voxels of the volumes in flight, e.g. 8G"),
+         cli_only(choice("--progress", "progress", {"auto", "bar", "jsonl", "none"},
+                         "stderr progress: auto (a status line on a terminal), bar, jsonl or none", "auto")),
+         cli_only(flag("--json", "json", "Print the summary as JSON")),
+         flag("--report", "report", "Also write OUT/report.html (as lessmore report OUT)"),
+         option("--save-features", "save_features", ValueType::Text,
+                "Write each slice's features as float32 to DIR (deepnet: embeddings; hash: bits), the layout "
+                "--features reads")});
     append(c.options, verbosity("One line per volume (-vv: debug)"));
     append(c.options, model_options());
     return c;
@@ -178,12 +186,12 @@ CommandSpec reduce_spec() {
 
 CommandSpec info_spec() {
     CommandSpec c{"info", "List the volumes the inputs hold (headers only)", {}};
-    c.options = {positional("INPUT", "inputs", "Volume files, DICOM series folders or dataset folders", -1),
-                 choice("--order", "order", {"position", "name"}, "Slice order: position or name", "position"),
-                 option("-j,--threads", "threads", ValueType::Int, "Threads (0: one per core)", "0"),
-                 flag("--include-localizers", "include_localizers",
-                      "Also list DICOM localizers (scouts), skipped by default"),
-                 cli_only(flag("--json", "json", "Print JSON"))};
+    c.options = {
+        positional("INPUT", "inputs", "Volume files, DICOM series folders or dataset folders", -1),
+        choice("--order", "order", {"position", "name"}, "Slice order: position or name", "position"),
+        option("-j,--threads", "threads", ValueType::Int, "Threads (0: one per core)", "0"),
+        flag("--include-localizers", "include_localizers", "Also list DICOM localizers (scouts), skipped by default"),
+        cli_only(flag("--json", "json", "Print JSON"))};
     append(c.options, verbosity("More detail on stderr"));
     return c;
 }
@@ -193,10 +201,10 @@ CommandSpec score_spec() {
     c.options = {positional("INPUT", "input", "A volume file or folder", 1),
                  required(option("-o,--output", "output", ValueType::Text, "FILE.npy (float64) or FILE.csv"))};
     append(c.options, metric_options("hash (Hamming distances), ssim, mi or deepnet (cosines)"));
-    append(c.options,
-           {option("--range", "range", ValueType::Text, "Slices A:B (from A up to but not including B, in slice order)"),
-            option("--volume", "volume", ValueType::Text, "The volume id to score when INPUT holds several"),
-            flag("--force", "force", "Replace an existing output file")});
+    append(c.options, {option("--range", "range", ValueType::Text,
+                              "Slices A:B (from A up to but not including B, in slice order)"),
+                       option("--volume", "volume", ValueType::Text, "The volume id to score when INPUT holds several"),
+                       flag("--force", "force", "Replace an existing output file")});
     append(c.options, verbosity("More detail on stderr"));
     append(c.options, model_options());
     return c;
@@ -204,13 +212,14 @@ CommandSpec score_spec() {
 
 CommandSpec merge_spec() {
     CommandSpec c{"merge", "Combine the outputs of a sharded run (--shard I/N) into one", {}};
-    c.options = {positional("SHARD_OUT", "shards", "The output folders of all N shards", -1),
-                 required(option("-o,--output", "output", ValueType::Text, "Output folder (must be empty unless --force)")),
-                 flag("--move", "move", "Move the slice files instead of hard-linking (or copying) them"),
-                 flag("--force", "force", "Allow a non-empty output folder"),
-                 option("-j,--threads", "threads", ValueType::Int, "Threads for the cross-volume pass (0 = one per core)", "0"),
-                 cli_only(flag("--json", "json", "Print the summary as JSON")),
-                 cli_only(flag("-q,--quiet", "quiet", "Only errors on stderr"))};
+    c.options = {
+        positional("SHARD_OUT", "shards", "The output folders of all N shards", -1),
+        required(option("-o,--output", "output", ValueType::Text, "Output folder (must be empty unless --force)")),
+        flag("--move", "move", "Move the slice files instead of hard-linking (or copying) them"),
+        flag("--force", "force", "Allow a non-empty output folder"),
+        option("-j,--threads", "threads", ValueType::Int, "Threads for the cross-volume pass (0 = one per core)", "0"),
+        cli_only(flag("--json", "json", "Print the summary as JSON")),
+        cli_only(flag("-q,--quiet", "quiet", "Only errors on stderr"))};
     return c;
 }
 
@@ -227,7 +236,8 @@ CommandSpec sweep_spec() {
                             "Write threshold,volume,slices,kept,fraction rows to FILE (- for stdout)")),
             cli_only(flag("--json", "json", "Print JSON on stdout instead of the table")),
             cli_only(option("--plot", "plot", ValueType::Text, "Draw kept fraction against threshold into FILE.png")),
-            option("--max-memory", "max_memory", ValueType::Text, "Cap the raw voxels of the volumes in flight, e.g. 8G")});
+            option("--max-memory", "max_memory", ValueType::Text,
+                   "Cap the raw voxels of the volumes in flight, e.g. 8G")});
     append(c.options, verbosity("More detail on stderr"));
     append(c.options, model_options());
     return c;
@@ -236,17 +246,19 @@ CommandSpec sweep_spec() {
 CommandSpec report_spec() {
     const ReportConfig d;
     CommandSpec c{"report", "Write OUT/report.html: contact sheets, similarity maps, histogram", {}};
-    c.options = {positional("OUT", "output", "The output folder of a finished reduce or merge", 1),
-                 option("-j,--threads", "threads", ValueType::Int, "Threads (0: one per core)", "0"),
-                 option("--matrix-slices", "matrix_slices", ValueType::Uint, "Heat maps show at most this many slices",
-                        std::to_string(d.matrix_slices)),
-                 option("--thumbnail", "thumbnail", ValueType::Int, "Thumbnail size in pixels", std::to_string(d.thumbnail)),
-                 cli_only(flag("-q,--quiet", "quiet", "Only errors on stderr"))};
+    c.options = {
+        positional("OUT", "output", "The output folder of a finished reduce or merge", 1),
+        option("-j,--threads", "threads", ValueType::Int, "Threads (0: one per core)", "0"),
+        option("--matrix-slices", "matrix_slices", ValueType::Uint, "Heat maps show at most this many slices",
+               std::to_string(d.matrix_slices)),
+        option("--thumbnail", "thumbnail", ValueType::Int, "Thumbnail size in pixels", std::to_string(d.thumbnail)),
+        cli_only(flag("-q,--quiet", "quiet", "Only errors on stderr"))};
     return c;
 }
 
 CommandSpec compare_spec() {
-    CommandSpec c{"compare", "Compare the kept slices of two finished runs (exit 0: same decisions, 1: different, 2: usage)", {}};
+    CommandSpec c{
+        "compare", "Compare the kept slices of two finished runs (exit 0: same decisions, 1: different, 2: usage)", {}};
     c.options = {positional("RUN_A", "a", "Output folder of the first run", 1),
                  positional("RUN_B", "b", "Output folder of the second run", 1),
                  option("--max-changed", "max_changed", ValueType::Float,

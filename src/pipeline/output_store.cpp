@@ -6,13 +6,13 @@
 #include <lessmore/number_format.hpp>
 #include <lessmore/sha256.hpp>
 
-#include <algorithm>
-#include <map>
-#include <cerrno>
 #include <fcntl.h>
-#include <fstream>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
+#include <algorithm>
+#include <cerrno>
+#include <map>
 
 namespace fs = std::filesystem;
 
@@ -35,7 +35,8 @@ std::string csv_rows(const Json& volume) {
     const std::string id = csv_field(volume["id"].get<std::string>());
     for (const Json& s : volume["slices"]) {
         out += id;
-        for (const char* field : {"index", "file", "z", "kept", "match", "match_volume", "score", "hash", "output", "output_npy"}) {
+        for (const char* field :
+             {"index", "file", "z", "kept", "match", "match_volume", "score", "hash", "output", "output_npy"}) {
             out += ',';
             if (s.contains(field)) out += csv_value(s[field]);
         }
@@ -68,107 +69,155 @@ std::string indented(const std::string& text, const std::string& pad) {
     return out;
 }
 
-std::optional<Json> read_json(const fs::path& path) {
-    std::ifstream in(path);
-    if (!in) return std::nullopt;
-    Json j = Json::parse(in, nullptr, false);
+Json parse_json(const std::string& text) {
+    Json j = Json::parse(text, nullptr, false);
     if (j.is_discarded()) throw RecordFormatError("not valid JSON");
     return j;
+}
+
+constexpr const char* k_records = ".lessmore/records";
+constexpr const char* k_run = ".lessmore/run.json";
+constexpr const char* k_journal = ".lessmore/merge.json";
+
+bool is_temporary(const std::string& name) {
+    return !name.empty() && name[0] == '.' && name.find(".tmp-") != std::string::npos;
+}
+
+// Walks one of lessmore's folders: a link anywhere in it is refused (naming it); with
+// `remove`, temporaries are removed.
+void sweep(const Folder& folder, bool remove) {
+    for (const FolderEntry& e : folder.list()) {
+        if (e.kind == EntryKind::Link) folder.check(e.name, EntryKind::File);  // throws, naming it
+        if (e.kind == EntryKind::Folder) {
+            if (const auto sub = folder.find(e.name)) sweep(*sub, remove);
+        } else if (remove && e.kind == EntryKind::File && is_temporary(e.name)) {
+            folder.remove_file(e.name);
+        }
+    }
+}
+
+// A record's slice path, checked before anything is done with it.
+const std::string& checked(const std::string& rel) {
+    try {
+        check_slice_path(rel, "output");
+    } catch (const RecordFormatError& e) {
+        throw UsageError(std::string("a record's ") + e.what());
+    }
+    return rel;
 }
 
 }  // namespace
 
 OutputStore::OutputStore(fs::path root) : m_root(std::move(root)) {}
 
-fs::path OutputStore::record_path(const std::string& source_id) const {
+std::optional<Folder> OutputStore::folder() const { return Folder::open(m_root); }
+
+Folder OutputStore::open_root() const {
+    auto root = folder();
+    if (!root) throw Error(path_text(m_root) + ": no such folder");
+    return std::move(*root);
+}
+
+std::string OutputStore::record_name(const std::string& source_id) {
     // Ids hold '/', '#' and any name a dataset uses: the file is named by a digest.
-    return m_root / ".lessmore" / "records" / (sha256_hex(source_id.data(), source_id.size()).substr(0, 24) + ".json");
-}
-
-namespace {
-
-// File systems allow 255 bytes per name: a longer id component keeps its first 180 bytes
-// (whole UTF-8 characters) and gains a digest of the whole, so distinct names stay distinct.
-std::string short_name(const std::string& name) {
-    if (name.size() <= 200) return name;
-    std::size_t cut = 180;
-    while (cut > 0 && (static_cast<unsigned char>(name[cut]) & 0xC0) == 0x80) --cut;
-    return name.substr(0, cut) + "~" + sha256_hex(name.data(), name.size()).substr(0, 16);
-}
-
-}  // namespace
-
-std::string OutputStore::slice_path(const std::string& id, std::size_t index, const char* ext, bool flat) {
-    const std::string suffix = std::to_string(index) + "." + ext;
-    std::string path = "slices/";
-    if (flat) {
-        // '/' becomes '+', which ids never hold themselves (io/volume_id.hpp escapes it), so
-        // two volumes never share a flat name.
-        std::string name = id;
-        std::replace(name.begin(), name.end(), '/', '+');
-        return path + short_name(name) + "_" + suffix;
-    }
-    std::size_t start = 0;
-    for (std::size_t slash = id.find('/'); ; slash = id.find('/', start)) {
-        path += short_name(id.substr(start, slash == std::string::npos ? std::string::npos : slash - start)) + "/";
-        if (slash == std::string::npos) break;
-        start = slash + 1;
-    }
-    return path + suffix;
+    return std::string(k_records) + "/" + sha256_hex(source_id.data(), source_id.size()).substr(0, 24) + ".json";
 }
 
 StoreLock::~StoreLock() { ::close(m_fd); }
 
-std::unique_ptr<StoreLock> OutputStore::lock(const std::string& option) const {
+std::unique_ptr<StoreLock> OutputStore::lock(const std::string& option, bool replace_link) const {
     std::error_code ec;
-    fs::create_directories(m_root / ".lessmore", ec);
+    fs::create_directories(m_root, ec);  // OUT itself and above: the user's path, as named
     if (ec) throw UsageError(option + ": cannot create: " + ec.message());
-    const fs::path path = m_root / ".lessmore" / "lock";
-    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    const Folder root = open_root();
+    if (replace_link && root.kind(".lessmore") == EntryKind::Link) root.remove_file(".lessmore");
+    const Folder own = root.make(".lessmore");  // refuses a link
+    // Links where lessmore keeps its own files are never lessmore's: --force removes the
+    // ones read before clear() runs (the lock, a merge's journal) as links.
+    for (const char* name : {"lock", "merge.json"})
+        if (replace_link && own.kind(name) == EntryKind::Link) own.remove_file(name);
+    own.check("lock", EntryKind::File);
+    const int fd = ::openat(own.fd(), "lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
     if (fd < 0) throw UsageError(option + ": cannot write there: " + errno_text(errno));
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        ::close(fd);
+        throw UsageError(path_text(own.path_of("lock")) + ": not a regular file");
+    }
     if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
         const int err = errno;
         ::close(fd);
-        if (err == EWOULDBLOCK) throw UsageError(option + ": another lessmore is writing there (one run per output folder)");
+        if (err == EWOULDBLOCK)
+            throw UsageError(option + ": another lessmore is writing there (one run per output folder)");
         throw UsageError(option + ": cannot lock: " + errno_text(err));
     }
     return std::make_unique<StoreLock>(fd);
 }
 
-void OutputStore::clear() const {
-    std::error_code ec;
-    for (const char* name : {"manifest.json", "manifest.csv", "report.html"}) fs::remove(m_root / name, ec);
-    for (const char* dir : {"slices", "report"}) {
-        fs::remove_all(m_root / dir, ec);
-        if (ec) throw Error(path_text(m_root / dir) + ": cannot remove previous outputs: " + ec.message());
+void OutputStore::check_layout() const {
+    const auto root = folder();
+    if (!root) return;
+    for (const char* name : {".lessmore", k_records, "slices", "report"}) root->check(name, EntryKind::Folder);
+    for (const char* name : {"manifest.json", "manifest.csv", "report.html", k_run, k_journal, ".lessmore/lock"}) {
+        root->check(name, EntryKind::File);
     }
+}
+
+void OutputStore::clear() const {
+    const auto root = folder();
+    if (!root) return;
+    const auto journal = read_journal();
+    if (journal && journal->state == MergeState::Committed) {
+        throw UsageError(path_text(m_root) +
+                         ": a merge --move into it was interrupted while removing the shards' copies "
+                         "(rerun that merge with --move to finish it; clearing now would lose slices)");
+    }
+    for (const char* name : {"manifest.json", "manifest.csv", "report.html"}) {
+        if (root->kind(name) == EntryKind::Folder) root->check(name, EntryKind::File);  // throws
+        root->remove_file(name);
+    }
+    for (const char* name : {"slices", "report"}) root->remove(name);  // a link is removed as a link
     // .lessmore but the lock this process holds: removing it would let another run lock a new one.
-    for (const auto& e : fs::directory_iterator(m_root / ".lessmore", ec)) {
-        if (e.path().filename() == "lock") continue;
-        fs::remove_all(e.path(), ec);
-        if (ec) throw Error(path_text(e.path()) + ": cannot remove previous outputs: " + ec.message());
+    if (const auto own = root->find(".lessmore")) {
+        for (const FolderEntry& e : own->list())
+            if (e.name != "lock") own->remove(e.name);
+    }
+}
+
+void OutputStore::retract_manifests() const {
+    const auto root = folder();
+    if (!root) return;
+    for (const char* name : {"manifest.json", "manifest.csv"}) {
+        if (root->kind(name) == EntryKind::Folder) root->check(name, EntryKind::File);  // throws
+        root->remove_file(name);
     }
 }
 
 void OutputStore::remove_temporaries() const {
-    std::error_code ec;
-    std::vector<fs::path> stale;
-    for (auto it = fs::recursive_directory_iterator(m_root, ec); !ec && it != fs::recursive_directory_iterator();
-         it.increment(ec)) {
-        const std::string name = it->path().filename().string();
-        if (!name.empty() && name[0] == '.' && name.find(".tmp-") != std::string::npos && it->is_regular_file(ec)) {
-            stale.push_back(it->path());
-        }
-    }
-    for (const fs::path& p : stale) fs::remove(p, ec);
+    const auto root = folder();
+    if (!root) return;
+    for (const FolderEntry& e : root->list())
+        if (e.kind == EntryKind::File && is_temporary(e.name)) root->remove_file(e.name);
+    for (const char* name : {".lessmore", "slices", "report"})
+        if (const auto sub = root->find(name)) sweep(*sub, true);
+}
+
+void OutputStore::check_no_links() const {
+    check_layout();
+    const auto root = folder();
+    if (!root) return;
+    for (const char* name : {".lessmore", "slices"})
+        if (const auto sub = root->find(name)) sweep(*sub, false);
 }
 
 bool OutputStore::only_lessmore_files() const {
-    std::error_code ec;
-    for (const auto& e : fs::directory_iterator(m_root, ec)) {
-        const std::string name = e.path().filename().string();
+    const auto root = folder();
+    if (!root) return true;
+    for (const FolderEntry& e : root->list()) {
+        const std::string& name = e.name;
         if (name != "slices" && name != ".lessmore" && name != "report" && name != "report.html" &&
-            name.rfind("manifest.", 0) != 0 && name.rfind(".manifest.", 0) != 0 && name.rfind(".report.html.", 0) != 0) {
+            name.rfind("manifest.", 0) != 0 && name.rfind(".manifest.", 0) != 0 &&
+            name.rfind(".report.html.", 0) != 0) {
             return false;
         }
     }
@@ -176,65 +225,81 @@ bool OutputStore::only_lessmore_files() const {
 }
 
 bool OutputStore::finished() const {
-    std::error_code ec;
-    return fs::is_regular_file(m_root / "manifest.json", ec);
+    const auto root = folder();
+    if (!root) return false;
+    root->check("manifest.json", EntryKind::File);
+    return root->kind("manifest.json") == EntryKind::File;
 }
 
 void OutputStore::create() const {
     std::error_code ec;
-    fs::create_directories(m_root / ".lessmore" / "records", ec);
+    fs::create_directories(m_root, ec);  // OUT itself: the user's path, as named
     if (ec) throw Error(path_text(m_root) + ": cannot create: " + ec.message());
+    open_root().make(k_records);
 }
 
 void OutputStore::write_run(const RunFile& run) const {
-    write_file_atomic(m_root / ".lessmore" / "run.json", dump_json(to_json(run)) + "\n", true);
+    write_file_atomic(open_root().make(".lessmore"), "run.json", dump_json(to_json(run)) + "\n", true);
 }
 
 std::optional<RunFile> OutputStore::read_run() const {
-    const fs::path path = m_root / ".lessmore" / "run.json";
+    const auto root = folder();
+    if (!root) return std::nullopt;
+    const auto text = root->read_file(k_run);
+    if (!text) return std::nullopt;
     try {
-        const auto j = read_json(path);
-        if (!j) return std::nullopt;
-        return run_file_from_json(*j);
+        return run_file_from_json(parse_json(*text));
     } catch (const RecordFormatError& e) {
-        throw UsageError(path_text(path) + ": not a lessmore run (" + e.what() + ")");
+        throw UsageError(path_text(root->path_of(k_run)) + ": not a lessmore run (" + e.what() + ")");
     }
 }
 
 void OutputStore::write_record(const SourceRecord& record) const {
-    write_file_atomic(record_path(record.source), dump_json(to_json(record)) + "\n", true);
+    const std::string rel = record_name(record.source);
+    write_file_atomic(open_root().make(k_records), rel.substr(rel.rfind('/') + 1), dump_json(to_json(record)) + "\n",
+                      true);
 }
 
-SourceRecord OutputStore::parse_record(const fs::path& path) const {
+SourceRecord OutputStore::parse_record(const Folder& root, const std::string& rel) const {
+    const auto text = root.read_file(rel);
+    if (!text) throw RecordFormatError(path_text(root.path_of(rel)) + ": missing");
     try {
-        const auto j = read_json(path);
-        if (!j) throw Error(path_text(path) + ": cannot read");
-        return source_record_from_json(*j);
+        return source_record_from_json(parse_json(*text));
     } catch (const RecordFormatError& e) {
-        throw Error(path_text(path) + ": damaged record (" + e.what() + ")");
+        throw RecordFormatError(path_text(root.path_of(rel)) + ": damaged record (" + e.what() + ")");
     }
 }
 
-std::optional<SourceRecord> OutputStore::read_record(const std::string& source_id) const {
-    const fs::path path = record_path(source_id);
-    std::error_code ec;
-    if (!fs::is_regular_file(path, ec)) return std::nullopt;
+std::optional<SourceRecord> OutputStore::read_record(const std::string& source_id, std::string* damage) const {
+    const auto root = folder();
+    const std::string rel = record_name(source_id);
+    if (!root || root->kind(rel) == EntryKind::Missing) return std::nullopt;
     try {
-        SourceRecord r = parse_record(path);
-        if (r.source != source_id) return std::nullopt;
-        return r;
-    } catch (const Error&) {
-        return std::nullopt;  // never written half (atomic), but never trust a damaged file
+        SourceRecord r = parse_record(*root, rel);
+        if (r.source == source_id) return r;
+        if (damage) *damage = path_text(root->path_of(rel)) + ": the record of another source (" + r.source + ")";
+    } catch (const RecordFormatError& e) {
+        // Never written half (atomic), but never trusted when damaged or forged.
+        if (damage) *damage = e.what();
     }
+    return std::nullopt;
 }
 
-fs::path OutputStore::checked_slice_path(const std::string& rel) {
-    const fs::path p(rel);
-    bool inside = !rel.empty() && p.is_relative() && rel.rfind("slices/", 0) == 0;
-    for (const fs::path& part : p)
-        if (part == ".." || part == ".") inside = false;
-    if (!inside) throw UsageError("a record names an output outside slices/ ('" + rel + "')");
-    return p;
+SourceRecord OutputStore::load_record(const std::string& source_id) const {
+    const Folder root = open_root();
+    const std::string rel = record_name(source_id);
+    if (root.kind(rel) == EntryKind::Missing) {
+        throw UsageError(path_text(m_root) + ": has no record of " + source_id + " (unfinished run?)");
+    }
+    try {
+        SourceRecord r = parse_record(root, rel);
+        if (r.source != source_id) {
+            throw UsageError(path_text(root.path_of(rel)) + ": field 'source' is '" + r.source + "', not " + source_id);
+        }
+        return r;
+    } catch (const RecordFormatError& e) {
+        throw UsageError(e.what());
+    }
 }
 
 void OutputStore::remove_outputs(const SourceRecord& record) const {
@@ -245,27 +310,51 @@ void OutputStore::remove_outputs(const SourceRecord& record) const {
 }
 
 void OutputStore::remove_output(const std::string& rel) const {
-    std::error_code ec;
-    fs::remove(m_root / checked_slice_path(rel), ec);
+    if (const auto root = folder()) root->remove_file(checked(rel));
+}
+
+void OutputStore::remove_empty_folder(const std::string& rel) const {
+    if (const auto root = folder()) root->remove_if_empty(checked(rel));
 }
 
 std::vector<SourceRecord> OutputStore::read_all_records() const {
+    const Folder root = open_root();
+    const auto records = root.find(k_records);
+    if (!records) throw UsageError(path_text(root.path_of(k_records)) + ": missing (not a lessmore run)");
     std::vector<SourceRecord> out;
-    std::error_code ec;
-    for (const auto& e : fs::directory_iterator(m_root / ".lessmore" / "records", ec)) {
-        const std::string name = e.path().filename().string();
-        if (e.path().extension() != ".json" || name[0] == '.') continue;
-        out.push_back(parse_record(e.path()));
+    for (const FolderEntry& e : records->list()) {
+        if (fs::path(e.name).extension() != ".json" || e.name[0] == '.') continue;
+        try {
+            out.push_back(parse_record(root, std::string(k_records) + "/" + e.name));
+        } catch (const RecordFormatError& err) {
+            throw UsageError(err.what());
+        }
     }
-    if (ec) throw Error(path_text(m_root / ".lessmore" / "records") + ": cannot list: " + ec.message());
     // The listing comes in the file system's order.
     std::sort(out.begin(), out.end(), [](const SourceRecord& a, const SourceRecord& b) { return a.source < b.source; });
     return out;
 }
 
+std::optional<MergeJournal> OutputStore::read_journal() const {
+    const auto root = folder();
+    const auto text = root ? root->read_file(k_journal) : std::nullopt;
+    if (!text) return std::nullopt;
+    try {
+        return merge_journal_from_json(parse_json(*text));
+    } catch (const RecordFormatError& e) {
+        throw UsageError(path_text(root->path_of(k_journal)) + ": damaged (" + e.what() + ")");
+    }
+}
+
+void OutputStore::write_journal(const MergeJournal& journal) const {
+    write_file_atomic(open_root().make(".lessmore"), "merge.json", dump_json(to_json(journal)) + "\n", true);
+}
+
+void OutputStore::remove_journal() const { open_root().remove_file(k_journal); }
+
 void OutputStore::write_manifests(const Json& header, const std::vector<std::string>& source_ids,
                                   const std::vector<InputFailure>& run_errors, ReduceResult& result,
-                                  const ScopeOutcome* scope) const {
+                                  const ScopeOutcome* scope, const std::vector<InputFailure>& run_skipped) const {
     const bool scoped = scope && scope->applied;
     // Pass 1: summary, per-volume summaries and errors (small).
     RunSummary& s = result.summary;
@@ -274,9 +363,11 @@ void OutputStore::write_manifests(const Json& header, const std::vector<std::str
     s.seconds = seconds;
     result.volumes.clear();
     result.errors = run_errors;
+    result.skipped = run_skipped;
     for (const std::string& id : source_ids) {
         const auto record = read_record(id);
-        if (!record) throw Error(path_text(record_path(id)) + ": the record of " + id + " is missing or damaged");
+        if (!record)
+            throw Error(path_text(m_root / record_name(id)) + ": the record of " + id + " is missing or damaged");
         for (const VolumeRecord& v : record->volumes) {
             VolumeSummary vs;
             vs.id = v.info.id;
@@ -306,6 +397,7 @@ void OutputStore::write_manifests(const Json& header, const std::vector<std::str
     s.failed = result.errors.size();
     s.skipped = result.skipped.size();
     if (scoped) {
+        s.across_volumes = true;
         s.removed_across = scope->removed_count();
         result.duplicates = scope->duplicates;
         s.duplicate_volumes = result.duplicates.size();
@@ -314,26 +406,23 @@ void OutputStore::write_manifests(const Json& header, const std::vector<std::str
     // Pass 2: stream the CSV and the JSON together, one record at a time (sources are in
     // id order; the volumes of one DICOM folder are in id order within its record).
     Json head = header;
-    head["summary"] = {{"volumes", s.volumes}, {"slices", s.slices}, {"kept", s.kept}, {"pairs", s.pairs},
-                       {"failed", s.failed},   {"skipped", s.skipped}, {"seconds", s.seconds}};
-    if (scoped) {
-        head["summary"]["removed_across_volumes"] = s.removed_across;
-        head["summary"]["duplicate_volumes"] = s.duplicate_volumes;
-    }
+    head["summary"] = to_json(s);
     head["errors"] = to_json(result.errors);
     head["skipped"] = skipped_json(result.skipped);
-    if (scoped) head["duplicates"] = duplicates_json(result.duplicates);
+    if (s.across_volumes) head["duplicates"] = duplicates_json(result.duplicates);
     std::string text = dump_json(head);
     text.pop_back();  // the closing brace
     while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
-    AtomicFile csv(m_root / "manifest.csv");
-    AtomicFile json(m_root / "manifest.json");
+    const Folder root = open_root();
+    AtomicFile csv(root, "manifest.csv");
+    AtomicFile json(root, "manifest.json");
     csv.write("volume,index,file,z,kept,match,match_volume,score,hash,output,output_npy\n");
     json.write(text + ",\n \"volumes\": [");
     bool first = true;
     for (const std::string& id : source_ids) {
         auto record = read_record(id);
-        if (!record) throw Error(path_text(record_path(id)) + ": the record of " + id + " is missing or damaged");
+        if (!record)
+            throw Error(path_text(m_root / record_name(id)) + ": the record of " + id + " is missing or damaged");
         for (VolumeRecord& v : record->volumes) {
             if (scoped) apply_scope(*scope, v);
             const Json vj = with_group(to_json(v), scoped ? scope->groups : std::map<std::string, std::string>{});

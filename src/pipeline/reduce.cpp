@@ -25,9 +25,12 @@ namespace lessmore {
 
 const char* strategy_name(Strategy s) {
     switch (s) {
-    case Strategy::Auto: return "auto";
-    case Strategy::Leader: return "leader";
-    case Strategy::Pairs: return "pairs";
+    case Strategy::Auto:
+        return "auto";
+    case Strategy::Leader:
+        return "leader";
+    case Strategy::Pairs:
+        return "pairs";
     }
     return "?";
 }
@@ -36,19 +39,26 @@ const char* order_name(SliceOrder o) { return o == SliceOrder::Position ? "posit
 
 const char* format_name(OutputFormat f) {
     switch (f) {
-    case OutputFormat::Png: return "png";
-    case OutputFormat::Npy: return "npy";
-    case OutputFormat::Both: return "both";
-    case OutputFormat::None: return "none";
+    case OutputFormat::Png:
+        return "png";
+    case OutputFormat::Npy:
+        return "npy";
+    case OutputFormat::Both:
+        return "both";
+    case OutputFormat::None:
+        return "none";
     }
     return "?";
 }
 
 const char* scope_name(Scope s) {
     switch (s) {
-    case Scope::Volume: return "volume";
-    case Scope::Patient: return "patient";
-    case Scope::Dataset: return "dataset";
+    case Scope::Volume:
+        return "volume";
+    case Scope::Patient:
+        return "patient";
+    case Scope::Dataset:
+        return "dataset";
     }
     return "?";
 }
@@ -61,11 +71,14 @@ Strategy ReduceConfig::resolved_strategy() const {
 namespace {
 
 void check_scope_options(const ReduceConfig& c) {
-    if (c.scope == Scope::Volume && c.scope_threshold) throw UsageError("--scope-threshold: only with --scope patient or dataset");
+    if (c.scope == Scope::Volume && c.scope_threshold)
+        throw UsageError("--scope-threshold: only with --scope patient or dataset");
     if (c.patient_depth < 1) throw UsageError("--patient-depth: must be at least 1");
-    if (c.patient_depth != 1 && c.scope != Scope::Patient) throw UsageError("--patient-depth: only with --scope patient");
+    if (c.patient_depth != 1 && c.scope != Scope::Patient)
+        throw UsageError("--patient-depth: only with --scope patient");
     if (!(c.duplicate_fraction > 0.0 && c.duplicate_fraction <= 1.0)) {
-        throw UsageError("--duplicate-fraction: must be greater than 0 and at most 1 (got " + format_number(c.duplicate_fraction) + ")");
+        throw UsageError("--duplicate-fraction: must be greater than 0 and at most 1 (got " +
+                         format_number(c.duplicate_fraction) + ")");
     }
 }
 
@@ -87,12 +100,14 @@ std::unique_ptr<Metric> validate(const ReduceConfig& c) {
     check_scope_options(c);
     if (method == "everyn") {
         if (c.scope != Scope::Volume) {
-            throw UsageError(std::string("--scope ") + scope_name(c.scope) + ": --method everyn compares no slices (use hash or deepnet)");
+            throw UsageError(std::string("--scope ") + scope_name(c.scope) +
+                             ": --method everyn compares no slices (use hash or deepnet)");
         }
         if (c.threshold) throw UsageError("--threshold: not used by --method everyn (give --every N or --fraction F)");
         if (c.every && c.fraction) throw UsageError("--every and --fraction: give one, not both");
         if (!c.every && !c.fraction) throw UsageError("--method everyn: give --every N or --fraction F");
-        if (c.every && *c.every < 1) throw UsageError("--every: must be at least 1 (got " + std::to_string(*c.every) + ")");
+        if (c.every && *c.every < 1)
+            throw UsageError("--every: must be at least 1 (got " + std::to_string(*c.every) + ")");
         if (c.strategy != Strategy::Auto) throw UsageError("--strategy: --method everyn has no strategy");
         if (c.neighbours) throw UsageError("--neighbours: --method everyn compares no slices");
         if (c.metric.resize != 0) throw UsageError("--resize: only for ssim and mi");
@@ -103,16 +118,19 @@ std::unique_ptr<Metric> validate(const ReduceConfig& c) {
     if (!c.threshold && !c.fraction) throw UsageError("--method " + method + ": give --threshold T or --fraction F");
     if (c.neighbours && *c.neighbours < 1) throw UsageError("--neighbours: must be at least 1");
     if (c.strategy == Strategy::Leader && c.fraction) {
-        throw UsageError("--strategy leader: works with --threshold only (use --strategy pairs or auto with --fraction)");
+        throw UsageError(
+            "--strategy leader: works with --threshold only (use --strategy pairs or auto with --fraction)");
     }
     if (!c.save_features.empty()) {
         if (method != "hash" && method != "deepnet") {
-            throw UsageError("--save-features: --method " + method + " keeps no per-slice features (hash and deepnet do)");
+            throw UsageError("--save-features: --method " + method +
+                             " keeps no per-slice features (hash and deepnet do)");
         }
         const fs::path dir = resolved_path(c.save_features);
         for (const std::string& input : c.inputs)
             if (path_within(dir, resolved_path(input))) {
-                throw UsageError("--save-features " + c.save_features + ": lies inside INPUT " + input + " (inputs are never modified)");
+                throw UsageError("--save-features " + c.save_features + ": lies inside INPUT " + input +
+                                 " (inputs are never modified)");
             }
         if (!c.metric.model.features_dir.empty() && dir == resolved_path(c.metric.model.features_dir)) {
             throw UsageError("--save-features " + c.save_features + ": is the --features folder being read");
@@ -151,7 +169,8 @@ void check_output(const std::string& output, const std::vector<std::string>& inp
     const fs::path out = resolved_path(output);
     for (const std::string& input : inputs) {
         const fs::path in = resolved_path(input);
-        if (path_within(out, in)) throw UsageError("-o " + output + ": lies inside INPUT " + input + " (inputs are never modified)");
+        if (path_within(out, in))
+            throw UsageError("-o " + output + ": lies inside INPUT " + input + " (inputs are never modified)");
         if (path_within(in, out)) throw UsageError("-o " + output + ": contains INPUT " + input);
     }
     std::error_code ec;
@@ -159,7 +178,8 @@ void check_output(const std::string& output, const std::vector<std::string>& inp
     if (fs::exists(st)) {
         if (!fs::is_directory(st)) throw UsageError("-o " + output + ": exists and is not a folder");
         if (!fs::is_empty(out, ec) && !force && !resume) {
-            throw UsageError("-o " + output + ": folder is not empty (use --resume to continue an interrupted run, "
+            throw UsageError("-o " + output +
+                             ": folder is not empty (use --resume to continue an interrupted run, "
                              "--force to replace lessmore's outputs in it)");
         }
     }
@@ -192,6 +212,10 @@ void check_8bit(const std::vector<const Source*>& sources, const LoadOptions& lo
 // OUT made ready for this run: checked against a previous run when resuming, cleared
 // with --force, created, and run.json written.
 void prepare_store(const OutputStore& store, const ReduceConfig& config, const RunFile& run) {
+    // What a previous run left is used as it is (--resume) or replaced (--force, links
+    // removed as links): a link where lessmore keeps its own files is refused before
+    // anything is written (docs/output.md, section "OUT's own state").
+    if (!config.force) store.check_layout();
     if (config.resume) {
         // Killed before anything was recorded, a run has nothing to keep: start afresh.
         const auto previous = store.read_run();
@@ -206,7 +230,12 @@ void prepare_store(const OutputStore& store, const ReduceConfig& config, const R
         }
     }
     if (config.force) store.clear();
-    if (config.resume && fs::exists(store.root())) store.remove_temporaries();
+    if (config.resume && fs::exists(store.root())) {
+        store.remove_temporaries();
+        // A resumed OUT is unfinished until its new manifest is committed; a stale one
+        // would let merge or compare take a half-redone run for a finished one.
+        store.retract_manifests();
+    }
     store.create();
     store.write_run(run);
 }
@@ -219,13 +248,17 @@ struct Todo {
     std::vector<std::string> changed;  // ids redone because the source changed since its record
 };
 
-Todo sources_to_do(const WalkPlan& plan, const OutputStore& store, bool resume, ThreadPool& pool, ProgressSink& progress) {
+Todo sources_to_do(const WalkPlan& plan, const OutputStore& store, bool resume, ThreadPool& pool,
+                   ProgressSink& progress) {
     std::vector<std::string> fingerprints(plan.sources.size());
-    pool.parallel_for(plan.sources.size(), [&](std::size_t k) { fingerprints[k] = source_fingerprint(plan.sources[k]); });
+    pool.parallel_for(plan.sources.size(),
+                      [&](std::size_t k) { fingerprints[k] = source_fingerprint(plan.sources[k]); });
     Todo todo;
     for (std::size_t k = 0; k < plan.sources.size(); ++k) {
         const Source& s = plan.sources[k];
-        const auto record = resume ? store.read_record(s.id) : std::nullopt;
+        std::string damage;
+        const auto record = resume ? store.read_record(s.id, &damage) : std::nullopt;
+        if (!damage.empty()) progress.warning(s.path, damage + "; reduced again");
         if (record && record->done() && record->fingerprint == fingerprints[k]) {
             std::size_t slices = 0;
             for (const VolumeRecord& v : record->volumes) slices += v.slices.size();
@@ -255,7 +288,8 @@ void write_saved_index(const OutputStore& store, const std::vector<std::string>&
         if (!record) continue;
         for (const VolumeRecord& v : record->volumes) {
             std::error_code ec;
-            if (fs::is_regular_file(fs::path(dir) / feature_file_name(v.info.id), ec)) volumes.emplace_back(v.info.id, v.slices.size());
+            if (fs::is_regular_file(fs::path(dir) / feature_file_name(v.info.id), ec))
+                volumes.emplace_back(v.info.id, v.slices.size());
         }
     }
     write_feature_index(dir, std::move(volumes));
@@ -279,10 +313,13 @@ ReduceResult reduce(const ReduceConfig& config, ProgressSink& progress, const Ca
     RunFile run;
     run.version = version();
     run.parameters = RunParameters::of(config, metric.get());
-    if (config.shard) run.shard = ShardInfo{config.shard->first, config.shard->second, plan.all_sources, plan.all_sources_sha256, ids};
+    if (config.shard)
+        run.shard =
+            ShardInfo{config.shard->first, config.shard->second, plan.all_sources, plan.all_sources_sha256, ids};
     run.discovery_errors = plan.errors;
+    run.discovery_skipped = plan.skipped;
     const OutputStore store(fs::absolute(config.output));
-    const auto lock = store.lock("-o " + config.output);
+    const auto lock = store.lock("-o " + config.output, config.force);
     prepare_store(store, config, run);
     const std::string started = utc_now();
 
@@ -296,7 +333,9 @@ ReduceResult reduce(const ReduceConfig& config, ProgressSink& progress, const Ca
         reduced[k].push_back(std::move(v));
     };
     visitor.volume = [&](std::size_t k, Volume& volume) { finished(k, reducer.run(volume, pool, progress, cancel)); };
-    visitor.stream = [&](std::size_t k, SliceStream& stream) { finished(k, reducer.run(stream, pool, progress, cancel)); };
+    visitor.stream = [&](std::size_t k, SliceStream& stream) {
+        finished(k, reducer.run(stream, pool, progress, cancel));
+    };
     // Leader and everyn decide slice by slice: volumes that can be read in order stream.
     load.streams = reducer.streams();
     load.stream_slices = reducer.chunk();
@@ -333,7 +372,7 @@ ReduceResult reduce(const ReduceConfig& config, ProgressSink& progress, const Ca
         scope = scope_pass(store, ids, run.parameters, pool, cancel, metric.get());
         remove_scope_outputs(store, scope);
     }
-    store.write_manifests(header, ids, plan.errors, result, &scope);
+    store.write_manifests(header, ids, plan.errors, result, &scope, plan.skipped);
     progress.finished(result.summary.volumes, result.summary.slices, result.summary.kept, result.summary.seconds);
     return result;
 }

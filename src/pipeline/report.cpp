@@ -1,9 +1,9 @@
 // `lessmore report`: contact sheets, similarity heat maps and a histogram, drawn with
 // OpenCV and embedded in HTML pages that open from disk.
+#include <lessmore/base64.hpp>
 #include <lessmore/error.hpp>
 #include <lessmore/intensity.hpp>
 #include <lessmore/manifest.hpp>
-#include <lessmore/base64.hpp>
 #include <lessmore/report.hpp>
 #include <lessmore/thread_pool.hpp>
 
@@ -12,9 +12,9 @@
 
 #include "io/image_codec.hpp"
 #include "pipeline/features.hpp"
-#include "pipeline/scope_pass.hpp"
 #include "pipeline/metric_loader.hpp"
 #include "pipeline/output_store.hpp"
+#include "pipeline/scope_pass.hpp"
 #include "pipeline/volume_walk.hpp"
 
 #include <opencv2/imgproc.hpp>
@@ -37,18 +37,28 @@ std::string data_uri(const cv::Mat& bgr, const char* ext) {
     cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
     const bool jpeg = std::string(ext) == ".jpg";
     return std::string("data:image/") + (jpeg ? "jpeg" : "png") + ";base64," +
-           base64_encode(encode_image(rgb.ptr<std::uint8_t>(), rgb.cols, rgb.rows, 3, jpeg ? ImageFormat::Jpeg : ImageFormat::Png));
+           base64_encode(encode_image(rgb.ptr<std::uint8_t>(), rgb.cols, rgb.rows, 3,
+                                      jpeg ? ImageFormat::Jpeg : ImageFormat::Png));
 }
 
 std::string html_escape(const std::string& s) {
     std::string out;
     for (char c : s) {
         switch (c) {
-        case '&': out += "&amp;"; break;
-        case '<': out += "&lt;"; break;
-        case '>': out += "&gt;"; break;
-        case '"': out += "&quot;"; break;
-        default: out += c;
+        case '&':
+            out += "&amp;";
+            break;
+        case '<':
+            out += "&lt;";
+            break;
+        case '>':
+            out += "&gt;";
+            break;
+        case '"':
+            out += "&quot;";
+            break;
+        default:
+            out += c;
         }
     }
     return out;
@@ -78,7 +88,8 @@ cv::Mat contact_sheet(const Volume& volume, const VolumeRecord& record, const In
     pool.parallel_for(static_cast<std::size_t>(n), [&](std::size_t i) {
         const Image8 img = to_8bit(volume.slice(i), intensity);
         const double scale = static_cast<double>(thumb) / std::max(img.width, img.height);
-        const int tw = std::max(1, static_cast<int>(img.width * scale)), th = std::max(1, static_cast<int>(img.height * scale));
+        const int tw = std::max(1, static_cast<int>(img.width * scale)),
+                  th = std::max(1, static_cast<int>(img.height * scale));
         const Image8 small = resize_area(img, tw, th);
         cv::Mat grey(th, tw, CV_8UC1, const_cast<std::uint8_t*>(small.pixels.data())), colour;
         cv::cvtColor(grey, colour, cv::COLOR_GRAY2BGR);
@@ -107,8 +118,9 @@ cv::Mat contact_sheet(const Volume& volume, const VolumeRecord& record, const In
 
 // The pairwise scores of (up to `limit` evenly spaced) slices as a colour map, bright =
 // similar, kept slices marked along the edges.
-cv::Mat heat_map(const Volume& volume, const VolumeRecord& record, const Metric& metric, const IntensityMapping& intensity,
-                 std::size_t limit, ThreadPool& pool, const CancelToken& cancel, std::size_t& step) {
+cv::Mat heat_map(const Volume& volume, const VolumeRecord& record, const Metric& metric,
+                 const IntensityMapping& intensity, std::size_t limit, ThreadPool& pool, const CancelToken& cancel,
+                 std::size_t& step) {
     const std::size_t n = volume.slice_count();
     step = std::max<std::size_t>(1, (n + limit - 1) / limit);
     std::vector<std::size_t> picked;
@@ -165,7 +177,8 @@ cv::Mat histogram(const std::vector<double>& fractions) {
     cv::rectangle(img, {left, top}, {left + pw, top + ph}, ink, 1);
     for (int k = 0; k <= 4; ++k) {
         const int x = left + k * pw / 4;
-        cv::putText(img, fixed(k * 0.25, 2), {x - 14, top + ph + 18}, cv::FONT_HERSHEY_SIMPLEX, 0.42, ink, 1, cv::LINE_AA);
+        cv::putText(img, fixed(k * 0.25, 2), {x - 14, top + ph + 18}, cv::FONT_HERSHEY_SIMPLEX, 0.42, ink, 1,
+                    cv::LINE_AA);
     }
     cv::putText(img, "kept fraction", {left + pw / 2 - 50, h - 6}, cv::FONT_HERSHEY_SIMPLEX, 0.5, ink, 1, cv::LINE_AA);
     cv::putText(img, std::to_string(most), {8, top + 10}, cv::FONT_HERSHEY_SIMPLEX, 0.42, ink, 1, cv::LINE_AA);
@@ -189,15 +202,15 @@ r.style.display=r.dataset.id.toLowerCase().indexOf(q)>=0?'':'none';});}
 </script>)";
 
 std::string page_head(const std::string& title) {
-    return "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>" + html_escape(title) + "</title>" +
-           k_style + k_script + "</head><body>\n";
+    return "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>" + html_escape(title) +
+           "</title>" + k_style + k_script + "</head><body>\n";
 }
-
 
 // One volume's section: its summary, then contact sheet and heat map when the volume
 // could be read again (null: the source was moved or changed since the run).
-std::string volume_section(const VolumeRecord& v, const Volume* volume, const Metric* metric, const RunParameters& params,
-                           const ReportConfig& config, ThreadPool& pool, const CancelToken& cancel) {
+std::string volume_section(const VolumeRecord& v, const Volume* volume, const Metric* metric,
+                           const RunParameters& params, const ReportConfig& config, ThreadPool& pool,
+                           const CancelToken& cancel) {
     const std::string& id = v.info.id;
     const std::size_t slices = v.slices.size();
     std::string html = "<div class=\"volume\" id=\"v-" + html_escape(id) + "\"><h2>" + html_escape(id) + "</h2>\n";
@@ -205,7 +218,9 @@ std::string volume_section(const VolumeRecord& v, const Volume* volume, const Me
             fixed(slices ? 100.0 * v.kept / slices : 0, 1) + "%), " + v.info.format + " " +
             volume_info_json(v.info)["size"].dump() + ", source <code>" + html_escape(v.info.source) + "</code></p>\n";
     if (!volume) {
-        return html + "<p class=\"note\">The source could not be read again (moved or changed since the run): no pictures.</p></div>\n";
+        return html +
+               "<p class=\"note\">The source could not be read again (moved or changed since the run): no "
+               "pictures.</p></div>\n";
     }
     html += "<div class=\"pics\"><figure><img class=\"sheet\" alt=\"contact sheet of " + html_escape(id) + "\" src=\"" +
             data_uri(contact_sheet(*volume, v, params.intensity, config.thumbnail, pool), ".jpg") +
@@ -223,8 +238,9 @@ std::string volume_section(const VolumeRecord& v, const Volume* volume, const Me
 }
 
 // A per-volume page of a paged report.
-void write_page(const fs::path& out, std::size_t k, std::size_t count, const std::string& id, const std::string& section) {
-    AtomicFile page(out / "report" / (std::to_string(k) + ".html"));
+void write_page(const Folder& pages, std::size_t k, std::size_t count, const std::string& id,
+                const std::string& section) {
+    AtomicFile page(pages, std::to_string(k) + ".html");
     page.write(page_head(id) + "<p><a href=\"../report.html\">&larr; all volumes</a>" +
                (k > 0 ? " &middot; <a href=\"" + std::to_string(k - 1) + ".html\">previous</a>" : std::string()) +
                (k + 1 < count ? " &middot; <a href=\"" + std::to_string(k + 1) + ".html\">next</a>" : std::string()) +
@@ -235,8 +251,8 @@ void write_page(const fs::path& out, std::size_t k, std::size_t count, const std
 // What the report shows of the run: its volumes by id and every error.
 struct RunView {
     std::vector<SourceRecord> records;
-    std::vector<const VolumeRecord*> rows;  // by volume id
-    std::vector<InputFailure> errors;       // discovery's, then each source's (by source id)
+    std::vector<const VolumeRecord*> rows;    // by volume id
+    std::vector<InputFailure> errors;         // discovery's, then each source's (by source id)
     std::vector<VolumeDuplicate> duplicates;  // --scope patient|dataset
     std::size_t slices = 0, kept = 0;
     std::vector<double> fractions;
@@ -260,9 +276,9 @@ void fill_view(RunView& view, const RunFile& run) {
 // Each volume's section, its source read again (in parallel, under the walk's rules) for
 // the pictures. Paged: each written to its page at once and returned empty.
 std::vector<std::string> volume_sections(const RunView& view, const RunParameters& params, const Metric* metric,
-                                         const ReportConfig& config, bool paged, ThreadPool& pool, ProgressSink& progress,
-                                         const CancelToken& cancel, ReportResult& result) {
-    const fs::path out(config.output);
+                                         const ReportConfig& config, const Folder* pages, ThreadPool& pool,
+                                         ProgressSink& progress, const CancelToken& cancel, ReportResult& result) {
+    const bool paged = pages != nullptr;
     const std::vector<const VolumeRecord*>& rows = view.rows;
     std::map<std::string, std::size_t> row_of;  // volume id -> index in rows
     for (std::size_t k = 0; k < rows.size(); ++k) row_of[rows[k]->info.id] = k;
@@ -270,7 +286,7 @@ std::vector<std::string> volume_sections(const RunView& view, const RunParameter
     std::vector<char> pictured(rows.size(), 0);
     auto finish = [&](std::size_t k) {
         if (!paged) return;
-        write_page(out, k, rows.size(), rows[k]->info.id, sections[k]);
+        write_page(*pages, k, rows.size(), rows[k]->info.id, sections[k]);
         sections[k].clear();
     };
     NullProgress quiet;
@@ -308,44 +324,50 @@ std::vector<std::string> volume_sections(const RunView& view, const RunParameter
 
 // Volumes the cross-volume pass found to repeat another: candidates to drop outright.
 std::string duplicates_section(const std::vector<VolumeDuplicate>& duplicates) {
-    std::string html = "<h2>Duplicate volumes</h2><p class=\"note\">Volumes most of whose kept slices were removed by "
-                       "matches to one other volume (--scope).</p>";
+    std::string html =
+        "<h2>Duplicate volumes</h2><p class=\"note\">Volumes most of whose kept slices were removed by "
+        "matches to one other volume (--scope).</p>";
     if (duplicates.empty()) return html + "<p>None.</p>\n";
     html += "<table id=\"duplicates\"><tr><th>volume</th><th>duplicate of</th><th>kept slices matched</th></tr>\n";
     for (const VolumeDuplicate& d : duplicates)
-        html += "<tr><td class=\"id\">" + html_escape(d.volume) + "</td><td class=\"id\">" + html_escape(d.of) + "</td><td>" +
-                fixed(100.0 * d.fraction, 1) + "%</td></tr>\n";
+        html += "<tr><td class=\"id\">" + html_escape(d.volume) + "</td><td class=\"id\">" + html_escape(d.of) +
+                "</td><td>" + fixed(100.0 * d.fraction, 1) + "%</td></tr>\n";
     return html + "</table>\n";
 }
 
-void write_index(const fs::path& path, const RunView& view, const RunParameters& params,
+void write_index(const Folder& out, const RunView& view, const RunParameters& params,
                  const std::vector<std::string>& sections, bool paged) {
-    AtomicFile index(path);
+    AtomicFile index(out, "report.html");
     const std::size_t total = view.slices, kept = view.kept;
     index.write(page_head("lessmore report"));
-    index.write("<h1>lessmore report</h1>\n<p>" + std::to_string(view.rows.size()) + " volumes, " + std::to_string(total) +
-                " slices, " + std::to_string(kept) + " kept (" + fixed(total ? 100.0 * kept / total : 0, 1) + "%), " +
-                std::to_string(view.errors.size()) + " errors. Method <b>" + html_escape(params.metric.method) + "</b>.</p>\n");
+    index.write("<h1>lessmore report</h1>\n<p>" + std::to_string(view.rows.size()) + " volumes, " +
+                std::to_string(total) + " slices, " + std::to_string(kept) + " kept (" +
+                fixed(total ? 100.0 * kept / total : 0, 1) + "%), " + std::to_string(view.errors.size()) +
+                " errors. Method <b>" + html_escape(params.metric.method) + "</b>.</p>\n");
     index.write("<h2>Parameters</h2><div class=\"params\">" + html_escape(to_json(params).dump(1)) + "</div>\n");
     index.write("<h2>Kept fraction over volumes</h2><img class=\"histogram\" alt=\"histogram\" src=\"" +
                 data_uri(histogram(view.fractions), ".png") + "\">\n");
     if (!view.errors.empty()) {
         index.write("<h2>Errors</h2><table><tr><th>path</th><th>message</th></tr>\n");
         for (const InputFailure& e : view.errors)
-            index.write("<tr><td class=\"id\">" + html_escape(e.path) + "</td><td class=\"id\">" + html_escape(e.message) + "</td></tr>\n");
+            index.write("<tr><td class=\"id\">" + html_escape(e.path) + "</td><td class=\"id\">" +
+                        html_escape(e.message) + "</td></tr>\n");
         index.write("</table>\n");
     }
     if (params.scope != Scope::Volume) index.write(duplicates_section(view.duplicates));
-    index.write("<h2>Volumes</h2><input id=\"filter\" placeholder=\"filter volumes\" oninput=\"filterVolumes(this.value)\">\n"
-                "<table id=\"volumes\"><tr><th>volume</th><th>slices</th><th>kept</th><th>fraction</th><th>seconds</th></tr>\n");
+    index.write(
+        "<h2>Volumes</h2><input id=\"filter\" placeholder=\"filter volumes\" oninput=\"filterVolumes(this.value)\">\n"
+        "<table "
+        "id=\"volumes\"><tr><th>volume</th><th>slices</th><th>kept</th><th>fraction</th><th>seconds</th></tr>\n");
     for (std::size_t k = 0; k < view.rows.size(); ++k) {
         const VolumeRecord& r = *view.rows[k];
         const std::string& id = r.info.id;
         const std::size_t n = r.slices.size();
         const std::string link = paged ? "report/" + std::to_string(k) + ".html" : "#v-" + html_escape(id);
         index.write("<tr class=\"vol\" data-id=\"" + html_escape(id) + "\"><td class=\"id\"><a href=\"" + link + "\">" +
-                    html_escape(id) + "</a></td><td>" + std::to_string(n) + "</td><td>" + std::to_string(r.kept) + "</td><td>" +
-                    fixed(n ? 100.0 * r.kept / n : 0, 1) + "%</td><td>" + fixed(r.seconds, 2) + "</td></tr>\n");
+                    html_escape(id) + "</a></td><td>" + std::to_string(n) + "</td><td>" + std::to_string(r.kept) +
+                    "</td><td>" + fixed(n ? 100.0 * r.kept / n : 0, 1) + "%</td><td>" + fixed(r.seconds, 2) +
+                    "</td></tr>\n");
     }
     index.write("</table>\n");
     for (const std::string& section : sections) index.write(section);
@@ -362,6 +384,7 @@ ReportResult write_report(const ReportConfig& config, ProgressSink& progress, co
         throw UsageError(config.output + ": no finished lessmore run (no manifest.json; run or --resume reduce first)");
     }
     const auto lock = store.lock(config.output);
+    store.check_layout();
     const RunParameters& params = run->parameters;
     const std::unique_ptr<Metric> metric = load_metric(params.metric_options());
     ThreadPool pool(config.threads);
@@ -383,14 +406,14 @@ ReportResult write_report(const ReportConfig& config, ProgressSink& progress, co
     result.path = (out / "report.html").string();
     result.volumes = view.rows.size();
     const bool paged = view.rows.size() > config.inline_volumes;
-    if (paged) {
-        std::error_code ec;
-        fs::create_directories(out / "report", ec);
-        if (ec) throw Error(path_text(out / "report") + ": cannot create: " + ec.message());
-    }
+    // Written relative to OUT's descriptor, never through a link (docs/output.md, section
+    // "OUT's own state").
+    const auto root = store.folder();
+    if (!root) throw Error(config.output + ": missing");
+    const std::optional<Folder> pages = paged ? std::optional<Folder>(root->make("report")) : std::nullopt;
     const std::vector<std::string> sections =
-        volume_sections(view, params, metric.get(), config, paged, pool, progress, cancel, result);
-    write_index(out / "report.html", view, params, sections, paged);
+        volume_sections(view, params, metric.get(), config, pages ? &*pages : nullptr, pool, progress, cancel, result);
+    write_index(*root, view, params, sections, paged);
     return result;
 }
 

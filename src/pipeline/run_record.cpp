@@ -2,6 +2,7 @@
 
 #include <lessmore/manifest.hpp>
 
+#include <climits>
 #include <cmath>
 #include <type_traits>
 
@@ -275,12 +276,13 @@ RunParameters run_parameters_from_json(const Json& j) {
     p.metric.resize = get_optional<int>(j, "resize").value_or(0);
     p.metric.bins = get_optional<int>(j, "bins").value_or(p.metric.bins);
     if (p.metric.method == "deepnet") p.model = model_from_json(j);
-    p.format = named(get<std::string>(j, "format"), {OutputFormat::Png, OutputFormat::Npy, OutputFormat::Both, OutputFormat::None},
-                     &format_name, "format");
+    p.format =
+        named(get<std::string>(j, "format"),
+              {OutputFormat::Png, OutputFormat::Npy, OutputFormat::Both, OutputFormat::None}, &format_name, "format");
     p.flat = get<bool>(j, "flat");
     // Runs made before --scope existed were volume-scoped.
-    p.scope = named(get_optional<std::string>(j, "scope").value_or("volume"), {Scope::Volume, Scope::Patient, Scope::Dataset},
-                    &scope_name, "scope");
+    p.scope = named(get_optional<std::string>(j, "scope").value_or("volume"),
+                    {Scope::Volume, Scope::Patient, Scope::Dataset}, &scope_name, "scope");
     if (p.scope != Scope::Volume) {
         p.scope_threshold = get_optional<double>(j, "scope_threshold");
         if (!p.scope_threshold) throw RecordFormatError("field 'scope_threshold' is missing");
@@ -304,6 +306,7 @@ Json to_json(const RunFile& r) {
         j["shard"] = nullptr;
     }
     j["discovery_errors"] = to_json(r.discovery_errors);
+    j["discovery_skipped"] = to_json(r.discovery_skipped);
     return j;
 }
 
@@ -320,9 +323,15 @@ RunFile run_file_from_json(const Json& j) {
         s.all_sources = get<std::size_t>(shard, "all_sources");
         s.all_sources_sha256 = get<std::string>(shard, "all_sources_sha256");
         s.sources = get<std::vector<std::string>>(shard, "sources");
+        if (s.count < 1 || s.index < 1 || s.index > s.count)
+            throw RecordFormatError("field 'shard' is not I/N with 1 <= I <= N");
+        if (s.sources.size() > s.all_sources)
+            throw RecordFormatError("field 'shard.sources' holds more than 'all_sources'");
+        for (const std::string& id : s.sources) check_volume_id(id, "shard.sources");
         r.shard = std::move(s);
     }
     r.discovery_errors = errors_from_json(array_field(j, "discovery_errors"));
+    if (j.contains("discovery_skipped")) r.discovery_skipped = errors_from_json(array_field(j, "discovery_skipped"));
     return r;
 }
 
@@ -374,7 +383,9 @@ VolumeRecord volume_record_from_json(const Json& j) {
     info.format = get<std::string>(j, "format");
     const auto size = get<std::vector<std::size_t>>(j, "size");
     const auto spacing = get<std::vector<double>>(j, "spacing");
-    if (size.size() != 3 || spacing.size() != 3) throw RecordFormatError("field 'size' or 'spacing' does not have 3 values");
+    if (size.size() != 3 || spacing.size() != 3)
+        throw RecordFormatError("field 'size' or 'spacing' does not have 3 values");
+    if (size[0] > INT_MAX || size[1] > INT_MAX) throw RecordFormatError("field 'size' is implausible");
     info.width = static_cast<int>(size[0]);
     info.height = static_cast<int>(size[1]);
     info.spacing = {spacing[0], spacing[1], spacing[2]};
@@ -421,13 +432,60 @@ SourceRecord source_record_from_json(const Json& j) {
     r.fingerprint = text_or_empty(j, "fingerprint");
     for (const Json& v : array_field(j, "volumes")) r.volumes.push_back(volume_record_from_json(v));
     r.errors = errors_from_json(array_field(j, "errors"));
-    for (const Json& e : array_field(j, "skipped")) r.skipped.push_back({get<std::string>(e, "path"), get<std::string>(e, "reason")});
+    for (const Json& e : array_field(j, "skipped"))
+        r.skipped.push_back({get<std::string>(e, "path"), get<std::string>(e, "reason")});
+    validate(r);
     return r;
+}
+
+namespace {
+
+const char* merge_state_name(MergeState s) {
+    switch (s) {
+    case MergeState::Linking:
+        return "linking";
+    case MergeState::Committed:
+        return "committed";
+    case MergeState::Moved:
+        return "moved";
+    }
+    return "?";
+}
+
+}  // namespace
+
+Json to_json(const MergeJournal& m) {
+    Json j = tool_stamp();
+    j["shards"] = m.shards;
+    j["move"] = m.move;
+    j["state"] = merge_state_name(m.state);
+    return j;
+}
+
+MergeJournal merge_journal_from_json(const Json& j) {
+    if (get<std::string>(j, "tool") != "lessmore") throw RecordFormatError("not written by lessmore");
+    MergeJournal m;
+    m.shards = get<std::vector<std::string>>(j, "shards");
+    m.move = get<bool>(j, "move");
+    m.state = named(get<std::string>(j, "state"), {MergeState::Linking, MergeState::Committed, MergeState::Moved},
+                    &merge_state_name, "state");
+    return m;
+}
+
+Json to_json(const RunSummary& s) {
+    Json j = {{"volumes", s.volumes}, {"slices", s.slices},   {"kept", s.kept},      {"pairs", s.pairs},
+              {"failed", s.failed},   {"skipped", s.skipped}, {"seconds", s.seconds}};
+    if (s.across_volumes) {
+        j["removed_across_volumes"] = s.removed_across;
+        j["duplicate_volumes"] = s.duplicate_volumes;
+    }
+    return j;
 }
 
 Json duplicates_json(const std::vector<VolumeDuplicate>& duplicates) {
     Json out = Json::array();
-    for (const VolumeDuplicate& d : duplicates) out.push_back({{"volume", d.volume}, {"of", d.of}, {"fraction", d.fraction}});
+    for (const VolumeDuplicate& d : duplicates)
+        out.push_back({{"volume", d.volume}, {"of", d.of}, {"fraction", d.fraction}});
     return out;
 }
 

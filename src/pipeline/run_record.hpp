@@ -25,16 +25,16 @@ using OrderedJson = nlohmann::ordered_json;
 // metric.method.
 struct RunParameters {
     std::vector<std::string> inputs;
-    MetricOptions metric;                     // as recorded (deepnet: model path and flags)
+    MetricOptions metric;  // as recorded (deepnet: model path and flags)
     std::optional<double> threshold;
     std::optional<double> fraction;
     std::optional<int> every;
     std::optional<std::size_t> neighbours;
-    Strategy strategy = Strategy::Leader;     // resolved; unused for everyn
+    Strategy strategy = Strategy::Leader;  // resolved; unused for everyn
     SliceOrder order = SliceOrder::Position;
     bool include_localizers = false;
     IntensityMapping intensity;
-    std::optional<ModelDescription> model;    // deepnet: the model the run used
+    std::optional<ModelDescription> model;  // deepnet: the model the run used
     OutputFormat format = OutputFormat::Png;
     bool flat = false;
     Scope scope = Scope::Volume;
@@ -63,11 +63,12 @@ struct RunFile {
     RunParameters parameters;
     std::optional<ShardInfo> shard;
     std::vector<InputFailure> discovery_errors;
+    std::vector<InputFailure> discovery_skipped;  // files discovery passed over (FIFOs, devices, ...)
 };
 
 struct SliceRecord {
     std::size_t index = 0;
-    std::string file;                        // relative to the volume; empty for single-file volumes
+    std::string file;  // relative to the volume; empty for single-file volumes
     std::optional<double> z;
     bool kept = true;
     std::optional<std::size_t> match;
@@ -77,8 +78,8 @@ struct SliceRecord {
     // the description is not already it (DeepNet's embedding).
     std::optional<std::string> feature;
     std::optional<std::string> match_volume;  // set by the cross-volume pass (manifests only)
-    std::string output;                      // relative to OUT; empty when not written
-    std::string output_npy;                  // --format both: the NPY beside the PNG
+    std::string output;                       // relative to OUT; empty when not written
+    std::string output_npy;                   // --format both: the NPY beside the PNG
 };
 
 struct VolumeRecord {
@@ -115,6 +116,9 @@ OrderedJson to_json(const SourceRecord& r);
 enum class RecordView { Manifest, Record };
 OrderedJson to_json(const VolumeRecord& v, RecordView view = RecordView::Manifest);
 OrderedJson to_json(const std::vector<InputFailure>& errors);
+// The run's summary as manifest.json and `--json` print it: the cross-volume counts only
+// when the pass ran (RunSummary::across_volumes).
+OrderedJson to_json(const RunSummary& s);
 // [{"volume": id, "of": id, "fraction": f}].
 OrderedJson duplicates_json(const std::vector<VolumeDuplicate>& duplicates);
 // Skipped files: [{"path": ..., "reason": ...}].
@@ -122,10 +126,47 @@ OrderedJson skipped_json(const std::vector<InputFailure>& skipped);
 // id, source, format, size, spacing and dtype of a volume (`info --json`, the manifest).
 OrderedJson volume_info_json(const VolumeInfo& info);
 
-// Throw RecordFormatError naming the field at fault.
+// Throw RecordFormatError naming the field at fault. A source record is validated
+// (below) as it is read: no record that lessmore would not have written is ever used.
 RunParameters run_parameters_from_json(const OrderedJson& j);
 RunFile run_file_from_json(const OrderedJson& j);
 SourceRecord source_record_from_json(const OrderedJson& j);
+
+// The one validation of what a record (or a manifest) says, used wherever one is read back
+// (--resume, merge, report, compare, the scope pass): records are never trusted to name
+// other places (docs/output.md, section "OUT's own state"). Each throws RecordFormatError
+// naming the volume, slice and field at fault.
+//
+// An id as lessmore makes them (io/volume_id.hpp): relative, '/'-separated components that
+// are neither empty, "." nor "..", no control character or backslash.
+void check_volume_id(const std::string& id, const char* field);
+// A slice file's path: relative, under slices/, no empty, "." or ".." component, no
+// control character or backslash.
+void check_slice_path(const std::string& rel, const char* field);
+// A volume: its id; slices numbered 0..n-1 in order; "kept" the number of kept slices; a
+// removed slice's match a kept slice of the volume, a kept slice without one; outputs only
+// for kept slices, each exactly the file lessmore names for that slice (slice_output_path).
+void validate(const VolumeRecord& volume);
+// A source: its id, its volumes (in id order, each once, each id the source's or below
+// it) and each volume as above.
+void validate(const SourceRecord& record);
+
+// OUT-relative path of a kept slice's file (extension without the dot): slices/<id>/<i>.<ext>,
+// or with `flat` slices/<id with '/' as '+'>_<i>.<ext>; a name longer than a file system
+// allows is shortened with a digest.
+std::string slice_output_path(const std::string& id, std::size_t index, const char* ext, bool flat);
+
+// The state of a merge, in OUT/.lessmore/merge.json (src/pipeline/merge.cpp; docs/output.md,
+// section "Recovery of merge --move"): which shards (resolved paths, sorted), whether it
+// moves, and how far it got.
+enum class MergeState { Linking, Committed, Moved };
+struct MergeJournal {
+    std::vector<std::string> shards;
+    bool move = false;
+    MergeState state = MergeState::Linking;
+};
+OrderedJson to_json(const MergeJournal& j);
+MergeJournal merge_journal_from_json(const OrderedJson& j);
 
 // The first difference between two runs' identities (version, parameters, shard index and
 // count), as "key: old vs new"; empty when they match.

@@ -10,8 +10,6 @@
 #include <algorithm>
 #include <memory>
 
-namespace fs = std::filesystem;
-
 namespace lessmore {
 namespace {
 
@@ -26,8 +24,9 @@ struct ScopeVolume {
 
 std::vector<ScopeVolume> volumes_of(const OutputStore& store, const std::string& source, const RunParameters& p,
                                     const Metric& metric) {
-    const auto record = store.read_record(source);
-    if (!record) throw Error("the record of " + source + " is missing or damaged");
+    std::string damage;
+    const auto record = store.read_record(source, &damage);
+    if (!record) throw Error(damage.empty() ? "the record of " + source + " is missing" : damage);
     std::vector<ScopeVolume> out;
     for (const VolumeRecord& v : record->volumes) {
         ScopeVolume sv;
@@ -36,7 +35,8 @@ std::vector<ScopeVolume> volumes_of(const OutputStore& store, const std::string&
         for (const SliceRecord& s : v.slices) {
             if (!s.kept) continue;
             const auto& text = s.feature ? s.feature : s.description;
-            if (!text) throw Error("the record of " + v.info.id + " keeps no feature for slice " + std::to_string(s.index));
+            if (!text)
+                throw Error("the record of " + v.info.id + " keeps no feature for slice " + std::to_string(s.index));
             try {
                 sv.features.push_back(metric.feature_from_text(*text));
             } catch (const Error& e) {
@@ -134,11 +134,10 @@ ScopeOutcome scope_pass(const OutputStore& store, const std::vector<std::string>
 
 void remove_scope_outputs(const OutputStore& store, const ScopeOutcome& o) {
     for (const std::string& rel : o.removed_files) store.remove_output(rel);
-    // A volume folder left empty goes too (remove() leaves a folder that is not empty).
+    // A volume folder left empty goes too (never one that is not empty).
     for (const std::string& rel : o.removed_files) {
-        const fs::path dir = (store.root() / OutputStore::checked_slice_path(rel)).parent_path();
-        std::error_code ec;
-        if (dir != store.root() / "slices") fs::remove(dir, ec);
+        const std::string dir = rel.substr(0, rel.rfind('/'));
+        if (dir != "slices") store.remove_empty_folder(dir);
     }
 }
 

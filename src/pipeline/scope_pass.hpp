@@ -27,7 +27,7 @@ struct ScopeMatch {
 struct ScopeOutcome {
     bool applied = false;
     std::map<std::string, std::map<std::size_t, ScopeMatch>> removed;  // volume id -> slice index -> match
-    std::map<std::string, std::string> groups;                        // --scope patient: volume id -> group
+    std::map<std::string, std::string> groups;                         // --scope patient: volume id -> group
     std::vector<VolumeDuplicate> duplicates;                           // by volume id
     std::vector<std::string> removed_files;                            // the removed slices' outputs (relative)
 
@@ -43,8 +43,7 @@ std::string patient_group(const VolumeInfo& info, int depth);
 // Error when a record lacks the features (a run made without --scope) or is damaged.
 // `metric`: the run's own (reduce has it loaded); null: made from p (merge, report).
 ScopeOutcome scope_pass(const OutputStore& store, const std::vector<std::string>& source_ids, const RunParameters& p,
-                        ThreadPool& pool, const CancelToken& cancel,
-                        const Metric* metric = nullptr);
+                        ThreadPool& pool, const CancelToken& cancel, const Metric* metric = nullptr);
 
 // Deletes the files of the slices the pass removed (they were written when their volume
 // was reduced); safe to repeat (a resumed run redoes the same pass).

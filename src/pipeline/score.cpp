@@ -23,8 +23,8 @@ namespace {
 UsageError too_many(const std::string& input, const std::vector<std::string>& ids) {
     std::string list;
     for (std::size_t i = 0; i < ids.size() && i < 5; ++i) list += (i ? ", " : "") + ids[i];
-    return UsageError(input + ": holds " + std::to_string(ids.size()) + " volumes (" + list + (ids.size() > 5 ? ", ..." : "") +
-                      "); pick one with --volume ID");
+    return UsageError(input + ": holds " + std::to_string(ids.size()) + " volumes (" + list +
+                      (ids.size() > 5 ? ", ..." : "") + "); pick one with --volume ID");
 }
 
 // The source holding the volume to score: the only one, or the one whose id is --volume
@@ -50,7 +50,8 @@ const Source& pick_source(const ScoreConfig& c, const WalkPlan& plan, const Volu
         for (const std::string& id : ids[k])
             if (c.volume.empty() || id == c.volume) return *candidates[k];
     }
-    throw UsageError(c.input + ": " + (c.volume.empty() ? std::string("no volume found") : "no volume with id '" + c.volume + "'"));
+    throw UsageError(c.input + ": " +
+                     (c.volume.empty() ? std::string("no volume found") : "no volume with id '" + c.volume + "'"));
 }
 
 }  // namespace
@@ -63,7 +64,8 @@ ScoreResult score(const ScoreConfig& config, ProgressSink& progress, const Cance
     if (fs::exists(config.output, ec) && !config.force) {
         throw UsageError("-o " + config.output + ": exists (use --force to replace it)");
     }
-    if (config.metric.method == "everyn") throw UsageError("--method: everyn has no scores (use hash, ssim, mi or deepnet)");
+    if (config.metric.method == "everyn")
+        throw UsageError("--method: everyn has no scores (use hash, ssim, mi or deepnet)");
     const auto metric = load_metric(config.metric);
 
     const WalkPlan plan = plan_walk({{config.input}, std::nullopt}, progress);
@@ -85,8 +87,8 @@ ScoreResult score(const ScoreConfig& config, ProgressSink& progress, const Cance
         const std::size_t first = config.first.value_or(0);
         const std::size_t last = config.last.value_or(n);
         if (first >= last || last > n) {
-            throw UsageError("--range: " + std::to_string(first) + ":" + std::to_string(last) + " is outside the volume's " +
-                             std::to_string(n) + " slices");
+            throw UsageError("--range: " + std::to_string(first) + ":" + std::to_string(last) +
+                             " is outside the volume's " + std::to_string(n) + " slices");
         }
         found = true;
         result.info = volume.info();
@@ -98,13 +100,15 @@ ScoreResult score(const ScoreConfig& config, ProgressSink& progress, const Cance
     visitor.source_done = [&](std::size_t, SourceOutcome outcome) { failures = std::move(outcome.failures); };
     // Failures are thrown (once), not reported as they happen.
     VolumeWalk(load, 0, pool, quiet, cancel).run({&source}, visitor);
-    if (!found) throw InputError(failures.empty() ? config.input + ": the volume could not be read"
-                                                  : failures.front().path + ": " + failures.front().message);
+    if (!found)
+        throw InputError(failures.empty() ? config.input + ": the volume could not be read"
+                                          : failures.front().path + ": " + failures.front().message);
     result.matrix = score_matrix(features, *metric, pool, cancel, features.size(), true);
     features.clear();
 
-    const std::string bytes = ext == ".npy" ? encode_npy_f64(result.matrix.values.data(), result.matrix.n, result.matrix.n)
-                                            : score_csv(result);
+    const std::string bytes = ext == ".npy"
+                                  ? encode_npy_f64(result.matrix.values.data(), result.matrix.n, result.matrix.n)
+                                  : score_csv(result);
     write_file_atomic(config.output, bytes, true);
     result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return result;

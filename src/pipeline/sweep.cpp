@@ -20,13 +20,14 @@ namespace lessmore {
 namespace {
 
 // Kept count per threshold for one volume.
-std::vector<std::size_t> sweep_volume(const Volume& volume, const SweepConfig& c, const Metric* metric, ThreadPool& pool,
-                                      ProgressSink& progress, const CancelToken& cancel) {
+std::vector<std::size_t> sweep_volume(const Volume& volume, const SweepConfig& c, const Metric* metric,
+                                      ThreadPool& pool, ProgressSink& progress, const CancelToken& cancel) {
     const std::size_t n = volume.slice_count();
     std::vector<std::size_t> kept;
     if (!metric) {  // everyn: thresholds are N
         progress.slices_done(n);
-        for (double t : c.thresholds) kept.push_back(prune_every_n(n, static_cast<std::size_t>(std::max(1.0, std::round(t)))).kept_count());
+        for (double t : c.thresholds)
+            kept.push_back(prune_every_n(n, static_cast<std::size_t>(std::max(1.0, std::round(t)))).kept_count());
         return kept;
     }
     const auto features = prepare_features(volume, 0, n, *metric, c.intensity, pool, progress, cancel);
@@ -93,7 +94,8 @@ SweepResult sweep(const SweepConfig& config, ProgressSink& progress, const Cance
     SweepConfig c = config;
     const std::string& method = c.metric.method;
     if (c.inputs.empty()) throw UsageError("INPUT: give at least one volume file or folder");
-    if (method == "everyn" && c.strategy == Strategy::Pairs) throw UsageError("--strategy: --method everyn has no strategy");
+    if (method == "everyn" && c.strategy == Strategy::Pairs)
+        throw UsageError("--strategy: --method everyn has no strategy");
     const std::unique_ptr<Metric> metric = load_metric(c.metric);
     if (c.thresholds.empty()) c.thresholds = default_thresholds(method, c.metric.hash_size);
     if (metric) {
@@ -166,11 +168,11 @@ std::string sweep_csv(const SweepResult& r) {
     for (const SweepRow& row : r.rows) {
         for (const auto& [id, kept] : row.volumes) {
             const std::size_t n = r.slices.at(id);
-            out += format_number(row.threshold) + "," + csv_field(id) + "," + std::to_string(n) + "," + std::to_string(kept) + "," +
-                   format_number(n ? static_cast<double>(kept) / n : 0.0) + "\n";
+            out += format_number(row.threshold) + "," + csv_field(id) + "," + std::to_string(n) + "," +
+                   std::to_string(kept) + "," + format_number(n ? static_cast<double>(kept) / n : 0.0) + "\n";
         }
-        out += format_number(row.threshold) + ",(all)," + std::to_string(row.slices) + "," + std::to_string(row.kept) + "," +
-               format_number(row.slices ? static_cast<double>(row.kept) / row.slices : 0.0) + "\n";
+        out += format_number(row.threshold) + ",(all)," + std::to_string(row.slices) + "," + std::to_string(row.kept) +
+               "," + format_number(row.slices ? static_cast<double>(row.kept) / row.slices : 0.0) + "\n";
     }
     return out;
 }

@@ -36,7 +36,8 @@ std::string sweep_plot_png(const SweepResult& r) {
     for (double t = std::ceil(lo / step - 1e-9) * step; t <= hi + 1e-9; t += step) {
         cv::line(img, {px(t), top}, {px(t), top + ph}, grid, 1);
         const std::string text = format_number(std::round(t / step) * step == 0 ? 0.0 : std::round(t * 1e6) / 1e6);
-        cv::putText(img, text, {px(t) - 4 * static_cast<int>(text.size()), top + ph + 22}, font, 0.45, ink, 1, cv::LINE_AA);
+        cv::putText(img, text, {px(t) - 4 * static_cast<int>(text.size()), top + ph + 22}, font, 0.45, ink, 1,
+                    cv::LINE_AA);
     }
     cv::rectangle(img, {left, top}, {left + pw, top + ph}, ink, 1);
     cv::putText(img, "threshold (" + r.method + ")", {left + pw / 2 - 80, h - 25}, font, 0.6, ink, 1, cv::LINE_AA);
@@ -47,8 +48,9 @@ std::string sweep_plot_png(const SweepResult& r) {
     cv::putText(img, "Slices kept per threshold (" + r.strategy + ")", {left, 35}, font, 0.7, ink, 1, cv::LINE_AA);
 
     // One line per volume (muted colours), the total on top in black.
-    static const cv::Scalar k_palette[] = {{180, 119, 31}, {14, 127, 255}, {44, 160, 44}, {40, 39, 214}, {189, 103, 148},
-                                           {75, 86, 140},  {194, 119, 227}, {127, 127, 127}, {34, 189, 188}, {207, 190, 23}};
+    static const cv::Scalar k_palette[] = {{180, 119, 31},  {14, 127, 255}, {44, 160, 44},   {40, 39, 214},
+                                           {189, 103, 148}, {75, 86, 140},  {194, 119, 227}, {127, 127, 127},
+                                           {34, 189, 188},  {207, 190, 23}};
     std::size_t v = 0;
     for (const auto& [id, n] : r.slices) {
         std::vector<cv::Point> pts;
@@ -65,8 +67,8 @@ std::string sweep_plot_png(const SweepResult& r) {
         ++v;
     }
     if (r.slices.size() > 12) {
-        cv::putText(img, "+ " + std::to_string(r.slices.size() - 12) + " more volumes", {w - right + 20, top + 30 + 12 * 22},
-                    font, 0.42, ink, 1, cv::LINE_AA);
+        cv::putText(img, "+ " + std::to_string(r.slices.size() - 12) + " more volumes",
+                    {w - right + 20, top + 30 + 12 * 22}, font, 0.42, ink, 1, cv::LINE_AA);
     }
     std::vector<cv::Point> total;
     for (const SweepRow& row : r.rows)

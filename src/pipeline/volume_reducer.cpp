@@ -1,11 +1,11 @@
 #include "pipeline/volume_reducer.hpp"
 
 #include <lessmore/error.hpp>
-#include <lessmore/intensity.hpp>
-#include <lessmore/pruning.hpp>
 #include <lessmore/files.hpp>
+#include <lessmore/intensity.hpp>
 #include <lessmore/npy_writer.hpp>
 #include <lessmore/png_writer.hpp>
+#include <lessmore/pruning.hpp>
 
 #include "io/feature_files.hpp"
 #include "pipeline/features.hpp"
@@ -70,10 +70,11 @@ VolumeRecord VolumeReducer::run(SliceStream& stream, ThreadPool& pool, ProgressS
     const std::size_t n = record.slices.size();
     progress.volume_started(record.info.id, n);
     Slab slab(stream, chunk());
-    Saved saved(n);  // --save-features: each slice's feature values
+    Saved saved(n);                    // --save-features: each slice's feature values
     std::vector<std::size_t> pending;  // kept slices of the slab in hand, not yet written
     auto flush = [&] {
-        write_slices(pending, [&](std::size_t i) { return slab.slice(i); }, record, pool, cancel);
+        write_slices(
+            pending, [&](std::size_t i) { return slab.slice(i); }, record, pool, cancel);
         pending.clear();
     };
     try {
@@ -91,10 +92,11 @@ VolumeRecord VolumeReducer::run(SliceStream& stream, ThreadPool& pool, ProgressS
         }
     } catch (...) {
         // A series reads whole or fails whole: nothing it wrote outlives it.
-        std::error_code ec;
-        for (const SliceRecord& s : record.slices)
-            for (const std::string* rel : {&s.output, &s.output_npy})
-                if (!rel->empty()) fs::remove(m_out / *rel, ec);
+        if (const auto out = Folder::open(m_out)) {
+            for (const SliceRecord& s : record.slices)
+                for (const std::string* rel : {&s.output, &s.output_npy})
+                    if (!rel->empty()) out->remove_file(*rel);
+        }
         throw;
     }
     save_features(record, saved);
@@ -109,9 +111,9 @@ void VolumeReducer::save_features(const VolumeRecord& record, const Saved& saved
     write_volume_features(m_config.save_features, record.info.id, saved);
 }
 
-PruneResult VolumeReducer::prune_slabs(Slab& slab, VolumeRecord& record, Saved& saved, std::vector<std::size_t>& pending,
-                                       const std::function<void()>& flush, ThreadPool& pool, ProgressSink& progress,
-                                       const CancelToken& cancel) const {
+PruneResult VolumeReducer::prune_slabs(Slab& slab, VolumeRecord& record, Saved& saved,
+                                       std::vector<std::size_t>& pending, const std::function<void()>& flush,
+                                       ThreadPool& pool, ProgressSink& progress, const CancelToken& cancel) const {
     const Metric& metric = *m_metric;
     const std::size_t n = record.slices.size();
     std::vector<std::unique_ptr<Feature>> features(n);
@@ -122,8 +124,8 @@ PruneResult VolumeReducer::prune_slabs(Slab& slab, VolumeRecord& record, Saved& 
             flush();
             if (!slab.advance()) throw std::logic_error("VolumeReducer: the stream ended early");
             auto part = !pre.empty() ? take_features(pre, slab.first, slab.count, progress)
-                                     : prepare_features([&](std::size_t k) { return slab.slice(slab.first + k); }, slab.count,
-                                                        metric, m_config.intensity, pool, progress, cancel);
+                                     : prepare_features([&](std::size_t k) { return slab.slice(slab.first + k); },
+                                                        slab.count, metric, m_config.intensity, pool, progress, cancel);
             for (std::size_t k = 0; k < part.size(); ++k) {
                 describe(*part[k], record.slices[slab.first + k], saved);
                 features[slab.first + k] = std::move(part[k]);
@@ -161,7 +163,8 @@ PruneResult VolumeReducer::walk_leader(std::vector<std::unique_ptr<Feature>>& fe
             for (std::size_t k = 0; k < cand.size(); ++k) out[k] = metric.compare(*features[i], *features[cand[k]]);
             return;
         }
-        pool.parallel_for(cand.size(), [&](std::size_t k) { out[k] = metric.compare(*features[i], *features[cand[k]]); });
+        pool.parallel_for(cand.size(),
+                          [&](std::size_t k) { out[k] = metric.compare(*features[i], *features[cand[k]]); });
     };
     return prune_leader(features.size(), scores, metric.sense(), *m_config.threshold, options);
 }
@@ -200,7 +203,8 @@ PruneResult VolumeReducer::prune(const Volume& volume, VolumeRecord& record, Sav
 
     if (leader) {
         prepare_up_to(0);
-        PruneResult r = walk_leader(features, prepare_up_to, [](std::size_t) {}, pool, cancel);
+        PruneResult r = walk_leader(
+            features, prepare_up_to, [](std::size_t) {}, pool, cancel);
         prepare_up_to(n - 1);  // every slice described, even those never compared
         return r;
     }
@@ -220,11 +224,15 @@ void VolumeReducer::write_slices(const std::vector<std::size_t>& kept, const Sli
     const bool png = format == OutputFormat::Png || format == OutputFormat::Both;
     const bool npy = format == OutputFormat::Npy || format == OutputFormat::Both;
     const std::string& id = record.info.id;
-    // Create folders once, before the parallel writes.
-    const fs::path folder = (m_out / OutputStore::slice_path(id, 0, "png", m_config.flat)).parent_path();
-    std::error_code ec;
-    fs::create_directories(folder, ec);
-    if (ec) throw Error(path_text(folder) + ": cannot create: " + ec.message());
+    // The folder is made and opened once, before the parallel writes; the files are
+    // created relative to it, never through a link (docs/output.md, section "OUT's own state").
+    const std::string first = OutputStore::slice_path(id, 0, "png", m_config.flat);
+    const auto out = Folder::open(m_out);
+    if (!out) throw Error(path_text(m_out) + ": missing");
+    const Folder folder = out->make(first.substr(0, first.rfind('/')));
+    const auto write = [&](const std::string& rel, std::string_view bytes) {
+        write_file_atomic(folder, rel.substr(rel.rfind('/') + 1), bytes);
+    };
     pool.parallel_for(kept.size(), [&](std::size_t k) {
         cancel.check();
         const std::size_t index = kept[k];
@@ -232,12 +240,12 @@ void VolumeReducer::write_slices(const std::vector<std::size_t>& kept, const Sli
         const SliceView view = slice(index);
         if (png) {
             const std::string rel = OutputStore::slice_path(id, index, "png", m_config.flat);
-            write_file_atomic(m_out / rel, encode_png(to_8bit(view, m_config.intensity)));
+            write(rel, encode_png(to_8bit(view, m_config.intensity)));
             rec.output = rel;
         }
         if (npy) {
             const std::string rel = OutputStore::slice_path(id, index, "npy", m_config.flat);
-            write_file_atomic(m_out / rel, encode_npy(view));
+            write(rel, encode_npy(view));
             if (png) {
                 rec.output_npy = rel;
             } else {
@@ -297,7 +305,8 @@ VolumeRecord VolumeReducer::run(const Volume& volume, ThreadPool& pool, Progress
     std::vector<std::size_t> kept;
     for (const SliceRecord& s : record.slices)
         if (s.kept) kept.push_back(s.index);
-    write_slices(kept, [&](std::size_t i) { return volume.slice(i); }, record, pool, cancel);
+    write_slices(
+        kept, [&](std::size_t i) { return volume.slice(i); }, record, pool, cancel);
     record.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return record;
 }

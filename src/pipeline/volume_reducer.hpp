@@ -36,17 +36,18 @@ public:
 private:
     using SliceAt = std::function<SliceView(std::size_t)>;
     using Saved = std::vector<std::vector<float>>;  // --save-features: each slice's values
-    PruneResult prune(const Volume& volume, VolumeRecord& record, Saved& saved, ThreadPool& pool, ProgressSink& progress,
-                      const CancelToken& cancel) const;
-    void write_slices(const std::vector<std::size_t>& kept, const SliceAt& slice, VolumeRecord& record, ThreadPool& pool,
-                      const CancelToken& cancel) const;
+    PruneResult prune(const Volume& volume, VolumeRecord& record, Saved& saved, ThreadPool& pool,
+                      ProgressSink& progress, const CancelToken& cancel) const;
+    void write_slices(const std::vector<std::size_t>& kept, const SliceAt& slice, VolumeRecord& record,
+                      ThreadPool& pool, const CancelToken& cancel) const;
     class Slab;  // the slab of a stream in hand (volume_reducer.cpp)
     PruneResult prune_slabs(Slab& slab, VolumeRecord& record, Saved& saved, std::vector<std::size_t>& pending,
                             const std::function<void()>& flush, ThreadPool& pool, ProgressSink& progress,
                             const CancelToken& cancel) const;
     // The leader walk both paths share: ensure(i) makes slice i's feature ready (reading
     // the next slab, or preparing the next chunk), on_kept(i) sees each slice kept.
-    PruneResult walk_leader(std::vector<std::unique_ptr<Feature>>& features, const std::function<void(std::size_t)>& ensure,
+    PruneResult walk_leader(std::vector<std::unique_ptr<Feature>>& features,
+                            const std::function<void(std::size_t)>& ensure,
                             const std::function<void(std::size_t)>& on_kept, ThreadPool& pool,
                             const CancelToken& cancel) const;
     static VolumeRecord new_record(const VolumeInfo& info);

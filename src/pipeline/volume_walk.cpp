@@ -38,7 +38,8 @@ Estimate estimate(const Source& s, bool need_bytes, const LoadOptions& load, Thr
         const VolumeInfo& info = v.volume->info();
         const auto bytes = static_cast<std::uint64_t>(info.slice_bytes()) * info.slice_count();
         if (load.streams && v.streamable) {
-            slab = std::max(slab, std::min<std::uint64_t>(bytes, std::uint64_t{info.slice_bytes()} * load.stream_slices));
+            slab =
+                std::max(slab, std::min<std::uint64_t>(bytes, std::uint64_t{info.slice_bytes()} * load.stream_slices));
         } else {
             whole += bytes;
         }
@@ -118,12 +119,14 @@ WalkPlan plan_walk(const WalkInputs& in, ProgressSink& progress) {
         plan.sources.push_back(std::move(s));
     }
     plan.errors = std::move(found.errors);
+    plan.skipped = std::move(found.skipped);
     // A shard may hold no sources; a whole run that finds nothing says so per input.
     if (plan.all_sources == 0 && plan.errors.empty() && !in.shard) {
         for (const std::string& input : in.inputs) plan.errors.push_back({input, "no volumes found"});
     }
     for (const InputFailure& w : found.warnings) progress.warning(w.path, w.message);
     for (const InputFailure& e : plan.errors) progress.volume_failed(e.path, e.message);
+    for (const InputFailure& s : plan.skipped) progress.file_skipped(s.path, s.message);
     return plan;
 }
 
@@ -168,11 +171,13 @@ void VolumeWalk::run(const std::vector<const Source*>& sources, const WalkVisito
         };
         const Estimate& need = estimates[k];
         if (m_max_memory && need.bytes > m_max_memory) {
-            fail(source.path, "needs " + megabytes(need.bytes) + " of voxels, more than --max-memory " + megabytes(m_max_memory));
+            fail(source.path,
+                 "needs " + megabytes(need.bytes) + " of voxels, more than --max-memory " + megabytes(m_max_memory));
         } else {
             const MemoryBudget::Hold hold = budget.acquire(need.bytes, m_cancel);
-            std::vector<LoadedVolume> loaded = headers_only ? inspect_source(source, m_load, m_pool, *m_decoders, m_cancel)
-                                                            : load_source(source, m_load, m_pool, *m_decoders, m_cancel);
+            std::vector<LoadedVolume> loaded = headers_only
+                                                   ? inspect_source(source, m_load, m_pool, *m_decoders, m_cancel)
+                                                   : load_source(source, m_load, m_pool, *m_decoders, m_cancel);
             for (LoadedVolume& lv : loaded) {
                 if (lv.skipped) {
                     outcome.skipped.push_back({lv.path, lv.error});

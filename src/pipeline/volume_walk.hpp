@@ -29,14 +29,15 @@ struct WalkInputs {
 
 // The sources found, once per command.
 struct WalkPlan {
-    std::vector<Source> sources;       // this run's share, sorted by id
-    std::size_t all_sources = 0;       // found before sharding
-    std::string all_sources_sha256;    // of the ids found before sharding (shards of one run agree)
-    std::vector<InputFailure> errors;  // discovery errors, or "no volumes found" per input
+    std::vector<Source> sources;        // this run's share, sorted by id
+    std::size_t all_sources = 0;        // found before sharding
+    std::string all_sources_sha256;     // of the ids found before sharding (shards of one run agree)
+    std::vector<InputFailure> errors;   // discovery errors, or "no volumes found" per input
+    std::vector<InputFailure> skipped;  // files discovery passed over on purpose (FIFOs, devices, ...)
 };
 
-// Calls discover() (the only caller outside the readers), reports its warnings and
-// errors to `progress`. Throws UsageError as discover() does.
+// Calls discover() (the only caller outside the readers), reports its warnings, errors
+// and skipped files to `progress`. Throws UsageError as discover() does.
 WalkPlan plan_walk(const WalkInputs& inputs, ProgressSink& progress);
 
 // The shard (1..count) a volume id falls in: stable across machines and listing orders.

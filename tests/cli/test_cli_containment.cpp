@@ -43,7 +43,8 @@ void hostile_series(const test::fs::path& folder) {
 TEST(CliContainment, SeriesLabelsCannotLeaveOut) {
     test::TempDir dir;
     hostile_series(dir / "data" / "mixed");
-    const auto r = test::run_lessmore({"reduce", (dir / "data").string(), "-o", (dir / "out").string(), "-t", "6", "--json"});
+    const auto r =
+        test::run_lessmore({"reduce", (dir / "data").string(), "-o", (dir / "out").string(), "-t", "6", "--json"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     const json m = test::read_json(dir / "out" / "manifest.json");
     ASSERT_EQ(m["volumes"].size(), 2u);
@@ -103,8 +104,9 @@ TEST(CliContainment, DetachedDataOutsideTheInputIsNotRead) {
     test::write_file(data / "passwd.nhdr", nrrd + "data file: /etc/passwd\n\n");
     test::write_file(data / "up.nhdr", nrrd + "data file: ../secret.raw\n\n");
     test::write_file(data / "ok.nhdr", nrrd + "data file: inside.raw\n\n");
-    test::write_file(data / "meta.mhd",
-                     "ObjectType = Image\nNDims = 3\nDimSize = 4 4 3\nElementType = MET_SHORT\nElementDataFile = ../secret.raw\n");
+    test::write_file(
+        data / "meta.mhd",
+        "ObjectType = Image\nNDims = 3\nDimSize = 4 4 3\nElementType = MET_SHORT\nElementDataFile = ../secret.raw\n");
     test::fs::create_symlink(dir / "secret.raw", data / "link.raw");
     test::write_file(data / "link.nhdr", nrrd + "data file: link.raw\n\n");
     const auto r = test::run_lessmore({"reduce", data.string(), "-o", (dir / "out").string(), "-t", "6"});
@@ -150,7 +152,8 @@ TEST(CliContainment, OddNamesAreEscapedAndShortened) {
 // Waits for the first finished volume on the JSON-lines progress in `err`.
 bool wait_for_first_volume(int pid, const test::fs::path& err) {
     for (;;) {
-        if (test::fs::exists(err) && test::read_file(err).find("\"event\":\"volume\"") != std::string::npos) return true;
+        if (test::fs::exists(err) && test::read_file(err).find("\"event\":\"volume\"") != std::string::npos)
+            return true;
         int status = 0;
         if (::waitpid(pid, &status, WNOHANG) == pid) return false;
         std::this_thread::sleep_for(std::chrono::milliseconds(2));
@@ -160,14 +163,18 @@ bool wait_for_first_volume(int pid, const test::fs::path& err) {
 TEST(CliContainment, OneRunPerOutputFolder) {
     test::TempDir dir;
     test::fs::create_directories(dir / "data");
-    for (int i = 0; i < 30; ++i) test::fs::copy_file(test::bundled_sample(), dir / "data" / ("v" + std::to_string(i) + ".nii.gz"));
+    for (int i = 0; i < 30; ++i)
+        test::fs::copy_file(test::bundled_sample(), dir / "data" / ("v" + std::to_string(i) + ".nii.gz"));
     const auto out = dir / "out";
-    const int pid = test::spawn_lessmore({"reduce", (dir / "data").string(), "-o", out.string(), "--method", "ssim",
-                                          "--strategy", "pairs", "--threshold", "0.99", "--progress", "jsonl", "-j", "1"},
-                                         dir / "o.txt", dir / "e.txt");
+    const int pid =
+        test::spawn_lessmore({"reduce", (dir / "data").string(), "-o", out.string(), "--method", "ssim", "--strategy",
+                              "pairs", "--threshold", "0.99", "--progress", "jsonl", "-j", "1"},
+                             dir / "o.txt", dir / "e.txt");
     const bool running = wait_for_first_volume(pid, dir / "e.txt");
-    const auto second = test::run_lessmore({"reduce", (dir / "data").string(), "-o", out.string(), "-t", "6", "--force"});
-    const auto resumed = test::run_lessmore({"reduce", (dir / "data").string(), "-o", out.string(), "-t", "6", "--resume"});
+    const auto second =
+        test::run_lessmore({"reduce", (dir / "data").string(), "-o", out.string(), "-t", "6", "--force"});
+    const auto resumed =
+        test::run_lessmore({"reduce", (dir / "data").string(), "-o", out.string(), "-t", "6", "--resume"});
     const int first = test::wait_for(pid);
     ASSERT_TRUE(running) << test::read_file(dir / "e.txt");
     EXPECT_EQ(first, 0) << test::read_file(dir / "e.txt");
@@ -197,7 +204,8 @@ TEST(CliContainment, ResumeRedoesChangedSources) {
     const json m = test::read_json(out / "manifest.json");
     EXPECT_EQ(m["run"]["changed_sources"], json::array({"b"}));
     // The same as a fresh run on the changed data, files included.
-    ASSERT_EQ(test::run_lessmore({"reduce", data.string(), "-o", (dir / "fresh").string(), "-t", "6", "-q"}).exit_code, 0);
+    ASSERT_EQ(test::run_lessmore({"reduce", data.string(), "-o", (dir / "fresh").string(), "-t", "6", "-q"}).exit_code,
+              0);
     EXPECT_EQ(test::stable_manifest(m), test::stable_manifest(test::read_json(dir / "fresh" / "manifest.json")));
     EXPECT_EQ(test::files_under(out / "slices"), test::files_under(dir / "fresh" / "slices"));
 }
@@ -205,8 +213,8 @@ TEST(CliContainment, ResumeRedoesChangedSources) {
 TEST(CliContainment, UnwritableOutputIsAUsageError) {
     test::TempDir dir;
     test::write_file(dir / "file.txt", "not a folder");
-    const auto r = test::run_lessmore({"reduce", test::bundled_sample().string(), "-o", (dir / "file.txt" / "out").string(),
-                                       "-t", "6"});
+    const auto r = test::run_lessmore(
+        {"reduce", test::bundled_sample().string(), "-o", (dir / "file.txt" / "out").string(), "-t", "6"});
     EXPECT_EQ(r.exit_code, 2) << r.err;
     EXPECT_NE(r.err.find("file.txt/out"), std::string::npos) << r.err;
     EXPECT_EQ(r.err.find('\n'), r.err.size() - 1) << "one line: " << r.err;

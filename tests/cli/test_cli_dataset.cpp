@@ -2,6 +2,8 @@
 // changed parameters, --max-memory, JSON-lines progress.
 #include "test_support.hpp"
 
+#include <lessmore/reduce.hpp>
+
 #include <sys/wait.h>
 
 #include <lessmore/files.hpp>
@@ -52,7 +54,8 @@ Reference reference_run(const test::fs::path& data, const test::fs::path& out, c
     args.insert(args.end(), extra.begin(), extra.end());
     const auto r = test::run_lessmore(args);
     EXPECT_EQ(r.exit_code, 0) << r.err;
-    return {test::stable_manifest(test::read_json(out / "manifest.json")), test::read_file(out / "manifest.csv"), test::files_under(out / "slices")};
+    return {test::stable_manifest(test::read_json(out / "manifest.json")), test::read_file(out / "manifest.csv"),
+            test::files_under(out / "slices")};
 }
 
 void expect_same_as(const Reference& ref, const test::fs::path& out, const std::string& what) {
@@ -87,7 +90,7 @@ TEST(CliDataset, KillNineAtRandomMomentsThenResume) {
     for (unsigned seed : {1u, 2u, 3u, 4u, 5u}) {
         std::mt19937 rng(seed);
         const auto out = dir / ("run" + std::to_string(seed));
-        std::vector<std::string> args = {"reduce", (dir / "data").string(), "-o", out.string(), "--progress", "jsonl",
+        std::vector<std::string> args = {"reduce",  (dir / "data").string(), "-o", out.string(), "--progress", "jsonl",
                                          "--resume"};
         args.insert(args.end(), params.begin(), params.end());
         // Two kills, each after a random number of finished volumes plus a random few
@@ -134,21 +137,54 @@ TEST(CliDataset, CtrlCStopsCleanlyWithExitCode130AndResumes) {
     expect_same_as(ref, out, "after Ctrl-C");
 }
 
+TEST(CliDataset, AResumedRunStoppedBeforeItsEndLeavesNoManifest) {
+    // A finished run resumed and stopped at once: OUT no longer looks finished (merge and
+    // compare read manifest.json as "this run finished").
+    test::TempDir dir;
+    test::copy_tree(test::bundled_sample().parent_path(), dir / "in");
+    const auto out = dir / "out";
+    ASSERT_EQ(test::run_lessmore({"reduce", (dir / "in").string(), "-o", out.string(), "-t", "6"}).exit_code, 0);
+    ASSERT_TRUE(test::fs::exists(out / "manifest.json"));
+    // The source changed since (a later time): the resumed run must redo it.
+    const auto sample = dir / "in" / test::bundled_sample().filename();
+    test::fs::last_write_time(sample, test::fs::last_write_time(sample) + std::chrono::hours(1));
+    ReduceConfig c;
+    c.inputs = {(dir / "in").string()};
+    c.output = out.string();
+    c.threshold = 6;
+    c.resume = true;
+    NullProgress quiet;
+    CancelToken stopped;
+    stopped.cancel();
+    EXPECT_THROW(reduce(c, quiet, stopped), Interrupted);
+    EXPECT_FALSE(test::fs::exists(out / "manifest.json"));
+    EXPECT_FALSE(test::fs::exists(out / "manifest.csv"));
+    // ... and resuming again finishes it.
+    EXPECT_EQ(
+        test::run_lessmore({"reduce", (dir / "in").string(), "-o", out.string(), "-t", "6", "--resume"}).exit_code, 0);
+    EXPECT_TRUE(test::fs::exists(out / "manifest.json"));
+}
+
 TEST(CliDataset, ResumeRefusesChangedParameters) {
     test::TempDir dir;
     make_dataset(dir / "data", 2);
-    ASSERT_EQ(test::run_lessmore({"reduce", (dir / "data").string(), "-o", (dir / "o").string(), "-t", "6", "-q"}).exit_code, 0);
-    const auto r = test::run_lessmore({"reduce", (dir / "data").string(), "-o", (dir / "o").string(), "-t", "7", "--resume"});
+    ASSERT_EQ(
+        test::run_lessmore({"reduce", (dir / "data").string(), "-o", (dir / "o").string(), "-t", "6", "-q"}).exit_code,
+        0);
+    const auto r =
+        test::run_lessmore({"reduce", (dir / "data").string(), "-o", (dir / "o").string(), "-t", "7", "--resume"});
     EXPECT_EQ(r.exit_code, 2);
     EXPECT_NE(r.err.find("threshold: 6 vs 7"), std::string::npos) << r.err;
-    const auto r2 = test::run_lessmore({"reduce", (dir / "data").string(), "-o", (dir / "o").string(), "-t", "6", "--resume",
-                                        "--format", "npy"});
+    const auto r2 = test::run_lessmore(
+        {"reduce", (dir / "data").string(), "-o", (dir / "o").string(), "-t", "6", "--resume", "--format", "npy"});
     EXPECT_EQ(r2.exit_code, 2);
     EXPECT_NE(r2.err.find("format"), std::string::npos) << r2.err;
     // Resuming a finished run redoes nothing and gives the same manifest.
     const std::string before = test::stable_manifest(test::read_json(dir / "o" / "manifest.json")).dump();
-    ASSERT_EQ(test::run_lessmore({"reduce", (dir / "data").string(), "-o", (dir / "o").string(), "-t", "6", "--resume", "-q"})
-                  .exit_code, 0);
+    ASSERT_EQ(
+        test::run_lessmore({"reduce", (dir / "data").string(), "-o", (dir / "o").string(), "-t", "6", "--resume", "-q"})
+            .exit_code,
+        0);
     EXPECT_EQ(test::stable_manifest(test::read_json(dir / "o" / "manifest.json")).dump(), before);
     EXPECT_EQ(test::read_json(dir / "o" / "manifest.json")["run"]["resumed"], true);
 }
@@ -160,14 +196,16 @@ TEST(CliDataset, ShardsRunConcurrentlyThenMergeEqualsOneRun) {
     const Reference ref = reference_run(dir / "data", dir / "ref", params);
     std::vector<int> pids;
     for (int i = 1; i <= 3; ++i) {
-        std::vector<std::string> args = {"reduce", (dir / "data").string(), "-o", (dir / ("s" + std::to_string(i))).string(),
-                                         "-q", "--shard", std::to_string(i) + "/3"};
+        std::vector<std::string> args = {
+            "reduce",  (dir / "data").string(), "-o", (dir / ("s" + std::to_string(i))).string(), "-q",
+            "--shard", std::to_string(i) + "/3"};
         args.insert(args.end(), params.begin(), params.end());
         pids.push_back(test::spawn_lessmore(args, dir / ("o" + std::to_string(i)), dir / ("e" + std::to_string(i))));
     }
     std::size_t shard_volumes = 0;
     for (int i = 1; i <= 3; ++i) {
-        ASSERT_EQ(test::wait_for(pids[static_cast<std::size_t>(i - 1)]), 0) << test::read_file(dir / ("e" + std::to_string(i)));
+        ASSERT_EQ(test::wait_for(pids[static_cast<std::size_t>(i - 1)]), 0)
+            << test::read_file(dir / ("e" + std::to_string(i)));
         const json m = test::read_json(dir / ("s" + std::to_string(i)) / "manifest.json");
         EXPECT_EQ(m["shard"]["index"], i);
         shard_volumes += m["volumes"].size();
@@ -185,8 +223,10 @@ TEST(CliDataset, ShardsRunConcurrentlyThenMergeEqualsOneRun) {
     r = test::run_lessmore({"merge", s1, s2, "-o", (dir / "m3").string()});
     EXPECT_EQ(r.exit_code, 2);
     EXPECT_NE(r.err.find("shard 3/3 is missing"), std::string::npos) << r.err;
-    ASSERT_EQ(test::run_lessmore({"reduce", (dir / "data").string(), "-o", (dir / "other").string(), "-q", "--shard", "3/3",
-                                  "-t", "5"}).exit_code, 0);
+    ASSERT_EQ(test::run_lessmore({"reduce", (dir / "data").string(), "-o", (dir / "other").string(), "-q", "--shard",
+                                  "3/3", "-t", "5"})
+                  .exit_code,
+              0);
     r = test::run_lessmore({"merge", s1, s2, (dir / "other").string(), "-o", (dir / "m4").string()});
     EXPECT_EQ(r.exit_code, 2);
     EXPECT_NE(r.err.find("not a shard of the same run"), std::string::npos) << r.err;
@@ -202,25 +242,26 @@ TEST(CliDataset, MaxMemoryBoundsVolumesInFlightAndRefusesTooLargeOnes) {
     make_dataset(dir / "data", 6, 96, 40);  // synthetic volumes: 96 x 96 x 40 x 2 bytes = 720 KB
     const Reference ref = reference_run(dir / "data", dir / "ref", {"-t", "6", "--format", "none"});
     // Room for one synthetic volume at a time: the same result.
-    auto r = test::run_lessmore({"reduce", (dir / "data").string(), "-o", (dir / "a").string(), "-t", "6", "--format", "none",
-                                 "--max-memory", "1M", "-q"});
+    auto r = test::run_lessmore({"reduce", (dir / "data").string(), "-o", (dir / "a").string(), "-t", "6", "--format",
+                                 "none", "--max-memory", "1M", "-q"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     expect_same_as(ref, dir / "a", "--max-memory 1M");
     // 500K, read whole (the pairs strategy): the synthetic volumes and the sample (122 x 101
     // x 30 x 2 bytes) fail, named; the small DICOM fixtures go on.
-    r = test::run_lessmore({"reduce", (dir / "data").string(), "-o", (dir / "b").string(), "-f", "0.5", "--format", "none",
-                            "--max-memory", "500K"});
+    r = test::run_lessmore({"reduce", (dir / "data").string(), "-o", (dir / "b").string(), "-f", "0.5", "--format",
+                            "none", "--max-memory", "500K"});
     EXPECT_EQ(r.exit_code, 1);
     EXPECT_NE(r.err.find("more than --max-memory"), std::string::npos) << r.err;
     const json m = test::read_json(dir / "b" / "manifest.json");
     EXPECT_EQ(m["errors"].size(), 7u);
     EXPECT_GT(m["volumes"].size(), 0u);
     // The same cap with HASH's leader loop, which streams slabs of 16 slices: all fit.
-    r = test::run_lessmore({"reduce", (dir / "data").string(), "-o", (dir / "s").string(), "-t", "6", "--format", "none",
-                            "--max-memory", "500K", "-q"});
+    r = test::run_lessmore({"reduce", (dir / "data").string(), "-o", (dir / "s").string(), "-t", "6", "--format",
+                            "none", "--max-memory", "500K", "-q"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     expect_same_as(ref, dir / "s", "--max-memory 500K, streamed");
-    r = test::run_lessmore({"reduce", (dir / "data").string(), "-o", (dir / "c").string(), "-t", "6", "--max-memory", "lots"});
+    r = test::run_lessmore(
+        {"reduce", (dir / "data").string(), "-o", (dir / "c").string(), "-t", "6", "--max-memory", "lots"});
     EXPECT_EQ(r.exit_code, 2);
     EXPECT_NE(r.err.find("--max-memory"), std::string::npos);
 }
@@ -230,8 +271,8 @@ TEST(CliDataset, MaxMemoryBoundsVolumesInFlightAndRefusesTooLargeOnes) {
 TEST(CliDataset, MaxMemoryCountsTheValueTypeNotTheFileSize) {
     test::TempDir dir;
     const auto pet = test::source_dir() / "tests" / "data" / "readers" / "pet";
-    auto r = test::run_lessmore({"reduce", pet.string(), "-o", (dir / "a").string(), "-f", "0.5", "--format", "none",
-                                 "--max-memory", "200K"});
+    auto r = test::run_lessmore(
+        {"reduce", pet.string(), "-o", (dir / "a").string(), "-f", "0.5", "--format", "none", "--max-memory", "200K"});
     EXPECT_EQ(r.exit_code, 1) << r.err;
     EXPECT_NE(r.err.find("needs 256 KB of voxels, more than --max-memory 200 KB"), std::string::npos) << r.err;
     r = test::run_lessmore({"reduce", pet.string(), "-o", (dir / "b").string(), "-f", "0.5", "--format", "none",
@@ -242,8 +283,8 @@ TEST(CliDataset, MaxMemoryCountsTheValueTypeNotTheFileSize) {
 TEST(CliDataset, JsonLinesProgressForPipelines) {
     test::TempDir dir;
     make_dataset(dir / "data", 3);
-    const auto r = test::run_lessmore({"reduce", (dir / "data").string(), "-o", (dir / "o").string(), "-t", "6",
-                                       "--progress", "jsonl", "--json"});
+    const auto r = test::run_lessmore(
+        {"reduce", (dir / "data").string(), "-o", (dir / "o").string(), "-t", "6", "--progress", "jsonl", "--json"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_TRUE(json::parse(r.out).contains("summary"));  // stdout: only the result
     std::size_t volumes = 0;

@@ -29,7 +29,8 @@ std::set<std::string> volume_ids(const json& manifest) {
 TEST(CliDecode, CompressedFilesThatDisagreeWithTheirHeaderFailTheirVolumeOnly) {
     test::TempDir dir;
     const json g = test::read_json(k_data / "decode_golden.json");
-    const auto r = test::run_lessmore({"reduce", (k_data / "decode").string(), "-o", (dir / "out").string(), "-t", "6", "-q"});
+    const auto r =
+        test::run_lessmore({"reduce", (k_data / "decode").string(), "-o", (dir / "out").string(), "-t", "6", "-q"});
     EXPECT_EQ(r.exit_code, 1) << r.err;
     const json m = test::read_json(dir / "out" / "manifest.json");
     std::set<std::string> good;
@@ -38,17 +39,20 @@ TEST(CliDecode, CompressedFilesThatDisagreeWithTheirHeaderFailTheirVolumeOnly) {
     const auto errors = errors_by_path(m);
     EXPECT_EQ(errors.size(), g["refused"].size());
     for (const json& bad : g["refused"]) {
-        const std::string path = (k_data / "decode" / bad["volume"].get<std::string>() / bad["file"].get<std::string>()).string();
+        const std::string path =
+            (k_data / "decode" / bad["volume"].get<std::string>() / bad["file"].get<std::string>()).string();
         SCOPED_TRACE(path);
         ASSERT_EQ(errors.count(path), 1u);
-        for (const json& must : bad["must_name"]) EXPECT_NE(errors.at(path).find(must.get<std::string>()), std::string::npos) << errors.at(path);
+        for (const json& must : bad["must_name"])
+            EXPECT_NE(errors.at(path).find(must.get<std::string>()), std::string::npos) << errors.at(path);
         EXPECT_NE(r.err.find(path), std::string::npos);  // reported on stderr too, one line each
     }
 }
 
 TEST(CliDecode, DamagedJpegSlicesFailTheirFolderOnly) {
     test::TempDir dir;
-    const auto r = test::run_lessmore({"reduce", (k_data / "decode-slices").string(), "-o", (dir / "out").string(), "-t", "6", "-q"});
+    const auto r = test::run_lessmore(
+        {"reduce", (k_data / "decode-slices").string(), "-o", (dir / "out").string(), "-t", "6", "-q"});
     EXPECT_EQ(r.exit_code, 1) << r.err;
     const json m = test::read_json(dir / "out" / "manifest.json");
     EXPECT_EQ(volume_ids(m), (std::set<std::string>{"good"}));
@@ -66,9 +70,9 @@ TEST(CliDecode, DamagedJpegSlicesFailTheirFolderOnly) {
 TEST(CliDecode, CompressedFilesGiveTheSameBytesWhateverMallocLeaves) {
     const auto quirks = k_data / "dicom-quirks";
     std::vector<std::string> inputs;
-    for (const char* name : {"wg04-ct1/CT1_RLE", "wg04-ct1/CT1_JPLL", "wg04-ct1/CT1_JLSL", "wg04-ct1/CT1_JLSN", "wg04-ct1/CT1_J2KR",
-                             "wg04-ct1/CT1_J2KI", "pydicom-data/693_J2KR.dcm", "pydicom-data/bad_sequence.dcm",
-                             "pydicom-data/explicit_VR-UN.dcm"}) {
+    for (const char* name : {"wg04-ct1/CT1_RLE", "wg04-ct1/CT1_JPLL", "wg04-ct1/CT1_JLSL", "wg04-ct1/CT1_JLSN",
+                             "wg04-ct1/CT1_J2KR", "wg04-ct1/CT1_J2KI", "pydicom-data/693_J2KR.dcm",
+                             "pydicom-data/bad_sequence.dcm", "pydicom-data/explicit_VR-UN.dcm"}) {
         inputs.push_back((quirks / name).string());
     }
     inputs.push_back((k_data / "readers" / "signed13-j2k").string());

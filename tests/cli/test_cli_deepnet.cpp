@@ -13,8 +13,8 @@ using nlohmann::json;
 
 TEST(CliDeepNet, WorksOutOfTheBoxAndRecordsTheModel) {
     test::TempDir dir;
-    const auto r = test::run_lessmore({"reduce", test::bundled_sample().string(), "-o", (dir / "o").string(), "--method",
-                                       "deepnet", "-t", "0.95", "--format", "none", "-q"});
+    const auto r = test::run_lessmore({"reduce", test::bundled_sample().string(), "-o", (dir / "o").string(),
+                                       "--method", "deepnet", "-t", "0.95", "--format", "none", "-q"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     const json m = test::read_json(dir / "o" / "manifest.json");
     const json& p = m["parameters"];
@@ -37,15 +37,19 @@ TEST(CliDeepNet, WorksOutOfTheBoxAndRecordsTheModel) {
 }
 
 TEST(CliDeepNet, StrategiesModesAndThreadIndependence) {
-    for (const std::vector<std::string>& mode : {std::vector<std::string>{"-t", "0.93"},
-                                                 std::vector<std::string>{"-t", "0.9", "--strategy", "pairs"},
-                                                 std::vector<std::string>{"-f", "0.2"}}) {
+    for (const std::vector<std::string>& mode :
+         {std::vector<std::string>{"-t", "0.93"}, std::vector<std::string>{"-t", "0.9", "--strategy", "pairs"},
+          std::vector<std::string>{"-f", "0.2"}}) {
         std::string first;
         for (const char* threads : {"1", "2", "3"}) {
             test::TempDir dir;
-            std::vector<std::string> args = {"reduce", test::bundled_sample().string(), "-o", (dir / "o").string(),
-                                             "--method", "deepnet", "--threads", threads, "--batch", "4",
-                                             "--format", "npy", "-q"};
+            std::vector<std::string> args = {"reduce",    test::bundled_sample().string(),
+                                             "-o",        (dir / "o").string(),
+                                             "--method",  "deepnet",
+                                             "--threads", threads,
+                                             "--batch",   "4",
+                                             "--format",  "npy",
+                                             "-q"};
             args.insert(args.end(), mode.begin(), mode.end());
             const auto r = test::run_lessmore(args);
             ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -65,8 +69,8 @@ TEST(CliDeepNet, StrategiesModesAndThreadIndependence) {
 
 TEST(CliDeepNet, ScoreWritesCosines) {
     test::TempDir dir;
-    const auto r = test::run_lessmore({"score", test::bundled_sample().string(), "--method", "deepnet", "-o",
-                                       (dir / "c.npy").string()});
+    const auto r = test::run_lessmore(
+        {"score", test::bundled_sample().string(), "--method", "deepnet", "-o", (dir / "c.npy").string()});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     const json g = test::read_json(test::source_dir() / "tests/golden/deepnet_golden.json");
     const std::string npy = test::read_file(dir / "c.npy");
@@ -77,7 +81,8 @@ TEST(CliDeepNet, ScoreWritesCosines) {
     const auto& idx = g["cosine"]["indices"];
     for (std::size_t a = 0; a < idx.size(); ++a)
         for (std::size_t b = 0; b < idx.size(); ++b)
-            EXPECT_NEAR(v[idx[a].get<std::size_t>() * 30 + idx[b].get<std::size_t>()], g["cosine"]["matrix"][a][b].get<double>(), 1e-5);
+            EXPECT_NEAR(v[idx[a].get<std::size_t>() * 30 + idx[b].get<std::size_t>()],
+                        g["cosine"]["matrix"][a][b].get<double>(), 1e-5);
 }
 
 TEST(CliDeepNet, ModelProblemsAreUsageErrors) {

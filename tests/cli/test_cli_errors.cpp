@@ -2,9 +2,9 @@
 // nothing crashes, hangs, or leaves a half-written OUT.
 #include "test_support.hpp"
 
-#include <fstream>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <fstream>
 
 namespace lessmore {
 namespace {
@@ -91,8 +91,8 @@ TEST(CliErrors, NonEmptyOutputIsRefusedUnlessForced) {
     EXPECT_TRUE(test::fs::exists(out / "manifest.json"));
     EXPECT_TRUE(test::fs::exists(out / "keep.txt"));  // only lessmore's own outputs are replaced
     // A second forced run with fewer kept slices leaves no stale slice files.
-    r = test::run_lessmore({"reduce", test::bundled_sample().string(), "-o", out.string(), "--method", "everyn", "--every",
-                            "30", "--force", "-q"});
+    r = test::run_lessmore({"reduce", test::bundled_sample().string(), "-o", out.string(), "--method", "everyn",
+                            "--every", "30", "--force", "-q"});
     EXPECT_EQ(r.exit_code, 0) << r.err;
     std::size_t files = 0;
     for (const auto& e : test::fs::recursive_directory_iterator(out / "slices"))
@@ -103,7 +103,8 @@ TEST(CliErrors, NonEmptyOutputIsRefusedUnlessForced) {
 TEST(CliErrors, OutputInsideInputIsRefused) {
     test::TempDir dir;
     good_nifti(dir / "data");
-    const auto r = test::run_lessmore({"reduce", (dir / "data").string(), "-o", (dir / "data" / "out").string(), "-t", "6"});
+    const auto r =
+        test::run_lessmore({"reduce", (dir / "data").string(), "-o", (dir / "data" / "out").string(), "-t", "6"});
     EXPECT_EQ(r.exit_code, 2);
     EXPECT_NE(r.err.find("inside INPUT"), std::string::npos) << r.err;
     EXPECT_FALSE(test::fs::exists(dir / "data" / "out"));
@@ -186,10 +187,12 @@ TEST(CliErrors, NoFileDescriptorLeaks) {
         good_nifti(p);
         test::copy_tree(test::dicom_fixtures() / "padded", p / "dicom");
         test::fs::create_directories(p / "rle");
-        test::fs::copy_file(test::source_dir() / "tests" / "data" / "dicom-quirks" / "wg04-ct1" / "CT1_RLE", p / "rle" / "CT1_RLE.dcm");
+        test::fs::copy_file(test::source_dir() / "tests" / "data" / "dicom-quirks" / "wg04-ct1" / "CT1_RLE",
+                            p / "rle" / "CT1_RLE.dcm");
     }
-    const std::string cmd = "ulimit -n 40 && '" + test::binary().string() + "' reduce '" + (dir / "data").string() + "' -o '" +
-                            (dir / "out").string() + "' -t 6 -q -j 2 2> '" + (dir / "err.txt").string() + "'";
+    const std::string cmd = "ulimit -n 40 && '" + test::binary().string() + "' reduce '" + (dir / "data").string() +
+                            "' -o '" + (dir / "out").string() + "' -t 6 -q -j 2 2> '" + (dir / "err.txt").string() +
+                            "'";
     EXPECT_EQ(std::system(("bash -c \"" + cmd + "\"").c_str()), 0) << test::read_file(dir / "err.txt");
     EXPECT_EQ(test::read_json(dir / "out" / "manifest.json")["volumes"].size(), 36u);
 }
@@ -238,14 +241,16 @@ TEST(CliErrors, OddButValidVolumesGiveSoundResults) {
     // NaN voxels in float data.
     std::vector<float> nan(16 * 16 * 3);
     for (std::size_t i = 0; i < nan.size(); ++i) nan[i] = i % 7 == 0 ? std::nanf("") : static_cast<float>(i % 50);
-    test::write_nifti(dir / "data" / "nan.nii", {16, 16, 3}, 16, std::string(reinterpret_cast<char*>(nan.data()), nan.size() * 4));
+    test::write_nifti(dir / "data" / "nan.nii", {16, 16, 3}, 16,
+                      std::string(reinterpret_cast<char*>(nan.data()), nan.size() * 4));
     // 2-D NIfTI (one slice, no third dimension).
     test::write_nifti(dir / "data" / "flat2d.nii", {16, 16}, 4,
                       std::string(reinterpret_cast<char*>(single.data()), single.size() * 2));
 
     for (const char* strategy : {"leader", "pairs"}) {
         const auto out = dir / (std::string("out-") + strategy);
-        std::vector<std::string> args = {"reduce", (dir / "data").string(), "-o", out.string(), "--format", "both", "-q"};
+        std::vector<std::string> args = {"reduce", (dir / "data").string(), "-o", out.string(), "--format", "both",
+                                         "-q"};
         if (std::string(strategy) == "leader") {
             args.insert(args.end(), {"-t", "6"});
         } else {
@@ -271,18 +276,51 @@ TEST(CliErrors, OddButValidVolumesGiveSoundResults) {
 namespace lessmore {
 namespace {
 
+// A FIFO, socket or device is never opened (reading one could block forever or never
+// end). Given as INPUT it is a usage error, like a path that does not exist; met in a
+// scanned folder it is listed in the manifest's "skipped" with what it is.
 TEST(CliErrors, FifoInputIsRefusedNotReadForever) {
     test::TempDir dir;
     const auto fifo = dir / "pipe.dcm";
     ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
     const auto r = test::run_lessmore({"reduce", fifo.string(), "-o", (dir / "out").string(), "-t", "6"});
     EXPECT_EQ(r.exit_code, 2);
-    EXPECT_NE(r.err.find("pipe.dcm: not a regular file"), std::string::npos) << r.err;
-    // Inside a dataset folder a FIFO is simply not a volume.
+    EXPECT_NE(r.err.find("pipe.dcm: a FIFO (not a regular file); an INPUT must be a file or a folder"),
+              std::string::npos)
+        << r.err;
+    EXPECT_FALSE(test::fs::exists(dir / "out"));
+    // A symbolic link to a device given directly: the same.
+    test::fs::create_symlink("/dev/zero", dir / "zero.nii");
+    const auto z = test::run_lessmore({"info", (dir / "zero.nii").string()});
+    EXPECT_EQ(z.exit_code, 2);
+    EXPECT_NE(z.err.find("zero.nii: a character device (not a regular file)"), std::string::npos) << z.err;
+
     good_nifti(dir / "data");
     ASSERT_EQ(::mkfifo((dir / "data" / "pipe.dcm").c_str(), 0600), 0);
-    const auto r2 = test::run_lessmore({"reduce", (dir / "data").string(), "-o", (dir / "out2").string(), "-t", "6", "-q"});
-    EXPECT_EQ(r2.exit_code, 0) << r2.err;
+    ASSERT_EQ(::mkfifo((dir / "data" / "pipe.nii").c_str(), 0600), 0);
+    test::fs::create_symlink("/dev/zero", dir / "data" / "zero.nrrd");
+    test::fs::create_directories(dir / "data" / "sub");
+    test::fs::create_symlink("/dev/null", dir / "data" / "sub" / "null");
+    const auto r2 =
+        test::run_lessmore({"reduce", (dir / "data").string(), "-o", (dir / "out2").string(), "-t", "6", "-q"});
+    EXPECT_EQ(r2.exit_code, 0) << r2.err;  // skipping is not a failure
+    const json m = test::read_json(dir / "out2" / "manifest.json");
+    EXPECT_EQ(m["volumes"].size(), 1u);
+    EXPECT_TRUE(m["errors"].empty()) << m["errors"].dump();
+    const std::string d = (dir / "data").string();
+    json skipped = json::array();
+    for (const auto& [name, reason] : {std::pair{"pipe.dcm", "a FIFO"},
+                                       {"pipe.nii", "a FIFO"},
+                                       {"sub/null", "a character device"},
+                                       {"zero.nrrd", "a character device"}}) {
+        skipped.push_back({{"path", d + "/" + name}, {"reason", std::string(reason) + " (not a regular file)"}});
+    }
+    EXPECT_EQ(m["skipped"], skipped);
+    EXPECT_EQ(m["summary"]["skipped"], 4);
+    // info lists them too.
+    const auto i = test::run_lessmore({"info", (dir / "data").string(), "--json"});
+    EXPECT_EQ(i.exit_code, 0) << i.err;
+    EXPECT_EQ(json::parse(i.out)["skipped"], m["skipped"]);
 }
 
 }  // namespace
@@ -297,19 +335,30 @@ TEST(CliErrors, TruncatedVolumeFilesAreRefusedNotZeroFilled) {
     const std::string short_data(1000, '\x11');
     const std::vector<std::pair<std::string, std::string>> files = {
         {"cut.nii.gz", gz.substr(0, gz.size() / 2)},
-        {"short.mha", "ObjectType = Image\nNDims = 3\nDimSize = 64 64 64\nElementType = MET_SHORT\n"
-                      "ElementDataFile = LOCAL\n" + short_data},
-        {"short.nrrd", "NRRD0004\ntype: short\ndimension: 3\nsizes: 64 64 64\nencoding: raw\nendian: little\n\n" + short_data},
+        {"short.mha",
+         "ObjectType = Image\nNDims = 3\nDimSize = 64 64 64\nElementType = MET_SHORT\n"
+         "ElementDataFile = LOCAL\n" +
+             short_data},
+        {"short.nrrd",
+         "NRRD0004\ntype: short\ndimension: 3\nsizes: 64 64 64\nencoding: raw\nendian: little\n\n" + short_data},
     };
     for (const auto& [name, bytes] : files) {
         test::TempDir dir;
         good_nifti(dir / "data" / "good");
         test::write_file(dir / "data" / name, bytes);
         expect_isolated_failure(dir / "data", dir / "out", name);
-        // Their headers are whole: info, which reads only headers, lists both volumes.
+        // info reads headers only: a compressed file's header is whole, so it is listed;
+        // raw data shorter than its header says is told by the file's size, so refused.
+        const bool compressed = name == "cut.nii.gz";
         const auto r = test::run_lessmore({"info", (dir / "data").string(), "--json"});
-        EXPECT_EQ(r.exit_code, 0) << name << ": " << r.err;
-        EXPECT_EQ(nlohmann::json::parse(r.out)["volumes"].size(), 2u) << name;
+        EXPECT_EQ(r.exit_code, compressed ? 0 : 1) << name << ": " << r.err;
+        const nlohmann::json j = nlohmann::json::parse(r.out);
+        EXPECT_EQ(j["volumes"].size(), compressed ? 2u : 1u) << name;
+        if (!compressed) {
+            ASSERT_EQ(j["errors"].size(), 1u) << name;
+            EXPECT_EQ(j["errors"][0]["message"], "the file holds 1,000 of the 524,288 bytes of voxels its header needs")
+                << name;
+        }
     }
 }
 
@@ -319,7 +368,9 @@ TEST(CliErrors, ErrorMessagesAreTheSameOnEveryRun) {
     test::write_file(dir / "data" / "bad.nrrd", "NRRD0004\ntype: short\ndimension: 3\nsizes: 4 4 4\nencoding: raw\n\n");
     std::string first;
     for (const char* out : {"a", "b"}) {
-        EXPECT_EQ(test::run_lessmore({"reduce", (dir / "data").string(), "-o", (dir / out).string(), "-t", "6", "-q"}).exit_code, 1);
+        EXPECT_EQ(test::run_lessmore({"reduce", (dir / "data").string(), "-o", (dir / out).string(), "-t", "6", "-q"})
+                      .exit_code,
+                  1);
         const nlohmann::json m = test::read_json(dir / out / "manifest.json");
         const std::string message = m["errors"][0]["message"];
         EXPECT_EQ(message.find("0x"), std::string::npos) << message;  // no object addresses

@@ -41,7 +41,9 @@ json decisions(const test::fs::path& out) {
         }
         d.push_back({{"id", v["id"]}, {"slices", slices}});
     }
-    return {{"volumes", d}, {"summary", test::stable_manifest(m)["summary"]}, {"duplicates", m.value("duplicate_volumes", json())}};
+    return {{"volumes", d},
+            {"summary", test::stable_manifest(m)["summary"]},
+            {"duplicates", m.value("duplicate_volumes", json())}};
 }
 
 // A float32 .npy's values (2-D, C order) and shape.
@@ -66,13 +68,15 @@ TEST(CliFeatures, RoundTripGivesTheInProcessDecisions) {
              {std::vector<std::string>{"-t", "0.95"}, std::vector<std::string>{"-f", "0.3"}}) {
             std::vector<std::string> common = {"--method", "deepnet", "--scope", scope, "--format", "none"};
             common.insert(common.end(), mode.begin(), mode.end());
-            if (std::string(scope) == "dataset" && mode[0] == "-f") common.insert(common.end(), {"--scope-threshold", "0.95"});
-            auto a = std::vector<std::string>{"reduce", in, "-o", (dir / "a").string(), "--force", "--save-features",
-                                              saved.string()};
+            if (std::string(scope) == "dataset" && mode[0] == "-f")
+                common.insert(common.end(), {"--scope-threshold", "0.95"});
+            auto a = std::vector<std::string>{
+                "reduce", in, "-o", (dir / "a").string(), "--force", "--save-features", saved.string()};
             a.insert(a.end(), common.begin(), common.end());
             auto r = run(a);
             ASSERT_EQ(r.exit_code, 0) << r.err;
-            auto b = std::vector<std::string>{"reduce", in, "-o", (dir / "b").string(), "--force", "--features", saved.string()};
+            auto b = std::vector<std::string>{"reduce",  in,           "-o",          (dir / "b").string(),
+                                              "--force", "--features", saved.string()};
             b.insert(b.end(), common.begin(), common.end());
             r = run(b);
             ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -88,7 +92,8 @@ TEST(CliFeatures, RoundTripGivesTheInProcessDecisions) {
                 EXPECT_EQ(test::read_file(dir / "again" / f), test::read_file(saved / f)) << f;
         }
     }
-    EXPECT_EQ(test::read_file(saved / "index.csv"), "volume,file,slices\na.nii.gz,a.nii.gz.npy,30\nb.nii.gz,b.nii.gz.npy,30\n");
+    EXPECT_EQ(test::read_file(saved / "index.csv"),
+              "volume,file,slices\na.nii.gz,a.nii.gz.npy,30\nb.nii.gz,b.nii.gz.npy,30\n");
     std::size_t rows = 0, cols = 0;
     read_npy_f32(saved / "a.nii.gz.npy", rows, cols);
     EXPECT_EQ(rows, 30u);
@@ -99,20 +104,24 @@ TEST(CliFeatures, SweepScoreAndReportWorkFromFeatures) {
     test::TempDir dir;
     const auto in = two_volumes(dir).string();
     const auto saved = (dir / "features").string();
-    ASSERT_EQ(run({"reduce", in, "-o", (dir / "a").string(), "--method", "deepnet", "-t", "0.95", "--save-features", saved,
-                   "--format", "none"})
+    ASSERT_EQ(run({"reduce", in, "-o", (dir / "a").string(), "--method", "deepnet", "-t", "0.95", "--save-features",
+                   saved, "--format", "none"})
                   .exit_code,
               0);
     const auto s1 = test::run_lessmore({"sweep", in, "--method", "deepnet", "--thresholds", "0.9,0.95,0.99", "--json"});
-    const auto s2 = test::run_lessmore({"sweep", in, "--method", "deepnet", "--features", saved, "--thresholds", "0.9,0.95,0.99", "--json"});
+    const auto s2 = test::run_lessmore(
+        {"sweep", in, "--method", "deepnet", "--features", saved, "--thresholds", "0.9,0.95,0.99", "--json"});
     ASSERT_EQ(s1.exit_code, 0) << s1.err;
     ASSERT_EQ(s2.exit_code, 0) << s2.err;
     json j1 = json::parse(s1.out), j2 = json::parse(s2.out);
     EXPECT_EQ(j1["volumes"], j2["volumes"]);
     const std::string one = (test::fs::path(in) / "a.nii.gz").string();
-    ASSERT_EQ(test::run_lessmore({"score", in, "--volume", "a.nii.gz", "--method", "deepnet", "-o", (dir / "m1.npy").string()}).exit_code, 0);
-    const auto r = test::run_lessmore({"score", in, "--volume", "a.nii.gz", "--method", "deepnet", "--features", saved, "-o",
-                                       (dir / "m2.npy").string()});
+    ASSERT_EQ(test::run_lessmore(
+                  {"score", in, "--volume", "a.nii.gz", "--method", "deepnet", "-o", (dir / "m1.npy").string()})
+                  .exit_code,
+              0);
+    const auto r = test::run_lessmore({"score", in, "--volume", "a.nii.gz", "--method", "deepnet", "--features", saved,
+                                       "-o", (dir / "m2.npy").string()});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(test::read_file(dir / "m1.npy"), test::read_file(dir / "m2.npy"));
     ASSERT_EQ(run({"reduce", in, "-o", (dir / "b").string(), "--method", "deepnet", "-t", "0.95", "--features", saved,
@@ -124,8 +133,8 @@ TEST(CliFeatures, SweepScoreAndReportWorkFromFeatures) {
 
 TEST(CliFeatures, HashBitsAreSavedAsTheManifestsDigest) {
     test::TempDir dir;
-    const auto r = run({"reduce", test::bundled_sample().string(), "-o", (dir / "o").string(), "-t", "6", "--save-features",
-                        (dir / "f").string(), "--format", "none"});
+    const auto r = run({"reduce", test::bundled_sample().string(), "-o", (dir / "o").string(), "-t", "6",
+                        "--save-features", (dir / "f").string(), "--format", "none"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     std::size_t rows = 0, cols = 0;
     const auto v = read_npy_f32(dir / "f" / "example_ct_sm.nii.gz.npy", rows, cols);
@@ -139,8 +148,8 @@ TEST(CliFeatures, HashBitsAreSavedAsTheManifestsDigest) {
             EXPECT_EQ(v[i * 64 + b], static_cast<float>((digit >> (3 - b % 4)) & 1)) << i << " bit " << b;
         }
     }
-    const auto ssim = run({"reduce", test::bundled_sample().string(), "-o", (dir / "s").string(), "--method", "ssim", "-t",
-                           "0.9", "--save-features", (dir / "g").string()});
+    const auto ssim = run({"reduce", test::bundled_sample().string(), "-o", (dir / "s").string(), "--method", "ssim",
+                           "-t", "0.9", "--save-features", (dir / "g").string()});
     EXPECT_EQ(ssim.exit_code, 2);
     EXPECT_NE(ssim.err.find("keeps no per-slice features"), std::string::npos) << ssim.err;
 }
@@ -154,8 +163,8 @@ TEST(CliFeatures, BadFeaturesFailTheirVolumeOrTheRun) {
                   .exit_code,
               0);
     auto reduce_with = [&](const test::fs::path& features) {
-        return test::run_lessmore({"reduce", in, "-o", (dir / "o").string(), "--force", "--method", "deepnet", "-t", "0.95",
-                                   "--features", features.string(), "--format", "none", "-q"});
+        return test::run_lessmore({"reduce", in, "-o", (dir / "o").string(), "--force", "--method", "deepnet", "-t",
+                                   "0.95", "--features", features.string(), "--format", "none", "-q"});
     };
     auto variant = [&](const std::string& name) {
         const auto d = dir / name;
@@ -211,7 +220,8 @@ TEST(CliFeatures, BadFeaturesFailTheirVolumeOrTheRun) {
                 const std::uint32_t sign = (u >> 16) & 0x8000u;
                 const int exponent = static_cast<int>((u >> 23) & 0xff) - 127 + 15;
                 std::uint16_t h = static_cast<std::uint16_t>(sign);
-                if (exponent > 0 && exponent < 31) h = static_cast<std::uint16_t>(sign | (exponent << 10) | ((u >> 13) & 0x3ff));
+                if (exponent > 0 && exponent < 31)
+                    h = static_cast<std::uint16_t>(sign | (exponent << 10) | ((u >> 13) & 0x3ff));
                 bytes += static_cast<char>(h & 0xff);
                 bytes += static_cast<char>(h >> 8);
             }
@@ -229,8 +239,10 @@ TEST(CliFeatures, BadFeaturesFailTheirVolumeOrTheRun) {
     const std::vector<RunCase> whole = {
         {"noindex", "", "no index"},
         {"header", "id,path\n", "header volume,file,slices"},
-        {"twice", "volume,file,slices\na.nii.gz,a.nii.gz.npy,30\na.nii.gz,a.nii.gz.npy,30\n", "row 3: volume 'a.nii.gz' is listed twice"},
-        {"elsewhere", "volume,file,slices\na.nii.gz,../good/a.nii.gz.npy,30\n", "row 2: volume 'a.nii.gz' has its features in 'a.nii.gz.npy'"},
+        {"twice", "volume,file,slices\na.nii.gz,a.nii.gz.npy,30\na.nii.gz,a.nii.gz.npy,30\n",
+         "row 3: volume 'a.nii.gz' is listed twice"},
+        {"elsewhere", "volume,file,slices\na.nii.gz,../good/a.nii.gz.npy,30\n",
+         "row 2: volume 'a.nii.gz' has its features in 'a.nii.gz.npy'"},
         {"unreadable", "volume,file,slices\nx.nii.gz,x.nii.gz.npy,30\n", "none of the 1 files"},
     };
     for (const RunCase& c : whole) {

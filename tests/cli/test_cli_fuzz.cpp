@@ -6,15 +6,15 @@
 // reader must notice — is listed in the manifest's errors by its path.
 #include "test_support.hpp"
 
-#include <opencv2/imgcodecs.hpp>
-#include <zlib.h>
+#include <cstdlib>
 
-#include <chrono>
-#include <csignal>
+#include <zlib.h>
+#include <opencv2/imgcodecs.hpp>
+
+#include <map>
+#include <optional>
 #include <random>
 #include <set>
-#include <sys/wait.h>
-#include <thread>
 
 namespace lessmore {
 namespace {
@@ -65,9 +65,62 @@ public:
         }
     }
 
+    // DICOM seeds: the header made to disagree with the pixel data or the codestream —
+    // Rows or Columns one more or less, Columns 65535, BitsAllocated 32, a colour
+    // PhotometricInterpretation. Every one must fail its file (docs/dicom.md, "Compressed
+    // pixel data" and "What makes a series fail"); Rows and Columns swapped must fail or
+    // give the same image (a square one).
+    void add_header_mutations(const Seed& s) {
+        const auto rows = us_value(s.bytes, 0x0010), columns = us_value(s.bytes, 0x0011);
+        if (!rows || !columns) return;
+        const auto with = [&](std::uint16_t element, std::uint16_t value) {
+            std::string b = s.bytes;
+            set_us(b, element, value);
+            return b;
+        };
+        write(s, "rows-plus1", with(0x0010, static_cast<std::uint16_t>(*rows + 1)), true);
+        write(s, "rows-minus1", with(0x0010, static_cast<std::uint16_t>(*rows - 1)), true);
+        write(s, "columns-plus1", with(0x0011, static_cast<std::uint16_t>(*columns + 1)), true);
+        write(s, "columns-65535", with(0x0011, 65535), true);
+        if (us_value(s.bytes, 0x0100)) write(s, "bits32", with(0x0100, 32), true);
+        std::string swapped = with(0x0010, *columns);
+        set_us(swapped, 0x0011, *rows);
+        write(s, "swapped", swapped, *rows != *columns);
+        const std::size_t photometric = element_value(s.bytes, 0x0004, "CS");
+        if (photometric != std::string::npos) {
+            std::string b = s.bytes;
+            const std::size_t length = static_cast<std::uint8_t>(b[photometric - 2]);
+            const std::string colour = length >= 13 ? "PALETTE COLOR" : "RGB";
+            b.replace(photometric, colour.size(), colour);
+            for (std::size_t k = colour.size(); k < length; ++k) b[photometric + k] = ' ';
+            write(s, "colour", b, true);
+        }
+    }
+
     const std::vector<Case>& cases() const { return m_cases; }
 
 private:
+    // Where the value of (0028,element) starts, in explicit VR little endian (tag, VR, 2-byte
+    // length), or npos.
+    static std::size_t element_value(const std::string& b, std::uint16_t element, const char* vr) {
+        std::string tag("\x28\x00", 2);
+        tag.push_back(static_cast<char>(element & 0xff));
+        tag.push_back(static_cast<char>(element >> 8));
+        tag += vr;
+        const std::size_t at = b.find(tag);
+        return at == std::string::npos || at + 8 > b.size() ? std::string::npos : at + 8;
+    }
+    static std::optional<std::uint16_t> us_value(const std::string& b, std::uint16_t element) {
+        const std::size_t at = element_value(b, element, "US");
+        if (at == std::string::npos || at + 2 > b.size() || b[at - 2] != 2) return std::nullopt;
+        return static_cast<std::uint16_t>(static_cast<std::uint8_t>(b[at]) | static_cast<std::uint8_t>(b[at + 1]) << 8);
+    }
+    static void set_us(std::string& b, std::uint16_t element, std::uint16_t value) {
+        const std::size_t at = element_value(b, element, "US");
+        b[at] = static_cast<char>(value & 0xff);
+        b[at + 1] = static_cast<char>(value >> 8);
+    }
+
     void write(const Seed& s, const std::string& what, const std::string& bytes, bool must_notice) {
         // Each case in a folder of its own: its own source, so its damage is its own.
         const std::string folder = s.name + "-" + what;
@@ -110,7 +163,8 @@ std::string voxels() {
     for (int z = 0; z < 6; ++z)
         for (int y = 0; y < 48; ++y)
             for (int x = 0; x < 64; ++x) {
-                const auto value = static_cast<std::int16_t>(((x - 32) * (x - 32) + (y - 24) * (y - 24) < 400 ? 40 : -1000) + z * 3 + x);
+                const auto value = static_cast<std::int16_t>(
+                    ((x - 32) * (x - 32) + (y - 24) * (y - 24) < 400 ? 40 : -1000) + z * 3 + x);
                 v.append(reinterpret_cast<const char*>(&value), 2);
             }
     return v;
@@ -151,8 +205,10 @@ std::vector<Seed> volume_seeds(const test::fs::path& scratch) {
             {"packed.nii.gz", gzip(nii), 64},
             {"sample.nii.gz", file(test::bundled_sample()), 64},
             {"raw.mha", mha_head + "ElementDataFile = LOCAL\n" + v, mha_head.size() + 24},
-            {"zipped.mha", mha_head + "CompressedData = True\nCompressedDataSize = " + std::to_string(z.size()) +
-                               "\nElementDataFile = LOCAL\n" + z, mha_head.size() + 60},
+            {"zipped.mha",
+             mha_head + "CompressedData = True\nCompressedDataSize = " + std::to_string(z.size()) +
+                 "\nElementDataFile = LOCAL\n" + z,
+             mha_head.size() + 60},
             {"raw.nrrd", nrrd_head + "encoding: raw\n\n" + v, nrrd_head.size() + 15},
             {"zipped.nrrd", nrrd_head + "encoding: gzip\n\n" + gzip(v), nrrd_head.size() + 16}};
 }
@@ -170,32 +226,11 @@ std::vector<Seed> image_seeds() {
         cv::imencode(ext, m, buf);
         return std::string(buf.begin(), buf.end());
     };
-    return {{"grey.png", encode(".png", grey), 64},  {"deep.png", encode(".png", deep), 64},
-            {"photo.jpg", encode(".jpg", colour), 600}, {"grey.jpg", encode(".jpg", grey), 600},
+    return {{"grey.png", encode(".png", grey), 64},
+            {"deep.png", encode(".png", deep), 64},
+            {"photo.jpg", encode(".jpg", colour), 600},
+            {"grey.jpg", encode(".jpg", grey), 600},
             {"scan.tif", encode(".tif", deep), 0}};
-}
-
-struct Outcome {
-    int exit_code = -1;
-    bool timed_out = false;
-};
-
-// The CLI on the corpus, stopped (and failed) if it runs past `limit`.
-Outcome run_with_limit(const std::vector<std::string>& args, const test::fs::path& dir, std::chrono::seconds limit) {
-    const int pid = test::spawn_lessmore(args, dir / "stdout.txt", dir / "stderr.txt");
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    for (;;) {
-        int status = 0;
-        if (::waitpid(pid, &status, WNOHANG) == pid) {
-            return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), false};
-        }
-        if (std::chrono::steady_clock::now() > deadline) {
-            ::kill(pid, SIGKILL);
-            ::waitpid(pid, nullptr, 0);
-            return {-1, true};
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
 }
 
 void check_corpus(const std::string& family, const std::vector<Seed>& seeds, unsigned rng_seed) {
@@ -205,12 +240,13 @@ void check_corpus(const std::string& family, const std::vector<Seed>& seeds, uns
     for (const Seed& s : seeds) corpus.add(s);
     test::copy_tree(test::bundled_sample().parent_path(), root / "good");
     const auto out = dir / "out";
-    const Outcome o = run_with_limit({"reduce", root.string(), "-o", out.string(), "-t", "6", "--format", "npy",
-                                      "--progress", "none"},
-                                     dir.path(), std::chrono::seconds(600));
-    const std::string err = test::fs::exists(dir / "stderr.txt") ? test::read_file(dir / "stderr.txt") : "";
+    const test::LimitedRun o = test::run_lessmore_with_limit(
+        {"reduce", root.string(), "-o", out.string(), "-t", "6", "--format", "npy", "--progress", "none"}, dir.path(),
+        600);
+    const std::string& err = o.err;
     ASSERT_FALSE(o.timed_out) << family << ": the run hung";
-    ASSERT_TRUE(o.exit_code == 0 || o.exit_code == 1) << family << ": exit " << o.exit_code << "\n" << err.substr(0, 4000);
+    ASSERT_TRUE(o.exit_code == 0 || o.exit_code == 1) << family << ": exit " << o.exit_code << "\n"
+                                                      << err.substr(0, 4000);
     const json m = test::read_json(out / "manifest.json");
     std::set<std::string> failed, reduced;
     for (const auto& e : m["errors"]) {
@@ -219,7 +255,8 @@ void check_corpus(const std::string& family, const std::vector<Seed>& seeds, uns
         failed.insert(test::fs::relative(path, root).string());
     }
     for (const auto& v : m["volumes"]) reduced.insert(v["id"].get<std::string>());
-    EXPECT_EQ(reduced.count("good/example_ct_sm.nii.gz"), 1u) << family << ": the good volume beside the damaged ones was not reduced";
+    EXPECT_EQ(reduced.count("good/example_ct_sm.nii.gz"), 1u)
+        << family << ": the good volume beside the damaged ones was not reduced";
     std::size_t noticed = 0, must = 0;
     for (const Case& c : corpus.cases()) {
         const std::string folder = test::fs::path(c.file).parent_path().string();
@@ -232,13 +269,38 @@ void check_corpus(const std::string& family, const std::vector<Seed>& seeds, uns
         }
     }
     std::size_t crashed = 0;
-    for (const auto& e : m["errors"]) crashed += e["message"].get<std::string>().rfind("decoder crashed", 0) == 0 ||
-                                                 e["message"].get<std::string>().rfind("decoder hung", 0) == 0;
-    std::cerr << "[ fuzz     ] " << family << ": " << crashed << " decoder crashes contained; " << family << ": " << corpus.cases().size() << " cases, " << failed.size() << " refused, "
-              << (reduced.size() - 1) << " reduced; " << noticed << " of " << must << " truncations noticed\n";
+    for (const auto& e : m["errors"])
+        crashed += e["message"].get<std::string>().rfind("decoder crashed", 0) == 0 ||
+                   e["message"].get<std::string>().rfind("decoder hung", 0) == 0;
+    std::cerr << "[ fuzz     ] " << family << ": " << crashed << " decoder crashes contained; " << family << ": "
+              << corpus.cases().size() << " cases, " << failed.size() << " refused, " << (reduced.size() - 1)
+              << " reduced; " << noticed << " of " << must << " truncations noticed\n";
 }
 
 TEST(Fuzz, DicomEveryTransferSyntax) { check_corpus("dicom", dicom_seeds(), 1); }
+
+TEST(Fuzz, DicomHeadersThatDisagreeWithTheirPixels) {
+    test::TempDir dir;
+    const auto root = dir / "corpus";
+    Corpus corpus(root, 4);
+    for (const Seed& s : dicom_seeds()) corpus.add_header_mutations(s);
+    ASSERT_GT(corpus.cases().size(), 60u);
+    test::copy_tree(test::bundled_sample().parent_path(), root / "good");
+    const test::LimitedRun o = test::run_lessmore_with_limit(
+        {"reduce", root.string(), "-o", (dir / "out").string(), "-t", "6", "--format", "npy", "--progress", "none"},
+        dir.path(), 600);
+    ASSERT_FALSE(o.timed_out);
+    ASSERT_EQ(o.exit_code, 1) << o.err.substr(0, 2000);
+    const json m = test::read_json(dir / "out" / "manifest.json");
+    std::set<std::string> failed, reduced;
+    for (const auto& e : m["errors"]) failed.insert(test::fs::relative(e["path"].get<std::string>(), root).string());
+    for (const auto& v : m["volumes"]) reduced.insert(v["id"].get<std::string>());
+    EXPECT_EQ(reduced.count("good/example_ct_sm.nii.gz"), 1u);
+    for (const Case& c : corpus.cases()) {
+        const std::string folder = test::fs::path(c.file).parent_path().string();
+        if (c.must_notice) EXPECT_TRUE(failed.count(c.file) || failed.count(folder)) << c.file << " was accepted";
+    }
+}
 
 TEST(Fuzz, VolumeFiles) {
     test::TempDir scratch;
@@ -246,6 +308,65 @@ TEST(Fuzz, VolumeFiles) {
 }
 
 TEST(Fuzz, ImageFolders) { check_corpus("images", image_seeds(), 3); }
+
+// Every file a run writes, by its path under OUT, with its bytes (the manifests without
+// their timing fields).
+std::map<std::string, std::string> outputs_of(const test::fs::path& out) {
+    std::map<std::string, std::string> files;
+    for (const auto& e : test::fs::recursive_directory_iterator(out)) {
+        if (!e.is_regular_file()) continue;
+        const std::string rel = test::fs::relative(e.path(), out).string();
+        if (rel.rfind(".lessmore", 0) == 0) continue;  // records hold timings too
+        files[rel] = rel == "manifest.json" ? test::stable_manifest(test::read_json(e.path())).dump() : file(e.path());
+    }
+    return files;
+}
+
+// No byte a run writes was left in memory by something else: the whole corpus (every
+// family's damage, the header mutations, the decode and volume-file fixtures) reduced
+// twice, with malloc filling fresh and freed memory with different bytes
+// (MALLOC_PERTURB_, inherited by the decoder workers), gives byte-identical slices and
+// manifests. A decoder that leaves part of an image unwritten, or a reader that emits
+// bytes beyond what it read, makes the two runs differ.
+TEST(Fuzz, EveryOutputByteWasDecodedNotLeftInMemory) {
+    test::TempDir dir;
+    const auto root = dir / "corpus";
+    test::TempDir scratch;
+    Corpus corpus(root, 5);
+    for (const Seed& s : dicom_seeds()) {
+        corpus.add(s);
+        corpus.add_header_mutations(s);
+    }
+    for (const Seed& s : volume_seeds(scratch.path())) corpus.add(s);
+    for (const Seed& s : image_seeds()) corpus.add(s);
+    const auto data = test::source_dir() / "tests" / "data";
+    for (const char* fixtures : {"decode", "decode-slices", "volume-files", "readers"})
+        test::copy_tree(data / fixtures, root / fixtures);
+    test::copy_tree(test::bundled_sample().parent_path(), root / "good");
+    std::map<std::string, std::string> first;
+    for (const char* perturb : {"85", "170"}) {
+        ::setenv("MALLOC_PERTURB_", perturb, 1);
+        const auto out = dir / (std::string("out-") + perturb);
+        const test::LimitedRun o = test::run_lessmore_with_limit(
+            {"reduce", root.string(), "-o", out.string(), "-t", "6", "--format", "both", "--progress", "none"},
+            dir.path(), 900);
+        ::unsetenv("MALLOC_PERTURB_");
+        ASSERT_FALSE(o.timed_out);
+        ASSERT_TRUE(o.exit_code == 0 || o.exit_code == 1) << o.err.substr(0, 2000);
+        const auto files = outputs_of(out);
+        if (first.empty()) {
+            first = files;
+            EXPECT_GT(first.size(), 100u);
+            continue;
+        }
+        ASSERT_EQ(files.size(), first.size());
+        for (const auto& [rel, bytes] : first) {
+            const auto it = files.find(rel);
+            ASSERT_NE(it, files.end()) << rel << " written in one run only";
+            EXPECT_TRUE(it->second == bytes) << rel << " differs between MALLOC_PERTURB_=85 and 170";
+        }
+    }
+}
 
 }  // namespace
 }  // namespace lessmore

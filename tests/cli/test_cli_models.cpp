@@ -27,21 +27,35 @@ const json& entry(const std::string& model) {
     return expected()["models"][key];
 }
 
-#define REQUIRE_TORCH_MODELS()                                                                                            \
-    if (!test::fs::exists(k_models / "expected.json"))                                                                    \
-    GTEST_SKIP() << "no models exported to " << k_models << ": python3-torch and python3-torchvision are not installed " \
+#define REQUIRE_TORCH_MODELS()                                                   \
+    if (!test::fs::exists(k_models / "expected.json"))                           \
+    GTEST_SKIP() << "no models exported to " << k_models                         \
+                 << ": python3-torch and python3-torchvision are not installed " \
                     "(bash scripts/setup.sh test installs them)"
 
 // Runs reduce with the model and returns the embeddings it saved (rows of the one volume).
-std::vector<std::vector<float>> lessmore_embeddings(const std::string& model, const std::vector<std::string>& extra = {}) {
+std::vector<std::vector<float>> lessmore_embeddings(const std::string& model,
+                                                    const std::vector<std::string>& extra = {}) {
     test::TempDir dir;
     const json& m = entry(model);
     const bool hu = m["channels"] == 1;
     const std::string input = hu ? (k_models / "hu" / "volume.nii.gz").string()
                                  : (k_models / "images" / std::to_string(m["size"].get<int>())).string();
-    std::vector<std::string> args = {"reduce", input, "-o", (dir / "o").string(), "--method", "deepnet", "--model",
-                                     (k_models / model).string(), "-t", "0.99", "--format", "none", "--save-features",
-                                     (dir / "f").string(), "-q"};
+    std::vector<std::string> args = {"reduce",
+                                     input,
+                                     "-o",
+                                     (dir / "o").string(),
+                                     "--method",
+                                     "deepnet",
+                                     "--model",
+                                     (k_models / model).string(),
+                                     "-t",
+                                     "0.99",
+                                     "--format",
+                                     "none",
+                                     "--save-features",
+                                     (dir / "f").string(),
+                                     "-q"};
     if (!hu) args.insert(args.end(), {"--intensity", "none"});  // the PNGs are the 8-bit slices as they are
     args.insert(args.end(), extra.begin(), extra.end());
     const auto r = test::run_lessmore(args);
@@ -91,7 +105,8 @@ TEST(TorchModels, ResNet18AtEveryOpsetTracedOrScriptedMatchesTorch) {
     REQUIRE_TORCH_MODELS();
     const auto& variants = expected()["resnet18_variants"];
     ASSERT_EQ(variants.size(), 7u);  // opsets 12-17 and torch.jit.script; opset 11 is resnet18.onnx
-    for (const auto& v : variants) expect_torchs_embeddings(v.get<std::string>() + ".onnx", lessmore_embeddings(v.get<std::string>() + ".onnx"));
+    for (const auto& v : variants)
+        expect_torchs_embeddings(v.get<std::string>() + ".onnx", lessmore_embeddings(v.get<std::string>() + ".onnx"));
 }
 
 TEST(TorchModels, TorchScriptMatchesTorchsForwardPass) {
@@ -115,8 +130,9 @@ TEST(TorchModels, FamiliesOpenCvCannotRunAreRefusedNamingTheOperator) {
     for (const Case& c : {Case{"convnext_tiny.onnx", "operator Div (node /classifier/classifier.0/Div)"},
                           Case{"vit_small.onnx", "operator Mul (node /Mul_1)"}}) {
         test::TempDir dir;
-        const auto r = test::run_lessmore({"reduce", (k_models / "images" / "64").string(), "-o", (dir / "o").string(),
-                                           "--method", "deepnet", "--model", (k_models / c.model).string(), "-t", "0.9"});
+        const auto r =
+            test::run_lessmore({"reduce", (k_models / "images" / "64").string(), "-o", (dir / "o").string(), "--method",
+                                "deepnet", "--model", (k_models / c.model).string(), "-t", "0.9"});
         EXPECT_EQ(r.exit_code, 2) << r.err;
         EXPECT_NE(r.err.find(c.mention), std::string::npos) << r.err;
         EXPECT_NE(r.err.find("--model MODEL.pt"), std::string::npos) << r.err;
@@ -136,7 +152,8 @@ TEST(TorchModels, InputsThatDisagreeWithTheModelAreUsageErrors) {
         {{"--model", (k_models / "ct_cnn.onnx").string(), "--channels", "3"}, "has 1 channel but 3 are given"},
         {{"--model", (k_models / "resnet18.onnx").string(), "--input-size", "100"},
          "the graph's input is 224x224 but the input size given is 100x100"},
-        {{"--model", (k_models / "ct_cnn.pt").string(), "--channels", "3"}, "the TorchScript model failed on a batch of 1 x 3"},
+        {{"--model", (k_models / "ct_cnn.pt").string(), "--channels", "3"},
+         "the TorchScript model failed on a batch of 1 x 3"},
         {{"--model", (k_models / "ct_cnn.onnx").string(), "--values", "8bit", "--window", "0,1"}, "only with values"},
     };
     for (const Case& c : cases) {

@@ -32,7 +32,8 @@ std::vector<std::string> split_lines(const std::string& s) {
 TEST(CliReduce, BundledSampleManifestAndOutputs) {
     test::TempDir dir;
     const auto out = dir / "out";
-    const auto r = test::run_lessmore({"reduce", test::bundled_sample().string(), "-o", out.string(), "--threshold", "6"});
+    const auto r =
+        test::run_lessmore({"reduce", test::bundled_sample().string(), "-o", out.string(), "--threshold", "6"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_NE(r.out.find("example_ct_sm.nii.gz"), std::string::npos);
     const json m = test::read_json(out / "manifest.json");
@@ -78,7 +79,8 @@ TEST(CliReduce, BundledSampleManifestAndOutputs) {
     EXPECT_LT(kept, 30u);
     // Leader: kept slices end up pairwise dissimilar.
     for (std::size_t a = 0; a < kept_hashes.size(); ++a)
-        for (std::size_t b = a + 1; b < kept_hashes.size(); ++b) EXPECT_GT(popcount_distance(kept_hashes[a], kept_hashes[b]), 6);
+        for (std::size_t b = a + 1; b < kept_hashes.size(); ++b)
+            EXPECT_GT(popcount_distance(kept_hashes[a], kept_hashes[b]), 6);
     // Only the kept slices were written, nothing else (no temporaries).
     std::size_t files = 0;
     for (const auto& e : test::fs::recursive_directory_iterator(out / "slices"))
@@ -97,7 +99,9 @@ TEST(CliReduce, BundledSampleManifestAndOutputs) {
 TEST(CliReduce, PngIsTheEightBitImageTheMetricSaw) {
     test::TempDir dir;
     const auto out = dir / "out";
-    ASSERT_EQ(test::run_lessmore({"reduce", test::bundled_sample().string(), "-o", out.string(), "-t", "0", "-q"}).exit_code, 0);
+    ASSERT_EQ(
+        test::run_lessmore({"reduce", test::bundled_sample().string(), "-o", out.string(), "-t", "0", "-q"}).exit_code,
+        0);
     const json golden = test::read_json(test::source_dir() / "tests/golden/dhash_golden.json");
     std::map<int, std::string> sha;
     for (const auto& gv : golden["volumes"])
@@ -125,8 +129,8 @@ TEST(CliReduce, ThreadCountNeverChangesTheManifest) {
         std::map<std::string, json> manifests;
         for (const char* threads : {"1", "2", "3"}) {
             const auto out = dir / (std::string(strategy) + threads);
-            std::vector<std::string> args = {"reduce", test::ct_data().string(), "-o", out.string(),
-                                             "--threads", threads, "--format", "both", "-q"};
+            std::vector<std::string> args = {
+                "reduce", test::ct_data().string(), "-o", out.string(), "--threads", threads, "--format", "both", "-q"};
             args.insert(args.end(), extra.begin(), extra.end());
             const auto r = test::run_lessmore(args);
             ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -172,9 +176,9 @@ TEST(CliReduce, NameOrderReproducesTheReleasedScript) {
         for (int t : {3, 6, 12}) {
             for (const char* order : {"name", "position"}) {
                 test::TempDir dir;
-                const auto r = test::run_lessmore({"reduce", (test::ct_data() / gv["dataset"].get<std::string>()).string(),
-                                                   "-o", (dir / "o").string(), "-t", std::to_string(t), "--order", order,
-                                                   "--format", "none", "-q"});
+                const auto r = test::run_lessmore(
+                    {"reduce", (test::ct_data() / gv["dataset"].get<std::string>()).string(), "-o",
+                     (dir / "o").string(), "-t", std::to_string(t), "--order", order, "--format", "none", "-q"});
                 ASSERT_EQ(r.exit_code, 0) << r.err;
                 const json m = test::read_json(dir / "o" / "manifest.json");
                 std::vector<std::string> kept;
@@ -190,8 +194,8 @@ TEST(CliReduce, NameOrderReproducesTheReleasedScript) {
 TEST(CliReduce, PairsFractionKeepsCeilOfTheFraction) {
     test::TempDir dir;
     const auto out = dir / "o";
-    const auto r = test::run_lessmore({"reduce", test::bundled_sample().string(), "-o", out.string(), "--fraction", "0.1",
-                                       "--json"});
+    const auto r = test::run_lessmore(
+        {"reduce", test::bundled_sample().string(), "-o", out.string(), "--fraction", "0.1", "--json"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     const json summary = json::parse(r.out);  // stdout holds only the JSON
     EXPECT_EQ(summary["summary"]["kept"], 3);
@@ -213,8 +217,10 @@ TEST(CliReduce, PairsFractionKeepsCeilOfTheFraction) {
 TEST(CliReduce, PairsThresholdLeavesNoSimilarPair) {
     test::TempDir dir;
     const auto out = dir / "o";
-    ASSERT_EQ(test::run_lessmore({"reduce", test::bundled_sample().string(), "-o", out.string(), "-t", "8", "--strategy",
-                                  "pairs", "-q"}).exit_code, 0);
+    ASSERT_EQ(test::run_lessmore({"reduce", test::bundled_sample().string(), "-o", out.string(), "-t", "8",
+                                  "--strategy", "pairs", "-q"})
+                  .exit_code,
+              0);
     const json m = test::read_json(out / "manifest.json");
     std::vector<std::string> kept;
     for (const auto& s : m["volumes"][0]["slices"])
@@ -225,8 +231,10 @@ TEST(CliReduce, PairsThresholdLeavesNoSimilarPair) {
 
 TEST(CliReduce, EveryNByCountAndByFraction) {
     test::TempDir dir;
-    ASSERT_EQ(test::run_lessmore({"reduce", test::bundled_sample().string(), "-o", (dir / "a").string(), "--method", "everyn",
-                                  "--every", "7", "-q"}).exit_code, 0);
+    ASSERT_EQ(test::run_lessmore({"reduce", test::bundled_sample().string(), "-o", (dir / "a").string(), "--method",
+                                  "everyn", "--every", "7", "-q"})
+                  .exit_code,
+              0);
     const json a = test::read_json(dir / "a" / "manifest.json");
     std::vector<int> kept;
     for (const auto& s : a["volumes"][0]["slices"])
@@ -234,16 +242,20 @@ TEST(CliReduce, EveryNByCountAndByFraction) {
     EXPECT_EQ(kept, (std::vector<int>{0, 7, 14, 21, 28}));
     EXPECT_EQ(a["volumes"][0]["slices"][9]["match"], 7);
     EXPECT_FALSE(a["volumes"][0]["slices"][0].contains("hash"));
-    ASSERT_EQ(test::run_lessmore({"reduce", test::bundled_sample().string(), "-o", (dir / "b").string(), "--method", "everyn",
-                                  "--fraction", "0.1", "-q"}).exit_code, 0);
+    ASSERT_EQ(test::run_lessmore({"reduce", test::bundled_sample().string(), "-o", (dir / "b").string(), "--method",
+                                  "everyn", "--fraction", "0.1", "-q"})
+                  .exit_code,
+              0);
     EXPECT_EQ(test::read_json(dir / "b" / "manifest.json")["summary"]["kept"], 3);  // every 10th of 30
 }
 
 TEST(CliReduce, NpyBothAndFlatLayouts) {
     test::TempDir dir;
     const auto out = dir / "o";
-    ASSERT_EQ(test::run_lessmore({"reduce", test::bundled_sample().string(), "-o", out.string(), "-t", "6", "--format", "both",
-                                  "--flat", "-q"}).exit_code, 0);
+    ASSERT_EQ(test::run_lessmore({"reduce", test::bundled_sample().string(), "-o", out.string(), "-t", "6", "--format",
+                                  "both", "--flat", "-q"})
+                  .exit_code,
+              0);
     const json m = test::read_json(out / "manifest.json");
     for (const auto& s : m["volumes"][0]["slices"]) {
         if (!s["kept"]) continue;
@@ -260,8 +272,8 @@ TEST(CliReduce, NpyBothAndFlatLayouts) {
 
 TEST(CliReduce, DatasetFolderWithSeveralFormats) {
     test::TempDir dir;
-    const auto r = test::run_lessmore({"reduce", test::ct_data().string(), "-o", (dir / "o").string(), "-t", "6",
-                                       "--format", "none", "--json"});
+    const auto r = test::run_lessmore(
+        {"reduce", test::ct_data().string(), "-o", (dir / "o").string(), "-t", "6", "--format", "none", "--json"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     const json s = json::parse(r.out);
     std::vector<std::string> ids;
@@ -291,11 +303,14 @@ namespace {
 // 8-bit images with --intensity none, they give the same hashes.
 TEST(CliReduce, WrittenPngsRehashIdenticallyWithIntensityNone) {
     test::TempDir dir;
-    ASSERT_EQ(test::run_lessmore({"reduce", test::bundled_sample().string(), "-o", (dir / "a").string(), "-t", "0", "-q"}).exit_code, 0);
+    ASSERT_EQ(
+        test::run_lessmore({"reduce", test::bundled_sample().string(), "-o", (dir / "a").string(), "-t", "0", "-q"})
+            .exit_code,
+        0);
     const nlohmann::json a = test::read_json(dir / "a" / "manifest.json");
     const auto pngs = dir / "a" / "slices" / "example_ct_sm.nii.gz";
-    const auto r = test::run_lessmore({"reduce", pngs.string(), "-o", (dir / "b").string(), "-t", "0", "--intensity", "none",
-                                       "--format", "none", "-q"});
+    const auto r = test::run_lessmore({"reduce", pngs.string(), "-o", (dir / "b").string(), "-t", "0", "--intensity",
+                                       "none", "--format", "none", "-q"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     const nlohmann::json b = test::read_json(dir / "b" / "manifest.json");
     std::map<std::string, std::string> hash_of_file;

@@ -17,11 +17,14 @@ bool have_chromium() { return test::fs::exists("/usr/bin/chromium"); }
 // Runs headless Chromium on a page; returns its stdout (for --dump-dom) and fills stderr.
 std::string chromium(const std::vector<std::string>& extra, const test::fs::path& page, const test::fs::path& work,
                      std::string& err) {
-    std::string cmd = "/usr/bin/chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run "
-                      "--disable-background-networking --disable-component-update --disable-sync "
-                      "--enable-logging=stderr --v=0 --user-data-dir=" + (work / "profile").string();
+    std::string cmd =
+        "/usr/bin/chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run "
+        "--disable-background-networking --disable-component-update --disable-sync "
+        "--enable-logging=stderr --v=0 --user-data-dir=" +
+        (work / "profile").string();
     for (const auto& e : extra) cmd += " " + e;
-    cmd += " 'file://" + page.string() + "' > '" + (work / "out.txt").string() + "' 2> '" + (work / "err.txt").string() + "'";
+    cmd += " 'file://" + page.string() + "' > '" + (work / "out.txt").string() + "' 2> '" +
+           (work / "err.txt").string() + "'";
     const int rc = std::system(("timeout 120 " + cmd).c_str());
     EXPECT_EQ(rc, 0) << cmd;
     err = test::read_file(work / "err.txt");
@@ -39,7 +42,8 @@ TEST(CliReport, RendersInAHeadlessBrowser) {
     test::TempDir dir;
     test::copy_tree(test::bundled_sample().parent_path(), dir / "data" / "sample");
     test::copy_tree(test::dicom_fixtures(), dir / "data" / "dicom");
-    const auto r = test::run_lessmore({"reduce", (dir / "data").string(), "-o", (dir / "out").string(), "-t", "6", "--report", "-q"});
+    const auto r = test::run_lessmore(
+        {"reduce", (dir / "data").string(), "-o", (dir / "out").string(), "-t", "6", "--report", "-q"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     const json m = test::read_json(dir / "out" / "manifest.json");
     const std::size_t volumes = m["volumes"].size();
@@ -74,9 +78,12 @@ TEST(CliReport, RendersInAHeadlessBrowser) {
 
 TEST(CliReport, LargeDatasetsGetOnePagePerVolume) {
     test::TempDir dir;
-    for (int i = 0; i < 22; ++i) test::copy_tree(test::dicom_fixtures() / "padded", dir / "data" / ("p" + std::to_string(i)));
+    for (int i = 0; i < 22; ++i)
+        test::copy_tree(test::dicom_fixtures() / "padded", dir / "data" / ("p" + std::to_string(i)));
     ASSERT_EQ(test::run_lessmore({"reduce", (dir / "data").string(), "-o", (dir / "out").string(), "-t", "6", "-q",
-                                  "--format", "none"}).exit_code, 0);
+                                  "--format", "none"})
+                  .exit_code,
+              0);
     const auto r = test::run_lessmore({"report", (dir / "out").string()});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_NE(r.out.find("22 volume pages"), std::string::npos) << r.out;
@@ -97,8 +104,10 @@ TEST(CliReport, SameReportWhateverTheThreads) {
     // Small thumbnails make labels wider than their cells: they overlap their neighbours,
     // which must not depend on which thread drew first.
     test::TempDir dir;
-    ASSERT_EQ(test::run_lessmore({"reduce", (test::ct_data() / "pancreas-ct-cb-001").string(), "-o", (dir / "out").string(),
-                                  "-t", "2", "-q", "--format", "none"}).exit_code, 0);
+    ASSERT_EQ(test::run_lessmore({"reduce", (test::ct_data() / "pancreas-ct-cb-001").string(), "-o",
+                                  (dir / "out").string(), "-t", "2", "-q", "--format", "none"})
+                  .exit_code,
+              0);
     std::string first;
     for (const char* threads : {"1", "2", "2", "3"}) {
         const auto r = test::run_lessmore({"report", (dir / "out").string(), "--thumbnail", "40", "-j", threads, "-q"});

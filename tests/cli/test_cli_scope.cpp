@@ -184,7 +184,8 @@ TEST(CliScope, DeepNetFindsTheCopies) {
     write_volume(dir / "data" / "a.nii", a, 64, 16);
     write_volume(dir / "data" / "b.nii", a, 64, 16);
     write_volume(dir / "data" / "e.nii", volume_values(4, 64, 16), 64, 16);
-    const auto r = reduce(dir / "data", dir / "out", {"-m", "deepnet", "-t", "0.98", "--scope", "dataset", "--format", "none"});
+    const auto r =
+        reduce(dir / "data", dir / "out", {"-m", "deepnet", "-t", "0.98", "--scope", "dataset", "--format", "none"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     auto v = by_id(test::read_json(dir / "out" / "manifest.json"));
     EXPECT_GT(v["a.nii"]["kept"].get<int>(), 0);
@@ -218,7 +219,8 @@ TEST(CliScope, UsageErrorsNameTheOption) {
         EXPECT_FALSE(test::fs::exists(out)) << message;
     }
     // --fraction with a threshold for the pass works.
-    EXPECT_EQ(reduce(dir / "data", dir / "ok", {"-f", "0.5", "--scope", "dataset", "--scope-threshold", "6"}).exit_code, 0);
+    EXPECT_EQ(reduce(dir / "data", dir / "ok", {"-f", "0.5", "--scope", "dataset", "--scope-threshold", "6"}).exit_code,
+              0);
 }
 
 TEST(CliCompare, CountsDecisionsAndExitsLikeCmp) {
@@ -251,10 +253,14 @@ TEST(CliCompare, CountsDecisionsAndExitsLikeCmp) {
     }
     // A tolerance that covers the change: exit 0.
     const double f = j["changed_fraction"];
-    EXPECT_EQ(test::run_lessmore({"compare", (dir / "a").string(), (dir / "b").string(), "--max-changed", std::to_string(f + 0.001)})
-                  .exit_code, 0);
-    EXPECT_EQ(test::run_lessmore({"compare", (dir / "a").string(), (dir / "b").string(), "--max-changed", std::to_string(f / 2)})
-                  .exit_code, 1);
+    EXPECT_EQ(test::run_lessmore(
+                  {"compare", (dir / "a").string(), (dir / "b").string(), "--max-changed", std::to_string(f + 0.001)})
+                  .exit_code,
+              0);
+    EXPECT_EQ(test::run_lessmore(
+                  {"compare", (dir / "a").string(), (dir / "b").string(), "--max-changed", std::to_string(f / 2)})
+                  .exit_code,
+              1);
     // A volume in one run only differs.
     write_volume(dir / "data" / "z.nii", volume_values(9));
     ASSERT_EQ(reduce(dir / "data", dir / "c", {"-t", "6"}).exit_code, 0);
@@ -269,7 +275,8 @@ TEST(CliCompare, CountsDecisionsAndExitsLikeCmp) {
     EXPECT_EQ(test::run_lessmore({"compare", (dir / "a").string(), (dir / "empty").string()}).exit_code, 2);
     test::write_file(dir / "fake" / "manifest.json", "{\"tool\": \"other\"}");
     EXPECT_EQ(test::run_lessmore({"compare", (dir / "a").string(), (dir / "fake").string()}).exit_code, 2);
-    EXPECT_EQ(test::run_lessmore({"compare", (dir / "a").string(), (dir / "b").string(), "--max-changed", "2"}).exit_code, 2);
+    EXPECT_EQ(
+        test::run_lessmore({"compare", (dir / "a").string(), (dir / "b").string(), "--max-changed", "2"}).exit_code, 2);
     EXPECT_EQ(test::run_lessmore({"compare", (dir / "a").string()}).exit_code, 2);
 }
 

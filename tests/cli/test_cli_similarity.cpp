@@ -72,15 +72,16 @@ TEST(CliSimilarity, LeaderMatchesTheWalkOnScikitImageScores) {
         double threshold;
         const std::map<std::pair<int, int>, double>* scores;
     };
-    for (const Case& c : {Case{"ssim", 0.8, &g.ssim}, Case{"ssim", 0.6, &g.ssim}, Case{"mi", 1.3, &g.nmi},
-                          Case{"mi", 1.2, &g.nmi}}) {
+    for (const Case& c :
+         {Case{"ssim", 0.8, &g.ssim}, Case{"ssim", 0.6, &g.ssim}, Case{"mi", 1.3, &g.nmi}, Case{"mi", 1.2, &g.nmi}}) {
         test::TempDir dir;
-        const auto r = test::run_lessmore({"reduce", test::bundled_sample().string(), "-o", (dir / "o").string(),
-                                           "--method", c.method, "-t", std::to_string(c.threshold), "--format", "none",
-                                           "-q"});
+        const auto r =
+            test::run_lessmore({"reduce", test::bundled_sample().string(), "-o", (dir / "o").string(), "--method",
+                                c.method, "-t", std::to_string(c.threshold), "--format", "none", "-q"});
         ASSERT_EQ(r.exit_code, 0) << r.err;
         const json m = test::read_json(dir / "o" / "manifest.json");
-        const auto expected = leader(30, [&](int i, int j) { return g.at(*c.scores, i, j); }, c.threshold);
+        const auto expected = leader(
+            30, [&](int i, int j) { return g.at(*c.scores, i, j); }, c.threshold);
         EXPECT_EQ(kept_of(m), expected) << c.method << " " << c.threshold;
         EXPECT_EQ(m["parameters"]["method"], c.method);
         for (const auto& s : m["volumes"][0]["slices"]) {
@@ -104,8 +105,8 @@ TEST(CliSimilarity, PairsStrategyThresholdAndFraction) {
         const auto& scores = std::string(method) == "ssim" ? g.ssim : g.nmi;
         for (std::size_t a = 0; a < kept.size(); ++a)
             for (std::size_t b = a + 1; b < kept.size(); ++b) EXPECT_LT(g.at(scores, kept[a], kept[b]), t) << method;
-        r = test::run_lessmore({"reduce", test::bundled_sample().string(), "-o", (dir / "f").string(), "--method", method,
-                                "-f", "0.2", "--format", "none", "-q"});
+        r = test::run_lessmore({"reduce", test::bundled_sample().string(), "-o", (dir / "f").string(), "--method",
+                                method, "-f", "0.2", "--format", "none", "-q"});
         ASSERT_EQ(r.exit_code, 0) << r.err;
         const json m = test::read_json(dir / "f" / "manifest.json");
         EXPECT_EQ(kept_of(m).size(), 6u);  // ceil(0.2 * 30)
@@ -119,10 +120,10 @@ TEST(CliSimilarity, ThreadCountNeverChangesTheResult) {
             std::string first;
             for (const char* threads : {"1", "2", "3"}) {
                 test::TempDir dir;
-                const auto r = test::run_lessmore({"reduce", test::bundled_sample().string(), "-o", (dir / "o").string(),
-                                                   "--method", method, mode,
-                                                   std::string(mode) == "-f" ? "0.3" : (std::string(method) == "ssim" ? "0.75" : "1.3"),
-                                                   "--threads", threads, "--format", "none", "-q"});
+                const auto r = test::run_lessmore(
+                    {"reduce", test::bundled_sample().string(), "-o", (dir / "o").string(), "--method", method, mode,
+                     std::string(mode) == "-f" ? "0.3" : (std::string(method) == "ssim" ? "0.75" : "1.3"), "--threads",
+                     threads, "--format", "none", "-q"});
                 ASSERT_EQ(r.exit_code, 0) << r.err;
                 const std::string now = test::stable_manifest(test::read_json(dir / "o" / "manifest.json")).dump() +
                                         test::read_file(dir / "o" / "manifest.csv");
@@ -138,8 +139,9 @@ TEST(CliSimilarity, ThreadCountNeverChangesTheResult) {
 
 TEST(CliSimilarity, NeighboursLimitsComparisons) {
     test::TempDir dir;
-    const auto r = test::run_lessmore({"reduce", test::bundled_sample().string(), "-o", (dir / "o").string(), "--method",
-                                       "ssim", "-t", "0.95", "--neighbours", "2", "--format", "none", "-q"});
+    const auto r =
+        test::run_lessmore({"reduce", test::bundled_sample().string(), "-o", (dir / "o").string(), "--method", "ssim",
+                            "-t", "0.95", "--neighbours", "2", "--format", "none", "-q"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     const json m = test::read_json(dir / "o" / "manifest.json");
     EXPECT_EQ(m["parameters"]["neighbours"], 2);
@@ -156,7 +158,8 @@ TEST(CliScore, NpyAndCsvMatricesEqualScikitImage) {
     test::TempDir dir;
     for (const char* method : {"ssim", "mi"}) {
         const auto npy = dir / (std::string(method) + ".npy");
-        const auto r = test::run_lessmore({"score", test::bundled_sample().string(), "--method", method, "-o", npy.string()});
+        const auto r =
+            test::run_lessmore({"score", test::bundled_sample().string(), "--method", method, "-o", npy.string()});
         ASSERT_EQ(r.exit_code, 0) << r.err;
         EXPECT_NE(r.out.find("30 x 30"), std::string::npos) << r.out;
         std::size_t rows = 0, cols = 0;
@@ -176,8 +179,10 @@ TEST(CliScore, NpyAndCsvMatricesEqualScikitImage) {
     }
     // CSV with a range: rows and columns are slices 5..14.
     const auto csv = dir / "r.csv";
-    ASSERT_EQ(test::run_lessmore({"score", test::bundled_sample().string(), "--method", "ssim", "--range", "5:15", "-o",
-                                  csv.string()}).exit_code, 0);
+    ASSERT_EQ(test::run_lessmore(
+                  {"score", test::bundled_sample().string(), "--method", "ssim", "--range", "5:15", "-o", csv.string()})
+                  .exit_code,
+              0);
     const std::string text = test::read_file(csv);
     EXPECT_EQ(text.substr(0, text.find('\n')), "slice,5,6,7,8,9,10,11,12,13,14");
     const auto row6 = text.find("\n6,");
@@ -189,9 +194,12 @@ TEST(CliScore, NpyAndCsvMatricesEqualScikitImage) {
 TEST(CliScore, HashScoresAreHammingDistances) {
     test::TempDir dir;
     ASSERT_EQ(test::run_lessmore({"reduce", test::bundled_sample().string(), "-o", (dir / "o").string(), "-t", "0",
-                                  "--format", "none", "-q"}).exit_code, 0);
+                                  "--format", "none", "-q"})
+                  .exit_code,
+              0);
     const json m = test::read_json(dir / "o" / "manifest.json");
-    ASSERT_EQ(test::run_lessmore({"score", test::bundled_sample().string(), "-o", (dir / "h.npy").string()}).exit_code, 0);
+    ASSERT_EQ(test::run_lessmore({"score", test::bundled_sample().string(), "-o", (dir / "h.npy").string()}).exit_code,
+              0);
     std::size_t rows = 0, cols = 0;
     const auto v = read_npy_f64(dir / "h.npy", rows, cols);
     const auto& sl = m["volumes"][0]["slices"];
@@ -223,7 +231,8 @@ TEST(CliScore, UsageErrors) {
         {{"reduce", in, "-o", (dir / "o").string(), "--method", "mi", "-t", "1.5", "--bins", "1"}, "--bins"},
         {{"reduce", in, "-o", (dir / "o").string(), "-t", "6", "--resize", "64"}, "--resize"},
         {{"reduce", in, "-o", (dir / "o").string(), "--method", "ssim", "-t", "0.9", "--resize", "8"}, "--resize"},
-        {{"reduce", in, "-o", (dir / "o").string(), "--method", "ssim", "-t", "0.9", "--neighbours", "0"}, "--neighbours"},
+        {{"reduce", in, "-o", (dir / "o").string(), "--method", "ssim", "-t", "0.9", "--neighbours", "0"},
+         "--neighbours"},
     };
     for (const Case& c : cases) {
         const auto r = test::run_lessmore(c.args);

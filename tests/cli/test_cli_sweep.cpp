@@ -28,16 +28,17 @@ TEST(CliSweep, EqualsSeparateReduceRunsForEveryMethodAndStrategy) {
     test::copy_tree(test::bundled_sample().parent_path(), dir / "data" / "sample");
     test::copy_tree(test::dicom_fixtures() / "philips", dir / "data" / "philips");
     const std::vector<Case> cases = {
-        {"hash", {"3", "6", "10"}, "leader"}, {"hash", {"3", "6", "10"}, "pairs"},
-        {"ssim", {"0.8", "0.9"}, "leader"},   {"ssim", {"0.8", "0.9"}, "pairs"},
-        {"mi", {"1.3", "1.5"}, "leader"},     {"mi", {"1.3", "1.5"}, "pairs"},
+        {"hash", {"3", "6", "10"}, "leader"},    {"hash", {"3", "6", "10"}, "pairs"},
+        {"ssim", {"0.8", "0.9"}, "leader"},      {"ssim", {"0.8", "0.9"}, "pairs"},
+        {"mi", {"1.3", "1.5"}, "leader"},        {"mi", {"1.3", "1.5"}, "pairs"},
         {"deepnet", {"0.93", "0.97"}, "leader"}, {"deepnet", {"0.93", "0.97"}, "pairs"},
         {"everyn", {"3", "7"}, "leader"},
     };
     for (const Case& c : cases) {
         std::string list;
         for (const auto& t : c.thresholds) list += (list.empty() ? "" : ",") + t;
-        std::vector<std::string> args = {"sweep", (dir / "data").string(), "--method", c.method, "--thresholds", list, "--json", "-q"};
+        std::vector<std::string> args = {
+            "sweep", (dir / "data").string(), "--method", c.method, "--thresholds", list, "--json", "-q"};
         if (c.method != "everyn") args.insert(args.end(), {"--strategy", c.strategy});
         const auto r = test::run_lessmore(args);
         ASSERT_EQ(r.exit_code, 0) << c.method << " " << r.err;
@@ -46,8 +47,8 @@ TEST(CliSweep, EqualsSeparateReduceRunsForEveryMethodAndStrategy) {
         ASSERT_EQ(s["thresholds"].size(), c.thresholds.size());
         for (std::size_t k = 0; k < c.thresholds.size(); ++k) {
             const auto out = dir / (c.method + c.strategy + std::to_string(k));
-            std::vector<std::string> reduce = {"reduce", (dir / "data").string(), "-o", out.string(), "--method", c.method,
-                                               "--format", "none", "-q"};
+            std::vector<std::string> reduce = {
+                "reduce", (dir / "data").string(), "-o", out.string(), "--method", c.method, "--format", "none", "-q"};
             if (c.method == "everyn") {
                 reduce.insert(reduce.end(), {"--every", c.thresholds[k]});
             } else {
@@ -58,7 +59,8 @@ TEST(CliSweep, EqualsSeparateReduceRunsForEveryMethodAndStrategy) {
             const json& row = s["thresholds"][k];
             std::size_t total = 0;
             for (const auto& [id, kept] : expected) {
-                EXPECT_EQ(row["volumes"][id], kept) << c.method << " " << c.strategy << " t=" << c.thresholds[k] << " " << id;
+                EXPECT_EQ(row["volumes"][id], kept)
+                    << c.method << " " << c.strategy << " t=" << c.thresholds[k] << " " << id;
                 total += kept;
             }
             EXPECT_EQ(row["kept"], total);
@@ -68,8 +70,8 @@ TEST(CliSweep, EqualsSeparateReduceRunsForEveryMethodAndStrategy) {
 
 TEST(CliSweep, TableCsvAndPlot) {
     test::TempDir dir;
-    const auto r = test::run_lessmore({"sweep", test::bundled_sample().string(), "--csv", (dir / "s.csv").string(), "--plot",
-                                       (dir / "s.png").string()});
+    const auto r = test::run_lessmore({"sweep", test::bundled_sample().string(), "--csv", (dir / "s.csv").string(),
+                                       "--plot", (dir / "s.png").string()});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_NE(r.out.find("threshold"), std::string::npos);
     const std::string csv = test::read_file(dir / "s.csv");

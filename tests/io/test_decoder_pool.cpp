@@ -76,7 +76,8 @@ TEST(DecoderPool, AHangIsStoppedAfterTheTimeout) {
     ASSERT_EQ(::mkfifo((dir / "fifo.png").c_str(), 0600), 0);  // opening it blocks forever
     DecoderPool pool(k_self, 1, std::chrono::milliseconds(1500));
     const auto start = std::chrono::steady_clock::now();
-    EXPECT_EQ(failure(pool, "image", (dir / "fifo.png").string()), "decoder hung (stopped after 1 s) while reading this file");
+    EXPECT_EQ(failure(pool, "image", (dir / "fifo.png").string()),
+              "decoder hung (stopped after 1 s) while reading this file");
     EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(30));
     EXPECT_EQ(pool.run("image", good_png(dir).string()).meta, "16 8 uint8");
 }

@@ -3,10 +3,10 @@
 // rescale slope, constant slices. These always run.
 #include "test_support.hpp"
 
-#include <lessmore/dhash.hpp>
-#include <lessmore/intensity.hpp>
 #include <lessmore/cancel.hpp>
+#include <lessmore/dhash.hpp>
 #include <lessmore/discovery.hpp>
+#include <lessmore/intensity.hpp>
 #include <lessmore/load.hpp>
 #include <lessmore/natural_order.hpp>
 #include <lessmore/thread_pool.hpp>

@@ -22,7 +22,8 @@ constexpr std::uint32_t k_undefined = 0xffffffffu;
 class Parsed {
 public:
     explicit Parsed(const std::string& bytes, const DicomLimits& limits = {})
-        : m_bytes(bytes.begin(), bytes.end()), m_dicom(parse_dicom(m_bytes.data(), m_bytes.size(), "test.dcm", limits)) {}
+        : m_bytes(bytes.begin(), bytes.end()),
+          m_dicom(parse_dicom(m_bytes.data(), m_bytes.size(), "test.dcm", limits)) {}
     const ParsedDicom& operator*() const { return m_dicom; }
     const ParsedDicom* operator->() const { return &m_dicom; }
 
@@ -41,7 +42,9 @@ std::string error_of(const std::string& bytes, const DicomLimits& limits = {}) {
     }
 }
 
-std::string read_data(const std::string& relative) { return test::read_file(test::source_dir() / "tests" / "data" / relative); }
+std::string read_data(const std::string& relative) {
+    return test::read_file(test::source_dir() / "tests" / "data" / relative);
+}
 
 std::uint32_t crc32(const std::uint8_t* p, std::size_t n) {
     std::uint32_t c = 0xffffffffu;
@@ -156,7 +159,8 @@ void check_pixels(const json& g, const DicomDataset& ds) {
     ASSERT_EQ(fragments.size(), g["fragments"].size());
     for (std::size_t i = 0; i < fragments.size(); ++i) {
         EXPECT_EQ(fragments[i].length, g["fragments"][i][0].get<std::size_t>());
-        EXPECT_EQ(crc32(ds.bytes().data + fragments[i].offset, fragments[i].length), g["fragments"][i][1].get<std::uint32_t>());
+        EXPECT_EQ(crc32(ds.bytes().data + fragments[i].offset, fragments[i].length),
+                  g["fragments"][i][1].get<std::uint32_t>());
     }
     const auto frames = encapsulated_frames(ds);
     ASSERT_EQ(frames.size(), g["frame_lengths"].size());
@@ -183,8 +187,10 @@ void check_enhanced(const json& g, const DicomDataset& ds) {
     ASSERT_EQ(transform.size(), 1u);
     expect_numbers(json::array({g["rescale"][0]}), transform[0].numbers(dicom_tag(0x0028, 0x1052)));
     expect_numbers(json::array({g["rescale"][1]}), transform[0].numbers(dicom_tag(0x0028, 0x1053)));
-    expect_numbers(g["pixel_spacing"], shared[0].items(dicom_tag(0x0028, 0x9110)).at(0).numbers(dicom_tag(0x0028, 0x0030)));
-    expect_numbers(g["orientation"], shared[0].items(dicom_tag(0x0020, 0x9116)).at(0).numbers(dicom_tag(0x0020, 0x0037)));
+    expect_numbers(g["pixel_spacing"],
+                   shared[0].items(dicom_tag(0x0028, 0x9110)).at(0).numbers(dicom_tag(0x0028, 0x0030)));
+    expect_numbers(g["orientation"],
+                   shared[0].items(dicom_tag(0x0020, 0x9116)).at(0).numbers(dicom_tag(0x0020, 0x0037)));
 }
 
 void check_file(const json& g) {
@@ -211,7 +217,8 @@ void check_file(const json& g) {
     expect_numbers(g["rescale_intercept"], ds.numbers(dicom_tag(0x0028, 0x1052)));
     expect_numbers(g["rescale_slope"], ds.numbers(dicom_tag(0x0028, 0x1053)));
     expect_numbers(g["ipp"], ds.numbers(dicom_tag(0x0020, 0x0032)));
-    EXPECT_EQ(ds.string(dicom_tag(0x0020, 0x000e)), g["series_uid"].is_null() ? "" : g["series_uid"].get<std::string>());
+    EXPECT_EQ(ds.string(dicom_tag(0x0020, 0x000e)),
+              g["series_uid"].is_null() ? "" : g["series_uid"].get<std::string>());
     if (!g["frames"].is_null()) expect_numbers(json::array({g["frames"]}), ds.numbers(k_tag_number_of_frames));
     check_pixels(g["pixel_data"], ds);
     check_enhanced(g["enhanced"], ds);
@@ -283,19 +290,24 @@ TEST(DicomParser, FilesWithoutPreambleOrMetaHeader) {
 }
 
 TEST(DicomParser, FirstElementOverridesAMislabelledVrEncoding) {
-    for (const auto& [file, implicit_vr] : {std::pair{"ct/ge-head-tilt/01.dcm", false}, {"ct/pancreas-ct-cb-001/1-026.dcm", true}}) {
+    for (const auto& [file, implicit_vr] :
+         {std::pair{"ct/ge-head-tilt/01.dcm", false}, {"ct/pancreas-ct-cb-001/1-026.dcm", true}}) {
         const std::string bytes = read_data(file);
         const Parsed original(bytes);
-        const Parsed mislabelled(part10(implicit_vr ? k_explicit : "1.2.840.10008.1.2", bytes.substr(original->dataset_offset())));
+        const Parsed mislabelled(
+            part10(implicit_vr ? k_explicit : "1.2.840.10008.1.2", bytes.substr(original->dataset_offset())));
         EXPECT_EQ(mislabelled->transfer_syntax().implicit_vr, implicit_vr);
         EXPECT_TRUE(mislabelled->transfer_syntax().guessed);
         EXPECT_EQ(mislabelled->dataset().elements().size(), original->dataset().elements().size());
-        EXPECT_EQ(mislabelled->dataset().us(dicom_tag(0x0028, 0x0010)), original->dataset().us(dicom_tag(0x0028, 0x0010)));
+        EXPECT_EQ(mislabelled->dataset().us(dicom_tag(0x0028, 0x0010)),
+                  original->dataset().us(dicom_tag(0x0028, 0x0010)));
     }
 }
 
 TEST(DicomParser, ContentDetectionRefusesGarbage) {
-    const auto looks = [](const std::string& s) { return looks_like_dicom(reinterpret_cast<const std::uint8_t*>(s.data()), s.size()); };
+    const auto looks = [](const std::string& s) {
+        return looks_like_dicom(reinterpret_cast<const std::uint8_t*>(s.data()), s.size());
+    };
     EXPECT_FALSE(looks(""));
     EXPECT_FALSE(looks("hello, this is a text file\n"));
     EXPECT_FALSE(looks(read_data("dicom/README.md")));
@@ -319,11 +331,14 @@ TEST(DicomParser, ImplicitAndExplicitSequencesAndUn) {
     Writer w(true);  // implicit VR: (0020,9113) is known as SQ, defined lengths
     Writer item(true);
     item.el(0x0020, 0x0032, "DS", "1\\2\\3 ");
-    w.el(0x0008, 0x0060, "CS", "CT").head(0x0020, 0x9113, "SQ", static_cast<std::uint32_t>(item.out.size() + 8))
-        .item(static_cast<std::uint32_t>(item.out.size())).raw(item.out);
+    w.el(0x0008, 0x0060, "CS", "CT")
+        .head(0x0020, 0x9113, "SQ", static_cast<std::uint32_t>(item.out.size() + 8))
+        .item(static_cast<std::uint32_t>(item.out.size()))
+        .raw(item.out);
     w.head(0x0029, 0x1010, "UN", k_undefined).item().el(0x0029, 0x0010, "LO", "PRIV").item_end().seq_end();  // private
     const Parsed p(part10("1.2.840.10008.1.2", w.out));
-    EXPECT_EQ(p->dataset().items(dicom_tag(0x0020, 0x9113)).at(0).numbers(dicom_tag(0x0020, 0x0032)), (std::vector<double>{1, 2, 3}));
+    EXPECT_EQ(p->dataset().items(dicom_tag(0x0020, 0x9113)).at(0).numbers(dicom_tag(0x0020, 0x0032)),
+              (std::vector<double>{1, 2, 3}));
     EXPECT_EQ(p->dataset().items(dicom_tag(0x0029, 0x1010)).at(0).string(dicom_tag(0x0029, 0x0010)), "PRIV");
 
     // Explicit VR: an undefined-length UN holds implicit VR items; an odd length is taken as written.
@@ -340,8 +355,14 @@ TEST(DicomParser, BigEndianIsByteSwapped) {
     Writer w(false, true);
     Writer item(false, true);
     item.el(0x0020, 0x0032, "DS", "-1.5\\2\\+3e1").el(0x0028, 0x0106, "SS", Writer(false, true).u16(0xfffe).out);
-    w.el(0x0020, 0x000e, "UI", bytes_of("1.2.3\0")).head(0x0020, 0x9113, "SQ", k_undefined).item().raw(item.out).item_end().seq_end();
-    w.el(0x0028, 0x0010, "US", Writer(false, true).u16(512).out).el(0x0028, 0x9999, "SL", Writer(false, true).u32(0xfffffff0).out);
+    w.el(0x0020, 0x000e, "UI", bytes_of("1.2.3\0"))
+        .head(0x0020, 0x9113, "SQ", k_undefined)
+        .item()
+        .raw(item.out)
+        .item_end()
+        .seq_end();
+    w.el(0x0028, 0x0010, "US", Writer(false, true).u16(512).out)
+        .el(0x0028, 0x9999, "SL", Writer(false, true).u32(0xfffffff0).out);
     const Parsed p(part10("1.2.840.10008.1.2.2", w.out));
     EXPECT_TRUE(p->transfer_syntax().big_endian);
     EXPECT_EQ(p->dataset().us(dicom_tag(0x0028, 0x0010)), 512);
@@ -392,11 +413,13 @@ TEST(DicomParser, DeflatedDatasetIsInflatedWithACap) {
     EXPECT_TRUE(deflated->transfer_syntax().deflated);
     ASSERT_EQ(deflated->bytes().size, dataset.size());
     EXPECT_EQ(deflated->dataset().elements().size(), original->dataset().elements().size());
-    EXPECT_EQ(deflated->dataset().numbers(dicom_tag(0x0020, 0x0032)), original->dataset().numbers(dicom_tag(0x0020, 0x0032)));
+    EXPECT_EQ(deflated->dataset().numbers(dicom_tag(0x0020, 0x0032)),
+              original->dataset().numbers(dicom_tag(0x0020, 0x0032)));
     const DicomElement* pixels = deflated->dataset().find(k_tag_pixel_data);
     ASSERT_NE(pixels, nullptr);
-    EXPECT_EQ(std::string(reinterpret_cast<const char*>(deflated->bytes().data + pixels->value_offset), pixels->value_length),
-              dataset.substr(pixels->value_offset, pixels->value_length));
+    EXPECT_EQ(
+        std::string(reinterpret_cast<const char*>(deflated->bytes().data + pixels->value_offset), pixels->value_length),
+        dataset.substr(pixels->value_offset, pixels->value_length));
 
     // A stream starting 02 00 (an empty fixed block, an empty stored block) is no meta element.
     const Parsed odd_start(part10(k_deflated, bytes_of("\x02\x00\x00\x00\xff\xff") + deflate_literals(dataset)));
@@ -419,28 +442,42 @@ TEST(DicomParser, HostileLengthsAreRefused) {
     };
     Writer huge;
     huge.el(0x0008, 0x0060, "CS", "CT").head(0x0010, 0x0010, "OB", 0xfffffff0u).raw("abcd");
-    refused(part10(k_explicit, huge.out), "DICOM element (0010,0010) at byte 196 claims 4294967280 bytes but the file ends at byte 212");
+    refused(part10(k_explicit, huge.out),
+            "DICOM element (0010,0010) at byte 196 claims 4294967280 bytes but the file ends at byte 212");
     Writer bot;
     bot.head(0x7fe0, 0x0010, "OB", k_undefined).item(0x7ffffff0u).raw("abcd");
-    refused(part10(k_jpeg, bot.out), "Basic Offset Table at byte 200 claims 2147483632 bytes but the file ends at byte 212");
+    refused(part10(k_jpeg, bot.out),
+            "Basic Offset Table at byte 200 claims 2147483632 bytes but the file ends at byte 212");
     Writer fragment;
-    fragment.head(0x7fe0, 0x0010, "OB", k_undefined).item(0).item(4).raw("abcd").item(4).raw("efgh").item(100).raw("ab");
+    fragment.head(0x7fe0, 0x0010, "OB", k_undefined)
+        .item(0)
+        .item(4)
+        .raw("abcd")
+        .item(4)
+        .raw("efgh")
+        .item(100)
+        .raw("ab");
     refused(part10(k_jpeg, fragment.out), "encapsulated pixel data: fragment 3 at byte 232 runs past the end");
     Writer native;
     native.head(0x7fe0, 0x0010, "OW", k_undefined).item(0).item(2).raw("ab").seq_end();
     refused(part10(k_explicit, native.out), "not a compressed one");
     Writer open;
     open.head(0x5200, 0x9230, "SQ", k_undefined).item().el(0x0020, 0x0032, "DS", "1\\2\\3 ").item_end();
-    refused(part10(k_explicit, open.out), "sequence (5200,9230) at byte 186 is not terminated (the file ends inside it");
+    refused(part10(k_explicit, open.out),
+            "sequence (5200,9230) at byte 186 is not terminated (the file ends inside it");
     Writer open_item;
     open_item.head(0x5200, 0x9230, "SQ", k_undefined).item().el(0x0020, 0x0032, "DS", "1\\2\\3 ");
     refused(part10(k_explicit, open_item.out), "item 1 of sequence (5200,9230)");
     Writer undefined_text;
     undefined_text.head(0x0008, 0x103e, "LT", 0xffff).raw("x");
     refused(part10(k_explicit, undefined_text.out), "claims 65535 bytes");
-    refused(part10(k_explicit, Writer().el(0x0008, 0x0060, "CS", "CT").raw(bytes_of("\x10\x00\x10\x00PN")).out), "truncated DICOM file: it ends inside the element header at byte 196");
-    refused(part10(k_explicit, Writer().el(0x0008, 0x0060, "CS", "CT").raw(bytes_of("\x10\x00\x10\x00pn\x02\x00AB")).out), "invalid VR \"pn\"");
-    refused(part10(k_explicit, Writer().el(0x0008, 0x0060, "CS", "CT").item_end().out), "unexpected delimiter (FFFE,E00D)");
+    refused(part10(k_explicit, Writer().el(0x0008, 0x0060, "CS", "CT").raw(bytes_of("\x10\x00\x10\x00PN")).out),
+            "truncated DICOM file: it ends inside the element header at byte 196");
+    refused(
+        part10(k_explicit, Writer().el(0x0008, 0x0060, "CS", "CT").raw(bytes_of("\x10\x00\x10\x00pn\x02\x00AB")).out),
+        "invalid VR \"pn\"");
+    refused(part10(k_explicit, Writer().el(0x0008, 0x0060, "CS", "CT").item_end().out),
+            "unexpected delimiter (FFFE,E00D)");
     refused(part10(k_explicit, "").substr(0, 150), "truncated");
 }
 
@@ -490,10 +527,24 @@ TEST(DicomParser, EncapsulatedFramesFromTablesCountsOrMarkers) {
     };
     using Lengths = std::vector<std::vector<std::size_t>>;
     Writer bot;  // frame 2 starts at the third fragment item: 12 + 10 bytes after the first
-    bot.item(8).u32(0).u32(22).item(4).raw(bytes_of("\xff\xd8\xff\x00")).item(2).raw("ab").item(6).raw(bytes_of("\xff\xd8\xff\x00xy"));
+    bot.item(8)
+        .u32(0)
+        .u32(22)
+        .item(4)
+        .raw(bytes_of("\xff\xd8\xff\x00"))
+        .item(2)
+        .raw("ab")
+        .item(6)
+        .raw(bytes_of("\xff\xd8\xff\x00xy"));
     EXPECT_EQ(frames_of(bot, "2 "), (Lengths{{4, 2}, {6}}));
     Writer no_table;
-    no_table.item(0).item(4).raw(bytes_of("\xff\xd8\xff\x00")).item(2).raw("ab").item(6).raw(bytes_of("\xff\xd8\xff\x00xy"));
+    no_table.item(0)
+        .item(4)
+        .raw(bytes_of("\xff\xd8\xff\x00"))
+        .item(2)
+        .raw("ab")
+        .item(6)
+        .raw(bytes_of("\xff\xd8\xff\x00xy"));
     EXPECT_EQ(frames_of(no_table, "2 "), (Lengths{{4, 2}, {6}}));  // by JPEG start markers
     EXPECT_EQ(frames_of(no_table, "3 "), (Lengths{{4}, {2}, {6}}));
     EXPECT_EQ(frames_of(no_table, "1 "), (Lengths{{4, 2, 6}}));
@@ -535,8 +586,7 @@ void parse_or_refuse(const std::uint8_t* data, std::size_t size, Outcome& outcom
         if (p.dataset().contains(k_tag_pixel_data) && p.dataset().find(k_tag_pixel_data)->encapsulated) {
             try {
                 (void)encapsulated_frames(p.dataset());
-            } catch (const InputError&) {
-            }
+            } catch (const InputError&) {}
         }
         ++outcome.parsed;
     } catch (const InputError& e) {
@@ -545,16 +595,19 @@ void parse_or_refuse(const std::uint8_t* data, std::size_t size, Outcome& outcom
     }
 }
 
-const std::array<const char*, 6> k_fuzzed = {"dicom-quirks/pydicom-data/eCT_Supplemental.dcm", "dicom-quirks/wg04-ct1/CT1_J2KR",
+const std::array<const char*, 6> k_fuzzed = {"dicom-quirks/pydicom-data/eCT_Supplemental.dcm",
+                                             "dicom-quirks/wg04-ct1/CT1_J2KR",
                                              "dicom-quirks/pydicom-data/bad_sequence.dcm",
-                                             "dicom-quirks/pydicom-data/explicit_VR-UN.dcm", "ct/pancreas-ct-cb-001/1-026.dcm",
+                                             "dicom-quirks/pydicom-data/explicit_VR-UN.dcm",
+                                             "ct/pancreas-ct-cb-001/1-026.dcm",
                                              "ct/ge-head-tilt/01.dcm"};
 
 // Every length up to 2 KB, then about 400 more; each copy exactly its size.
 void truncate_everywhere(const std::string& name, const std::string& bytes) {
     SCOPED_TRACE(name);
     Outcome outcome;
-    const std::size_t stride = std::max<std::size_t>(1, (bytes.size() - std::min<std::size_t>(bytes.size(), 2048)) / 400);
+    const std::size_t stride =
+        std::max<std::size_t>(1, (bytes.size() - std::min<std::size_t>(bytes.size(), 2048)) / 400);
     for (std::size_t n = 0; n < bytes.size(); n += n < 2048 ? 1 : stride) {
         const std::vector<std::uint8_t> cut(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(n));
         parse_or_refuse(cut.data(), cut.size(), outcome);
@@ -612,8 +665,8 @@ TEST(DicomParser, EveryHeaderMutationParsesOrIsRefused) {
             for (const std::size_t at : changed) bytes[at] = static_cast<std::uint8_t>(original[at]);
         }
         EXPECT_GT(outcome.refused, 0);
-        std::printf("  %s: %zu structural bytes, %d mutations refused, %d parsed\n", file, where.size(), outcome.refused,
-                    outcome.parsed);
+        std::printf("  %s: %zu structural bytes, %d mutations refused, %d parsed\n", file, where.size(),
+                    outcome.refused, outcome.parsed);
     }
 }
 

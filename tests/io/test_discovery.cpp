@@ -1,14 +1,20 @@
 // Finding volumes in dataset folders as users have them.
 #include "test_support.hpp"
 
-#include <lessmore/error.hpp>
 #include <lessmore/cancel.hpp>
 #include <lessmore/discovery.hpp>
+#include <lessmore/error.hpp>
+#include <lessmore/files.hpp>
 #include <lessmore/load.hpp>
 #include <lessmore/natural_order.hpp>
-#include <lessmore/files.hpp>
 #include <lessmore/npy_writer.hpp>
 #include <lessmore/png_writer.hpp>
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include <cstring>
 
 namespace lessmore {
 namespace {
@@ -89,6 +95,73 @@ TEST(Discovery, MissingInputAndDuplicateIdsAreUsageErrors) {
     small_nifti(dir / "a" / "ct.nii");
     small_nifti(dir / "b" / "ct.nii");
     EXPECT_THROW(discover({(dir / "a" / "ct.nii").string(), (dir / "b" / "ct.nii").string()}), UsageError);
+}
+
+// A NIfTI pair is one volume, found by its header; its image is not a volume, an error or
+// a skipped file. An image without its header is skipped, with the reason.
+TEST(Discovery, NiftiPairsAreOneSourceFoundByTheirHeader) {
+    test::TempDir dir;
+    const auto root = dir / "pairs";
+    const auto nifti = test::source_dir() / "tests" / "data" / "nifti";
+    for (const char* name : {"ct_pair.hdr", "ct_pair.img", "ct_pair_gz.hdr.gz", "ct_pair_gz.img.gz"}) {
+        test::fs::create_directories(root);
+        test::fs::copy_file(nifti / name, root / name);
+    }
+    test::fs::copy_file(nifti / "ct_pair.hdr", root / "UPPER.HDR");
+    test::fs::copy_file(nifti / "ct_pair.img", root / "UPPER.IMG");
+    test::fs::copy_file(nifti / "ct_pair.img", root / "orphan.img");
+    const Discovery d = discover({root.string()});
+    EXPECT_EQ(ids(d), (std::vector<std::string>{"UPPER.HDR", "ct_pair.hdr", "ct_pair_gz.hdr.gz"}));
+    for (const Source& s : d.sources) EXPECT_EQ(s.kind, Source::Kind::VolumeFile);
+    EXPECT_TRUE(d.errors.empty());
+    ASSERT_EQ(d.skipped.size(), 1u);
+    EXPECT_EQ(d.skipped[0].path, (root / "orphan.img").string());
+    EXPECT_EQ(d.skipped[0].message, "an .img without its .hdr (a NIfTI pair needs both); not read");
+    // Given directly, the image of a pair gives the volume of its header.
+    const Discovery by_image = discover({(root / "ct_pair.img").string()});
+    ASSERT_EQ(by_image.sources.size(), 1u);
+    EXPECT_EQ(by_image.sources[0].path, (root / "ct_pair.hdr").string());
+    EXPECT_EQ(by_image.sources[0].id, "ct_pair.hdr");
+    const Discovery orphan = discover({(root / "orphan.img").string()});
+    EXPECT_TRUE(orphan.sources.empty());
+    ASSERT_EQ(orphan.errors.size(), 1u);
+    EXPECT_EQ(orphan.errors[0].message, "an .img without its .hdr (a NIfTI pair needs both); not read");
+    // A changed image changes its pair's fingerprint (--resume redoes the volume).
+    const std::string before = source_fingerprint(d.sources[1]);
+    test::write_file(root / "ct_pair.img", test::read_file(root / "ct_pair.img") + "x");
+    EXPECT_NE(source_fingerprint(d.sources[1]), before);
+}
+
+// FIFOs, sockets and devices are never opened; they are listed with what they are.
+TEST(Discovery, SpecialFilesAreSkippedWithWhatTheyAre) {
+    test::TempDir dir;
+    const auto root = dir / "data";
+    small_nifti(root / "ct.nii");
+    ASSERT_EQ(::mkfifo((root / "fifo.nii").c_str(), 0600), 0);
+    test::fs::create_symlink("/dev/null", root / "null.dcm");
+    const int sock = ::socket(AF_UNIX, SOCK_STREAM, 0);
+    ASSERT_GE(sock, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    const std::string socket_path = (root / "socket.mha").string();
+    ASSERT_LT(socket_path.size(), sizeof addr.sun_path);
+    std::memcpy(addr.sun_path, socket_path.c_str(), socket_path.size() + 1);
+    ASSERT_EQ(::bind(sock, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    const Discovery d = discover({root.string()});
+    ::close(sock);
+    EXPECT_EQ(ids(d), (std::vector<std::string>{"ct.nii"}));
+    EXPECT_TRUE(d.errors.empty());
+    ASSERT_EQ(d.skipped.size(), 3u);
+    EXPECT_EQ(d.skipped[0].message, "a FIFO (not a regular file)");
+    EXPECT_EQ(d.skipped[1].message, "a character device (not a regular file)");
+    EXPECT_EQ(d.skipped[2].message, "a socket (not a regular file)");
+    try {
+        discover({(root / "fifo.nii").string()});
+        ADD_FAILURE() << "a FIFO given as INPUT was accepted";
+    } catch (const UsageError& e) {
+        EXPECT_EQ(std::string(e.what()),
+                  (root / "fifo.nii").string() + ": a FIFO (not a regular file); an INPUT must be a file or a folder");
+    }
 }
 
 TEST(Discovery, EmptyFolderHasNoSources) {

@@ -79,16 +79,26 @@ double expect_raw(const std::vector<std::byte>& data, std::size_t index, const j
 
 double expect_raw(NiftiDataType type, const std::vector<std::byte>& data, std::size_t index, const json& expected) {
     switch (type) {
-    case NiftiDataType::UInt8: return expect_raw<std::uint8_t>(data, index, expected);
-    case NiftiDataType::Int8: return expect_raw<std::int8_t>(data, index, expected);
-    case NiftiDataType::Int16: return expect_raw<std::int16_t>(data, index, expected);
-    case NiftiDataType::UInt16: return expect_raw<std::uint16_t>(data, index, expected);
-    case NiftiDataType::Int32: return expect_raw<std::int32_t>(data, index, expected);
-    case NiftiDataType::UInt32: return expect_raw<std::uint32_t>(data, index, expected);
-    case NiftiDataType::Int64: return expect_raw<std::int64_t>(data, index, expected);
-    case NiftiDataType::UInt64: return expect_raw<std::uint64_t>(data, index, expected);
-    case NiftiDataType::Float32: return expect_raw<float>(data, index, expected);
-    case NiftiDataType::Float64: return expect_raw<double>(data, index, expected);
+    case NiftiDataType::UInt8:
+        return expect_raw<std::uint8_t>(data, index, expected);
+    case NiftiDataType::Int8:
+        return expect_raw<std::int8_t>(data, index, expected);
+    case NiftiDataType::Int16:
+        return expect_raw<std::int16_t>(data, index, expected);
+    case NiftiDataType::UInt16:
+        return expect_raw<std::uint16_t>(data, index, expected);
+    case NiftiDataType::Int32:
+        return expect_raw<std::int32_t>(data, index, expected);
+    case NiftiDataType::UInt32:
+        return expect_raw<std::uint32_t>(data, index, expected);
+    case NiftiDataType::Int64:
+        return expect_raw<std::int64_t>(data, index, expected);
+    case NiftiDataType::UInt64:
+        return expect_raw<std::uint64_t>(data, index, expected);
+    case NiftiDataType::Float32:
+        return expect_raw<float>(data, index, expected);
+    case NiftiDataType::Float64:
+        return expect_raw<double>(data, index, expected);
     }
     return 0;
 }
@@ -250,7 +260,8 @@ path write(const test::TempDir& dir, const std::string& name, const std::string&
     return dir / name;
 }
 
-void expect_refused(const test::TempDir& dir, const std::string& name, const std::string& bytes, const std::string& what) {
+void expect_refused(const test::TempDir& dir, const std::string& name, const std::string& bytes,
+                    const std::string& what) {
     expect_refused(write(dir, name, bytes), what);
 }
 
@@ -298,8 +309,8 @@ TEST(NiftiDamaged, CorruptGzipMembers) {
         data[at] = static_cast<char>(data[at] ^ 0x5a);
         expect_refused(dir, "flip.nii.gz", data, "gzip");
     }
-    expect_refused(dir, "garbage.nii.gz", whole + "garbage", "trailing garbage after the gzip stream at byte " +
-                                                                 std::to_string(whole.size()));
+    expect_refused(dir, "garbage.nii.gz", whole + "garbage",
+                   "trailing garbage after the gzip stream at byte " + std::to_string(whole.size()));
     expect_refused(dir, "zeros-then.nii.gz", whole + std::string(10, '\0') + "x", "trailing garbage");
     expect_refused(dir, "member.nii.gz", whole + whole.substr(0, 30), "gzip stream ends early: cut off in member 2");
 }
@@ -336,8 +347,7 @@ TEST(NiftiDamaged, VoxOffset) {
         expect_refused(dir, "a.nii", patched(plain(), 108, offset), what);
         expect_refused(dir, "a.nii.gz", gzip(patched(plain(), 108, offset)), what.substr(0, 20));
     }
-    expect_refused(dir, "big.nii.gz", gzip(patched(plain(), 108, 1e12f)),
-                   "but a gzip file of");
+    expect_refused(dir, "big.nii.gz", gzip(patched(plain(), 108, 1e12f)), "but a gzip file of");
 }
 
 TEST(NiftiDamaged, Transforms) {
@@ -347,7 +357,8 @@ TEST(NiftiDamaged, Transforms) {
     const std::string qform = patched(patched(plain(), 252, std::int16_t{1}), 254, std::int16_t{0});
     expect_refused(dir, "a.nii", patched(qform, 260, nan), "qform holds a non-finite value (quatern_c = nan)");
     expect_refused(dir, "a.nii", patched(qform, 276, HUGE_VALF), "qform holds a non-finite value (qoffset_z = inf)");
-    expect_refused(dir, "a.nii", patched(qform, 256, 1.5f), "qform quaternion is not a unit quaternion (b^2 + c^2 + d^2 = ");
+    expect_refused(dir, "a.nii", patched(qform, 256, 1.5f),
+                   "qform quaternion is not a unit quaternion (b^2 + c^2 + d^2 = ");
     // An unused qform (code 0) may hold anything; a used sform wins over a long quaternion.
     EXPECT_NO_THROW(NiftiReader::open(write(dir, "b.nii", patched(plain(), 256, nan))));
     const std::string both = patched(plain(), 252, std::int16_t{1});
@@ -359,29 +370,36 @@ TEST(NiftiDamaged, Transforms) {
 
 TEST(NiftiDamaged, DimsAndTypes) {
     test::TempDir dir;
-    expect_refused(dir, "a.nii", patched(plain(), 40, std::int16_t{0}), "dim[0] = 0: a NIfTI image has 1 to 7 dimensions");
+    expect_refused(dir, "a.nii", patched(plain(), 40, std::int16_t{0}),
+                   "dim[0] = 0: a NIfTI image has 1 to 7 dimensions");
     expect_refused(dir, "a.nii", patched(plain(), 40, std::int16_t{8}), "dim[0] = 8");
-    expect_refused(dir, "a.nii", patched(plain(), 42, std::int16_t{-5}), "dim[1] = -5: every dimension must be at least 1");
+    expect_refused(dir, "a.nii", patched(plain(), 42, std::int16_t{-5}),
+                   "dim[1] = -5: every dimension must be at least 1");
     const std::string four_d = patched(patched(plain(), 40, std::int16_t{4}), 48, std::int16_t{20});
-    expect_refused(dir, "a.nii", four_d, "a 4-D image with 20 volumes (dim[4] = 20): lessmore reads one 3-D volume per file");
+    expect_refused(dir, "a.nii", four_d,
+                   "a 4-D image with 20 volumes (dim[4] = 20): lessmore reads one 3-D volume per file");
     const std::string five_d = patched(patched(plain(), 40, std::int16_t{5}), 50, std::int16_t{3});
     expect_refused(dir, "a.nii", patched(five_d, 48, std::int16_t{1}), "a 5-D image (dim[5] = 3)");
     expect_refused(dir, "a.nii", patched(plain(), 70, std::int16_t{32}), "datatype 32 (complex64) is not supported");
     expect_refused(dir, "a.nii", patched(plain(), 70, std::int16_t{128}), "datatype 128 (RGB24) is not supported");
     expect_refused(dir, "a.nii", patched(plain(), 70, std::int16_t{3}), "datatype 3 (not a NIfTI type)");
-    expect_refused(dir, "a.nii", patched(plain(), 72, std::int16_t{8}), "bitpix 8 disagrees with datatype 4 (int16, 16 bits)");
+    expect_refused(dir, "a.nii", patched(plain(), 72, std::int16_t{8}),
+                   "bitpix 8 disagrees with datatype 4 (int16, 16 bits)");
     std::string huge = patched(patched(plain(), 42, std::int16_t{32767}), 44, std::int16_t{32767});
     huge = patched(huge, 46, std::int16_t{32767});
-    expect_refused(dir, "a.nii", huge, "header claims 70362301923326 bytes of voxels after byte 352 but the file has only 2272");
+    expect_refused(dir, "a.nii", huge,
+                   "header claims 70362301923326 bytes of voxels after byte 352 but the file has only 2272");
     expect_refused(dir, "a.nii.gz", gzip(huge), "holds at most");
 }
 
 TEST(NiftiDamaged, MagicAndSize) {
     test::TempDir dir;
-    expect_refused(dir, "a.nii", patched(plain(), 0, std::int32_t{349}), "not a NIfTI file: sizeof_hdr is 349, not 348 or 540");
+    expect_refused(dir, "a.nii", patched(plain(), 0, std::int32_t{349}),
+                   "not a NIfTI file: sizeof_hdr is 349, not 348 or 540");
     expect_refused(dir, "a.nii", patched(plain(), 344, std::int32_t{0}),
                    "not a NIfTI-1 file: magic \"\\x00\\x00\\x00\\x00\" (Analyze 7.5 is not read)");
-    expect_refused(dir, "a.nii", patched(plain(), 345, 'i'), "magic \"ni1\" says the voxels are in a separate .img file");
+    expect_refused(dir, "a.nii", patched(plain(), 345, 'i'),
+                   "magic \"ni1\" says the voxels are in a separate .img file");
     expect_refused(dir, "a.nii", patched(plain(), 346, '2'), "not a NIfTI-1 file: magic \"n+2\\x00\"");
     const std::string pair_header = test::read_file(fixture("ct_pair.hdr"));
     test::write_file(dir / "p.img", test::read_file(fixture("ct_pair.img")));
@@ -400,7 +418,8 @@ TEST(NiftiDamaged, FilesAreReadFromThemselvesOnly) {
     // ITK read a.nii.gz from a.nii beside it.
     test::write_file(dir / "a.nii", plain());
     expect_refused(dir, "a.nii.gz", "this is not gzip data", "not a gzip file, although its name ends in .gz");
-    expect_refused(dir, "a.nii.gz", std::string("\x1f\x8b", 2) + "garbage after the magic", "corrupt gzip stream in member 1");
+    expect_refused(dir, "a.nii.gz", std::string("\x1f\x8b", 2) + "garbage after the magic",
+                   "corrupt gzip stream in member 1");
     expect_refused(dir / "b.nii.gz", "cannot open: No such file or directory");
     test::write_file(dir / "b.nii", plain());
     EXPECT_NO_THROW(NiftiReader::open(dir / "b.nii"));
@@ -428,7 +447,8 @@ TEST(NiftiDamaged, FilesAreReadFromThemselvesOnly) {
 TEST(NiftiDamaged, ContentPastTheVoxelsIsDrainedAndChecked) {
     test::TempDir dir;
     // 8 MB of zeros after the voxels inside the member: decompressed to check the CRC.
-    NiftiReader reader = NiftiReader::open(write(dir, "long.nii.gz", gzip(plain() + std::string(std::size_t{8} << 20, '\0'))));
+    NiftiReader reader =
+        NiftiReader::open(write(dir, "long.nii.gz", gzip(plain() + std::string(std::size_t{8} << 20, '\0'))));
     NiftiReader expected = NiftiReader::open(fixture("ct_int16.nii"));
     EXPECT_EQ(read_all(reader, 5), read_all(expected, 5));
     std::string bad = gzip(plain() + std::string(std::size_t{8} << 20, '\0'));

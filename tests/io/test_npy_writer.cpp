@@ -44,7 +44,8 @@ TEST(Npy, DtypesPerVoxelType) {
     std::vector<std::uint8_t> u8 = {1};
     EXPECT_NE(parse(encode_npy(SliceView{u8.data(), VoxelType::UInt8, 1, 1})).header.find("'|u1'"), std::string::npos);
     std::vector<std::uint16_t> u16 = {1};
-    EXPECT_NE(parse(encode_npy(SliceView{u16.data(), VoxelType::UInt16, 1, 1})).header.find("'<u2'"), std::string::npos);
+    EXPECT_NE(parse(encode_npy(SliceView{u16.data(), VoxelType::UInt16, 1, 1})).header.find("'<u2'"),
+              std::string::npos);
 }
 
 }  // namespace

@@ -3,13 +3,13 @@
 
 #include <lessmore/cancel.hpp>
 #include <lessmore/discovery.hpp>
+#include <lessmore/files.hpp>
 #include <lessmore/intensity.hpp>
 #include <lessmore/load.hpp>
 #include <lessmore/natural_order.hpp>
-#include <lessmore/thread_pool.hpp>
-#include <lessmore/files.hpp>
 #include <lessmore/npy_writer.hpp>
 #include <lessmore/png_writer.hpp>
+#include <lessmore/thread_pool.hpp>
 
 #include <opencv2/imgcodecs.hpp>
 
@@ -38,7 +38,8 @@ template <typename T>
 T voxel(const Volume& v, std::size_t slice, int x, int y) {
     const SliceView s = v.slice(slice);
     T out;
-    std::memcpy(&out, static_cast<const char*>(s.data) + (static_cast<std::size_t>(y) * s.width + x) * sizeof(T), sizeof(T));
+    std::memcpy(&out, static_cast<const char*>(s.data) + (static_cast<std::size_t>(y) * s.width + x) * sizeof(T),
+                sizeof(T));
     return out;
 }
 
@@ -144,8 +145,8 @@ TEST(VolumeFileReader, FloatNiftiKeepsNaNAndScaledNiftiIsRescaled) {
     EXPECT_EQ(to_8bit(vols[0].volume->slice(0), IntensityMapping{}).at(1, 1), 0);
 
     std::vector<std::int16_t> s = {0, 1, 2, 3, 4, 5, 6, 7};
-    test::write_nifti(dir / "scaled.nii", {2, 2, 2}, 4, std::string(reinterpret_cast<char*>(s.data()), s.size() * 2), 2.0f,
-                      -1024.0f);
+    test::write_nifti(dir / "scaled.nii", {2, 2, 2}, 4, std::string(reinterpret_cast<char*>(s.data()), s.size() * 2),
+                      2.0f, -1024.0f);
     auto scaled = load_all(dir / "scaled.nii");
     ASSERT_TRUE(scaled[0].volume) << scaled[0].error;
     // 7 * 2 - 1024 = -1010: whole numbers, but int16 * 2 - 1024 spans more than int16 holds,
@@ -228,12 +229,17 @@ TEST(ItkReader, NrrdAndMetaImageVolumes) {
     std::vector<std::int16_t> v(4 * 3 * 2);
     for (std::size_t i = 0; i < v.size(); ++i) v[i] = static_cast<std::int16_t>(i * 10 - 100);
     const std::string raw(reinterpret_cast<const char*>(v.data()), v.size() * 2);
-    test::write_file(dir / "vol.nrrd", "NRRD0004\ntype: short\ndimension: 3\nsizes: 4 3 2\nspacings: 0.5 0.5 2\n"
-                                       "encoding: raw\nendian: little\n\n" + raw);
-    test::write_file(dir / "vol.mha", "ObjectType = Image\nNDims = 3\nDimSize = 4 3 2\nElementSpacing = 0.5 0.5 2\n"
-                                      "ElementType = MET_SHORT\nElementDataFile = LOCAL\n" + raw);
-    test::write_file(dir / "detached.mhd", "ObjectType = Image\nNDims = 3\nDimSize = 4 3 2\nElementType = MET_SHORT\n"
-                                           "ElementDataFile = detached.raw\n");
+    test::write_file(dir / "vol.nrrd",
+                     "NRRD0004\ntype: short\ndimension: 3\nsizes: 4 3 2\nspacings: 0.5 0.5 2\n"
+                     "encoding: raw\nendian: little\n\n" +
+                         raw);
+    test::write_file(dir / "vol.mha",
+                     "ObjectType = Image\nNDims = 3\nDimSize = 4 3 2\nElementSpacing = 0.5 0.5 2\n"
+                     "ElementType = MET_SHORT\nElementDataFile = LOCAL\n" +
+                         raw);
+    test::write_file(dir / "detached.mhd",
+                     "ObjectType = Image\nNDims = 3\nDimSize = 4 3 2\nElementType = MET_SHORT\n"
+                     "ElementDataFile = detached.raw\n");
     test::write_file(dir / "detached.raw", raw);
     for (const char* name : {"vol.nrrd", "vol.mha", "detached.mhd"}) {
         SCOPED_TRACE(name);
@@ -264,16 +270,18 @@ namespace {
 // JPEG-LS, RLE and JPEG 2000 (lossless) copies made with GDCM's gdcmconv decode to the
 // same Hounsfield units as the uncompressed files.
 TEST(DicomReader, CompressedTransferSyntaxesDecodeLosslessly) {
-    if (!test::fs::exists("/usr/bin/gdcmconv")) GTEST_SKIP() << "SKIPPED: gdcmconv not installed (Debian package libgdcm-tools)";
+    if (!test::fs::exists("/usr/bin/gdcmconv"))
+        GTEST_SKIP() << "SKIPPED: gdcmconv not installed (Debian package libgdcm-tools)";
     test::TempDir dir;
     const auto plain = test::dicom_fixtures() / "philips";
     test::fs::create_directories(dir / "packed");
-    const std::vector<std::pair<std::string, std::string>> files = {{"I10", "--jpegls"}, {"I20", "--rle"}, {"I30", "--j2k"},
-                                                                    {"I40", "--jpeg"}};
+    const std::vector<std::pair<std::string, std::string>> files = {
+        {"I10", "--jpegls"}, {"I20", "--rle"}, {"I30", "--j2k"}, {"I40", "--jpeg"}};
     test::fs::create_directories(dir / "plain");
     for (const auto& [name, codec] : files) test::fs::copy_file(plain / name, dir / "plain" / name);
     for (const auto& [name, codec] : files) {
-        const std::string cmd = "/usr/bin/gdcmconv " + codec + " '" + (plain / name).string() + "' '" + (dir / "packed" / name).string() + "'";
+        const std::string cmd = "/usr/bin/gdcmconv " + codec + " '" + (plain / name).string() + "' '" +
+                                (dir / "packed" / name).string() + "'";
         ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
         EXPECT_NE(test::read_file(dir / "packed" / name), test::read_file(plain / name)) << codec;
     }
@@ -353,10 +361,10 @@ TEST(ImageFolderReader, TruncatedPngAndJpegAreRefused) {
 TEST(ImageFolderReader, ColourIsConvertedWithPillowsLumaFormula) {
     test::TempDir dir;
     cv::Mat bgr(2, 2, CV_8UC3);
-    bgr.at<cv::Vec3b>(0, 0) = {0, 0, 255};      // red
-    bgr.at<cv::Vec3b>(0, 1) = {0, 255, 0};      // green
-    bgr.at<cv::Vec3b>(1, 0) = {255, 0, 0};      // blue
-    bgr.at<cv::Vec3b>(1, 1) = {10, 200, 100};   // R 100, G 200, B 10
+    bgr.at<cv::Vec3b>(0, 0) = {0, 0, 255};     // red
+    bgr.at<cv::Vec3b>(0, 1) = {0, 255, 0};     // green
+    bgr.at<cv::Vec3b>(1, 0) = {255, 0, 0};     // blue
+    bgr.at<cv::Vec3b>(1, 1) = {10, 200, 100};  // R 100, G 200, B 10
     test::fs::create_directories(dir / "c");
     cv::imwrite((dir / "c" / "x.png").string(), bgr);
     auto vols = load_all(dir / "c");

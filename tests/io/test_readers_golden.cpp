@@ -26,7 +26,7 @@ const test::fs::path k_readers = test::source_dir() / "tests" / "data" / "reader
 json golden() { return test::read_json(test::source_dir() / "tests" / "data" / "readers_golden.json"); }
 
 struct Loaded {
-    std::map<std::string, LoadedVolume> volumes;             // by id
+    std::map<std::string, LoadedVolume> volumes;               // by id
     std::vector<std::pair<std::string, std::string>> skipped;  // path, reason
 };
 
@@ -49,12 +49,18 @@ Loaded load_all(const test::fs::path& input) {
 
 double value_at(const SliceView& s, std::size_t i) {
     switch (s.type) {
-    case VoxelType::UInt8: return static_cast<const std::uint8_t*>(s.data)[i];
-    case VoxelType::Int16: return static_cast<const std::int16_t*>(s.data)[i];
-    case VoxelType::UInt16: return static_cast<const std::uint16_t*>(s.data)[i];
-    case VoxelType::Int32: return static_cast<const std::int32_t*>(s.data)[i];
-    case VoxelType::Float32: return static_cast<const float*>(s.data)[i];
-    case VoxelType::Float64: return static_cast<const double*>(s.data)[i];
+    case VoxelType::UInt8:
+        return static_cast<const std::uint8_t*>(s.data)[i];
+    case VoxelType::Int16:
+        return static_cast<const std::int16_t*>(s.data)[i];
+    case VoxelType::UInt16:
+        return static_cast<const std::uint16_t*>(s.data)[i];
+    case VoxelType::Int32:
+        return static_cast<const std::int32_t*>(s.data)[i];
+    case VoxelType::Float32:
+        return static_cast<const float*>(s.data)[i];
+    case VoxelType::Float64:
+        return static_cast<const double*>(s.data)[i];
     }
     return 0;
 }
@@ -72,7 +78,8 @@ void check_volume(const json& g, const Volume& v) {
         if (g.value("format", "") != "nifti") {
             const std::string file = test::fs::path(g["order"][i][0].get<std::string>()).filename().string();
             const int frame = g["order"][i][1].get<int>();
-            EXPECT_EQ(test::fs::path(info.slices[i].file).filename().string(), multi ? file + "#" + std::to_string(frame + 1) : file);
+            EXPECT_EQ(test::fs::path(info.slices[i].file).filename().string(),
+                      multi ? file + "#" + std::to_string(frame + 1) : file);
             ASSERT_TRUE(info.slices[i].z);
             EXPECT_NEAR(*info.slices[i].z, g["z"][i].get<double>(), 1e-6);
         }
@@ -84,7 +91,8 @@ void check_volume(const json& g, const Volume& v) {
             hi = std::max(hi, x);
             sum += x;
         }
-        const double tolerance = s.type == VoxelType::Float64 ? 1e-9 * std::max(1.0, std::fabs(gs["sum"].get<double>())) : 0.0;
+        const double tolerance =
+            s.type == VoxelType::Float64 ? 1e-9 * std::max(1.0, std::fabs(gs["sum"].get<double>())) : 0.0;
         EXPECT_EQ(lo, gs["min"].get<double>());
         EXPECT_NEAR(hi, gs["max"].get<double>(), s.type == VoxelType::Float64 ? 1e-9 * std::fabs(hi) : 0.0);
         EXPECT_NEAR(sum, gs["sum"].get<double>(), tolerance);
@@ -152,8 +160,10 @@ TEST(ReadersGolden, NonImagesLocalizersAndDuplicatesAreSkippedWithAReason) {
                                          [&](const auto& s) { return test::fs::path(s.first).filename() == file; });
             ASSERT_NE(it, l.skipped.end()) << file << " was not skipped";
             const std::string reason = e["reason"];
-            const std::string word = reason == "rt" ? "RT" : reason == "sr" ? "structured report"
-                                     : reason == "duplicate SOPInstanceUID" ? "duplicate" : reason;
+            const std::string word = reason == "rt"                         ? "RT"
+                                     : reason == "sr"                       ? "structured report"
+                                     : reason == "duplicate SOPInstanceUID" ? "duplicate"
+                                                                            : reason;
             EXPECT_NE(it->second.find(word), std::string::npos) << file << ": " << it->second;
         }
     }
@@ -163,7 +173,8 @@ TEST(ReadersGolden, ASeriesSplitOverSiblingFoldersIsOneVolumeCopiesStaySeparate)
     const json g = golden();
     {
         test::TempDir dir;
-        for (const char* top : {"split", "copies", "far", "other"}) test::copy_tree(k_readers / top, dir / "data" / top);
+        for (const char* top : {"split", "copies", "far", "other"})
+            test::copy_tree(k_readers / top, dir / "data" / top);
         const Loaded l = load_all(dir / "data");
         std::vector<std::string> ids;
         for (const auto& [id, v] : l.volumes) ids.push_back(id);
@@ -246,7 +257,8 @@ TEST(DecodeFixtures, DisagreeingOrDamagedFilesAreRefusedNamingTheMismatch) {
         const LoadedVolume& lv = l.volumes.begin()->second;
         EXPECT_FALSE(lv.volume);
         EXPECT_NE(lv.path.find(r["file"].get<std::string>()), std::string::npos) << lv.path;
-        for (const json& must : r["must_name"]) EXPECT_NE(lv.error.find(must.get<std::string>()), std::string::npos) << lv.error;
+        for (const json& must : r["must_name"])
+            EXPECT_NE(lv.error.find(must.get<std::string>()), std::string::npos) << lv.error;
     }
 }
 
@@ -267,7 +279,8 @@ TEST(DecodeFixtures, JpegSlicesAsPillowDecodesThemDamagedOnesRefused) {
         ASSERT_EQ(s.type, VoxelType::UInt8);
         EXPECT_EQ(v.volume->info().width, gs["columns"].get<int>());
         EXPECT_EQ(v.volume->info().height, gs["rows"].get<int>());
-        EXPECT_EQ(test::sha256_hex(static_cast<const std::uint8_t*>(s.data), s.pixels()), gs["pixels_sha256"].get<std::string>());
+        EXPECT_EQ(test::sha256_hex(static_cast<const std::uint8_t*>(s.data), s.pixels()),
+                  gs["pixels_sha256"].get<std::string>());
     }
     for (const json& bad : g["refused"]) {
         const Loaded l = load_all(root / bad.get<std::string>());

@@ -9,8 +9,13 @@ namespace lessmore {
 namespace {
 
 TEST(Base64, Rfc4648Vectors) {
-    const std::vector<std::pair<std::string, std::string>> vectors = {
-        {"", ""}, {"f", "Zg=="}, {"fo", "Zm8="}, {"foo", "Zm9v"}, {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"}};
+    const std::vector<std::pair<std::string, std::string>> vectors = {{"", ""},
+                                                                      {"f", "Zg=="},
+                                                                      {"fo", "Zm8="},
+                                                                      {"foo", "Zm9v"},
+                                                                      {"foob", "Zm9vYg=="},
+                                                                      {"fooba", "Zm9vYmE="},
+                                                                      {"foobar", "Zm9vYmFy"}};
     for (const auto& [plain, coded] : vectors) {
         EXPECT_EQ(base64_encode(plain), coded) << plain;
         EXPECT_EQ(base64_decode(coded).value_or("<refused>"), plain) << coded;
@@ -30,7 +35,8 @@ TEST(Base64, EveryByteRoundTrips) {
 }
 
 TEST(Base64, RejectsNonCanonicalText) {
-    for (const char* bad : {"Zm8", "Zm9=", "Z===", "Zm=8", "Zm8=Zm8=", "Zm 8", "Zm8*", "Zg", "Zh==", "====", "Zm9v\n"}) {
+    for (const char* bad :
+         {"Zm8", "Zm9=", "Z===", "Zm=8", "Zm8=Zm8=", "Zm 8", "Zm8*", "Zg", "Zh==", "====", "Zm9v\n"}) {
         EXPECT_FALSE(base64_decode(bad)) << bad;
     }
 }

@@ -46,11 +46,13 @@ Features hash_features() {
 }
 
 CrossDecisions brute(const Features& f, double t, ThreadPool& pool) {
-    return cross_volume_pass(f.volumes, *f.metric, t, [] { return std::make_unique<BruteForceIndex>(); }, pool);
+    return cross_volume_pass(
+        f.volumes, *f.metric, t, [] { return std::make_unique<BruteForceIndex>(); }, pool);
 }
 
 CrossDecisions indexed(const Features& f, double t, ThreadPool& pool) {
-    return cross_volume_pass(f.volumes, *f.metric, t, [&] { return f.metric->make_index(t, pool.size()); }, pool);
+    return cross_volume_pass(
+        f.volumes, *f.metric, t, [&] { return f.metric->make_index(t, pool.size()); }, pool);
 }
 
 void expect_same(const CrossDecisions& a, const CrossDecisions& b) {
@@ -71,10 +73,10 @@ TEST(CrossVolume, RemovesSlicesSimilarToSurvivorsOfEarlierVolumesOnly) {
     ThreadPool pool(2);
     Features f = hash_features();
     const std::uint64_t x = 0x0f0f'1234'5678'9abcull, y = 0xffff'0000'ffff'0000ull;
-    f.add_volume({hex64(x), hex64(x ^ 0x1)});         // 0: two near-duplicates within a volume both stay
-    f.add_volume({hex64(x ^ 0x3), hex64(y)});         // 1: [0] is 2 bits from 0/0 (and 1 from 0/1): removed
-    f.add_volume({hex64(x ^ 0x3 ^ (0xffull << 40))}); // 2: 8 bits from 1/0 (removed) and >=9 from 0/*: stays
-    f.add_volume({hex64(y ^ 0x100), hex64(y)});       // 3: both match 1/1; the exact copy scores 0
+    f.add_volume({hex64(x), hex64(x ^ 0x1)});          // 0: two near-duplicates within a volume both stay
+    f.add_volume({hex64(x ^ 0x3), hex64(y)});          // 1: [0] is 2 bits from 0/0 (and 1 from 0/1): removed
+    f.add_volume({hex64(x ^ 0x3 ^ (0xffull << 40))});  // 2: 8 bits from 1/0 (removed) and >=9 from 0/*: stays
+    f.add_volume({hex64(y ^ 0x100), hex64(y)});        // 3: both match 1/1; the exact copy scores 0
     const CrossDecisions d = indexed(f, 6, pool);
     EXPECT_FALSE(d[0][0]);
     EXPECT_FALSE(d[0][1]);
@@ -211,25 +213,28 @@ TEST(CrossVolume, HammingIndexFindsExactlyTheCodesWithinTheRadius) {
         const auto words = [](const Feature& f) { return static_cast<const Code&>(f).words.data(); };
         for (int t : {0, 1, 2, 5, 6, 7, 9, 12, 20}) {
             for (std::size_t scan_below : {std::size_t{0}, std::size_t{300}, k_hamming_scan_below})
-            for (HammingScan scan : {HammingScan::Fastest, HammingScan::Scalar}) {
-                auto index = make_hamming_index(bits, t, words, scan_below, scan);
-                const std::vector<const Feature*> first(all.begin(), all.begin() + 500), rest(all.begin() + 500, all.end());
-                index->add(first);
-                index->add(rest);
-                ASSERT_EQ(index->size(), all.size());
-                const auto lists = index->candidates(all, pool);
-                std::size_t pairs = 0;
-                for (std::size_t i = 0; i < all.size(); ++i) {
-                    std::vector<std::uint32_t> expected;
-                    for (std::size_t j = 0; j < all.size(); ++j)
-                        if (code_distance(*codes[i], *codes[j]) <= t) expected.push_back(static_cast<std::uint32_t>(j));
-                    ASSERT_EQ(lists[i], expected) << bits << " bits, t " << t << ", scan below " << scan_below << ", query " << i;
-                    pairs += expected.size() - 1;
+                for (HammingScan scan : {HammingScan::Fastest, HammingScan::Scalar}) {
+                    auto index = make_hamming_index(bits, t, words, scan_below, scan);
+                    const std::vector<const Feature*> first(all.begin(), all.begin() + 500),
+                        rest(all.begin() + 500, all.end());
+                    index->add(first);
+                    index->add(rest);
+                    ASSERT_EQ(index->size(), all.size());
+                    const auto lists = index->candidates(all, pool);
+                    std::size_t pairs = 0;
+                    for (std::size_t i = 0; i < all.size(); ++i) {
+                        std::vector<std::uint32_t> expected;
+                        for (std::size_t j = 0; j < all.size(); ++j)
+                            if (code_distance(*codes[i], *codes[j]) <= t)
+                                expected.push_back(static_cast<std::uint32_t>(j));
+                        ASSERT_EQ(lists[i], expected)
+                            << bits << " bits, t " << t << ", scan below " << scan_below << ", query " << i;
+                        pairs += expected.size() - 1;
+                    }
+                    if (t >= 6) {
+                        EXPECT_GT(pairs, all.size()) << bits << " bits: the clusters make the test bite";
+                    }
                 }
-                if (t >= 6) {
-                    EXPECT_GT(pairs, all.size()) << bits << " bits: the clusters make the test bite";
-                }
-            }
         }
     }
 }

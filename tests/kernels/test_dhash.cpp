@@ -2,10 +2,10 @@
 // tests/golden/make_dhash_golden.py), plus the 8-bit images themselves (SHA-256).
 #include "test_support.hpp"
 
-#include <lessmore/dhash.hpp>
-#include <lessmore/intensity.hpp>
 #include <lessmore/cancel.hpp>
+#include <lessmore/dhash.hpp>
 #include <lessmore/discovery.hpp>
+#include <lessmore/intensity.hpp>
 #include <lessmore/load.hpp>
 #include <lessmore/natural_order.hpp>
 #include <lessmore/thread_pool.hpp>
@@ -73,7 +73,8 @@ TEST(DHashGolden, RealCtEverySliceBitExact) {
     for (const auto& gv : g.at("volumes")) {
         const std::string dataset = gv.at("dataset");
         // The small NIfTI is the bundled sample (data/sample/), the rest is in tests/data/ct.
-        const auto volume = load_one(dataset == "nifti/example_ct_sm.nii.gz" ? test::bundled_sample() : test::ct_data() / dataset);
+        const auto volume =
+            load_one(dataset == "nifti/example_ct_sm.nii.gz" ? test::bundled_sample() : test::ct_data() / dataset);
         EXPECT_EQ(volume->slice_count(), gv.at("slices").size());
         total += check_volume(gv, *volume);
     }

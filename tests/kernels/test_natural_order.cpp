@@ -11,8 +11,8 @@ namespace lessmore {
 namespace {
 
 TEST(NaturalOrder, NumbersCompareByValue) {
-    std::vector<std::string> names = {"slice10.png", "slice2.png", "slice1.png", "slice002.png", "a.png", "slice20b.png",
-                                      "slice20a.png"};
+    std::vector<std::string> names = {"slice10.png", "slice2.png",   "slice1.png",  "slice002.png",
+                                      "a.png",       "slice20b.png", "slice20a.png"};
     std::sort(names.begin(), names.end(), natural_less);
     EXPECT_EQ(names, (std::vector<std::string>{"a.png", "slice1.png", "slice002.png", "slice2.png", "slice10.png",
                                                "slice20a.png", "slice20b.png"}));

@@ -92,7 +92,8 @@ TEST(Leader, NeighboursLimitsHowFarBackItLooks) {
     LeaderOptions o;
     o.neighbours = 1;
     // 0 kept; 1 matches 0; 2: kept 0 is 2 back -> kept; 3 matches 2.
-    EXPECT_EQ(kept(prune_leader(4, from(same), Sense::LowerIsSimilar, 0, o)), (std::vector<bool>{true, false, true, false}));
+    EXPECT_EQ(kept(prune_leader(4, from(same), Sense::LowerIsSimilar, 0, o)),
+              (std::vector<bool>{true, false, true, false}));
 }
 
 TEST(Pairs, ThresholdRemovesUntilNoSimilarPairRemains) {

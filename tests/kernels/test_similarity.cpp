@@ -2,16 +2,16 @@
 // of the bundled sample, real slices of tests/data/ct, resized slices and edge cases.
 #include "test_support.hpp"
 
-#include <lessmore/error.hpp>
-#include <lessmore/intensity.hpp>
-#include <lessmore/resize_area.hpp>
-#include <lessmore/resize_pillow.hpp>
-#include <lessmore/mutual_information.hpp>
-#include <lessmore/ssim.hpp>
 #include <lessmore/cancel.hpp>
 #include <lessmore/discovery.hpp>
+#include <lessmore/error.hpp>
+#include <lessmore/intensity.hpp>
 #include <lessmore/load.hpp>
+#include <lessmore/mutual_information.hpp>
 #include <lessmore/natural_order.hpp>
+#include <lessmore/resize_area.hpp>
+#include <lessmore/resize_pillow.hpp>
+#include <lessmore/ssim.hpp>
 #include <lessmore/thread_pool.hpp>
 
 #include <cmath>

@@ -33,7 +33,8 @@ TEST(ThreadPool, LowestFailingIndexWinsForAnyThreadCount) {
 TEST(ThreadPool, NestedLoopsDoNotDeadlock) {
     ThreadPool pool(2);
     std::atomic<int> sum{0};
-    pool.parallel_for(8, [&](std::size_t) { pool.parallel_for(50, [&](std::size_t j) { sum += static_cast<int>(j); }); });
+    pool.parallel_for(8,
+                      [&](std::size_t) { pool.parallel_for(50, [&](std::size_t j) { sum += static_cast<int>(j); }); });
     EXPECT_EQ(sum.load(), 8 * (49 * 50 / 2));
 }
 

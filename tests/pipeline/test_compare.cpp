@@ -15,7 +15,7 @@ using nlohmann::json;
 void write_run(const test::fs::path& out, const std::vector<std::pair<std::string, std::vector<bool>>>& volumes) {
     json m = {{"tool", "lessmore"}, {"version", "0.1.0"}, {"volumes", json::array()}};
     for (const auto& [id, kept] : volumes) {
-        json v = {{"id", id}, {"slices", json::array()}};
+        json v = {{"id", id}, {"kept", std::count(kept.begin(), kept.end(), true)}, {"slices", json::array()}};
         for (std::size_t i = 0; i < kept.size(); ++i) v["slices"].push_back({{"index", i}, {"kept", kept[i]}});
         m["volumes"].push_back(v);
     }
@@ -87,7 +87,8 @@ TEST(Compare, RefusalsAreUsageErrors) {
     EXPECT_THROW(compare(dir / "a", dir / "unfinished"), UsageError);
     test::write_file(dir / "foreign" / "manifest.json", R"({"tool": "other", "volumes": []})");
     EXPECT_THROW(compare(dir / "a", dir / "foreign"), UsageError);
-    test::write_file(dir / "broken" / "manifest.json", R"({"tool": "lessmore", "volumes": [{"id": "v", "slices": [{"index": -1, "kept": true}]}]})");
+    test::write_file(dir / "broken" / "manifest.json",
+                     R"({"tool": "lessmore", "volumes": [{"id": "v", "slices": [{"index": -1, "kept": true}]}]})");
     EXPECT_THROW(compare(dir / "a", dir / "broken"), UsageError);
     EXPECT_THROW(compare(dir / "a", dir / "a", 1.5), UsageError);
     EXPECT_THROW(compare(dir / "a", dir / "a", -0.1), UsageError);

@@ -21,7 +21,8 @@ test::fs::path dataset(const test::TempDir& dir) {
     return root;
 }
 
-ReduceResult run_reduce(const test::fs::path& input, const test::fs::path& out, std::optional<std::pair<int, int>> shard) {
+ReduceResult run_reduce(const test::fs::path& input, const test::fs::path& out,
+                        std::optional<std::pair<int, int>> shard) {
     ReduceConfig c;
     c.inputs = {input.string()};
     c.output = out.string();
@@ -50,7 +51,8 @@ TEST(Merge, ShardsMergeToTheUnshardedRun) {
     EXPECT_EQ(without_run(test::read_json(dir / "merged" / "manifest.json")),
               without_run(test::read_json(dir / "whole" / "manifest.json")));
     EXPECT_EQ(test::read_file(dir / "merged" / "manifest.csv"), test::read_file(dir / "whole" / "manifest.csv"));
-    const nlohmann::json merged = test::read_json(dir / "merged" / "manifest.json");  // named: the loop must not outlive it
+    const nlohmann::json merged =
+        test::read_json(dir / "merged" / "manifest.json");  // named: the loop must not outlive it
     for (const auto& v : merged["volumes"])
         for (const auto& s : v["slices"]) {
             if (s["kept"] == true) {

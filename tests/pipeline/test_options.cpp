@@ -80,7 +80,6 @@ TEST(OptionParsers, Intensity) {
     }
 }
 
-
 TEST(OptionModel, EveryCommandsKeysAreUniqueAndDocumented) {
     std::set<std::string> commands;
     for (const CommandSpec& c : command_specs()) {
@@ -96,7 +95,8 @@ TEST(OptionModel, EveryCommandsKeysAreUniqueAndDocumented) {
             if (o.type == ValueType::Choice) {
                 EXPECT_FALSE(o.choices.empty()) << o.names;
                 if (!o.default_text.empty()) {
-                    EXPECT_NE(std::find(o.choices.begin(), o.choices.end(), o.default_text), o.choices.end()) << o.names;
+                    EXPECT_NE(std::find(o.choices.begin(), o.choices.end(), o.default_text), o.choices.end())
+                        << o.names;
                 }
             }
         }

@@ -115,6 +115,61 @@ TEST(OutputStore, RemoveTemporariesSweepsOnlyTemporaries) {
     EXPECT_FALSE(test::fs::exists(dir / ".lessmore" / "records" / ".r.json.tmp-XyZ789"));
 }
 
+TEST(OutputStore, DamageIsReportedWithTheFieldAndLoadRecordRefusesIt) {
+    test::TempDir dir;
+    const OutputStore store(dir.path());
+    store.create();
+    SourceRecord r = record("x", 2);
+    r.volumes[0].slices[0].output = "../outside.png";
+    store.write_record(record("x", 2));
+    const auto file = test::fs::directory_iterator(dir / ".lessmore" / "records")->path();
+    test::write_file(file, dump_json(to_json(r)));  // as a hand, or another program, might
+    std::string damage;
+    EXPECT_FALSE(store.read_record("x", &damage));
+    EXPECT_NE(damage.find("damaged record"), std::string::npos) << damage;
+    EXPECT_NE(damage.find("field 'output'"), std::string::npos) << damage;
+    try {
+        (void)store.load_record("x");
+        ADD_FAILURE() << "loaded a record naming ../outside.png";
+    } catch (const UsageError& e) {
+        EXPECT_NE(std::string(e.what()).find("field 'output'"), std::string::npos) << e.what();
+    }
+    EXPECT_THROW((void)store.read_all_records(), UsageError);
+}
+
+TEST(OutputStore, LinksWhereLessmoreKeepsItsFilesAreRefusedOrRemovedAsLinks) {
+    test::TempDir dir;
+    test::write_file(dir / "outside" / "keep.txt", "keep");
+    const OutputStore store(dir / "out");
+    store.create();
+    test::fs::create_directory_symlink(dir / "outside", dir / "out" / "slices");
+    EXPECT_THROW(store.check_layout(), UsageError);
+    EXPECT_THROW(store.remove_temporaries(), UsageError);  // what --resume does
+    store.clear();                                         // what --force does
+    EXPECT_FALSE(test::fs::exists(dir / "out" / "slices"));
+    // OUT/.lessmore a link: lock() refuses it, or with --force replaces it by a folder.
+    test::fs::remove_all(dir / "out" / ".lessmore");
+    test::fs::create_directory_symlink(dir / "outside", dir / "out" / ".lessmore");
+    EXPECT_THROW((void)store.lock("-o out"), UsageError);
+    { const auto lock = store.lock("-o out", true); }
+    EXPECT_TRUE(test::fs::is_directory(test::fs::symlink_status(dir / "out" / ".lessmore")));
+    EXPECT_EQ(test::files_under(dir / "outside"), (std::set<std::string>{"keep.txt"}));
+}
+
+TEST(OutputStore, ClearRefusesWhileAMergeMoveIsHalfDone) {
+    test::TempDir dir;
+    const OutputStore store(dir.path());
+    store.create();
+    test::write_file(dir / "slices" / "v" / "0.png", "the only copy");
+    store.write_journal({{"/s1", "/s2"}, true, MergeState::Committed});
+    EXPECT_THROW(store.clear(), UsageError);
+    EXPECT_TRUE(test::fs::exists(dir / "slices" / "v" / "0.png"));
+    store.write_journal({{"/s1", "/s2"}, true, MergeState::Moved});
+    store.clear();
+    EXPECT_FALSE(test::fs::exists(dir / "slices"));
+    EXPECT_FALSE(store.read_journal());
+}
+
 TEST(OutputStore, SlicePaths) {
     EXPECT_EQ(OutputStore::slice_path("a/b", 7, "png", false), "slices/a/b/7.png");
     EXPECT_EQ(OutputStore::slice_path("a/b", 7, "npy", true), "slices/a+b_7.npy");
@@ -143,7 +198,8 @@ TEST(OutputStore, ManifestsAreStreamedFromTheRecords) {
     EXPECT_EQ(m["parameters"]["method"], "hash");
     const std::string csv = test::read_file(dir / "manifest.csv");
     EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 6);  // header + 5 slices
-    EXPECT_EQ(csv.substr(0, csv.find('\n')), "volume,index,file,z,kept,match,match_volume,score,hash,output,output_npy");
+    EXPECT_EQ(csv.substr(0, csv.find('\n')),
+              "volume,index,file,z,kept,match,match_volume,score,hash,output,output_npy");
     EXPECT_NE(csv.find("\nb,1,,1,false,0,,,,,\n"), std::string::npos) << csv;
     // A missing record is an error naming the source, and no manifest is committed.
     const OutputStore other((dir / "other").string());

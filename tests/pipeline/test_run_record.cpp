@@ -2,7 +2,11 @@
 // is fixed, and damage is reported naming the field (never nlohmann's own message).
 #include "test_support.hpp"
 
+#include <lessmore/manifest.hpp>
+
 #include "pipeline/run_record.hpp"
+
+#include <functional>
 
 namespace lessmore {
 namespace {
@@ -64,9 +68,9 @@ TEST(RunRecord, ParameterKeysInManifestOrder) {
     std::vector<std::string> keys;
     const OrderedJson mi = to_json(parameters("mi"));  // named: items() of a temporary would dangle
     for (const auto& [k, v] : mi.items()) keys.push_back(k);
-    EXPECT_EQ(keys, (std::vector<std::string>{"inputs", "method", "threshold", "fraction", "every", "neighbours", "strategy",
-                                              "order", "include_localizers", "intensity", "resize", "bins", "format", "flat",
-                                              "scope"}));
+    EXPECT_EQ(keys, (std::vector<std::string>{"inputs", "method", "threshold", "fraction", "every", "neighbours",
+                                              "strategy", "order", "include_localizers", "intensity", "resize", "bins",
+                                              "format", "flat", "scope"}));
     const OrderedJson hash = to_json(parameters("hash"));
     EXPECT_EQ(hash["threshold"].dump(), "6");  // a Hamming distance prints as a whole number
     EXPECT_EQ(hash["hash_size"], 16);
@@ -170,6 +174,80 @@ TEST(RunRecord, DamageNamesTheField) {
     expect_field(f, "index");
 }
 
+// The one validation of what a record says (pipeline/run_record.hpp): every way a record
+// could name another place, or counts that do not add up, is refused naming the field.
+TEST(RunRecord, ValidationRefusesWhatLessmoreNeverWrites) {
+    const OrderedJson good = to_json(source_record());
+    EXPECT_NO_THROW(source_record_from_json(good));
+    struct Case {
+        const char* field;
+        std::function<void(OrderedJson&)> damage;
+    };
+    auto vol = [](OrderedJson& j) -> OrderedJson& { return j["volumes"][0]; };
+    auto slice = [vol](OrderedJson& j, int i) -> OrderedJson& { return vol(j)["slices"][i]; };
+    const std::vector<Case> cases = {
+        {"source", [](OrderedJson& j) { j["source"] = "../patients/p1"; }},
+        {"source", [](OrderedJson& j) { j["source"] = "/patients/p1"; }},
+        {"id", [vol](OrderedJson& j) { vol(j)["id"] = "patients/p1/../../x"; }},
+        {"id", [vol](OrderedJson& j) { vol(j)["id"] = "patients/p1//x"; }},
+        {"id", [vol](OrderedJson& j) { vol(j)["id"] = "patients/p1/./x"; }},
+        {"id", [vol](OrderedJson& j) { vol(j)["id"] = "patients/p1/x/"; }},
+        {"id", [vol](OrderedJson& j) { vol(j)["id"] = "patients/p1\\..\\x"; }},
+        {"id", [vol](OrderedJson& j) { vol(j)["id"] = std::string("patients/p1/a\nb"); }},
+        {"id", [vol](OrderedJson& j) { vol(j)["id"] = "patients/p2"; }},    // another source's
+        {"id", [vol](OrderedJson& j) { vol(j)["id"] = "patients/p1x"; }},   // not below the source
+        {"id", [vol](OrderedJson& j) { j["volumes"].push_back(vol(j)); }},  // twice
+        {"output", [slice](OrderedJson& j) { slice(j, 0)["output"] = "/etc/passwd"; }},
+        {"output", [slice](OrderedJson& j) { slice(j, 0)["output"] = "slices/../../x.png"; }},
+        {"output", [slice](OrderedJson& j) { slice(j, 0)["output"] = "slices//patients/p1#2/0.png"; }},
+        {"output", [slice](OrderedJson& j) { slice(j, 0)["output"] = "other/patients/p1#2/0.png"; }},
+        {"output", [slice](OrderedJson& j) { slice(j, 0)["output"] = "slices/patients/p1#2/2.png"; }},  // slice 2's
+        {"output",
+         [slice](OrderedJson& j) { slice(j, 1)["output"] = "slices/patients/p1#2/1.png"; }},  // a removed slice
+        {"output_npy", [slice](OrderedJson& j) { slice(j, 0)["output_npy"] = "slices/patients/p1#2/../0.npy"; }},
+        {"output_npy", [slice](OrderedJson& j) { slice(j, 0)["output"] = nullptr; }},  // an NPY without its PNG
+        {"index", [slice](OrderedJson& j) { slice(j, 2)["index"] = 1; }},
+        {"kept", [vol](OrderedJson& j) { vol(j)["kept"] = 3; }},
+        {"match", [slice](OrderedJson& j) { slice(j, 1)["match"] = 3; }},  // out of range
+        {"match", [slice](OrderedJson& j) { slice(j, 1)["match"] = 1; }},  // itself
+        {"match", [slice](OrderedJson& j) { slice(j, 0)["match"] = 2; }},  // on a kept slice
+        {"size", [vol](OrderedJson& j) { vol(j)["size"][0] = 1ull << 40; }},
+    };
+    for (const Case& c : cases) {
+        OrderedJson bad = good;
+        c.damage(bad);
+        try {
+            source_record_from_json(bad);
+            ADD_FAILURE() << "accepted " << bad.dump();
+        } catch (const RecordFormatError& e) {
+            const std::string what = e.what();
+            EXPECT_NE(what.find(std::string("field '") + c.field + "'"), std::string::npos) << what;
+            EXPECT_EQ(what.find('\n'), std::string::npos) << "one line: " << what;
+        }
+    }
+    // Flat names and NPY-only runs are lessmore's too.
+    OrderedJson flat = good;
+    for (OrderedJson& s : vol(flat)["slices"]) {
+        if (s["output"].is_null()) continue;
+        const std::size_t i = s["index"];
+        s["output"] = slice_output_path("patients/p1#2", i, "npy", true);
+        s.erase("output_npy");
+    }
+    EXPECT_NO_THROW(source_record_from_json(flat));
+    EXPECT_EQ(slice_output_path("patients/p1#2", 7, "npy", true), "slices/patients+p1#2_7.npy");
+}
+
+TEST(RunRecord, MergeJournalRoundTrips) {
+    const MergeJournal m{{"/a/s1", "/a/s2"}, true, MergeState::Committed};
+    const MergeJournal back = merge_journal_from_json(to_json(m));
+    EXPECT_EQ(back.shards, m.shards);
+    EXPECT_TRUE(back.move);
+    EXPECT_EQ(back.state, MergeState::Committed);
+    OrderedJson bad = to_json(m);
+    bad["state"] = "half";
+    EXPECT_THROW(merge_journal_from_json(bad), RecordFormatError);
+}
+
 TEST(RunRecord, MismatchNamesTheFirstDifferingKey) {
     RunFile a;
     a.version = "0.1.0";
@@ -198,6 +276,38 @@ TEST(RunRecord, CsvFieldsQuotedOnlyWhereNeeded) {
     EXPECT_EQ(csv_field("-cmd|' /C calc'!A0"), "'-cmd|' /C calc'!A0");
     EXPECT_EQ(csv_field("@SUM(A1)"), "'@SUM(A1)");
     EXPECT_EQ(csv_field("a=b"), "a=b");
+}
+
+TEST(RunSummary, OneJsonFormWithTheCrossVolumeCountsOnlyWhenThePassRan) {
+    RunSummary s;
+    s.volumes = 2;
+    s.slices = 56;
+    s.kept = 10;
+    s.failed = 1;
+    s.seconds = 0.5;
+    const OrderedJson plain = to_json(s);
+    EXPECT_EQ(plain["volumes"], 2);
+    EXPECT_EQ(plain["kept"], 10);
+    EXPECT_EQ(plain["failed"], 1);
+    EXPECT_FALSE(plain.contains("removed_across_volumes"));
+    EXPECT_FALSE(plain.contains("duplicate_volumes"));
+    // The pass ran and removed nothing: the counts are there, as zeros.
+    s.across_volumes = true;
+    const OrderedJson across = to_json(s);
+    EXPECT_EQ(across["removed_across_volumes"], 0);
+    EXPECT_EQ(across["duplicate_volumes"], 0);
+
+    // `--json` prints the same summary object, and the duplicates list only after the pass.
+    ReduceResult r;
+    r.summary = s;
+    r.duplicates.push_back({"b", "a", 1.0});
+    r.volumes.push_back({"a", 28, 10, 0, 0.1});
+    const auto printed = nlohmann::ordered_json::parse(summary_json(r));
+    EXPECT_EQ(printed["summary"], across);
+    ASSERT_EQ(printed["duplicates"].size(), 1u);
+    EXPECT_EQ(printed["duplicates"][0]["of"], "a");
+    r.summary.across_volumes = false;
+    EXPECT_FALSE(nlohmann::ordered_json::parse(summary_json(r)).contains("duplicates"));
 }
 
 }  // namespace

@@ -29,7 +29,9 @@ Volume volume_with_copies() {
         auto* px = reinterpret_cast<std::int16_t*>(bytes.data());
         for (int y = 0; y < 32; ++y)
             for (int x = 0; x < 32; ++x)
-                px[y * 32 + x] = static_cast<std::int16_t>(pattern == 0 ? x * 40 : pattern == 1 ? (x * y) % 500 : 1000 - y * 30);
+                px[y * 32 + x] = static_cast<std::int16_t>(pattern == 0   ? x * 40
+                                                           : pattern == 1 ? (x * y) % 500
+                                                                          : 1000 - y * 30);
         v.info().slices.push_back({"", static_cast<double>(k)});
         v.add_chunk(std::move(bytes), 1);
     }
@@ -92,7 +94,7 @@ TEST(VolumeReducer, PairsWithAFractionKeepsTheTargetCount) {
     CancelToken cancel;
     const VolumeRecord r = VolumeReducer(c, metric.get(), out.path()).run(volume_with_copies(), pool, quiet, cancel);
     EXPECT_EQ(r.kept, 3u);
-    EXPECT_EQ(r.pairs_computed, 15u);  // all 6 * 5 / 2 pairs scored
+    EXPECT_EQ(r.pairs_computed, 15u);             // all 6 * 5 / 2 pairs scored
     EXPECT_TRUE(test::fs::is_empty(out.path()));  // --format none writes nothing
 }
 

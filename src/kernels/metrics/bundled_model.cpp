@@ -6,17 +6,21 @@
 
 #include <cstdint>
 
-#define LESSMORE_INCBIN(name, path)                                                                   \
-    __asm__(".section .rodata\n"                                                                   \
-            ".balign 16\n"                                                                         \
-            ".global " #name "_data\n" #name "_data:\n"                                            \
-            ".incbin \"" path "\"\n"                                                               \
-            #name "_end:\n"                                                                        \
-            ".balign 8\n"                                                                          \
-            ".global " #name "_size\n" #name "_size:\n"                                            \
-            ".quad " #name "_end - " #name "_data\n"                                               \
-            ".previous\n");                                                                        \
-    extern "C" const char name##_data[];                                                           \
+#define LESSMORE_INCBIN(name, path)      \
+    __asm__(                             \
+        ".section .rodata\n"             \
+        ".balign 16\n"                   \
+        ".global " #name "_data\n" #name \
+        "_data:\n"                       \
+        ".incbin \"" path "\"\n" #name   \
+        "_end:\n"                        \
+        ".balign 8\n"                    \
+        ".global " #name "_size\n" #name \
+        "_size:\n"                       \
+        ".quad " #name "_end - " #name   \
+        "_data\n"                        \
+        ".previous\n");                  \
+    extern "C" const char name##_data[]; \
     extern "C" const std::uint64_t name##_size;
 
 LESSMORE_INCBIN(lessmore_bundled_onnx, LESSMORE_MODEL_ONNX)

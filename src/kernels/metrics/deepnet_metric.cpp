@@ -136,7 +136,8 @@ public:
         for (std::size_t i = 0; i < raw.size(); ++i) {
             std::uint32_t u;
             std::memcpy(&u, &raw[i], 4);
-            for (int b = 0; b < 4; ++b) bytes[i * 4 + static_cast<std::size_t>(b)] = static_cast<char>((u >> (8 * b)) & 0xff);
+            for (int b = 0; b < 4; ++b)
+                bytes[i * 4 + static_cast<std::size_t>(b)] = static_cast<char>((u >> (8 * b)) & 0xff);
         }
         return base64_encode(bytes);
     }
@@ -149,7 +150,9 @@ public:
         std::vector<float> raw(m_size);
         for (std::size_t i = 0; i < raw.size(); ++i) {
             std::uint32_t u = 0;
-            for (int b = 0; b < 4; ++b) u |= std::uint32_t{static_cast<unsigned char>((*bytes)[i * 4 + static_cast<std::size_t>(b)])} << (8 * b);
+            for (int b = 0; b < 4; ++b)
+                u |= std::uint32_t{static_cast<unsigned char>((*bytes)[i * 4 + static_cast<std::size_t>(b)])}
+                     << (8 * b);
             std::memcpy(&raw[i], &u, 4);
             if (!std::isfinite(raw[i])) throw Error("an embedding value is not finite");
         }
@@ -174,7 +177,7 @@ private:
         return features;
     }
 
-    std::unique_ptr<Embedder> m_embedder;  // null with --features
+    std::unique_ptr<Embedder> m_embedder;                                                    // null with --features
     std::function<std::vector<std::vector<float>>(const std::string&, std::size_t)> m_rows;  // --features
     ModelDescription m_description;
     std::size_t m_size = 0;

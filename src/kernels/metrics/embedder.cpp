@@ -52,16 +52,17 @@ public:
 
     OutputBatch run(const InputBatch& batch) const override {
         Lease lease(*this);
-        const int dims[4] = {batch.count, batch.nhwc ? batch.height : batch.channels, batch.nhwc ? batch.width : batch.height,
-                             batch.nhwc ? batch.channels : batch.width};
+        const int dims[4] = {batch.count, batch.nhwc ? batch.height : batch.channels,
+                             batch.nhwc ? batch.width : batch.height, batch.nhwc ? batch.channels : batch.width};
         const cv::Mat blob(4, dims, CV_32F, const_cast<float*>(batch.values.data()));
         cv::Mat out;
         try {
             lease.net().setInput(blob, m_input);
             out = lease.net().forward(m_output);
         } catch (const cv::Exception& e) {
-            throw UsageError("--model " + m_name + ": OpenCV's DNN failed on a batch of " + std::to_string(batch.count) + " " +
-                             std::to_string(batch.width) + "x" + std::to_string(batch.height) + " images: " + one_line(e.err));
+            throw UsageError("--model " + m_name + ": OpenCV's DNN failed on a batch of " +
+                             std::to_string(batch.count) + " " + std::to_string(batch.width) + "x" +
+                             std::to_string(batch.height) + " images: " + one_line(e.err));
         }
         OutputBatch result;
         for (int d = 0; d < out.dims; ++d) result.shape.push_back(out.size[d]);
@@ -107,7 +108,8 @@ private:
             net->setPreferableTarget(cv::dnn::DNN_TARGET_CPU);
             return net;
         } catch (const cv::Exception& e) {
-            throw UsageError("--model " + m_name + ": OpenCV's DNN cannot run this ONNX model: " + explain_import_error(e.err) +
+            throw UsageError("--model " + m_name +
+                             ": OpenCV's DNN cannot run this ONNX model: " + explain_import_error(e.err) +
                              " (a torch model runs as TorchScript instead: --model MODEL.pt, docs/models.md)");
         }
     }
@@ -120,8 +122,8 @@ private:
         if (!known) {
             std::string list;
             for (const auto& o : outs) list += (list.empty() ? "" : ", ") + o;
-            throw UsageError("--layer " + m_output + ": no such layer or output in " + m_name + " (graph outputs: " + list +
-                             "; inner layers are named as OpenCV imports them, e.g. onnx_node!<node name>)");
+            throw UsageError("--layer " + m_output + ": no such layer or output in " + m_name + " (graph outputs: " +
+                             list + "; inner layers are named as OpenCV imports them, e.g. onnx_node!<node name>)");
         }
     }
 
@@ -137,12 +139,18 @@ private:
 cv::Mat values_of(const SliceView& s) {
     const int type = [&] {
         switch (s.type) {
-        case VoxelType::UInt8: return CV_8U;
-        case VoxelType::Int16: return CV_16S;
-        case VoxelType::UInt16: return CV_16U;
-        case VoxelType::Int32: return CV_32S;
-        case VoxelType::Float32: return CV_32F;
-        case VoxelType::Float64: return CV_64F;
+        case VoxelType::UInt8:
+            return CV_8U;
+        case VoxelType::Int16:
+            return CV_16S;
+        case VoxelType::UInt16:
+            return CV_16U;
+        case VoxelType::Int32:
+            return CV_32S;
+        case VoxelType::Float32:
+            return CV_32F;
+        case VoxelType::Float64:
+            return CV_64F;
         }
         return CV_64F;
     }();
@@ -154,8 +162,8 @@ cv::Mat values_of(const SliceView& s) {
 
 }  // namespace
 
-std::shared_ptr<const ModelRunner> make_opencv_runner(std::string bytes, const std::string& name, const std::string& input,
-                                                      const std::string& output) {
+std::shared_ptr<const ModelRunner> make_opencv_runner(std::string bytes, const std::string& name,
+                                                      const std::string& input, const std::string& output) {
     return std::make_shared<OpenCvRunner>(std::move(bytes), name, input, output);
 }
 
@@ -199,7 +207,8 @@ struct Embedder::Impl {
         InputBatch b = empty_batch(images.size());
         float lut[3][256];  // grey: one value per pixel level and channel
         for (int c = 0; c < spec.channels; ++c)
-            for (int v = 0; v < 256; ++v) lut[c][v] = static_cast<float>((v * spec.scale - spec.mean[rgb(c)]) / spec.std[rgb(c)]);
+            for (int v = 0; v < 256; ++v)
+                lut[c][v] = static_cast<float>((v * spec.scale - spec.mean[rgb(c)]) / spec.std[rgb(c)]);
         for (std::size_t i = 0; i < images.size(); ++i) {
             const Image8 small = resize_area(*images[i], spec.width, spec.height);
             put(b, i, [&](int c, std::size_t p) { return lut[c][small.pixels[p]]; });
@@ -238,8 +247,8 @@ struct Embedder::Impl {
             throw UsageError("--model " + spec.name + ": the output's first dimension is not the batch");
         }
         if (spec.pool && out.shape.size() != 4) {
-            throw UsageError("--pool: output '" + spec.output + "' of " + spec.name + " has " + std::to_string(out.shape.size()) +
-                             " dimensions, not 4 (N x C x H x W)");
+            throw UsageError("--pool: output '" + spec.output + "' of " + spec.name + " has " +
+                             std::to_string(out.shape.size()) + " dimensions, not 4 (N x C x H x W)");
         }
         const std::size_t per = total / n;
         std::vector<std::vector<float>> result(n);
@@ -280,7 +289,8 @@ Embedder::Embedder(const ModelOptions& options) : m_impl(std::make_unique<Impl>(
     // the batch, never on the thread count.
     m_impl->spec = resolve_model(options);
     const ModelSpec& spec = m_impl->spec;
-    m_impl->runner = options.runner ? options.runner : make_opencv_runner(spec.bytes, spec.name, spec.input, spec.output);
+    m_impl->runner =
+        options.runner ? options.runner : make_opencv_runner(spec.bytes, spec.name, spec.input, spec.output);
     // Run once now: a model that cannot run, or whose input disagrees with what is given
     // (channels, size), is a usage error before anything is written.
     m_impl->size = m_impl->embeddings(m_impl->empty_batch(1)).front().size();
@@ -305,7 +315,9 @@ std::vector<std::vector<float>> Embedder::embed_values(const std::vector<SliceVi
 
 bool Embedder::takes_values() const { return m_impl->spec.hu; }
 InputBatch Embedder::preprocess(const std::vector<const Image8*>& images) const { return m_impl->blob(images); }
-InputBatch Embedder::preprocess_values(const std::vector<SliceView>& slices) const { return m_impl->value_blob(slices); }
+InputBatch Embedder::preprocess_values(const std::vector<SliceView>& slices) const {
+    return m_impl->value_blob(slices);
+}
 std::size_t Embedder::size() const { return m_impl->size; }
 int Embedder::batch() const { return m_impl->spec.batch; }
 const ModelDescription& Embedder::description() const { return m_impl->description; }

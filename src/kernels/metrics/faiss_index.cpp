@@ -18,7 +18,8 @@ namespace {
 std::vector<std::vector<std::uint32_t>> lists_of(const faiss::RangeSearchResult& r, std::size_t n) {
     std::vector<std::vector<std::uint32_t>> out(n);
     for (std::size_t i = 0; i < n; ++i) {
-        for (std::size_t k = r.lims[i]; k < r.lims[i + 1]; ++k) out[i].push_back(static_cast<std::uint32_t>(r.labels[k]));
+        for (std::size_t k = r.lims[i]; k < r.lims[i + 1]; ++k)
+            out[i].push_back(static_cast<std::uint32_t>(r.labels[k]));
         std::sort(out[i].begin(), out[i].end());
     }
     return out;

@@ -31,15 +31,13 @@ std::size_t choose(int n, int k) {
 
 // The scan every search comes down to: the positions (or ids[position]) of the words within
 // `radius` of q, appended to found.
-using Scan = void (*)(const std::uint64_t* codes, const std::uint32_t* ids, std::size_t n, std::uint64_t q,
-                      int radius, std::vector<std::uint32_t>& found);
+using Scan = void (*)(const std::uint64_t* codes, const std::uint32_t* ids, std::size_t n, std::uint64_t q, int radius,
+                      std::vector<std::uint32_t>& found);
 
 // One code at a time, with the popcount instruction where the CPU has it (chosen at load
 // time).
-LESSMORE_CLONES_POPCNT void scan_scalar(const std::uint64_t* codes,
-                                                                      const std::uint32_t* ids, std::size_t n,
-                                                                      std::uint64_t q, int radius,
-                                                                      std::vector<std::uint32_t>& found) {
+LESSMORE_CLONES_POPCNT void scan_scalar(const std::uint64_t* codes, const std::uint32_t* ids, std::size_t n,
+                                        std::uint64_t q, int radius, std::vector<std::uint32_t>& found) {
     for (std::size_t i = 0; i < n; ++i)
         if (__builtin_popcountll(codes[i] ^ q) <= radius) found.push_back(ids ? ids[i] : static_cast<std::uint32_t>(i));
 }
@@ -47,9 +45,9 @@ LESSMORE_CLONES_POPCNT void scan_scalar(const std::uint64_t* codes,
 #if LESSMORE_X86_DISPATCH
 // Eight codes per instruction where the CPU counts bits in vectors (AVX-512 VPOPCNTDQ).
 __attribute__((target("avx512f,avx512vpopcntdq"))) void scan_avx512(const std::uint64_t* codes,
-                                                                     const std::uint32_t* ids, std::size_t n,
-                                                                     std::uint64_t q, int radius,
-                                                                     std::vector<std::uint32_t>& found) {
+                                                                    const std::uint32_t* ids, std::size_t n,
+                                                                    std::uint64_t q, int radius,
+                                                                    std::vector<std::uint32_t>& found) {
     const __m512i vq = _mm512_set1_epi64(static_cast<long long>(q));
     const __m512i vr = _mm512_set1_epi64(radius);
     for (std::size_t i = 0; i < n; i += 8) {
@@ -82,9 +80,8 @@ std::vector<std::uint32_t> flip_masks(int len, int flips) {
     std::vector<std::uint32_t> out;
     for (std::uint32_t m = 0; m < (std::uint32_t{1} << len); ++m)
         if (__builtin_popcount(m) <= flips) out.push_back(m);
-    std::stable_sort(out.begin(), out.end(), [](std::uint32_t a, std::uint32_t b) {
-        return __builtin_popcount(a) < __builtin_popcount(b);
-    });
+    std::stable_sort(out.begin(), out.end(),
+                     [](std::uint32_t a, std::uint32_t b) { return __builtin_popcount(a) < __builtin_popcount(b); });
     return out;
 }
 
@@ -115,8 +112,9 @@ Plan make_plan(int bits, int radius, int tables) {
 
 // The layout cheapest for n codes, or none when scanning all n is cheaper or every layout
 // visits more than k_max_probes buckets per query. A visited bucket (fetched from memory)
-// costs about as much as twenty codes scanned, and a bucket holds about n / 2^len codes: small radii want few long substrings (HASH-6: four of 16 bits), larger
-// ones more, shorter ones (HASH-12 over ~50,000 survivors: six of 10 bits).
+// costs about as much as twenty codes scanned, and a bucket holds about n / 2^len codes: small radii want few long
+// substrings (HASH-6: four of 16 bits), larger ones more, shorter ones (HASH-12 over ~50,000 survivors: six of 10
+// bits).
 std::optional<Plan> best_plan(int bits, int radius, std::size_t n) {
     std::optional<Plan> best;
     double best_cost = 0;
@@ -205,7 +203,8 @@ private:
         m_masks = flip_masks(m_plan.len, m_plan.max_flips);
         m_positions.assign(static_cast<std::size_t>(m_plan.tables), {});
         for (int t = 0; t < m_plan.tables; ++t)
-            for (int k = 0; k < m_plan.len; ++k) m_positions[static_cast<std::size_t>(t)].push_back(t + m_plan.tables * k);
+            for (int k = 0; k < m_plan.len; ++k)
+                m_positions[static_cast<std::size_t>(t)].push_back(t + m_plan.tables * k);
         m_tables.assign(m_positions.size(), std::vector<Bucket>(std::size_t{1} << m_plan.len));
         for (std::size_t id = 0; id < size(); ++id) insert(static_cast<std::uint32_t>(id));
     }
@@ -267,12 +266,16 @@ private:
             found.erase(std::unique(found.begin(), found.end()), found.end());
         }
         if (m_words > 1) {
-            found.erase(std::remove_if(found.begin(), found.end(), [&](std::uint32_t id) {
-                const std::uint64_t* c = m_codes.data() + static_cast<std::size_t>(id) * m_words;
-                int d = 0;
-                for (std::size_t i = 0; i < m_words && d <= m_radius; ++i) d += __builtin_popcountll(q[i] ^ c[i]);
-                return d > m_radius;
-            }), found.end());
+            found.erase(std::remove_if(found.begin(), found.end(),
+                                       [&](std::uint32_t id) {
+                                           const std::uint64_t* c =
+                                               m_codes.data() + static_cast<std::size_t>(id) * m_words;
+                                           int d = 0;
+                                           for (std::size_t i = 0; i < m_words && d <= m_radius; ++i)
+                                               d += __builtin_popcountll(q[i] ^ c[i]);
+                                           return d > m_radius;
+                                       }),
+                        found.end());
         }
         return found;
     }
@@ -284,9 +287,9 @@ private:
     std::size_t m_scan_below;
     std::function<const std::uint64_t*(const Feature&)> m_code;
     Plan m_plan;
-    std::size_t m_planned_at = 0;                           // size() when the layout was last chosen
+    std::size_t m_planned_at = 0;  // size() when the layout was last chosen
     std::vector<std::uint32_t> m_masks;
-    std::vector<std::vector<int>> m_positions;              // per table: the code's bits it keys on
+    std::vector<std::vector<int>> m_positions;  // per table: the code's bits it keys on
     std::vector<std::vector<Bucket>> m_tables;  // empty: scan
     std::vector<std::uint64_t> m_codes;
 };

@@ -58,13 +58,16 @@ public:
 
     std::unique_ptr<Feature> feature_from_text(const std::string& text) const override {
         auto h = DHash::from_hex(text, m_hash_size);
-        if (!h) throw Error("'" + text.substr(0, 80) + "' is not a " + std::to_string(m_hash_size * m_hash_size) + "-bit hash");
+        if (!h)
+            throw Error("'" + text.substr(0, 80) + "' is not a " + std::to_string(m_hash_size * m_hash_size) +
+                        "-bit hash");
         return std::make_unique<HashFeature>(std::move(*h));
     }
 
     std::unique_ptr<NeighbourIndex> make_index(double threshold, int /*threads: the pass's pool*/) const override {
-        return make_hamming_index(m_hash_size * m_hash_size, static_cast<int>(threshold),
-                                  [](const Feature& f) { return static_cast<const HashFeature&>(f).hash.words.data(); });
+        return make_hamming_index(m_hash_size * m_hash_size, static_cast<int>(threshold), [](const Feature& f) {
+            return static_cast<const HashFeature&>(f).hash.words.data();
+        });
     }
 
 private:

@@ -40,7 +40,8 @@ void check_finite(const std::array<double, 3>& v, const std::string& where, cons
 // "8bit" (false) or "hu" (true).
 bool values_kind(const std::string& text, const std::string& where) {
     const std::string v = upper(text);
-    if (v != "8BIT" && v != "HU") throw UsageError(where + " must be \"8bit\" (the 8-bit image) or \"hu\" (the slice's values)");
+    if (v != "8BIT" && v != "HU")
+        throw UsageError(where + " must be \"8bit\" (the 8-bit image) or \"hu\" (the slice's values)");
     return v == "HU";
 }
 
@@ -61,9 +62,9 @@ void apply_sidecar(const std::string& text, const std::string& where, ModelSpec&
         throw UsageError(where + ": not valid JSON (it breaks at byte " + std::to_string(e.byte) + ")");
     }
     if (!j.is_object()) throw UsageError(where + ": must be a JSON object");
-    static const std::set<std::string> k_known = {"input_size", "layout", "channel_order", "scale", "mean", "std",
-                                                  "input", "output", "pool", "channels", "values", "window",
-                                                  "comment", "description"};
+    static const std::set<std::string> k_known = {"input_size", "layout", "channel_order", "scale",      "mean",
+                                                  "std",        "input",  "output",        "pool",       "channels",
+                                                  "values",     "window", "comment",       "description"};
     for (const auto& [key, value] : j.items()) {
         if (!k_known.count(key)) {
             throw UsageError(where + ": unknown field '" + key +
@@ -89,7 +90,8 @@ void apply_sidecar(const std::string& text, const std::string& where, ModelSpec&
     };
     if (j.contains("input_size")) {
         const auto v = numbers("input_size");
-        if (v.empty() || v.size() > 2 || std::any_of(v.begin(), v.end(), [](double x) { return x < 1 || x > 8192 || std::floor(x) != x; })) {
+        if (v.empty() || v.size() > 2 ||
+            std::any_of(v.begin(), v.end(), [](double x) { return x < 1 || x > 8192 || std::floor(x) != x; })) {
             throw UsageError(where + ": 'input_size' must be a whole number or [width, height], each 1..8192");
         }
         spec.width = static_cast<int>(v[0]);
@@ -97,7 +99,8 @@ void apply_sidecar(const std::string& text, const std::string& where, ModelSpec&
     }
     if (j.contains("scale")) {
         const auto v = numbers("scale");
-        if (v.size() != 1 || !std::isfinite(v[0]) || v[0] == 0.0) throw UsageError(where + ": 'scale' must be one non-zero number");
+        if (v.size() != 1 || !std::isfinite(v[0]) || v[0] == 0.0)
+            throw UsageError(where + ": 'scale' must be one non-zero number");
         spec.scale = v[0];
     }
     if (j.contains("mean")) spec.mean = three(numbers("mean"), where, "mean");
@@ -133,7 +136,8 @@ void apply_sidecar(const std::string& text, const std::string& where, ModelSpec&
 // Flags override the sidecar.
 void apply_flags(const ModelOptions& o, ModelSpec& spec) {
     if (o.input_size) {
-        if (o.input_size->first < 1 || o.input_size->second < 1 || o.input_size->first > 8192 || o.input_size->second > 8192) {
+        if (o.input_size->first < 1 || o.input_size->second < 1 || o.input_size->first > 8192 ||
+            o.input_size->second > 8192) {
             throw UsageError("--input-size: width and height must be 1..8192");
         }
         spec.width = o.input_size->first;
@@ -175,12 +179,12 @@ void apply_flags(const ModelOptions& o, ModelSpec& spec) {
     // Single-threaded OpenCV gives the same outputs for any batch (tested); small networks
     // gain from batching, large ones lose (cache), so the default follows the model size.
     spec.batch = o.batch > 0 ? o.batch : (spec.bytes.size() <= (std::size_t{16} << 20) ? 4 : 1);
-
 }
 
 std::string shape_text(const std::vector<std::int64_t>& d) {
     std::string shape;
-    for (std::size_t i = 0; i < d.size(); ++i) shape += (i ? "x" : "") + (d[i] < 0 ? std::string("?") : std::to_string(d[i]));
+    for (std::size_t i = 0; i < d.size(); ++i)
+        shape += (i ? "x" : "") + (d[i] < 0 ? std::string("?") : std::to_string(d[i]));
     return shape.empty() ? "of unknown shape" : shape;
 }
 
@@ -209,8 +213,8 @@ void check_input(const ModelOptions& o, ModelSpec& spec) {
     if (channels > 0) {
         if (spec.channels_given && channels != spec.channels) {
             throw UsageError("--model " + spec.name + ": the graph's input '" + input->name + "' (" + shape_text(d) +
-                             ") has " + std::to_string(channels) + " channel" + (channels == 1 ? "" : "s") +
-                             " but " + std::to_string(spec.channels) + " are given (--channels or the sidecar's 'channels')");
+                             ") has " + std::to_string(channels) + " channel" + (channels == 1 ? "" : "s") + " but " +
+                             std::to_string(spec.channels) + " are given (--channels or the sidecar's 'channels')");
         }
         spec.channels = static_cast<int>(channels);
     }
@@ -221,8 +225,9 @@ void check_input(const ModelOptions& o, ModelSpec& spec) {
             spec.width = static_cast<int>(w > 0 ? w : spec.width);
             spec.height = static_cast<int>(h > 0 ? h : spec.height);
         } else {
-            throw UsageError("--model " + spec.name + ": the graph's input is " + std::to_string(w) + "x" + std::to_string(h) +
-                             " but the input size given is " + std::to_string(spec.width) + "x" + std::to_string(spec.height));
+            throw UsageError("--model " + spec.name + ": the graph's input is " + std::to_string(w) + "x" +
+                             std::to_string(h) + " but the input size given is " + std::to_string(spec.width) + "x" +
+                             std::to_string(spec.height));
         }
     }
     spec.input = input->name;
@@ -258,10 +263,13 @@ ModelSpec resolve_model(const ModelOptions& o) {
         spec.runtime = o.runtime.empty() ? o.runner->runtime() : o.runtime;
         apply_flags(o, spec);
         if (!spec.output.empty() || !spec.input.empty()) {
-            throw UsageError("--model " + spec.name + ": --layer and the sidecar's 'input'/'output' are for ONNX graphs; a " +
-                             spec.runtime + " model embeds with its forward() output");
+            throw UsageError("--model " + spec.name +
+                             ": --layer and the sidecar's 'input'/'output' are for ONNX graphs; a " + spec.runtime +
+                             " model embeds with its forward() output");
         }
-        if (spec.nhwc) throw UsageError("--model " + spec.name + ": --layout NHWC is for ONNX graphs; " + spec.runtime + " models take NCHW");
+        if (spec.nhwc)
+            throw UsageError("--model " + spec.name + ": --layout NHWC is for ONNX graphs; " + spec.runtime +
+                             " models take NCHW");
         return spec;
     }
     try {

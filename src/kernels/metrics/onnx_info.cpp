@@ -43,11 +43,20 @@ public:
 
     void skip(std::uint32_t wire) {
         switch (wire) {
-        case 0: varint(); return;
-        case 1: advance(8); return;
-        case 2: bytes(); return;
-        case 5: advance(4); return;
-        default: throw std::runtime_error("unsupported wire type");
+        case 0:
+            varint();
+            return;
+        case 1:
+            advance(8);
+            return;
+        case 2:
+            bytes();
+            return;
+        case 5:
+            advance(4);
+            return;
+        default:
+            throw std::runtime_error("unsupported wire type");
         }
     }
 

@@ -15,7 +15,7 @@ struct OnnxTensorInfo {
 };
 
 struct OnnxInfo {
-    std::vector<OnnxTensorInfo> inputs;   // graph inputs that are not initializers
+    std::vector<OnnxTensorInfo> inputs;  // graph inputs that are not initializers
     std::vector<OnnxTensorInfo> outputs;
 };
 

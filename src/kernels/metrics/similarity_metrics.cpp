@@ -2,9 +2,9 @@
 #include "kernels/metrics/similarity_metrics.hpp"
 
 #include <lessmore/error.hpp>
+#include <lessmore/mutual_information.hpp>
 #include <lessmore/number_format.hpp>
 #include <lessmore/resize_area.hpp>
-#include <lessmore/mutual_information.hpp>
 #include <lessmore/ssim.hpp>
 
 #include <cmath>
@@ -35,9 +35,7 @@ public:
     }
 
 protected:
-    Image8 sized(const Image8& image) const {
-        return m_resize > 0 ? resize_area(image, m_resize, m_resize) : image;
-    }
+    Image8 sized(const Image8& image) const { return m_resize > 0 ? resize_area(image, m_resize, m_resize) : image; }
 
 private:
     int m_resize;
@@ -68,6 +66,7 @@ public:
         return mi_compare(static_cast<const StatsFeature<MiStats>&>(a).stats,
                           static_cast<const StatsFeature<MiStats>&>(b).stats);
     }
+
 private:
     int m_bins;
 };

@@ -5,15 +5,15 @@
 
 #include "io/model_files.hpp"
 
+#include <lessmore/cancel.hpp>
+#include <lessmore/discovery.hpp>
 #include <lessmore/embedder.hpp>
 #include <lessmore/error.hpp>
 #include <lessmore/intensity.hpp>
-#include <lessmore/resize_area.hpp>
-#include <lessmore/resize_pillow.hpp>
-#include <lessmore/cancel.hpp>
-#include <lessmore/discovery.hpp>
 #include <lessmore/load.hpp>
 #include <lessmore/natural_order.hpp>
+#include <lessmore/resize_area.hpp>
+#include <lessmore/resize_pillow.hpp>
 #include <lessmore/thread_pool.hpp>
 
 #include <opencv2/dnn.hpp>
@@ -22,8 +22,8 @@
 
 #include <algorithm>
 #include <cmath>
-#include <mutex>
 #include <fstream>
+#include <mutex>
 
 namespace lessmore {
 namespace {
@@ -33,7 +33,6 @@ std::unique_ptr<Embedder> embedder(ModelOptions o) {
     open_model(o);
     return std::make_unique<Embedder>(o);
 }
-
 
 using nlohmann::json;
 
@@ -83,7 +82,8 @@ TEST(DeepNet, BundledEmbeddingsMatchAnIndependentNumpyForwardPass) {
     // The golden cosines, and batch composition does not matter.
     const auto& m = g["cosine"]["matrix"];
     for (std::size_t i = 0; i < 4; ++i)
-        for (std::size_t j = 0; j < 4; ++j) EXPECT_NEAR(cosine(embeddings[i], embeddings[j]), m[i][j].get<double>(), 1e-6);
+        for (std::size_t j = 0; j < 4; ++j)
+            EXPECT_NEAR(cosine(embeddings[i], embeddings[j]), m[i][j].get<double>(), 1e-6);
     const auto single = embedder.embed({batch[2]});
     for (std::size_t i = 0; i < single[0].size(); ++i) EXPECT_NEAR(single[0][i], embeddings[2][i], 1e-5);
 }
@@ -143,10 +143,12 @@ TEST(DeepNet, ClassifierWeightsAreRealImageNetWeights) {
     ASSERT_EQ(scores.size(), 1000u);
     std::vector<std::size_t> order(1000);
     for (std::size_t i = 0; i < 1000; ++i) order[i] = i;
-    std::partial_sort(order.begin(), order.begin() + 5, order.end(), [&](auto a, auto b) { return scores[a] > scores[b]; });
+    std::partial_sort(order.begin(), order.begin() + 5, order.end(),
+                      [&](auto a, auto b) { return scores[a] > scores[b]; });
     int dogs = 0;
-    for (std::size_t k = 0; k < 5; ++k) dogs += labels[order[k]] == "Siberian husky" || labels[order[k]] == "malamute" ||
-                                              labels[order[k]] == "Eskimo dog";
+    for (std::size_t k = 0; k < 5; ++k)
+        dogs +=
+            labels[order[k]] == "Siberian husky" || labels[order[k]] == "malamute" || labels[order[k]] == "Eskimo dog";
     EXPECT_GE(dogs, 2);
 }
 
@@ -169,7 +171,8 @@ std::vector<TinyImage> tiny_images() {
 
 void expect_vector(const std::vector<float>& got, const json& expected, const std::string& what) {
     ASSERT_EQ(got.size(), expected.size()) << what;
-    for (std::size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], expected[i].get<double>(), 1e-4) << what << " [" << i << "]";
+    for (std::size_t i = 0; i < got.size(); ++i)
+        EXPECT_NEAR(got[i], expected[i].get<double>(), 1e-4) << what << " [" << i << "]";
 }
 
 TEST(DeepNet, SidecarWithNhwcBgrMeanStdAndNamedOutput) {
@@ -205,7 +208,30 @@ TEST(DeepNet, FlagsOverrideAndBatchesOfSeveralImages) {
     for (const auto& t : images) batch.push_back(&t.image);
     const auto out = e->embed(batch);
     ASSERT_EQ(out.size(), images.size());
-    for (std::size_t i = 0; i < images.size(); ++i) expect_vector(out[i], images[i].expected["nchw_rgb"]["vector"], "batch");
+    for (std::size_t i = 0; i < images.size(); ++i)
+        expect_vector(out[i], images[i].expected["nchw_rgb"]["vector"], "batch");
+}
+
+TEST(DeepNet, WeightsBehindIdentityNodesAreNormalisedAway) {
+    // As torch.onnx.export writes shared weights: OpenCV 4.6 refuses the file as it is ...
+    const auto path = models_dir() / "tiny_identity_weights.onnx";
+    EXPECT_THROW(cv::dnn::readNetFromONNX(path.string()), cv::Exception);
+    // ... and runs it once lessmore's io has normalised it (libonnx), with the outputs of
+    // the same graph without the Identity.
+    ModelOptions o;
+    o.path = path.string();
+    o.input_size = std::make_pair(6, 8);
+    o.mean = std::vector<double>{10, 20, 30};
+    o.std = std::vector<double>{2, 4, 8};
+    o.scale = 1.0;
+    o.output = "vector";
+    const auto e = embedder(o);
+    for (const TinyImage& t : tiny_images())
+        expect_vector(e->embed({&t.image}).front(), t.expected["nchw_rgb"]["vector"], "identity");
+    // The manifest's hash is the file's own, not the normalised graph's.
+    const std::string bytes = test::read_file(path);
+    EXPECT_EQ(e->description().sha256,
+              test::sha256_hex(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()));
 }
 
 void expect_usage_error(const ModelOptions& o, const std::string& mention) {
@@ -359,7 +385,8 @@ TEST(DeepNet, HuValuesAreClippedScaledAndResizedInFloat) {
         for (int x = 0; x < 8; ++x) {
             double sum = 0;
             for (int dy = 0; dy < 2; ++dy)
-                for (int dx = 0; dx < 2; ++dx) sum += std::clamp<double>(hu[(2 * y + dy) * 16 + 2 * x + dx], -1000, 400);
+                for (int dx = 0; dx < 2; ++dx)
+                    sum += std::clamp<double>(hu[(2 * y + dy) * 16 + 2 * x + dx], -1000, 400);
             EXPECT_NEAR(b.values[static_cast<std::size_t>(y * 8 + x)], sum / 4 * 0.001, 1e-6) << x << "," << y;
             mean += sum / 4 * 0.001 / 64;
         }

@@ -15,7 +15,8 @@ namespace {
 Image8 pattern(int w, int h, int seed) {
     Image8 img(w, h);
     for (int y = 0; y < h; ++y)
-        for (int x = 0; x < w; ++x) img.row(y)[x] = static_cast<std::uint8_t>((x * 7 + y * 3 + seed * 11 + x * y * seed) % 256);
+        for (int x = 0; x < w; ++x)
+            img.row(y)[x] = static_cast<std::uint8_t>((x * 7 + y * 3 + seed * 11 + x * y * seed) % 256);
     return img;
 }
 
