@@ -17,8 +17,10 @@ packages=(build-essential cmake pkg-config
           libfaiss-dev libopenblas0-openmp
           libgdcm-tools googletest libgtest-dev libbenchmark-dev darknet)
 
-# The browser test of the HTML report needs a real browser; the cluster test a real SLURM.
-[ "$mode" = test ] && packages+=(chromium slurm-wlm munge)
+# The browser test of the HTML report needs a real browser; the cluster test a real SLURM;
+# the fuzz tests clang and its libFuzzer runtime (tests/fuzz; --no-install-recommends
+# leaves libclang-rt-14-dev out, so it is named).
+[ "$mode" = test ] && packages+=(chromium slurm-wlm munge clang-14 libclang-rt-14-dev)
 
 missing=()
 for p in "${packages[@]}"; do
