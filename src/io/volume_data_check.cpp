@@ -114,7 +114,7 @@ DataPlace place(const fs::path& header, const Header& h, const std::string& name
     DataPlace p{attached ? header : header.parent_path() / name, attached ? h.end : 0, 0};
     std::error_code ec;
     p.size = static_cast<std::uint64_t>(fs::file_size(p.file, ec));
-    if (ec) throw InputError("pixel data file " + path_text(p.file) + ": " + ec.message());
+    if (ec) throw InputError("pixel data file " + one_line(path_text(p.file)) + ": " + ec.message());
     if (p.offset > p.size) throw InputError("pixel data is missing (the file ends inside the header)");
     return p;
 }
@@ -129,7 +129,7 @@ void check_data(const DataPlace& p, bool compressed, std::uint64_t needed) {
     }
     std::ifstream in(p.file, std::ios::binary);
     in.seekg(static_cast<std::streamoff>(p.offset));
-    if (!in) throw InputError("cannot read pixel data of " + path_text(p.file));
+    if (!in) throw InputError("cannot read pixel data of " + one_line(path_text(p.file)));
     const std::uint64_t total = inflate_to_end(in, p.size - p.offset);
     if (total < needed) {
         throw InputError("compressed pixel data is truncated (" + std::to_string(total) + " of " + std::to_string(needed) +
@@ -144,7 +144,7 @@ void check_metaimage_data(const fs::path& header_path, std::uint64_t needed) {
     const std::string data = h.fields.at("ElementDataFile");
     const bool attached = lower(data) == "local";
     if (!attached && (lower(data).rfind("list", 0) == 0 || data.find('%') != std::string::npos)) {
-        throw InputError("ElementDataFile '" + data + "' (a list or pattern of files) is not supported");
+        throw InputError("ElementDataFile '" + one_line(data) + "' (a list or pattern of files) is not supported");
     }
     DataPlace p = place(header_path, h, data, attached);
     const auto compressed = h.fields.find("CompressedData");
@@ -175,7 +175,7 @@ void check_nrrd_data(const fs::path& header_path, std::uint64_t needed) {
         } else {
             char* end = nullptr;
             const long long v = std::strtoll(skip.c_str(), &end, 10);
-            if (*end != '\0' || v < 0) throw InputError("NRRD 'byte skip: " + skip + "' is not supported");
+            if (*end != '\0' || v < 0) throw InputError("NRRD 'byte skip: " + one_line(skip) + "' is not supported");
             if (!gzip) p.offset += static_cast<std::uint64_t>(v);
             if (p.offset > p.size) throw InputError("NRRD 'byte skip' runs past the end of the data file");
         }
@@ -195,15 +195,16 @@ void check_detached_data(const std::string& path_text_arg, const std::string& ro
     };
     const std::string name = nrrd ? (field("data file").empty() ? field("datafile") : field("data file")) : field("ElementDataFile");
     if (name.empty() || (!nrrd && lower(name) == "local")) return;  // attached data
+    const std::string quoted = one_line(name);  // a name may hold a CR; messages are one line
     if (name.find('%') != std::string::npos || lower(name).rfind("list", 0) == 0) {
-        throw InputError("the header names a list or pattern of data files ('" + name + "'), which is not supported");
+        throw InputError("the header names a list or pattern of data files ('" + quoted + "'), which is not supported");
     }
     const fs::path data = fs::path(name).is_absolute() ? fs::path(name) : path.parent_path() / name;
     if (!path_within(resolved_path(data), resolved_path(root))) {
-        throw InputError("the header names data file '" + name + "', outside the input " + root + "; not read");
+        throw InputError("the header names data file '" + quoted + "', outside the input " + root + "; not read");
     }
     std::error_code ec;
-    if (!fs::is_regular_file(data, ec)) throw InputError("the header names data file '" + name + "', which is not a regular file");
+    if (!fs::is_regular_file(data, ec)) throw InputError("the header names data file '" + quoted + "', which is not a regular file");
 }
 
 }  // namespace lessmore
