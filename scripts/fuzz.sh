@@ -101,9 +101,9 @@ done
 report_failure() {
     local t="$1" log="$2" what="$3"
     echo "fuzz.sh: $t: FAILED ($what); the end of $log:" >&2
-    grep -v -E '^#[0-9]+ +(NEW|REDUCE|pulse|RELOAD)' "$log" | tail -40 >&2
+    grep -a -v -E '^#[0-9]+[[:space:]]+(NEW|REDUCE|pulse|RELOAD)' "$log" | tail -40 >&2
     local saved
-    saved="$(grep -o -E '(Test unit written to|artifact_prefix.*; Test unit written to) [^ ]+' "$log" | awk '{print $NF}' | tail -1 || true)"
+    saved="$(grep -a -o -E 'Test unit written to [^ ]+' "$log" | awk '{print $NF}' | tail -1 || true)"
     [ -n "$saved" ] && echo "fuzz.sh: $t: the input is saved in $saved" >&2
     echo "fuzz.sh: reproduce with: $build/fuzz_$t ${saved:-FILE}; minimise with:" \
          "$build/fuzz_$t -minimize_crash=1 -runs=100000 ${saved:-FILE}; then commit it under tests/fuzz/regressions/$t/" >&2
@@ -142,9 +142,9 @@ for t in "${targets[@]}"; do
         status=1
         continue
     fi
-    stats="$(grep -E '^#[0-9]+ +(DONE|INITED)' "$log" | tail -1 | sed -E 's/ +/ /g')"
-    execs="$(grep -E '^stat::number_of_executed_units' "$log" | awk '{print $2}')"
-    rate="$(grep -E '^stat::average_exec_per_sec' "$log" | awk '{print $2}')"
+    stats="$(grep -a -E '^#[0-9]+[[:space:]]+(DONE|INITED)' "$log" | tail -1 | sed -E 's/[[:space:]]+/ /g' || true)"
+    execs="$(grep -a -E '^stat::number_of_executed_units' "$log" | awk '{print $2}' || true)"
+    rate="$(grep -a -E '^stat::average_exec_per_sec' "$log" | awk '{print $2}' || true)"
     echo "fuzz.sh: $t: ok (${#regressions[@]} regression inputs; ${seconds} s: ${execs:-?} executions, ${rate:-?}/s; ${stats:-})" >&2
 done
 exit "$status"
