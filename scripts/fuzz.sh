@@ -104,7 +104,9 @@ report_failure() {
     grep -a -v -E '^#[0-9]+[[:space:]]+(NEW|REDUCE|pulse|RELOAD)' "$log" | tail -40 >&2
     local saved
     saved="$(grep -a -o -E 'Test unit written to [^ ]+' "$log" | awk '{print $NF}' | tail -1 || true)"
-    [ -n "$saved" ] && echo "fuzz.sh: $t: the input is saved in $saved" >&2
+    # A committed input run on its own is not copied: it is the last one libFuzzer ran.
+    [ -n "$saved" ] || saved="$(grep -a -E '^Running: ' "$log" | tail -1 | sed 's/^Running: //' || true)"
+    [ -n "$saved" ] && echo "fuzz.sh: $t: the failing input is $saved" >&2
     echo "fuzz.sh: reproduce with: $build/fuzz_$t ${saved:-FILE}; minimise with:" \
          "$build/fuzz_$t -minimize_crash=1 -runs=100000 ${saved:-FILE}; then commit it under tests/fuzz/regressions/$t/" >&2
 }
@@ -138,7 +140,7 @@ for t in "${targets[@]}"; do
     if ! "$bin" "${limit[@]}" -max_len="$(max_len "$t")" -rss_limit_mb=2048 -timeout=20 \
             -error_exitcode=1 -timeout_exitcode=1 -print_final_stats=1 "${dict[@]}" \
             -artifact_prefix="$build/artifacts/$t-" "$work" "$fuzz_src/corpus/$t" >>"$log" 2>&1; then
-        report_failure "$t" "$log" "see the sanitizer or libFuzzer report above"
+        report_failure "$t" "$log" "the sanitizer or libFuzzer report follows"
         status=1
         continue
     fi
