@@ -34,7 +34,8 @@ Decisions read_decisions(const std::string& dir) {
         return event != Json::parse_event_t::key || k_keep.count(parsed.get<std::string>()) > 0;
     };
     const Json j = Json::parse(in, keep, false);
-    if (j.is_discarded() || !j.is_object() || j.value("tool", "") != "lessmore" || !j.contains("volumes") ||
+    // "tool" compared as JSON: value("tool", "") throws when it is not a string.
+    if (j.is_discarded() || !j.is_object() || !j.contains("tool") || j["tool"] != "lessmore" || !j.contains("volumes") ||
         !j["volumes"].is_array()) {
         throw UsageError(path_text(path) + ": not a lessmore manifest");
     }
