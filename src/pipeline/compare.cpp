@@ -45,12 +45,19 @@ Decisions read_decisions(const std::string& dir) {
             throw UsageError(path_text(path) + ": a volume without id or slices");
         }
         std::vector<char>& kept = out[v["id"].get<std::string>()];
-        for (const Json& s : v["slices"]) {
+        const Json& slices = v["slices"];
+        for (const Json& s : slices) {
             if (!s.contains("index") || !s["index"].is_number_unsigned() || !s.contains("kept") || !s["kept"].is_boolean()) {
                 throw UsageError(path_text(path) + ": a slice of " + v["id"].get<std::string>() + " without index or kept");
             }
+            // A manifest lists every slice of a volume, so indices stay below their count
+            // (and memory below the manifest's own size: one large index per volume made
+            // a 1 KB manifest take gigabytes).
             const auto i = s["index"].get<std::size_t>();
-            if (i >= 100'000'000) throw UsageError(path_text(path) + ": slice index " + std::to_string(i) + " is implausible");
+            if (i >= slices.size()) {
+                throw UsageError(path_text(path) + ": slice index " + std::to_string(i) + " of " + v["id"].get<std::string>() +
+                                 ", which lists " + std::to_string(slices.size()) + " slices");
+            }
             if (kept.size() <= i) kept.resize(i + 1, 0);
             kept[i] = s["kept"].get<bool>() ? 1 : 0;
         }

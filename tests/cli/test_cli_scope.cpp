@@ -282,6 +282,13 @@ TEST(CliCompare, DamagedManifestIsRefusedNamingIt) {
     EXPECT_EQ(r.exit_code, 2);
     EXPECT_NE(r.err.find("manifest.json: not a lessmore manifest"), std::string::npos) << r.err;
     EXPECT_EQ(r.err.find("internal error"), std::string::npos) << r.err;
+    // A slice index past the slices listed (lessmore lists them all): refused before any
+    // memory is sized by it.
+    test::write_file(dir / "index" / "manifest.json",
+                     "{\"tool\": \"lessmore\", \"volumes\": [{\"id\": \"v\", \"slices\": [{\"index\": 99999999, \"kept\": true}]}]}");
+    const auto s = test::run_lessmore({"compare", (dir / "index").string(), (dir / "index").string()});
+    EXPECT_EQ(s.exit_code, 2);
+    EXPECT_NE(s.err.find("slice index 99999999 of v, which lists 1 slices"), std::string::npos) << s.err;
 }
 
 }  // namespace
