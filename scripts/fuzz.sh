@@ -11,7 +11,8 @@
 # BUILD/corpus/<target>/; the committed seeds are never written to).
 #
 # Options: --seconds N (default 60), --build-dir DIR (default build-fuzz/), --no-build,
-# --build-only, --jobs N (parallel compile).
+# --build-only, --jobs N (parallel compile), --fresh (start from the committed seeds only,
+# keeping nothing: what ctest does, so its cost does not grow from run to run).
 # Exit codes: 0 no finding; 1 a target crashed, leaked, ran out of memory, timed out or
 # broke a checked property (the input is saved under BUILD/artifacts/ and the path
 # printed); 2 usage; 77 this machine cannot fuzz (no clang with libFuzzer: Debian's
@@ -24,11 +25,12 @@ build="$here/build-fuzz"
 seconds=60
 do_build=1
 run=1
+fresh=0
 jobs="$(nproc 2>/dev/null || echo 2)"
 targets=()
 
 usage() {
-    sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 
@@ -38,6 +40,7 @@ while (($#)); do
     --build-dir) build="${2:?}"; shift 2 ;;
     --no-build) do_build=0; shift ;;
     --build-only) run=0; shift ;;
+    --fresh) fresh=1; shift ;;
     --jobs) jobs="${2:?}"; shift 2 ;;
     -h|--help) usage ;;
     dicom|nifti|volume_header|run_record) targets+=("$1"); shift ;;
@@ -132,6 +135,10 @@ for t in "${targets[@]}"; do
     # 2. The seeds and what earlier runs found, then fuzzing for the time given (with 0:
     # every corpus input once, no mutation).
     work="$build/corpus/$t"
+    if ((fresh)); then
+        rm -rf "$build/fresh-corpus/$t"
+        work="$build/fresh-corpus/$t"
+    fi
     mkdir -p "$work"
     dict=()
     [ -f "$fuzz_src/$t.dict" ] && dict=("-dict=$fuzz_src/$t.dict")
@@ -147,6 +154,7 @@ for t in "${targets[@]}"; do
     stats="$(grep -a -E '^#[0-9]+[[:space:]]+(DONE|INITED)' "$log" | tail -1 | sed -E 's/[[:space:]]+/ /g' || true)"
     execs="$(grep -a -E '^stat::number_of_executed_units' "$log" | awk '{print $2}' || true)"
     rate="$(grep -a -E '^stat::average_exec_per_sec' "$log" | awk '{print $2}' || true)"
+    ((fresh)) && rm -rf "$work"
     echo "fuzz.sh: $t: ok (${#regressions[@]} regression inputs; ${seconds} s: ${execs:-?} executions, ${rate:-?}/s; ${stats:-})" >&2
 done
 exit "$status"
