@@ -19,8 +19,10 @@ packages=(build-essential cmake pkg-config
           libfaiss-dev libopenblas0-openmp)
 [ "$mode" = demo ] || packages+=(googletest libgtest-dev libbenchmark-dev libgdcm-tools darknet)
 # The browser test of the HTML report needs a real browser; the cluster tests (docs/clusters.md)
-# a real SLURM, GNU parallel and a YAML parser; CI's format check clang-format.
-[ "$mode" = test ] && packages+=(chromium slurm-wlm munge parallel python3-yaml clang-format)
+# a real SLURM, GNU parallel and a YAML parser; CI's format check clang-format; the fuzz
+# tests clang and its libFuzzer runtime (tests/fuzz; --no-install-recommends leaves
+# libclang-rt-14-dev out, so it is named).
+[ "$mode" = test ] && packages+=(chromium slurm-wlm munge parallel python3-yaml clang-format clang-14 libclang-rt-14-dev)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -2,9 +2,14 @@
 
 #include <lessmore/manifest.hpp>
 
+#include <algorithm>
+#include <array>
 #include <climits>
 #include <cmath>
+#include <cstdint>
+#include <limits>
 #include <type_traits>
+#include <vector>
 
 namespace lessmore {
 namespace {
@@ -31,22 +36,46 @@ const Json& field(const Json& j, const char* key) {
     return j[key];
 }
 
-// nlohmann converts between number kinds silently (-1 becomes a huge size_t): scalars are
-// checked first.
+// The lists records hold (std::vector, std::array) and their element type.
+template <typename T>
+struct ListOf {
+    static constexpr bool list = false;
+};
+template <typename E, typename A>
+struct ListOf<std::vector<E, A>> {
+    static constexpr bool list = true;
+    using Element = E;
+};
+template <typename E, std::size_t N>
+struct ListOf<std::array<E, N>> {
+    static constexpr bool list = true;
+    using Element = E;
+};
+
+// nlohmann converts between number kinds silently (-1 becomes a huge size_t, 2^40 a
+// wrapped int, 1e300 an undefined one): scalars, and each element of a list, are checked
+// first. An integer field takes a whole number its type holds.
 template <typename T>
 bool has_type(const Json& v) {
     if constexpr (std::is_same_v<T, bool>) {
         return v.is_boolean();
-    } else if constexpr (std::is_unsigned_v<T>) {
-        return v.is_number_unsigned();
     } else if constexpr (std::is_integral_v<T>) {
-        return v.is_number_integer();
+        constexpr auto max = static_cast<std::uint64_t>(std::numeric_limits<T>::max());
+        if (v.is_number_unsigned()) return v.get<std::uint64_t>() <= max;
+        if (!v.is_number_integer()) return false;
+        const auto n = v.get<std::int64_t>();
+        if (n >= 0) return static_cast<std::uint64_t>(n) <= max;
+        return std::is_signed_v<T> && n >= static_cast<std::int64_t>(std::numeric_limits<T>::min());
     } else if constexpr (std::is_floating_point_v<T>) {
         return v.is_number();
     } else if constexpr (std::is_same_v<T, std::string>) {
         return v.is_string();
+    } else if constexpr (ListOf<T>::list) {
+        return v.is_array() &&
+               std::all_of(v.begin(), v.end(), [](const Json& e) { return has_type<typename ListOf<T>::Element>(e); });
     } else {
-        return true;  // containers: their elements are converted below
+        static_assert(ListOf<T>::list, "has_type: a type records do not hold");
+        return false;
     }
 }
 
