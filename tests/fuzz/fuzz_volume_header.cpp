@@ -72,8 +72,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         LESSMORE_FUZZ_CHECK(layout.header_end <= size);
         check_data_location(layout, root.string());
         // A data file that passes lies inside the input (the link out never passes).
-        LESSMORE_FUZZ_CHECK(layout.attached || fs::weakly_canonical(layout.data_file).string().rfind(
-                                                   fs::weakly_canonical(root).string(), 0) == 0);
+        LESSMORE_FUZZ_CHECK(
+            layout.attached ||
+            fs::weakly_canonical(layout.data_file).string().rfind(fs::weakly_canonical(root).string(), 0) == 0);
         for (const bool inflate : {false, true}) {
             check_volume_data(layout, inflate);
             if (layout.encoding == VolumeLayout::Encoding::Raw && layout.skip >= 0) {
