@@ -354,7 +354,11 @@ Json volume_info_json(const VolumeInfo& info) {
 Json to_json(const VolumeRecord& v, RecordView view) {
     const bool record = view == RecordView::Record;
     Json vj = volume_info_json(v.info);
-    if (record && !v.info.patient.empty()) vj["patient"] = v.info.patient;
+    if (record) {
+        for (const auto& [key, digest] : {std::pair{"patient", &v.info.patient}, std::pair{"study", &v.info.study},
+                                          std::pair{"series", &v.info.series}})
+            if (!digest->empty()) vj[key] = *digest;
+    }
     vj["kept"] = v.kept;
     vj["pairs"] = v.pairs_computed;
     vj["seconds"] = v.seconds;
@@ -396,6 +400,8 @@ VolumeRecord volume_record_from_json(const Json& j) {
     info.spacing = {spacing[0], spacing[1], spacing[2]};
     info.type = voxel_type_of(get<std::string>(j, "dtype"));
     info.patient = get_optional<std::string>(j, "patient").value_or("");
+    info.study = get_optional<std::string>(j, "study").value_or("");
+    info.series = get_optional<std::string>(j, "series").value_or("");
     v.kept = get<std::size_t>(j, "kept");
     v.pairs_computed = get<std::size_t>(j, "pairs");
     v.seconds = get<double>(j, "seconds");
@@ -475,6 +481,20 @@ MergeJournal merge_journal_from_json(const Json& j) {
     m.state = named(get<std::string>(j, "state"), {MergeState::Linking, MergeState::Committed, MergeState::Moved},
                     &merge_state_name, "state");
     return m;
+}
+
+std::string patient_key(const VolumeInfo& info, int depth) {
+    if (!info.patient.empty()) return "patient:" + info.patient;
+    std::string group;
+    std::size_t start = 0;
+    for (int level = 0; level < depth && start <= info.id.size(); ++level) {
+        const std::size_t slash = info.id.find('/', start);
+        const std::string part = info.id.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
+        group += (level ? "/" : "") + part.substr(0, part.find('#'));  // '#' only ever marks a series
+        if (slash == std::string::npos) break;
+        start = slash + 1;
+    }
+    return "folder:" + group;
 }
 
 Json to_json(const RunSummary& s) {
