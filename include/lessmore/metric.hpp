@@ -99,6 +99,12 @@ public:
     virtual bool pairwise(const std::vector<const Feature*>& /*features*/, ScoreMatrix& /*out*/) const { return false; }
     // Thread-safe; the pairwise score.
     virtual double compare(const Feature& a, const Feature& b) const = 0;
+    // compare(*features[i], *features[j]) for every (i, j) of `pairs`, into out[0 ..
+    // pairs.size()), bit for bit. Thread-safe. A metric may share work between pairs that
+    // share slices (SSIM reads each slice's statistics once per call, not once per pair);
+    // the default compares pair by pair.
+    virtual void compare_pairs(const std::vector<const Feature*>& features,
+                               const std::vector<std::pair<std::size_t, std::size_t>>& pairs, double* out) const;
 
     // True when compare() costs nanoseconds (no point spreading it over threads).
     virtual bool cheap_compare() const { return false; }

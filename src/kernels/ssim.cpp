@@ -6,8 +6,12 @@
 // difference of two means is squared and subtracted from G*d^2.
 // Per pair: with d = x - y, 2 cov(x, y) = var(x) + var(y) - var(d) and
 // var(d) = G*d^2 - (mu_x - mu_y)^2, so only d^2 is filtered, in double.
+//
+// Both passes run in vertical strips of 128 output columns, top to bottom, through a ring
+// of the last 11 horizontally filtered rows. Pairs are scored band by band (16 output rows
+// of a strip): the band's statistics of each slice are widened to double once per band and
+// then read by every pair that uses the slice, from the cache (ssim_compare_pairs).
 #include <lessmore/error.hpp>
-#include <lessmore/mutual_information.hpp>
 #include <lessmore/ssim.hpp>
 #include "kernels/cpu_dispatch.hpp"
 
@@ -21,13 +25,25 @@ namespace lessmore {
 namespace {
 
 constexpr int k_taps = 2 * k_ssim_radius + 1;
+constexpr int k_halo = 2 * k_ssim_radius;
 constexpr double k_c1 = (0.01 * 255) * (0.01 * 255);
 constexpr double k_c2 = (0.03 * 255) * (0.03 * 255);
+constexpr double k_mean_scale = 8388608.0;  // 2^23
+constexpr double k_mean_unscale = 1.0 / k_mean_scale;
+
+// Output columns per strip: a ring of filtered rows (12 KB) stays in the L1 cache.
+constexpr int k_strip = 128;
+// Output rows per band: a slice's band of statistics widened to double is 48 KB, so those
+// of a block of 8 slices and the rings of its 16 pairs fit a 1 MB L2 cache.
+constexpr int k_band = 16;
+constexpr std::size_t k_band_values = static_cast<std::size_t>(k_band) * k_strip;
+// A strip's input columns: its output columns and the 10-column halo.
+constexpr std::size_t k_strip_pixels = k_strip + k_halo;
 
 // The 11-tap Gaussian is symmetric (g[k] == g[10 - k] exactly), so each output takes
 // 6 multiplies and 10 adds, summed from the centre outwards as scipy.ndimage does.
 // Horizontal pass of one row: out[x] = sum_k g[k] * in[x + k].
-LESSMORE_CLONES_AVX2
+LESSMORE_CLONES_SIMD
 void filter_row(const double* __restrict in, int out_width, const double* g, double* __restrict out) {
     const double g0 = g[0], g1 = g[1], g2 = g[2], g3 = g[3], g4 = g[4], g5 = g[5];
     for (int x = 0; x < out_width; ++x) {
@@ -39,7 +55,7 @@ void filter_row(const double* __restrict in, int out_width, const double* g, dou
 }
 
 // Vertical pass: out[x] = sum_k g[k] * rows[k][x].
-LESSMORE_CLONES_AVX2
+LESSMORE_CLONES_SIMD
 void filter_column(const double* const* rows, int width, const double* g, double* __restrict out) {
     const double g0 = g[0], g1 = g[1], g2 = g[2], g3 = g[3], g4 = g[4], g5 = g[5];
     // restrict: the ring rows and the output never overlap, so the loop can vectorise.
@@ -54,79 +70,102 @@ void filter_column(const double* const* rows, int width, const double* g, double
     }
 }
 
-// Output columns per strip: the rings of 11 filtered rows then stay in the L1 cache.
-constexpr int k_strip = 128;
-
-// Gaussian-filters N images over their valid region, in vertical strips, row by row,
-// through a ring of 11 horizontally filtered rows per image.
-// `source(y, x0, count, in)` fills in[i][0..count) with columns [x0, x0 + count) of
-// row y of image i; `emit(oy, ox0, count, out)` receives out[i][0..count), the filtered
-// output columns [ox0, ox0 + count) of valid row oy.
-template <int N, typename Source, typename Emit>
-void filter_images(int width, int height, Source&& source, Emit&& emit) {
-    const std::vector<double> g = ssim_gaussian_taps();
-    const int ow = width - 2 * k_ssim_radius;
-    constexpr int halo = 2 * k_ssim_radius;
-    std::array<std::vector<double>, N> in, ring, out;
-    std::array<double*, N> in_ptr{}, out_ptr{};
-    for (int i = 0; i < N; ++i) {
-        in[i].resize(k_strip + halo);
-        ring[i].resize(static_cast<std::size_t>(k_taps) * k_strip);
-        out[i].resize(k_strip);
-        in_ptr[i] = in[i].data();
-        out_ptr[i] = out[i].data();
-    }
-    const double* rows[k_taps];
-    for (int ox0 = 0; ox0 < ow; ox0 += k_strip) {
-        const int count = std::min(k_strip, ow - ox0);
-        for (int y = 0; y < height; ++y) {
-            source(y, ox0, count + halo, in_ptr);
-            const std::size_t slot = static_cast<std::size_t>(y % k_taps) * k_strip;
-            for (int i = 0; i < N; ++i) filter_row(in[i].data(), count, g.data(), &ring[i][slot]);
-            if (y < k_taps - 1) continue;
-            const int oy = y - (k_taps - 1);
-            for (int i = 0; i < N; ++i) {
-                for (int k = 0; k < k_taps; ++k) rows[k] = &ring[i][static_cast<std::size_t>((oy + k) % k_taps) * k_strip];
-                filter_column(rows, count, g.data(), out[i].data());
-            }
-            emit(oy, ox0, count, out_ptr);
-        }
+// The vertical pass of two consecutive output rows, which share 10 of their 11 input
+// rows (12 row loads for two outputs instead of 22): out0 from rows[0..10], out1 from
+// rows[1..11], each exactly as filter_column computes it.
+LESSMORE_CLONES_SIMD
+void filter_column2(const double* const* rows, int width, const double* g, double* __restrict out0,
+                    double* __restrict out1) {
+    const double g0 = g[0], g1 = g[1], g2 = g[2], g3 = g[3], g4 = g[4], g5 = g[5];
+    const double *__restrict r0 = rows[0], *__restrict r1 = rows[1], *__restrict r2 = rows[2],
+                 *__restrict r3 = rows[3], *__restrict r4 = rows[4], *__restrict r5 = rows[5],
+                 *__restrict r6 = rows[6], *__restrict r7 = rows[7], *__restrict r8 = rows[8],
+                 *__restrict r9 = rows[9], *__restrict r10 = rows[10], *__restrict r11 = rows[11];
+    for (int x = 0; x < width; ++x) {
+        out0[x] = ((((g5 * r5[x] + g4 * (r4[x] + r6[x])) + g3 * (r3[x] + r7[x])) + g2 * (r2[x] + r8[x])) +
+                   g1 * (r1[x] + r9[x])) +
+                  g0 * (r0[x] + r10[x]);
+        out1[x] = ((((g5 * r6[x] + g4 * (r5[x] + r7[x])) + g3 * (r4[x] + r8[x])) + g2 * (r3[x] + r9[x])) +
+                   g1 * (r2[x] + r10[x])) +
+                  g0 * (r1[x] + r11[x]);
     }
 }
 
-constexpr double k_mean_scale = 8388608.0;  // 2^23
-constexpr double k_mean_unscale = 1.0 / k_mean_scale;
+// d^2 of one row segment of two slices, as doubles: out[x] = (a[x] - b[x])^2.
+LESSMORE_CLONES_SIMD
+void squared_difference(const std::uint8_t* __restrict a, const std::uint8_t* __restrict b, int n,
+                        double* __restrict out) {
+    for (int x = 0; x < n; ++x) {
+        const int d = static_cast<int>(a[x]) - static_cast<int>(b[x]);
+        out[x] = static_cast<double>(d * d);
+    }
+}
 
-inline double ssim_at(std::int32_t qx, std::int32_t qy, double vx, double vy, double gd2) {
-    const double ux = qx * k_mean_unscale, uy = qy * k_mean_unscale;
-    const double dm = static_cast<double>(qx - qy) * k_mean_unscale;  // G*d, exact difference
-    const double vd = gd2 - dm * dm;          // var(x - y)
+// One SSIM map value (docs/methods.md, "SSIM fast evaluation and its accuracy") from the
+// means (exact: integers times 2^-23 below 256, so dm is exact too), their squares, the
+// variances and G*d^2.
+inline double ssim_at(double ux, double uy, double u2x, double u2y, double vx, double vy, double gd2) {
+    const double dm = ux - uy;        // G*d
+    const double vd = gd2 - dm * dm;  // var(x - y)
     const double b2 = vx + vy + k_c2;
-    const double a2 = b2 - vd;                // 2 cov(x, y) + C2
-    const double b1 = ux * ux + uy * uy + k_c1;
-    const double a1 = b1 - dm * dm;           // 2 ux uy + C1
+    const double a2 = b2 - vd;  // 2 cov(x, y) + C2
+    const double b1 = u2x + u2y + k_c1;
+    const double a1 = b1 - dm * dm;  // 2 ux uy + C1
     return (a1 * a2) / (b1 * b2);
 }
 
-// The SSIM map of one output row, summed in 8 lanes so the loop vectorises (a fixed
-// order: the result depends only on the inputs).
-LESSMORE_CLONES_AVX2
-double ssim_row(int n, const std::int32_t* __restrict mx, const std::int32_t* __restrict my, const float* __restrict vx,
-                const float* __restrict vy, const double* __restrict gd2) {
+// The same from the stored statistics (fixed-point means, float variances).
+inline double ssim_at(std::int32_t qx, std::int32_t qy, float vx, float vy, double gd2) {
+    const double ux = qx * k_mean_unscale, uy = qy * k_mean_unscale;
+    return ssim_at(ux, uy, ux * ux, uy * uy, vx, vy, gd2);
+}
+
+// The SSIM map of one output row, summed in 8 lanes so the loop vectorises; then the
+// columns past the last multiple of 8, then the lanes in order: a fixed order, so the
+// result depends only on the inputs. `at(k)` is the map value of column k.
+template <typename At>
+inline double sum_row(int n, At at) {
     constexpr int k_lanes = 8;
     double acc[k_lanes] = {};
     int i = 0;
     for (; i + k_lanes <= n; i += k_lanes) {
-        for (int l = 0; l < k_lanes; ++l) acc[l] += ssim_at(mx[i + l], my[i + l], vx[i + l], vy[i + l], gd2[i + l]);
+        for (int l = 0; l < k_lanes; ++l) acc[l] += at(i + l);
     }
     double sum = 0.0;
-    for (; i < n; ++i) sum += ssim_at(mx[i], my[i], vx[i], vy[i], gd2[i]);
+    for (; i < n; ++i) sum += at(i);
     for (int l = 0; l < k_lanes; ++l) sum += acc[l];
     return sum;
 }
 
+// A row's map from the stored statistics (a pair whose slices are used once).
+LESSMORE_CLONES_SIMD
+double ssim_row(int n, const std::int32_t* __restrict mx, const std::int32_t* __restrict my,
+                const float* __restrict vx, const float* __restrict vy, const double* __restrict gd2) {
+    return sum_row(n, [&](int k) { return ssim_at(mx[k], my[k], vx[k], vy[k], gd2[k]); });
+}
+
+// A row's map from statistics widened once for several pairs (same values).
+LESSMORE_CLONES_SIMD
+double ssim_row_wide(int n, const double* __restrict ux, const double* __restrict uy, const double* __restrict u2x,
+                     const double* __restrict u2y, const double* __restrict vx, const double* __restrict vy,
+                     const double* __restrict gd2) {
+    return sum_row(n, [&](int k) { return ssim_at(ux[k], uy[k], u2x[k], u2y[k], vx[k], vy[k], gd2[k]); });
+}
+
+// One slice's statistics widened for ssim_row_wide: the mean, its square, the variance.
+LESSMORE_CLONES_SIMD
+void widen_stats(int n, const std::int32_t* __restrict mean, const float* __restrict variance, double* __restrict u,
+                 double* __restrict u2, double* __restrict v) {
+    for (int x = 0; x < n; ++x) {
+        const double m = mean[x] * k_mean_unscale;
+        u[x] = m;
+        u2[x] = m * m;
+        v[x] = variance[x];
+    }
+}
+
 // One row of per-slice statistics: fixed-point mean, float variance.
-LESSMORE_CLONES_AVX2
+LESSMORE_CLONES_SIMD
 void store_stats(int n, const double* __restrict mu, const double* __restrict ex2, std::int32_t* __restrict mean,
                  float* __restrict variance) {
     for (int x = 0; x < n; ++x) {
@@ -134,6 +173,159 @@ void store_stats(int n, const double* __restrict mu, const double* __restrict ex
         variance[x] = static_cast<float>(ex2[x] - mu[x] * mu[x]);
     }
 }
+
+// A ring of the last 12 horizontally filtered rows of a strip.
+struct Ring {
+    static constexpr int k_rows = k_taps + 1;
+    std::vector<double> rows = std::vector<double>(static_cast<std::size_t>(k_rows) * k_strip);
+    double* slot(int y) { return &rows[static_cast<std::size_t>(y % k_rows) * k_strip]; }
+    // Input rows oy .. oy + count - 1, top first.
+    void window(int oy, int count, const double** out) {
+        for (int k = 0; k < count; ++k) out[k] = slot(oy + k);
+    }
+};
+
+std::array<double, k_taps> taps11() {
+    const std::vector<double> g = ssim_gaussian_taps();
+    std::array<double, k_taps> out{};
+    std::copy(g.begin(), g.end(), out.begin());
+    return out;
+}
+
+void check_same_size(const SsimStats& a, const SsimStats& b) {
+    if (a.width != b.width || a.height != b.height) throw InputError("ssim: slices of different sizes");
+}
+
+// Scores pairs of slices strip by strip, band by band (see the file's comment). The
+// statistics are stored strip by strip (ssim_prepare), so a slice's band is one
+// contiguous run of memory.
+class PairScorer {
+public:
+    PairScorer(const std::vector<const SsimStats*>& slices, const std::vector<std::pair<std::size_t, std::size_t>>& pairs)
+        : m_slices(slices), m_pairs(pairs), m_state(pairs.size()) {
+        const SsimStats& first = *slices.at(pairs.at(0).first);
+        m_width = first.width;
+        m_height = first.height;
+        m_wide_of.assign(slices.size(), k_unused);
+        std::size_t distinct = 0;
+        std::vector<char> used(slices.size(), 0);
+        for (const auto& [i, j] : pairs) {
+            for (std::size_t k : {i, j}) {
+                check_same_size(first, *slices.at(k));
+                if (!used[k]) ++distinct;
+                used[k] = 1;
+            }
+        }
+        // Widening costs about what the map saves by it for one pair: worth it when the
+        // slices are used twice or more on average.
+        if (2 * pairs.size() >= 2 * distinct) {
+            for (std::size_t k = 0; k < slices.size(); ++k) {
+                if (!used[k]) continue;
+                m_wide_of[k] = m_wide.size();
+                m_wide.emplace_back();
+            }
+        }
+    }
+
+    void run(double* out) {
+        const int ow = m_width - k_halo, oh = m_height - k_halo;
+        for (int strip = 0; strip * k_strip < ow; ++strip) {
+            const int count = std::min(k_strip, ow - strip * k_strip);
+            for (PairState& s : m_state) s.next_in = s.next_out = 0;
+            for (int oy0 = 0; oy0 < oh; oy0 += k_band) {
+                const int oy1 = std::min(oh, oy0 + k_band);
+                if (!m_wide.empty()) widen_band(strip, oy0, oy1);
+                for (std::size_t p = 0; p < m_pairs.size(); ++p) pair_band(p, strip, count, oy0, oy1);
+            }
+        }
+        const double n = static_cast<double>(ow) * static_cast<double>(oh);
+        for (std::size_t p = 0; p < m_pairs.size(); ++p) out[p] = m_state[p].total / n;
+    }
+
+private:
+    static constexpr std::size_t k_unused = static_cast<std::size_t>(-1);
+
+    struct Wide {
+        std::vector<double> u = std::vector<double>(k_band_values), u2 = std::vector<double>(k_band_values),
+                            v = std::vector<double>(k_band_values);
+    };
+    struct PairState {
+        Ring ring;
+        int next_in = 0;   // the next input row to filter horizontally
+        int next_out = 0;  // the next output row to finish
+        double total = 0.0;
+    };
+
+    std::size_t pixels_offset(int strip, int y) const {
+        return (static_cast<std::size_t>(strip) * static_cast<std::size_t>(m_height) + static_cast<std::size_t>(y)) *
+               k_strip_pixels;
+    }
+
+    std::size_t stats_offset(int strip, int oy) const {
+        return (static_cast<std::size_t>(strip) * static_cast<std::size_t>(m_height - k_halo) + static_cast<std::size_t>(oy)) *
+               k_strip;
+    }
+
+    void widen_band(int strip, int oy0, int oy1) {
+        const std::size_t from = stats_offset(strip, oy0);
+        for (std::size_t k = 0; k < m_slices.size(); ++k) {
+            if (m_wide_of[k] == k_unused) continue;
+            Wide& w = m_wide[m_wide_of[k]];
+            widen_stats((oy1 - oy0) * k_strip, &m_slices[k]->mean[from], &m_slices[k]->variance[from], w.u.data(),
+                        w.u2.data(), w.v.data());
+        }
+    }
+
+    // Pair p through output rows [oy0, oy1) of the strip: the input rows they need, and
+    // their map sums added to the pair's total in row order.
+    void pair_band(std::size_t p, int strip, int count, int oy0, int oy1) {
+        const auto [i, j] = m_pairs[p];
+        const SsimStats& a = *m_slices[i];
+        const SsimStats& b = *m_slices[j];
+        PairState& s = m_state[p];
+        const double* window[Ring::k_rows];
+        for (; s.next_in < oy1 + k_halo; ++s.next_in) {
+            const int y = s.next_in;
+            const std::size_t row = pixels_offset(strip, y);
+            squared_difference(&a.pixels[row], &b.pixels[row], count + k_halo, m_in.data());
+            filter_row(m_in.data(), count, m_taps.data(), s.ring.slot(y));
+            // Output rows two at a time once both are in the ring; the band's last alone.
+            const bool two = s.next_out + 1 < oy1 && s.next_out + 1 + k_halo <= y;
+            const bool last = s.next_out + 1 == oy1 && s.next_out + k_halo <= y;
+            if (!two && !last) continue;
+            s.ring.window(s.next_out, two ? Ring::k_rows : k_taps, window);
+            if (two) {
+                filter_column2(window, count, m_taps.data(), m_gd2[0].data(), m_gd2[1].data());
+            } else {
+                filter_column(window, count, m_taps.data(), m_gd2[0].data());
+            }
+            for (int r = 0; r < (two ? 2 : 1); ++r, ++s.next_out) s.total += map_row(i, j, strip, s.next_out, oy0, count, m_gd2[r].data());
+        }
+    }
+
+    double map_row(std::size_t i, std::size_t j, int strip, int oy, int oy0, int count, const double* gd2) const {
+        if (m_wide.empty()) {
+            const std::size_t off = stats_offset(strip, oy);
+            const SsimStats& a = *m_slices[i];
+            const SsimStats& b = *m_slices[j];
+            return ssim_row(count, &a.mean[off], &b.mean[off], &a.variance[off], &b.variance[off], gd2);
+        }
+        const Wide& wa = m_wide[m_wide_of[i]];
+        const Wide& wb = m_wide[m_wide_of[j]];
+        const std::size_t t = static_cast<std::size_t>(oy - oy0) * k_strip;
+        return ssim_row_wide(count, &wa.u[t], &wb.u[t], &wa.u2[t], &wb.u2[t], &wa.v[t], &wb.v[t], gd2);
+    }
+
+    const std::vector<const SsimStats*>& m_slices;
+    const std::vector<std::pair<std::size_t, std::size_t>>& m_pairs;
+    int m_width = 0, m_height = 0;
+    std::vector<std::size_t> m_wide_of;  // slice -> its entry in m_wide
+    std::vector<Wide> m_wide;
+    std::vector<PairState> m_state;
+    std::array<double, k_taps> m_taps = taps11();
+    std::array<double, k_strip + k_halo> m_in{};
+    std::array<std::array<double, k_strip>, 2> m_gd2{};
+};
 
 }  // namespace
 
@@ -160,48 +352,79 @@ SsimStats ssim_prepare(const Image8& image) {
     SsimStats s;
     s.width = image.width;
     s.height = image.height;
-    s.pixels = image.pixels;
-    const int ow = image.width - 2 * k_ssim_radius;
-    const int oh = image.height - 2 * k_ssim_radius;
-    s.mean.resize(static_cast<std::size_t>(ow) * oh);
-    s.variance.resize(static_cast<std::size_t>(ow) * oh);
-    filter_images<2>(
-        image.width, image.height,
-        [&](int y, int x0, int count, const std::array<double*, 2>& in) {
-            const std::uint8_t* row = image.row(y) + x0;
-            for (int x = 0; x < count; ++x) {
+    const int ow = image.width - k_halo;
+    const int oh = image.height - k_halo;
+    const std::size_t strips = static_cast<std::size_t>((ow + k_strip - 1) / k_strip);
+    // The pixels strip by strip too, each strip's rows with their halo: [strip][row][138],
+    // so that a band of a strip is one contiguous run of memory.
+    s.pixels.assign(strips * static_cast<std::size_t>(image.height) * k_strip_pixels, 0);
+    for (std::size_t strip = 0; strip < strips; ++strip) {
+        const std::size_t x0 = strip * k_strip;
+        const std::size_t n = std::min(k_strip_pixels, static_cast<std::size_t>(image.width) - x0);
+        for (int y = 0; y < image.height; ++y) {
+            std::copy_n(image.row(y) + x0, n, &s.pixels[(strip * static_cast<std::size_t>(image.height) + static_cast<std::size_t>(y)) * k_strip_pixels]);
+        }
+    }
+    // Strip by strip: [strip][output row][128 columns], the last strip padded with zeros.
+    s.mean.assign(strips * static_cast<std::size_t>(oh) * k_strip, 0);
+    s.variance.assign(strips * static_cast<std::size_t>(oh) * k_strip, 0.0f);
+    const auto taps = taps11();
+    std::array<double, k_strip + k_halo> in_x{}, in_x2{};
+    std::array<double, k_strip> mu{}, ex2{};
+    Ring ring_x, ring_x2;
+    const double* window[Ring::k_rows];
+    for (int ox0 = 0; ox0 < ow; ox0 += k_strip) {
+        const int count = std::min(k_strip, ow - ox0);
+        for (int y = 0; y < image.height; ++y) {
+            const std::uint8_t* row = image.row(y) + ox0;
+            for (int x = 0; x < count + k_halo; ++x) {
                 const double v = row[x];
-                in[0][x] = v;
-                in[1][x] = v * v;
+                in_x[static_cast<std::size_t>(x)] = v;
+                in_x2[static_cast<std::size_t>(x)] = v * v;
             }
-        },
-        [&](int oy, int ox0, int count, const std::array<double*, 2>& out) {
-            const std::size_t off = static_cast<std::size_t>(oy) * ow + ox0;
-            store_stats(count, out[0], out[1], &s.mean[off], &s.variance[off]);
-        });
+            filter_row(in_x.data(), count, taps.data(), ring_x.slot(y));
+            filter_row(in_x2.data(), count, taps.data(), ring_x2.slot(y));
+            if (y < k_halo) continue;
+            const int oy = y - k_halo;
+            ring_x.window(oy, k_taps, window);
+            filter_column(window, count, taps.data(), mu.data());
+            ring_x2.window(oy, k_taps, window);
+            filter_column(window, count, taps.data(), ex2.data());
+            const std::size_t off = (static_cast<std::size_t>(ox0 / k_strip) * static_cast<std::size_t>(oh) +
+                                     static_cast<std::size_t>(oy)) * k_strip;
+            store_stats(count, mu.data(), ex2.data(), &s.mean[off], &s.variance[off]);
+        }
+    }
     return s;
 }
 
 double ssim_compare(const SsimStats& a, const SsimStats& b) {
-    if (a.width != b.width || a.height != b.height) throw InputError("ssim: slices of different sizes");
-    const int ow = a.width - 2 * k_ssim_radius;
-    const int oh = a.height - 2 * k_ssim_radius;
-    double total = 0.0;
-    filter_images<1>(
-        a.width, a.height,
-        [&](int y, int x0, int count, const std::array<double*, 1>& in) {
-            const std::uint8_t* ra = a.pixels.data() + static_cast<std::size_t>(y) * a.width + x0;
-            const std::uint8_t* rb = b.pixels.data() + static_cast<std::size_t>(y) * b.width + x0;
-            for (int x = 0; x < count; ++x) {
-                const int d = static_cast<int>(ra[x]) - static_cast<int>(rb[x]);
-                in[0][x] = static_cast<double>(d * d);
-            }
-        },
-        [&](int oy, int ox0, int count, const std::array<double*, 1>& out) {
-            const std::size_t off = static_cast<std::size_t>(oy) * ow + ox0;
-            total += ssim_row(count, &a.mean[off], &b.mean[off], &a.variance[off], &b.variance[off], out[0]);
-        });
-    return total / (static_cast<double>(ow) * oh);
+    double out = 0.0;
+    ssim_compare_pairs({&a, &b}, {{0, 1}}, &out);
+    return out;
+}
+
+void ssim_compare_pairs(const std::vector<const SsimStats*>& slices,
+                        const std::vector<std::pair<std::size_t, std::size_t>>& pairs, double* out) {
+    // A slice against itself: d = 0, so G*d^2 = 0 and mu_x - mu_y = 0 exactly, every map
+    // value is (B1 * B2) / (B1 * B2) = 1 exactly (B1 >= C1 > 0, B2 > 0) and so is their mean.
+    std::vector<std::pair<std::size_t, std::size_t>> work;
+    std::vector<std::size_t> where;
+    for (std::size_t p = 0; p < pairs.size(); ++p) {
+        const SsimStats* a = slices.at(pairs[p].first);
+        const SsimStats* b = slices.at(pairs[p].second);
+        check_same_size(*a, *b);
+        if (a == b) {
+            out[p] = 1.0;
+        } else {
+            work.push_back(pairs[p]);
+            where.push_back(p);
+        }
+    }
+    if (work.empty()) return;
+    std::vector<double> scores(work.size());
+    PairScorer(slices, work).run(scores.data());
+    for (std::size_t k = 0; k < work.size(); ++k) out[where[k]] = scores[k];
 }
 
 double ssim(const Image8& a, const Image8& b) { return ssim_compare(ssim_prepare(a), ssim_prepare(b)); }

@@ -52,9 +52,18 @@ public:
         return std::make_unique<StatsFeature<SsimStats>>(ssim_prepare(sized(image)));
     }
     double compare(const Feature& a, const Feature& b) const override {
-        return ssim_compare(static_cast<const StatsFeature<SsimStats>&>(a).stats,
-                            static_cast<const StatsFeature<SsimStats>&>(b).stats);
+        return ssim_compare(stats(a), stats(b));
     }
+    void compare_pairs(const std::vector<const Feature*>& features,
+                       const std::vector<std::pair<std::size_t, std::size_t>>& pairs, double* out) const override {
+        std::vector<const SsimStats*> slices;
+        slices.reserve(features.size());
+        for (const Feature* f : features) slices.push_back(&stats(*f));
+        ssim_compare_pairs(slices, pairs, out);
+    }
+
+private:
+    static const SsimStats& stats(const Feature& f) { return static_cast<const StatsFeature<SsimStats>&>(f).stats; }
 };
 
 class MiMetric final : public ResizingMetric {
