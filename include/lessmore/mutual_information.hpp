@@ -12,8 +12,10 @@ namespace lessmore {
 // histogramdd rule) and the marginal entropy.
 struct MiStats {
     int bins = 100;
-    std::vector<std::uint16_t> bin;  // per pixel
-    double entropy = 0.0;            // natural log
+    std::size_t pixels = 0;
+    std::vector<std::uint8_t> bin8;    // per pixel, when bins <= 256
+    std::vector<std::uint16_t> bin16;  // per pixel, when bins > 256
+    double entropy = 0.0;              // natural log
 };
 
 MiStats mi_prepare(const Image8& image, int bins);
