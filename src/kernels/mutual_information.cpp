@@ -122,12 +122,35 @@ MiStats mi_prepare(const Image8& image, int bins) {
     MiStats s;
     s.bins = bins;
     if (image.pixels.empty()) throw InputError("mi: empty slice");
-    const auto [lo_it, hi_it] = std::minmax_element(image.pixels.begin(), image.pixels.end());
+    // The grey levels' histogram (four tables, so that runs of one level do not wait on
+    // each other): the image's range and, through the bins' look-up table, its marginal
+    // histogram come from it.
+    const std::size_t n = image.pixels.size();
+    std::array<std::array<std::uint32_t, 256>, 4> levels{};
+    const std::uint8_t* px = image.pixels.data();
+    std::size_t k = 0;
+    for (; k + 4 <= n; k += 4) {
+        ++levels[0][px[k]];
+        ++levels[1][px[k + 1]];
+        ++levels[2][px[k + 2]];
+        ++levels[3][px[k + 3]];
+    }
+    for (; k < n; ++k) ++levels[0][px[k]];
+    std::array<std::uint32_t, 256> level_count{};
+    int lo = 256, hi = -1;
+    for (int v = 0; v < 256; ++v) {
+        const auto u = static_cast<std::size_t>(v);
+        level_count[u] = levels[0][u] + levels[1][u] + levels[2][u] + levels[3][u];
+        if (level_count[u] != 0) {
+            lo = std::min(lo, v);
+            hi = v;
+        }
+    }
     // numpy.histogramdd: edges = linspace(min, max, bins + 1) over the image's own range
     // (a constant image uses [v - 0.5, v + 0.5]); bin = searchsorted(edges, v, 'right') - 1,
     // and v equal to the last edge goes into the last bin. linspace's edge i is
     // i * ((stop - start) / bins) + start, the last one exactly stop.
-    double start = *lo_it, stop = *hi_it;
+    double start = lo, stop = hi;
     if (start == stop) {
         start -= 0.5;
         stop += 0.5;
@@ -146,33 +169,17 @@ MiStats mi_prepare(const Image8& image, int bins) {
         if (static_cast<double>(v) == edges.back()) b = bins - 1;
         lut[v] = static_cast<std::uint16_t>(std::clamp<long>(b, 0, bins - 1));  // values outside never occur
     }
-    const std::size_t n = image.pixels.size();
     s.pixels = n;
-    // The marginal histogram from the grey levels' (counted in four tables, so that runs of
-    // one level do not wait on each other).
-    std::array<std::array<std::uint32_t, 256>, 4> levels{};
-    const std::uint8_t* px = image.pixels.data();
-    std::size_t i = 0;
-    for (; i + 4 <= n; i += 4) {
-        ++levels[0][px[i]];
-        ++levels[1][px[i + 1]];
-        ++levels[2][px[i + 2]];
-        ++levels[3][px[i + 3]];
-    }
-    for (; i < n; ++i) ++levels[0][px[i]];
     std::vector<std::uint32_t> hist(static_cast<std::size_t>(bins), 0);
-    for (int v = 0; v < 256; ++v) {
-        const auto u = static_cast<std::size_t>(v);
-        hist[lut[v]] += levels[0][u] + levels[1][u] + levels[2][u] + levels[3][u];
-    }
+    for (std::size_t v = 0; v < 256; ++v) hist[lut[v]] += level_count[v];
     if (bins <= k_small_bins) {
         std::uint8_t lut8[256];
         for (int v = 0; v < 256; ++v) lut8[v] = static_cast<std::uint8_t>(lut[v]);
         s.bin8.resize(n);
-        for (std::size_t k = 0; k < n; ++k) s.bin8[k] = lut8[px[k]];
+        for (std::size_t p = 0; p < n; ++p) s.bin8[p] = lut8[px[p]];
     } else {
         s.bin16.resize(n);
-        for (std::size_t k = 0; k < n; ++k) s.bin16[k] = lut[px[k]];
+        for (std::size_t p = 0; p < n; ++p) s.bin16[p] = lut[px[p]];
     }
     s.entropy = entropy(hist.data(), nullptr, hist.size(), n);
     return s;
@@ -180,6 +187,10 @@ MiStats mi_prepare(const Image8& image, int bins) {
 
 double mi_compare(const MiStats& a, const MiStats& b) {
     if (a.pixels != b.pixels || a.bins != b.bins) throw InputError("mi: slices of different sizes");
+    // A slice against itself: the joint histogram is the marginal one on the diagonal, so
+    // its entropy is H(X) bit for bit (the same counts summed in the same order) and the
+    // score (H + H) / H is exactly 2, or 0/0 = NaN for a constant slice.
+    if (&a == &b) return a.entropy > 0.0 ? 2.0 : std::nan("");
     const auto bins = static_cast<std::uint32_t>(a.bins);
     const std::size_t cells = static_cast<std::size_t>(bins) * bins;
     const bool small = a.bins <= k_small_bins;

@@ -37,16 +37,20 @@ constexpr int k_strip = 128;
 // of a block of 8 slices and the rings of its 16 pairs fit a 1 MB L2 cache.
 constexpr int k_band = 16;
 constexpr std::size_t k_band_values = static_cast<std::size_t>(k_band) * k_strip;
-// A strip's input columns: its output columns and the 10-column halo.
-constexpr std::size_t k_strip_pixels = k_strip + k_halo;
+// A strip's input columns: its output columns and the 10-column halo, padded to a
+// multiple of 16. All row loops run over the whole padded strip, also in a narrower last
+// strip (on zeros there, never summed): loops of a fixed length vectorise with no
+// remainder code, which for rows this short is most of the cost.
+constexpr std::size_t k_strip_pixels = 144;
+static_assert(k_strip_pixels >= k_strip + k_halo && k_strip_pixels % 16 == 0, "a padded strip row");
 
 // The 11-tap Gaussian is symmetric (g[k] == g[10 - k] exactly), so each output takes
 // 6 multiplies and 10 adds, summed from the centre outwards as scipy.ndimage does.
 // Horizontal pass of one row: out[x] = sum_k g[k] * in[x + k].
 LESSMORE_CLONES_SIMD
-void filter_row(const double* __restrict in, int out_width, const double* g, double* __restrict out) {
+void filter_row(const double* __restrict in, const double* g, double* __restrict out) {
     const double g0 = g[0], g1 = g[1], g2 = g[2], g3 = g[3], g4 = g[4], g5 = g[5];
-    for (int x = 0; x < out_width; ++x) {
+    for (int x = 0; x < k_strip; ++x) {
         const double* s = in + x;
         out[x] = ((((g5 * s[5] + g4 * (s[4] + s[6])) + g3 * (s[3] + s[7])) + g2 * (s[2] + s[8])) +
                   g1 * (s[1] + s[9])) +
@@ -56,46 +60,74 @@ void filter_row(const double* __restrict in, int out_width, const double* g, dou
 
 // Vertical pass: out[x] = sum_k g[k] * rows[k][x].
 LESSMORE_CLONES_SIMD
-void filter_column(const double* const* rows, int width, const double* g, double* __restrict out) {
+void filter_column(const double* const* rows, const double* g, double* __restrict out) {
     const double g0 = g[0], g1 = g[1], g2 = g[2], g3 = g[3], g4 = g[4], g5 = g[5];
     // restrict: the ring rows and the output never overlap, so the loop can vectorise.
     const double *__restrict r0 = rows[0], *__restrict r1 = rows[1], *__restrict r2 = rows[2],
                  *__restrict r3 = rows[3], *__restrict r4 = rows[4], *__restrict r5 = rows[5],
                  *__restrict r6 = rows[6], *__restrict r7 = rows[7], *__restrict r8 = rows[8],
                  *__restrict r9 = rows[9], *__restrict r10 = rows[10];
-    for (int x = 0; x < width; ++x) {
+    for (int x = 0; x < k_strip; ++x) {
         out[x] = ((((g5 * r5[x] + g4 * (r4[x] + r6[x])) + g3 * (r3[x] + r7[x])) + g2 * (r2[x] + r8[x])) +
                   g1 * (r1[x] + r9[x])) +
                  g0 * (r0[x] + r10[x]);
     }
 }
 
-// The vertical pass of two consecutive output rows, which share 10 of their 11 input
-// rows (12 row loads for two outputs instead of 22): out0 from rows[0..10], out1 from
-// rows[1..11], each exactly as filter_column computes it.
+// The vertical pass of 2 or 4 consecutive output rows, which share most of their input
+// rows (14 row loads for four outputs instead of 44): output q from rows[q .. q + 10],
+// each exactly as filter_column computes it. (ivdep: the rows never alias the outputs, and
+// with this many pointers the compiler does not vectorise without being told.)
+
 LESSMORE_CLONES_SIMD
-void filter_column2(const double* const* rows, int width, const double* g, double* __restrict out0,
-                    double* __restrict out1) {
+void filter_column2(const double* const* rows, const double* g, double* const* out) {
     const double g0 = g[0], g1 = g[1], g2 = g[2], g3 = g[3], g4 = g[4], g5 = g[5];
     const double *__restrict r0 = rows[0], *__restrict r1 = rows[1], *__restrict r2 = rows[2],
                  *__restrict r3 = rows[3], *__restrict r4 = rows[4], *__restrict r5 = rows[5],
                  *__restrict r6 = rows[6], *__restrict r7 = rows[7], *__restrict r8 = rows[8],
                  *__restrict r9 = rows[9], *__restrict r10 = rows[10], *__restrict r11 = rows[11];
-    for (int x = 0; x < width; ++x) {
-        out0[x] = ((((g5 * r5[x] + g4 * (r4[x] + r6[x])) + g3 * (r3[x] + r7[x])) + g2 * (r2[x] + r8[x])) +
-                   g1 * (r1[x] + r9[x])) +
-                  g0 * (r0[x] + r10[x]);
-        out1[x] = ((((g5 * r6[x] + g4 * (r5[x] + r7[x])) + g3 * (r4[x] + r8[x])) + g2 * (r3[x] + r9[x])) +
-                   g1 * (r2[x] + r10[x])) +
-                  g0 * (r1[x] + r11[x]);
+    double *__restrict o0 = out[0], *__restrict o1 = out[1];
+#pragma GCC ivdep
+    for (int x = 0; x < k_strip; ++x) {
+        o0[x] = ((((g5 * r5[x] + g4 * (r4[x] + r6[x])) + g3 * (r3[x] + r7[x])) + g2 * (r2[x] + r8[x])) +
+                 g1 * (r1[x] + r9[x])) +
+                g0 * (r0[x] + r10[x]);
+        o1[x] = ((((g5 * r6[x] + g4 * (r5[x] + r7[x])) + g3 * (r4[x] + r8[x])) + g2 * (r3[x] + r9[x])) +
+                 g1 * (r2[x] + r10[x])) +
+                g0 * (r1[x] + r11[x]);
     }
 }
 
-// d^2 of one row segment of two slices, as doubles: out[x] = (a[x] - b[x])^2.
 LESSMORE_CLONES_SIMD
-void squared_difference(const std::uint8_t* __restrict a, const std::uint8_t* __restrict b, int n,
-                        double* __restrict out) {
-    for (int x = 0; x < n; ++x) {
+void filter_column4(const double* const* rows, const double* g, double* const* out) {
+    const double g0 = g[0], g1 = g[1], g2 = g[2], g3 = g[3], g4 = g[4], g5 = g[5];
+    const double *__restrict r0 = rows[0], *__restrict r1 = rows[1], *__restrict r2 = rows[2],
+                 *__restrict r3 = rows[3], *__restrict r4 = rows[4], *__restrict r5 = rows[5],
+                 *__restrict r6 = rows[6], *__restrict r7 = rows[7], *__restrict r8 = rows[8],
+                 *__restrict r9 = rows[9], *__restrict r10 = rows[10], *__restrict r11 = rows[11],
+                 *__restrict r12 = rows[12], *__restrict r13 = rows[13];
+    double *__restrict o0 = out[0], *__restrict o1 = out[1], *__restrict o2 = out[2], *__restrict o3 = out[3];
+#pragma GCC ivdep
+    for (int x = 0; x < k_strip; ++x) {
+        o0[x] = ((((g5 * r5[x] + g4 * (r4[x] + r6[x])) + g3 * (r3[x] + r7[x])) + g2 * (r2[x] + r8[x])) +
+                 g1 * (r1[x] + r9[x])) +
+                g0 * (r0[x] + r10[x]);
+        o1[x] = ((((g5 * r6[x] + g4 * (r5[x] + r7[x])) + g3 * (r4[x] + r8[x])) + g2 * (r3[x] + r9[x])) +
+                 g1 * (r2[x] + r10[x])) +
+                g0 * (r1[x] + r11[x]);
+        o2[x] = ((((g5 * r7[x] + g4 * (r6[x] + r8[x])) + g3 * (r5[x] + r9[x])) + g2 * (r4[x] + r10[x])) +
+                 g1 * (r3[x] + r11[x])) +
+                g0 * (r2[x] + r12[x]);
+        o3[x] = ((((g5 * r8[x] + g4 * (r7[x] + r9[x])) + g3 * (r6[x] + r10[x])) + g2 * (r5[x] + r11[x])) +
+                 g1 * (r4[x] + r12[x])) +
+                g0 * (r3[x] + r13[x]);
+    }
+}
+
+// d^2 of one strip row of two slices, as doubles: out[x] = (a[x] - b[x])^2.
+LESSMORE_CLONES_SIMD
+void squared_difference(const std::uint8_t* __restrict a, const std::uint8_t* __restrict b, double* __restrict out) {
+    for (std::size_t x = 0; x < k_strip_pixels; ++x) {
         const int d = static_cast<int>(a[x]) - static_cast<int>(b[x]);
         out[x] = static_cast<double>(d * d);
     }
@@ -164,19 +196,57 @@ void widen_stats(int n, const std::int32_t* __restrict mean, const float* __rest
     }
 }
 
-// One row of per-slice statistics: fixed-point mean, float variance.
+// One strip row of per-slice statistics: fixed-point mean, float variance.
 LESSMORE_CLONES_SIMD
-void store_stats(int n, const double* __restrict mu, const double* __restrict ex2, std::int32_t* __restrict mean,
+void store_stats(const double* __restrict mu, const double* __restrict ex2, std::int32_t* __restrict mean,
                  float* __restrict variance) {
-    for (int x = 0; x < n; ++x) {
+    for (int x = 0; x < k_strip; ++x) {
         mean[x] = static_cast<std::int32_t>(mu[x] * k_mean_scale + 0.5);  // mean >= 0
         variance[x] = static_cast<float>(ex2[x] - mu[x] * mu[x]);
     }
 }
 
-// A ring of the last 12 horizontally filtered rows of a strip.
+// A strip row's pixel values and their squares, as doubles.
+LESSMORE_CLONES_SIMD
+void values_and_squares(const std::uint8_t* __restrict row, double* __restrict v, double* __restrict v2) {
+    for (std::size_t x = 0; x < k_strip_pixels; ++x) {
+        const double p = row[x];
+        v[x] = p;
+        v2[x] = p * p;
+    }
+}
+
+// The vertical pass of `rows` (1, 2 or 4) consecutive output rows.
+void filter_columns(int rows, const double* const* window, const double* g, double* const* out) {
+    if (rows == 4) {
+        filter_column4(window, g, out);
+    } else if (rows == 2) {
+        filter_column2(window, g, out);
+    } else {
+        filter_column(window, g, out[0]);
+    }
+}
+
+// How many output rows to finish once input row y is in the ring, with next_out the next
+// unfinished one and `end` the end of the band: four at a time once all their input rows
+// are in, the band's last ones two at a time or alone; 0 while waiting.
+int rows_ready(int y, int next_out, int end) {
+    const int ready = y - k_halo + 1 - next_out, left = end - next_out;
+    const int rows = left >= 2 ? 2 : left;
+    return rows > 0 && ready >= rows ? rows : 0;
+}
+
+std::size_t pixels_offset(int height, int strip, int y) {
+    return (static_cast<std::size_t>(strip) * static_cast<std::size_t>(height) + static_cast<std::size_t>(y)) * k_strip_pixels;
+}
+
+std::size_t stats_offset(int out_height, int strip, int oy) {
+    return (static_cast<std::size_t>(strip) * static_cast<std::size_t>(out_height) + static_cast<std::size_t>(oy)) * k_strip;
+}
+
+// A ring of the last 14 horizontally filtered rows of a strip.
 struct Ring {
-    static constexpr int k_rows = k_taps + 1;
+    static constexpr int k_rows = k_taps + 3;
     std::vector<double> rows = std::vector<double>(static_cast<std::size_t>(k_rows) * k_strip);
     double* slot(int y) { return &rows[static_cast<std::size_t>(y % k_rows) * k_strip]; }
     // Input rows oy .. oy + count - 1, top first.
@@ -256,24 +326,34 @@ private:
         double total = 0.0;
     };
 
-    std::size_t pixels_offset(int strip, int y) const {
-        return (static_cast<std::size_t>(strip) * static_cast<std::size_t>(m_height) + static_cast<std::size_t>(y)) *
-               k_strip_pixels;
-    }
-
-    std::size_t stats_offset(int strip, int oy) const {
-        return (static_cast<std::size_t>(strip) * static_cast<std::size_t>(m_height - k_halo) + static_cast<std::size_t>(oy)) *
-               k_strip;
-    }
+    std::size_t pixel_row(int strip, int y) const { return pixels_offset(m_height, strip, y); }
+    std::size_t stats_row(int strip, int oy) const { return stats_offset(m_height - k_halo, strip, oy); }
 
     void widen_band(int strip, int oy0, int oy1) {
-        const std::size_t from = stats_offset(strip, oy0);
+        const std::size_t from = stats_row(strip, oy0);
+        const std::size_t n = static_cast<std::size_t>(oy1 - oy0) * k_strip;
+        const std::size_t end = stats_row(strip + 1, 0);
         for (std::size_t k = 0; k < m_slices.size(); ++k) {
             if (m_wide_of[k] == k_unused) continue;
+            const SsimStats& s = *m_slices[k];
             Wide& w = m_wide[m_wide_of[k]];
-            widen_stats((oy1 - oy0) * k_strip, &m_slices[k]->mean[from], &m_slices[k]->variance[from], w.u.data(),
-                        w.u2.data(), w.v.data());
+            widen_stats(static_cast<int>(n), &s.mean[from], &s.variance[from], w.u.data(), w.u2.data(), w.v.data());
+            // The next band of the strip (it follows in memory): its statistics and pixel
+            // rows are fetched while the pairs work on this one. (Many slices' streams at
+            // once are more than the hardware prefetcher follows.)
+            if (from + n < end) {
+                const std::size_t next_n = std::min(n, end - from - n);
+                prefetch(&s.mean[from + n], next_n * sizeof(std::int32_t));
+                prefetch(&s.variance[from + n], next_n * sizeof(float));
+                const int next_rows = std::min(k_band, m_height - (oy1 + k_halo));
+                prefetch(&s.pixels[pixel_row(strip, oy1 + k_halo)], static_cast<std::size_t>(next_rows) * k_strip_pixels);
+            }
         }
+    }
+
+    static void prefetch(const void* p, std::size_t bytes) {
+        const char* c = static_cast<const char*>(p);
+        for (std::size_t b = 0; b < bytes; b += 64) __builtin_prefetch(c + b);
     }
 
     // Pair p through output rows [oy0, oy1) of the strip: the input rows they need, and
@@ -286,26 +366,21 @@ private:
         const double* window[Ring::k_rows];
         for (; s.next_in < oy1 + k_halo; ++s.next_in) {
             const int y = s.next_in;
-            const std::size_t row = pixels_offset(strip, y);
-            squared_difference(&a.pixels[row], &b.pixels[row], count + k_halo, m_in.data());
-            filter_row(m_in.data(), count, m_taps.data(), s.ring.slot(y));
-            // Output rows two at a time once both are in the ring; the band's last alone.
-            const bool two = s.next_out + 1 < oy1 && s.next_out + 1 + k_halo <= y;
-            const bool last = s.next_out + 1 == oy1 && s.next_out + k_halo <= y;
-            if (!two && !last) continue;
-            s.ring.window(s.next_out, two ? Ring::k_rows : k_taps, window);
-            if (two) {
-                filter_column2(window, count, m_taps.data(), m_gd2[0].data(), m_gd2[1].data());
-            } else {
-                filter_column(window, count, m_taps.data(), m_gd2[0].data());
-            }
-            for (int r = 0; r < (two ? 2 : 1); ++r, ++s.next_out) s.total += map_row(i, j, strip, s.next_out, oy0, count, m_gd2[r].data());
+            const std::size_t row = pixel_row(strip, y);
+            squared_difference(&a.pixels[row], &b.pixels[row], m_in.data());
+            filter_row(m_in.data(), m_taps.data(), s.ring.slot(y));
+            const int rows = rows_ready(y, s.next_out, oy1);
+            if (rows == 0) continue;
+            s.ring.window(s.next_out, k_taps + rows - 1, window);
+            double* gd2[4] = {m_gd2[0].data(), m_gd2[1].data(), m_gd2[2].data(), m_gd2[3].data()};
+            filter_columns(rows, window, m_taps.data(), gd2);
+            for (int r = 0; r < rows; ++r, ++s.next_out) s.total += map_row(i, j, strip, s.next_out, oy0, count, gd2[r]);
         }
     }
 
     double map_row(std::size_t i, std::size_t j, int strip, int oy, int oy0, int count, const double* gd2) const {
         if (m_wide.empty()) {
-            const std::size_t off = stats_offset(strip, oy);
+            const std::size_t off = stats_row(strip, oy);
             const SsimStats& a = *m_slices[i];
             const SsimStats& b = *m_slices[j];
             return ssim_row(count, &a.mean[off], &b.mean[off], &a.variance[off], &b.variance[off], gd2);
@@ -323,8 +398,8 @@ private:
     std::vector<Wide> m_wide;
     std::vector<PairState> m_state;
     std::array<double, k_taps> m_taps = taps11();
-    std::array<double, k_strip + k_halo> m_in{};
-    std::array<std::array<double, k_strip>, 2> m_gd2{};
+    std::array<double, k_strip_pixels> m_in{};
+    std::array<std::array<double, k_strip>, 4> m_gd2{};
 };
 
 }  // namespace
@@ -354,45 +429,43 @@ SsimStats ssim_prepare(const Image8& image) {
     s.height = image.height;
     const int ow = image.width - k_halo;
     const int oh = image.height - k_halo;
-    const std::size_t strips = static_cast<std::size_t>((ow + k_strip - 1) / k_strip);
-    // The pixels strip by strip too, each strip's rows with their halo: [strip][row][138],
-    // so that a band of a strip is one contiguous run of memory.
-    s.pixels.assign(strips * static_cast<std::size_t>(image.height) * k_strip_pixels, 0);
-    for (std::size_t strip = 0; strip < strips; ++strip) {
-        const std::size_t x0 = strip * k_strip;
+    const int strips = (ow + k_strip - 1) / k_strip;
+    // Strip by strip, so that a band of a strip is one contiguous run of memory: the pixels
+    // with their halo ([strip][row][144], zeros past the image) and the statistics
+    // ([strip][output row][128]; past the valid region they are never read).
+    s.pixels.assign(static_cast<std::size_t>(strips) * static_cast<std::size_t>(image.height) * k_strip_pixels, 0);
+    for (int strip = 0; strip < strips; ++strip) {
+        const std::size_t x0 = static_cast<std::size_t>(strip) * k_strip;
         const std::size_t n = std::min(k_strip_pixels, static_cast<std::size_t>(image.width) - x0);
         for (int y = 0; y < image.height; ++y) {
-            std::copy_n(image.row(y) + x0, n, &s.pixels[(strip * static_cast<std::size_t>(image.height) + static_cast<std::size_t>(y)) * k_strip_pixels]);
+            std::copy_n(image.row(y) + x0, n, &s.pixels[pixels_offset(image.height, strip, y)]);
         }
     }
-    // Strip by strip: [strip][output row][128 columns], the last strip padded with zeros.
-    s.mean.assign(strips * static_cast<std::size_t>(oh) * k_strip, 0);
-    s.variance.assign(strips * static_cast<std::size_t>(oh) * k_strip, 0.0f);
+    s.mean.assign(static_cast<std::size_t>(strips) * static_cast<std::size_t>(oh) * k_strip, 0);
+    s.variance.assign(static_cast<std::size_t>(strips) * static_cast<std::size_t>(oh) * k_strip, 0.0f);
     const auto taps = taps11();
-    std::array<double, k_strip + k_halo> in_x{}, in_x2{};
-    std::array<double, k_strip> mu{}, ex2{};
+    std::array<double, k_strip_pixels> in_x{}, in_x2{};
+    std::array<std::array<double, k_strip>, 4> mu{}, ex2{};
+    double* mu_rows[4] = {mu[0].data(), mu[1].data(), mu[2].data(), mu[3].data()};
+    double* ex2_rows[4] = {ex2[0].data(), ex2[1].data(), ex2[2].data(), ex2[3].data()};
     Ring ring_x, ring_x2;
     const double* window[Ring::k_rows];
-    for (int ox0 = 0; ox0 < ow; ox0 += k_strip) {
-        const int count = std::min(k_strip, ow - ox0);
+    for (int strip = 0; strip < strips; ++strip) {
+        int next_out = 0;
         for (int y = 0; y < image.height; ++y) {
-            const std::uint8_t* row = image.row(y) + ox0;
-            for (int x = 0; x < count + k_halo; ++x) {
-                const double v = row[x];
-                in_x[static_cast<std::size_t>(x)] = v;
-                in_x2[static_cast<std::size_t>(x)] = v * v;
+            values_and_squares(&s.pixels[pixels_offset(image.height, strip, y)], in_x.data(), in_x2.data());
+            filter_row(in_x.data(), taps.data(), ring_x.slot(y));
+            filter_row(in_x2.data(), taps.data(), ring_x2.slot(y));
+            const int rows = rows_ready(y, next_out, oh);
+            if (rows == 0) continue;
+            for (auto [ring, out] : {std::pair{&ring_x, mu_rows}, std::pair{&ring_x2, ex2_rows}}) {
+                ring->window(next_out, k_taps + rows - 1, window);
+                filter_columns(rows, window, taps.data(), out);
             }
-            filter_row(in_x.data(), count, taps.data(), ring_x.slot(y));
-            filter_row(in_x2.data(), count, taps.data(), ring_x2.slot(y));
-            if (y < k_halo) continue;
-            const int oy = y - k_halo;
-            ring_x.window(oy, k_taps, window);
-            filter_column(window, count, taps.data(), mu.data());
-            ring_x2.window(oy, k_taps, window);
-            filter_column(window, count, taps.data(), ex2.data());
-            const std::size_t off = (static_cast<std::size_t>(ox0 / k_strip) * static_cast<std::size_t>(oh) +
-                                     static_cast<std::size_t>(oy)) * k_strip;
-            store_stats(count, mu.data(), ex2.data(), &s.mean[off], &s.variance[off]);
+            for (int r = 0; r < rows; ++r, ++next_out) {
+                const std::size_t off = stats_offset(oh, strip, next_out);
+                store_stats(mu_rows[r], ex2_rows[r], &s.mean[off], &s.variance[off]);
+            }
         }
     }
     return s;
