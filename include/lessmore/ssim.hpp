@@ -1,6 +1,7 @@
 #pragma once
 // SSIM on 8-bit slices, as scikit-image computes it (docs/methods.md, section 'SSIM').
 #include <lessmore/image.hpp>
+#include <lessmore/thread_pool.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -39,8 +40,11 @@ double ssim_compare(const SsimStats& a, const SsimStats& b);
 // pairs.size()), bit for bit, but faster when the pairs share slices: the pairs pass over
 // the slices together, band by band, so each slice's statistics come from memory once per
 // call rather than once per pair. Meant for a few slices (up to ~16) and their pairs.
+// With a pool, the image's strips (128 columns each) are spread over its threads, so even
+// one pair uses them all; the scores are the same with or without.
 void ssim_compare_pairs(const std::vector<const SsimStats*>& slices,
-                        const std::vector<std::pair<std::size_t, std::size_t>>& pairs, double* out);
+                        const std::vector<std::pair<std::size_t, std::size_t>>& pairs, double* out,
+                        ThreadPool* pool = nullptr);
 
 double ssim(const Image8& a, const Image8& b);
 

@@ -6,6 +6,7 @@
 // (docs/methods.md, "NMI fast evaluation").
 #include <lessmore/error.hpp>
 #include <lessmore/mutual_information.hpp>
+#include <lessmore/thread_pool.hpp>
 #include "kernels/cpu_dispatch.hpp"
 
 #include <algorithm>
@@ -104,6 +105,11 @@ void joint_counts(const std::uint8_t* a, const std::uint8_t* b, std::size_t n, s
     h0[run_cell] += run;
 }
 
+LESSMORE_CLONES_SIMD
+void add_counts(std::uint32_t* __restrict to, const std::uint32_t* __restrict from, std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i) to[i] += from[i];
+}
+
 // The same for two-byte bins (more than 256 bins).
 void joint_counts(const std::uint16_t* a, const std::uint16_t* b, std::size_t n, std::uint32_t bins,
                   std::uint32_t* h0, std::uint32_t* h1) {
@@ -185,7 +191,7 @@ MiStats mi_prepare(const Image8& image, int bins) {
     return s;
 }
 
-double mi_compare(const MiStats& a, const MiStats& b) {
+double mi_compare(const MiStats& a, const MiStats& b, ThreadPool* pool) {
     if (a.pixels != b.pixels || a.bins != b.bins) throw InputError("mi: slices of different sizes");
     // A slice against itself: the joint histogram is the marginal one on the diagonal, so
     // its entropy is H(X) bit for bit (the same counts summed in the same order) and the
@@ -194,18 +200,28 @@ double mi_compare(const MiStats& a, const MiStats& b) {
     const auto bins = static_cast<std::uint32_t>(a.bins);
     const std::size_t cells = static_cast<std::size_t>(bins) * bins;
     const bool small = a.bins <= k_small_bins;
-    std::vector<std::uint32_t> joint((small ? 4 : 2) * cells, 0);
-    std::uint32_t* h0 = joint.data();
-    std::uint32_t* h1 = joint.data() + cells;
-    if (small) {
-        std::uint32_t* h2 = h1 + cells;
-        std::uint32_t* h3 = h2 + cells;
-        joint_counts(a.bin8.data(), b.bin8.data(), a.pixels, bins, h0, h1, h2, h3);
-        for (std::size_t k = 0; k < cells; ++k) h0[k] += h2[k], h1[k] += h3[k];
+    // Counts are integers, so splitting the pixels into parts (one per thread) and adding
+    // the parts' histograms gives the same histogram, whatever the number of parts.
+    const std::size_t parts = pool != nullptr && pool->size() > 1 ? static_cast<std::size_t>(pool->size()) : 1;
+    const std::size_t per_part = small ? 4 : 2;  // histograms per part
+    std::vector<std::uint32_t> joint(parts * per_part * cells, 0);
+    auto count = [&](std::size_t part) {
+        const std::size_t begin = a.pixels * part / parts, end = a.pixels * (part + 1) / parts;
+        std::uint32_t* h = &joint[part * per_part * cells];
+        if (small) {
+            joint_counts(&a.bin8[begin], &b.bin8[begin], end - begin, bins, h, h + cells, h + 2 * cells, h + 3 * cells);
+        } else {
+            joint_counts(&a.bin16[begin], &b.bin16[begin], end - begin, bins, h, h + cells);
+        }
+    };
+    if (parts > 1) {
+        pool->parallel_for(parts, count);
     } else {
-        joint_counts(a.bin16.data(), b.bin16.data(), a.pixels, bins, h0, h1);
+        count(0);
     }
-    const double joint_entropy = entropy(h0, h1, cells, a.pixels);
+    std::uint32_t* h0 = joint.data();
+    for (std::size_t q = 1; q < parts * per_part; ++q) add_counts(h0, &joint[q * cells], cells);
+    const double joint_entropy = entropy(h0, nullptr, cells, a.pixels);
     return (a.entropy + b.entropy) / joint_entropy;
 }
 

@@ -13,6 +13,7 @@
 // then read by every pair that uses the slice, from the cache (ssim_compare_pairs).
 #include <lessmore/error.hpp>
 #include <lessmore/ssim.hpp>
+#include <lessmore/thread_pool.hpp>
 #include "kernels/cpu_dispatch.hpp"
 
 #include <algorithm>
@@ -74,10 +75,10 @@ void filter_column(const double* const* rows, const double* g, double* __restric
     }
 }
 
-// The vertical pass of 2 or 4 consecutive output rows, which share most of their input
-// rows (14 row loads for four outputs instead of 44): output q from rows[q .. q + 10],
-// each exactly as filter_column computes it. (ivdep: the rows never alias the outputs, and
-// with this many pointers the compiler does not vectorise without being told.)
+// The vertical pass of two consecutive output rows, which share 10 of their 11 input rows
+// (12 row loads for two outputs instead of 22): output q from rows[q .. q + 10], each
+// exactly as filter_column computes it. (ivdep: the rows never alias the outputs, and with
+// this many pointers the compiler does not vectorise without being told.)
 
 LESSMORE_CLONES_SIMD
 void filter_column2(const double* const* rows, const double* g, double* const* out) {
@@ -95,32 +96,6 @@ void filter_column2(const double* const* rows, const double* g, double* const* o
         o1[x] = ((((g5 * r6[x] + g4 * (r5[x] + r7[x])) + g3 * (r4[x] + r8[x])) + g2 * (r3[x] + r9[x])) +
                  g1 * (r2[x] + r10[x])) +
                 g0 * (r1[x] + r11[x]);
-    }
-}
-
-LESSMORE_CLONES_SIMD
-void filter_column4(const double* const* rows, const double* g, double* const* out) {
-    const double g0 = g[0], g1 = g[1], g2 = g[2], g3 = g[3], g4 = g[4], g5 = g[5];
-    const double *__restrict r0 = rows[0], *__restrict r1 = rows[1], *__restrict r2 = rows[2],
-                 *__restrict r3 = rows[3], *__restrict r4 = rows[4], *__restrict r5 = rows[5],
-                 *__restrict r6 = rows[6], *__restrict r7 = rows[7], *__restrict r8 = rows[8],
-                 *__restrict r9 = rows[9], *__restrict r10 = rows[10], *__restrict r11 = rows[11],
-                 *__restrict r12 = rows[12], *__restrict r13 = rows[13];
-    double *__restrict o0 = out[0], *__restrict o1 = out[1], *__restrict o2 = out[2], *__restrict o3 = out[3];
-#pragma GCC ivdep
-    for (int x = 0; x < k_strip; ++x) {
-        o0[x] = ((((g5 * r5[x] + g4 * (r4[x] + r6[x])) + g3 * (r3[x] + r7[x])) + g2 * (r2[x] + r8[x])) +
-                 g1 * (r1[x] + r9[x])) +
-                g0 * (r0[x] + r10[x]);
-        o1[x] = ((((g5 * r6[x] + g4 * (r5[x] + r7[x])) + g3 * (r4[x] + r8[x])) + g2 * (r3[x] + r9[x])) +
-                 g1 * (r2[x] + r10[x])) +
-                g0 * (r1[x] + r11[x]);
-        o2[x] = ((((g5 * r7[x] + g4 * (r6[x] + r8[x])) + g3 * (r5[x] + r9[x])) + g2 * (r4[x] + r10[x])) +
-                 g1 * (r3[x] + r11[x])) +
-                g0 * (r2[x] + r12[x]);
-        o3[x] = ((((g5 * r8[x] + g4 * (r7[x] + r9[x])) + g3 * (r6[x] + r10[x])) + g2 * (r5[x] + r11[x])) +
-                 g1 * (r4[x] + r12[x])) +
-                g0 * (r3[x] + r13[x]);
     }
 }
 
@@ -216,11 +191,9 @@ void values_and_squares(const std::uint8_t* __restrict row, double* __restrict v
     }
 }
 
-// The vertical pass of `rows` (1, 2 or 4) consecutive output rows.
+// The vertical pass of `rows` (1 or 2) consecutive output rows.
 void filter_columns(int rows, const double* const* window, const double* g, double* const* out) {
-    if (rows == 4) {
-        filter_column4(window, g, out);
-    } else if (rows == 2) {
+    if (rows == 2) {
         filter_column2(window, g, out);
     } else {
         filter_column(window, g, out[0]);
@@ -228,8 +201,8 @@ void filter_columns(int rows, const double* const* window, const double* g, doub
 }
 
 // How many output rows to finish once input row y is in the ring, with next_out the next
-// unfinished one and `end` the end of the band: four at a time once all their input rows
-// are in, the band's last ones two at a time or alone; 0 while waiting.
+// unfinished one and `end` the end of the band: two at a time once all their input rows
+// are in, a band's odd last one alone; 0 while waiting.
 int rows_ready(int y, int next_out, int end) {
     const int ready = y - k_halo + 1 - next_out, left = end - next_out;
     const int rows = left >= 2 ? 2 : left;
@@ -244,9 +217,9 @@ std::size_t stats_offset(int out_height, int strip, int oy) {
     return (static_cast<std::size_t>(strip) * static_cast<std::size_t>(out_height) + static_cast<std::size_t>(oy)) * k_strip;
 }
 
-// A ring of the last 14 horizontally filtered rows of a strip.
+// A ring of the last 12 horizontally filtered rows of a strip.
 struct Ring {
-    static constexpr int k_rows = k_taps + 3;
+    static constexpr int k_rows = k_taps + 1;
     std::vector<double> rows = std::vector<double>(static_cast<std::size_t>(k_rows) * k_strip);
     double* slot(int y) { return &rows[static_cast<std::size_t>(y % k_rows) * k_strip]; }
     // Input rows oy .. oy + count - 1, top first.
@@ -268,17 +241,18 @@ void check_same_size(const SsimStats& a, const SsimStats& b) {
 
 // Scores pairs of slices strip by strip, band by band (see the file's comment). The
 // statistics are stored strip by strip (ssim_prepare), so a slice's band is one
-// contiguous run of memory.
+// contiguous run of memory. Each strip's map sums are kept apart and added in strip order
+// at the end, so a pair's score is the same whether its strips run on one thread or many.
 class PairScorer {
 public:
     PairScorer(const std::vector<const SsimStats*>& slices, const std::vector<std::pair<std::size_t, std::size_t>>& pairs)
-        : m_slices(slices), m_pairs(pairs), m_state(pairs.size()) {
+        : m_slices(slices), m_pairs(pairs) {
         const SsimStats& first = *slices.at(pairs.at(0).first);
         m_width = first.width;
         m_height = first.height;
         m_wide_of.assign(slices.size(), k_unused);
-        std::size_t distinct = 0;
         std::vector<char> used(slices.size(), 0);
+        std::size_t distinct = 0;
         for (const auto& [i, j] : pairs) {
             for (std::size_t k : {i, j}) {
                 check_same_size(first, *slices.at(k));
@@ -288,56 +262,80 @@ public:
         }
         // Widening costs about what the map saves by it for one pair: worth it when the
         // slices are used twice or more on average.
-        if (2 * pairs.size() >= 2 * distinct) {
-            for (std::size_t k = 0; k < slices.size(); ++k) {
-                if (!used[k]) continue;
-                m_wide_of[k] = m_wide.size();
-                m_wide.emplace_back();
-            }
+        if (pairs.size() >= distinct) {
+            for (std::size_t k = 0; k < slices.size(); ++k)
+                if (used[k]) m_wide_of[k] = m_widened++;
         }
     }
 
-    void run(double* out) {
+    // The scores of all pairs into out[0 .. pairs), the strips spread over `pool` if given.
+    void run(double* out, ThreadPool* pool) const {
         const int ow = m_width - k_halo, oh = m_height - k_halo;
-        for (int strip = 0; strip * k_strip < ow; ++strip) {
-            const int count = std::min(k_strip, ow - strip * k_strip);
-            for (PairState& s : m_state) s.next_in = s.next_out = 0;
-            for (int oy0 = 0; oy0 < oh; oy0 += k_band) {
-                const int oy1 = std::min(oh, oy0 + k_band);
-                if (!m_wide.empty()) widen_band(strip, oy0, oy1);
-                for (std::size_t p = 0; p < m_pairs.size(); ++p) pair_band(p, strip, count, oy0, oy1);
-            }
+        const auto strips = static_cast<std::size_t>((ow + k_strip - 1) / k_strip);
+        const std::size_t n_pairs = m_pairs.size();
+        std::vector<double> sums(strips * n_pairs, 0.0);
+        auto one = [&](std::size_t strip) { strip_sums(static_cast<int>(strip), &sums[strip * n_pairs]); };
+        if (pool != nullptr && strips > 1) {
+            pool->parallel_for(strips, one);
+        } else {
+            for (std::size_t strip = 0; strip < strips; ++strip) one(strip);
         }
         const double n = static_cast<double>(ow) * static_cast<double>(oh);
-        for (std::size_t p = 0; p < m_pairs.size(); ++p) out[p] = m_state[p].total / n;
+        for (std::size_t p = 0; p < n_pairs; ++p) {
+            double total = 0.0;
+            for (std::size_t strip = 0; strip < strips; ++strip) total += sums[strip * n_pairs + p];
+            out[p] = total / n;
+        }
     }
 
 private:
     static constexpr std::size_t k_unused = static_cast<std::size_t>(-1);
 
+    // One slice's band of statistics, widened.
     struct Wide {
         std::vector<double> u = std::vector<double>(k_band_values), u2 = std::vector<double>(k_band_values),
                             v = std::vector<double>(k_band_values);
     };
+    // One pair's progress through a strip.
     struct PairState {
         Ring ring;
         int next_in = 0;   // the next input row to filter horizontally
         int next_out = 0;  // the next output row to finish
-        double total = 0.0;
+    };
+    // The working memory of one strip's pass (one per thread).
+    struct Work {
+        std::vector<Wide> wide;
+        std::vector<PairState> state;
+        std::array<double, k_strip_pixels> in{};
+        std::array<std::array<double, k_strip>, 2> gd2{};
     };
 
     std::size_t pixel_row(int strip, int y) const { return pixels_offset(m_height, strip, y); }
     std::size_t stats_row(int strip, int oy) const { return stats_offset(m_height - k_halo, strip, oy); }
 
-    void widen_band(int strip, int oy0, int oy1) {
+    // Every pair's map sum over one strip, in row order, into sums[p].
+    void strip_sums(int strip, double* sums) const {
+        const int ow = m_width - k_halo, oh = m_height - k_halo;
+        const int count = std::min(k_strip, ow - strip * k_strip);
+        Work w;
+        w.wide.resize(m_widened);
+        w.state.resize(m_pairs.size());
+        for (int oy0 = 0; oy0 < oh; oy0 += k_band) {
+            const int oy1 = std::min(oh, oy0 + k_band);
+            if (m_widened > 0) widen_band(w, strip, oy0, oy1);
+            for (std::size_t p = 0; p < m_pairs.size(); ++p) sums[p] += pair_band(w, p, strip, count, oy0, oy1);
+        }
+    }
+
+    void widen_band(Work& w, int strip, int oy0, int oy1) const {
         const std::size_t from = stats_row(strip, oy0);
         const std::size_t n = static_cast<std::size_t>(oy1 - oy0) * k_strip;
         const std::size_t end = stats_row(strip + 1, 0);
         for (std::size_t k = 0; k < m_slices.size(); ++k) {
             if (m_wide_of[k] == k_unused) continue;
             const SsimStats& s = *m_slices[k];
-            Wide& w = m_wide[m_wide_of[k]];
-            widen_stats(static_cast<int>(n), &s.mean[from], &s.variance[from], w.u.data(), w.u2.data(), w.v.data());
+            Wide& b = w.wide[m_wide_of[k]];
+            widen_stats(static_cast<int>(n), &s.mean[from], &s.variance[from], b.u.data(), b.u2.data(), b.v.data());
             // The next band of the strip (it follows in memory): its statistics and pixel
             // rows are fetched while the pairs work on this one. (Many slices' streams at
             // once are more than the hardware prefetcher follows.)
@@ -356,37 +354,40 @@ private:
         for (std::size_t b = 0; b < bytes; b += 64) __builtin_prefetch(c + b);
     }
 
-    // Pair p through output rows [oy0, oy1) of the strip: the input rows they need, and
-    // their map sums added to the pair's total in row order.
-    void pair_band(std::size_t p, int strip, int count, int oy0, int oy1) {
+    // Pair p through output rows [oy0, oy1) of the strip: the input rows they need, and the
+    // sum of their map rows (in row order).
+    double pair_band(Work& w, std::size_t p, int strip, int count, int oy0, int oy1) const {
         const auto [i, j] = m_pairs[p];
         const SsimStats& a = *m_slices[i];
         const SsimStats& b = *m_slices[j];
-        PairState& s = m_state[p];
+        PairState& s = w.state[p];
         const double* window[Ring::k_rows];
+        double sum = 0.0;
         for (; s.next_in < oy1 + k_halo; ++s.next_in) {
             const int y = s.next_in;
             const std::size_t row = pixel_row(strip, y);
-            squared_difference(&a.pixels[row], &b.pixels[row], m_in.data());
-            filter_row(m_in.data(), m_taps.data(), s.ring.slot(y));
+            squared_difference(&a.pixels[row], &b.pixels[row], w.in.data());
+            filter_row(w.in.data(), m_taps.data(), s.ring.slot(y));
             const int rows = rows_ready(y, s.next_out, oy1);
             if (rows == 0) continue;
             s.ring.window(s.next_out, k_taps + rows - 1, window);
-            double* gd2[4] = {m_gd2[0].data(), m_gd2[1].data(), m_gd2[2].data(), m_gd2[3].data()};
+            double* gd2[2] = {w.gd2[0].data(), w.gd2[1].data()};
             filter_columns(rows, window, m_taps.data(), gd2);
-            for (int r = 0; r < rows; ++r, ++s.next_out) s.total += map_row(i, j, strip, s.next_out, oy0, count, gd2[r]);
+            for (int r = 0; r < rows; ++r, ++s.next_out) sum += map_row(w, i, j, strip, s.next_out, oy0, count, gd2[r]);
         }
+        return sum;
     }
 
-    double map_row(std::size_t i, std::size_t j, int strip, int oy, int oy0, int count, const double* gd2) const {
-        if (m_wide.empty()) {
+    double map_row(const Work& w, std::size_t i, std::size_t j, int strip, int oy, int oy0, int count,
+                   const double* gd2) const {
+        if (m_widened == 0) {
             const std::size_t off = stats_row(strip, oy);
             const SsimStats& a = *m_slices[i];
             const SsimStats& b = *m_slices[j];
             return ssim_row(count, &a.mean[off], &b.mean[off], &a.variance[off], &b.variance[off], gd2);
         }
-        const Wide& wa = m_wide[m_wide_of[i]];
-        const Wide& wb = m_wide[m_wide_of[j]];
+        const Wide& wa = w.wide[m_wide_of[i]];
+        const Wide& wb = w.wide[m_wide_of[j]];
         const std::size_t t = static_cast<std::size_t>(oy - oy0) * k_strip;
         return ssim_row_wide(count, &wa.u[t], &wb.u[t], &wa.u2[t], &wb.u2[t], &wa.v[t], &wb.v[t], gd2);
     }
@@ -394,12 +395,9 @@ private:
     const std::vector<const SsimStats*>& m_slices;
     const std::vector<std::pair<std::size_t, std::size_t>>& m_pairs;
     int m_width = 0, m_height = 0;
-    std::vector<std::size_t> m_wide_of;  // slice -> its entry in m_wide
-    std::vector<Wide> m_wide;
-    std::vector<PairState> m_state;
+    std::vector<std::size_t> m_wide_of;  // slice -> its entry in Work::wide
+    std::size_t m_widened = 0;
     std::array<double, k_taps> m_taps = taps11();
-    std::array<double, k_strip_pixels> m_in{};
-    std::array<std::array<double, k_strip>, 4> m_gd2{};
 };
 
 }  // namespace
@@ -445,9 +443,9 @@ SsimStats ssim_prepare(const Image8& image) {
     s.variance.assign(static_cast<std::size_t>(strips) * static_cast<std::size_t>(oh) * k_strip, 0.0f);
     const auto taps = taps11();
     std::array<double, k_strip_pixels> in_x{}, in_x2{};
-    std::array<std::array<double, k_strip>, 4> mu{}, ex2{};
-    double* mu_rows[4] = {mu[0].data(), mu[1].data(), mu[2].data(), mu[3].data()};
-    double* ex2_rows[4] = {ex2[0].data(), ex2[1].data(), ex2[2].data(), ex2[3].data()};
+    std::array<std::array<double, k_strip>, 2> mu{}, ex2{};
+    double* mu_rows[2] = {mu[0].data(), mu[1].data()};
+    double* ex2_rows[2] = {ex2[0].data(), ex2[1].data()};
     Ring ring_x, ring_x2;
     const double* window[Ring::k_rows];
     for (int strip = 0; strip < strips; ++strip) {
@@ -478,7 +476,7 @@ double ssim_compare(const SsimStats& a, const SsimStats& b) {
 }
 
 void ssim_compare_pairs(const std::vector<const SsimStats*>& slices,
-                        const std::vector<std::pair<std::size_t, std::size_t>>& pairs, double* out) {
+                        const std::vector<std::pair<std::size_t, std::size_t>>& pairs, double* out, ThreadPool* pool) {
     // A slice against itself: d = 0, so G*d^2 = 0 and mu_x - mu_y = 0 exactly, every map
     // value is (B1 * B2) / (B1 * B2) = 1 exactly (B1 >= C1 > 0, B2 > 0) and so is their mean.
     std::vector<std::pair<std::size_t, std::size_t>> work;
@@ -496,7 +494,7 @@ void ssim_compare_pairs(const std::vector<const SsimStats*>& slices,
     }
     if (work.empty()) return;
     std::vector<double> scores(work.size());
-    PairScorer(slices, work).run(scores.data());
+    PairScorer(slices, work).run(scores.data(), pool);
     for (std::size_t k = 0; k < work.size(); ++k) out[where[k]] = scores[k];
 }
 
