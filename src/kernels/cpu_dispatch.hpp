@@ -7,14 +7,10 @@
 
 #if (defined(__x86_64__) || defined(__i386__)) && !defined(LESSMORE_PORTABLE)
 #define LESSMORE_X86_DISPATCH 1
-#define LESSMORE_CLONES_AVX2 __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
-// Loops written with 8-lane vector types (src/kernels/ssim.cpp): one AVX-512 register
-// where the CPU has it (x86-64-v4), two AVX2 registers, or four SSE2 ones.
-#define LESSMORE_CLONES_SIMD __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
+#define LESSMORE_CLONES_AVX2 __attribute__((target_clones("avx2", "default")))
 #define LESSMORE_CLONES_POPCNT __attribute__((target_clones("popcnt", "default")))
 #else
 #define LESSMORE_X86_DISPATCH 0
 #define LESSMORE_CLONES_AVX2
-#define LESSMORE_CLONES_SIMD
 #define LESSMORE_CLONES_POPCNT
 #endif

@@ -57,7 +57,7 @@ double entropy(const std::uint32_t* counts, const std::uint32_t* extra, std::siz
 }
 
 // The joint cells a[i] * bins + b[i] of n pixels (bins <= 256: a cell fits 16 bits).
-LESSMORE_CLONES_SIMD
+LESSMORE_CLONES_AVX2
 void joint_cells(const std::uint8_t* __restrict a, const std::uint8_t* __restrict b, std::size_t n, std::uint32_t bins,
                  std::uint16_t* __restrict cells) {
     const auto m = static_cast<std::uint16_t>(bins);
@@ -105,7 +105,7 @@ void joint_counts(const std::uint8_t* a, const std::uint8_t* b, std::size_t n, s
     h0[run_cell] += run;
 }
 
-LESSMORE_CLONES_SIMD
+LESSMORE_CLONES_AVX2
 void add_counts(std::uint32_t* __restrict to, const std::uint32_t* __restrict from, std::size_t n) {
     for (std::size_t i = 0; i < n; ++i) to[i] += from[i];
 }

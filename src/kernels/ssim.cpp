@@ -8,9 +8,13 @@
 // var(d) = G*d^2 - (mu_x - mu_y)^2, so only d^2 is filtered, in double.
 //
 // Both passes run in vertical strips of 128 output columns, top to bottom, through a ring
-// of the last 11 horizontally filtered rows. Pairs are scored band by band (16 output rows
-// of a strip): the band's statistics of each slice are widened to double once per band and
-// then read by every pair that uses the slice, from the cache (ssim_compare_pairs).
+// of the last 12 horizontally filtered rows (the vertical pass makes two output rows at a
+// time). A pair's map is summed per strip, and the strips' sums are added in order, so the
+// strips may run on different threads. Pairs are scored band by band (16 output rows of a
+// strip): the band's statistics of each slice are widened to double once per band and then
+// read by every pair that uses the slice, from the cache (ssim_compare_pairs).
+// Loops are compiled for AVX2 and the baseline (LESSMORE_CLONES_AVX2); an AVX-512 clone
+// was measured 10% slower on the project's Zen 4 machine (docs/performance.md, "SSIM and MI").
 #include <lessmore/error.hpp>
 #include <lessmore/ssim.hpp>
 #include <lessmore/thread_pool.hpp>
@@ -20,6 +24,7 @@
 #include <array>
 #include <cmath>
 #include <cstdint>
+#include <memory>
 #include <string>
 
 namespace lessmore {
@@ -39,19 +44,21 @@ constexpr int k_strip = 128;
 constexpr int k_band = 16;
 constexpr std::size_t k_band_values = static_cast<std::size_t>(k_band) * k_strip;
 // A strip's input columns: its output columns and the 10-column halo, padded to a
-// multiple of 16. All row loops run over the whole padded strip, also in a narrower last
-// strip (on zeros there, never summed): loops of a fixed length vectorise with no
-// remainder code, which for rows this short is most of the cost.
+// multiple of 16. Row loops run over a strip's columns rounded up to a multiple of 16 (on
+// zeros there, never summed): with no remainder iterations, which for rows this short
+// would be most of the cost.
 constexpr std::size_t k_strip_pixels = 144;
 static_assert(k_strip_pixels >= k_strip + k_halo && k_strip_pixels % 16 == 0, "a padded strip row");
+
+constexpr int round16(int n) { return (n + 15) / 16 * 16; }
 
 // The 11-tap Gaussian is symmetric (g[k] == g[10 - k] exactly), so each output takes
 // 6 multiplies and 10 adds, summed from the centre outwards as scipy.ndimage does.
 // Horizontal pass of one row: out[x] = sum_k g[k] * in[x + k].
-LESSMORE_CLONES_SIMD
-void filter_row(const double* __restrict in, const double* g, double* __restrict out) {
+LESSMORE_CLONES_AVX2
+void filter_row(const double* __restrict in, int width, const double* g, double* __restrict out) {
     const double g0 = g[0], g1 = g[1], g2 = g[2], g3 = g[3], g4 = g[4], g5 = g[5];
-    for (int x = 0; x < k_strip; ++x) {
+    for (int x = 0; x < width; ++x) {
         const double* s = in + x;
         out[x] = ((((g5 * s[5] + g4 * (s[4] + s[6])) + g3 * (s[3] + s[7])) + g2 * (s[2] + s[8])) +
                   g1 * (s[1] + s[9])) +
@@ -60,15 +67,15 @@ void filter_row(const double* __restrict in, const double* g, double* __restrict
 }
 
 // Vertical pass: out[x] = sum_k g[k] * rows[k][x].
-LESSMORE_CLONES_SIMD
-void filter_column(const double* const* rows, const double* g, double* __restrict out) {
+LESSMORE_CLONES_AVX2
+void filter_column(const double* const* rows, int width, const double* g, double* __restrict out) {
     const double g0 = g[0], g1 = g[1], g2 = g[2], g3 = g[3], g4 = g[4], g5 = g[5];
     // restrict: the ring rows and the output never overlap, so the loop can vectorise.
     const double *__restrict r0 = rows[0], *__restrict r1 = rows[1], *__restrict r2 = rows[2],
                  *__restrict r3 = rows[3], *__restrict r4 = rows[4], *__restrict r5 = rows[5],
                  *__restrict r6 = rows[6], *__restrict r7 = rows[7], *__restrict r8 = rows[8],
                  *__restrict r9 = rows[9], *__restrict r10 = rows[10];
-    for (int x = 0; x < k_strip; ++x) {
+    for (int x = 0; x < width; ++x) {
         out[x] = ((((g5 * r5[x] + g4 * (r4[x] + r6[x])) + g3 * (r3[x] + r7[x])) + g2 * (r2[x] + r8[x])) +
                   g1 * (r1[x] + r9[x])) +
                  g0 * (r0[x] + r10[x]);
@@ -80,8 +87,8 @@ void filter_column(const double* const* rows, const double* g, double* __restric
 // exactly as filter_column computes it. (ivdep: the rows never alias the outputs, and with
 // this many pointers the compiler does not vectorise without being told.)
 
-LESSMORE_CLONES_SIMD
-void filter_column2(const double* const* rows, const double* g, double* const* out) {
+LESSMORE_CLONES_AVX2
+void filter_column2(const double* const* rows, int width, const double* g, double* const* out) {
     const double g0 = g[0], g1 = g[1], g2 = g[2], g3 = g[3], g4 = g[4], g5 = g[5];
     const double *__restrict r0 = rows[0], *__restrict r1 = rows[1], *__restrict r2 = rows[2],
                  *__restrict r3 = rows[3], *__restrict r4 = rows[4], *__restrict r5 = rows[5],
@@ -89,7 +96,7 @@ void filter_column2(const double* const* rows, const double* g, double* const* o
                  *__restrict r9 = rows[9], *__restrict r10 = rows[10], *__restrict r11 = rows[11];
     double *__restrict o0 = out[0], *__restrict o1 = out[1];
 #pragma GCC ivdep
-    for (int x = 0; x < k_strip; ++x) {
+    for (int x = 0; x < width; ++x) {
         o0[x] = ((((g5 * r5[x] + g4 * (r4[x] + r6[x])) + g3 * (r3[x] + r7[x])) + g2 * (r2[x] + r8[x])) +
                  g1 * (r1[x] + r9[x])) +
                 g0 * (r0[x] + r10[x]);
@@ -100,9 +107,10 @@ void filter_column2(const double* const* rows, const double* g, double* const* o
 }
 
 // d^2 of one strip row of two slices, as doubles: out[x] = (a[x] - b[x])^2.
-LESSMORE_CLONES_SIMD
-void squared_difference(const std::uint8_t* __restrict a, const std::uint8_t* __restrict b, double* __restrict out) {
-    for (std::size_t x = 0; x < k_strip_pixels; ++x) {
+LESSMORE_CLONES_AVX2
+void squared_difference(const std::uint8_t* __restrict a, const std::uint8_t* __restrict b, int n,
+                        double* __restrict out) {
+    for (int x = 0; x < n; ++x) {
         const int d = static_cast<int>(a[x]) - static_cast<int>(b[x]);
         out[x] = static_cast<double>(d * d);
     }
@@ -145,14 +153,14 @@ inline double sum_row(int n, At at) {
 }
 
 // A row's map from the stored statistics (a pair whose slices are used once).
-LESSMORE_CLONES_SIMD
+LESSMORE_CLONES_AVX2
 double ssim_row(int n, const std::int32_t* __restrict mx, const std::int32_t* __restrict my,
                 const float* __restrict vx, const float* __restrict vy, const double* __restrict gd2) {
     return sum_row(n, [&](int k) { return ssim_at(mx[k], my[k], vx[k], vy[k], gd2[k]); });
 }
 
 // A row's map from statistics widened once for several pairs (same values).
-LESSMORE_CLONES_SIMD
+LESSMORE_CLONES_AVX2
 double ssim_row_wide(int n, const double* __restrict ux, const double* __restrict uy, const double* __restrict u2x,
                      const double* __restrict u2y, const double* __restrict vx, const double* __restrict vy,
                      const double* __restrict gd2) {
@@ -160,7 +168,7 @@ double ssim_row_wide(int n, const double* __restrict ux, const double* __restric
 }
 
 // One slice's statistics widened for ssim_row_wide: the mean, its square, the variance.
-LESSMORE_CLONES_SIMD
+LESSMORE_CLONES_AVX2
 void widen_stats(int n, const std::int32_t* __restrict mean, const float* __restrict variance, double* __restrict u,
                  double* __restrict u2, double* __restrict v) {
     for (int x = 0; x < n; ++x) {
@@ -172,19 +180,19 @@ void widen_stats(int n, const std::int32_t* __restrict mean, const float* __rest
 }
 
 // One strip row of per-slice statistics: fixed-point mean, float variance.
-LESSMORE_CLONES_SIMD
-void store_stats(const double* __restrict mu, const double* __restrict ex2, std::int32_t* __restrict mean,
+LESSMORE_CLONES_AVX2
+void store_stats(int width, const double* __restrict mu, const double* __restrict ex2, std::int32_t* __restrict mean,
                  float* __restrict variance) {
-    for (int x = 0; x < k_strip; ++x) {
+    for (int x = 0; x < width; ++x) {
         mean[x] = static_cast<std::int32_t>(mu[x] * k_mean_scale + 0.5);  // mean >= 0
         variance[x] = static_cast<float>(ex2[x] - mu[x] * mu[x]);
     }
 }
 
 // A strip row's pixel values and their squares, as doubles.
-LESSMORE_CLONES_SIMD
-void values_and_squares(const std::uint8_t* __restrict row, double* __restrict v, double* __restrict v2) {
-    for (std::size_t x = 0; x < k_strip_pixels; ++x) {
+LESSMORE_CLONES_AVX2
+void values_and_squares(const std::uint8_t* __restrict row, int n, double* __restrict v, double* __restrict v2) {
+    for (int x = 0; x < n; ++x) {
         const double p = row[x];
         v[x] = p;
         v2[x] = p * p;
@@ -192,11 +200,11 @@ void values_and_squares(const std::uint8_t* __restrict row, double* __restrict v
 }
 
 // The vertical pass of `rows` (1 or 2) consecutive output rows.
-void filter_columns(int rows, const double* const* window, const double* g, double* const* out) {
+void filter_columns(int rows, const double* const* window, int width, const double* g, double* const* out) {
     if (rows == 2) {
-        filter_column2(window, g, out);
+        filter_column2(window, width, g, out);
     } else {
-        filter_column(window, g, out[0]);
+        filter_column(window, width, g, out[0]);
     }
 }
 
@@ -218,12 +226,14 @@ std::size_t stats_offset(int out_height, int strip, int oy) {
 }
 
 // A ring of the last 12 horizontally filtered rows of a strip.
+// (A view of memory someone else owns: a scratch block holds many.)
 struct Ring {
     static constexpr int k_rows = k_taps + 1;
-    std::vector<double> rows = std::vector<double>(static_cast<std::size_t>(k_rows) * k_strip);
-    double* slot(int y) { return &rows[static_cast<std::size_t>(y % k_rows) * k_strip]; }
+    static constexpr std::size_t k_values = static_cast<std::size_t>(k_rows) * k_strip;
+    double* rows = nullptr;
+    double* slot(int y) const { return rows + static_cast<std::size_t>(y % k_rows) * k_strip; }
     // Input rows oy .. oy + count - 1, top first.
-    void window(int oy, int count, const double** out) {
+    void window(int oy, int count, const double** out) const {
         for (int k = 0; k < count; ++k) out[k] = slot(oy + k);
     }
 };
@@ -274,11 +284,14 @@ public:
         const auto strips = static_cast<std::size_t>((ow + k_strip - 1) / k_strip);
         const std::size_t n_pairs = m_pairs.size();
         std::vector<double> sums(strips * n_pairs, 0.0);
-        auto one = [&](std::size_t strip) { strip_sums(static_cast<int>(strip), &sums[strip * n_pairs]); };
         if (pool != nullptr && strips > 1) {
-            pool->parallel_for(strips, one);
+            pool->parallel_for(strips, [&](std::size_t strip) {
+                Work w(m_widened, n_pairs);
+                strip_sums(w, static_cast<int>(strip), &sums[strip * n_pairs]);
+            });
         } else {
-            for (std::size_t strip = 0; strip < strips; ++strip) one(strip);
+            Work w(m_widened, n_pairs);
+            for (std::size_t strip = 0; strip < strips; ++strip) strip_sums(w, static_cast<int>(strip), &sums[strip * n_pairs]);
         }
         const double n = static_cast<double>(ow) * static_cast<double>(oh);
         for (std::size_t p = 0; p < n_pairs; ++p) {
@@ -291,10 +304,11 @@ public:
 private:
     static constexpr std::size_t k_unused = static_cast<std::size_t>(-1);
 
-    // One slice's band of statistics, widened.
+    // One slice's band of statistics, widened (views of Work's memory).
     struct Wide {
-        std::vector<double> u = std::vector<double>(k_band_values), u2 = std::vector<double>(k_band_values),
-                            v = std::vector<double>(k_band_values);
+        double* u = nullptr;
+        double* u2 = nullptr;
+        double* v = nullptr;
     };
     // One pair's progress through a strip.
     struct PairState {
@@ -302,24 +316,35 @@ private:
         int next_in = 0;   // the next input row to filter horizontally
         int next_out = 0;  // the next output row to finish
     };
-    // The working memory of one strip's pass (one per thread).
+    // The working memory of strips' passes (one per thread), in one uninitialised block:
+    // every value in it is written before it is read.
     struct Work {
+        std::unique_ptr<double[]> memory;
         std::vector<Wide> wide;
         std::vector<PairState> state;
-        std::array<double, k_strip_pixels> in{};
-        std::array<std::array<double, k_strip>, 2> gd2{};
+        double* in = nullptr;      // k_strip_pixels
+        double* gd2[2] = {};       // k_strip each
+        Work(std::size_t widened, std::size_t pairs) : wide(widened), state(pairs) {
+            const std::size_t values = widened * 3 * k_band_values + pairs * Ring::k_values + k_strip_pixels + 2 * k_strip;
+            memory.reset(new double[values]);
+            double* next = memory.get();
+            auto take = [&](std::size_t n) { double* p = next; next += n; return p; };
+            for (Wide& w : wide) w = {take(k_band_values), take(k_band_values), take(k_band_values)};
+            for (PairState& p : state) p.ring.rows = take(Ring::k_values);
+            in = take(k_strip_pixels);
+            gd2[0] = take(k_strip);
+            gd2[1] = take(k_strip);
+        }
     };
 
     std::size_t pixel_row(int strip, int y) const { return pixels_offset(m_height, strip, y); }
     std::size_t stats_row(int strip, int oy) const { return stats_offset(m_height - k_halo, strip, oy); }
 
     // Every pair's map sum over one strip, in row order, into sums[p].
-    void strip_sums(int strip, double* sums) const {
+    void strip_sums(Work& w, int strip, double* sums) const {
         const int ow = m_width - k_halo, oh = m_height - k_halo;
         const int count = std::min(k_strip, ow - strip * k_strip);
-        Work w;
-        w.wide.resize(m_widened);
-        w.state.resize(m_pairs.size());
+        for (PairState& s : w.state) s.next_in = s.next_out = 0;
         for (int oy0 = 0; oy0 < oh; oy0 += k_band) {
             const int oy1 = std::min(oh, oy0 + k_band);
             if (m_widened > 0) widen_band(w, strip, oy0, oy1);
@@ -335,7 +360,7 @@ private:
             if (m_wide_of[k] == k_unused) continue;
             const SsimStats& s = *m_slices[k];
             Wide& b = w.wide[m_wide_of[k]];
-            widen_stats(static_cast<int>(n), &s.mean[from], &s.variance[from], b.u.data(), b.u2.data(), b.v.data());
+            widen_stats(static_cast<int>(n), &s.mean[from], &s.variance[from], b.u, b.u2, b.v);
             // The next band of the strip (it follows in memory): its statistics and pixel
             // rows are fetched while the pairs work on this one. (Many slices' streams at
             // once are more than the hardware prefetcher follows.)
@@ -366,14 +391,13 @@ private:
         for (; s.next_in < oy1 + k_halo; ++s.next_in) {
             const int y = s.next_in;
             const std::size_t row = pixel_row(strip, y);
-            squared_difference(&a.pixels[row], &b.pixels[row], w.in.data());
-            filter_row(w.in.data(), m_taps.data(), s.ring.slot(y));
+            squared_difference(&a.pixels[row], &b.pixels[row], round16(count + k_halo), w.in);
+            filter_row(w.in, round16(count), m_taps.data(), s.ring.slot(y));
             const int rows = rows_ready(y, s.next_out, oy1);
             if (rows == 0) continue;
             s.ring.window(s.next_out, k_taps + rows - 1, window);
-            double* gd2[2] = {w.gd2[0].data(), w.gd2[1].data()};
-            filter_columns(rows, window, m_taps.data(), gd2);
-            for (int r = 0; r < rows; ++r, ++s.next_out) sum += map_row(w, i, j, strip, s.next_out, oy0, count, gd2[r]);
+            filter_columns(rows, window, round16(count), m_taps.data(), w.gd2);
+            for (int r = 0; r < rows; ++r, ++s.next_out) sum += map_row(w, i, j, strip, s.next_out, oy0, count, w.gd2[r]);
         }
         return sum;
     }
@@ -389,7 +413,7 @@ private:
         const Wide& wa = w.wide[m_wide_of[i]];
         const Wide& wb = w.wide[m_wide_of[j]];
         const std::size_t t = static_cast<std::size_t>(oy - oy0) * k_strip;
-        return ssim_row_wide(count, &wa.u[t], &wb.u[t], &wa.u2[t], &wb.u2[t], &wa.v[t], &wb.v[t], gd2);
+        return ssim_row_wide(count, wa.u + t, wb.u + t, wa.u2 + t, wb.u2 + t, wa.v + t, wb.v + t, gd2);
     }
 
     const std::vector<const SsimStats*>& m_slices;
@@ -446,23 +470,26 @@ SsimStats ssim_prepare(const Image8& image) {
     std::array<std::array<double, k_strip>, 2> mu{}, ex2{};
     double* mu_rows[2] = {mu[0].data(), mu[1].data()};
     double* ex2_rows[2] = {ex2[0].data(), ex2[1].data()};
-    Ring ring_x, ring_x2;
+    std::vector<double> ring_memory(2 * Ring::k_values);
+    const Ring ring_x{ring_memory.data()}, ring_x2{ring_memory.data() + Ring::k_values};
     const double* window[Ring::k_rows];
     for (int strip = 0; strip < strips; ++strip) {
+        const int width = round16(std::min(k_strip, ow - strip * k_strip));
         int next_out = 0;
         for (int y = 0; y < image.height; ++y) {
-            values_and_squares(&s.pixels[pixels_offset(image.height, strip, y)], in_x.data(), in_x2.data());
-            filter_row(in_x.data(), taps.data(), ring_x.slot(y));
-            filter_row(in_x2.data(), taps.data(), ring_x2.slot(y));
+            values_and_squares(&s.pixels[pixels_offset(image.height, strip, y)], round16(width + k_halo), in_x.data(),
+                               in_x2.data());
+            filter_row(in_x.data(), width, taps.data(), ring_x.slot(y));
+            filter_row(in_x2.data(), width, taps.data(), ring_x2.slot(y));
             const int rows = rows_ready(y, next_out, oh);
             if (rows == 0) continue;
             for (auto [ring, out] : {std::pair{&ring_x, mu_rows}, std::pair{&ring_x2, ex2_rows}}) {
                 ring->window(next_out, k_taps + rows - 1, window);
-                filter_columns(rows, window, taps.data(), out);
+                filter_columns(rows, window, width, taps.data(), out);
             }
             for (int r = 0; r < rows; ++r, ++next_out) {
                 const std::size_t off = stats_offset(oh, strip, next_out);
-                store_stats(mu_rows[r], ex2_rows[r], &s.mean[off], &s.variance[off]);
+                store_stats(width, mu_rows[r], ex2_rows[r], &s.mean[off], &s.variance[off]);
             }
         }
     }

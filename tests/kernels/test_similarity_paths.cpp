@@ -1,5 +1,5 @@
 // The SSIM and NMI kernels' code paths give the same bits: the one this CPU dispatches to
-// (AVX-512 or AVX2) and the baseline one the portable build uses; pairs scored together
+// (AVX2 where the CPU has it) and the baseline one the portable build uses; pairs scored together
 // (ssim_compare_pairs), on a pool's threads, or one by one; a slice against itself.
 // (Their agreement with scikit-image is tests/kernels/test_similarity.cpp's.)
 #include "test_support.hpp"
