@@ -10,9 +10,9 @@
 // Both passes run in vertical strips of 128 output columns, top to bottom, through a ring
 // of the last 12 horizontally filtered rows (the vertical pass makes two output rows at a
 // time). A pair's map is summed per strip, and the strips' sums are added in order, so the
-// strips may run on different threads. Pairs are scored band by band (16 output rows of a
-// strip): the band's statistics of each slice are widened to double once per band and then
-// read by every pair that uses the slice, from the cache (ssim_compare_pairs).
+// strips may run on different threads. Pairs that share slices are scored band by band (16
+// output rows of a strip for every pair, then the next 16), so a slice's statistics come
+// from memory once per band for all its pairs, not once per pair (ssim_compare_pairs).
 // Loops are compiled for AVX2 and the baseline (LESSMORE_CLONES_AVX2); an AVX-512 clone
 // was measured 10% slower on the project's Zen 4 machine (docs/performance.md, "SSIM and MI").
 #include <lessmore/error.hpp>
@@ -39,10 +39,9 @@ constexpr double k_mean_unscale = 1.0 / k_mean_scale;
 
 // Output columns per strip: a ring of filtered rows (12 KB) stays in the L1 cache.
 constexpr int k_strip = 128;
-// Output rows per band: a slice's band of statistics widened to double is 48 KB, so those
-// of a block of 8 slices and the rings of its 16 pairs fit a 1 MB L2 cache.
+// Output rows per band: a slice's band of statistics and pixels is 18 KB, so those of a
+// block of 8 slices and the rings of its 16 pairs stay in a 1 MB L2 cache.
 constexpr int k_band = 16;
-constexpr std::size_t k_band_values = static_cast<std::size_t>(k_band) * k_strip;
 // A strip's input columns: its output columns and the 10-column halo, padded to a
 // multiple of 16. Row loops run over a strip's columns rounded up to a multiple of 16 (on
 // zeros there, never summed): with no remainder iterations, which for rows this short
@@ -117,22 +116,16 @@ void squared_difference(const std::uint8_t* __restrict a, const std::uint8_t* __
 }
 
 // One SSIM map value (docs/methods.md, "SSIM fast evaluation and its accuracy") from the
-// means (exact: integers times 2^-23 below 256, so dm is exact too), their squares, the
-// variances and G*d^2.
-inline double ssim_at(double ux, double uy, double u2x, double u2y, double vx, double vy, double gd2) {
-    const double dm = ux - uy;        // G*d
-    const double vd = gd2 - dm * dm;  // var(x - y)
-    const double b2 = vx + vy + k_c2;
-    const double a2 = b2 - vd;  // 2 cov(x, y) + C2
-    const double b1 = u2x + u2y + k_c1;
-    const double a1 = b1 - dm * dm;  // 2 ux uy + C1
-    return (a1 * a2) / (b1 * b2);
-}
-
-// The same from the stored statistics (fixed-point means, float variances).
+// stored statistics (fixed-point means, float variances) and G*d^2.
 inline double ssim_at(std::int32_t qx, std::int32_t qy, float vx, float vy, double gd2) {
     const double ux = qx * k_mean_unscale, uy = qy * k_mean_unscale;
-    return ssim_at(ux, uy, ux * ux, uy * uy, vx, vy, gd2);
+    const double dm = static_cast<double>(qx - qy) * k_mean_unscale;  // G*d, the exact difference
+    const double vd = gd2 - dm * dm;                                   // var(x - y)
+    const double b2 = vx + vy + k_c2;
+    const double a2 = b2 - vd;  // 2 cov(x, y) + C2
+    const double b1 = ux * ux + uy * uy + k_c1;
+    const double a1 = b1 - dm * dm;  // 2 ux uy + C1
+    return (a1 * a2) / (b1 * b2);
 }
 
 // The SSIM map of one output row, summed in 8 lanes so the loop vectorises; then the
@@ -152,31 +145,11 @@ inline double sum_row(int n, At at) {
     return sum;
 }
 
-// A row's map from the stored statistics (a pair whose slices are used once).
+// One output row's map.
 LESSMORE_CLONES_AVX2
 double ssim_row(int n, const std::int32_t* __restrict mx, const std::int32_t* __restrict my,
                 const float* __restrict vx, const float* __restrict vy, const double* __restrict gd2) {
     return sum_row(n, [&](int k) { return ssim_at(mx[k], my[k], vx[k], vy[k], gd2[k]); });
-}
-
-// A row's map from statistics widened once for several pairs (same values).
-LESSMORE_CLONES_AVX2
-double ssim_row_wide(int n, const double* __restrict ux, const double* __restrict uy, const double* __restrict u2x,
-                     const double* __restrict u2y, const double* __restrict vx, const double* __restrict vy,
-                     const double* __restrict gd2) {
-    return sum_row(n, [&](int k) { return ssim_at(ux[k], uy[k], u2x[k], u2y[k], vx[k], vy[k], gd2[k]); });
-}
-
-// One slice's statistics widened for ssim_row_wide: the mean, its square, the variance.
-LESSMORE_CLONES_AVX2
-void widen_stats(int n, const std::int32_t* __restrict mean, const float* __restrict variance, double* __restrict u,
-                 double* __restrict u2, double* __restrict v) {
-    for (int x = 0; x < n; ++x) {
-        const double m = mean[x] * k_mean_unscale;
-        u[x] = m;
-        u2[x] = m * m;
-        v[x] = variance[x];
-    }
 }
 
 // One strip row of per-slice statistics: fixed-point mean, float variance.
@@ -250,9 +223,10 @@ void check_same_size(const SsimStats& a, const SsimStats& b) {
 }
 
 // Scores pairs of slices strip by strip, band by band (see the file's comment). The
-// statistics are stored strip by strip (ssim_prepare), so a slice's band is one
-// contiguous run of memory. Each strip's map sums are kept apart and added in strip order
-// at the end, so a pair's score is the same whether its strips run on one thread or many.
+// statistics and pixels are stored strip by strip (ssim_prepare), so a slice's band is
+// one contiguous run of memory. Each strip's map sums are kept apart and added in strip
+// order at the end, so a pair's score is the same whether its strips run on one thread or
+// many.
 class PairScorer {
 public:
     PairScorer(const std::vector<const SsimStats*>& slices, const std::vector<std::pair<std::size_t, std::size_t>>& pairs)
@@ -260,21 +234,9 @@ public:
         const SsimStats& first = *slices.at(pairs.at(0).first);
         m_width = first.width;
         m_height = first.height;
-        m_wide_of.assign(slices.size(), k_unused);
-        std::vector<char> used(slices.size(), 0);
-        std::size_t distinct = 0;
         for (const auto& [i, j] : pairs) {
-            for (std::size_t k : {i, j}) {
-                check_same_size(first, *slices.at(k));
-                if (!used[k]) ++distinct;
-                used[k] = 1;
-            }
-        }
-        // Widening costs about what the map saves by it for one pair: worth it when the
-        // slices are used twice or more on average.
-        if (pairs.size() >= distinct) {
-            for (std::size_t k = 0; k < slices.size(); ++k)
-                if (used[k]) m_wide_of[k] = m_widened++;
+            check_same_size(first, *slices.at(i));
+            check_same_size(first, *slices.at(j));
         }
     }
 
@@ -286,11 +248,11 @@ public:
         std::vector<double> sums(strips * n_pairs, 0.0);
         if (pool != nullptr && strips > 1) {
             pool->parallel_for(strips, [&](std::size_t strip) {
-                Work w(m_widened, n_pairs);
+                Work w(n_pairs);
                 strip_sums(w, static_cast<int>(strip), &sums[strip * n_pairs]);
             });
         } else {
-            Work w(m_widened, n_pairs);
+            Work w(n_pairs);
             for (std::size_t strip = 0; strip < strips; ++strip) strip_sums(w, static_cast<int>(strip), &sums[strip * n_pairs]);
         }
         const double n = static_cast<double>(ow) * static_cast<double>(oh);
@@ -302,14 +264,6 @@ public:
     }
 
 private:
-    static constexpr std::size_t k_unused = static_cast<std::size_t>(-1);
-
-    // One slice's band of statistics, widened (views of Work's memory).
-    struct Wide {
-        double* u = nullptr;
-        double* u2 = nullptr;
-        double* v = nullptr;
-    };
     // One pair's progress through a strip.
     struct PairState {
         Ring ring;
@@ -320,20 +274,19 @@ private:
     // every value in it is written before it is read.
     struct Work {
         std::unique_ptr<double[]> memory;
-        std::vector<Wide> wide;
         std::vector<PairState> state;
-        double* in = nullptr;      // k_strip_pixels
-        double* gd2[2] = {};       // k_strip each
-        Work(std::size_t widened, std::size_t pairs) : wide(widened), state(pairs) {
-            const std::size_t values = widened * 3 * k_band_values + pairs * Ring::k_values + k_strip_pixels + 2 * k_strip;
-            memory.reset(new double[values]);
+        double* in = nullptr;  // k_strip_pixels
+        double* gd2[2] = {};   // k_strip each
+        explicit Work(std::size_t pairs) : state(pairs) {
+            memory.reset(new double[pairs * Ring::k_values + k_strip_pixels + 2 * k_strip]);
             double* next = memory.get();
-            auto take = [&](std::size_t n) { double* p = next; next += n; return p; };
-            for (Wide& w : wide) w = {take(k_band_values), take(k_band_values), take(k_band_values)};
-            for (PairState& p : state) p.ring.rows = take(Ring::k_values);
-            in = take(k_strip_pixels);
-            gd2[0] = take(k_strip);
-            gd2[1] = take(k_strip);
+            for (PairState& p : state) {
+                p.ring.rows = next;
+                next += Ring::k_values;
+            }
+            in = next;
+            gd2[0] = in + k_strip_pixels;
+            gd2[1] = gd2[0] + k_strip;
         }
     };
 
@@ -347,44 +300,15 @@ private:
         for (PairState& s : w.state) s.next_in = s.next_out = 0;
         for (int oy0 = 0; oy0 < oh; oy0 += k_band) {
             const int oy1 = std::min(oh, oy0 + k_band);
-            if (m_widened > 0) widen_band(w, strip, oy0, oy1);
-            for (std::size_t p = 0; p < m_pairs.size(); ++p) sums[p] += pair_band(w, p, strip, count, oy0, oy1);
+            for (std::size_t p = 0; p < m_pairs.size(); ++p) sums[p] += pair_band(w, p, strip, count, oy1);
         }
     }
 
-    void widen_band(Work& w, int strip, int oy0, int oy1) const {
-        const std::size_t from = stats_row(strip, oy0);
-        const std::size_t n = static_cast<std::size_t>(oy1 - oy0) * k_strip;
-        const std::size_t end = stats_row(strip + 1, 0);
-        for (std::size_t k = 0; k < m_slices.size(); ++k) {
-            if (m_wide_of[k] == k_unused) continue;
-            const SsimStats& s = *m_slices[k];
-            Wide& b = w.wide[m_wide_of[k]];
-            widen_stats(static_cast<int>(n), &s.mean[from], &s.variance[from], b.u, b.u2, b.v);
-            // The next band of the strip (it follows in memory): its statistics and pixel
-            // rows are fetched while the pairs work on this one. (Many slices' streams at
-            // once are more than the hardware prefetcher follows.)
-            if (from + n < end) {
-                const std::size_t next_n = std::min(n, end - from - n);
-                prefetch(&s.mean[from + n], next_n * sizeof(std::int32_t));
-                prefetch(&s.variance[from + n], next_n * sizeof(float));
-                const int next_rows = std::min(k_band, m_height - (oy1 + k_halo));
-                prefetch(&s.pixels[pixel_row(strip, oy1 + k_halo)], static_cast<std::size_t>(next_rows) * k_strip_pixels);
-            }
-        }
-    }
-
-    static void prefetch(const void* p, std::size_t bytes) {
-        const char* c = static_cast<const char*>(p);
-        for (std::size_t b = 0; b < bytes; b += 64) __builtin_prefetch(c + b);
-    }
-
-    // Pair p through output rows [oy0, oy1) of the strip: the input rows they need, and the
+    // Pair p through the strip's output rows up to oy1: the input rows they need, and the
     // sum of their map rows (in row order).
-    double pair_band(Work& w, std::size_t p, int strip, int count, int oy0, int oy1) const {
-        const auto [i, j] = m_pairs[p];
-        const SsimStats& a = *m_slices[i];
-        const SsimStats& b = *m_slices[j];
+    double pair_band(Work& w, std::size_t p, int strip, int count, int oy1) const {
+        const SsimStats& a = *m_slices[m_pairs[p].first];
+        const SsimStats& b = *m_slices[m_pairs[p].second];
         PairState& s = w.state[p];
         const double* window[Ring::k_rows];
         double sum = 0.0;
@@ -397,30 +321,17 @@ private:
             if (rows == 0) continue;
             s.ring.window(s.next_out, k_taps + rows - 1, window);
             filter_columns(rows, window, round16(count), m_taps.data(), w.gd2);
-            for (int r = 0; r < rows; ++r, ++s.next_out) sum += map_row(w, i, j, strip, s.next_out, oy0, count, w.gd2[r]);
+            for (int r = 0; r < rows; ++r, ++s.next_out) {
+                const std::size_t off = stats_row(strip, s.next_out);
+                sum += ssim_row(count, &a.mean[off], &b.mean[off], &a.variance[off], &b.variance[off], w.gd2[r]);
+            }
         }
         return sum;
-    }
-
-    double map_row(const Work& w, std::size_t i, std::size_t j, int strip, int oy, int oy0, int count,
-                   const double* gd2) const {
-        if (m_widened == 0) {
-            const std::size_t off = stats_row(strip, oy);
-            const SsimStats& a = *m_slices[i];
-            const SsimStats& b = *m_slices[j];
-            return ssim_row(count, &a.mean[off], &b.mean[off], &a.variance[off], &b.variance[off], gd2);
-        }
-        const Wide& wa = w.wide[m_wide_of[i]];
-        const Wide& wb = w.wide[m_wide_of[j]];
-        const std::size_t t = static_cast<std::size_t>(oy - oy0) * k_strip;
-        return ssim_row_wide(count, wa.u + t, wb.u + t, wa.u2 + t, wb.u2 + t, wa.v + t, wb.v + t, gd2);
     }
 
     const std::vector<const SsimStats*>& m_slices;
     const std::vector<std::pair<std::size_t, std::size_t>>& m_pairs;
     int m_width = 0, m_height = 0;
-    std::vector<std::size_t> m_wide_of;  // slice -> its entry in Work::wide
-    std::size_t m_widened = 0;
     std::array<double, k_taps> m_taps = taps11();
 };
 
