@@ -2,6 +2,7 @@
 // SSIM on 8-bit slices, as scikit-image computes it (docs/methods.md, section 'SSIM').
 #include <lessmore/image.hpp>
 #include <lessmore/thread_pool.hpp>
+#include <lessmore/volume.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -19,8 +20,9 @@ struct SsimStats {
     std::vector<std::uint8_t> pixels;  // in strips of 138 columns, 128 apart ([strip][row][138], padded)
     // Over the (width - 10) x (height - 10) valid region, stored in strips of 128 columns
     // ([strip][row][128], the last strip padded with zeros), the order the kernel reads them.
-    std::vector<std::int32_t> mean;  // fixed point: mean * 2^23
-    std::vector<float> variance;
+    // (Uninitialised allocation: ssim_prepare writes every value the kernel reads.)
+    std::vector<std::int32_t, UninitialisedAllocator<std::int32_t>> mean;  // fixed point: mean * 2^23
+    std::vector<float, UninitialisedAllocator<float>> variance;
 };
 
 constexpr int k_ssim_radius = 5;  // int(3.5 * 1.5 + 0.5): scikit-image's truncate 3.5

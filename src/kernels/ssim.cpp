@@ -365,7 +365,7 @@ SsimStats ssim_prepare(const Image8& image) {
     const int strips = (ow + k_strip - 1) / k_strip;
     // Strip by strip, so that a band of a strip is one contiguous run of memory: the pixels
     // with their halo ([strip][row][144], zeros past the image) and the statistics
-    // ([strip][output row][128]; past the valid region they are never read).
+    // ([strip][output row][128]; past the valid region they are never read, nor written).
     s.pixels.assign(static_cast<std::size_t>(strips) * static_cast<std::size_t>(image.height) * k_strip_pixels, 0);
     for (int strip = 0; strip < strips; ++strip) {
         const std::size_t x0 = static_cast<std::size_t>(strip) * k_strip;
@@ -374,8 +374,8 @@ SsimStats ssim_prepare(const Image8& image) {
             std::copy_n(image.row(y) + x0, n, &s.pixels[pixels_offset(image.height, strip, y)]);
         }
     }
-    s.mean.assign(static_cast<std::size_t>(strips) * static_cast<std::size_t>(oh) * k_strip, 0);
-    s.variance.assign(static_cast<std::size_t>(strips) * static_cast<std::size_t>(oh) * k_strip, 0.0f);
+    s.mean.resize(static_cast<std::size_t>(strips) * static_cast<std::size_t>(oh) * k_strip);
+    s.variance.resize(static_cast<std::size_t>(strips) * static_cast<std::size_t>(oh) * k_strip);
     const auto taps = taps11();
     std::array<double, k_strip_pixels> in_x{}, in_x2{};
     std::array<std::array<double, k_strip>, 2> mu{}, ex2{};
