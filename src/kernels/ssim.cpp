@@ -118,9 +118,9 @@ void squared_difference(const std::uint8_t* __restrict a, const std::uint8_t* __
 // One SSIM map value (docs/methods.md, "SSIM fast evaluation and its accuracy") from the
 // stored statistics (fixed-point means, float variances) and G*d^2.
 inline double ssim_at(std::int32_t qx, std::int32_t qy, float vx, float vy, double gd2) {
-    const double ux = qx * k_mean_unscale, uy = qy * k_mean_unscale;
-    const double dm = static_cast<double>(qx - qy) * k_mean_unscale;  // G*d, the exact difference
-    const double vd = gd2 - dm * dm;                                   // var(x - y)
+    const double ux = qx * k_mean_unscale, uy = qy * k_mean_unscale;  // exact: integers times 2^-23
+    const double dm = ux - uy;        // G*d, exact too: (qx - qy) * 2^-23 with |qx - qy| < 2^31
+    const double vd = gd2 - dm * dm;  // var(x - y)
     const double b2 = vx + vy + k_c2;
     const double a2 = b2 - vd;  // 2 cov(x, y) + C2
     const double b1 = ux * ux + uy * uy + k_c1;
