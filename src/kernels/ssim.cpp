@@ -117,7 +117,8 @@ void squared_difference(const std::uint8_t* __restrict a, const std::uint8_t* __
 
 // One SSIM map value (docs/methods.md, "SSIM fast evaluation and its accuracy") from the
 // stored statistics (fixed-point means, float variances) and G*d^2.
-inline double ssim_at(std::int32_t qx, std::int32_t qy, float vx, float vy, double gd2) {
+// (The variances are taken as double: their sum must not round in float.)
+inline double ssim_at(std::int32_t qx, std::int32_t qy, double vx, double vy, double gd2) {
     const double ux = qx * k_mean_unscale, uy = qy * k_mean_unscale;  // exact: integers times 2^-23
     const double dm = ux - uy;        // G*d, exact too: (qx - qy) * 2^-23 with |qx - qy| < 2^31
     const double vd = gd2 - dm * dm;  // var(x - y)

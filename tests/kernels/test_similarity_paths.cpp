@@ -144,6 +144,64 @@ TEST(SimilarityPaths, ASliceAgainstItselfScoresExactlyWhatTheFullComputationGive
     EXPECT_EQ(ssim_compare(s, s_copy), 1.0);
 }
 
+// The documented evaluation (docs/methods.md, "SSIM fast evaluation and its accuracy")
+// written the plain way, on the statistics ssim_prepare stored: G*d^2 as a direct 11x11
+// sum, every map value in double. lessmore's separable passes and its order of sums may
+// differ from it by ~1e-15; a rounding to float anywhere in the per-pair arithmetic would
+// show as ~1e-11.
+double documented_ssim(const Image8& x, const Image8& y, const SsimStats& sx, const SsimStats& sy) {
+    const auto g = ssim_gaussian_taps();
+    const int ow = x.width - 10, oh = x.height - 10;
+    const double c1 = (0.01 * 255) * (0.01 * 255), c2 = (0.03 * 255) * (0.03 * 255);
+    double total = 0.0;
+    for (int oy = 0; oy < oh; ++oy) {
+        for (int ox = 0; ox < ow; ++ox) {
+            double gd2 = 0.0;
+            for (int j = 0; j < 11; ++j) {
+                for (int k = 0; k < 11; ++k) {
+                    const double d = double(x.row(oy + j)[ox + k]) - double(y.row(oy + j)[ox + k]);
+                    gd2 += g[std::size_t(j)] * g[std::size_t(k)] * d * d;
+                }
+            }
+            // The statistics' layout: strips of 128 output columns, [strip][row][128].
+            const std::size_t at = (std::size_t(ox / 128) * std::size_t(oh) + std::size_t(oy)) * 128 + std::size_t(ox % 128);
+            const double ux = sx.mean[at] / 8388608.0, uy = sy.mean[at] / 8388608.0;
+            const double vx = sx.variance[at], vy = sy.variance[at];
+            const double vd = gd2 - (ux - uy) * (ux - uy);
+            total += (2 * ux * uy + c1) * (vx + vy - vd + c2) / ((ux * ux + uy * uy + c1) * (vx + vy + c2));
+        }
+    }
+    return total / (double(ow) * double(oh));
+}
+
+TEST(SimilarityPaths, PairScoresFollowTheDocumentedArithmetic) {
+    const auto ct = load_8bit(test::ct_data() / "pancreas-ct-cb-001", 3);
+    for (const Image8* pick : {&ct[0], &ct[2]}) {
+        // A crop with two strips, the last one narrow, keeps the direct sums quick.
+        const Image8 a = crop(ct[1], 150, 120, 150, 90), b = crop(*pick, 150, 120, 150, 90);
+        const SsimStats sa = ssim_prepare(a), sb = ssim_prepare(b);
+        EXPECT_NEAR(ssim_compare(sa, sb), documented_ssim(a, b, sa, sb), 1e-13);
+        // The stored statistics themselves: the mean to the nearest 2^-23, the variance to
+        // float precision.
+        const auto g = ssim_gaussian_taps();
+        for (int oy : {0, 37, 79}) {
+            for (int ox : {0, 64, 127, 128, 139}) {
+                double mu = 0.0, ex2 = 0.0;
+                for (int j = 0; j < 11; ++j) {
+                    for (int k = 0; k < 11; ++k) {
+                        const double v = a.row(oy + j)[ox + k], w = g[std::size_t(j)] * g[std::size_t(k)];
+                        mu += w * v;
+                        ex2 += w * v * v;
+                    }
+                }
+                const std::size_t at = (std::size_t(ox / 128) * 80 + std::size_t(oy)) * 128 + std::size_t(ox % 128);
+                EXPECT_NEAR(sa.mean[at] / 8388608.0, mu, 1.0 / 8388608.0) << ox << "," << oy;
+                EXPECT_NEAR(sa.variance[at], ex2 - mu * mu, 1e-6 * (ex2 - mu * mu) + 1e-9) << ox << "," << oy;
+            }
+        }
+    }
+}
+
 TEST(SimilarityPaths, SlicesOfDifferentSizesAreRefused) {
     const SsimStats a = ssim_prepare(Image8(20, 20)), b = ssim_prepare(Image8(20, 21));
     EXPECT_THROW(ssim_compare(a, b), InputError);
