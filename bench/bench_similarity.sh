@@ -60,7 +60,7 @@ mkdir -p "$WORK"
 
 # --- a. kernels --------------------------------------------------------------------
 echo "a. kernels: lessmore Google Benchmark (1 run, 3 repetitions) ..." >&2
-"$KERNELS" --benchmark_filter='BM_SsimPair512$|BM_SsimPairsThreads|BM_MiPair512$|BM_MiPairsThreads|BM_SsimPrepare512' \
+"$KERNELS" --benchmark_filter='BM_SsimPair512$|BM_SsimPairsThreads|BM_SsimTile4x4|BM_MiPair512$|BM_MiPairsThreads|BM_SsimPrepare512' \
     --benchmark_format=json --benchmark_repetitions=3 --benchmark_report_aggregates_only=true \
     >"$WORK/kernels.json" 2>"$WORK/kernels.err" \
     || { echo "lessmore_bench_kernels failed:" >&2; cat "$WORK/kernels.err" >&2; exit 1; }
@@ -128,6 +128,7 @@ print("|---|---:|---:|---:|---:|")
 names = {"ssim": "SSIM (gaussian, sigma 1.5)", "mi": "NMI (100 bins)"}
 for m in ("ssim", "mi"):
     print(f"| {names[m]} | {lm1[m]:,.0f} | {lm2[m]:,.0f} | {ref[m]:,.1f} | {lm2[m] / ref[m]:,.0f}x |")
+print(f"| SSIM, a 4 x 4 tile of slices scored together (as `score` does) | {rate['BM_SsimTile4x4']:,.0f} | | | |")
 print(f"| SSIM per-slice prepare (slices/s, once per slice) | {rate['BM_SsimPrepare512']:,.0f} | | | |")
 print()
 print("lessmore's pair rates compare two slices whose per-slice statistics are already "
