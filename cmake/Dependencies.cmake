@@ -1,5 +1,5 @@
 # All dependencies come from Debian 12 packages (installed by scripts/setup.sh).
-find_package(ITK 5.2 REQUIRED COMPONENTS ITKCommon ITKIOImageBase ITKIONIFTI ITKIONRRD ITKIOMeta ITKGDCM
+find_package(ITK 5.2 REQUIRED COMPONENTS ITKCommon ITKIOImageBase ITKIONRRD ITKIOMeta ITKGDCM
              ITKIOPNG ITKIOJPEG ITKIOTIFF ITKPNG ITKZLIB)
 find_package(OpenCV 4 REQUIRED COMPONENTS core imgproc dnn imgcodecs)
 find_package(CLI11 CONFIG QUIET)

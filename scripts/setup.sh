@@ -20,9 +20,11 @@ packages=(build-essential cmake pkg-config
 # LibTorch builds the TorchScript module (docs/models.md); the demo does without it.
 [ "$mode" = demo ] || packages+=(googletest libgtest-dev libbenchmark-dev libgdcm-tools darknet libtorch-dev)
 # The browser test of the HTML report needs a real browser; the cluster tests (docs/clusters.md)
-# a real SLURM, GNU parallel and a YAML parser; CI's format check clang-format; the model tests
-# (docs/models.md) Debian's torch, which exports the models they run.
-[ "$mode" = test ] && packages+=(chromium slurm-wlm munge parallel python3-yaml clang-format
+# a real SLURM, GNU parallel and a YAML parser; CI's format check clang-format; the fuzz
+# tests clang and its libFuzzer runtime (tests/fuzz; --no-install-recommends leaves
+# libclang-rt-14-dev out, so it is named); the model tests (docs/models.md) Debian's torch,
+# which exports the models they run.
+[ "$mode" = test ] && packages+=(chromium slurm-wlm munge parallel python3-yaml clang-format clang-14 libclang-rt-14-dev
                                  python3-torch python3-torchvision python3-nibabel python3-pil python3-numpy)
 
 missing=()

@@ -5,10 +5,20 @@
 
 namespace lessmore {
 
+// Text on one line: line breaks and other control characters become spaces. Every error
+// message goes through it (Error's constructor), so text taken from a file (a data file's
+// name, a header field) can never split a message or the manifest's `errors` entry.
+inline std::string one_line(std::string text) {
+    for (char& c : text)
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
+    return text;
+}
+
 // Base of every error lessmore reports; what() is one line meant for the user.
 class Error : public std::runtime_error {
 public:
-    using std::runtime_error::runtime_error;
+    explicit Error(const std::string& what) : std::runtime_error(one_line(what)) {}
+    explicit Error(const char* what) : Error(std::string(what)) {}
 };
 
 // A file or volume could not be read or is not usable; other volumes go on.
@@ -22,13 +32,6 @@ class UsageError : public Error {
 public:
     using Error::Error;
 };
-
-// A library's error text (OpenCV, ITK) on one line, for lessmore's messages.
-inline std::string one_line(std::string text) {
-    for (char& c : text)
-        if (c == '\n' || c == '\r') c = ' ';
-    return text;
-}
 
 // The run was cancelled (SIGINT/SIGTERM); exit code 130.
 class Interrupted : public Error {

@@ -58,6 +58,8 @@ struct VolumeInfo {
     std::string format;      // "dicom", "nifti", "nrrd", "metaimage", "images"
     std::string series_uid;  // DICOM: the SeriesInstanceUID (copies of a series share it)
     std::string patient;     // DICOM: 16 hex digits of SHA-256(PatientID) ("" without one); --scope patient
+    std::string study;       // DICOM: 16 hex digits of SHA-256(StudyInstanceUID) ("" without one)
+    std::string series;      // DICOM: 16 hex digits of SHA-256(SeriesInstanceUID) ("" without one)
     int width = 0;           // size[0]: columns
     int height = 0;          // size[1]: rows
     std::array<double, 3> spacing{1.0, 1.0, 1.0};

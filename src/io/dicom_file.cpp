@@ -34,6 +34,7 @@ constexpr DicomTag k_sop_class = dicom_tag(0x0008, 0x0016);
 constexpr DicomTag k_sop_uid = dicom_tag(0x0008, 0x0018);
 constexpr DicomTag k_modality = dicom_tag(0x0008, 0x0060);
 constexpr DicomTag k_series_uid = dicom_tag(0x0020, 0x000e);
+constexpr DicomTag k_study_uid = dicom_tag(0x0020, 0x000d);
 constexpr DicomTag k_patient_id = dicom_tag(0x0010, 0x0020);
 constexpr DicomTag k_series_number = dicom_tag(0x0020, 0x0011);
 constexpr DicomTag k_position = dicom_tag(0x0020, 0x0032);
@@ -79,6 +80,7 @@ double number_or(const DicomDataset& ds, DicomTag tag, double fallback) {
 void read_header_fields(const DicomDataset& ds, DicomFile& r) {
     r.series_uid = ds.string(k_series_uid);
     r.patient_id = ds.string(k_patient_id);
+    r.study_uid = ds.string(k_study_uid);
     r.series_number = ds.string(k_series_number);
     r.sop_uid = ds.string(k_sop_uid);
     r.modality = ds.string(k_modality);

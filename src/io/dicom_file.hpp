@@ -37,6 +37,7 @@ struct DicomFile {
     bool header_ok = false;  // series fields below are valid even if the pixels failed
     std::string series_uid;
     std::string patient_id;  // PatientID (0010,0020), trimmed
+    std::string study_uid;   // StudyInstanceUID (0020,000D)
     std::string series_number;
     std::string sop_uid;
     std::string modality;

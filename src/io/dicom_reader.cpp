@@ -106,8 +106,13 @@ LoadedVolume build_series(const Source& source, const std::string& id, std::vect
     info.type = type;
     info.series_uid = first.series_uid;
     // A digest, never the ID itself: manifests and records carry no patient tags.
-    if (!first.patient_id.empty())
-        info.patient = sha256_hex(first.patient_id.data(), first.patient_id.size()).substr(0, 16);
+    // Digests too for the study and series (manifests name them without quoting the UIDs).
+    const auto digest = [](const std::string& text) {
+        return text.empty() ? std::string() : sha256_hex(text.data(), text.size()).substr(0, 16);
+    };
+    info.patient = digest(first.patient_id);
+    info.study = digest(first.study_uid);
+    info.series = digest(first.series_uid);
     std::vector<double> zs;
     for (const SliceEntry& s : slices) {
         const bool multi = s.file->frames.size() > 1;

@@ -59,9 +59,10 @@ void convert_as(const std::uint8_t* raw, std::size_t n, const StoredFormat& f, c
             const int shift = width - bits;
             const UWide mask = bits >= width ? ~UWide{0} : (UWide{1} << bits) - 1;
             const auto ic = static_cast<Wide>(icept);
-            const auto* in = reinterpret_cast<const T*>(raw);
             for (std::size_t i = 0; i < n; ++i) {
-                Wide p = static_cast<Wide>(in[i]);
+                // Loaded with memcpy: pixel data may start at an odd offset (odd lengths
+                // before it are accepted), so raw is not always aligned for T.
+                Wide p = static_cast<Wide>(load<T>(raw + i * sizeof(T), false));
                 if constexpr (std::is_signed_v<T>) {
                     p = static_cast<Wide>(static_cast<UWide>(p) << shift) >> shift;
                 } else {

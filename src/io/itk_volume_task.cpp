@@ -1,6 +1,8 @@
-// The worker side of single-file volumes read by ITK (NRRD, MetaImage, NIfTI): header,
-// checks, voxels. ITK's readers (teem, MetaIO, nifticlib, VNL) can abort or crash on
-// hostile files, so this runs only in a decoder process (io/decoder_pool.cpp).
+// The worker side of the single-file volumes ITK reads (NRRD, MetaImage; NIfTI is read by
+// lessmore's own reader, io/nifti_file.hpp): header, checks, voxels. ITK's readers (teem,
+// MetaIO) can abort or crash on hostile files, so this runs only in a decoder process
+// (io/decoder_pool.cpp), after the caller checked the header and the data
+// (io/volume_data_check.hpp).
 #include <lessmore/error.hpp>
 #include <lessmore/files.hpp>
 
@@ -11,9 +13,7 @@
 
 #include <itkImageIOBase.h>
 #include <itkMetaImageIO.h>
-#include <itkNiftiImageIO.h>
 #include <itkNrrdImageIO.h>
-#include <itk_zlib.h>  // ITK's zlib module, to check .nii.gz files are complete
 #include <metaImage.h>
 #include <nlohmann/json.hpp>
 
@@ -22,7 +22,6 @@
 #include <cstring>
 #include <filesystem>
 #include <iostream>
-#include <optional>
 #include <sstream>
 
 namespace fs = std::filesystem;
@@ -32,11 +31,8 @@ namespace {
 
 // A volume whose header asks for more than this is refused before allocating.
 constexpr std::uint64_t k_max_volume_bytes = std::uint64_t{64} << 30;
-// Deflate cannot expand data by more than about 1032:1.
-constexpr std::uint64_t k_max_deflate_ratio = 1100;
 
 itk::ImageIOBase::Pointer make_io(const std::string& format) {
-    if (format == "nifti") return itk::NiftiImageIO::New().GetPointer();
     if (format == "nrrd") return itk::NrrdImageIO::New().GetPointer();
     return itk::MetaImageIO::New().GetPointer();
 }
@@ -73,35 +69,6 @@ DiskType disk_type(itk::IOComponentEnum type) {
     }
 }
 
-// nifticlib reads a truncated .nii.gz without complaint (the missing voxels come out as
-// whatever the buffer held). A gzip file ends with its uncompressed size (mod 2^32): when
-// that disagrees with what the header needs, decompress the whole stream to be sure
-// (files written as several gzip members legitimately disagree), and refuse a short one.
-void check_gzip_complete(const fs::path& path, std::uint64_t needed) {
-    const std::string text = read_tail(path, 4);
-    unsigned char tail[4] = {0, 0, 0, 0};
-    if (text.size() == 4) std::memcpy(tail, text.data(), 4);
-    const std::uint32_t isize =
-        tail[0] | (tail[1] << 8) | (tail[2] << 16) | (static_cast<std::uint32_t>(tail[3]) << 24);
-    const std::uint32_t lo = static_cast<std::uint32_t>(needed);
-    if (static_cast<std::uint32_t>(isize - lo) <= (std::uint32_t{1} << 24)) return;  // header + extensions + voxels
-    gzFile gz = gzopen(path.c_str(), "rb");
-    if (!gz) throw InputError("cannot open the gzip stream");
-    std::vector<char> buf(std::size_t{1} << 20);
-    std::uint64_t total = 0;
-    int n = 0;
-    while ((n = gzread(gz, buf.data(), static_cast<unsigned>(buf.size()))) > 0) total += static_cast<std::uint64_t>(n);
-    int err = Z_OK;
-    const char* message = gzerror(gz, &err);
-    const std::string why = n < 0 || (err != Z_OK && err != Z_STREAM_END) ? std::string(message) : std::string();
-    gzclose(gz);
-    if (!why.empty() || total < needed) {
-        throw InputError("truncated or corrupt .nii.gz: " + std::to_string(total) +
-                         " bytes decompress, the header needs " + std::to_string(needed) +
-                         (why.empty() ? "" : " (" + why + ")"));
-    }
-}
-
 // The header's size, checked to be one plausible scalar 3-D volume that the file can hold.
 struct Extent {
     unsigned dims = 0;
@@ -110,7 +77,7 @@ struct Extent {
     std::uint64_t voxels() const { return size[0] * size[1] * size[2]; }
 };
 
-Extent checked_extent(itk::ImageIOBase& io, const fs::path& path, const std::string& ext, const std::string& format) {
+Extent checked_extent(itk::ImageIOBase& io) {
     Extent e;
     e.dims = io.GetNumberOfDimensions();
     if (io.GetNumberOfComponents() != 1) {
@@ -133,43 +100,22 @@ Extent checked_extent(itk::ImageIOBase& io, const fs::path& path, const std::str
         e.voxels() > k_max_volume_bytes / std::max<std::uint64_t>(e.elem, 1)) {
         throw InputError("header claims an implausible size " + shape);
     }
-    std::error_code ec;
-    const auto file_bytes = static_cast<std::uint64_t>(fs::file_size(path, ec));
-    const bool compressed = ext == ".nii.gz" || io.GetUseCompression();
-    const std::uint64_t need = e.voxels() * e.elem;
-    if (!ec && format == "nifti" && (compressed ? need > file_bytes * k_max_deflate_ratio : need > file_bytes)) {
-        throw InputError("header claims " + shape + " voxels but the file is only " + std::to_string(file_bytes) +
-                         " bytes (truncated or corrupt)");
-    }
     return e;
 }
 
-// NIfTI is read in slabs of slices straight into one buffer (its reader would otherwise
-// hold a second copy of the whole volume). NRRD and MetaImage are read whole, by the one
-// code path (MetaIO's streamed reads place HeaderSize and compressed data by other rules).
-// The buffer is filled first: a reader that fails to fill part of it can never hand back
-// bytes left in this process by an earlier file.
-Bytes read_voxels(itk::ImageIOBase& io, const Extent& e, const std::string& format) {
+// Read whole, by the one code path (MetaIO's streamed reads place HeaderSize and
+// compressed data by other rules). The buffer is filled first: a reader that fails to fill
+// part of it can never hand back bytes left in this process by an earlier file.
+Bytes read_voxels(itk::ImageIOBase& io, const Extent& e) {
     Bytes buf(e.voxels() * e.elem);
     std::memset(buf.data(), 0xA5, buf.size());
-    const std::uint64_t slice_bytes = e.size[0] * e.size[1] * e.elem;
-    const std::uint64_t slab =
-        e.dims >= 3 && format == "nifti"
-            ? std::max<std::uint64_t>(1, (std::uint64_t{32} << 20) / std::max<std::uint64_t>(slice_bytes, 1))
-            : e.size[2];
-    for (std::uint64_t k0 = 0; k0 < e.size[2]; k0 += slab) {
-        itk::ImageIORegion region(e.dims);
-        for (unsigned d = 0; d < e.dims; ++d) {
-            region.SetIndex(d, 0);
-            region.SetSize(d, io.GetDimensions(d));
-        }
-        if (e.dims >= 3) {
-            region.SetIndex(2, static_cast<itk::IndexValueType>(k0));
-            region.SetSize(2, static_cast<itk::SizeValueType>(std::min(slab, e.size[2] - k0)));
-        }
-        io.SetIORegion(region);
-        io.Read(buf.data() + k0 * slice_bytes);
+    itk::ImageIORegion region(e.dims);
+    for (unsigned d = 0; d < e.dims; ++d) {
+        region.SetIndex(d, 0);
+        region.SetSize(d, io.GetDimensions(d));
     }
+    io.SetIORegion(region);
+    io.Read(buf.data());
     return buf;
 }
 
@@ -214,21 +160,20 @@ void check_agreement(const VolumeLayout& l, itk::ImageIOBase& io, const std::str
 DecodedData itk_volume_task(const std::string& path_text_arg, const std::string& args) {
     const fs::path path(path_text_arg);
     const std::string ext = extension_of(path);
-    const std::string format = ext == ".nii" || ext == ".nii.gz"  ? "nifti"
-                               : ext == ".nrrd" || ext == ".nhdr" ? "nrrd"
-                                                                  : "metaimage";
+    if (ext != ".nrrd" && ext != ".nhdr" && ext != ".mha" && ext != ".mhd")
+        throw InputError("not an NRRD or MetaImage file");
+    const std::string format = ext == ".nrrd" || ext == ".nhdr" ? "nrrd" : "metaimage";
     const bool headers_only = args == "headers";
     try {
         // The text headers again, bounded, before ITK opens the file (the data itself was
         // checked by the caller, io/volume_file_reader.cpp).
-        std::optional<VolumeLayout> layout;
-        if (format != "nifti") layout = read_volume_layout(path);
+        const VolumeLayout layout = read_volume_layout(path);
         itk::ImageIOBase::Pointer io = make_io(format);
         if (!io->CanReadFile(path.c_str())) throw InputError("not a readable " + format + " file");
         io->SetFileName(path.string());
         io->ReadImageInformation();
-        if (layout) check_agreement(*layout, *io, format);
-        const Extent extent = checked_extent(*io, path, ext, format);
+        check_agreement(layout, *io, format);
+        const Extent extent = checked_extent(*io);
         nlohmann::json meta;
         meta["format"] = format;
         meta["size"] = {extent.size[0], extent.size[1], extent.size[2]};
@@ -244,9 +189,8 @@ DecodedData itk_volume_task(const std::string& path_text_arg, const std::string&
         meta["type"] = disk_type_name(type);
         DecodedData out;
         if (!headers_only) {
-            if (ext == ".nii.gz") check_gzip_complete(path, extent.voxels() * extent.elem + 348);
             const CerrCapture messages;
-            out.bytes = read_voxels(*io, extent, format);
+            out.bytes = read_voxels(*io, extent);
             if (format == "metaimage" && !messages.text().empty())
                 throw InputError("MetaIO: " + itk_message(messages.text()));
         }

@@ -94,8 +94,9 @@ Decisions read_decisions(const std::string& dir) {
     Decisions out;
     try {
         const Json j = Json::parse(in.get(), keep, false);
-        if (j.is_discarded() || !j.is_object() || j.value("tool", "") != "lessmore" || !j.contains("volumes") ||
-            !j["volumes"].is_array()) {
+        // "tool" compared as JSON: value("tool", "") throws when it is not a string.
+        if (j.is_discarded() || !j.is_object() || !j.contains("tool") || j["tool"] != "lessmore" ||
+            !j.contains("volumes") || !j["volumes"].is_array()) {
             throw UsageError(path + ": not a lessmore manifest");
         }
         for (const Json& v : j["volumes"]) {

@@ -2,9 +2,14 @@
 
 #include <lessmore/manifest.hpp>
 
+#include <algorithm>
+#include <array>
 #include <climits>
 #include <cmath>
+#include <cstdint>
+#include <limits>
 #include <type_traits>
+#include <vector>
 
 namespace lessmore {
 namespace {
@@ -31,22 +36,46 @@ const Json& field(const Json& j, const char* key) {
     return j[key];
 }
 
-// nlohmann converts between number kinds silently (-1 becomes a huge size_t): scalars are
-// checked first.
+// The lists records hold (std::vector, std::array) and their element type.
+template <typename T>
+struct ListOf {
+    static constexpr bool list = false;
+};
+template <typename E, typename A>
+struct ListOf<std::vector<E, A>> {
+    static constexpr bool list = true;
+    using Element = E;
+};
+template <typename E, std::size_t N>
+struct ListOf<std::array<E, N>> {
+    static constexpr bool list = true;
+    using Element = E;
+};
+
+// nlohmann converts between number kinds silently (-1 becomes a huge size_t, 2^40 a
+// wrapped int, 1e300 an undefined one): scalars, and each element of a list, are checked
+// first. An integer field takes a whole number its type holds.
 template <typename T>
 bool has_type(const Json& v) {
     if constexpr (std::is_same_v<T, bool>) {
         return v.is_boolean();
-    } else if constexpr (std::is_unsigned_v<T>) {
-        return v.is_number_unsigned();
     } else if constexpr (std::is_integral_v<T>) {
-        return v.is_number_integer();
+        constexpr auto max = static_cast<std::uint64_t>(std::numeric_limits<T>::max());
+        if (v.is_number_unsigned()) return v.get<std::uint64_t>() <= max;
+        if (!v.is_number_integer()) return false;
+        const auto n = v.get<std::int64_t>();
+        if (n >= 0) return static_cast<std::uint64_t>(n) <= max;
+        return std::is_signed_v<T> && n >= static_cast<std::int64_t>(std::numeric_limits<T>::min());
     } else if constexpr (std::is_floating_point_v<T>) {
         return v.is_number();
     } else if constexpr (std::is_same_v<T, std::string>) {
         return v.is_string();
+    } else if constexpr (ListOf<T>::list) {
+        return v.is_array() &&
+               std::all_of(v.begin(), v.end(), [](const Json& e) { return has_type<typename ListOf<T>::Element>(e); });
     } else {
-        return true;  // containers: their elements are converted below
+        static_assert(ListOf<T>::list, "has_type: a type records do not hold");
+        return false;
     }
 }
 
@@ -349,7 +378,11 @@ Json volume_info_json(const VolumeInfo& info) {
 Json to_json(const VolumeRecord& v, RecordView view) {
     const bool record = view == RecordView::Record;
     Json vj = volume_info_json(v.info);
-    if (record && !v.info.patient.empty()) vj["patient"] = v.info.patient;
+    if (record) {
+        for (const auto& [key, digest] : {std::pair{"patient", &v.info.patient}, std::pair{"study", &v.info.study},
+                                          std::pair{"series", &v.info.series}})
+            if (!digest->empty()) vj[key] = *digest;
+    }
     vj["kept"] = v.kept;
     vj["pairs"] = v.pairs_computed;
     vj["seconds"] = v.seconds;
@@ -391,6 +424,8 @@ VolumeRecord volume_record_from_json(const Json& j) {
     info.spacing = {spacing[0], spacing[1], spacing[2]};
     info.type = voxel_type_of(get<std::string>(j, "dtype"));
     info.patient = get_optional<std::string>(j, "patient").value_or("");
+    info.study = get_optional<std::string>(j, "study").value_or("");
+    info.series = get_optional<std::string>(j, "series").value_or("");
     v.kept = get<std::size_t>(j, "kept");
     v.pairs_computed = get<std::size_t>(j, "pairs");
     v.seconds = get<double>(j, "seconds");
@@ -470,6 +505,20 @@ MergeJournal merge_journal_from_json(const Json& j) {
     m.state = named(get<std::string>(j, "state"), {MergeState::Linking, MergeState::Committed, MergeState::Moved},
                     &merge_state_name, "state");
     return m;
+}
+
+std::string patient_key(const VolumeInfo& info, int depth) {
+    if (!info.patient.empty()) return "patient:" + info.patient;
+    std::string group;
+    std::size_t start = 0;
+    for (int level = 0; level < depth && start <= info.id.size(); ++level) {
+        const std::size_t slash = info.id.find('/', start);
+        const std::string part = info.id.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
+        group += (level ? "/" : "") + part.substr(0, part.find('#'));  // '#' only ever marks a series
+        if (slash == std::string::npos) break;
+        start = slash + 1;
+    }
+    return "folder:" + group;
 }
 
 Json to_json(const RunSummary& s) {

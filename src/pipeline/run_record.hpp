@@ -119,6 +119,12 @@ OrderedJson to_json(const std::vector<InputFailure>& errors);
 // The run's summary as manifest.json and `--json` print it: the cross-volume counts only
 // when the pass ran (RunSummary::across_volumes).
 OrderedJson to_json(const RunSummary& s);
+
+// The patient a volume belongs to, as --scope patient, the manifest and `split` key it:
+// "patient:<digest>" when its DICOM files carry a PatientID, else "folder:" and the first
+// `depth` levels of its id (a series suffix "#..." dropped), so "P1/CT#2" and "P1/PET" are
+// both "folder:P1".
+std::string patient_key(const VolumeInfo& info, int depth);
 // [{"volume": id, "of": id, "fraction": f}].
 OrderedJson duplicates_json(const std::vector<VolumeDuplicate>& duplicates);
 // Skipped files: [{"path": ..., "reason": ...}].

@@ -31,7 +31,7 @@ std::vector<ScopeVolume> volumes_of(const OutputStore& store, const std::string&
     for (const VolumeRecord& v : record->volumes) {
         ScopeVolume sv;
         sv.id = v.info.id;
-        sv.group = p.scope == Scope::Patient ? patient_group(v.info, p.patient_depth) : "dataset";
+        sv.group = p.scope == Scope::Patient ? patient_key(v.info, p.patient_depth) : "dataset";
         for (const SliceRecord& s : v.slices) {
             if (!s.kept) continue;
             const auto& text = s.feature ? s.feature : s.description;
@@ -76,20 +76,6 @@ std::size_t ScopeOutcome::removed_count() const {
     std::size_t n = 0;
     for (const auto& [id, slices] : removed) n += slices.size();
     return n;
-}
-
-std::string patient_group(const VolumeInfo& info, int depth) {
-    if (!info.patient.empty()) return "patient:" + info.patient;
-    std::string group;
-    std::size_t start = 0;
-    for (int level = 0; level < depth && start <= info.id.size(); ++level) {
-        const std::size_t slash = info.id.find('/', start);
-        const std::string part = info.id.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
-        group += (level ? "/" : "") + part.substr(0, part.find('#'));  // '#' only ever marks a series
-        if (slash == std::string::npos) break;
-        start = slash + 1;
-    }
-    return "folder:" + group;
 }
 
 ScopeOutcome scope_pass(const OutputStore& store, const std::vector<std::string>& source_ids, const RunParameters& p,

@@ -34,11 +34,6 @@ struct ScopeOutcome {
     std::size_t removed_count() const;
 };
 
-// The group a volume belongs to with --scope patient: "patient:<digest>" when its DICOM
-// files carry a PatientID, else "folder:" and the first `depth` levels of its id (a
-// series suffix "#..." dropped), so "P1/CT#2" and "P1/PET" are both "folder:P1".
-std::string patient_group(const VolumeInfo& info, int depth);
-
 // Runs the pass over the records of `source_ids` (all of them read from `store`); throws
 // Error when a record lacks the features (a run made without --scope) or is damaged.
 // `metric`: the run's own (reduce has it loaded); null: made from p (merge, report).

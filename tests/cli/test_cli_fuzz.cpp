@@ -298,7 +298,9 @@ TEST(Fuzz, DicomHeadersThatDisagreeWithTheirPixels) {
     EXPECT_EQ(reduced.count("good/example_ct_sm.nii.gz"), 1u);
     for (const Case& c : corpus.cases()) {
         const std::string folder = test::fs::path(c.file).parent_path().string();
-        if (c.must_notice) EXPECT_TRUE(failed.count(c.file) || failed.count(folder)) << c.file << " was accepted";
+        if (c.must_notice) {
+            EXPECT_TRUE(failed.count(c.file) || failed.count(folder)) << c.file << " was accepted";
+        }
     }
 }
 

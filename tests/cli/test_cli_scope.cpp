@@ -280,5 +280,24 @@ TEST(CliCompare, CountsDecisionsAndExitsLikeCmp) {
     EXPECT_EQ(test::run_lessmore({"compare", (dir / "a").string()}).exit_code, 2);
 }
 
+// A damaged manifest is refused with one line naming it (exit 2), never nlohmann's
+// message as an "internal error" (exit 1).
+TEST(CliCompare, DamagedManifestIsRefusedNamingIt) {
+    test::TempDir dir;
+    test::write_file(dir / "tool" / "manifest.json", "{\"tool\": [], \"volumes\": []}");
+    const auto r = test::run_lessmore({"compare", (dir / "tool").string(), (dir / "tool").string()});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("manifest.json: not a lessmore manifest"), std::string::npos) << r.err;
+    EXPECT_EQ(r.err.find("internal error"), std::string::npos) << r.err;
+    // A slice index past the slices listed (lessmore lists them all): refused before any
+    // memory is sized by it.
+    test::write_file(dir / "index" / "manifest.json",
+                     "{\"tool\": \"lessmore\", \"volumes\": [{\"id\": \"v\", \"kept\": 1, \"slices\": [{\"index\": "
+                     "99999999, \"kept\": true}]}]}");
+    const auto s = test::run_lessmore({"compare", (dir / "index").string(), (dir / "index").string()});
+    EXPECT_EQ(s.exit_code, 2);
+    EXPECT_NE(s.err.find("volume 'v': slice 0: field 'index' is 99999999"), std::string::npos) << s.err;
+}
+
 }  // namespace
 }  // namespace lessmore

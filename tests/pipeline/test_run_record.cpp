@@ -172,6 +172,39 @@ TEST(RunRecord, DamageNamesTheField) {
     OrderedJson f = j;
     f["volumes"][0]["slices"][0]["index"] = -1;
     expect_field(f, "index");
+    // List elements are checked like scalars: nlohmann would turn 1e30 or -5 into some
+    // size_t (1e30: undefined behaviour).
+    for (const OrderedJson& bad : {OrderedJson(1e30), OrderedJson(-5), OrderedJson(2.5), OrderedJson("4")}) {
+        OrderedJson g = j;
+        g["volumes"][0]["size"][0] = bad;
+        expect_field(g, "size");
+    }
+    OrderedJson h = j;
+    h["volumes"][0]["slices"][0]["match"] = OrderedJson::parse("18446744073709551616");  // 2^64, a float to nlohmann
+    expect_field(h, "match");
+}
+
+TEST(RunRecord, NumbersOutsideTheirFieldsTypeNameTheField) {
+    auto expect_field = [](const OrderedJson& bad, const std::string& field) {
+        try {
+            run_parameters_from_json(bad);
+            ADD_FAILURE() << "accepted " << bad[field].dump() << " for " << field;
+        } catch (const RecordFormatError& e) {
+            EXPECT_NE(std::string(e.what()).find("'" + field + "'"), std::string::npos) << e.what();
+        }
+    };
+    OrderedJson a = to_json(parameters("everyn"));
+    a["every"] = std::int64_t{1} << 40;  // nlohmann would wrap it into an int
+    expect_field(a, "every");
+    OrderedJson b = to_json(parameters("deepnet"));
+    b["input_size"] = {1e300, 192};  // to an int: undefined behaviour
+    expect_field(b, "input_size");
+    OrderedJson c = to_json(parameters("deepnet"));
+    c["mean"] = {0.5, "0.5", 0.5};
+    expect_field(c, "mean");
+    OrderedJson d = to_json(parameters("deepnet"));
+    d["embedding_size"] = -1;
+    expect_field(d, "embedding_size");
 }
 
 // The one validation of what a record says (pipeline/run_record.hpp): every way a record

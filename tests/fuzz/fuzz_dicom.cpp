@@ -1,0 +1,94 @@
+// libFuzzer target: lessmore's own DICOM parser (io/dicom_parser.hpp) on any bytes, every
+// accessor a reader may call on what it returns, the encapsulated frames, and
+// read_dicom_file (io/dicom_file.hpp): header fields, frames, the pixel checks and the
+// conversion of native pixel data. Properties: no sanitizer report; every span the parser
+// hands out lies inside the bytes it describes; a refusal is one InputError of one line;
+// an image read without error has exactly rows x columns x frames values.
+#include "fuzz_support.hpp"
+
+#include "io/dicom_file.hpp"
+#include "io/dicom_parser.hpp"
+
+#include <lessmore/decoder_pool.hpp>
+#include <lessmore/error.hpp>
+
+namespace {
+
+using namespace lessmore;
+
+volatile std::uint8_t g_sink;
+
+bool inside(ByteSpan whole, const std::uint8_t* p, std::size_t n) {
+    return p >= whole.data && n <= whole.size && static_cast<std::size_t>(p - whole.data) <= whole.size - n;
+}
+
+// Every element's value and every accessor, in every item of every sequence.
+void visit(const DicomDataset& ds) {
+    const ByteSpan whole = ds.bytes();
+    for (const DicomElement& e : ds.elements()) {
+        const ByteSpan v = ds.value(e);
+        LESSMORE_FUZZ_CHECK(inside(whole, v.data, v.size));
+        g_sink = fuzz::touch(v.data, v.size);
+        (void)ds.string(e.tag);
+        (void)ds.numbers(e.tag);
+        (void)ds.us(e.tag, 1);
+        (void)ds.ul(e.tag);
+        (void)ds.ss(e.tag);
+        (void)ds.sl(e.tag, 2);
+        (void)ds.items(e.tag);
+        if (e.encapsulated) {
+            for (const DicomFragment& f : e.encapsulated->fragments) {
+                LESSMORE_FUZZ_CHECK(f.offset <= whole.size && f.length <= whole.size - f.offset);
+                g_sink = fuzz::touch(whole.data + f.offset, f.length);
+            }
+        }
+        for (const DicomDataset& item : e.items) visit(item);
+    }
+}
+
+void parse_in_memory(const std::uint8_t* data, std::size_t size) {
+    (void)looks_like_dicom(data, size);
+    try {
+        const ParsedDicom parsed = parse_dicom(data, size, "fuzz.dcm");
+        LESSMORE_FUZZ_CHECK(parsed.transfer_syntax().deflated ||
+                            inside({data, size}, parsed.bytes().data, parsed.bytes().size));
+        visit(parsed.meta());
+        visit(parsed.dataset());
+        try {
+            for (const auto& frame : encapsulated_frames(parsed.dataset())) {
+                for (const DicomFragment& f : frame) {
+                    LESSMORE_FUZZ_CHECK(f.offset <= parsed.bytes().size && f.length <= parsed.bytes().size - f.offset);
+                }
+            }
+        } catch (const InputError& e) {
+            fuzz::check_message(e.what());
+        }
+    } catch (const InputError& e) {
+        fuzz::check_message(e.what());
+    }
+}
+
+void read_as_file(const std::uint8_t* data, std::size_t size) {
+    static DecoderPool decoders("", 1);
+    const auto path = fuzz::scratch() / "fuzz.dcm";
+    fuzz::write_file(path, data, size);
+    for (const bool localizers : {false, true}) {
+        const DicomFile f = read_dicom_file(path, "fuzz.dcm", decoders, {false, localizers});
+        if (!f.error.empty()) {
+            fuzz::check_message(f.error.c_str());
+            continue;
+        }
+        if (f.skip) continue;
+        const std::size_t pixels = static_cast<std::size_t>(f.rows) * static_cast<std::size_t>(f.columns);
+        LESSMORE_FUZZ_CHECK(!f.frames.empty());
+        LESSMORE_FUZZ_CHECK(f.values.size() == pixels * f.frames.size() * voxel_size(f.type));
+    }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    parse_in_memory(data, size);
+    read_as_file(data, size);
+    return 0;
+}
