@@ -62,6 +62,7 @@ torch_wall() {
 rate() { "$PY" -c "import sys; print(f'{$nslices / float(sys.argv[1]):.2f}')" "$1"; }
 over() { "$PY" -c "import sys; print(f'{(float(sys.argv[1]) / float(sys.argv[2]) - 1) * 100:+.0f}%')" "$1" "$2"; }
 
+if [ -z "${BENCH_SKIP_FAMILIES:-}" ]; then
 use "$small"
 echo "Each family on the $nslices-slice series (median of $repeat):"
 echo
@@ -81,30 +82,46 @@ for model in resnet18 resnet50 convnext_tiny vit_small ct_cnn; do
     echo "| $model | $batch | $(rate "$t") | $onnx | $(rate "$p") | $(over "$p" "$t") |"
 done
 echo
+fi
 
-# ResNet50 on the 402-slice series: lessmore's whole reduce against torch's forward loop alone.
+# ResNet50 on the 402-slice series: lessmore's whole reduce against torch's forward loop alone,
+# interleaved (torch, ONNX, TorchScript, torch, ...) so that each sees the same machine: the
+# cores are shared, and other work comes and goes within minutes.
 use "$big"
-t="$(torch_wall resnet50 1)"
-o="$(wall --method deepnet -t 0.95 --model "$work/models/resnet50.onnx" --batch 1)"
-p="$(wall --method deepnet -t 0.95 --model "$work/models/resnet50.pt" --batch 1)"
-echo "ResNet50 on the $nslices-slice series (median of $repeat):"
+declare -a tw ow pw
+for ((k = 0; k < repeat; k++)); do
+    tw+=("$(OMP_WAIT_POLICY=PASSIVE "$PY" "$here/torch_forward.py" forward "$work/models" resnet50 "$series" "$threads" 1 2>/dev/null)")
+    ow+=("$(repeat=1 wall --method deepnet -t 0.95 --model "$work/models/resnet50.onnx" --batch 1)")
+    pw+=("$(repeat=1 wall --method deepnet -t 0.95 --model "$work/models/resnet50.pt" --batch 1)")
+    echo "round $k: torch ${tw[-1]} onnx ${ow[-1]} torchscript ${pw[-1]} (load $(cut -d' ' -f1 /proc/loadavg))" >&2
+done
+t="$(printf '%s\n' "${tw[@]}" | median)"
+o="$(printf '%s\n' "${ow[@]}" | median)"
+p="$(printf '%s\n' "${pw[@]}" | median)"
+spread() { printf '%s\n' "$@" | sort -g | sed -n '1p;$p' | paste -sd- -; }
+echo "ResNet50 on the $nslices-slice series (median of $repeat interleaved rounds; range in brackets):"
 echo
 echo "| | wall (s) | slices/s | vs torch's forward loop |"
 echo "|---|---:|---:|---:|"
-echo "| torch forward loop alone, $threads threads, batch 1 | $t | $(rate "$t") | |"
-echo "| lessmore reduce, ONNX (OpenCV's DNN) | $o | $(rate "$o") | $(over "$o" "$t") |"
-echo "| lessmore reduce, TorchScript (LibTorch) | $p | $(rate "$p") | $(over "$p" "$t") |"
+echo "| torch forward loop alone, $threads threads, batch 1 (OMP_WAIT_POLICY=PASSIVE) | $t [$(spread "${tw[@]}")] | $(rate "$t") | |"
+echo "| lessmore reduce, ONNX (OpenCV's DNN) | $o [$(spread "${ow[@]}")] | $(rate "$o") | $(over "$o" "$t") |"
+echo "| lessmore reduce, TorchScript (LibTorch) | $p [$(spread "${pw[@]}")] | $(rate "$p") | $(over "$p" "$t") |"
 echo
 
-# --features: the ResNet50 run's 2048-d embeddings saved, then reduced from, against HASH.
-repeat=$((repeat + 2))
+# --features: the ResNet50 run's 2048-d embeddings saved, then reduced from, against HASH
+# (interleaved, 5 rounds).
 rm -rf "$work/features"
-wall --method deepnet -t 0.95 --model "$work/models/resnet50.onnx" --batch 1 --save-features "$work/features" >/dev/null
-h="$(wall -t 6)"
-f="$(wall --method deepnet -t 0.95 --features "$work/features")"
-echo "Reducing the $nslices-slice series from precomputed features (median of $repeat):"
+repeat=1 wall --method deepnet -t 0.95 --model "$work/models/resnet50.onnx" --batch 1 --save-features "$work/features" >/dev/null
+declare -a hw fw
+for ((k = 0; k < 5; k++)); do
+    hw+=("$(repeat=1 wall -t 6)")
+    fw+=("$(repeat=1 wall --method deepnet -t 0.95 --features "$work/features")")
+done
+h="$(printf '%s\n' "${hw[@]}" | median)"
+f="$(printf '%s\n' "${fw[@]}" | median)"
+echo "Reducing the $nslices-slice series from precomputed features (median of 5 interleaved rounds; range in brackets):"
 echo
 echo "| reduce of the $nslices-slice series, $threads threads | wall (s) | vs HASH |"
 echo "|---|---:|---:|"
-echo "| HASH (-t 6) | $h | |"
-echo "| DeepNet from precomputed 2048-d features (--features) | $f | $(over "$f" "$h") |"
+echo "| HASH (-t 6) | $h [$(spread "${hw[@]}")] | |"
+echo "| DeepNet from precomputed 2048-d features (--features) | $f [$(spread "${fw[@]}")] | $(over "$f" "$h") |"
