@@ -105,5 +105,6 @@ std::uint64_t parse_memory(const std::string& text);       // "500M", "8G", "1.5
 std::pair<std::optional<std::size_t>, std::optional<std::size_t>> parse_range(const std::string& text);  // "A:B"
 std::vector<double> parse_thresholds(const std::string& text);  // "1,2,3" or "A:B:STEP" (B included)
 IntensityMapping parse_intensity(const std::string& text);      // "minmax", "window:C,W", "none"
+ExportValues parse_export_values(const std::string& text);      // "intensity", "minmax", "window:C,W", "hu"
 
 }  // namespace lessmore

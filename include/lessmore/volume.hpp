@@ -64,11 +64,18 @@ struct VolumeInfo {
     int height = 0;          // size[1]: rows
     std::array<double, 3> spacing{1.0, 1.0, 1.0};
     VoxelType type = VoxelType::Int16;
+    // The smallest and largest value the header allows (the range `type` was chosen from,
+    // docs/dicom.md, section "Value model"): every voxel lies within it. Integer types
+    // only; unset for float volumes and where a reader proves no narrower range than the
+    // type's (value_bounds() then gives the type's).
+    std::optional<std::pair<double, double>> value_range;
     std::vector<SliceInfo> slices;
 
     std::size_t slice_count() const { return slices.size(); }
     std::size_t slice_pixels() const { return static_cast<std::size_t>(width) * height; }
     std::size_t slice_bytes() const { return slice_pixels() * voxel_size(type); }
+    // value_range, else the range of an integer `type`; none for float volumes.
+    std::optional<std::pair<double, double>> value_bounds() const;
 };
 
 // A read-only view of one slice's voxels.

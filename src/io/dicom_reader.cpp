@@ -86,6 +86,7 @@ LoadedVolume build_series(const Source& source, const std::string& id, std::vect
         if (!f->error.empty()) return failed(id, folder / f->name, f->error);
     const DicomFile& first = *files.front();
     VoxelType type = VoxelType::Int16;
+    auto range = first.value_range;
     for (const DicomFile* f : files) {
         if (f->rows != first.rows || f->columns != first.columns) {
             return failed(id, folder / f->name,
@@ -94,6 +95,7 @@ LoadedVolume build_series(const Source& source, const std::string& id, std::vect
                               std::to_string(first.rows) + ") in the same series");
         }
         type = wider_type(type, f->type);
+        range = union_range(range, f->value_range);
     }
     const std::vector<SliceEntry> slices = ordered_slices(files, options);
 
@@ -104,6 +106,7 @@ LoadedVolume build_series(const Source& source, const std::string& id, std::vect
     info.width = first.columns;
     info.height = first.rows;
     info.type = type;
+    if (type != VoxelType::Float64) info.value_range = range;
     info.series_uid = first.series_uid;
     // A digest, never the ID itself: manifests and records carry no patient tags.
     // Digests too for the study and series (manifests name them without quoting the UIDs).

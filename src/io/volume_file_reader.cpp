@@ -106,6 +106,7 @@ LoadedVolume read_nifti(const Source& source, bool headers_only, bool streams) {
     const NiftiScaling nibabel = nibabel_scaling(h);
     const Scaling scaling{nibabel.slope, nibabel.inter};
     info.type = storage_type(type, scaling);
+    info.value_range = storage_range(type, scaling);
     out.streamable = true;
     if (headers_only) {
         out.volume = std::make_unique<Volume>(std::move(info));
@@ -161,6 +162,7 @@ LoadedVolume read_volume_file(const Source& source, DecoderPool& decoders, bool 
             info.slices.push_back({"", origin_on_normal + static_cast<double>(k) * info.spacing[2]});
         }
         info.type = storage_type(*type, Scaling{});
+        info.value_range = storage_range(*type, Scaling{});
         if (headers_only) {
             out.volume = std::make_unique<Volume>(std::move(info));
             return out;

@@ -237,6 +237,7 @@ ReduceConfig reduce_config(const OptionValues& v) {
                : format == "both" ? OutputFormat::Both
                : format == "none" ? OutputFormat::None
                                   : OutputFormat::Png;
+    if (const auto t = v.text("export_values")) c.export_values = parse_export_values(*t);
     c.flat = v.flag("flat");
     c.force = v.flag("force");
     c.resume = v.flag("resume");
@@ -388,6 +389,15 @@ IntensityMapping parse_intensity(const std::string& text) {
         throw UsageError("--intensity: '" + text + "' is not window:CENTER,WIDTH (e.g. window:40,400)");
     }
     throw UsageError("--intensity: unknown mapping '" + text + "' (use minmax, window:C,W or none)");
+}
+
+ExportValues parse_export_values(const std::string& text) {
+    if (const auto e = ExportValues::from_string(text)) return *e;
+    if (text.rfind("window:", 0) == 0) {
+        throw UsageError("--export-values: '" + text +
+                         "' is not window:CENTER,WIDTH with WIDTH > 0 (e.g. window:40,400)");
+    }
+    throw UsageError("--export-values: unknown mode '" + text + "' (use intensity, minmax, window:C,W or hu)");
 }
 
 }  // namespace lessmore

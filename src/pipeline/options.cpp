@@ -152,6 +152,11 @@ CommandSpec reduce_spec() {
                 text_of(d.duplicate_fraction)),
          choice("--format", "format", {"png", "npy", "both", "none"}, "Kept slices as png, npy, both or none",
                 format_name(d.format)),
+         option("--export-values", "export_values", ValueType::Text,
+                "What the written slices hold (decisions never depend on it): intensity (PNG: the 8-bit image "
+                "--intensity gives the decision; NPY: the values as read), minmax (PNG per slice), window:C,W "
+                "(PNG 8-bit, NPY float32 0..1) or hu (PNG 16-bit: value - png_offset; NPY as read)",
+                d.export_values.to_string()),
          flag("--flat", "flat", "All kept slices in one folder: slices/<id with / as +>_<index>.png"),
          flag("--force", "force", "Allow a non-empty output folder (its previous manifest and slices are replaced)"),
          flag("--resume", "resume",

@@ -51,6 +51,8 @@ std::unique_ptr<Metric> validate(const ReduceConfig& c) {
         throw UsageError("--shard: I/N needs 1 <= I <= N");
     }
     if (c.flat && c.format == OutputFormat::None) throw UsageError("--flat: nothing is written with --format none");
+    if (c.export_values.kind != ExportValues::Kind::Intensity && c.format == OutputFormat::None)
+        throw UsageError("--export-values: nothing is written with --format none");
     check_scope_options(c);
     if (method == "everyn") {
         if (c.scope != Scope::Volume) {

@@ -190,6 +190,18 @@ std::string first_difference(const Json& a, const Json& b, const std::string& pa
     return a == b ? std::string() : path + ": " + a.dump() + " vs " + b.dump();
 }
 
+// The export mode as recorded: intensity with --intensity minmax writes exactly what minmax
+// writes (PNG per-slice min-max, NPY as read), so it is recorded as minmax and either
+// spelling resumes the other's run.
+ExportValues resolved_export(const ExportValues& e, const IntensityMapping& intensity) {
+    if (e.kind == ExportValues::Kind::Intensity && intensity.kind == IntensityMapping::Kind::MinMax) {
+        ExportValues m;
+        m.kind = ExportValues::Kind::MinMax;
+        return m;
+    }
+    return e;
+}
+
 }  // namespace
 
 RunParameters RunParameters::of(const ReduceConfig& c, const Metric* metric) {
@@ -206,6 +218,7 @@ RunParameters RunParameters::of(const ReduceConfig& c, const Metric* metric) {
     p.intensity = c.intensity;
     if (metric && metric->model()) p.model = *metric->model();
     p.format = c.format;
+    p.export_values = resolved_export(c.export_values, c.intensity);
     p.flat = c.flat;
     p.scope = c.scope;
     if (c.scope != Scope::Volume) p.scope_threshold = c.scope_threshold ? c.scope_threshold : c.threshold;
@@ -251,6 +264,7 @@ Json to_json(const RunParameters& p) {
     if (method == "mi") j["bins"] = p.metric.bins;
     if (p.model) j.update(model_json(*p.model));
     j["format"] = format_name(p.format);
+    j["export_values"] = p.export_values.to_string();
     j["flat"] = p.flat;
     j["scope"] = scope_name(p.scope);
     if (p.scope != Scope::Volume) {
@@ -284,6 +298,14 @@ RunParameters run_parameters_from_json(const Json& j) {
     p.format =
         named(get<std::string>(j, "format"),
               {OutputFormat::Png, OutputFormat::Npy, OutputFormat::Both, OutputFormat::None}, &format_name, "format");
+    // Runs made before --export-values existed wrote what intensity writes.
+    if (const auto e = get_optional<std::string>(j, "export_values")) {
+        const auto values = ExportValues::from_string(*e);
+        if (!values) throw RecordFormatError("field 'export_values' is not intensity, minmax, window:C,W or hu");
+        p.export_values = *values;
+    } else {
+        p.export_values = resolved_export(ExportValues{}, p.intensity);
+    }
     p.flat = get<bool>(j, "flat");
     // Runs made before --scope existed were volume-scoped.
     p.scope = named(get_optional<std::string>(j, "scope").value_or("volume"),
@@ -354,6 +376,7 @@ Json volume_info_json(const VolumeInfo& info) {
 Json to_json(const VolumeRecord& v, RecordView view) {
     const bool record = view == RecordView::Record;
     Json vj = volume_info_json(v.info);
+    if (v.png_offset) vj["png_offset"] = *v.png_offset;
     if (record) {
         for (const auto& [key, digest] : {std::pair{"patient", &v.info.patient}, std::pair{"study", &v.info.study},
                                           std::pair{"series", &v.info.series}})
@@ -402,6 +425,7 @@ VolumeRecord volume_record_from_json(const Json& j) {
     info.patient = get_optional<std::string>(j, "patient").value_or("");
     info.study = get_optional<std::string>(j, "study").value_or("");
     info.series = get_optional<std::string>(j, "series").value_or("");
+    v.png_offset = get_optional<std::int64_t>(j, "png_offset");
     v.kept = get<std::size_t>(j, "kept");
     v.pairs_computed = get<std::size_t>(j, "pairs");
     v.seconds = get<double>(j, "seconds");

@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <utility>
@@ -36,6 +37,8 @@ struct RunParameters {
     IntensityMapping intensity;
     std::optional<ModelDescription> model;  // deepnet: the model the run used
     OutputFormat format = OutputFormat::Png;
+    // Resolved: intensity with --intensity minmax is recorded as minmax (the same files).
+    ExportValues export_values;
     bool flat = false;
     Scope scope = Scope::Volume;
     std::optional<double> scope_threshold;  // resolved: the pass's threshold (unset for volume)
@@ -84,6 +87,9 @@ struct SliceRecord {
 
 struct VolumeRecord {
     VolumeInfo info;  // no voxels
+    // --export-values hu with PNG output: value = pixel + png_offset in every 16-bit PNG of
+    // the volume (kernels' png16_offset); unset otherwise.
+    std::optional<std::int64_t> png_offset;
     std::vector<SliceRecord> slices;
     std::size_t kept = 0;
     std::size_t pairs_computed = 0;
