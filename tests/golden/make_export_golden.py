@@ -44,7 +44,11 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.normpath(os.path.join(HERE, "..", ".."))
 WINDOW_C, WINDOW_W = -600.0, 1500.0  # "window:-600,1500"
 
-DICOM_CASES = ["tests/data/ct/pancreas-ct-cb-001", "tests/data/ct/ge-head-tilt"]
+DICOM_CASES = [
+    "tests/data/ct/pancreas-ct-cb-001",  # 12-bit unsigned, intercept -1000: int16, offset -1000
+    "tests/data/ct/ge-head-tilt",        # 16-bit signed: int16, offset -32768
+    "tests/data/dicom/padded",           # one file with slope 2, intercept -1024: int32, too wide
+]
 NIFTI_CASES = [
     "data/sample/example_ct_sm.nii.gz",   # int16, unscaled
     "tests/data/nifti/dcm2niix.nii.gz",   # int16 with scl_inter -1024: kept as int32
