@@ -64,13 +64,39 @@ TEST(RunRecord, ParametersRoundTripForEveryMethod) {
     }
 }
 
+// The export mode: recorded as written, intensity with --intensity minmax as minmax (the
+// same files); a record from before --export-values existed reads as what it wrote; an
+// unknown mode names the field.
+TEST(RunRecord, ExportValuesRecordedResolvedAndDefaulted) {
+    RunParameters p = parameters("hash");
+    p.export_values = ExportValues::from_string("window:-600,1500").value();
+    OrderedJson j = to_json(p);
+    EXPECT_EQ(j["export_values"], "window:-600,1500");
+    EXPECT_EQ(run_parameters_from_json(j).export_values.width, 1500.0);
+    j.erase("export_values");
+    EXPECT_EQ(run_parameters_from_json(j).export_values.kind, ExportValues::Kind::Intensity);  // window:40.5,400
+    j["intensity"] = "minmax";
+    EXPECT_EQ(run_parameters_from_json(j).export_values.kind, ExportValues::Kind::MinMax);
+    ReduceConfig c;  // --intensity minmax, no --export-values: recorded as minmax
+    EXPECT_EQ(RunParameters::of(c, nullptr).export_values.to_string(), "minmax");
+    c.intensity = IntensityMapping::from_string("window:40,400").value();
+    EXPECT_EQ(RunParameters::of(c, nullptr).export_values.to_string(), "intensity");
+    j["export_values"] = "hu16";
+    try {
+        run_parameters_from_json(j);
+        ADD_FAILURE() << "accepted export_values hu16";
+    } catch (const RecordFormatError& e) {
+        EXPECT_NE(std::string(e.what()).find("'export_values'"), std::string::npos) << e.what();
+    }
+}
+
 TEST(RunRecord, ParameterKeysInManifestOrder) {
     std::vector<std::string> keys;
     const OrderedJson mi = to_json(parameters("mi"));  // named: items() of a temporary would dangle
     for (const auto& [k, v] : mi.items()) keys.push_back(k);
     EXPECT_EQ(keys, (std::vector<std::string>{"inputs", "method", "threshold", "fraction", "every", "neighbours",
                                               "strategy", "order", "include_localizers", "intensity", "resize", "bins",
-                                              "format", "flat", "scope"}));
+                                              "format", "export_values", "flat", "scope"}));
     const OrderedJson hash = to_json(parameters("hash"));
     EXPECT_EQ(hash["threshold"].dump(), "6");  // a Hamming distance prints as a whole number
     EXPECT_EQ(hash["hash_size"], 16);
