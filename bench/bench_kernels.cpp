@@ -107,6 +107,25 @@ void BM_SsimPair512(benchmark::State& state) {
 }
 BENCHMARK(BM_SsimPair512)->Unit(benchmark::kMicrosecond);
 
+// A tile of 4 x 4 slices scored together, as `score` and the pairs strategy do (each
+// slice's statistics read once per tile): pairs/s on one core.
+void BM_SsimTile4x4(benchmark::State& state) {
+    std::vector<SsimStats> stats;
+    for (unsigned s = 0; s < 8; ++s) stats.push_back(ssim_prepare(ct_image(40 + s)));
+    std::vector<const SsimStats*> slices;
+    for (const SsimStats& s : stats) slices.push_back(&s);
+    std::vector<std::pair<std::size_t, std::size_t>> pairs;
+    for (std::size_t i = 0; i < 4; ++i)
+        for (std::size_t j = 4; j < 8; ++j) pairs.emplace_back(i, j);
+    std::vector<double> out(pairs.size());
+    for (auto _ : state) {
+        ssim_compare_pairs(slices, pairs, out.data());
+        benchmark::DoNotOptimize(out.data());
+    }
+    state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(pairs.size()));
+}
+BENCHMARK(BM_SsimTile4x4)->Unit(benchmark::kMillisecond);
+
 void BM_SsimPrepare512(benchmark::State& state) {
     const Image8 img = ct_image(9);
     for (auto _ : state) benchmark::DoNotOptimize(ssim_prepare(img));

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Issue 3 benchmark: SSIM and NMI (mutual information) slice similarity.
 #
-# Usage: bench/bench_similarity.sh [BUILD_DIR]
+# Usage: bench/bench_similarity.sh [BUILD_DIR [BASE_BIN]]
 #   BUILD_DIR  default: the build/ folder next to bench/; needs
 #              BUILD_DIR/apps/lessmore and BUILD_DIR/bench/lessmore_bench_kernels
+#   BASE_BIN   a lessmore binary built before a change (e.g. from main, with
+#              `git worktree add`): tables d and e then compare it with BUILD_DIR's
 # Environment:
 #   BENCH_DIR          scratch folder (/tmp/lessmore-bench-sim); thin600.nii is
 #                      made there once and reused
@@ -15,7 +17,12 @@
 #      both cores) against scikit-image on one core (taskset -c 0);
 #   b. the whole task on a 600-slice thin-slice CT volume: lessmore reduce with the
 #      leader strategy (SSIM, NMI) and, for SSIM, the pairs strategy (all pairs);
-#   c. projections to LIDC-IDRI and FDG-PET-CT next to the paper's RTX 3090 hours.
+#   c. projections to LIDC-IDRI and FDG-PET-CT next to the paper's RTX 3090 hours;
+#   d. the whole `lessmore score` command on real CT built from the repository's data,
+#      against scikit-image doing the same task (bench/bench_similarity_score.sh);
+#   e. with BASE_BIN: both builds interleaved on d's workloads and the leader runs.
+# BENCH_RUNS, BENCH_REFERENCE and BENCH_LEADER also apply to d and e (see
+# bench_similarity_score.sh).
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -53,7 +60,7 @@ mkdir -p "$WORK"
 
 # --- a. kernels --------------------------------------------------------------------
 echo "a. kernels: lessmore Google Benchmark (1 run, 3 repetitions) ..." >&2
-"$KERNELS" --benchmark_filter='BM_SsimPair512$|BM_SsimPairsThreads|BM_MiPair512$|BM_MiPairsThreads|BM_SsimPrepare512' \
+"$KERNELS" --benchmark_filter='BM_SsimPair512$|BM_SsimPairsThreads|BM_SsimTile4x4|BM_MiPair512$|BM_MiPairsThreads|BM_SsimPrepare512' \
     --benchmark_format=json --benchmark_repetitions=3 --benchmark_report_aggregates_only=true \
     >"$WORK/kernels.json" 2>"$WORK/kernels.err" \
     || { echo "lessmore_bench_kernels failed:" >&2; cat "$WORK/kernels.err" >&2; exit 1; }
@@ -121,6 +128,7 @@ print("|---|---:|---:|---:|---:|")
 names = {"ssim": "SSIM (gaussian, sigma 1.5)", "mi": "NMI (100 bins)"}
 for m in ("ssim", "mi"):
     print(f"| {names[m]} | {lm1[m]:,.0f} | {lm2[m]:,.0f} | {ref[m]:,.1f} | {lm2[m] / ref[m]:,.0f}x |")
+print(f"| SSIM, a 4 x 4 tile of slices scored together (as `score` does) | {rate['BM_SsimTile4x4']:,.0f} | | | |")
 print(f"| SSIM per-slice prepare (slices/s, once per slice) | {rate['BM_SsimPrepare512']:,.0f} | | | |")
 print()
 print("lessmore's pair rates compare two slices whose per-slice statistics are already "
@@ -222,3 +230,7 @@ print("(ii) assumes the measured leader ratio (about 10% kept, thin slices) carr
       "the pairs column counts only pair comparisons, the wall column includes reading, "
       "min-max mapping, per-slice preparation and the walk, measured on one 600-slice volume.")
 EOF
+
+# --- d, e. the whole score command, against scikit-image and the base build -------------
+echo
+bash "$HERE/bench_similarity_score.sh" "$BUILD" ${2:+"$2"}

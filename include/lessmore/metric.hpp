@@ -1,6 +1,7 @@
 #pragma once
 // The metric library: each method prepares every slice once, then scores pairs.
 #include <lessmore/image.hpp>
+#include <lessmore/thread_pool.hpp>
 
 #include <array>
 
@@ -99,6 +100,18 @@ public:
     virtual bool pairwise(const std::vector<const Feature*>& /*features*/, ScoreMatrix& /*out*/) const { return false; }
     // Thread-safe; the pairwise score.
     virtual double compare(const Feature& a, const Feature& b) const = 0;
+    // compare(*features[i], *features[j]) for every (i, j) of `pairs`, into out[0 ..
+    // pairs.size()), bit for bit. Thread-safe. A metric may share work between pairs that
+    // share slices (SSIM reads each slice's statistics once per call, not once per pair);
+    // the default compares pair by pair. With a pool, the work is spread over its threads:
+    // pair by pair by default, within a pair when the metric splits_pairs().
+    virtual void compare_pairs(const std::vector<const Feature*>& features,
+                               const std::vector<std::pair<std::size_t, std::size_t>>& pairs, double* out,
+                               ThreadPool* pool = nullptr) const;
+    // True when compare_pairs() with a pool puts all its threads on even one pair (SSIM by
+    // strips of the image, MI by parts of its pixels), so a caller needs no batch of pairs
+    // to keep the threads busy.
+    virtual bool splits_pairs() const { return false; }
 
     // True when compare() costs nanoseconds (no point spreading it over threads).
     virtual bool cheap_compare() const { return false; }

@@ -6,31 +6,58 @@
 // difference of two means is squared and subtracted from G*d^2.
 // Per pair: with d = x - y, 2 cov(x, y) = var(x) + var(y) - var(d) and
 // var(d) = G*d^2 - (mu_x - mu_y)^2, so only d^2 is filtered, in double.
+//
+// Both passes run in vertical strips of 128 output columns, top to bottom, through a ring
+// of the last 12 horizontally filtered rows (the vertical pass makes two output rows at a
+// time). A pair's map is summed per strip, and the strips' sums are added in order, so the
+// strips may run on different threads. Pairs that share slices are scored band by band (16
+// output rows of a strip for every pair, then the next 16), so a slice's statistics come
+// from memory once per band for all its pairs, not once per pair (ssim_compare_pairs).
+// Loops are compiled for AVX2 and the baseline (LESSMORE_CLONES_AVX2); an AVX-512 clone
+// was measured 10% slower on the project's Zen 4 machine (docs/performance.md, "SSIM and MI").
 #include <lessmore/error.hpp>
-#include <lessmore/mutual_information.hpp>
 #include <lessmore/ssim.hpp>
+#include <lessmore/thread_pool.hpp>
 #include "kernels/cpu_dispatch.hpp"
 
 #include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdint>
+#include <memory>
 #include <string>
 
 namespace lessmore {
 namespace {
 
 constexpr int k_taps = 2 * k_ssim_radius + 1;
+constexpr int k_halo = 2 * k_ssim_radius;
 constexpr double k_c1 = (0.01 * 255) * (0.01 * 255);
 constexpr double k_c2 = (0.03 * 255) * (0.03 * 255);
+constexpr double k_mean_scale = 8388608.0;  // 2^23
+constexpr double k_mean_unscale = 1.0 / k_mean_scale;
+
+// Output columns per strip: a ring of filtered rows (12 KB) stays in the L1 cache.
+constexpr int k_strip = 128;
+// Output rows per band: a slice's band of statistics and pixels is 18 KB, so those of a
+// block of 8 slices and the rings of its 16 pairs stay in a 1 MB L2 cache.
+constexpr int k_band = 16;
+// A strip's input columns: its output columns and the 10-column halo, padded to a
+// multiple of 16. Row loops run over a strip's columns rounded up to a multiple of 16 (on
+// zeros there, never summed): with no remainder iterations, which for rows this short
+// would be most of the cost.
+constexpr std::size_t k_strip_pixels = 144;
+static_assert(k_strip_pixels >= k_strip + k_halo && k_strip_pixels % 16 == 0, "a padded strip row");
+
+constexpr int round16(int n) { return (n + 15) / 16 * 16; }
 
 // The 11-tap Gaussian is symmetric (g[k] == g[10 - k] exactly), so each output takes
 // 6 multiplies and 10 adds, summed from the centre outwards as scipy.ndimage does.
 // Horizontal pass of one row: out[x] = sum_k g[k] * in[x + k].
 LESSMORE_CLONES_AVX2
-void filter_row(const double* __restrict in, int out_width, const double* g, double* __restrict out) {
+void filter_row(const double* __restrict in, int width, const double* g, double* __restrict out) {
     const double g0 = g[0], g1 = g[1], g2 = g[2], g3 = g[3], g4 = g[4], g5 = g[5];
-    for (int x = 0; x < out_width; ++x) {
+    for (int x = 0; x < width; ++x) {
         const double* s = in + x;
         out[x] = ((((g5 * s[5] + g4 * (s[4] + s[6])) + g3 * (s[3] + s[7])) + g2 * (s[2] + s[8])) + g1 * (s[1] + s[9])) +
                  g0 * (s[0] + s[10]);
@@ -42,17 +69,7 @@ LESSMORE_CLONES_AVX2
 void filter_column(const double* const* rows, int width, const double* g, double* __restrict out) {
     const double g0 = g[0], g1 = g[1], g2 = g[2], g3 = g[3], g4 = g[4], g5 = g[5];
     // restrict: the ring rows and the output never overlap, so the loop can vectorise.
-    const double* __restrict r0 = rows[0];
-    const double* __restrict r1 = rows[1];
-    const double* __restrict r2 = rows[2];
-    const double* __restrict r3 = rows[3];
-    const double* __restrict r4 = rows[4];
-    const double* __restrict r5 = rows[5];
-    const double* __restrict r6 = rows[6];
-    const double* __restrict r7 = rows[7];
-    const double* __restrict r8 = rows[8];
-    const double* __restrict r9 = rows[9];
-    const double* __restrict r10 = rows[10];
+    const double* __restrict r0 = rows[0], * __restrict r1 = rows[1], * __restrict r2 = rows[2], * __restrict r3 = rows[3], * __restrict r4 = rows[4], * __restrict r5 = rows[5], * __restrict r6 = rows[6], * __restrict r7 = rows[7], * __restrict r8 = rows[8], * __restrict r9 = rows[9], * __restrict r10 = rows[10];
     for (int x = 0; x < width; ++x) {
         out[x] = ((((g5 * r5[x] + g4 * (r4[x] + r6[x])) + g3 * (r3[x] + r7[x])) + g2 * (r2[x] + r8[x])) +
                   g1 * (r1[x] + r9[x])) +
@@ -60,54 +77,44 @@ void filter_column(const double* const* rows, int width, const double* g, double
     }
 }
 
-// Output columns per strip: the rings of 11 filtered rows then stay in the L1 cache.
-constexpr int k_strip = 128;
+// The vertical pass of two consecutive output rows, which share 10 of their 11 input rows
+// (12 row loads for two outputs instead of 22): output q from rows[q .. q + 10], each
+// exactly as filter_column computes it. (ivdep: the rows never alias the outputs, and with
+// this many pointers the compiler does not vectorise without being told.)
 
-// Gaussian-filters N images over their valid region, in vertical strips, row by row,
-// through a ring of 11 horizontally filtered rows per image.
-// `source(y, x0, count, in)` fills in[i][0..count) with columns [x0, x0 + count) of
-// row y of image i; `emit(oy, ox0, count, out)` receives out[i][0..count), the filtered
-// output columns [ox0, ox0 + count) of valid row oy.
-template <int N, typename Source, typename Emit>
-void filter_images(int width, int height, Source&& source, Emit&& emit) {
-    const std::vector<double> g = ssim_gaussian_taps();
-    const int ow = width - 2 * k_ssim_radius;
-    constexpr int halo = 2 * k_ssim_radius;
-    std::array<std::vector<double>, N> in, ring, out;
-    std::array<double*, N> in_ptr{}, out_ptr{};
-    for (int i = 0; i < N; ++i) {
-        in[i].resize(k_strip + halo);
-        ring[i].resize(static_cast<std::size_t>(k_taps) * k_strip);
-        out[i].resize(k_strip);
-        in_ptr[i] = in[i].data();
-        out_ptr[i] = out[i].data();
-    }
-    const double* rows[k_taps];
-    for (int ox0 = 0; ox0 < ow; ox0 += k_strip) {
-        const int count = std::min(k_strip, ow - ox0);
-        for (int y = 0; y < height; ++y) {
-            source(y, ox0, count + halo, in_ptr);
-            const std::size_t slot = static_cast<std::size_t>(y % k_taps) * k_strip;
-            for (int i = 0; i < N; ++i) filter_row(in[i].data(), count, g.data(), &ring[i][slot]);
-            if (y < k_taps - 1) continue;
-            const int oy = y - (k_taps - 1);
-            for (int i = 0; i < N; ++i) {
-                for (int k = 0; k < k_taps; ++k)
-                    rows[k] = &ring[i][static_cast<std::size_t>((oy + k) % k_taps) * k_strip];
-                filter_column(rows, count, g.data(), out[i].data());
-            }
-            emit(oy, ox0, count, out_ptr);
-        }
+LESSMORE_CLONES_AVX2
+void filter_column2(const double* const* rows, int width, const double* g, double* const* out) {
+    const double g0 = g[0], g1 = g[1], g2 = g[2], g3 = g[3], g4 = g[4], g5 = g[5];
+    const double* __restrict r0 = rows[0], * __restrict r1 = rows[1], * __restrict r2 = rows[2], * __restrict r3 = rows[3], * __restrict r4 = rows[4], * __restrict r5 = rows[5], * __restrict r6 = rows[6], * __restrict r7 = rows[7], * __restrict r8 = rows[8], * __restrict r9 = rows[9], * __restrict r10 = rows[10], * __restrict r11 = rows[11];
+    double* __restrict o0 = out[0], * __restrict o1 = out[1];
+#pragma GCC ivdep
+    for (int x = 0; x < width; ++x) {
+        o0[x] = ((((g5 * r5[x] + g4 * (r4[x] + r6[x])) + g3 * (r3[x] + r7[x])) + g2 * (r2[x] + r8[x])) +
+                 g1 * (r1[x] + r9[x])) +
+                g0 * (r0[x] + r10[x]);
+        o1[x] = ((((g5 * r6[x] + g4 * (r5[x] + r7[x])) + g3 * (r4[x] + r8[x])) + g2 * (r3[x] + r9[x])) +
+                 g1 * (r2[x] + r10[x])) +
+                g0 * (r1[x] + r11[x]);
     }
 }
 
-constexpr double k_mean_scale = 8388608.0;  // 2^23
-constexpr double k_mean_unscale = 1.0 / k_mean_scale;
+// d^2 of one strip row of two slices, as doubles: out[x] = (a[x] - b[x])^2.
+LESSMORE_CLONES_AVX2
+void squared_difference(const std::uint8_t* __restrict a, const std::uint8_t* __restrict b, int n,
+                        double* __restrict out) {
+    for (int x = 0; x < n; ++x) {
+        const int d = static_cast<int>(a[x]) - static_cast<int>(b[x]);
+        out[x] = static_cast<double>(d * d);
+    }
+}
 
+// One SSIM map value (docs/methods.md, "SSIM fast evaluation and its accuracy") from the
+// stored statistics (fixed-point means, float variances) and G*d^2.
+// (The variances are taken as double: their sum must not round in float.)
 inline double ssim_at(std::int32_t qx, std::int32_t qy, double vx, double vy, double gd2) {
-    const double ux = qx * k_mean_unscale, uy = qy * k_mean_unscale;
-    const double dm = static_cast<double>(qx - qy) * k_mean_unscale;  // G*d, exact difference
-    const double vd = gd2 - dm * dm;                                  // var(x - y)
+    const double ux = qx * k_mean_unscale, uy = qy * k_mean_unscale;  // exact: integers times 2^-23
+    const double dm = ux - uy;        // G*d, exact too: (qx - qy) * 2^-23 with |qx - qy| < 2^31
+    const double vd = gd2 - dm * dm;  // var(x - y)
     const double b2 = vx + vy + k_c2;
     const double a2 = b2 - vd;  // 2 cov(x, y) + C2
     const double b1 = ux * ux + uy * uy + k_c1;
@@ -115,32 +122,216 @@ inline double ssim_at(std::int32_t qx, std::int32_t qy, double vx, double vy, do
     return (a1 * a2) / (b1 * b2);
 }
 
-// The SSIM map of one output row, summed in 8 lanes so the loop vectorises (a fixed
-// order: the result depends only on the inputs).
-LESSMORE_CLONES_AVX2
-double ssim_row(int n, const std::int32_t* __restrict mx, const std::int32_t* __restrict my, const float* __restrict vx,
-                const float* __restrict vy, const double* __restrict gd2) {
+// The SSIM map of one output row, summed in 8 lanes so the loop vectorises; then the
+// columns past the last multiple of 8, then the lanes in order: a fixed order, so the
+// result depends only on the inputs. `at(k)` is the map value of column k.
+template <typename At>
+inline double sum_row(int n, At at) {
     constexpr int k_lanes = 8;
     double acc[k_lanes] = {};
     int i = 0;
     for (; i + k_lanes <= n; i += k_lanes) {
-        for (int l = 0; l < k_lanes; ++l) acc[l] += ssim_at(mx[i + l], my[i + l], vx[i + l], vy[i + l], gd2[i + l]);
+        for (int l = 0; l < k_lanes; ++l) acc[l] += at(i + l);
     }
     double sum = 0.0;
-    for (; i < n; ++i) sum += ssim_at(mx[i], my[i], vx[i], vy[i], gd2[i]);
+    for (; i < n; ++i) sum += at(i);
     for (int l = 0; l < k_lanes; ++l) sum += acc[l];
     return sum;
 }
 
-// One row of per-slice statistics: fixed-point mean, float variance.
+// One output row's map.
 LESSMORE_CLONES_AVX2
-void store_stats(int n, const double* __restrict mu, const double* __restrict ex2, std::int32_t* __restrict mean,
+double ssim_row(int n, const std::int32_t* __restrict mx, const std::int32_t* __restrict my, const float* __restrict vx,
+                const float* __restrict vy, const double* __restrict gd2) {
+    return sum_row(n, [&](int k) { return ssim_at(mx[k], my[k], vx[k], vy[k], gd2[k]); });
+}
+
+// One strip row of per-slice statistics: fixed-point mean, float variance.
+LESSMORE_CLONES_AVX2
+void store_stats(int width, const double* __restrict mu, const double* __restrict ex2, std::int32_t* __restrict mean,
                  float* __restrict variance) {
-    for (int x = 0; x < n; ++x) {
+    for (int x = 0; x < width; ++x) {
         mean[x] = static_cast<std::int32_t>(mu[x] * k_mean_scale + 0.5);  // mean >= 0
         variance[x] = static_cast<float>(ex2[x] - mu[x] * mu[x]);
     }
 }
+
+// A strip row's pixel values and their squares, as doubles.
+LESSMORE_CLONES_AVX2
+void values_and_squares(const std::uint8_t* __restrict row, int n, double* __restrict v, double* __restrict v2) {
+    for (int x = 0; x < n; ++x) {
+        const double p = row[x];
+        v[x] = p;
+        v2[x] = p * p;
+    }
+}
+
+// The vertical pass of `rows` (1 or 2) consecutive output rows.
+void filter_columns(int rows, const double* const* window, int width, const double* g, double* const* out) {
+    if (rows == 2) {
+        filter_column2(window, width, g, out);
+    } else {
+        filter_column(window, width, g, out[0]);
+    }
+}
+
+// How many output rows to finish once input row y is in the ring, with next_out the next
+// unfinished one and `end` the end of the band: two at a time once all their input rows
+// are in, a band's odd last one alone; 0 while waiting.
+int rows_ready(int y, int next_out, int end) {
+    const int ready = y - k_halo + 1 - next_out, left = end - next_out;
+    const int rows = left >= 2 ? 2 : left;
+    return rows > 0 && ready >= rows ? rows : 0;
+}
+
+std::size_t pixels_offset(int height, int strip, int y) {
+    return (static_cast<std::size_t>(strip) * static_cast<std::size_t>(height) + static_cast<std::size_t>(y)) *
+           k_strip_pixels;
+}
+
+std::size_t stats_offset(int out_height, int strip, int oy) {
+    return (static_cast<std::size_t>(strip) * static_cast<std::size_t>(out_height) + static_cast<std::size_t>(oy)) *
+           k_strip;
+}
+
+// A ring of the last 12 horizontally filtered rows of a strip.
+// (A view of memory someone else owns: a scratch block holds many.)
+struct Ring {
+    static constexpr int k_rows = k_taps + 1;
+    static constexpr std::size_t k_values = static_cast<std::size_t>(k_rows) * k_strip;
+    double* rows = nullptr;
+    double* slot(int y) const { return rows + static_cast<std::size_t>(y % k_rows) * k_strip; }
+    // Input rows oy .. oy + count - 1, top first.
+    void window(int oy, int count, const double** out) const {
+        for (int k = 0; k < count; ++k) out[k] = slot(oy + k);
+    }
+};
+
+std::array<double, k_taps> taps11() {
+    const std::vector<double> g = ssim_gaussian_taps();
+    std::array<double, k_taps> out{};
+    std::copy(g.begin(), g.end(), out.begin());
+    return out;
+}
+
+void check_same_size(const SsimStats& a, const SsimStats& b) {
+    if (a.width != b.width || a.height != b.height) throw InputError("ssim: slices of different sizes");
+}
+
+// Scores pairs of slices strip by strip, band by band (see the file's comment). The
+// statistics and pixels are stored strip by strip (ssim_prepare), so a slice's band is
+// one contiguous run of memory. Each strip's map sums are kept apart and added in strip
+// order at the end, so a pair's score is the same whether its strips run on one thread or
+// many.
+class PairScorer {
+public:
+    PairScorer(const std::vector<const SsimStats*>& slices,
+               const std::vector<std::pair<std::size_t, std::size_t>>& pairs)
+        : m_slices(slices), m_pairs(pairs) {
+        const SsimStats& first = *slices.at(pairs.at(0).first);
+        m_width = first.width;
+        m_height = first.height;
+        for (const auto& [i, j] : pairs) {
+            check_same_size(first, *slices.at(i));
+            check_same_size(first, *slices.at(j));
+        }
+    }
+
+    // The scores of all pairs into out[0 .. pairs), the strips spread over `pool` if given.
+    void run(double* out, ThreadPool* pool) const {
+        const int ow = m_width - k_halo, oh = m_height - k_halo;
+        const auto strips = static_cast<std::size_t>((ow + k_strip - 1) / k_strip);
+        const std::size_t n_pairs = m_pairs.size();
+        std::vector<double> sums(strips * n_pairs, 0.0);
+        if (pool != nullptr && strips > 1) {
+            pool->parallel_for(strips, [&](std::size_t strip) {
+                Work w(n_pairs);
+                strip_sums(w, static_cast<int>(strip), &sums[strip * n_pairs]);
+            });
+        } else {
+            Work w(n_pairs);
+            for (std::size_t strip = 0; strip < strips; ++strip)
+                strip_sums(w, static_cast<int>(strip), &sums[strip * n_pairs]);
+        }
+        const double n = static_cast<double>(ow) * static_cast<double>(oh);
+        for (std::size_t p = 0; p < n_pairs; ++p) {
+            double total = 0.0;
+            for (std::size_t strip = 0; strip < strips; ++strip) total += sums[strip * n_pairs + p];
+            out[p] = total / n;
+        }
+    }
+
+private:
+    // One pair's progress through a strip.
+    struct PairState {
+        Ring ring;
+        int next_in = 0;   // the next input row to filter horizontally
+        int next_out = 0;  // the next output row to finish
+    };
+    // The working memory of strips' passes (one per thread), in one uninitialised block:
+    // every value in it is written before it is read.
+    struct Work {
+        std::unique_ptr<double[]> memory;
+        std::vector<PairState> state;
+        double* in = nullptr;  // k_strip_pixels
+        double* gd2[2] = {};   // k_strip each
+        explicit Work(std::size_t pairs) : state(pairs) {
+            memory.reset(new double[pairs * Ring::k_values + k_strip_pixels + 2 * k_strip]);
+            double* next = memory.get();
+            for (PairState& p : state) {
+                p.ring.rows = next;
+                next += Ring::k_values;
+            }
+            in = next;
+            gd2[0] = in + k_strip_pixels;
+            gd2[1] = gd2[0] + k_strip;
+        }
+    };
+
+    std::size_t pixel_row(int strip, int y) const { return pixels_offset(m_height, strip, y); }
+    std::size_t stats_row(int strip, int oy) const { return stats_offset(m_height - k_halo, strip, oy); }
+
+    // Every pair's map sum over one strip, in row order, into sums[p].
+    void strip_sums(Work& w, int strip, double* sums) const {
+        const int ow = m_width - k_halo, oh = m_height - k_halo;
+        const int count = std::min(k_strip, ow - strip * k_strip);
+        for (PairState& s : w.state) s.next_in = s.next_out = 0;
+        for (int oy0 = 0; oy0 < oh; oy0 += k_band) {
+            const int oy1 = std::min(oh, oy0 + k_band);
+            for (std::size_t p = 0; p < m_pairs.size(); ++p) sums[p] += pair_band(w, p, strip, count, oy1);
+        }
+    }
+
+    // Pair p through the strip's output rows up to oy1: the input rows they need, and the
+    // sum of their map rows (in row order).
+    double pair_band(Work& w, std::size_t p, int strip, int count, int oy1) const {
+        const SsimStats& a = *m_slices[m_pairs[p].first];
+        const SsimStats& b = *m_slices[m_pairs[p].second];
+        PairState& s = w.state[p];
+        const double* window[Ring::k_rows];
+        double sum = 0.0;
+        for (; s.next_in < oy1 + k_halo; ++s.next_in) {
+            const int y = s.next_in;
+            const std::size_t row = pixel_row(strip, y);
+            squared_difference(&a.pixels[row], &b.pixels[row], round16(count + k_halo), w.in);
+            filter_row(w.in, round16(count), m_taps.data(), s.ring.slot(y));
+            const int rows = rows_ready(y, s.next_out, oy1);
+            if (rows == 0) continue;
+            s.ring.window(s.next_out, k_taps + rows - 1, window);
+            filter_columns(rows, window, round16(count), m_taps.data(), w.gd2);
+            for (int r = 0; r < rows; ++r, ++s.next_out) {
+                const std::size_t off = stats_row(strip, s.next_out);
+                sum += ssim_row(count, &a.mean[off], &b.mean[off], &a.variance[off], &b.variance[off], w.gd2[r]);
+            }
+        }
+        return sum;
+    }
+
+    const std::vector<const SsimStats*>& m_slices;
+    const std::vector<std::pair<std::size_t, std::size_t>>& m_pairs;
+    int m_width = 0, m_height = 0;
+    std::array<double, k_taps> m_taps = taps11();
+};
 
 }  // namespace
 
@@ -167,48 +358,80 @@ SsimStats ssim_prepare(const Image8& image) {
     SsimStats s;
     s.width = image.width;
     s.height = image.height;
-    s.pixels = image.pixels;
-    const int ow = image.width - 2 * k_ssim_radius;
-    const int oh = image.height - 2 * k_ssim_radius;
-    s.mean.resize(static_cast<std::size_t>(ow) * oh);
-    s.variance.resize(static_cast<std::size_t>(ow) * oh);
-    filter_images<2>(
-        image.width, image.height,
-        [&](int y, int x0, int count, const std::array<double*, 2>& in) {
-            const std::uint8_t* row = image.row(y) + x0;
-            for (int x = 0; x < count; ++x) {
-                const double v = row[x];
-                in[0][x] = v;
-                in[1][x] = v * v;
+    const int ow = image.width - k_halo;
+    const int oh = image.height - k_halo;
+    const int strips = (ow + k_strip - 1) / k_strip;
+    // Strip by strip, so that a band of a strip is one contiguous run of memory: the pixels
+    // with their halo ([strip][row][144], zeros past the image) and the statistics
+    // ([strip][output row][128]; past the valid region they are never read, nor written).
+    s.pixels.assign(static_cast<std::size_t>(strips) * static_cast<std::size_t>(image.height) * k_strip_pixels, 0);
+    for (int strip = 0; strip < strips; ++strip) {
+        const std::size_t x0 = static_cast<std::size_t>(strip) * k_strip;
+        const std::size_t n = std::min(k_strip_pixels, static_cast<std::size_t>(image.width) - x0);
+        for (int y = 0; y < image.height; ++y) {
+            std::copy_n(image.row(y) + x0, n, &s.pixels[pixels_offset(image.height, strip, y)]);
+        }
+    }
+    s.mean.resize(static_cast<std::size_t>(strips) * static_cast<std::size_t>(oh) * k_strip);
+    s.variance.resize(static_cast<std::size_t>(strips) * static_cast<std::size_t>(oh) * k_strip);
+    const auto taps = taps11();
+    std::array<double, k_strip_pixels> in_x{}, in_x2{};
+    std::array<std::array<double, k_strip>, 2> mu{}, ex2{};
+    double* mu_rows[2] = {mu[0].data(), mu[1].data()};
+    double* ex2_rows[2] = {ex2[0].data(), ex2[1].data()};
+    std::vector<double> ring_memory(2 * Ring::k_values);
+    const Ring ring_x{ring_memory.data()}, ring_x2{ring_memory.data() + Ring::k_values};
+    const double* window[Ring::k_rows];
+    for (int strip = 0; strip < strips; ++strip) {
+        const int width = round16(std::min(k_strip, ow - strip * k_strip));
+        int next_out = 0;
+        for (int y = 0; y < image.height; ++y) {
+            values_and_squares(&s.pixels[pixels_offset(image.height, strip, y)], round16(width + k_halo), in_x.data(),
+                               in_x2.data());
+            filter_row(in_x.data(), width, taps.data(), ring_x.slot(y));
+            filter_row(in_x2.data(), width, taps.data(), ring_x2.slot(y));
+            const int rows = rows_ready(y, next_out, oh);
+            if (rows == 0) continue;
+            for (auto [ring, out] : {std::pair{&ring_x, mu_rows}, std::pair{&ring_x2, ex2_rows}}) {
+                ring->window(next_out, k_taps + rows - 1, window);
+                filter_columns(rows, window, width, taps.data(), out);
             }
-        },
-        [&](int oy, int ox0, int count, const std::array<double*, 2>& out) {
-            const std::size_t off = static_cast<std::size_t>(oy) * ow + ox0;
-            store_stats(count, out[0], out[1], &s.mean[off], &s.variance[off]);
-        });
+            for (int r = 0; r < rows; ++r, ++next_out) {
+                const std::size_t off = stats_offset(oh, strip, next_out);
+                store_stats(width, mu_rows[r], ex2_rows[r], &s.mean[off], &s.variance[off]);
+            }
+        }
+    }
     return s;
 }
 
 double ssim_compare(const SsimStats& a, const SsimStats& b) {
-    if (a.width != b.width || a.height != b.height) throw InputError("ssim: slices of different sizes");
-    const int ow = a.width - 2 * k_ssim_radius;
-    const int oh = a.height - 2 * k_ssim_radius;
-    double total = 0.0;
-    filter_images<1>(
-        a.width, a.height,
-        [&](int y, int x0, int count, const std::array<double*, 1>& in) {
-            const std::uint8_t* ra = a.pixels.data() + static_cast<std::size_t>(y) * a.width + x0;
-            const std::uint8_t* rb = b.pixels.data() + static_cast<std::size_t>(y) * b.width + x0;
-            for (int x = 0; x < count; ++x) {
-                const int d = static_cast<int>(ra[x]) - static_cast<int>(rb[x]);
-                in[0][x] = static_cast<double>(d * d);
-            }
-        },
-        [&](int oy, int ox0, int count, const std::array<double*, 1>& out) {
-            const std::size_t off = static_cast<std::size_t>(oy) * ow + ox0;
-            total += ssim_row(count, &a.mean[off], &b.mean[off], &a.variance[off], &b.variance[off], out[0]);
-        });
-    return total / (static_cast<double>(ow) * oh);
+    double out = 0.0;
+    ssim_compare_pairs({&a, &b}, {{0, 1}}, &out);
+    return out;
+}
+
+void ssim_compare_pairs(const std::vector<const SsimStats*>& slices,
+                        const std::vector<std::pair<std::size_t, std::size_t>>& pairs, double* out, ThreadPool* pool) {
+    // A slice against itself: d = 0, so G*d^2 = 0 and mu_x - mu_y = 0 exactly, every map
+    // value is (B1 * B2) / (B1 * B2) = 1 exactly (B1 >= C1 > 0, B2 > 0) and so is their mean.
+    std::vector<std::pair<std::size_t, std::size_t>> work;
+    std::vector<std::size_t> where;
+    for (std::size_t p = 0; p < pairs.size(); ++p) {
+        const SsimStats* a = slices.at(pairs[p].first);
+        const SsimStats* b = slices.at(pairs[p].second);
+        check_same_size(*a, *b);
+        if (a == b) {
+            out[p] = 1.0;
+        } else {
+            work.push_back(pairs[p]);
+            where.push_back(p);
+        }
+    }
+    if (work.empty()) return;
+    std::vector<double> scores(work.size());
+    PairScorer(slices, work).run(scores.data(), pool);
+    for (std::size_t k = 0; k < work.size(); ++k) out[where[k]] = scores[k];
 }
 
 double ssim(const Image8& a, const Image8& b) { return ssim_compare(ssim_prepare(a), ssim_prepare(b)); }

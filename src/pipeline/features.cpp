@@ -66,13 +66,39 @@ ScoreMatrix score_matrix(const std::vector<std::unique_ptr<Feature>>& features, 
         }
     }
     std::fill(m.values.begin(), m.values.end(), std::numeric_limits<double>::quiet_NaN());
-    // Rows have different lengths; interleaving them evens out the threads' work.
-    pool.parallel_for(n, [&](std::size_t k) {
-        cancel.check();
-        const std::size_t i = k % 2 == 0 ? k / 2 : n - 1 - k / 2;
-        for (std::size_t j = diagonal ? i : i + 1; j < n && j - i <= reach; ++j) {
-            m.set(i, j, metric.compare(*features[i], *features[j]));
+    // Tiles of k_tile x k_tile slices of the upper triangle, one compare_pairs() call each:
+    // a metric that shares work between pairs (SSIM) then reads each slice's data once per
+    // tile rather than once per pair. Every pair's score is the same in any tile.
+    constexpr std::size_t k_tile = 4;
+    const std::size_t tiles = (n + k_tile - 1) / k_tile;
+    std::vector<std::pair<std::size_t, std::size_t>> tile_list;
+    for (std::size_t ti = 0; ti < tiles; ++ti) {
+        for (std::size_t tj = ti; tj < tiles; ++tj) {
+            // The closest pair of the tile is (last row, first column).
+            const std::size_t i_last = std::min(n, ti * k_tile + k_tile) - 1, j_first = tj * k_tile;
+            if (j_first <= i_last || j_first - i_last <= reach) tile_list.emplace_back(ti, tj);
         }
+    }
+    pool.parallel_for(tile_list.size(), [&](std::size_t k) {
+        cancel.check();
+        const auto [ti, tj] = tile_list[k];
+        std::vector<std::size_t> index;  // local slice -> slice: the tile's rows, then its other columns
+        for (std::size_t i = ti * k_tile; i < std::min(n, ti * k_tile + k_tile); ++i) index.push_back(i);
+        if (tj != ti)
+            for (std::size_t j = tj * k_tile; j < std::min(n, tj * k_tile + k_tile); ++j) index.push_back(j);
+        std::vector<const Feature*> local;
+        for (std::size_t i : index) local.push_back(features[i].get());
+        const std::size_t rows = std::min(n, ti * k_tile + k_tile) - ti * k_tile;
+        std::vector<std::pair<std::size_t, std::size_t>> pairs;
+        for (std::size_t a = 0; a < rows; ++a) {
+            for (std::size_t b = ti == tj ? a : rows; b < local.size(); ++b) {
+                const std::size_t i = index[a], j = index[b];
+                if ((j > i || (j == i && diagonal)) && j - i <= reach) pairs.emplace_back(a, b);
+            }
+        }
+        std::vector<double> out(pairs.size());
+        metric.compare_pairs(local, pairs, out.data());
+        for (std::size_t p = 0; p < pairs.size(); ++p) m.set(index[pairs[p].first], index[pairs[p].second], out[p]);
     });
     return m;
 }

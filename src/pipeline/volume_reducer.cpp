@@ -133,8 +133,10 @@ PruneResult VolumeReducer::walk_leader(std::vector<std::unique_ptr<Feature>>& fe
     const Metric& metric = *m_metric;
     LeaderOptions options;
     // Expensive metrics score a block of kept slices in parallel; the decision is the same
-    // for any block size (the first similar slice in kept order wins).
-    options.block = metric.cheap_compare() ? 1 : static_cast<std::size_t>(2 * pool.size());
+    // for any block size (the first similar slice in kept order wins). A metric that puts
+    // all threads on one pair (SSIM, MI) scores one candidate at a time: no pair is scored
+    // past the first similar one (a block of 4 scored ~40% more pairs on thin-slice CT).
+    options.block = metric.cheap_compare() || metric.splits_pairs() ? 1 : static_cast<std::size_t>(2 * pool.size());
     options.neighbours = m_config.neighbours;
     options.decided = [&](std::size_t i, bool kept) {
         ensure(i);
@@ -147,12 +149,17 @@ PruneResult VolumeReducer::walk_leader(std::vector<std::unique_ptr<Feature>>& fe
     const ScoresAgainst scores = [&](std::size_t i, const std::vector<std::size_t>& cand, std::vector<double>& out) {
         cancel.check();
         ensure(i);
-        if (cand.size() == 1 || metric.cheap_compare()) {
+        if (metric.cheap_compare()) {
             for (std::size_t k = 0; k < cand.size(); ++k) out[k] = metric.compare(*features[i], *features[cand[k]]);
             return;
         }
-        pool.parallel_for(cand.size(),
-                          [&](std::size_t k) { out[k] = metric.compare(*features[i], *features[cand[k]]); });
+        std::vector<const Feature*> local{features[i].get()};
+        std::vector<std::pair<std::size_t, std::size_t>> pairs;
+        for (std::size_t k = 0; k < cand.size(); ++k) {
+            local.push_back(features[cand[k]].get());
+            pairs.emplace_back(0, k + 1);
+        }
+        metric.compare_pairs(local, pairs, out.data(), &pool);
     };
     return prune_leader(features.size(), scores, metric.sense(), *m_config.threshold, options);
 }

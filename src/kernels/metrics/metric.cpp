@@ -35,6 +35,17 @@ std::vector<std::unique_ptr<Feature>> Metric::prepare_batch(const std::vector<co
     return out;
 }
 
+void Metric::compare_pairs(const std::vector<const Feature*>& features,
+                           const std::vector<std::pair<std::size_t, std::size_t>>& pairs, double* out,
+                           ThreadPool* pool) const {
+    auto one = [&](std::size_t p) { out[p] = compare(*features.at(pairs[p].first), *features.at(pairs[p].second)); };
+    if (pool != nullptr && pairs.size() > 1) {
+        pool->parallel_for(pairs.size(), one);
+    } else {
+        for (std::size_t p = 0; p < pairs.size(); ++p) one(p);
+    }
+}
+
 std::unique_ptr<Feature> Metric::feature_from_text(const std::string&) const {
     throw Error(name() + " keeps no per-slice features in its records");
 }

@@ -49,10 +49,19 @@ public:
     std::unique_ptr<Feature> prepare(const Image8& image) const override {
         return std::make_unique<StatsFeature<SsimStats>>(ssim_prepare(sized(image)));
     }
-    double compare(const Feature& a, const Feature& b) const override {
-        return ssim_compare(static_cast<const StatsFeature<SsimStats>&>(a).stats,
-                            static_cast<const StatsFeature<SsimStats>&>(b).stats);
+    double compare(const Feature& a, const Feature& b) const override { return ssim_compare(stats(a), stats(b)); }
+    void compare_pairs(const std::vector<const Feature*>& features,
+                       const std::vector<std::pair<std::size_t, std::size_t>>& pairs, double* out,
+                       ThreadPool* pool) const override {
+        std::vector<const SsimStats*> slices;
+        slices.reserve(features.size());
+        for (const Feature* f : features) slices.push_back(&stats(*f));
+        ssim_compare_pairs(slices, pairs, out, pool);
     }
+    bool splits_pairs() const override { return true; }
+
+private:
+    static const SsimStats& stats(const Feature& f) { return static_cast<const StatsFeature<SsimStats>&>(f).stats; }
 };
 
 class MiMetric final : public ResizingMetric {
@@ -62,12 +71,17 @@ public:
     std::unique_ptr<Feature> prepare(const Image8& image) const override {
         return std::make_unique<StatsFeature<MiStats>>(mi_prepare(sized(image), m_bins));
     }
-    double compare(const Feature& a, const Feature& b) const override {
-        return mi_compare(static_cast<const StatsFeature<MiStats>&>(a).stats,
-                          static_cast<const StatsFeature<MiStats>&>(b).stats);
+    double compare(const Feature& a, const Feature& b) const override { return mi_compare(stats(a), stats(b)); }
+    void compare_pairs(const std::vector<const Feature*>& features,
+                       const std::vector<std::pair<std::size_t, std::size_t>>& pairs, double* out,
+                       ThreadPool* pool) const override {
+        if (pool == nullptr || pairs.size() != 1) return Metric::compare_pairs(features, pairs, out, pool);
+        out[0] = mi_compare(stats(*features.at(pairs[0].first)), stats(*features.at(pairs[0].second)), pool);
     }
+    bool splits_pairs() const override { return true; }
 
 private:
+    static const MiStats& stats(const Feature& f) { return static_cast<const StatsFeature<MiStats>&>(f).stats; }
     int m_bins;
 };
 
