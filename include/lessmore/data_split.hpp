@@ -1,5 +1,5 @@
 #pragma once
-// The pure parts of `lessmore split` (docs/methods.md, section "Leak-free splits"): which
+// The pure parts of `lessmore split` (docs/split.md): which
 // units (patients, studies, series or volumes) similar slices tie into one group, and how
 // the groups are dealt to training, validation and test. Pure functions of their
 // arguments: the same for any thread count or index.

@@ -1,7 +1,7 @@
 #pragma once
 // `lessmore split RUN -o SPLITS.json --fractions 0.8,0.1,0.1`: a finished run's kept
 // slices dealt to training, validation (and test) so that no slice of one split is
-// similar to a slice of another (docs/methods.md, section "Leak-free splits"). Units
+// similar to a slice of another (docs/split.md). Units
 // (patients by default) that similar slices tie together stay in one split; slices the
 // metric cannot tell from an empty slice tie nothing and are left out. Writes a
 // MONAI-style datalist (SPLITS.json) and the same rows as CSV beside it, atomically.
@@ -21,8 +21,8 @@ enum class SplitUnit { Patient, Study, Series, Volume };
 const char* split_unit_name(SplitUnit u);
 
 struct SplitConfig {
-    std::string run;     // the OUT of a finished reduce or merge
-    std::string output;  // SPLITS.json (ends in .json); SPLITS.csv is written beside it
+    std::string run;                // the OUT of a finished reduce or merge
+    std::string output;             // SPLITS.json (ends in .json); SPLITS.csv is written beside it
     std::vector<double> fractions;  // training, validation[, test]: each > 0, summing to 1
     SplitUnit by = SplitUnit::Patient;
     std::uint64_t seed = 0;
@@ -59,11 +59,11 @@ struct SplitResult {
     std::vector<SplitPart> parts;
     std::size_t units = 0;
     std::size_t groups = 0;
-    SplitGroup largest;                    // most units (ties: most slices, then first)
-    std::size_t excluded = 0;              // kept slices below the floor, left out
-    std::size_t cross_split_pairs = 0;     // similar datalist pairs in different splits: 0
-    std::vector<SplitGroup> leaky;         // groups of more than one patient
-    std::size_t patient_split_pairs = 0;   // cross-split pairs of a plain per-patient split
+    SplitGroup largest;                   // most units (ties: most slices, then first)
+    std::size_t excluded = 0;             // kept slices below the floor, left out
+    std::size_t cross_split_pairs = 0;    // similar datalist pairs in different splits: 0
+    std::vector<SplitGroup> leaky;        // groups of more than one patient
+    std::size_t patient_split_pairs = 0;  // cross-split pairs of a plain per-patient split
 };
 
 // Reads RUN (UsageError when it is not a finished, unsharded run, when its metric cannot

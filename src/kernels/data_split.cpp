@@ -68,8 +68,7 @@ void similar_pairs(const std::vector<SplitItem>& items, const Metric& metric, do
             const std::size_t i = first + q;
             for (const std::uint32_t j : candidates[q]) {
                 if (j <= i || items[j].unit == items[i].unit) continue;
-                if (is_similar(sense, metric.compare(*features[i], *features[j]), threshold))
-                    similar[q].push_back(j);
+                if (is_similar(sense, metric.compare(*features[i], *features[j]), threshold)) similar[q].push_back(j);
             }
         });
         for (std::size_t q = 0; q < queries.size(); ++q)

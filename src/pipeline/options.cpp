@@ -253,15 +253,16 @@ CommandSpec compare_spec() {
 
 CommandSpec split_spec() {
     const SplitConfig d;
-    CommandSpec c{"split", "Deal a run's kept slices to training, validation and test with no similar slices across them",
-                  {}};
+    CommandSpec c{
+        "split", "Deal a run's kept slices to training, validation and test with no similar slices across them", {}};
     c.options = {
         positional("RUN", "run", "The output folder of a finished reduce or merge", 1),
         required(option("-o,--output", "output", ValueType::Text,
                         "SPLITS.json: the datalist (MONAI style); SPLITS.csv is written beside it")),
-        required(list(option("--fractions", "fractions", ValueType::Float,
-                             "Training,validation[,test] fractions of the kept slices, summing to 1 (e.g. 0.8,0.1,0.1)"),
-                      2, 3)),
+        required(
+            list(option("--fractions", "fractions", ValueType::Float,
+                        "Training,validation[,test] fractions of the kept slices, summing to 1 (e.g. 0.8,0.1,0.1)"),
+                 2, 3)),
         choice("--by", "by", {"patient", "study", "series", "volume"},
                "The unit kept whole: patient (as --scope patient groups them), DICOM study or series, or volume",
                split_unit_name(d.by)),

@@ -1,5 +1,5 @@
 // `lessmore split`: a finished run's kept slices dealt to training, validation and test
-// with no similar slices across them (docs/methods.md, section "Leak-free splits").
+// with no similar slices across them (docs/split.md).
 #include <lessmore/split.hpp>
 
 #include <lessmore/data_split.hpp>
@@ -110,8 +110,9 @@ std::string relative_to(const fs::path& target, const fs::path& base) {
 std::unique_ptr<Metric> split_metric(const SplitConfig& c, const RunParameters& p, SplitResult& r) {
     r.method = p.metric.method;
     if (r.method == "everyn") {
-        throw UsageError(c.run + ": made with --method everyn, which compares no slices; split needs a run made "
-                                 "with --method hash or deepnet");
+        throw UsageError(c.run +
+                         ": made with --method everyn, which compares no slices; split needs a run made "
+                         "with --method hash or deepnet");
     }
     const std::optional<double> t = c.threshold ? c.threshold : p.scope_threshold ? p.scope_threshold : p.threshold;
     if (!t) throw UsageError("--threshold: the run was made with --fraction and has no threshold; give one");
@@ -164,8 +165,8 @@ void read_slices(const SplitConfig& c, const RunParameters& p, const Metric& met
             if (!s.kept) continue;
             const auto& text = s.feature ? s.feature : s.description;
             if (!text) {
-                throw UsageError(c.run + ": the records keep no feature for volume '" + v.info.id + "' (a " +
-                                 r.method + " run made without --scope keeps none); reduce with --scope dataset");
+                throw UsageError(c.run + ": the records keep no feature for volume '" + v.info.id + "' (a " + r.method +
+                                 " run made without --scope keeps none); reduce with --scope dataset");
             }
             SplitSlice x;
             try {
@@ -200,14 +201,13 @@ SplitGroup group_info(const SplitData& d, const std::vector<std::size_t>& group_
     return out;
 }
 
-
 // Units tied into groups, and each group's split.
 struct Assignment {
-    std::vector<SplitItem> items;       // the slices that link (above the floor)
+    std::vector<SplitItem> items;         // the slices that link (above the floor)
     std::vector<std::size_t> item_slice;  // item -> index into SplitData::slices
-    std::vector<std::size_t> group_of;  // per unit
-    std::vector<std::size_t> slices;    // per group: its slices in the datalist
-    std::vector<std::size_t> split_of;  // per group
+    std::vector<std::size_t> group_of;    // per unit
+    std::vector<std::size_t> slices;      // per group: its slices in the datalist
+    std::vector<std::size_t> split_of;    // per group
 };
 
 // A threshold as run.json writes it: whole numbers (Hamming distances) without a fraction.
@@ -218,8 +218,7 @@ OrderedJson threshold_json(double v) {
 
 bool in_datalist(const SplitSlice& x) { return x.listed && !x.below; }
 
-Assignment assign(const SplitConfig& c, const SplitData& d, const Metric& metric, double threshold,
-                  ThreadPool& pool) {
+Assignment assign(const SplitConfig& c, const SplitData& d, const Metric& metric, double threshold, ThreadPool& pool) {
     Assignment a;
     for (std::size_t k = 0; k < d.slices.size(); ++k) {
         if (d.slices[k].below) continue;
@@ -292,7 +291,8 @@ OrderedJson summary_json(const SplitConfig& c, const SplitData& d, const Assignm
     j["fractions"] = c.fractions;
     j["seed"] = c.seed;
     for (const SplitPart& p : r.parts)
-        j["splits"][p.name] = {{"fraction", p.fraction}, {"units", p.units}, {"groups", p.groups}, {"slices", p.slices}};
+        j["splits"][p.name] = {
+            {"fraction", p.fraction}, {"units", p.units}, {"groups", p.groups}, {"slices", p.slices}};
     j["units"] = r.units;
     j["groups"] = r.groups;
     j["largest_group"] = group_json(r.largest);
@@ -390,8 +390,9 @@ SplitResult split_run(const SplitConfig& c, const CancelToken& cancel) {
     if (!run || !store.finished())
         throw UsageError(c.run + ": not a finished lessmore run (no manifest.json; run or --resume reduce first)");
     if (run->shard) {
-        throw UsageError(c.run + ": one shard of a sharded run; merge the shards first (lessmore merge) and split "
-                                 "the merged output");
+        throw UsageError(c.run +
+                         ": one shard of a sharded run; merge the shards first (lessmore merge) and split "
+                         "the merged output");
     }
     store.check_no_links();
     const RunParameters& p = run->parameters;
