@@ -10,6 +10,7 @@
 #include <lessmore/reduce.hpp>
 #include <lessmore/report.hpp>
 #include <lessmore/score.hpp>
+#include <lessmore/split.hpp>
 #include <lessmore/sweep.hpp>
 
 #include <cstddef>
@@ -98,6 +99,7 @@ InfoConfig info_config(const OptionValues& values);
 ReportConfig report_config(const OptionValues& values);
 MergeConfig merge_config(const OptionValues& values);
 CompareConfig compare_config(const OptionValues& values);
+SplitConfig split_config(const OptionValues& values);
 
 // Option text to typed values (each throws UsageError naming its option and the text).
 std::pair<int, int> parse_shard(const std::string& text);  // "I/N", 1 <= I <= N <= 100000

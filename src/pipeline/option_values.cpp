@@ -312,6 +312,32 @@ CompareConfig compare_config(const OptionValues& v) {
     return c;
 }
 
+SplitConfig split_config(const OptionValues& v) {
+    SplitConfig c;
+    c.run = v.text("run").value_or("");
+    c.output = v.text("output").value_or("");
+    c.fractions = v.numbers("fractions");
+    const std::string by = v.choice("by").value_or("patient");
+    c.by = by == "study"    ? SplitUnit::Study
+           : by == "series" ? SplitUnit::Series
+           : by == "volume" ? SplitUnit::Volume
+                            : SplitUnit::Patient;
+    if (const auto s = v.integer("seed")) c.seed = static_cast<std::uint64_t>(*s);
+    c.threshold = v.number("threshold");
+    if (const auto f = v.text("floor")) {
+        if (*f == "none") {
+            c.no_floor = true;
+        } else if (const auto x = finite_number(*f)) {
+            c.floor = *x;
+        } else {
+            throw UsageError("--floor: '" + *f + "' is not a threshold or none");
+        }
+    }
+    c.force = v.flag("force");
+    c.threads = int_or(v, "threads", c.threads);
+    return c;
+}
+
 // --- option text ------------------------------------------------------------------------
 
 std::pair<int, int> parse_shard(const std::string& text) {

@@ -256,6 +256,34 @@ CommandSpec compare_spec() {
     return c;
 }
 
+CommandSpec split_spec() {
+    const SplitConfig d;
+    CommandSpec c{
+        "split", "Deal a run's kept slices to training, validation and test with no similar slices across them", {}};
+    c.options = {
+        positional("RUN", "run", "The output folder of a finished reduce or merge", 1),
+        required(option("-o,--output", "output", ValueType::Text,
+                        "SPLITS.json: the datalist (MONAI style); SPLITS.csv is written beside it")),
+        required(
+            list(option("--fractions", "fractions", ValueType::Float,
+                        "Training,validation[,test] fractions of the kept slices, summing to 1 (e.g. 0.8,0.1,0.1)"),
+                 2, 3)),
+        choice("--by", "by", {"patient", "study", "series", "volume"},
+               "The unit kept whole: patient (as --scope patient groups them), DICOM study or series, or volume",
+               split_unit_name(d.by)),
+        option("--seed", "seed", ValueType::Uint, "Seed of the order groups of similar size are dealt in",
+               std::to_string(d.seed)),
+        option("-t,--threshold", "threshold", ValueType::Float,
+               "Slices this similar tie their units together (the run's metric; default: the run's --scope-threshold, "
+               "else --threshold)"),
+        option("--floor", "floor", ValueType::Text,
+               "Slices this similar to an empty slice tie nothing and are left out (default: --threshold; none: every "
+               "slice ties)"),
+        flag("--force", "force", "Replace existing output files"),
+        option("-j,--threads", "threads", ValueType::Int, "Threads (0: one per core)", "0")};
+    return c;
+}
+
 }  // namespace
 
 std::string OptionSpec::display_name() const {
@@ -270,8 +298,8 @@ const OptionSpec* CommandSpec::find(const std::string& key) const {
 }
 
 const std::vector<CommandSpec>& command_specs() {
-    static const std::vector<CommandSpec> specs = {reduce_spec(), info_spec(),   score_spec(),  merge_spec(),
-                                                   sweep_spec(),  report_spec(), compare_spec()};
+    static const std::vector<CommandSpec> specs = {reduce_spec(), info_spec(),   score_spec(),   merge_spec(),
+                                                   sweep_spec(),  report_spec(), compare_spec(), split_spec()};
     return specs;
 }
 
