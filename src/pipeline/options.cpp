@@ -145,7 +145,8 @@ CommandSpec reduce_spec() {
          option("--scope-threshold", "scope_threshold", ValueType::Float,
                 "The cross-volume pass's threshold (default: --threshold; needed with --fraction)"),
          option("--patient-depth", "patient_depth", ValueType::Int,
-                "--scope patient without a DICOM PatientID: group by this many folder levels of the volume id",
+                "Volumes without a DICOM PatientID: the patient (manifest, --scope patient) is this many folder levels "
+                "of the volume id",
                 std::to_string(d.patient_depth)),
          option("--duplicate-fraction", "duplicate_fraction", ValueType::Float,
                 "List a volume as a duplicate when this fraction of its kept slices matched one other volume",

@@ -186,6 +186,47 @@ TEST(CliOutState, MergeAndReportRefuseARecordThatFailsValidation) {
     }
 }
 
+// OUT's layout changed in 0.2.0 (docs/output.md, section "Versions"): an OUT an older (or
+// an unknown newer) version wrote is refused whole by --resume, merge and report, on one
+// line naming its run.json, before anything is written.
+TEST(CliOutState, AnOutOfAnotherLayoutIsRefused) {
+    test::TempDir dir;
+    const auto data = dataset(dir);
+    reduce_into(data, dir / "s1", {"--shard", "1/2"});
+    reduce_into(data, dir / "s2", {"--shard", "2/2"});
+    for (const char* written : {"0.1.0", "99.0.0", "x"}) {
+        const auto old = dir / "old";
+        test::fs::remove_all(old);
+        test::copy_tree(dir / "s1", old);
+        json run = test::read_json(old / ".lessmore" / "run.json");
+        run["version"] = written;
+        test::write_file(old / ".lessmore" / "run.json", run.dump(1));
+        const std::set<std::string> before = test::files_under(old);
+        const std::string where = (old / ".lessmore" / "run.json").string() + ": written by lessmore " + written;
+        std::vector<std::string> resume = {"reduce", data.string(), "-o", old.string(), "--resume", "--shard", "1/2"};
+        resume.insert(resume.end(), k_params.begin(), k_params.end());
+        for (const auto& args :
+             {resume,
+              std::vector<std::string>{"merge", old.string(), (dir / "s2").string(), "-o", (dir / "merged").string()},
+              std::vector<std::string>{"report", old.string()}}) {
+            const auto r = test::run_lessmore(args);
+            EXPECT_EQ(r.exit_code, 2) << args[0] << " " << written << ": " << r.err;
+            EXPECT_NE(r.err.find(where), std::string::npos) << args[0] << ": " << r.err;
+            EXPECT_NE(r.err.find(std::string(written) == "0.1.0" ? "older than this version's" : "use lessmore"),
+                      std::string::npos)
+                << r.err;
+            EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << "one line: " << r.err;
+            EXPECT_FALSE(test::fs::exists(dir / "merged"));
+            EXPECT_EQ(test::files_under(old), before) << args[0] << " changed the old OUT";
+        }
+        // --force replaces it.
+        std::vector<std::string> force = {"reduce", data.string(), "-o", old.string(), "--force"};
+        force.insert(force.end(), k_params.begin(), k_params.end());
+        const auto r = test::run_lessmore(force);
+        EXPECT_EQ(r.exit_code, 0) << r.err;
+    }
+}
+
 TEST(CliOutState, CompareChecksTheManifestsItReads) {
     test::TempDir dir;
     const auto data = dataset(dir);
