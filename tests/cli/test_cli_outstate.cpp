@@ -100,11 +100,11 @@ std::vector<Damage> damages() {
         {"absolute output", "field 'output'",
          [=](json& r, auto& v) { first_slice(volume(r), true)["output"] = (v / "secret.png").string(); }},
         {"output inside slices/ but another slice's", "field 'output'",
-         [=](json& r, auto) { first_slice(volume(r), true)["output"] = "slices/b.nii.gz/0.png"; }},
+         [=](json& r, auto) { first_slice(volume(r), true)["output"] = "slices/b.nii.gz.d/00.png"; }},
         {"output_npy climbing out", "field 'output_npy'",
          [=](json& r, auto) { first_slice(volume(r), true)["output_npy"] = "slices/../../victim/secret.png"; }},
         {"output for a removed slice", "field 'output'",
-         [=](json& r, auto) { first_slice(volume(r), false)["output"] = "slices/a.nii.gz/1.png"; }},
+         [=](json& r, auto) { first_slice(volume(r), false)["output"] = "slices/a.nii.gz.d/01.png"; }},
         {"slices out of order", "field 'index'", [=](json& r, auto) { volume(r)["slices"][1]["index"] = 7; }},
         {"kept count that does not add up", "field 'kept'", [=](json& r, auto) { volume(r)["kept"] = 29; }},
         {"match out of range", "field 'match'", [=](json& r, auto) { first_slice(volume(r), false)["match"] = 1000; }},
@@ -152,7 +152,7 @@ TEST(CliOutState, MergeAndReportRefuseARecordThatFailsValidation) {
     test::write_file(dir / "victim" / "secret.png", "secret");
     reduce_into(data, dir / "s1", {"--shard", "1/2"});
     reduce_into(data, dir / "s2", {"--shard", "2/2"});
-    const bool a_in_s1 = test::fs::exists(dir / "s1" / "slices" / "a.nii.gz");
+    const bool a_in_s1 = test::fs::exists(dir / "s1" / "slices" / "a.nii.gz.d");
     const auto holder = dir / (a_in_s1 ? "s1" : "s2"), other = dir / (a_in_s1 ? "s2" : "s1");
     for (const Damage& d : damages()) {
         const auto shard = dir / "damaged";
@@ -285,9 +285,9 @@ struct LinkCase {
     bool folder;
 };
 const std::vector<LinkCase> k_links = {
-    {".lessmore/records", true},      {".lessmore", true},       {"slices", true},
-    {"slices/a.nii.gz", true},        {"manifest.json", false},  {".lessmore/run.json", false},
-    {"slices/a.nii.gz/0.png", false}, {".lessmore/lock", false}, {".lessmore/merge.json", false},
+    {".lessmore/records", true},         {".lessmore", true},       {"slices", true},
+    {"slices/a.nii.gz.d", true},         {"manifest.json", false},  {".lessmore/run.json", false},
+    {"slices/a.nii.gz.d/00.png", false}, {".lessmore/lock", false}, {".lessmore/merge.json", false},
 };
 
 // `from` copied to `to` with `link.rel` replaced by a link into `outside`.
@@ -342,7 +342,7 @@ TEST(CliOutState, MergeReportAndCompareNeverFollowALinkInsideARunFolder) {
     test::write_file(dir / "outside" / "secret.png", "secret");
     reduce_into(data, dir / "s1", {"--shard", "1/2"});
     reduce_into(data, dir / "s2", {"--shard", "2/2"});
-    const bool a_in_s1 = test::fs::exists(dir / "s1" / "slices" / "a.nii.gz");
+    const bool a_in_s1 = test::fs::exists(dir / "s1" / "slices" / "a.nii.gz.d");
     const auto holder = dir / (a_in_s1 ? "s1" : "s2"), other = dir / (a_in_s1 ? "s2" : "s1");
     const auto merged = dir / "merged";
     ASSERT_EQ(test::run_lessmore({"merge", (dir / "s1").string(), (dir / "s2").string(), "-o", merged.string(), "-q"})
