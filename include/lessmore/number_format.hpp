@@ -15,7 +15,7 @@ double float32_decimal(double v);
 
 // v rounded to 15 significant digits (the most any decimal keeps through a double): a
 // value computed from decimal text (DICOM, NRRD, MetaImage) prints without the binary
-// noise of the arithmetic (3, not 2.999999999999986). -0 becomes 0; not finite values
+// noise of the arithmetic (3, not 2.9999999999999996). -0 becomes 0; not finite values
 // are returned unchanged.
 double decimal15(double v);
 
