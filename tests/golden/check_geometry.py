@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """The geometry lessmore states (docs/output.md, section "Geometry"), checked against
 independent readers: every slice of every volume is written (`-m everyn --every 1 --format
-npy`), and for DICOM, NIfTI, NRRD and MetaImage
+both`), and for DICOM, NIfTI, NRRD and MetaImage
 
 - the NPY of slice `index` equals the independent reader's slice, in the stated axes:
   DICOM: pydicom's `pixel_array` of the slice's file (with docs/preprocessing.md's -2000
@@ -15,6 +15,7 @@ npy`), and for DICOM, NIfTI, NRRD and MetaImage
   `space origin` / `space directions` and MetaImage's Offset / TransformMatrix /
   ElementSpacing, read from the header text here (no Debian package reads them), turned
   from RAS to LPS where the NRRD space says so;
+- the PNG has the NPY's shape and follows its values (min-max scaled, same axes);
 - a NIfTI-1 number is the shortest decimal of a float32 (540.2, not 540.2000122070312).
 
 Usage: check_geometry.py LESSMORE SOURCE_DIR. Exit 0 when every check passes; else
@@ -32,6 +33,7 @@ import tempfile
 import nibabel as nib
 import numpy as np
 import pydicom
+from PIL import Image
 
 LPS = np.diag([-1.0, -1.0, 1.0])
 failures = []
@@ -165,6 +167,15 @@ def dicom_slice(path):
 
 # ---- the checks ----------------------------------------------------------------------------
 
+def check_png(where, out, s, npy):
+    """The PNG is the same slice in the same axes: min-max scaled, so it follows the NPY."""
+    png = np.asarray(Image.open(out / s["output_png"]), dtype=np.float64)
+    if png.shape != npy.shape:
+        fail(where, f"PNG {png.shape} and NPY {npy.shape} differ in shape")
+    elif np.ptp(npy) > 0 and np.corrcoef(png.ravel(), npy.astype(np.float64).ravel())[0, 1] < 0.99:
+        fail(where, "the PNG is not the NPY's slice in the same axes")
+
+
 def check_volume(volume, out, kind, expected, data, float32=False):
     where = volume["id"]
     if not close(volume["spacing"], expected["spacing"]):
@@ -182,6 +193,7 @@ def check_volume(volume, out, kind, expected, data, float32=False):
         got = np.load(out / s["output_npy"])
         if got.shape != want.shape or not np.allclose(got.astype(np.float64), want.astype(np.float64), rtol=1e-6):
             fail(w, f"NPY {got.shape} is not the reader's slice {want.shape} in the stated axes")
+        check_png(w, out, s, got)
         if float32:
             for x in s["position"] + volume["orientation"] + volume["spacing"]:
                 if x != float(repr(np.float32(x))):
@@ -200,6 +212,7 @@ def check_dicom(volume, out, folder):
         got = np.load(out / s["output_npy"])
         if got.shape != values.shape or not np.array_equal(got.astype(np.float64), values):
             fail(w, f"NPY {got.shape} is not pydicom's pixel_array {values.shape} (rescaled)")
+        check_png(w, out, s, got)
     if volume["orientation"] != [float(x) for x in first.ImageOrientationPatient]:
         fail(where, f"orientation {volume['orientation']} != ImageOrientationPatient")
     if volume["spacing"][:2] != [float(first.PixelSpacing[1]), float(first.PixelSpacing[0])]:
@@ -219,7 +232,7 @@ def main():
         inputs = [str(p) for p in [data] + dicoms + niftis]
         out = tmp / "out"
         run = subprocess.run([lessmore, "reduce", *inputs, "-o", str(out), "-m", "everyn", "--every", "1",
-                              "--format", "npy", "-q"], capture_output=True, text=True)
+                              "--format", "both", "-q"], capture_output=True, text=True)
         if run.returncode != 0:
             print(f"lessmore exited {run.returncode}: {run.stderr}")
             return 1
