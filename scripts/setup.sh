@@ -21,8 +21,10 @@ packages=(build-essential cmake pkg-config
 # The browser test of the HTML report needs a real browser; the cluster tests (docs/clusters.md)
 # a real SLURM, GNU parallel and a YAML parser; CI's format check clang-format; the fuzz
 # tests clang and its libFuzzer runtime (tests/fuzz; --no-install-recommends leaves
-# libclang-rt-14-dev out, so it is named).
-[ "$mode" = test ] && packages+=(chromium slurm-wlm munge parallel python3-yaml clang-format clang-14 libclang-rt-14-dev)
+# libclang-rt-14-dev out, so it is named); the manifest and geometry checks
+# (docs/output.md) jsonschema, pandas, pydicom, nibabel, numpy and Pillow.
+[ "$mode" = test ] && packages+=(chromium slurm-wlm munge parallel python3-yaml clang-format clang-14 libclang-rt-14-dev
+                                 python3-jsonschema python3-pandas python3-pydicom python3-nibabel python3-numpy python3-pil)
 
 missing=()
 for p in "${packages[@]}"; do

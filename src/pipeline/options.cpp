@@ -145,7 +145,8 @@ CommandSpec reduce_spec() {
          option("--scope-threshold", "scope_threshold", ValueType::Float,
                 "The cross-volume pass's threshold (default: --threshold; needed with --fraction)"),
          option("--patient-depth", "patient_depth", ValueType::Int,
-                "--scope patient without a DICOM PatientID: group by this many folder levels of the volume id",
+                "Volumes without a DICOM PatientID: the patient (manifest, --scope patient) is this many folder levels "
+                "of the volume id",
                 std::to_string(d.patient_depth)),
          option("--duplicate-fraction", "duplicate_fraction", ValueType::Float,
                 "List a volume as a duplicate when this fraction of its kept slices matched one other volume",
@@ -157,7 +158,8 @@ CommandSpec reduce_spec() {
                 "--intensity gives the decision; NPY: the values as read), minmax (PNG per slice), window:C,W "
                 "(PNG 8-bit, NPY float32 0..1) or hu (PNG 16-bit: value - png_offset; NPY as read)",
                 d.export_values.to_string()),
-         flag("--flat", "flat", "All kept slices in one folder: slices/<id with / as +>_<index>.png"),
+         flag("--flat", "flat",
+              "All kept slices in one folder: slices/<id with / as %2F>_<index>.png (docs/output.md)"),
          flag("--force", "force", "Allow a non-empty output folder (its previous manifest and slices are replaced)"),
          flag("--resume", "resume",
               "Continue an interrupted run in OUT (same parameters): finished volumes are skipped"),

@@ -219,7 +219,8 @@ void VolumeReducer::write_slices(const std::vector<std::size_t>& kept, const Sli
     const std::string& id = record.info.id;
     // The folder is made and opened once, before the parallel writes; the files are
     // created relative to it, never through a link (docs/output.md, section "OUT's own state").
-    const std::string first = OutputStore::slice_path(id, 0, "png", m_config.flat);
+    const std::size_t count = record.slices.size();
+    const std::string first = OutputStore::slice_path(id, 0, count, "png", m_config.flat);
     const auto out = Folder::open(m_out);
     if (!out) throw Error(path_text(m_out) + ": missing");
     const Folder folder = out->make(first.substr(0, first.rfind('/')));
@@ -232,12 +233,12 @@ void VolumeReducer::write_slices(const std::vector<std::size_t>& kept, const Sli
         SliceRecord& rec = record.slices[index];
         const SliceView view = slice(index);
         if (png) {
-            const std::string rel = OutputStore::slice_path(id, index, "png", m_config.flat);
+            const std::string rel = OutputStore::slice_path(id, index, count, "png", m_config.flat);
             write(rel, png_bytes(view, record));
             rec.output = rel;
         }
         if (npy) {
-            const std::string rel = OutputStore::slice_path(id, index, "npy", m_config.flat);
+            const std::string rel = OutputStore::slice_path(id, index, count, "npy", m_config.flat);
             write(rel, npy_bytes(view));
             if (png) {
                 rec.output_npy = rel;

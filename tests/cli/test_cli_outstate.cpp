@@ -100,11 +100,11 @@ std::vector<Damage> damages() {
         {"absolute output", "field 'output'",
          [=](json& r, auto& v) { first_slice(volume(r), true)["output"] = (v / "secret.png").string(); }},
         {"output inside slices/ but another slice's", "field 'output'",
-         [=](json& r, auto) { first_slice(volume(r), true)["output"] = "slices/b.nii.gz/0.png"; }},
+         [=](json& r, auto) { first_slice(volume(r), true)["output"] = "slices/b.nii.gz.d/00.png"; }},
         {"output_npy climbing out", "field 'output_npy'",
          [=](json& r, auto) { first_slice(volume(r), true)["output_npy"] = "slices/../../victim/secret.png"; }},
         {"output for a removed slice", "field 'output'",
-         [=](json& r, auto) { first_slice(volume(r), false)["output"] = "slices/a.nii.gz/1.png"; }},
+         [=](json& r, auto) { first_slice(volume(r), false)["output"] = "slices/a.nii.gz.d/01.png"; }},
         {"slices out of order", "field 'index'", [=](json& r, auto) { volume(r)["slices"][1]["index"] = 7; }},
         {"kept count that does not add up", "field 'kept'", [=](json& r, auto) { volume(r)["kept"] = 29; }},
         {"match out of range", "field 'match'", [=](json& r, auto) { first_slice(volume(r), false)["match"] = 1000; }},
@@ -152,7 +152,7 @@ TEST(CliOutState, MergeAndReportRefuseARecordThatFailsValidation) {
     test::write_file(dir / "victim" / "secret.png", "secret");
     reduce_into(data, dir / "s1", {"--shard", "1/2"});
     reduce_into(data, dir / "s2", {"--shard", "2/2"});
-    const bool a_in_s1 = test::fs::exists(dir / "s1" / "slices" / "a.nii.gz");
+    const bool a_in_s1 = test::fs::exists(dir / "s1" / "slices" / "a.nii.gz.d");
     const auto holder = dir / (a_in_s1 ? "s1" : "s2"), other = dir / (a_in_s1 ? "s2" : "s1");
     for (const Damage& d : damages()) {
         const auto shard = dir / "damaged";
@@ -183,6 +183,47 @@ TEST(CliOutState, MergeAndReportRefuseARecordThatFailsValidation) {
         EXPECT_NE(r.err.find(d.field), std::string::npos) << d.what << ": " << r.err;
         EXPECT_FALSE(test::fs::exists(shard / "report.html")) << d.what;
         expect_victim_untouched(dir / "victim");
+    }
+}
+
+// OUT's layout changed in 0.2.0 (docs/output.md, section "Versions"): an OUT an older (or
+// an unknown newer) version wrote is refused whole by --resume, merge and report, on one
+// line naming its run.json, before anything is written.
+TEST(CliOutState, AnOutOfAnotherLayoutIsRefused) {
+    test::TempDir dir;
+    const auto data = dataset(dir);
+    reduce_into(data, dir / "s1", {"--shard", "1/2"});
+    reduce_into(data, dir / "s2", {"--shard", "2/2"});
+    for (const char* written : {"0.1.0", "99.0.0", "x"}) {
+        const auto old = dir / "old";
+        test::fs::remove_all(old);
+        test::copy_tree(dir / "s1", old);
+        json run = test::read_json(old / ".lessmore" / "run.json");
+        run["version"] = written;
+        test::write_file(old / ".lessmore" / "run.json", run.dump(1));
+        const std::set<std::string> before = test::files_under(old);
+        const std::string where = (old / ".lessmore" / "run.json").string() + ": written by lessmore " + written;
+        std::vector<std::string> resume = {"reduce", data.string(), "-o", old.string(), "--resume", "--shard", "1/2"};
+        resume.insert(resume.end(), k_params.begin(), k_params.end());
+        for (const auto& args :
+             {resume,
+              std::vector<std::string>{"merge", old.string(), (dir / "s2").string(), "-o", (dir / "merged").string()},
+              std::vector<std::string>{"report", old.string()}}) {
+            const auto r = test::run_lessmore(args);
+            EXPECT_EQ(r.exit_code, 2) << args[0] << " " << written << ": " << r.err;
+            EXPECT_NE(r.err.find(where), std::string::npos) << args[0] << ": " << r.err;
+            EXPECT_NE(r.err.find(std::string(written) == "0.1.0" ? "older than this version's" : "use lessmore"),
+                      std::string::npos)
+                << r.err;
+            EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << "one line: " << r.err;
+            EXPECT_FALSE(test::fs::exists(dir / "merged"));
+            EXPECT_EQ(test::files_under(old), before) << args[0] << " changed the old OUT";
+        }
+        // --force replaces it.
+        std::vector<std::string> force = {"reduce", data.string(), "-o", old.string(), "--force"};
+        force.insert(force.end(), k_params.begin(), k_params.end());
+        const auto r = test::run_lessmore(force);
+        EXPECT_EQ(r.exit_code, 0) << r.err;
     }
 }
 
@@ -244,9 +285,9 @@ struct LinkCase {
     bool folder;
 };
 const std::vector<LinkCase> k_links = {
-    {".lessmore/records", true},      {".lessmore", true},       {"slices", true},
-    {"slices/a.nii.gz", true},        {"manifest.json", false},  {".lessmore/run.json", false},
-    {"slices/a.nii.gz/0.png", false}, {".lessmore/lock", false}, {".lessmore/merge.json", false},
+    {".lessmore/records", true},         {".lessmore", true},       {"slices", true},
+    {"slices/a.nii.gz.d", true},         {"manifest.json", false},  {".lessmore/run.json", false},
+    {"slices/a.nii.gz.d/00.png", false}, {".lessmore/lock", false}, {".lessmore/merge.json", false},
 };
 
 // `from` copied to `to` with `link.rel` replaced by a link into `outside`.
@@ -301,7 +342,7 @@ TEST(CliOutState, MergeReportAndCompareNeverFollowALinkInsideARunFolder) {
     test::write_file(dir / "outside" / "secret.png", "secret");
     reduce_into(data, dir / "s1", {"--shard", "1/2"});
     reduce_into(data, dir / "s2", {"--shard", "2/2"});
-    const bool a_in_s1 = test::fs::exists(dir / "s1" / "slices" / "a.nii.gz");
+    const bool a_in_s1 = test::fs::exists(dir / "s1" / "slices" / "a.nii.gz.d");
     const auto holder = dir / (a_in_s1 ? "s1" : "s2"), other = dir / (a_in_s1 ? "s2" : "s1");
     const auto merged = dir / "merged";
     ASSERT_EQ(test::run_lessmore({"merge", (dir / "s1").string(), (dir / "s2").string(), "-o", merged.string(), "-q"})
