@@ -22,10 +22,12 @@ packages=(build-essential cmake pkg-config
 # The browser test of the HTML report needs a real browser; the cluster tests (docs/clusters.md)
 # a real SLURM, GNU parallel and a YAML parser; CI's format check clang-format; the fuzz
 # tests clang and its libFuzzer runtime (tests/fuzz; --no-install-recommends leaves
-# libclang-rt-14-dev out, so it is named); the model tests (docs/models.md) Debian's torch,
-# which exports the models they run.
+# libclang-rt-14-dev out, so it is named); the manifest and geometry checks
+# (docs/output.md) jsonschema, pandas, pydicom, nibabel, numpy and Pillow; the model tests
+# (docs/models.md) Debian's torch, which exports the models they run.
 [ "$mode" = test ] && packages+=(chromium slurm-wlm munge parallel python3-yaml clang-format clang-14 libclang-rt-14-dev
-                                 python3-torch python3-torchvision python3-nibabel python3-pil python3-numpy)
+                                 python3-jsonschema python3-pandas python3-pydicom python3-nibabel python3-numpy python3-pil
+                                 python3-torch python3-torchvision)
 
 missing=()
 for p in "${packages[@]}"; do

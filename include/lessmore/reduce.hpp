@@ -40,6 +40,7 @@ struct ReduceConfig {
     bool include_localizers = false;  // DICOM scouts (ImageType LOCALIZER); skipped by default
     IntensityMapping intensity;
     OutputFormat format = OutputFormat::Png;
+    ExportValues export_values;  // what the written slices hold; never changes a decision
     bool flat = false;
     Scope scope = Scope::Volume;
     std::optional<double> scope_threshold;  // the cross-volume pass's threshold; default --threshold

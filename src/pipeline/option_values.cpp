@@ -247,6 +247,7 @@ ReduceConfig reduce_config(const OptionValues& v) {
                : format == "both" ? OutputFormat::Both
                : format == "none" ? OutputFormat::None
                                   : OutputFormat::Png;
+    if (const auto t = v.text("export_values")) c.export_values = parse_export_values(*t);
     c.flat = v.flag("flat");
     c.force = v.flag("force");
     c.resume = v.flag("resume");
@@ -319,6 +320,32 @@ CompareConfig compare_config(const OptionValues& v) {
     c.a = v.text("a").value_or("");
     c.b = v.text("b").value_or("");
     c.max_changed = v.number("max_changed");
+    return c;
+}
+
+SplitConfig split_config(const OptionValues& v) {
+    SplitConfig c;
+    c.run = v.text("run").value_or("");
+    c.output = v.text("output").value_or("");
+    c.fractions = v.numbers("fractions");
+    const std::string by = v.choice("by").value_or("patient");
+    c.by = by == "study"    ? SplitUnit::Study
+           : by == "series" ? SplitUnit::Series
+           : by == "volume" ? SplitUnit::Volume
+                            : SplitUnit::Patient;
+    if (const auto s = v.integer("seed")) c.seed = static_cast<std::uint64_t>(*s);
+    c.threshold = v.number("threshold");
+    if (const auto f = v.text("floor")) {
+        if (*f == "none") {
+            c.no_floor = true;
+        } else if (const auto x = finite_number(*f)) {
+            c.floor = *x;
+        } else {
+            throw UsageError("--floor: '" + *f + "' is not a threshold or none");
+        }
+    }
+    c.force = v.flag("force");
+    c.threads = int_or(v, "threads", c.threads);
     return c;
 }
 
@@ -399,6 +426,15 @@ IntensityMapping parse_intensity(const std::string& text) {
         throw UsageError("--intensity: '" + text + "' is not window:CENTER,WIDTH (e.g. window:40,400)");
     }
     throw UsageError("--intensity: unknown mapping '" + text + "' (use minmax, window:C,W or none)");
+}
+
+ExportValues parse_export_values(const std::string& text) {
+    if (const auto e = ExportValues::from_string(text)) return *e;
+    if (text.rfind("window:", 0) == 0) {
+        throw UsageError("--export-values: '" + text +
+                         "' is not window:CENTER,WIDTH with WIDTH > 0 (e.g. window:40,400)");
+    }
+    throw UsageError("--export-values: unknown mode '" + text + "' (use intensity, minmax, window:C,W or hu)");
 }
 
 }  // namespace lessmore

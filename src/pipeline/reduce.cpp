@@ -29,8 +29,6 @@ void check_scope_options(const ReduceConfig& c) {
     if (c.scope == Scope::Volume && c.scope_threshold)
         throw UsageError("--scope-threshold: only with --scope patient or dataset");
     if (c.patient_depth < 1) throw UsageError("--patient-depth: must be at least 1");
-    if (c.patient_depth != 1 && c.scope != Scope::Patient)
-        throw UsageError("--patient-depth: only with --scope patient");
     if (!(c.duplicate_fraction > 0.0 && c.duplicate_fraction <= 1.0)) {
         throw UsageError("--duplicate-fraction: must be greater than 0 and at most 1 (got " +
                          format_number(c.duplicate_fraction) + ")");
@@ -52,6 +50,8 @@ std::unique_ptr<Metric> validate(const ReduceConfig& c) {
         throw UsageError("--shard: I/N needs 1 <= I <= N");
     }
     if (c.flat && c.format == OutputFormat::None) throw UsageError("--flat: nothing is written with --format none");
+    if (c.export_values.kind != ExportValues::Kind::Intensity && c.format == OutputFormat::None)
+        throw UsageError("--export-values: nothing is written with --format none");
     check_scope_options(c);
     if (method == "everyn") {
         if (c.scope != Scope::Volume) {
@@ -217,7 +217,7 @@ Todo sources_to_do(const WalkPlan& plan, const OutputStore& store, bool resume, 
         if (record && record->done() && record->fingerprint == fingerprints[k]) {
             std::size_t slices = 0;
             for (const VolumeRecord& v : record->volumes) slices += v.slices.size();
-            progress.source_skipped(s.id, slices);
+            progress.source_skipped(s.id, record->volumes.size(), slices);
             continue;
         }
         if (record) {
@@ -327,8 +327,9 @@ ReduceResult reduce(const ReduceConfig& config, ProgressSink& progress, const Ca
         scope = scope_pass(store, ids, run.parameters, pool, cancel, metric.get());
         remove_scope_outputs(store, scope);
     }
-    store.write_manifests(header, ids, plan.errors, result, &scope, plan.skipped);
-    progress.finished(result.summary.volumes, result.summary.slices, result.summary.kept, result.summary.seconds);
+    store.write_manifests(header, run.parameters, ids, plan.errors, result, &scope, plan.skipped);
+    progress.finished(result.summary.volumes, result.summary.slices, result.summary.kept, result.summary.failed,
+                      result.summary.seconds);
     return result;
 }
 

@@ -233,7 +233,8 @@ void VolumeReducer::write_slices(const std::vector<std::size_t>& kept, const Sli
     const std::string& id = record.info.id;
     // The folder is made and opened once, before the parallel writes; the files are
     // created relative to it, never through a link (docs/output.md, section "OUT's own state").
-    const std::string first = OutputStore::slice_path(id, 0, "png", m_config.flat);
+    const std::size_t count = record.slices.size();
+    const std::string first = OutputStore::slice_path(id, 0, count, "png", m_config.flat);
     const auto out = Folder::open(m_out);
     if (!out) throw Error(path_text(m_out) + ": missing");
     const Folder folder = out->make(first.substr(0, first.rfind('/')));
@@ -246,13 +247,13 @@ void VolumeReducer::write_slices(const std::vector<std::size_t>& kept, const Sli
         SliceRecord& rec = record.slices[index];
         const SliceView view = slice(index);
         if (png) {
-            const std::string rel = OutputStore::slice_path(id, index, "png", m_config.flat);
-            write(rel, encode_png(to_8bit(view, m_config.intensity)));
+            const std::string rel = OutputStore::slice_path(id, index, count, "png", m_config.flat);
+            write(rel, png_bytes(view, record));
             rec.output = rel;
         }
         if (npy) {
-            const std::string rel = OutputStore::slice_path(id, index, "npy", m_config.flat);
-            write(rel, encode_npy(view));
+            const std::string rel = OutputStore::slice_path(id, index, count, "npy", m_config.flat);
+            write(rel, npy_bytes(view));
             if (png) {
                 rec.output_npy = rel;
             } else {
@@ -262,9 +263,42 @@ void VolumeReducer::write_slices(const std::vector<std::size_t>& kept, const Sli
     });
 }
 
-VolumeRecord VolumeReducer::new_record(const VolumeInfo& info) {
+// What --export-values puts in the files (docs/output.md, section "Slice values
+// (--export-values)"); the decision's image is made apart from these, from --intensity.
+std::string VolumeReducer::png_bytes(const SliceView& view, const VolumeRecord& record) const {
+    const ExportValues& e = m_config.export_values;
+    switch (e.kind) {
+    case ExportValues::Kind::Intensity:
+        return encode_png(to_8bit(view, m_config.intensity));
+    case ExportValues::Kind::MinMax:
+        return encode_png(to_8bit(view, IntensityMapping{}));
+    case ExportValues::Kind::Window:
+        return encode_png(to_8bit(view, e.window_mapping()));
+    case ExportValues::Kind::Hu: {
+        std::vector<std::uint16_t> pixels;
+        to_16bit(view, *record.png_offset, pixels);
+        return encode_png16(pixels, view.width, view.height);
+    }
+    }
+    throw std::logic_error("png_bytes: unknown export mode");
+}
+
+std::string VolumeReducer::npy_bytes(const SliceView& view) const {
+    const ExportValues& e = m_config.export_values;
+    if (e.kind != ExportValues::Kind::Window) return encode_npy(view);
+    std::vector<float> unit;
+    to_unit_window(view, e.center, e.width, unit);
+    return encode_npy(SliceView{unit.data(), VoxelType::Float32, view.width, view.height});
+}
+
+VolumeRecord VolumeReducer::new_record(const VolumeInfo& info) const {
     VolumeRecord record;
     record.info = info;
+    // Decided from the header before any slice is read or written, so every 16-bit PNG of
+    // the volume shares it, and a volume PNG cannot hold fails before it writes anything.
+    const OutputFormat f = m_config.format;
+    if (m_config.export_values.kind == ExportValues::Kind::Hu && (f == OutputFormat::Png || f == OutputFormat::Both))
+        record.png_offset = png16_offset(info);
     record.slices.resize(info.slice_count());
     for (std::size_t i = 0; i < record.slices.size(); ++i) {
         record.slices[i].index = i;

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <string>
 
 namespace lessmore {
 
@@ -50,7 +51,11 @@ private:
                             const std::function<void(std::size_t)>& ensure,
                             const std::function<void(std::size_t)>& on_kept, ThreadPool& pool,
                             const CancelToken& cancel) const;
-    static VolumeRecord new_record(const VolumeInfo& info);
+    // The volume's record before any slice is decided; throws InputError when the export
+    // cannot hold the volume (--export-values hu: a float volume, a range wider than 16 bits).
+    VolumeRecord new_record(const VolumeInfo& info) const;
+    std::string png_bytes(const SliceView& view, const VolumeRecord& record) const;  // per --export-values
+    std::string npy_bytes(const SliceView& view) const;
     static void apply(const PruneResult& pruned, VolumeRecord& record);
     // The slice's manifest text and, for a cross-volume pass, its feature for the record.
     // With --save-features, its values go into saved[slice.index].
