@@ -262,8 +262,8 @@ TEST(CliExport, DecisionsNeverDependOnExportValues) {
                 // The per-slice metric text (HASH's digest) is the same too.
                 for (std::size_t v = 0; v < ref.manifest["volumes"].size(); ++v)
                     for (std::size_t s = 0; s < ref.manifest["volumes"][v]["slices"].size(); ++s)
-                        EXPECT_EQ(r.manifest["volumes"][v]["slices"][s].value("hash", ""),
-                                  ref.manifest["volumes"][v]["slices"][s].value("hash", ""));
+                        EXPECT_EQ(r.manifest["volumes"][v]["slices"][s]["hash"],
+                                  ref.manifest["volumes"][v]["slices"][s]["hash"]);
             }
         }
     }

@@ -98,7 +98,7 @@ TEST(CliReduce, BundledSampleManifestAndOutputs) {
     EXPECT_EQ(lines[0],
               "volume,index,file,z,kept,match,match_volume,score,hash,output,output_npy,output_png,source,format,"
               "patient,study,series,dtype,position_x,position_y,position_z,row_cosine_x,row_cosine_y,row_cosine_z,"
-              "column_cosine_x,column_cosine_y,column_cosine_z,column_spacing,row_spacing,slice_spacing");
+              "column_cosine_x,column_cosine_y,column_cosine_z,column_spacing,row_spacing,slice_spacing,png_offset");
     std::size_t csv_kept = 0;
     for (std::size_t i = 1; i < lines.size(); ++i) csv_kept += lines[i].find(",true,") != std::string::npos;
     EXPECT_EQ(csv_kept, kept);

@@ -199,7 +199,7 @@ TEST(OutputStore, ManifestsAreStreamedFromTheRecords) {
     EXPECT_EQ(csv.substr(0, csv.find('\n') + 1), manifest_csv_header());
     // Every row complete: the volume's fields repeated, floats with a point, none empty.
     EXPECT_NE(csv.find("\nb,0,,0.0,true,,,,,slices/b/0.png,,slices/b/0.png,in/b,nifti,folder:b,,,int16,-10.5,20.0,"
-                       "0.0,1.0,0.0,0.0,0.0,1.0,0.0,0.5,0.75,1.0\n"),
+                       "0.0,1.0,0.0,0.0,0.0,1.0,0.0,0.5,0.75,1.0,\n"),
               std::string::npos)
         << csv;
     EXPECT_NE(csv.find("\nb,1,,1.0,false,0,,,,,,,in/b,nifti,folder:b,,,int16,-10.5,20.0,1.0,"), std::string::npos)

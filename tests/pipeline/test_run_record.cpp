@@ -226,18 +226,18 @@ TEST(RunRecord, CsvRowsRepeatTheVolumeAndTypeTheirNumbers) {
     EXPECT_EQ(manifest_csv_header(),
               "volume,index,file,z,kept,match,match_volume,score,hash,output,output_npy,output_png,source,format,"
               "patient,study,series,dtype,position_x,position_y,position_z,row_cosine_x,row_cosine_y,row_cosine_z,"
-              "column_cosine_x,column_cosine_y,column_cosine_z,column_spacing,row_spacing,slice_spacing\n");
+              "column_cosine_x,column_cosine_y,column_cosine_z,column_spacing,row_spacing,slice_spacing,png_offset\n");
     const OrderedJson m = to_json(source_record().volumes[0], RecordView::Manifest, 1);
     const std::string rows = manifest_csv_rows(m);
     EXPECT_EQ(rows,
               "patients/p1#2,0,I0,0.0,true,,,,00ff00ff00ff00ff,slices/patients/p1@2/0.png,slices/patients/p1@2/0.npy,"
               "slices/patients/p1@2/0.png,in/patients/p1,dicom,folder:patients,,,uint16,-120.5,33.25,0.0,"
-              "1.0,0.0,0.0,0.0,0.9961947,-0.0871557,0.5,0.5,2.5\n"
+              "1.0,0.0,0.0,0.0,0.9961947,-0.0871557,0.5,0.5,2.5,\n"
               "patients/p1#2,1,I1,,false,0,,3,00ff00ff00ff00ff,,,,in/patients/p1,dicom,folder:patients,,,uint16,"
-              "-120.5,33.25,0.0,1.0,0.0,0.0,0.0,0.9961947,-0.0871557,0.5,0.5,2.5\n"
+              "-120.5,33.25,0.0,1.0,0.0,0.0,0.0,0.9961947,-0.0871557,0.5,0.5,2.5,\n"
               "patients/p1#2,2,I2,-24.5,true,,,,00ff00ff00ff00ff,slices/patients/p1@2/2.png,slices/patients/p1@2/2.npy,"
               "slices/patients/p1@2/2.png,in/patients/p1,dicom,folder:patients,,,uint16,-120.5,33.25,-24.5,"
-              "1.0,0.0,0.0,0.0,0.9961947,-0.0871557,0.5,0.5,2.5\n");
+              "1.0,0.0,0.0,0.0,0.9961947,-0.0871557,0.5,0.5,2.5,\n");
 }
 
 // Names under slices/ (docs/output.md, section "Slice file names").
