@@ -50,6 +50,9 @@ struct ReduceConfig {
     std::optional<std::pair<int, int>> shard;  // (I, N): this run does the I-th of N parts of the volumes
     std::uint64_t max_memory = 0;              // bytes of raw voxels in flight; 0: no cap (threads bound it)
     int threads = 0;                           // 0: one per core
+    // The program started as decoder worker (include/lessmore/decoder_pool.hpp): this one,
+    // or for a library inside another program (Python), a helper that serves as one.
+    std::string decoder_program = "/proc/self/exe";
     std::vector<std::string> command_line;     // recorded in the manifest
 
     // The strategy auto resolves to: leader with a threshold, pairs with a fraction.

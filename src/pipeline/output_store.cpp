@@ -108,6 +108,12 @@ const std::string& checked(const std::string& rel) {
 
 }  // namespace
 
+OrderedJson manifest_volume_json(VolumeRecord v, const ScopeOutcome& scope) {
+    if (!scope.applied) return to_json(v);
+    apply_scope(scope, v);
+    return with_group(to_json(v), scope.groups);
+}
+
 OutputStore::OutputStore(fs::path root) : m_root(std::move(root)) {}
 
 std::optional<Folder> OutputStore::folder() const { return Folder::open(m_root); }

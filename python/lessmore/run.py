@@ -1,0 +1,112 @@
+"""A finished run as data: lessmore.Run(OUT). The engine reads OUT's typed records (the
+reader merge, report and compare use) and gives the run as manifest.json would show it;
+the DataFrames are built from whatever fields the records have, so a field the engine adds
+is a column here without a change in Python."""
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from . import _lessmore as _ext
+from ._api import _engine
+from ._values import read_slice
+
+_AXES = ("x", "y", "z")
+
+
+def _column(values):
+    """A column with the dtype its values call for: bool, int64 (Int64 with gaps), float64
+    (NaN for gaps), else object (text, None for gaps)."""
+    import pandas as pd
+    present = [v for v in values if v is not None]
+    if present and all(isinstance(v, bool) for v in present):
+        return pd.array(values, dtype="boolean" if len(present) < len(values) else "bool")
+    if present and all(isinstance(v, int) and not isinstance(v, bool) for v in present):
+        return pd.array(values, dtype="Int64" if len(present) < len(values) else "int64")
+    if present and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in present):
+        return np.array([np.nan if v is None else float(v) for v in values], dtype=np.float64)
+    return pd.array(values, dtype=object)
+
+
+def _frame(rows):
+    """Rows (dicts) to a DataFrame, columns in first-seen order; a list of 3 values becomes
+    three columns <key>_x/_y/_z (size, spacing), other lists <key>_0, <key>_1, ..."""
+    import pandas as pd
+    flat = []
+    for row in rows:
+        out = {}
+        for k, v in row.items():
+            if isinstance(v, list) and all(not isinstance(x, (list, dict)) for x in v):
+                names = _AXES if len(v) == 3 else range(len(v))
+                for n, x in zip(names, v):
+                    out[f"{k}_{n}"] = x
+            else:
+                out[k] = v
+        flat.append(out)
+    columns = []
+    for row in flat:
+        for k in row:
+            if k not in columns:
+                columns.append(k)
+    return pd.DataFrame({k: _column([r.get(k) for r in flat]) for k in columns}, columns=columns)
+
+
+class Run:
+    """A finished run in OUT: `.volumes` (one row per volume) and `.slices` (one row per
+    slice, kept or not, `volume` its volume's id) as DataFrames, `.parameters`, `.errors`,
+    `.skipped`, `.duplicates`; `load(row)` reads a kept slice's written file."""
+
+    def __init__(self, out, threads=0):
+        self.path = Path(os.fspath(out))
+        data = json.loads(_engine("report", _ext.run_json, os.fspath(out), int(threads)))
+        self.version = data.get("version")
+        self.parameters = data["parameters"]
+        self.errors = data["errors"]
+        self.skipped = data["skipped"]
+        self.duplicates = data["duplicates"]
+        volumes, slices = [], []
+        for v in data["volumes"]:
+            volumes.append({k: x for k, x in v.items() if k != "slices"})
+            for s in v["slices"]:
+                slices.append({"volume": v["id"], **s})
+        self.volumes = _frame(volumes)
+        self.slices = _frame(slices)
+        if self.slices.empty:
+            self.slices = _frame([]).reindex(columns=["volume", "index", "kept", "output"])
+
+    @property
+    def kept(self):
+        """The kept slices' rows."""
+        return self.slices[self.slices["kept"].astype(bool)]
+
+    def file_of(self, row):
+        """The file a kept slice was written to: its NPY when the run wrote one (exact
+        voxel values), else its PNG; None when nothing was written for it."""
+        row = self._row(row)
+        npy = row.get("output_npy")
+        out = npy if isinstance(npy, str) else row.get("output")
+        return None if not isinstance(out, str) else self.path / out
+
+    def load(self, row, values="stored"):
+        """A kept slice's array from the file the run wrote (file_of): "stored" as written
+        (PNG uint8, NPY the voxel dtype), "hu" (NPY values as float32), "window:C,W" and
+        "minmax" (NPY values to [0, 1]). `row`: a row of .slices or its position there."""
+        path = self.file_of(row)
+        if path is None:
+            r = self._row(row)
+            raise ValueError(f"row: slice {r.get('index')} of {r.get('volume')} has no written file (removed, "
+                             f"or the run used format='none')")
+        return read_slice(path, values)
+
+    def _row(self, row):
+        if isinstance(row, (int, np.integer)):
+            return self.slices.iloc[int(row)].to_dict()
+        return dict(row)
+
+    def __len__(self):
+        return len(self.slices)
+
+    def __repr__(self):
+        kept = int(self.slices["kept"].sum()) if len(self.slices) else 0
+        return f"<lessmore Run {str(self.path)!r}: {len(self.volumes)} volumes, {kept} of {len(self.slices)} slices kept>"

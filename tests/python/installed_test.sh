@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The package as `bash scripts/setup.sh test` installs it (pip into BUILD/venv): importable
+# from the venv, from its site-packages (not the source tree), and working. Skipped (77)
+# when no venv was made (a plain cmake build).
+set -euo pipefail
+build="$1"
+venv="$build/venv"
+[ -x "$venv/bin/python" ] || { echo "no $venv (made by scripts/setup.sh test)"; exit 77; }
+cd /
+env -u PYTHONPATH "$venv/bin/python" - <<'PY'
+import numpy as np
+import lessmore
+assert "site-packages" in lessmore.__file__, lessmore.__file__
+v = np.zeros((3, 16, 16), dtype=np.int16)
+v[1, 4:8, 4:8] = 100
+r = lessmore.reduce_array(v, threshold=0)
+assert r.mask.tolist() == [True, True, False], r.mask
+print("installed lessmore", lessmore.__version__, "at", lessmore.__file__)
+PY
