@@ -13,13 +13,18 @@ from ._api import _engine
 from ._values import read_slice
 
 _AXES = ("x", "y", "z")
+# Real-valued fields the manifest may write without a fraction (a Hamming distance as a
+# score, a whole position or spacing): float64 whatever the values look like.
+_REAL = {"score", "z", "seconds", "spacing_x", "spacing_y", "spacing_z", "fraction"}
 
 
-def _column(values):
+def _column(values, real=False):
     """A column with the dtype its values call for: bool, int64 (Int64 with gaps), float64
     (NaN for gaps), else object (text, None for gaps)."""
     import pandas as pd
     present = [v for v in values if v is not None]
+    if real and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in present):
+        return np.array([np.nan if v is None else float(v) for v in values], dtype=np.float64)
     if present and all(isinstance(v, bool) for v in present):
         return pd.array(values, dtype="boolean" if len(present) < len(values) else "bool")
     if present and all(isinstance(v, int) and not isinstance(v, bool) for v in present):
@@ -49,7 +54,7 @@ def _frame(rows):
         for k in row:
             if k not in columns:
                 columns.append(k)
-    return pd.DataFrame({k: _column([r.get(k) for r in flat]) for k in columns}, columns=columns)
+    return pd.DataFrame({k: _column([r.get(k) for r in flat], k in _REAL) for k in columns}, columns=columns)
 
 
 class Run:

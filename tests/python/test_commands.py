@@ -16,7 +16,7 @@ def test_info_equals_the_cli(sample):
 def test_sweep_equals_the_cli(sample):
     r = lessmore.sweep(sample, thresholds=[2, 6, 10])
     assert r.data == json.loads(cli("sweep", sample, "--thresholds", "2,6,10", "--json").stdout)
-    assert [row["threshold"] for row in r.rows] == [2, 6, 10]
+    assert [row["threshold"] for row in r.thresholds] == [2, 6, 10] and r.method == "hash"
 
 
 def test_compare_equals_the_cli(sample, tmp_path):
