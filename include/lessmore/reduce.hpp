@@ -53,7 +53,7 @@ struct ReduceConfig {
     // The program started as decoder worker (include/lessmore/decoder_pool.hpp): this one,
     // or for a library inside another program (Python), a helper that serves as one.
     std::string decoder_program = "/proc/self/exe";
-    std::vector<std::string> command_line;     // recorded in the manifest
+    std::vector<std::string> command_line;  // recorded in the manifest
 
     // The strategy auto resolves to: leader with a threshold, pairs with a fraction.
     Strategy resolved_strategy() const;

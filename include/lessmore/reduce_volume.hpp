@@ -16,8 +16,8 @@ namespace lessmore {
 
 struct SliceDecision {
     bool kept = true;
-    std::optional<std::size_t> match;  // the kept slice a removed slice stands for
-    std::optional<double> score;       // the score of that match
+    std::optional<std::size_t> match;        // the kept slice a removed slice stands for
+    std::optional<double> score;             // the score of that match
     std::optional<std::string> description;  // the metric's per-slice text (HASH: the hex digest)
 };
 

@@ -25,7 +25,8 @@ std::string text_of(const std::string& key, const py::handle& v) {
     // NumPy scalars (np.float32(6), np.int64(3)): by their Python value.
     if (py::hasattr(v, "item") && py::hasattr(v, "dtype")) {
         const py::object item = v.attr("item")();
-        if (py::isinstance<py::int_>(item) || py::isinstance<py::float_>(item)) return py::str(item).cast<std::string>();
+        if (py::isinstance<py::int_>(item) || py::isinstance<py::float_>(item))
+            return py::str(item).cast<std::string>();
     }
     throw py::type_error(key + ": expected a number or text, got " +
                          py::str(py::type::handle_of(v).attr("__name__")).cast<std::string>());

@@ -96,8 +96,7 @@ py::dict compare_py(const py::dict& kwargs) {
 
 std::string run_py(const std::string& out, int threads) {
     std::string text;
-    run_reporting([&](ProgressSink&, const CancelToken& cancel) { text = run_json(out, threads, cancel); },
-                  py::none());
+    run_reporting([&](ProgressSink&, const CancelToken& cancel) { text = run_json(out, threads, cancel); }, py::none());
     return text;
 }
 

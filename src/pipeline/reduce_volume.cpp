@@ -58,8 +58,7 @@ std::vector<std::string> describe_slices(const ReduceConfig& config, const Volum
     if (c.threads < 0) throw UsageError("--threads: must be 0 (all cores) or more");
     ThreadPool pool(c.threads);
     NullProgress quiet;
-    const auto features =
-        prepare_features(volume, 0, volume.slice_count(), *metric, c.intensity, pool, quiet, cancel);
+    const auto features = prepare_features(volume, 0, volume.slice_count(), *metric, c.intensity, pool, quiet, cancel);
     std::vector<std::string> out;
     out.reserve(features.size());
     for (const auto& f : features) out.push_back(metric->describe(*f).value_or(""));
