@@ -52,12 +52,13 @@ def main():
     for f in series.iterdir():
         f.read_bytes()  # page cache warm for both
     rows, ok = [], True
+    print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", file=sys.stderr)
 
     # a. reduce vs CLI
     def cli():
         shutil.rmtree(work / "cli", ignore_errors=True)
         subprocess.run([a.cli, "reduce", str(series), "-o", str(work / "cli"), "--threshold", "6", "-j",
-                        str(a.threads), "-q"], check=True)
+                        str(a.threads), "-q"], check=True, stdout=subprocess.DEVNULL)
 
     def py():
         shutil.rmtree(work / "py", ignore_errors=True)
@@ -118,6 +119,7 @@ def main():
     rows.append(("KeptSlices vs np.load Dataset", f"{len(files)} NPY slices 512x512, batch 32, 2 workers",
                  f"plain {r_plain:.0f}/s, KeptSlices {r_kept:.0f}/s ({100 * share:.0f}%)", ">= 90%"))
 
+    print(f"load average after: {os.getloadavg()[0]:.1f}", file=sys.stderr)
     print("| what | workload | measured | goal |\n|---|---|---|---|")
     for r in rows:
         print("| " + " | ".join(r) + " |")

@@ -20,7 +20,8 @@ def parse_values(values):
 
 
 def read_slice(path, values="stored"):
-    kind, center, width = parse_values(values)
+    """The file's array in `values` (text, or what parse_values made of it)."""
+    kind, center, width = values if isinstance(values, tuple) else parse_values(values)
     path = str(path)
     if path.endswith(".npy"):
         a = np.load(path, allow_pickle=False)

@@ -42,7 +42,7 @@ class KeptSlices(Dataset):
     volumes; `transform` is applied to the tensor; with_meta=True returns (tensor, dict)."""
 
     def __init__(self, run, split=None, values="stored", transform=None, with_meta=False):
-        parse_values(values)  # ValueError before any file is read
+        self._values = parse_values(values)  # ValueError before any file is read
         run = run if isinstance(run, Run) else Run(run)
         rows = run.kept
         if split is not None:
@@ -66,7 +66,7 @@ class KeptSlices(Dataset):
         return len(self.paths)
 
     def __getitem__(self, i):
-        a = read_slice(self.paths[i], self.values)
+        a = read_slice(self.paths[i], self._values)
         x = torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))[None]
         if self.transform is not None:
             x = self.transform(x)
