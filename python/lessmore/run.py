@@ -104,6 +104,15 @@ class Run:
                              f"or the run used format='none')")
         return read_slice(path, values)
 
+    def source_voxels(self, row):
+        """The slice's original voxels (Y x X, the voxel type the run read) and its geometry
+        (id, source, format, spacing, z, file, dtype), read again from the source: the run's
+        inputs are discovered again as `lessmore report` does (a path is never taken from a
+        record)."""
+        from ._api import _DECODER
+        r = self._row(row)
+        return _engine("report", _ext.source_slice, str(self.path), str(r["volume"]), int(r["index"]), _DECODER)
+
     def _row(self, row):
         if isinstance(row, (int, np.integer)):
             return self.slices.iloc[int(row)].to_dict()

@@ -100,6 +100,47 @@ std::string run_py(const std::string& out, int threads) {
     return text;
 }
 
+// One slice's source voxels: (array Y x X in the voxel type, geometry dict).
+py::tuple source_slice_py(const std::string& out, const std::string& id, std::size_t index,
+                          const std::string& decoder) {
+    std::optional<Volume> v;
+    run_reporting([&](ProgressSink&, const CancelToken& cancel) { v = source_slice(out, id, index, decoder, cancel); },
+                  py::none());
+    const VolumeInfo& info = v->info();
+    const SliceView s = v->slice(0);
+    const std::vector<py::ssize_t> shape{info.height, info.width};
+    py::array a;
+    switch (info.type) {
+    case VoxelType::UInt8:
+        a = py::array_t<std::uint8_t>(shape, static_cast<const std::uint8_t*>(s.data));
+        break;
+    case VoxelType::Int16:
+        a = py::array_t<std::int16_t>(shape, static_cast<const std::int16_t*>(s.data));
+        break;
+    case VoxelType::UInt16:
+        a = py::array_t<std::uint16_t>(shape, static_cast<const std::uint16_t*>(s.data));
+        break;
+    case VoxelType::Int32:
+        a = py::array_t<std::int32_t>(shape, static_cast<const std::int32_t*>(s.data));
+        break;
+    case VoxelType::Float32:
+        a = py::array_t<float>(shape, static_cast<const float*>(s.data));
+        break;
+    case VoxelType::Float64:
+        a = py::array_t<double>(shape, static_cast<const double*>(s.data));
+        break;
+    }
+    py::dict g;
+    g["id"] = info.id;
+    g["source"] = info.source;
+    g["format"] = info.format;
+    g["spacing"] = py::make_tuple(info.spacing[0], info.spacing[1], info.spacing[2]);
+    g["z"] = info.slices[0].z ? py::object(py::float_(*info.slices[0].z)) : py::object(py::none());
+    g["file"] = info.slices[0].file;
+    g["dtype"] = voxel_type_name(info.type);
+    return py::make_tuple(a, g);
+}
+
 // --- arrays -------------------------------------------------------------------------------
 
 // The voxel type the CLI keeps for a NIfTI of this dtype (docs/dicom.md, section "Value
@@ -254,6 +295,7 @@ PYBIND11_MODULE(_lessmore, m) {
     m.def("sweep", &sweep_py, py::arg("kwargs"), py::arg("progress"), py::arg("decoder"));
     m.def("compare", &compare_py, py::arg("kwargs"));
     m.def("run_json", &run_py, py::arg("out"), py::arg("threads"));
+    m.def("source_slice", &source_slice_py, py::arg("out"), py::arg("id"), py::arg("index"), py::arg("decoder"));
     m.def("reduce_array", &reduce_array_py, py::arg("volume"), py::arg("kwargs"));
     m.def("features", &features_py, py::arg("slices"), py::arg("kwargs"));
 }

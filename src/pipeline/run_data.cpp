@@ -8,8 +8,11 @@
 #include "pipeline/output_store.hpp"
 #include "pipeline/run_record.hpp"
 #include "pipeline/scope_pass.hpp"
+#include "pipeline/volume_walk.hpp"
 
 #include <algorithm>
+#include <cstring>
+#include <mutex>
 
 namespace lessmore {
 
@@ -48,6 +51,48 @@ std::string run_json(const std::string& out, int threads, const CancelToken& can
     j["duplicates"] = duplicates_json(scope.duplicates);
     j["volumes"] = std::move(volumes);
     return dump_json(j);
+}
+
+Volume source_slice(const std::string& out, const std::string& id, std::size_t index,
+                    const std::string& decoder_program, const CancelToken& cancel) {
+    const auto run = OutputStore(out).read_run();
+    if (!run) throw UsageError(out + ": no lessmore run (no .lessmore/run.json)");
+    const RunParameters& p = run->parameters;
+    NullProgress quiet;
+    const WalkPlan plan = plan_walk({p.inputs, std::nullopt}, quiet);
+    std::vector<const Source*> sources;  // the one whose volumes include `id`
+    for (const Source& s : plan.sources)
+        if (id == s.id || id.rfind(s.id + "/", 0) == 0 || id.rfind(s.id + "#", 0) == 0) sources.push_back(&s);
+    LoadOptions load;
+    load.order = p.order;
+    load.include_localizers = p.include_localizers;
+    load.decoder_program = decoder_program;
+    ThreadPool pool(1);
+    std::optional<Volume> found;
+    std::mutex mutex;
+    WalkVisitor visitor;
+    visitor.volume = [&](std::size_t, Volume& v) {
+        if (v.info().id != id) return;
+        if (index >= v.slice_count())
+            throw UsageError(id + ": has " + std::to_string(v.slice_count()) + " slices now; no slice " +
+                             std::to_string(index) + " (changed since the run)");
+        Volume one(v.info());
+        const SliceView view = v.slice(index);
+        Bytes bytes(v.info().slice_bytes());
+        std::memcpy(bytes.data(), view.data, bytes.size());
+        one.info().slices = {v.info().slices[index]};
+        one.add_chunk(std::move(bytes), 1);
+        const std::lock_guard<std::mutex> lock(mutex);
+        found = std::move(one);
+    };
+    std::vector<InputFailure> failures;
+    visitor.source_done = [&](std::size_t, SourceOutcome o) {
+        failures.insert(failures.end(), o.failures.begin(), o.failures.end());
+    };
+    VolumeWalk(load, 0, pool, quiet, cancel).run(sources, visitor);
+    if (found) return std::move(*found);
+    if (!failures.empty()) throw InputError(failures.front().path + ": " + failures.front().message);
+    throw UsageError(id + ": not among the run's inputs any more (" + out + "/.lessmore/run.json)");
 }
 
 }  // namespace lessmore

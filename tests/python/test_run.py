@@ -86,3 +86,27 @@ def test_a_damaged_record_is_refused_naming_it(npy_run, tmp_path):
     record.write_text(json.dumps(data))
     with pytest.raises(lessmore.UsageError, match="output"):
         lessmore.Run(out)
+
+
+def test_source_voxels_are_nibabels(npy_run, sample_volume):
+    run = lessmore.Run(npy_run)
+    for _, row in run.slices.iloc[[0, 7, 29]].iterrows():
+        voxels, geometry = run.source_voxels(row)
+        assert voxels.dtype == np.int16 and geometry["dtype"] == "int16"
+        np.testing.assert_array_equal(voxels, sample_volume[row["index"]])
+        assert geometry["spacing"] == (3.0, 3.0, 3.0) and geometry["z"] == row["z"]
+        if row["kept"]:
+            np.testing.assert_array_equal(voxels, run.load(row))
+
+
+def test_source_voxels_of_a_volume_gone_is_a_usage_error(sample, tmp_path):
+    import shutil
+    data = tmp_path / "data"
+    data.mkdir()
+    shutil.copy(sample, data / "v.nii.gz")
+    lessmore.reduce(data, tmp_path / "o", threshold=6)
+    run = lessmore.Run(tmp_path / "o")
+    (data / "v.nii.gz").unlink()
+    (data / "w.nii.gz").write_bytes(b"")
+    with pytest.raises(lessmore.UsageError, match="v.nii.gz: not among the run's inputs"):
+        run.source_voxels(0)
