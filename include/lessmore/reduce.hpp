@@ -40,6 +40,7 @@ struct ReduceConfig {
     bool include_localizers = false;  // DICOM scouts (ImageType LOCALIZER); skipped by default
     IntensityMapping intensity;
     OutputFormat format = OutputFormat::Png;
+    ExportValues export_values;  // what the written slices hold; never changes a decision
     bool flat = false;
     Scope scope = Scope::Volume;
     std::optional<double> scope_threshold;  // the cross-volume pass's threshold; default --threshold
@@ -54,6 +55,7 @@ struct ReduceConfig {
     // or for a library inside another program (Python), a helper that serves as one.
     std::string decoder_program = "/proc/self/exe";
     std::vector<std::string> command_line;  // recorded in the manifest
+    std::string save_features;  // --save-features DIR: each slice's features as float32 (docs/models.md)
 
     // The strategy auto resolves to: leader with a threshold, pairs with a fraction.
     Strategy resolved_strategy() const;
