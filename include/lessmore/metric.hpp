@@ -1,8 +1,8 @@
 #pragma once
 // The metric library: each method prepares every slice once, then scores pairs.
 #include <lessmore/image.hpp>
-#include <lessmore/volume.hpp>
 #include <lessmore/thread_pool.hpp>
+#include <lessmore/volume.hpp>
 
 #include <array>
 

@@ -55,7 +55,7 @@ struct ReduceConfig {
     // or for a library inside another program (Python), a helper that serves as one.
     std::string decoder_program = "/proc/self/exe";
     std::vector<std::string> command_line;  // recorded in the manifest
-    std::string save_features;  // --save-features DIR: each slice's features as float32 (docs/models.md)
+    std::string save_features;              // --save-features DIR: each slice's features as float32 (docs/models.md)
 
     // The strategy auto resolves to: leader with a threshold, pairs with a fraction.
     Strategy resolved_strategy() const;

@@ -12,7 +12,8 @@
 namespace lessmore {
 
 // JSON: {"parameters", "errors", "skipped", "duplicates", "volumes"} with each volume as
-// manifest.json shows it (its slices included, the cross-volume pass's decisions applied).
+// manifest.json shows it (its slices included, the cross-volume pass's decisions applied),
+// and "slice_table": the text manifest.csv holds, made by the same code from the same rows.
 // Throws UsageError naming OUT when it holds no finished run, or the record at fault.
 std::string run_json(const std::string& out, int threads, const CancelToken& cancel);
 

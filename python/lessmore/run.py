@@ -2,6 +2,7 @@
 reader merge, report and compare use) and gives the run as manifest.json would show it;
 the DataFrames are built from whatever fields the records have, so a field the engine adds
 is a column here without a change in Python."""
+import io
 import json
 import os
 from pathlib import Path
@@ -32,6 +33,25 @@ def _column(values, real=False):
     if present and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in present):
         return np.array([np.nan if v is None else float(v) for v in values], dtype=np.float64)
     return pd.array(values, dtype=object)
+
+
+# docs/output.md's pandas.read_csv line for manifest.csv ("manifest.csv"): text stays text,
+# integers Int64 with gaps, floats exactly as written.
+_TEXT = ("volume", "file", "match_volume", "hash", "output", "output_npy", "output_png", "source", "patient",
+         "study", "series")
+_READ_CSV = dict(dtype={"index": "Int64", "match": "Int64", "png_offset": "Int64", **{c: str for c in _TEXT}},
+                 keep_default_na=False, na_values=[""], float_precision="round_trip")
+
+
+def _slice_table(text):
+    """The slice table (manifest.csv's text, made by the engine from the records) as a
+    DataFrame; an integer column without gaps becomes int64."""
+    import pandas as pd
+    frame = pd.read_csv(io.StringIO(text), **_READ_CSV)
+    for c in frame.columns:
+        if str(frame[c].dtype) == "Int64" and not frame[c].isna().any() and len(frame):
+            frame[c] = frame[c].astype("int64")
+    return frame
 
 
 def _frame(rows):
@@ -70,15 +90,10 @@ class Run:
         self.errors = data["errors"]
         self.skipped = data["skipped"]
         self.duplicates = data["duplicates"]
-        volumes, slices = [], []
-        for v in data["volumes"]:
-            volumes.append({k: x for k, x in v.items() if k != "slices"})
-            for s in v["slices"]:
-                slices.append({"volume": v["id"], **s})
-        self.volumes = _frame(volumes)
-        self.slices = _frame(slices)
-        if self.slices.empty:
-            self.slices = _frame([]).reindex(columns=["volume", "index", "kept", "output"])
+        self.volumes = _frame([{k: x for k, x in v.items() if k != "slices"} for v in data["volumes"]])
+        # One row per slice with its volume's fields: manifest.csv's rows, as the engine
+        # makes them (docs/output.md defines every column).
+        self.slices = _slice_table(data["slice_table"])
 
     @property
     def kept(self):

@@ -77,8 +77,11 @@ void QueuedProgress::push(ProgressEvent e) {
 void QueuedProgress::sources_found(std::size_t sources, std::size_t slices) {
     push({"sources_found", "", "", sources, slices, 0.0});
 }
-void QueuedProgress::source_skipped(const std::string& id, std::size_t slices) {
-    push({"source_skipped", id, "", slices, 0, 0.0});
+void QueuedProgress::source_skipped(const std::string& id, std::size_t volumes, std::size_t slices) {
+    push({"source_skipped", id, "", slices, 0, 0.0, volumes});
+}
+void QueuedProgress::source_done(const std::string& id, std::size_t volumes, std::size_t failed) {
+    push({"source_done", id, "", volumes, 0, 0.0, failed});
 }
 void QueuedProgress::volume_started(const std::string& id, std::size_t slices) {
     push({"volume_started", id, "", slices, 0, 0.0});
@@ -96,8 +99,9 @@ void QueuedProgress::warning(const std::string& path, const std::string& message
 void QueuedProgress::file_skipped(const std::string& path, const std::string& reason) {
     push({"file_skipped", path, reason, 0, 0, 0.0});
 }
-void QueuedProgress::finished(std::size_t volumes, std::size_t slices, std::size_t kept, double seconds) {
-    ProgressEvent e{"finished", "", "", slices, kept, seconds};
+void QueuedProgress::finished(std::size_t volumes, std::size_t slices, std::size_t kept, std::size_t failed,
+                              double seconds) {
+    ProgressEvent e{"finished", "", "", slices, kept, seconds, failed};
     e.message = std::to_string(volumes);
     push(std::move(e));
 }
@@ -137,13 +141,19 @@ py::dict event_dict(const ProgressEvent& e) {
         d["volumes"] = std::stoul(e.message);
         d["slices"] = e.count;
         d["kept"] = e.kept;
+        d["failed"] = e.extra;
         d["seconds"] = e.seconds;
+    } else if (e.event == "source_done") {
+        d["id"] = e.id;
+        d["volumes"] = e.count;
+        d["failed"] = e.extra;
     } else if (e.event == "volume_failed" || e.event == "warning" || e.event == "file_skipped") {
         d["path"] = e.id;
         d["message"] = e.message;
     } else {
         d["id"] = e.id;
         d["slices"] = e.count;
+        if (e.event == "source_skipped") d["volumes"] = e.extra;
         if (e.event == "volume_finished") {
             d["kept"] = e.kept;
             d["seconds"] = e.seconds;

@@ -32,20 +32,23 @@ struct ProgressEvent {
     std::size_t count = 0;
     std::size_t kept = 0;
     double seconds = 0.0;
+    std::size_t extra = 0;  // source_skipped: volumes; source_done, finished: failed
 };
 
 // A ProgressSink that queues events (from any thread) for the calling thread.
 class QueuedProgress final : public ProgressSink {
 public:
     void sources_found(std::size_t sources, std::size_t slices) override;
-    void source_skipped(const std::string& id, std::size_t slices) override;
+    void source_skipped(const std::string& id, std::size_t volumes, std::size_t slices) override;
+    void source_done(const std::string& id, std::size_t volumes, std::size_t failed) override;
     void volume_started(const std::string& id, std::size_t slices) override;
     void slices_done(std::size_t count) override;
     void volume_finished(const std::string& id, std::size_t slices, std::size_t kept, double seconds) override;
     void volume_failed(const std::string& path, const std::string& message) override;
     void warning(const std::string& path, const std::string& message) override;
     void file_skipped(const std::string& path, const std::string& reason) override;
-    void finished(std::size_t volumes, std::size_t slices, std::size_t kept, double seconds) override;
+    void finished(std::size_t volumes, std::size_t slices, std::size_t kept, std::size_t failed,
+                  double seconds) override;
 
     // Waits (without the GIL) up to `ms` for an event or for `done`; returns what is queued.
     std::deque<ProgressEvent> wait(int ms);

@@ -36,8 +36,12 @@ std::string run_json(const std::string& out, int threads, const CancelToken& can
     std::vector<InputFailure> errors = run->discovery_errors;
     std::vector<InputFailure> skipped = run->discovery_skipped;
     OrderedJson volumes = OrderedJson::array();
+    std::string table = manifest_csv_header();
     for (const SourceRecord& r : records) {
-        for (const VolumeRecord& v : r.volumes) volumes.push_back(manifest_volume_json(v, scope));
+        for (const VolumeRecord& v : r.volumes) {
+            volumes.push_back(manifest_volume_json(v, scope, params.patient_depth));
+            table += manifest_csv_rows(volumes.back());
+        }
         errors.insert(errors.end(), r.errors.begin(), r.errors.end());
         skipped.insert(skipped.end(), r.skipped.begin(), r.skipped.end());
     }
@@ -50,6 +54,7 @@ std::string run_json(const std::string& out, int threads, const CancelToken& can
     j["skipped"] = skipped_json(skipped);
     j["duplicates"] = duplicates_json(scope.duplicates);
     j["volumes"] = std::move(volumes);
+    j["slice_table"] = std::move(table);
     return dump_json(j);
 }
 
