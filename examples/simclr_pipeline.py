@@ -1,5 +1,5 @@
 """From CT volumes to a SimCLR-style training loop with lessmore (docs/python.md):
-reduce near-duplicate slices, split by patient (volume) leak-free, two augmented views
+reduce near-duplicate slices, split by patient leak-free (lessmore split), two augmented views
 per slice, a DataLoader and a few steps of a tiny encoder with the NT-Xent loss.
 Usage: python3 examples/simclr_pipeline.py INPUT... OUT"""
 import sys
@@ -15,9 +15,8 @@ from lessmore.torch import KeptSlices
 summary = lessmore.reduce(inputs, out, threshold=6, format="npy", force=True)
 print(f"kept {summary.kept} of {summary.slices} slices")
 
-run = lessmore.Run(out)
-volumes = sorted(run.volumes["id"])  # leak-free: a volume is all in one split
-training = volumes[: max(1, len(volumes) * 4 // 5)]
+splits = f"{out}/splits.json"  # patients tied by similar slices stay in one split
+print(lessmore.split(out, splits, fractions=(0.8, 0.2), force=True).parts)
 
 
 def two_views(x):  # x: 1 x H x W in [0, 1]
@@ -29,7 +28,7 @@ def two_views(x):  # x: 1 x H x W in [0, 1]
     return torch.stack([view(), view()])
 
 
-data = KeptSlices(run, split=training, values="window:40,400", transform=two_views)
+data = KeptSlices(out, split=(splits, "training"), values="window:40,400", transform=two_views)
 loader = DataLoader(data, batch_size=8, shuffle=True, num_workers=2, drop_last=False)
 encoder = torch.nn.Sequential(torch.nn.Conv2d(1, 8, 3, stride=2), torch.nn.ReLU(), torch.nn.Conv2d(8, 16, 3, stride=2),
                               torch.nn.ReLU(), torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(16, 32))

@@ -115,6 +115,18 @@ def compare(a, b, **options):
     return Result(_engine("compare", _ext.compare, options))
 
 
+def split(run, output, fractions=(0.8, 0.1, 0.1), *, progress=None, **options):
+    """Deals a finished run's kept slices to training/validation[/test] so that units tied
+    by similar slices stay together (`lessmore split`, docs/split.md); writes the datalist
+    OUTPUT (.json) and its CSV beside it, and returns what the CLI prints (`.parts`,
+    `.largest`, `.excluded`, `.cross_split_pairs`, `.leaky`, ...)."""
+    options.update(run=os.fspath(run), output=os.fspath(output))
+    if isinstance(fractions, str):
+        fractions = fractions.split(",")
+    options["fractions"] = [str(f) for f in fractions]
+    return Result(_engine("split", _ext.split, options, progress))
+
+
 # What only a run over files uses: refused by the array functions.
 _FILE_ONLY = {"inputs", "output", "format", "flat", "force", "resume", "shard", "max_memory", "report", "scope",
               "scope_threshold", "patient_depth", "duplicate_fraction", "order", "include_localizers"}

@@ -13,40 +13,37 @@ from ._values import parse_values, read_slice
 from .run import Run
 
 
-def _split_volumes(split):
-    """The volume ids of one split: (file, name) of a JSON file mapping each split's name
-    to its volumes (ids, or objects with a "volume" or "id"), or an iterable of ids."""
+def _split_rows(rows, split):
+    """The rows of one split. `split`: (file, name) of a `lessmore split` datalist (its
+    entries name a slice: "volume" and "slice", the manifest's index; slices the split left
+    out are not in any split), or an iterable of volume ids."""
     if isinstance(split, tuple) and len(split) == 2 and isinstance(split[1], str):
         path, name = split
         with open(os.fspath(path), encoding="utf-8") as f:
             data = json.load(f)
-        groups = data.get("splits", data) if isinstance(data, dict) else None
-        if not isinstance(groups, dict) or name not in groups:
+        if not isinstance(data, dict) or not isinstance(data.get(name), list):
             raise ValueError(f"split: {os.fspath(path)} has no split {name!r}")
-        entries = groups[name]
-        if isinstance(entries, dict):
-            entries = entries.get("volumes", [])
-    else:
-        entries = split
-    ids = set()
-    for e in entries:
-        ids.add(e if isinstance(e, str) else e.get("volume", e.get("id")) if isinstance(e, dict) else None)
-    ids.discard(None)
-    return ids
+        entries = data[name]
+        if any(not isinstance(e, dict) or "volume" not in e or "slice" not in e for e in entries):
+            raise ValueError(f"split: {os.fspath(path)}: an entry of {name!r} has no 'volume' and 'slice'")
+        wanted = {(str(e["volume"]), int(e["slice"])) for e in entries}
+        keys = zip(rows["volume"].astype(str), rows["index"].astype(int))
+        return rows[[k in wanted for k in keys]]
+    return rows[rows["volume"].isin({str(v) for v in split})]
 
 
 class KeptSlices(Dataset):
     """The kept slices of `run` (a lessmore.Run or its OUT folder), in the run's order, as
     float32 tensors 1 x H x W in `values` ("stored": the written file as it is, PNG 0..255 or
     NPY voxels; "hu", "minmax", "window:C,W": from NPY output). `split` keeps one split's
-    volumes; `transform` is applied to the tensor; with_meta=True returns (tensor, dict)."""
+    slices (see _split_rows); `transform` is applied to the tensor; with_meta=True returns (tensor, dict)."""
 
     def __init__(self, run, split=None, values="stored", transform=None, with_meta=False):
         self._values = parse_values(values)  # ValueError before any file is read
         run = run if isinstance(run, Run) else Run(run)
         rows = run.kept
         if split is not None:
-            rows = rows[rows["volume"].isin(_split_volumes(split))]
+            rows = _split_rows(rows, split)
         self.values = values
         self.transform = transform
         self.with_meta = with_meta

@@ -17,6 +17,7 @@
 
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
 
 #include <cmath>
 #include <cstring>
@@ -67,6 +68,50 @@ py::dict comparison(const VolumeComparison& v) {
     d["only_a"] = v.only_a;
     d["only_b"] = v.only_b;
     d["overlap"] = v.overlap;
+    return d;
+}
+
+py::dict split_group(const SplitGroup& g) {
+    py::dict d;
+    d["units"] = g.units;
+    d["patients"] = g.patients;
+    d["slices"] = g.slices;
+    d["pairs"] = g.pairs;
+    d["split"] = g.split;
+    return d;
+}
+
+// lessmore split: the datalist written as the CLI writes it; what the CLI prints as a dict.
+py::dict split_py(const py::dict& kwargs, const py::object& progress) {
+    const SplitConfig config = split_config(option_values("split", kwargs));
+    SplitResult r;
+    run_reporting([&](ProgressSink&, const CancelToken& cancel) { r = split_run(config, cancel); }, progress);
+    py::dict d;
+    d["json"] = r.json_path;
+    d["csv"] = r.csv_path;
+    d["method"] = r.method;
+    d["threshold"] = r.threshold;
+    d["floor"] = r.floor ? py::object(py::float_(*r.floor)) : py::object(py::none());
+    py::list parts;
+    for (const SplitPart& p : r.parts) {
+        py::dict part;
+        part["name"] = p.name;
+        part["fraction"] = p.fraction;
+        part["units"] = p.units;
+        part["groups"] = p.groups;
+        part["slices"] = p.slices;
+        parts.append(part);
+    }
+    d["parts"] = parts;
+    d["units"] = r.units;
+    d["groups"] = r.groups;
+    d["largest"] = split_group(r.largest);
+    d["excluded"] = r.excluded;
+    d["cross_split_pairs"] = r.cross_split_pairs;
+    py::list leaky;
+    for (const SplitGroup& g : r.leaky) leaky.append(split_group(g));
+    d["leaky"] = leaky;
+    d["patient_split_pairs"] = r.patient_split_pairs;
     return d;
 }
 
@@ -294,6 +339,7 @@ PYBIND11_MODULE(_lessmore, m) {
     m.def("info", &info_py, py::arg("kwargs"), py::arg("progress"), py::arg("decoder"));
     m.def("sweep", &sweep_py, py::arg("kwargs"), py::arg("progress"), py::arg("decoder"));
     m.def("compare", &compare_py, py::arg("kwargs"));
+    m.def("split", &split_py, py::arg("kwargs"), py::arg("progress"));
     m.def("run_json", &run_py, py::arg("out"), py::arg("threads"));
     m.def("source_slice", &source_slice_py, py::arg("out"), py::arg("id"), py::arg("index"), py::arg("decoder"));
     m.def("reduce_array", &reduce_array_py, py::arg("volume"), py::arg("kwargs"));

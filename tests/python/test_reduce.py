@@ -118,7 +118,7 @@ def progress_inside(call):
 def test_the_gil_is_released(sample, tmp_path):
     data = tmp_path / "data"
     data.mkdir()
-    for k in range(4):
+    for k in range(16):  # long enough (~0.4 s on a quiet machine) to see the other thread run
         shutil.copy(sample, data / f"v{k}.nii.gz")
     n = progress_inside(lambda: lessmore.reduce(data, tmp_path / "o", method="ssim", threshold=0.99, threads=1))
     assert n > 10

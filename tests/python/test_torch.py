@@ -50,11 +50,16 @@ def test_png_run_by_default(tmp_path):
 def test_split_keeps_one_splits_volumes(npy_run, tmp_path):
     import json
     f = tmp_path / "splits.json"
-    f.write_text(json.dumps({"training": ["example_ct_sm.nii.gz"], "validation": []}))
+    kept = lessmore.Run(npy_run).kept
+    training = [{"image": "x", "volume": v, "patient": "p", "slice": int(i)} for v, i in zip(kept["volume"], kept["index"])]
+    f.write_text(json.dumps({"training": training, "validation": []}))
     assert len(KeptSlices(npy_run, split=(f, "validation"))) == 0
     assert len(KeptSlices(npy_run, split=(f, "training"))) == len(KeptSlices(npy_run))
     with pytest.raises(ValueError, match="split"):
         KeptSlices(npy_run, split=(f, "test"))
+    f.write_text(json.dumps({"training": training[1:]}))
+    assert len(KeptSlices(npy_run, split=(f, "training"))) == len(training) - 1
+    assert len(KeptSlices(npy_run, split=["example_ct_sm.nii.gz"])) == len(training)
 
 
 @pytest.mark.parametrize("workers,context", [(0, None), (2, "fork"), (2, "spawn")])
@@ -77,3 +82,22 @@ def test_simclr_example_runs(tmp_path):
                        text=True, env=os.environ, timeout=600)
     assert p.returncode == 0, p.stderr
     assert "step 3" in p.stdout
+
+
+def test_split_from_python_keeps_copies_together(tmp_path):
+    import json
+    import shutil
+    for patient in ("p1", "p2"):
+        (tmp_path / "data" / patient).mkdir(parents=True)
+        shutil.copy(SAMPLE, tmp_path / "data" / patient / "ct.nii.gz")
+    out = tmp_path / "out"
+    lessmore.reduce(tmp_path / "data", out, threshold=6, format="npy")
+    r = lessmore.split(out, tmp_path / "s.json", fractions=(0.5, 0.5))
+    assert r.cross_split_pairs == 0
+    assert len(r.largest["units"]) == 2  # the copy ties the two patients into one group
+    datalist = json.loads((tmp_path / "s.json").read_text())
+    parts = [KeptSlices(out, split=(tmp_path / "s.json", name)) for name in ("training", "validation")]
+    assert [len(p) for p in parts] == [len(datalist["training"]), len(datalist["validation"])]
+    assert sum(len(p) for p in parts) + r.excluded == len(KeptSlices(out))
+    with pytest.raises(ValueError, match="fractions"):
+        lessmore.split(out, tmp_path / "t.json", fractions=(0.5, 0.6))
