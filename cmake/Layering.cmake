@@ -4,7 +4,8 @@
 # libraries are compiled, and again whenever a source, a header or ARCHITECTURE.md changes.
 file(GLOB_RECURSE lessmore_layered_files CONFIGURE_DEPENDS
      ${PROJECT_SOURCE_DIR}/include/lessmore/*.hpp ${PROJECT_SOURCE_DIR}/src/*.cpp ${PROJECT_SOURCE_DIR}/src/*.hpp
-     ${PROJECT_SOURCE_DIR}/apps/*.cpp ${PROJECT_SOURCE_DIR}/apps/*.hpp)
+     ${PROJECT_SOURCE_DIR}/apps/*.cpp ${PROJECT_SOURCE_DIR}/apps/*.hpp
+     ${PROJECT_SOURCE_DIR}/python/*.cpp ${PROJECT_SOURCE_DIR}/python/*.hpp)
 add_custom_command(
   OUTPUT ${CMAKE_BINARY_DIR}/layers.checked
   COMMAND ${CMAKE_COMMAND} -DROOT=${PROJECT_SOURCE_DIR} -P ${PROJECT_SOURCE_DIR}/cmake/check_layers.cmake

@@ -1,5 +1,5 @@
 # The layering rules (ARCHITECTURE.md, sections "Layers" and "Public headers by layer"):
-# kernels -> io -> pipeline -> apps, includes only downward; third-party libraries only where
+# kernels -> io -> pipeline -> apps (and python/, the bindings, beside apps), includes only downward; third-party libraries only where
 # ARCHITECTURE.md puts them. Run at configure time (cmake/Layering.cmake) and as tests on
 # trees that break a rule (tests/data/layering/).
 # Usage: cmake -DROOT=<source tree> -P cmake/check_layers.cmake
@@ -17,11 +17,12 @@ if(NOT ROOT)
 endif()
 
 set(header_only error image progress cancel)
-set(layers kernels io pipeline apps)
+set(layers kernels io pipeline apps python)
 set(rank_kernels 1)
 set(rank_io 2)
 set(rank_pipeline 3)
 set(rank_apps 4)
+set(rank_python 4)  # python/src: the Python bindings, a top layer beside apps
 
 # Third-party headers and where they may appear (a directory prefix or one file, relative to
 # ROOT). Each entry: <regex on the include's name>@<what it is>@<allowed paths, comma-separated>.
@@ -33,6 +34,7 @@ set(third_party
     "^omp[.]h$@OpenMP@src/kernels/metrics/faiss_index.cpp"
     "^immintrin[.]h$@x86 intrinsics@src/kernels/metrics/hamming_index.cpp"
     "^CLI/@CLI11@apps/"
+    "^pybind11/@pybind11@python/"
     "^spdlog/@spdlog@apps/"
     "^torch/@LibTorch@src/io/"
     "^onnx/@ONNX@src/io/")
@@ -85,8 +87,8 @@ function(check_include rel layer public line)
     set(what "a private ${CMAKE_MATCH_1} header")
     if(public)
       string(APPEND problems "  ${rel}: includes ${what} (\"${inc}\"); public headers include only public headers\n")
-    elseif(layer STREQUAL "apps")
-      string(APPEND problems "  ${rel}: includes ${what}; apps use public headers only\n")
+    elseif(layer STREQUAL "apps" OR layer STREQUAL "python")
+      string(APPEND problems "  ${rel}: includes ${what}; ${layer} uses public headers only\n")
     endif()
   elseif(public)
     # A public header: standard headers only (no directory, no extension), so the API
@@ -142,6 +144,8 @@ foreach(layer IN ITEMS kernels io pipeline)
 endforeach()
 file(GLOB_RECURSE files "${ROOT}/apps/*.cpp" "${ROOT}/apps/*.hpp")
 check_files(apps FALSE ${files})
+file(GLOB_RECURSE files "${ROOT}/python/*.cpp" "${ROOT}/python/*.hpp")
+check_files(python FALSE ${files})
 foreach(h IN LISTS headers)
   string(REGEX REPLACE "\\.hpp$" "" name "${h}")
   if(DEFINED layer_of_${name})

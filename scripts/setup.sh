@@ -19,6 +19,11 @@ packages=(build-essential cmake pkg-config
           libfaiss-dev libopenblas0-openmp libonnx-dev libprotobuf-dev)
 # LibTorch builds the TorchScript module (docs/models.md); the demo does without it.
 [ "$mode" = demo ] || packages+=(googletest libgtest-dev libbenchmark-dev libgdcm-tools darknet libtorch-dev)
+# The Python package (docs/python.md): pybind11, pip/setuptools/wheel and venv to install it,
+# numpy and pandas it uses; pytest, nibabel, Pillow and torch its tests use.
+[ "$mode" = demo ] || packages+=(python3-dev python3-pybind11 pybind11-dev python3-venv python3-wheel python3-setuptools
+                                python3-pip python3-numpy python3-pandas python3-pytest python3-nibabel python3-pil)
+[ "$mode" = test ] && packages+=(python3-torch)
 # The browser test of the HTML report needs a real browser; the cluster tests (docs/clusters.md)
 # a real SLURM, GNU parallel and a YAML parser; CI's format check clang-format; the fuzz
 # tests clang and its libFuzzer runtime (tests/fuzz; --no-install-recommends leaves
@@ -54,6 +59,12 @@ else
     cmake -S "$here" -B "$build" -DCMAKE_BUILD_TYPE=Release -DLESSMORE_BUILD_TESTS=ON -DLESSMORE_BUILD_BENCHMARKS=ON \
           -DLESSMORE_WERROR="$werror" >/dev/null
     cmake --build "$build" -j "$jobs"
+    # The Python package installed the standard way (pip, setup.py driving this build) into
+    # a virtual environment that sees Debian's numpy, pandas and torch.
+    venv="$build/venv"
+    [ -x "$venv/bin/python" ] || /usr/bin/python3 -m venv --system-site-packages "$venv"
+    LESSMORE_BUILD_DIR="$build" LESSMORE_JOBS="$jobs" \
+        "$venv/bin/pip" install --quiet --no-index --no-build-isolation "$here"
 fi
 
 case "$mode" in

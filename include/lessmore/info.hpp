@@ -16,6 +16,9 @@ struct InfoConfig {
     SliceOrder order = SliceOrder::Position;
     bool include_localizers = false;  // DICOM scouts (ImageType LOCALIZER); skipped by default
     int threads = 0;
+    // The program started as decoder worker (include/lessmore/decoder_pool.hpp): this one,
+    // or for a library inside another program (Python), a helper that serves as one.
+    std::string decoder_program = "/proc/self/exe";
 };
 
 struct InfoResult {

@@ -51,8 +51,11 @@ struct ReduceConfig {
     std::optional<std::pair<int, int>> shard;  // (I, N): this run does the I-th of N parts of the volumes
     std::uint64_t max_memory = 0;              // bytes of raw voxels in flight; 0: no cap (threads bound it)
     int threads = 0;                           // 0: one per core
-    std::vector<std::string> command_line;     // recorded in the manifest
-    std::string save_features;                 // --save-features DIR: each slice's features as float32 (docs/models.md)
+    // The program started as decoder worker (include/lessmore/decoder_pool.hpp): this one,
+    // or for a library inside another program (Python), a helper that serves as one.
+    std::string decoder_program = "/proc/self/exe";
+    std::vector<std::string> command_line;  // recorded in the manifest
+    std::string save_features;              // --save-features DIR: each slice's features as float32 (docs/models.md)
 
     // The strategy auto resolves to: leader with a threshold, pairs with a fraction.
     Strategy resolved_strategy() const;

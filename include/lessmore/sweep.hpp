@@ -27,6 +27,9 @@ struct SweepConfig {
     IntensityMapping intensity;
     std::uint64_t max_memory = 0;  // as reduce --max-memory
     int threads = 0;
+    // The program started as decoder worker (include/lessmore/decoder_pool.hpp): this one,
+    // or for a library inside another program (Python), a helper that serves as one.
+    std::string decoder_program = "/proc/self/exe";
 };
 
 struct SweepRow {

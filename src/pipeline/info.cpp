@@ -15,6 +15,7 @@ InfoResult inspect(const InfoConfig& config, ProgressSink& progress, const Cance
     LoadOptions load;
     load.order = config.order;
     load.include_localizers = config.include_localizers;
+    load.decoder_program = config.decoder_program;
     InfoResult result;
     result.errors = plan.errors;
     result.skipped = plan.skipped;

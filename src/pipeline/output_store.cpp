@@ -87,6 +87,12 @@ const std::string& checked(const std::string& rel) {
 
 }  // namespace
 
+OrderedJson manifest_volume_json(VolumeRecord v, const ScopeOutcome& scope, int patient_depth) {
+    if (!scope.applied) return to_json(v, RecordView::Manifest, patient_depth);
+    apply_scope(scope, v);
+    return with_group(to_json(v, RecordView::Manifest, patient_depth), scope.groups);
+}
+
 OutputStore::OutputStore(fs::path root) : m_root(std::move(root)) {}
 
 std::optional<Folder> OutputStore::folder() const { return Folder::open(m_root); }
@@ -451,9 +457,8 @@ void OutputStore::write_manifests(const Json& header, const RunParameters& param
         if (!record)
             throw Error(path_text(m_root / record_name(id)) + ": the record of " + id + " is missing or damaged");
         for (VolumeRecord& v : record->volumes) {
-            if (scoped) apply_scope(*scope, v);
-            const Json vj = with_group(to_json(v, RecordView::Manifest, parameters.patient_depth),
-                                       scoped ? scope->groups : std::map<std::string, std::string>{});
+            const Json vj = scoped ? manifest_volume_json(std::move(v), *scope, parameters.patient_depth)
+                                   : manifest_volume_json(std::move(v), ScopeOutcome{}, parameters.patient_depth);
             csv.write(manifest_csv_rows(vj));
             json.write(first ? "\n  " : ",\n  ");
             json.write(indented(dump_json(vj), "  "));

@@ -33,6 +33,11 @@ private:
     int m_fd;
 };
 
+// A volume as manifest.json shows it: with a cross-volume pass's decisions applied (and its
+// --scope patient group) when the pass ran. lessmore.Run reads runs through this
+// (src/pipeline/run_data.cpp).
+OrderedJson manifest_volume_json(VolumeRecord v, const ScopeOutcome& scope, int patient_depth);
+
 class OutputStore {
 public:
     explicit OutputStore(std::filesystem::path root);

@@ -261,6 +261,7 @@ ReduceResult reduce(const ReduceConfig& config, ProgressSink& progress, const Ca
     LoadOptions load;
     load.order = config.order;
     load.include_localizers = config.include_localizers;
+    load.decoder_program = config.decoder_program;
     if (config.intensity.kind == IntensityMapping::Kind::None) check_8bit(all_sources(plan), load, pool, cancel);
 
     std::vector<std::string> ids;  // this run's sources

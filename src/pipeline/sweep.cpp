@@ -111,6 +111,7 @@ SweepResult sweep(const SweepConfig& config, ProgressSink& progress, const Cance
     LoadOptions load;
     load.order = c.order;
     load.include_localizers = c.include_localizers;
+    load.decoder_program = c.decoder_program;
     SweepResult result;
     result.method = method;
     result.strategy = method == "everyn" ? "everyn" : strategy_name(c.strategy);

@@ -1,0 +1,29 @@
+#pragma once
+// A finished run as data (the Python package's lessmore.Run, docs/python.md): what
+// manifest.json says, rebuilt from OUT's typed records (src/pipeline/run_record.cpp) by the
+// reader that merge, report and compare use, so there is one reader of a run.
+#include <lessmore/cancel.hpp>
+#include <lessmore/volume.hpp>
+
+#include <cstddef>
+#include <optional>
+#include <string>
+
+namespace lessmore {
+
+// JSON: {"parameters", "errors", "skipped", "duplicates", "volumes"} with each volume as
+// manifest.json shows it (its slices included, the cross-volume pass's decisions applied),
+// and "slice_table": the text manifest.csv holds, made by the same code from the same rows.
+// Throws UsageError naming OUT when it holds no finished run, or the record at fault.
+std::string run_json(const std::string& out, int threads, const CancelToken& cancel);
+
+// One slice's original voxels, read again from its source the way the run read it: the
+// run's inputs (run.json) discovered again, as `report` does, and the volume `id` read
+// with the run's slice order (a source's path is never taken from a record). The volume
+// keeps its VolumeInfo (spacing, positions) and only slice `index`. Throws UsageError when
+// OUT holds no run or the volume is no longer among the inputs (or has another slice
+// count), InputError when it cannot be read.
+Volume source_slice(const std::string& out, const std::string& id, std::size_t index,
+                    const std::string& decoder_program, const CancelToken& cancel);
+
+}  // namespace lessmore

@@ -1,0 +1,183 @@
+"""The commands as functions. Keyword arguments are the option model's keys (the CLI's
+long options with '_' for '-'), passed to the engine as the text a user would type, so
+defaults, parsing and validation are the CLI's own (include/lessmore/options.hpp)."""
+import json
+import os
+import re
+
+from . import _lessmore as _ext
+from ._lessmore import UsageError
+
+_OPTIONS = _ext.options()
+# The engine's decoder worker (include/lessmore/decoder_pool.hpp), installed beside the extension.
+_DECODER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "lessmore-decoder")
+
+
+def options(command="reduce"):
+    """The keywords `command` takes: a list of dicts (key, option, help, default, choices)."""
+    if command not in _OPTIONS:
+        raise ValueError(f"command: unknown command {command!r} (one of {', '.join(_OPTIONS)})")
+    return [dict(o) for o in _OPTIONS[command]]
+
+
+def version():
+    return _ext.version()
+
+
+def _keyword_message(message, command):
+    """A CLI message with its option names written as the Python keywords ('--hash-size' ->
+    'hash_size', '-o/--output' -> 'output'; a positional's name, e.g. 'INPUT', where the
+    message starts with it). Paths in the message are left alone."""
+    options = sorted(_OPTIONS.get(command, []), key=lambda o: len(o["option"]), reverse=True)
+    for o in options:
+        name, key = o["option"], o["key"]
+        if o["positional"]:
+            if message.startswith(name + ":"):
+                message = key + message[len(name):]
+        else:
+            message = re.sub(r"(?<![\w/.-])(?:-[A-Za-z]/)?" + re.escape(name) + r"(?![\w-])", key, message)
+    return re.sub(r"^-o (?=\S)", "output ", message)
+
+
+def _engine(command, call, *args):
+    try:
+        return call(*args)
+    except UsageError as e:
+        raise UsageError(_keyword_message(str(e), command)) from None
+
+
+def _paths(value):
+    if isinstance(value, (str, bytes, os.PathLike)):
+        return [os.fspath(value)]
+    return [os.fspath(v) for v in value]
+
+
+class Result:
+    """A command's result: its JSON as attributes (and `data`, the whole dict)."""
+
+    def __init__(self, data):
+        self.data = data
+        for k, v in data.items():
+            setattr(self, k, v)
+
+    def __repr__(self):
+        keys = ", ".join(self.data)
+        return f"<lessmore {type(self).__name__}: {keys}>"
+
+
+class ReduceSummary(Result):
+    """lessmore.reduce's result: summary counts (slices, kept, failed, ...), per-volume
+    counts (`volumes`), `errors` and `skipped` as the manifest lists them, `output`."""
+
+    def __init__(self, data, output):
+        super().__init__(data)
+        for k, v in data["summary"].items():
+            setattr(self, k if k != "volumes" else "volume_count", v)
+        self.output = output
+        self.duplicates = data.get("duplicates", [])
+
+    def run(self):
+        """The finished run as data (lessmore.Run)."""
+        from .run import Run
+        return Run(self.output)
+
+
+def reduce(inputs, output, *, progress=None, **options):
+    """Reduce `inputs` (files or folders) into `output`, as `lessmore reduce` does, with the
+    same options as keywords (method="hash", threshold=6, ...). Inputs that fail are listed
+    in the result's .errors, not raised. `progress(event: dict)` is called on the calling
+    thread. The GIL is released while the engine works; Ctrl-C (KeyboardInterrupt) stops it
+    and leaves `output` resumable (resume=True)."""
+    options.update(inputs=_paths(inputs), output=os.fspath(output))
+    text = _engine("reduce", _ext.reduce, options, progress, _DECODER)
+    return ReduceSummary(json.loads(text), os.fspath(output))
+
+
+def info(inputs, *, progress=None, **options):
+    """The volumes the inputs hold, from their headers (`lessmore info --json`)."""
+    options["inputs"] = _paths(inputs)
+    return Result(json.loads(_engine("info", _ext.info, options, progress, _DECODER)))
+
+
+def sweep(inputs, *, progress=None, **options):
+    """Slices kept per threshold, per volume and in total (`lessmore sweep --json`);
+    thresholds as a list or "A:B:STEP"."""
+    options["inputs"] = _paths(inputs)
+    t = options.get("thresholds")
+    if isinstance(t, (list, tuple)):
+        options["thresholds"] = ",".join(str(v) for v in t)
+    return Result(json.loads(_engine("sweep", _ext.sweep, options, progress, _DECODER)))
+
+
+def compare(a, b, **options):
+    """The kept-slice decisions of two finished runs side by side (`lessmore compare`)."""
+    options.update(a=os.fspath(a), b=os.fspath(b))
+    return Result(_engine("compare", _ext.compare, options))
+
+
+def split(run, output, fractions=(0.8, 0.1, 0.1), *, progress=None, **options):
+    """Deals a finished run's kept slices to training/validation[/test] so that units tied
+    by similar slices stay together (`lessmore split`, docs/split.md); writes the datalist
+    OUTPUT (.json) and its CSV beside it, and returns what the CLI prints (`.parts`,
+    `.largest`, `.excluded`, `.cross_split_pairs`, `.leaky`, ...)."""
+    options.update(run=os.fspath(run), output=os.fspath(output))
+    if isinstance(fractions, str):
+        fractions = fractions.split(",")
+    options["fractions"] = [str(f) for f in fractions]
+    return Result(_engine("split", _ext.split, options, progress))
+
+
+# What only a run over files uses: refused by the array functions.
+_FILE_ONLY = {"inputs", "output", "format", "flat", "force", "resume", "shard", "max_memory", "report", "scope",
+              "scope_threshold", "patient_depth", "duplicate_fraction", "order", "include_localizers"}
+
+
+def _array_options(name, options):
+    for key in options:
+        if key in _FILE_ONLY:
+            raise TypeError(f"{name}() got an unexpected keyword argument '{key}' (only for reduce over files)")
+    return options
+
+
+class ArrayReduction:
+    """reduce_array's result: `kept` (indices), `mask`, `match` (-1: none), `score` (NaN:
+    none) and `features` (the metric's text per slice, e.g. the dhash) per slice, `pairs`."""
+
+    def __init__(self, d):
+        import numpy as np
+        self.mask = d["mask"]
+        self.kept = np.flatnonzero(self.mask)
+        self.match = d["match"]
+        self.score = d["score"]
+        self.features = d["features"]
+        self.pairs = d["pairs"]
+
+    def __len__(self):
+        return len(self.mask)
+
+    def __repr__(self):
+        return f"<lessmore ArrayReduction: {len(self.kept)} of {len(self.mask)} slices kept>"
+
+
+def reduce_array(volume, **options):
+    """What `lessmore reduce` decides for a (Z, Y, X) NumPy volume (any integer or float
+    dtype, any strides): the same as for these voxels saved as NIfTI. Options as reduce's
+    (method, threshold or fraction, intensity, ...); nothing is written."""
+    return ArrayReduction(_engine("reduce", _ext.reduce_array, volume, _array_options("reduce_array", options)))
+
+
+def features(slices, method="hash", **options):
+    """Each slice's feature text as the manifest records it, for a (N, H, W) batch or one
+    (H, W) slice, mapped to 8 bits by `intensity` (default minmax, as reduce)."""
+    options["method"] = method
+    return _engine("reduce", _ext.features, slices, _array_options("features", options))
+
+
+def hash_slices(slices, hash_size=8, intensity=None):
+    """The dhash of each slice (hex, imagehash's str()), bit-exact with the paper's; slices
+    are mapped to 8 bits by `intensity` first (default minmax as reduce; "none" for 8-bit
+    images used as they are). A list for (N, H, W), one text for (H, W)."""
+    import numpy as np
+    one = np.ndim(slices) == 2
+    hashes = features(slices, method="hash", hash_size=hash_size, intensity=intensity)
+    return hashes[0] if one else hashes

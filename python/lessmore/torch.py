@@ -1,0 +1,81 @@
+"""lessmore.torch.KeptSlices: a torch Dataset over a run's kept slices (docs/python.md).
+Imported on its own: `import lessmore` never needs torch. The dataset holds only paths and
+plain metadata (no engine object, thread pool or open file), so DataLoader workers made by
+fork or spawn each start clean."""
+import json
+import os
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from ._values import parse_values, read_slice
+from .run import Run
+
+
+def _split_rows(rows, split):
+    """The rows of one split. `split`: (file, name) of a `lessmore split` datalist (its
+    entries name a slice: "volume" and "slice", the manifest's index; slices the split left
+    out are not in any split), or an iterable of volume ids."""
+    if isinstance(split, tuple) and len(split) == 2 and isinstance(split[1], str):
+        path, name = split
+        with open(os.fspath(path), encoding="utf-8") as f:
+            data = json.load(f)
+        if not isinstance(data, dict) or not isinstance(data.get(name), list):
+            raise ValueError(f"split: {os.fspath(path)} has no split {name!r}")
+        entries = data[name]
+        if any(not isinstance(e, dict) or "volume" not in e or "slice" not in e for e in entries):
+            raise ValueError(f"split: {os.fspath(path)}: an entry of {name!r} has no 'volume' and 'slice'")
+        wanted = {(str(e["volume"]), int(e["slice"])) for e in entries}
+        keys = zip(rows["volume"].astype(str), rows["index"].astype(int))
+        return rows[[k in wanted for k in keys]]
+    return rows[rows["volume"].isin({str(v) for v in split})]
+
+
+class KeptSlices(Dataset):
+    """The kept slices of `run` (a lessmore.Run or its OUT folder), in the run's order, as
+    float32 tensors 1 x H x W in `values` ("stored": the written file as it is, PNG 0..255 or
+    NPY voxels; "hu", "minmax", "window:C,W": from NPY output). `split` keeps one split's
+    slices (see _split_rows); `transform` is applied to the tensor; with_meta=True returns (tensor, dict)."""
+
+    def __init__(self, run, split=None, values="stored", transform=None, with_meta=False):
+        self._values = parse_values(values)  # ValueError before any file is read
+        run = run if isinstance(run, Run) else Run(run)
+        rows = run.kept
+        if split is not None:
+            rows = _split_rows(rows, split)
+        self.values = values
+        self.transform = transform
+        self.with_meta = with_meta
+        self.paths = []
+        self.meta = []
+        for r, m in zip(rows.to_dict("records"), _collatable(rows).to_dict("records")):
+            path = run.file_of(r)
+            if path is None:
+                continue
+            self.paths.append(str(path))
+            self.meta.append(m)
+        if values not in (None, "stored") and any(not p.endswith(".npy") for p in self.paths):
+            raise ValueError(f"values: {values!r} needs the voxel values, but the run wrote PNG (8-bit) slices; "
+                             f"reduce with format='npy' or 'both'")
+
+    def __len__(self):
+        return len(self.paths)
+
+    def __getitem__(self, i):
+        a = read_slice(self.paths[i], self._values)
+        x = torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))[None]
+        if self.transform is not None:
+            x = self.transform(x)
+        return (x, self.meta[i]) if self.with_meta else x
+
+
+def _collatable(rows):
+    """The rows with no gaps torch's default_collate cannot take: text gaps "", numbers NaN."""
+    out = rows.copy()
+    for c in out.columns:
+        if out[c].dtype == object:
+            out[c] = out[c].map(lambda v: "" if v is None else v)
+        elif str(out[c].dtype) in ("Int64", "boolean"):
+            out[c] = out[c].astype("float64") if out[c].isna().any() else out[c].astype(str(out[c].dtype).lower())
+    return out

@@ -1,0 +1,347 @@
+// lessmore's Python extension (docs/python.md): as thin as apps/ — keyword arguments become
+// the option model's values (bridge.cpp), the library does the work, results come back as
+// Python objects (the JSON the CLI prints, parsed by the package, or NumPy arrays).
+#include <lessmore/compare.hpp>
+#include <lessmore/error.hpp>
+#include <lessmore/info.hpp>
+#include <lessmore/library_setup.hpp>
+#include <lessmore/manifest.hpp>
+#include <lessmore/options.hpp>
+#include <lessmore/reduce.hpp>
+#include <lessmore/reduce_volume.hpp>
+#include <lessmore/run_data.hpp>
+#include <lessmore/sweep.hpp>
+#include <lessmore/volume.hpp>
+
+#include "bridge.hpp"
+
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <optional>
+
+namespace py = pybind11;
+
+namespace lessmore::python {
+namespace {
+
+// --- commands over files ------------------------------------------------------------------
+
+std::string reduce_py(const py::dict& kwargs, const py::object& progress, const std::string& decoder) {
+    ReduceConfig c = reduce_config(option_values("reduce", kwargs));
+    c.command_line = {"lessmore.reduce"};  // the manifest's "command" (the CLI records its argv)
+    c.decoder_program = decoder;
+    std::optional<ReduceResult> result;
+    run_reporting([&](ProgressSink& sink, const CancelToken& cancel) { result = reduce(c, sink, cancel); }, progress);
+    return summary_json(*result);
+}
+
+std::string info_py(const py::dict& kwargs, const py::object& progress, const std::string& decoder) {
+    InfoConfig config = info_config(option_values("info", kwargs));
+    config.decoder_program = decoder;
+    std::optional<InfoResult> result;
+    run_reporting([&](ProgressSink& sink, const CancelToken& cancel) { result = inspect(config, sink, cancel); },
+                  progress);
+    return volumes_json(*result);
+}
+
+std::string sweep_py(const py::dict& kwargs, const py::object& progress, const std::string& decoder) {
+    SweepConfig config = sweep_config(option_values("sweep", kwargs));
+    config.decoder_program = decoder;
+    std::optional<SweepResult> result;
+    run_reporting([&](ProgressSink& sink, const CancelToken& cancel) { result = sweep(config, sink, cancel); },
+                  progress);
+    return sweep_json(*result);
+}
+
+py::dict comparison(const VolumeComparison& v) {
+    py::dict d;
+    d["id"] = v.id;
+    d["slices"] = v.slices;
+    d["kept_a"] = v.kept_a;
+    d["kept_b"] = v.kept_b;
+    d["both"] = v.both;
+    d["only_a"] = v.only_a;
+    d["only_b"] = v.only_b;
+    d["overlap"] = v.overlap;
+    return d;
+}
+
+py::dict split_group(const SplitGroup& g) {
+    py::dict d;
+    d["units"] = g.units;
+    d["patients"] = g.patients;
+    d["slices"] = g.slices;
+    d["pairs"] = g.pairs;
+    d["split"] = g.split;
+    return d;
+}
+
+// lessmore split: the datalist written as the CLI writes it; what the CLI prints as a dict.
+py::dict split_py(const py::dict& kwargs, const py::object& progress) {
+    const SplitConfig config = split_config(option_values("split", kwargs));
+    SplitResult r;
+    run_reporting([&](ProgressSink&, const CancelToken& cancel) { r = split_run(config, cancel); }, progress);
+    py::dict d;
+    d["json"] = r.json_path;
+    d["csv"] = r.csv_path;
+    d["method"] = r.method;
+    d["threshold"] = r.threshold;
+    d["floor"] = r.floor ? py::object(py::float_(*r.floor)) : py::object(py::none());
+    py::list parts;
+    for (const SplitPart& p : r.parts) {
+        py::dict part;
+        part["name"] = p.name;
+        part["fraction"] = p.fraction;
+        part["units"] = p.units;
+        part["groups"] = p.groups;
+        part["slices"] = p.slices;
+        parts.append(part);
+    }
+    d["parts"] = parts;
+    d["units"] = r.units;
+    d["groups"] = r.groups;
+    d["largest"] = split_group(r.largest);
+    d["excluded"] = r.excluded;
+    d["cross_split_pairs"] = r.cross_split_pairs;
+    py::list leaky;
+    for (const SplitGroup& g : r.leaky) leaky.append(split_group(g));
+    d["leaky"] = leaky;
+    d["patient_split_pairs"] = r.patient_split_pairs;
+    return d;
+}
+
+py::dict compare_py(const py::dict& kwargs) {
+    const CompareConfig config = compare_config(option_values("compare", kwargs));
+    CompareResult r;
+    {
+        const py::gil_scoped_release release;
+        r = compare_runs(config);
+    }
+    py::dict d;
+    py::list volumes;
+    for (const VolumeComparison& v : r.volumes) volumes.append(comparison(v));
+    d["volumes"] = volumes;
+    py::list only_a, only_b;
+    for (const auto& id : r.only_in_a) only_a.append(id);
+    for (const auto& id : r.only_in_b) only_b.append(id);
+    d["only_in_a"] = only_a;
+    d["only_in_b"] = only_b;
+    d["total"] = comparison(r.total);
+    d["changed_slices"] = r.changed;
+    d["changed_fraction"] = r.changed_fraction;
+    d["identical"] = r.identical;
+    d["within_tolerance"] = r.within_tolerance;
+    return d;
+}
+
+std::string run_py(const std::string& out, int threads) {
+    std::string text;
+    run_reporting([&](ProgressSink&, const CancelToken& cancel) { text = run_json(out, threads, cancel); }, py::none());
+    return text;
+}
+
+// One slice's source voxels: (array Y x X in the voxel type, geometry dict).
+py::tuple source_slice_py(const std::string& out, const std::string& id, std::size_t index,
+                          const std::string& decoder) {
+    std::optional<Volume> v;
+    run_reporting([&](ProgressSink&, const CancelToken& cancel) { v = source_slice(out, id, index, decoder, cancel); },
+                  py::none());
+    const VolumeInfo& info = v->info();
+    const SliceView s = v->slice(0);
+    const std::vector<py::ssize_t> shape{info.height, info.width};
+    py::array a;
+    switch (info.type) {
+    case VoxelType::UInt8:
+        a = py::array_t<std::uint8_t>(shape, static_cast<const std::uint8_t*>(s.data));
+        break;
+    case VoxelType::Int16:
+        a = py::array_t<std::int16_t>(shape, static_cast<const std::int16_t*>(s.data));
+        break;
+    case VoxelType::UInt16:
+        a = py::array_t<std::uint16_t>(shape, static_cast<const std::uint16_t*>(s.data));
+        break;
+    case VoxelType::Int32:
+        a = py::array_t<std::int32_t>(shape, static_cast<const std::int32_t*>(s.data));
+        break;
+    case VoxelType::Float32:
+        a = py::array_t<float>(shape, static_cast<const float*>(s.data));
+        break;
+    case VoxelType::Float64:
+        a = py::array_t<double>(shape, static_cast<const double*>(s.data));
+        break;
+    }
+    py::dict g;
+    g["id"] = info.id;
+    g["source"] = info.source;
+    g["format"] = info.format;
+    g["spacing"] = py::make_tuple(info.spacing[0], info.spacing[1], info.spacing[2]);
+    g["z"] = info.slices[0].z ? py::object(py::float_(*info.slices[0].z)) : py::object(py::none());
+    g["file"] = info.slices[0].file;
+    g["dtype"] = voxel_type_name(info.type);
+    return py::make_tuple(a, g);
+}
+
+// --- arrays -------------------------------------------------------------------------------
+
+// The voxel type the CLI keeps for a NIfTI of this dtype (docs/dicom.md, section "Value
+// model": the narrowest type that holds every value) and the array converted to it.
+template <typename T>
+py::array c_array(const py::array& a) {
+    return py::array_t<T, py::array::c_style | py::array::forcecast>::ensure(a);
+}
+
+std::pair<VoxelType, py::array> voxels_of(const py::array& a, const char* name) {
+    const py::dtype dt = a.dtype();
+    const char kind = dt.kind();
+    const auto size = dt.itemsize();
+    if (kind == 'u' && size == 1) return {VoxelType::UInt8, c_array<std::uint8_t>(a)};
+    if ((kind == 'i' && size <= 2) || (kind == 'u' && size == 1)) return {VoxelType::Int16, c_array<std::int16_t>(a)};
+    if (kind == 'u' && size == 2) return {VoxelType::UInt16, c_array<std::uint16_t>(a)};
+    if (kind == 'i' && size == 4) return {VoxelType::Int32, c_array<std::int32_t>(a)};
+    if (kind == 'f' && size <= 4) return {VoxelType::Float32, c_array<float>(a)};
+    if (kind == 'f' || kind == 'i' || kind == 'u') return {VoxelType::Float64, c_array<double>(a)};
+    throw py::type_error(std::string(name) + ": expected an integer or float array, got dtype " +
+                         py::str(static_cast<const py::handle&>(dt)).cast<std::string>());
+}
+
+// A (Z, Y, X) array (or (Y, X) as one slice) as a Volume: copied once, C order.
+Volume volume_of(const py::array& array, const char* name) {
+    py::array a = array;
+    if (a.ndim() == 2) a = a.attr("reshape")(py::make_tuple(1, a.shape(0), a.shape(1)));
+    if (a.ndim() != 3) {
+        throw py::value_error(std::string(name) + ": expected a 3-D array (Z, Y, X), got " +
+                              std::to_string(array.ndim()) + "-D");
+    }
+    if (a.shape(1) > std::numeric_limits<int>::max() || a.shape(2) > std::numeric_limits<int>::max())
+        throw py::value_error(std::string(name) + ": slices too large");
+    auto [type, data] = voxels_of(a, name);
+    VolumeInfo info;
+    info.id = name;
+    info.source = std::string("<") + name + ">";
+    info.format = "array";
+    info.width = static_cast<int>(a.shape(2));
+    info.height = static_cast<int>(a.shape(1));
+    info.type = type;
+    info.slices.resize(static_cast<std::size_t>(a.shape(0)));
+    const std::size_t z = info.slices.size();
+    Volume v(std::move(info));
+    Bytes bytes(static_cast<std::size_t>(data.nbytes()));
+    if (!bytes.empty()) std::memcpy(bytes.data(), data.data(), bytes.size());
+    v.add_chunk(std::move(bytes), z);
+    return v;
+}
+
+py::dict reduce_array_py(const py::array& array, const py::dict& kwargs) {
+    const ReduceConfig config = reduce_config(option_values("reduce", kwargs));
+    const Volume volume = volume_of(array, "volume");
+    VolumeDecisions d;
+    {
+        const py::gil_scoped_release release;
+        NullProgress quiet;
+        const CancelToken never;
+        d = reduce_volume(config, volume, quiet, never);
+    }
+    const auto n = static_cast<py::ssize_t>(d.slices.size());
+    py::array_t<bool> mask(n);
+    py::array_t<std::int64_t> match(n);
+    py::array_t<double> score(n);
+    py::list features;
+    auto m = mask.mutable_unchecked<1>();
+    auto mt = match.mutable_unchecked<1>();
+    auto sc = score.mutable_unchecked<1>();
+    for (py::ssize_t i = 0; i < n; ++i) {
+        const SliceDecision& s = d.slices[static_cast<std::size_t>(i)];
+        m(i) = s.kept;
+        mt(i) = s.match ? static_cast<std::int64_t>(*s.match) : -1;
+        sc(i) = s.score ? *s.score : std::numeric_limits<double>::quiet_NaN();
+        features.append(s.description ? py::object(py::str(*s.description)) : py::object(py::none()));
+    }
+    py::dict out;
+    out["mask"] = mask;
+    out["match"] = match;
+    out["score"] = score;
+    out["features"] = features;
+    out["pairs"] = d.pairs;
+    return out;
+}
+
+py::list features_py(const py::array& array, const py::dict& kwargs) {
+    const ReduceConfig config = reduce_config(option_values("reduce", kwargs));
+    const Volume volume = volume_of(array, "slices");
+    std::vector<std::string> texts;
+    {
+        const py::gil_scoped_release release;
+        const CancelToken never;
+        texts = describe_slices(config, volume, never);
+    }
+    py::list out;
+    for (const std::string& t : texts) out.append(t);
+    return out;
+}
+
+// The option model as Python sees it: each command's keywords, with their help.
+py::dict options_py() {
+    py::dict out;
+    for (const CommandSpec& c : command_specs()) {
+        py::list options;
+        for (const OptionSpec& s : c.options) {
+            if (s.cli_only) continue;
+            py::dict o;
+            o["key"] = s.key;
+            o["option"] = s.display_name();
+            o["help"] = s.help;
+            o["default"] = s.default_text;
+            o["flag"] = s.type == ValueType::Flag || s.type == ValueType::Count;
+            o["positional"] = s.positional;
+            o["required"] = s.required;
+            py::list choices;
+            for (const std::string& ch : s.choices) choices.append(ch);
+            o["choices"] = choices;
+            options.append(o);
+        }
+        out[py::str(c.name)] = options;
+    }
+    return out;
+}
+
+}  // namespace
+}  // namespace lessmore::python
+
+PYBIND11_MODULE(_lessmore, m) {
+    using namespace lessmore::python;
+    m.doc() = "lessmore's engine (use the lessmore package, docs/python.md)";
+    lessmore::configure_libraries();
+    // The CLI's exit classes: usage (exit 2) and input errors (exit 1), each its own type.
+    static py::exception<lessmore::Error> error(m, "Error", PyExc_RuntimeError);
+    static py::exception<lessmore::InputError> input_error(m, "InputError", error.ptr());
+    static py::exception<lessmore::UsageError> usage_error(m, "UsageError", PyExc_ValueError);
+    py::register_exception_translator([](std::exception_ptr p) {
+        try {
+            if (p) std::rethrow_exception(p);
+        } catch (const lessmore::Interrupted&) {
+            PyErr_SetNone(PyExc_KeyboardInterrupt);
+        } catch (const lessmore::UsageError& e) {
+            usage_error(e.what());
+        } catch (const lessmore::InputError& e) {
+            input_error(e.what());
+        } catch (const lessmore::Error& e) {
+            error(e.what());
+        }
+    });
+    m.def("version", [] { return std::string(lessmore::version()); });
+    m.def("options", &options_py);
+    m.def("reduce", &reduce_py, py::arg("kwargs"), py::arg("progress"), py::arg("decoder"));
+    m.def("info", &info_py, py::arg("kwargs"), py::arg("progress"), py::arg("decoder"));
+    m.def("sweep", &sweep_py, py::arg("kwargs"), py::arg("progress"), py::arg("decoder"));
+    m.def("compare", &compare_py, py::arg("kwargs"));
+    m.def("split", &split_py, py::arg("kwargs"), py::arg("progress"));
+    m.def("run_json", &run_py, py::arg("out"), py::arg("threads"));
+    m.def("source_slice", &source_slice_py, py::arg("out"), py::arg("id"), py::arg("index"), py::arg("decoder"));
+    m.def("reduce_array", &reduce_array_py, py::arg("volume"), py::arg("kwargs"));
+    m.def("features", &features_py, py::arg("slices"), py::arg("kwargs"));
+}

@@ -1,0 +1,103 @@
+// A finished run from its records (include/lessmore/run_data.hpp), volumes and errors in
+// the manifests' order (src/pipeline/output_store.cpp, write_manifests).
+#include <lessmore/run_data.hpp>
+
+#include <lessmore/error.hpp>
+#include <lessmore/thread_pool.hpp>
+
+#include "pipeline/output_store.hpp"
+#include "pipeline/run_record.hpp"
+#include "pipeline/scope_pass.hpp"
+#include "pipeline/volume_walk.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <mutex>
+
+namespace lessmore {
+
+std::string run_json(const std::string& out, int threads, const CancelToken& cancel) {
+    const OutputStore store(out);
+    const auto run = store.read_run();
+    if (!run || !store.finished()) {
+        throw UsageError(out + ": no finished lessmore run (no manifest.json; run or --resume reduce first)");
+    }
+    store.check_layout();
+    const std::vector<SourceRecord> records = store.read_all_records();
+    const RunParameters& params = run->parameters;
+    ScopeOutcome scope;
+    if (params.scope != Scope::Volume && !run->shard) {
+        // The records hold each volume's own decisions; the pass (deterministic) gives the rest.
+        ThreadPool pool(threads);
+        std::vector<std::string> ids;
+        for (const SourceRecord& r : records) ids.push_back(r.source);
+        scope = scope_pass(store, ids, params, pool, cancel);
+    }
+    std::vector<InputFailure> errors = run->discovery_errors;
+    std::vector<InputFailure> skipped = run->discovery_skipped;
+    OrderedJson volumes = OrderedJson::array();
+    std::string table = manifest_csv_header();
+    for (const SourceRecord& r : records) {
+        for (const VolumeRecord& v : r.volumes) {
+            volumes.push_back(manifest_volume_json(v, scope, params.patient_depth));
+            table += manifest_csv_rows(volumes.back());
+        }
+        errors.insert(errors.end(), r.errors.begin(), r.errors.end());
+        skipped.insert(skipped.end(), r.skipped.begin(), r.skipped.end());
+    }
+    const auto by_path = [](const InputFailure& a, const InputFailure& b) { return a.path < b.path; };
+    std::stable_sort(errors.begin(), errors.end(), by_path);
+    std::stable_sort(skipped.begin(), skipped.end(), by_path);
+    OrderedJson j = tool_stamp();
+    j["parameters"] = to_json(params);
+    j["errors"] = to_json(errors);
+    j["skipped"] = skipped_json(skipped);
+    j["duplicates"] = duplicates_json(scope.duplicates);
+    j["volumes"] = std::move(volumes);
+    j["slice_table"] = std::move(table);
+    return dump_json(j);
+}
+
+Volume source_slice(const std::string& out, const std::string& id, std::size_t index,
+                    const std::string& decoder_program, const CancelToken& cancel) {
+    const auto run = OutputStore(out).read_run();
+    if (!run) throw UsageError(out + ": no lessmore run (no .lessmore/run.json)");
+    const RunParameters& p = run->parameters;
+    NullProgress quiet;
+    const WalkPlan plan = plan_walk({p.inputs, std::nullopt}, quiet);
+    std::vector<const Source*> sources;  // the one whose volumes include `id`
+    for (const Source& s : plan.sources)
+        if (id == s.id || id.rfind(s.id + "/", 0) == 0 || id.rfind(s.id + "#", 0) == 0) sources.push_back(&s);
+    LoadOptions load;
+    load.order = p.order;
+    load.include_localizers = p.include_localizers;
+    load.decoder_program = decoder_program;
+    ThreadPool pool(1);
+    std::optional<Volume> found;
+    std::mutex mutex;
+    WalkVisitor visitor;
+    visitor.volume = [&](std::size_t, Volume& v) {
+        if (v.info().id != id) return;
+        if (index >= v.slice_count())
+            throw UsageError(id + ": has " + std::to_string(v.slice_count()) + " slices now; no slice " +
+                             std::to_string(index) + " (changed since the run)");
+        Volume one(v.info());
+        const SliceView view = v.slice(index);
+        Bytes bytes(v.info().slice_bytes());
+        std::memcpy(bytes.data(), view.data, bytes.size());
+        one.info().slices = {v.info().slices[index]};
+        one.add_chunk(std::move(bytes), 1);
+        const std::lock_guard<std::mutex> lock(mutex);
+        found = std::move(one);
+    };
+    std::vector<InputFailure> failures;
+    visitor.source_done = [&](std::size_t, SourceOutcome o) {
+        failures.insert(failures.end(), o.failures.begin(), o.failures.end());
+    };
+    VolumeWalk(load, 0, pool, quiet, cancel).run(sources, visitor);
+    if (found) return std::move(*found);
+    if (!failures.empty()) throw InputError(failures.front().path + ": " + failures.front().message);
+    throw UsageError(id + ": not among the run's inputs any more (" + out + "/.lessmore/run.json)");
+}
+
+}  // namespace lessmore
