@@ -6,6 +6,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace lessmore {
 
@@ -29,5 +30,14 @@ struct IntensityMapping {
 // None:   8-bit input copied as is; anything else throws InputError.
 Image8 to_8bit(const SliceView& slice, const IntensityMapping& mapping);
 void to_8bit(const SliceView& slice, const IntensityMapping& mapping, Image8& out);
+
+// Maps a 3-D block to 8 bits with ONE mapping over the whole block (docs/methods.md,
+// section "3-D units"): the block is the rectangle of `width` x `height` voxels at
+// column x0, row y0 of every slice in `slices` (in order; all the same size and type).
+// MinMax takes one min and max over every finite voxel of the block, so it is the
+// per-slice rule applied to the block as if it were one image; Window and None are the
+// same per voxel as for a slice. Throws InputError for a rectangle outside the slices.
+Unit8 to_8bit_block(const std::vector<SliceView>& slices, int x0, int y0, int width, int height,
+                    const IntensityMapping& mapping);
 
 }  // namespace lessmore
