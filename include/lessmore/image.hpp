@@ -28,8 +28,7 @@ struct Unit8 {
     std::vector<std::uint8_t> voxels;  // depth * height * width
 
     Unit8() = default;
-    Unit8(int d, int h, int w)
-        : depth(d), height(h), width(w), voxels(static_cast<std::size_t>(d) * h * w, 0) {}
+    Unit8(int d, int h, int w) : depth(d), height(h), width(w), voxels(static_cast<std::size_t>(d) * h * w, 0) {}
 
     std::size_t size() const { return voxels.size(); }
     std::uint8_t at(int z, int y, int x) const {

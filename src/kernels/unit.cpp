@@ -11,7 +11,7 @@
 namespace lessmore {
 namespace {
 
-constexpr int k_max_extent = 65536;   // larger than any CT axis; keeps products in int64
+constexpr int k_max_extent = 65536;    // larger than any CT axis; keeps products in int64
 constexpr double k_max_mm = 100000.0;  // 100 m
 
 const char* const k_forms = "slice, slab:K[:S], slab:Nmm[:S] or patch:Z,Y,X[:SZ,SY,SX]";
@@ -52,9 +52,8 @@ int count_value(const std::string& text, const std::string& part, const char* wh
 double mm_value(const std::string& text, const std::string& part, const char* what) {
     const std::string number = part.substr(0, part.size() - 2);
     const auto dot = number.find('.');
-    const bool ok = dot == std::string::npos
-                        ? all_digits(number)
-                        : all_digits(number.substr(0, dot)) && all_digits(number.substr(dot + 1));
+    const bool ok = dot == std::string::npos ? all_digits(number)
+                                             : all_digits(number.substr(0, dot)) && all_digits(number.substr(dot + 1));
     if (!ok) refuse(text, std::string(what) + " \"" + part + "\" is not a number of millimetres");
     const double v = std::strtod(number.c_str(), nullptr);
     if (!(v > 0.0)) refuse(text, std::string(what) + " must be more than 0 mm");
@@ -62,15 +61,12 @@ double mm_value(const std::string& text, const std::string& part, const char* wh
     return v;
 }
 
-bool is_mm(const std::string& part) {
-    return part.size() > 2 && part.compare(part.size() - 2, 2, "mm") == 0;
-}
+bool is_mm(const std::string& part) { return part.size() > 2 && part.compare(part.size() - 2, 2, "mm") == 0; }
 
 std::array<int, 3> triple(const std::string& text, const std::string& part, const char* what) {
     const auto items = split(part, ',');
     if (items.size() != 3) refuse(text, std::string(what) + " needs three numbers Z,Y,X");
-    return {count_value(text, items[0], what), count_value(text, items[1], what),
-            count_value(text, items[2], what)};
+    return {count_value(text, items[0], what), count_value(text, items[1], what), count_value(text, items[2], what)};
 }
 
 UnitSpec parse_slab(const std::string& text, const std::vector<std::string>& parts) {

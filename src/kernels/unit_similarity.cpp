@@ -35,7 +35,7 @@ void box_sums(const T* values, int depth, int height, int width, std::int32_t* o
     const int ow = width - k_win + 1, oh = height - k_win + 1, od = depth - k_win + 1;
     const std::size_t oplane = static_cast<std::size_t>(ow) * oh;
     std::vector<std::int32_t> rows(static_cast<std::size_t>(ow) * height);  // one plane, x summed
-    std::vector<std::int32_t> planes(oplane * depth);                        // x and y summed
+    std::vector<std::int32_t> planes(oplane * depth);                       // x and y summed
     for (int z = 0; z < depth; ++z) {
         const T* plane = values + static_cast<std::size_t>(z) * height * width;
         for (int y = 0; y < height; ++y) {

@@ -11,6 +11,7 @@
 #include <lessmore/thread_pool.hpp>
 #include <lessmore/unit_similarity.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <memory>
@@ -78,9 +79,11 @@ Unit8 unit_of(const Volume& v, const std::vector<std::size_t>& slices, const jso
 }
 
 // Checks every pair of a golden volume; `slices_of(pair, "a")` gives unit a's slice indexes.
+// Returns the worst SSIM difference from scikit-image.
 template <typename SlicesOf>
-void check_volume(const Volume& v, const json& gv, SlicesOf slices_of) {
+double check_volume(const Volume& v, const json& gv, SlicesOf slices_of) {
     DHasher hasher;
+    double worst = 0.0;
     for (const auto& p : gv["pairs"]) {
         const std::string what = gv["dataset"].get<std::string>() + " " + p["a_origin"].dump() + " vs " +
                                  p["b_origin"].dump() + " size " + p["size"].dump();
@@ -91,7 +94,9 @@ void check_volume(const Volume& v, const json& gv, SlicesOf slices_of) {
         EXPECT_EQ(test::sha256_hex(a.voxels.data(), a.size()), p["a_sha256"]);  // one min-max per unit
         EXPECT_EQ(test::sha256_hex(b.voxels.data(), b.size()), p["b_sha256"]);
         const Ssim3dStats stats_a = ssim3d_prepare(a), stats_b = ssim3d_prepare(b);
-        EXPECT_NEAR(ssim3d_compare(stats_a, stats_b), p["ssim"].get<double>(), k_parity);
+        const double ours = ssim3d_compare(stats_a, stats_b);
+        EXPECT_NEAR(ours, p["ssim"].get<double>(), k_parity);
+        worst = std::max(worst, std::fabs(ours - p["ssim"].get<double>()));
         expect_nmi(mi3d_compare(mi3d_prepare(a), mi3d_prepare(b)), p["nmi"], what);
         if (!p.contains("hash_max")) continue;
         std::vector<DHash> ha, hb;
@@ -104,6 +109,7 @@ void check_volume(const Volume& v, const json& gv, SlicesOf slices_of) {
         EXPECT_EQ(slab_hash_max_distance(ha, hb), p["hash_max"].get<int>());
         EXPECT_EQ(slab_hash_mean_distance(ha, hb), p["hash_mean"].get<double>());
     }
+    return worst;
 }
 
 TEST(UnitSimilarityGolden, RealCtSlabsAndPatches) {
@@ -112,19 +118,25 @@ TEST(UnitSimilarityGolden, RealCtSlabsAndPatches) {
     std::map<std::string, std::size_t> by_file;
     for (std::size_t i = 0; i < pancreas->slice_count(); ++i) by_file[pancreas->info().slices[i].file] = i;
     ASSERT_EQ(g["pancreas"]["pairs"].size(), 7u);
-    check_volume(*pancreas, g["pancreas"], [&](const json& p, const std::string& unit) {
-        std::vector<std::size_t> slices;
-        for (const auto& f : p[unit + "_files"]) slices.push_back(by_file.at(f.get<std::string>()));
-        return slices;
-    });
+    // Exact window sums: rounding-level differences only, far inside the 1e-8 parity.
+    EXPECT_LT(check_volume(*pancreas, g["pancreas"],
+                           [&](const json& p, const std::string& unit) {
+                               std::vector<std::size_t> slices;
+                               for (const auto& f : p[unit + "_files"])
+                                   slices.push_back(by_file.at(f.get<std::string>()));
+                               return slices;
+                           }),
+              1e-11);
     const auto sample = load_volume(test::bundled_sample());
     ASSERT_EQ(g["sample"]["pairs"].size(), 5u);
-    check_volume(*sample, g["sample"], [](const json& p, const std::string& unit) {
-        std::vector<std::size_t> slices;
-        const int z0 = p[unit + "_origin"][0], depth = p["size"][0];
-        for (int z = z0; z < z0 + depth; ++z) slices.push_back(static_cast<std::size_t>(z));
-        return slices;
-    });
+    EXPECT_LT(check_volume(*sample, g["sample"],
+                           [](const json& p, const std::string& unit) {
+                               std::vector<std::size_t> slices;
+                               const int z0 = p[unit + "_origin"][0], depth = p["size"][0];
+                               for (int z = z0; z < z0 + depth; ++z) slices.push_back(static_cast<std::size_t>(z));
+                               return slices;
+                           }),
+              1e-11);
 }
 
 TEST(UnitSimilarity, RefusesUnitsTooSmallOrOfDifferentShapes) {
@@ -145,7 +157,8 @@ TEST(UnitSimilarity, OneMinMaxOverTheWholeBlock) {
     const Unit8 u = to_8bit_block(views, 1, 0, 2, 2, IntensityMapping{});
     ASSERT_EQ(u.depth, 2);
     std::vector<int> expected;
-    for (int v : {1, 2, 3, 4, 11, 12, 13, 14}) expected.push_back(static_cast<int>(std::nearbyint((v - 1) / 13.0 * 255.0)));
+    for (int v : {1, 2, 3, 4, 11, 12, 13, 14})
+        expected.push_back(static_cast<int>(std::nearbyint((v - 1) / 13.0 * 255.0)));
     EXPECT_EQ(std::vector<int>(u.voxels.begin(), u.voxels.end()), expected);
     EXPECT_THROW(to_8bit_block(views, 2, 0, 2, 2, IntensityMapping{}), InputError);  // outside
     EXPECT_THROW(to_8bit_block({}, 0, 0, 1, 1, IntensityMapping{}), InputError);

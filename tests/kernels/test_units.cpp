@@ -58,11 +58,33 @@ TEST(UnitSpec, ParsesEveryForm) {
 }
 
 TEST(UnitSpec, RefusesBadTextNamingTheOption) {
-    for (const std::string text :
-         {"", "slices", "Slice", "slab", "slab:", "slab:0", "slab:8:0", "slab:-8", "slab:+8", "slab: 8", "slab:8:",
-          "slab:8:4:2", "slab:8.5", "slab:0mm", "slab:mm", "slab:1e3mm", "slab:10mm:0", "slab:10mm:0mm",
-          "slab:99999999", "patch:8,8", "patch:8,8,8,8", "patch:8,0,8", "patch:8,8,8:0,8,8", "patch:8,8,8:",
-          "patch:a,b,c", "patch:8,8,8:4,4", "cube:8"}) {
+    for (const std::string text : {"",
+                                   "slices",
+                                   "Slice",
+                                   "slab",
+                                   "slab:",
+                                   "slab:0",
+                                   "slab:8:0",
+                                   "slab:-8",
+                                   "slab:+8",
+                                   "slab: 8",
+                                   "slab:8:",
+                                   "slab:8:4:2",
+                                   "slab:8.5",
+                                   "slab:0mm",
+                                   "slab:mm",
+                                   "slab:1e3mm",
+                                   "slab:10mm:0",
+                                   "slab:10mm:0mm",
+                                   "slab:99999999",
+                                   "patch:8,8",
+                                   "patch:8,8,8,8",
+                                   "patch:8,0,8",
+                                   "patch:8,8,8:0,8,8",
+                                   "patch:8,8,8:",
+                                   "patch:a,b,c",
+                                   "patch:8,8,8:4,4",
+                                   "cube:8"}) {
         const std::string why = refusal(text);
         EXPECT_NE(why, "") << "accepted \"" << text << "\"";
         EXPECT_EQ(why.rfind("--unit: ", 0), 0u) << why;
@@ -129,8 +151,8 @@ TEST(UnitGrid, VolumeSmallerThanTheUnitHasNoUnits) {
 TEST(UnitGrid, SliceUnitIsEverySlice) {
     const UnitSpec s = resolve_unit_spec(parse_unit_spec("slice"), {3, 4, 5}, 1.0);
     const UnitGrid g = enumerate_units(s, {3, 4, 5});
-    EXPECT_EQ(g.units, (std::vector<UnitBox>{box({0, 0, 0}, {1, 4, 5}), box({1, 0, 0}, {1, 4, 5}),
-                                             box({2, 0, 0}, {1, 4, 5})}));
+    EXPECT_EQ(g.units,
+              (std::vector<UnitBox>{box({0, 0, 0}, {1, 4, 5}), box({1, 0, 0}, {1, 4, 5}), box({2, 0, 0}, {1, 4, 5})}));
     EXPECT_TRUE(g.dropped.empty());
 }
 
@@ -154,9 +176,7 @@ TEST(UnitGrid, PatchesAreZMajorAndPartialOnAnyAxisIsDropped) {
     EXPECT_EQ(o.dropped.size(), 5u);
 }
 
-TEST(UnitGrid, RefusesAnUnresolvedSpec) {
-    EXPECT_THROW(enumerate_units(parse_unit_spec("slab:4"), {10, 5, 6}), Error);
-}
+TEST(UnitGrid, RefusesAnUnresolvedSpec) { EXPECT_THROW(enumerate_units(parse_unit_spec("slab:4"), {10, 5, 6}), Error); }
 
 }  // namespace
 }  // namespace lessmore
