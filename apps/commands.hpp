@@ -19,6 +19,7 @@ Runner add_merge_command(CLI::App& app);
 Runner add_sweep_command(CLI::App& app);
 Runner add_report_command(CLI::App& app);
 Runner add_compare_command(CLI::App& app);
+Runner add_split_command(CLI::App& app);
 
 // What `reduce` and `merge` print on stdout (the table, or JSON); returns the exit code.
 void print_table(const ReduceResult& result);

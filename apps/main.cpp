@@ -60,10 +60,10 @@ int main(int argc, char** argv) {
     app.require_subcommand(1);
     // Each subcommand declares its options (in --help order) and returns its runner.
     const std::vector<std::pair<std::string, cli::Runner>> commands = {
-        {"reduce", cli::add_reduce_command(app)},  {"info", cli::add_info_command(app)},
-        {"score", cli::add_score_command(app)},    {"merge", cli::add_merge_command(app)},
-        {"sweep", cli::add_sweep_command(app)},    {"report", cli::add_report_command(app)},
-        {"compare", cli::add_compare_command(app)}};
+        {"reduce", cli::add_reduce_command(app)},   {"info", cli::add_info_command(app)},
+        {"score", cli::add_score_command(app)},     {"merge", cli::add_merge_command(app)},
+        {"sweep", cli::add_sweep_command(app)},     {"report", cli::add_report_command(app)},
+        {"compare", cli::add_compare_command(app)}, {"split", cli::add_split_command(app)}};
     auto find = [&](const std::string& name) {
         return std::find_if(commands.begin(), commands.end(), [&](const auto& c) { return c.first == name; });
     };

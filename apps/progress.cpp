@@ -33,18 +33,27 @@ void StderrProgress::emit(const std::string& line) {
     std::fflush(stderr);
 }
 
+namespace {
+
+// One JSON line; text from files (paths, messages) with invalid UTF-8 replaced.
+std::string json_line(const nlohmann::ordered_json& j) {
+    return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+}
+
+}  // namespace
+
 void StderrProgress::redraw(bool force) {
     if (m_style != ProgressStyle::Bar) return;
     const auto now = std::chrono::steady_clock::now();
     if (!force && now - m_last_draw < std::chrono::milliseconds(200)) return;
     m_last_draw = now;
     const double secs = elapsed();
-    const double rate = secs > 0 ? static_cast<double>(m_slices_done) / secs : 0.0;
+    const double rate = secs > 0 ? static_cast<double>(m_slices_read) / secs : 0.0;
     std::string eta = "--:--";
     // Remaining work by slices when they are known, else by sources.
     double left = -1;
-    if (m_estimated > m_slices_done && rate > 0) {
-        left = static_cast<double>(m_estimated - m_slices_done) / rate;
+    if (m_estimated > m_slices_read && rate > 0) {
+        left = static_cast<double>(m_estimated - m_slices_read) / rate;
     } else if (m_sources_done > 0 && m_sources > m_sources_done) {
         left = secs / static_cast<double>(m_sources_done) * static_cast<double>(m_sources - m_sources_done);
     }
@@ -54,8 +63,8 @@ void StderrProgress::redraw(bool force) {
         std::snprintf(buf, sizeof buf, "%ld:%02ld:%02ld", s / 3600, s / 60 % 60, s % 60);
         eta = buf;
     }
-    std::fprintf(stderr, "\r\033[K[%zu/%zu volumes] %zu/%zu slices, %.0f slices/s, ETA %s  %s", m_sources_done,
-                 m_sources, m_slices_done, std::max(m_estimated, m_slices_done), rate, eta.c_str(), m_current.c_str());
+    std::fprintf(stderr, "\r\033[K[%zu/%zu sources] %zu/%zu slices, %.0f slices/s, ETA %s  %s", m_sources_done,
+                 m_sources, m_slices_read, std::max(m_estimated, m_slices_read), rate, eta.c_str(), m_current.c_str());
     std::fflush(stderr);
     m_line_shown = true;
 }
@@ -65,27 +74,40 @@ void StderrProgress::sources_found(std::size_t sources, std::size_t estimated_sl
     m_sources = sources;
     m_estimated = estimated_slices;
     if (m_style == ProgressStyle::Jsonl) {
-        emit(nlohmann::json{{"event", "start"},
-                            {"sources", sources},
-                            {"estimated_slices", estimated_slices},
-                            {"skipped_slices", m_skipped_slices}}
-                 .dump());
+        emit(json_line({{"event", "start"},
+                        {"sources", sources},
+                        {"estimated_slices", estimated_slices},
+                        {"resumed_sources", m_resumed_sources},
+                        {"resumed_volumes", m_resumed_volumes},
+                        {"resumed_slices", m_resumed_slices}}));
     }
     m_log.debug("{} source(s) to read", sources);
     redraw(true);
 }
 
-void StderrProgress::source_skipped(const std::string& id, std::size_t slices) {
+void StderrProgress::source_skipped(const std::string& id, std::size_t volumes, std::size_t slices) {
     std::lock_guard<std::mutex> lock(m_mutex);
-    m_skipped_slices += slices;
-    if (m_style == ProgressStyle::Jsonl)
-        emit(nlohmann::json{{"event", "skipped"}, {"id", id}, {"slices", slices}}.dump());
-    if (m_per_volume) m_log.info("{}: done by an earlier run", id);
+    ++m_resumed_sources;
+    m_resumed_volumes += volumes;
+    m_resumed_slices += slices;
+    if (m_style == ProgressStyle::Jsonl) {
+        emit(json_line({{"event", "resumed"}, {"source", id}, {"volumes", volumes}, {"slices", slices}}));
+    } else if (m_per_volume) {
+        m_log.info("{}: done by an earlier run", id);
+    }
 }
 
-void StderrProgress::source_done() {
+void StderrProgress::source_done(const std::string& id, std::size_t volumes, std::size_t failed) {
     std::lock_guard<std::mutex> lock(m_mutex);
     ++m_sources_done;
+    if (m_style == ProgressStyle::Jsonl) {
+        emit(json_line({{"event", "source"},
+                        {"source", id},
+                        {"volumes", volumes},
+                        {"failed", failed},
+                        {"sources_done", m_sources_done},
+                        {"sources", m_sources}}));
+    }
     redraw(true);
 }
 
@@ -97,29 +119,28 @@ void StderrProgress::volume_started(const std::string& id, std::size_t slices) {
 
 void StderrProgress::slices_done(std::size_t count) {
     std::lock_guard<std::mutex> lock(m_mutex);
-    m_slices_done += count;
+    m_slices_read += count;
     redraw(false);
 }
 
 void StderrProgress::volume_finished(const std::string& id, std::size_t slices, std::size_t kept, double seconds) {
     std::lock_guard<std::mutex> lock(m_mutex);
     ++m_volumes_done;
+    m_slices_finished += slices;
     if (m_style == ProgressStyle::Jsonl) {
         const double secs = elapsed();
-        emit(nlohmann::json{{"event", "volume"},
-                            {"id", id},
-                            {"slices", slices},
-                            {"kept", kept},
-                            {"seconds", seconds},
-                            {"volumes_done", m_volumes_done},
-                            {"sources_done", m_sources_done},
-                            {"sources", m_sources},
-                            {"slices_done", m_slices_done},
-                            {"estimated_slices", m_estimated},
-                            {"slices_per_second", secs > 0 ? static_cast<double>(m_slices_done) / secs : 0.0}}
-                 .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
-    }
-    if (m_per_volume) {
+        emit(json_line({{"event", "volume"},
+                        {"id", id},
+                        {"slices", slices},
+                        {"kept", kept},
+                        {"seconds", seconds},
+                        {"volumes_done", m_volumes_done},
+                        {"slices_done", m_slices_finished},
+                        {"sources_done", m_sources_done},
+                        {"sources", m_sources},
+                        {"estimated_slices", m_estimated},
+                        {"slices_per_second", secs > 0 ? static_cast<double>(m_slices_finished) / secs : 0.0}}));
+    } else if (m_per_volume) {
         clear_line();
         m_log.info("{}: kept {} of {} slices ({:.2f} s)", id, kept, slices, seconds);
     }
@@ -130,8 +151,8 @@ void StderrProgress::volume_failed(const std::string& path, const std::string& m
     std::lock_guard<std::mutex> lock(m_mutex);
     clear_line();
     if (m_style == ProgressStyle::Jsonl) {
-        emit(nlohmann::json{{"event", "error"}, {"path", path}, {"message", message}}.dump(
-            -1, ' ', false, nlohmann::json::error_handler_t::replace));
+        emit(json_line({{"event", "error"}, {"path", path}, {"message", message}}));
+        return;  // stderr holds only JSON lines
     }
     m_log.error("{}: {}", path, message);
     redraw(true);
@@ -140,13 +161,21 @@ void StderrProgress::volume_failed(const std::string& path, const std::string& m
 void StderrProgress::warning(const std::string& path, const std::string& message) {
     std::lock_guard<std::mutex> lock(m_mutex);
     clear_line();
+    if (m_style == ProgressStyle::Jsonl) {
+        emit(json_line({{"event", "warning"}, {"path", path}, {"message", message}}));
+        return;
+    }
     m_log.warn("{}: {}", path, message);
     redraw(true);
 }
 
 void StderrProgress::file_skipped(const std::string& path, const std::string& reason) {
-    if (!m_per_volume) return;  // listed in the manifest; shown with -v
     std::lock_guard<std::mutex> lock(m_mutex);
+    if (m_style == ProgressStyle::Jsonl) {
+        emit(json_line({{"event", "file_skipped"}, {"path", path}, {"reason", reason}}));
+        return;
+    }
+    if (!m_per_volume) return;  // listed in the manifest; shown with -v
     clear_line();
     m_log.info("{}: skipped: {}", path, reason);
     redraw(true);
@@ -158,13 +187,17 @@ void StderrProgress::debug(const std::string& message) {
     m_log.debug("{}", message);
 }
 
-void StderrProgress::finished(std::size_t volumes, std::size_t slices, std::size_t kept, double seconds) {
+void StderrProgress::finished(std::size_t volumes, std::size_t slices, std::size_t kept, std::size_t failed,
+                              double seconds) {
     std::lock_guard<std::mutex> lock(m_mutex);
     clear_line();
     if (m_style == ProgressStyle::Jsonl) {
-        emit(nlohmann::json{
-            {"event", "finish"}, {"volumes", volumes}, {"slices", slices}, {"kept", kept}, {"seconds", seconds}}
-                 .dump());
+        emit(json_line({{"event", "finish"},
+                        {"volumes", volumes},
+                        {"slices", slices},
+                        {"kept", kept},
+                        {"failed", failed},
+                        {"seconds", seconds}}));
     }
 }
 

@@ -33,3 +33,13 @@ target_link_libraries(lessmore_opencv INTERFACE opencv_core opencv_imgproc openc
 
 add_library(lessmore_opencv_codecs INTERFACE)
 target_link_libraries(lessmore_opencv_codecs INTERFACE lessmore_opencv opencv_imgcodecs)
+
+# The model modules (src/io/model_module_abi.hpp), each a shared library opened with dlopen
+# only when a model needs it, so neither library is loaded by a command that uses none:
+# libonnx normalises torch's ONNX exports for OpenCV's DNN (required: every ONNX model goes
+# through it); LibTorch runs TorchScript models (optional at build time: without Debian's
+# libtorch-dev the build has no lessmore_torch.so and a .pt model is refused by name;
+# scripts/setup.sh test installs it, and the tests that need it skip, saying so, without it).
+find_package(Protobuf REQUIRED)
+find_package(ONNX REQUIRED)
+find_package(Torch QUIET)

@@ -16,13 +16,18 @@ build="${LESSMORE_BUILD_DIR:-$here/build}"
 # `test` and `build`, not for the demo, whose first run builds only the binary).
 packages=(build-essential cmake pkg-config
           libinsighttoolkit5-dev libgdcm-dev zlib1g-dev libjpeg62-turbo-dev libopencv-dev libcli11-dev libspdlog-dev nlohmann-json3-dev
-          libfaiss-dev libopenblas0-openmp)
-[ "$mode" = demo ] || packages+=(googletest libgtest-dev libbenchmark-dev libgdcm-tools darknet)
+          libfaiss-dev libopenblas0-openmp libonnx-dev libprotobuf-dev)
+# LibTorch builds the TorchScript module (docs/models.md); the demo does without it.
+[ "$mode" = demo ] || packages+=(googletest libgtest-dev libbenchmark-dev libgdcm-tools darknet libtorch-dev)
 # The browser test of the HTML report needs a real browser; the cluster tests (docs/clusters.md)
 # a real SLURM, GNU parallel and a YAML parser; CI's format check clang-format; the fuzz
 # tests clang and its libFuzzer runtime (tests/fuzz; --no-install-recommends leaves
-# libclang-rt-14-dev out, so it is named).
-[ "$mode" = test ] && packages+=(chromium slurm-wlm munge parallel python3-yaml clang-format clang-14 libclang-rt-14-dev)
+# libclang-rt-14-dev out, so it is named); the manifest and geometry checks
+# (docs/output.md) jsonschema, pandas, pydicom, nibabel, numpy and Pillow; the model tests
+# (docs/models.md) Debian's torch, which exports the models they run.
+[ "$mode" = test ] && packages+=(chromium slurm-wlm munge parallel python3-yaml clang-format clang-14 libclang-rt-14-dev
+                                 python3-jsonschema python3-pandas python3-pydicom python3-nibabel python3-numpy python3-pil
+                                 python3-torch python3-torchvision)
 
 missing=()
 for p in "${packages[@]}"; do

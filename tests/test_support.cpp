@@ -11,10 +11,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <array>
+#include <atomic>
 #include <cctype>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <random>
@@ -137,10 +139,42 @@ int wait_for(int pid) {
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+namespace {
+
+// Every manifest a CLI test's reduce or merge wrote is checked against what docs/output.md
+// defines (docs/manifest.schema.json, the CSV's columns and types) by
+// tests/cli/validate_manifests.py, which ctest runs after the CLI tests: with
+// LESSMORE_MANIFEST_COLLECT set, a run that ended (exit 0 or 1) leaves a copy of OUT's
+// manifest.json and manifest.csv there, named by the test, the process and a counter.
+void collect_manifest(const std::vector<std::string>& args, int exit_code) {
+    const char* collect = std::getenv("LESSMORE_MANIFEST_COLLECT");
+    if (!collect || !*collect || args.empty() || (args[0] != "reduce" && args[0] != "merge")) return;
+    if (exit_code != 0 && exit_code != 1) return;
+    for (std::size_t k = 1; k + 1 < args.size(); ++k) {
+        if (args[k] != "-o" && args[k] != "--output") continue;
+        const fs::path out = args[k + 1];
+        std::error_code ec;
+        if (!fs::is_regular_file(fs::symlink_status(out / "manifest.json", ec)) ||
+            !fs::is_regular_file(fs::symlink_status(out / "manifest.csv", ec)))
+            return;
+        static std::atomic<unsigned> counter{0};
+        const ::testing::TestInfo* test = ::testing::UnitTest::GetInstance()->current_test_info();
+        const std::string name = (test ? std::string(test->test_suite_name()) + "." + test->name() : "run") + "-" +
+                                 std::to_string(::getpid()) + "-" + std::to_string(counter++);
+        fs::create_directories(collect, ec);
+        fs::copy_file(out / "manifest.csv", fs::path(collect) / (name + ".csv"), ec);
+        fs::copy_file(out / "manifest.json", fs::path(collect) / (name + ".json"), ec);
+        return;
+    }
+}
+
+}  // namespace
+
 RunResult run_lessmore(const std::vector<std::string>& args) {
     TempDir io;
     RunResult r;
     r.exit_code = wait_for(spawn_lessmore(args, io / "stdout", io / "stderr"));
+    collect_manifest(args, r.exit_code);
     r.out = read_file(io / "stdout");
     r.err = read_file(io / "stderr");
     return r;
@@ -164,6 +198,7 @@ LimitedRun run_lessmore_with_limit(const std::vector<std::string>& args, const f
     }
     r.exit_code = r.timed_out ? -1 : WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     r.max_rss_kb = usage.ru_maxrss;
+    collect_manifest(args, r.exit_code);
     r.out = read_file(dir / "stdout.txt");
     r.err = read_file(dir / "stderr.txt");
     return r;

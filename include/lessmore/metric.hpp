@@ -2,10 +2,12 @@
 // The metric library: each method prepares every slice once, then scores pairs.
 #include <lessmore/image.hpp>
 #include <lessmore/thread_pool.hpp>
+#include <lessmore/volume.hpp>
 
 #include <array>
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -26,36 +28,58 @@ enum class Sense { HigherIsSimilar, LowerIsSimilar };
 // The files of a DeepNet model, read by the io layer (read_model_files) so that metrics
 // never touch the file system.
 struct ModelFiles {
-    std::string model_bytes;   // the ONNX file
-    std::string sidecar_path;  // MODEL.json beside it; empty when there is none
+    std::string model_bytes;     // the model file (ONNX, or TorchScript when a runner is given)
+    std::string runnable_bytes;  // ONNX: the graph normalised for OpenCV's DNN (io/onnx_runtime.hpp);
+                                 // empty: model_bytes as they are
+    std::string sidecar_path;    // MODEL.json beside it; empty when there is none
     std::string sidecar_text;
 };
+
+class ModelRunner;  // include/lessmore/embedder.hpp
 
 // DeepNet's model and its preprocessing. Fields left unset come from the sidecar
 // (MODEL.json beside MODEL.onnx), then from the bundled model's values.
 struct ModelOptions {
-    std::string path;                               // --model; empty: the bundled MobileNet
-    std::optional<ModelFiles> files;                // path's files; must be read when path is set
-    std::optional<std::pair<int, int>> input_size;  // width, height
-    std::optional<std::vector<double>> mean;        // 1 or 3 values, RGB order
-    std::optional<std::vector<double>> std;         // 1 or 3 values, RGB order
-    std::optional<double> scale;                    // value = (pixel * scale - mean) / std
-    std::optional<std::string> channel_order;       // "RGB" or "BGR"
-    std::optional<std::string> layout;              // "NCHW" or "NHWC"
-    std::optional<std::string> output;              // layer or graph output; default: the graph's output
-    std::optional<bool> pool;                       // global-average-pool a 4-D output
-    int batch = 0;                                  // slices per forward pass; 0: 4 for models up to
-                                                    // 16 MB, 1 for larger ones (measured fastest on CPU)
+    std::string path;                 // --model; empty: the bundled MobileNet
+    std::optional<ModelFiles> files;  // path's files; must be read when path is set
+    // What runs the model when it is not an ONNX graph for OpenCV: a TorchScript runner
+    // (io), a caller's function (Python). Null: the ONNX file through OpenCV's DNN.
+    std::shared_ptr<const ModelRunner> runner;
+    std::string runtime;  // the runner's name when runner is set
+    // --features: embeddings of this length were computed elsewhere (features_dir); no
+    // model runs and features come from Metric::feature_from_values.
+    std::optional<std::size_t> feature_size;
+    std::string features_dir;
+    // With feature_size: volume `id`'s rows, one per slice (io reads them; throws InputError
+    // naming the file and row at fault).
+    std::function<std::vector<std::vector<float>>(const std::string& id, std::size_t slices)> feature_rows;
+    std::optional<int> channels;                      // 1 or 3 (default: the graph's, else 3)
+    std::optional<std::string> values;                // "8bit" (the paper's image) or "hu" (the slice's values)
+    std::optional<std::pair<double, double>> window;  // "hu": clip values to [low, high] first
+    std::optional<std::pair<int, int>> input_size;    // width, height
+    std::optional<std::vector<double>> mean;          // 1 or 3 values, RGB order
+    std::optional<std::vector<double>> std;           // 1 or 3 values, RGB order
+    std::optional<double> scale;                      // value = (pixel * scale - mean) / std
+    std::optional<std::string> channel_order;         // "RGB" or "BGR"
+    std::optional<std::string> layout;                // "NCHW" or "NHWC"
+    std::optional<std::string> output;                // layer or graph output; default: the graph's output
+    std::optional<bool> pool;                         // global-average-pool a 4-D output
+    int batch = 0;                                    // slices per forward pass; 0: 4 for models up to
+                                                      // 16 MB, 1 for larger ones (measured fastest on CPU)
 };
 
 // The model a DeepNet run used, fully resolved: what the manifest records.
 struct ModelDescription {
-    std::string name;  // the --model path, or "bundled:<file>"
+    std::string name;  // the --model path, or "bundled:<file>", or "features:<DIR>" (--features)
     bool bundled = false;
-    std::string sha256;   // of the ONNX file
-    std::string sidecar;  // the sidecar read ("" when none; "bundled" for the default model)
+    std::string sha256;                  // of the model file ("" for --features)
+    std::string sidecar;                 // the sidecar read ("" when none; "bundled" for the default model)
+    std::string runtime = "opencv-dnn";  // or "torchscript", "callback", "features"
     int width = 224;
     int height = 224;
+    int channels = 3;
+    bool hu = false;  // values "hu": the slice's values, clipped to the window; else the 8-bit image
+    std::optional<std::pair<double, double>> window;  // hu only; none: not clipped
     bool nhwc = false;
     bool bgr = false;
     double scale = 1.0 / 127.5;
@@ -115,6 +139,26 @@ public:
 
     // True when compare() costs nanoseconds (no point spreading it over threads).
     virtual bool cheap_compare() const { return false; }
+
+    // Whether the metric prepares slices from their values (the value model, e.g. HU for CT)
+    // rather than from the 8-bit image: prepare_values() instead of prepare_batch().
+    virtual bool takes_values() const { return false; }
+    virtual std::vector<std::unique_ptr<Feature>> prepare_values(const std::vector<SliceView>& slices) const;
+
+    // Features as float32 values, for features computed elsewhere (--features) and written
+    // out (--save-features). feature_values: DeepNet the embedding, HASH the bits as 0/1;
+    // nullopt for metrics that keep none (SSIM, MI). feature_from_values throws Error when
+    // the metric cannot take them (or the length is wrong).
+    virtual std::optional<std::vector<float>> feature_values(const Feature&) const { return std::nullopt; }
+    virtual std::unique_ptr<Feature> feature_from_values(std::vector<float> values) const;
+    // Features computed elsewhere (--features): the volume's, one per slice; empty when the
+    // metric prepares slices itself. Throws InputError naming the file at fault.
+    virtual std::vector<std::unique_ptr<Feature>> precomputed(const std::string& /*volume_id*/,
+                                                              std::size_t /*slices*/) const {
+        return {};
+    }
+    // The length feature_from_values() takes; 0 when it takes none.
+    virtual std::size_t feature_size() const { return 0; }
 
     // A short per-slice text for the manifest (HASH: the hex digest), if any.
     virtual std::optional<std::string> describe(const Feature&) const { return std::nullopt; }

@@ -12,6 +12,9 @@ namespace lessmore {
 // uint8, uint16 or float32).
 std::string encode_npy(const SliceView& slice);
 
+// A 2-D float32 array (rows x cols, C order).
+std::string encode_npy_f32(const float* data, std::size_t rows, std::size_t cols);
+
 // A 2-D float64 array (rows x cols, C order).
 std::string encode_npy_f64(const double* data, std::size_t rows, std::size_t cols);
 

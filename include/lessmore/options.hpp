@@ -10,6 +10,7 @@
 #include <lessmore/reduce.hpp>
 #include <lessmore/report.hpp>
 #include <lessmore/score.hpp>
+#include <lessmore/split.hpp>
 #include <lessmore/sweep.hpp>
 
 #include <cstddef>
@@ -98,6 +99,7 @@ InfoConfig info_config(const OptionValues& values);
 ReportConfig report_config(const OptionValues& values);
 MergeConfig merge_config(const OptionValues& values);
 CompareConfig compare_config(const OptionValues& values);
+SplitConfig split_config(const OptionValues& values);
 
 // Option text to typed values (each throws UsageError naming its option and the text).
 std::pair<int, int> parse_shard(const std::string& text);  // "I/N", 1 <= I <= N <= 100000
@@ -105,5 +107,6 @@ std::uint64_t parse_memory(const std::string& text);       // "500M", "8G", "1.5
 std::pair<std::optional<std::size_t>, std::optional<std::size_t>> parse_range(const std::string& text);  // "A:B"
 std::vector<double> parse_thresholds(const std::string& text);  // "1,2,3" or "A:B:STEP" (B included)
 IntensityMapping parse_intensity(const std::string& text);      // "minmax", "window:C,W", "none"
+ExportValues parse_export_values(const std::string& text);      // "intensity", "minmax", "window:C,W", "hu"
 
 }  // namespace lessmore

@@ -40,6 +40,7 @@ struct ReduceConfig {
     bool include_localizers = false;  // DICOM scouts (ImageType LOCALIZER); skipped by default
     IntensityMapping intensity;
     OutputFormat format = OutputFormat::Png;
+    ExportValues export_values;  // what the written slices hold; never changes a decision
     bool flat = false;
     Scope scope = Scope::Volume;
     std::optional<double> scope_threshold;  // the cross-volume pass's threshold; default --threshold
@@ -51,6 +52,7 @@ struct ReduceConfig {
     std::uint64_t max_memory = 0;              // bytes of raw voxels in flight; 0: no cap (threads bound it)
     int threads = 0;                           // 0: one per core
     std::vector<std::string> command_line;     // recorded in the manifest
+    std::string save_features;                 // --save-features DIR: each slice's features as float32 (docs/models.md)
 
     // The strategy auto resolves to: leader with a threshold, pairs with a fraction.
     Strategy resolved_strategy() const;

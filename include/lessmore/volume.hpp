@@ -46,9 +46,16 @@ constexpr VoxelType k_voxel_types[] = {VoxelType::UInt8, VoxelType::Int16,   Vox
 std::size_t voxel_size(VoxelType type);
 const char* voxel_type_name(VoxelType type);  // numpy-style: "uint8", "int16", ...
 
+// Geometry is in DICOM's patient coordinates (LPS: x to the patient's left, y to the
+// posterior, z to the head; mm) whatever the format, each number at the precision its
+// file stores it (docs/output.md, section "Geometry"). The voxel at row r, column c of
+// slice k lies at
+//     position[k] + c * spacing[0] * orientation[0..2] + r * spacing[1] * orientation[3..5]
 struct SliceInfo {
     std::string file;         // source file relative to the volume; empty for single-file volumes
     std::optional<double> z;  // position along the slice normal (mm); none for image folders
+    // Patient coordinates of the slice's first voxel (row 0, column 0); none without geometry.
+    std::optional<std::array<double, 3>> position;
 };
 
 // What is known about a volume without reading its voxels.
@@ -62,13 +69,24 @@ struct VolumeInfo {
     std::string series;      // DICOM: 16 hex digits of SHA-256(SeriesInstanceUID) ("" without one)
     int width = 0;           // size[0]: columns
     int height = 0;          // size[1]: rows
+    // mm between adjacent columns, rows, slices.
     std::array<double, 3> spacing{1.0, 1.0, 1.0};
+    // Direction cosines of a row (the way column indices grow), then of a column (the way
+    // row indices grow), as DICOM's ImageOrientationPatient; none without geometry.
+    std::optional<std::array<double, 6>> orientation;
     VoxelType type = VoxelType::Int16;
+    // The smallest and largest value the header allows (the range `type` was chosen from,
+    // docs/dicom.md, section "Value model"): every voxel lies within it. Integer types
+    // only; unset for float volumes and where a reader proves no narrower range than the
+    // type's (value_bounds() then gives the type's).
+    std::optional<std::pair<double, double>> value_range;
     std::vector<SliceInfo> slices;
 
     std::size_t slice_count() const { return slices.size(); }
     std::size_t slice_pixels() const { return static_cast<std::size_t>(width) * height; }
     std::size_t slice_bytes() const { return slice_pixels() * voxel_size(type); }
+    // value_range, else the range of an integer `type`; none for float volumes.
+    std::optional<std::pair<double, double>> value_bounds() const;
 };
 
 // A read-only view of one slice's voxels.

@@ -403,7 +403,12 @@ void read_image(const std::filesystem::path& path, const ParsedDicom& parsed, De
     const StoredFormat format = checked_image(parsed, r);
     read_frames(ds, r);
     r.type = VoxelType::Int16;
-    for (const DicomFrame& f : r.frames) r.type = wider_type(r.type, value_type(format, rule_of(r, f)));
+    for (std::size_t k = 0; k < r.frames.size(); ++k) {
+        const ValueRule rule = rule_of(r, r.frames[k]);
+        r.type = wider_type(r.type, value_type(format, rule));
+        const auto range = value_range(format, rule);
+        r.value_range = k == 0 ? range : union_range(r.value_range, range);
+    }
     check_pixel_data(parsed, *pixels, format, r);
     if (options.headers_only) return;
     if (pixels->encapsulated) {

@@ -48,7 +48,9 @@ struct DicomFile {
     double thickness = 0.0;
     std::vector<DicomFrame> frames;     // one per frame, in file order
     VoxelType type = VoxelType::Int16;  // of values (decided from the header)
-    Bytes values;                       // frames x rows x columns of `type` (empty with headers_only)
+    // The values the header allows, over all frames (none for float64; io/dicom_values.hpp).
+    std::optional<std::pair<double, double>> value_range;
+    Bytes values;  // frames x rows x columns of `type` (empty with headers_only)
 };
 
 struct DicomReadOptions {

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <optional>
 #include <type_traits>
 #include <utility>
 
@@ -156,19 +157,26 @@ std::size_t stored_size(StoredType t) {
                                                                : 4;
 }
 
-VoxelType value_type(const StoredFormat& f, const ValueRule& r) {
+std::optional<std::pair<double, double>> value_range(const StoredFormat& f, const ValueRule& r) {
     const auto [lo, hi] = stored_range(f);
     double a = 0, b = 0;
     if (r.ct) {
-        // -2000 becomes 0, inside the range either way; slope truncates; whole intercept.
+        // -2000 becomes 0, inside the range either way; the rule is monotonic in the stored
+        // value (slope truncates toward zero; whole intercept), so the ends map to the ends.
         a = std::trunc(lo * r.slope) + std::trunc(r.intercept);
         b = std::trunc(hi * r.slope) + std::trunc(r.intercept);
     } else {
-        if (!whole(r.slope) || !whole(r.intercept)) return VoxelType::Float64;
+        if (!whole(r.slope) || !whole(r.intercept)) return std::nullopt;
         a = lo * r.slope + r.intercept;
         b = hi * r.slope + r.intercept;
     }
-    const double min = std::min(a, b), max = std::max(a, b);
+    return std::make_pair(std::min(a, b), std::max(a, b));
+}
+
+VoxelType value_type(const StoredFormat& f, const ValueRule& r) {
+    const auto range = value_range(f, r);
+    if (!range) return VoxelType::Float64;
+    const auto [min, max] = *range;
     if (min >= -32768.0 && max <= 32767.0) return VoxelType::Int16;
     if (min >= -2147483648.0 && max <= 2147483647.0) return VoxelType::Int32;
     if (!r.ct) return VoxelType::Float64;
@@ -203,6 +211,12 @@ bool gdcm_decodes(const std::string& uid) {
     for (const SyntaxName& s : k_syntaxes)
         if (uid == s.uid) return s.gdcm;
     return false;
+}
+
+std::optional<std::pair<double, double>> union_range(const std::optional<std::pair<double, double>>& a,
+                                                     const std::optional<std::pair<double, double>>& b) {
+    if (!a || !b) return std::nullopt;
+    return std::make_pair(std::min(a->first, b->first), std::max(a->second, b->second));
 }
 
 VoxelType wider_type(VoxelType a, VoxelType b) {

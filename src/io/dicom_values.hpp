@@ -12,6 +12,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
+#include <utility>
 
 namespace lessmore {
 
@@ -28,6 +30,13 @@ struct ValueRule {
 };
 
 std::size_t stored_size(StoredType t);
+
+// The smallest and largest value `rule` gives for stored values of `format` (whole
+// numbers); none when the values can be fractional (a float64 type).
+std::optional<std::pair<double, double>> value_range(const StoredFormat& format, const ValueRule& rule);
+// The range holding both (none when either is none).
+std::optional<std::pair<double, double>> union_range(const std::optional<std::pair<double, double>>& a,
+                                                     const std::optional<std::pair<double, double>>& b);
 
 // The type that holds every value `rule` gives for stored values of `format`; throws
 // InputError when CT values would not fit int32 (an absurd slope or intercept).

@@ -18,6 +18,7 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <vector>
 
 namespace fs = std::filesystem;
 
@@ -32,7 +33,9 @@ itk::ImageIOBase::Pointer io_for(const std::string& ext) {
 
 // PNG in memory through ITK's libpng: compression level 1, the "sub" filter and run-length
 // strategy (what OpenCV does by default; 3x faster than libpng's adaptive filters).
-std::string encode_png(const std::uint8_t* pixels, int width, int height, int channels) {
+// row(y) gives row y as PNG stores it (16-bit samples big-endian, as the PNG format requires).
+template <typename Row>
+std::string encode_png(int width, int height, int bit_depth, int channels, Row&& row) {
     png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, nullptr, nullptr, nullptr);
     if (!png) throw Error("PNG encoding failed: out of memory");
     png_infop info = png_create_info_struct(png);
@@ -47,16 +50,14 @@ std::string encode_png(const std::uint8_t* pixels, int width, int height, int ch
             static_cast<std::string*>(png_get_io_ptr(p))->append(reinterpret_cast<const char*>(data), n);
         },
         nullptr);
-    png_set_IHDR(png, info, static_cast<png_uint_32>(width), static_cast<png_uint_32>(height), 8,
+    png_set_IHDR(png, info, static_cast<png_uint_32>(width), static_cast<png_uint_32>(height), bit_depth,
                  channels == 1 ? PNG_COLOR_TYPE_GRAY : PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE,
                  PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
     png_set_compression_level(png, 1);
     png_set_compression_strategy(png, 3 /* Z_RLE */);
     png_set_filter(png, PNG_FILTER_TYPE_BASE, PNG_FILTER_SUB);
     png_write_info(png, info);
-    const std::size_t stride = static_cast<std::size_t>(width) * static_cast<std::size_t>(channels);
-    for (int y = 0; y < height; ++y)
-        png_write_row(png, const_cast<png_bytep>(pixels + static_cast<std::size_t>(y) * stride));
+    for (int y = 0; y < height; ++y) png_write_row(png, const_cast<png_bytep>(row(y)));
     png_write_end(png, info);
     png_destroy_write_struct(&png, &info);
     return out;
@@ -66,7 +67,11 @@ std::string encode_png(const std::uint8_t* pixels, int width, int height, int ch
 
 std::string encode_image(const std::uint8_t* pixels, int width, int height, int channels, ImageFormat format,
                          int jpeg_quality) {
-    if (format == ImageFormat::Png) return encode_png(pixels, width, height, channels);
+    if (format == ImageFormat::Png) {
+        const std::size_t stride = static_cast<std::size_t>(width) * static_cast<std::size_t>(channels);
+        return encode_png(width, height, 8, channels,
+                          [&](int y) { return pixels + static_cast<std::size_t>(y) * stride; });
+    }
     // ITK's JPEG writer writes files only: encode into a private temporary, read it back.
     std::string tmp = (fs::temp_directory_path() / "lessmore-image-XXXXXX").string();
     const int fd = ::mkstemp(tmp.data());
@@ -103,6 +108,18 @@ std::string encode_image(const std::uint8_t* pixels, int width, int height, int 
     std::ostringstream s;
     s << in.rdbuf();
     return s.str();
+}
+
+std::string encode_png16(const std::uint16_t* pixels, int width, int height) {
+    std::vector<std::uint8_t> row(static_cast<std::size_t>(width) * 2);
+    return encode_png(width, height, 16, 1, [&](int y) {
+        const std::uint16_t* p = pixels + static_cast<std::size_t>(y) * static_cast<std::size_t>(width);
+        for (std::size_t x = 0; x < static_cast<std::size_t>(width); ++x) {
+            row[2 * x] = static_cast<std::uint8_t>(p[x] >> 8);
+            row[2 * x + 1] = static_cast<std::uint8_t>(p[x] & 0xff);
+        }
+        return row.data();
+    });
 }
 
 DecodedImage decode_image_file(const fs::path& path) {

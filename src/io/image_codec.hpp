@@ -16,6 +16,10 @@ enum class ImageFormat { Png, Jpeg };
 std::string encode_image(const std::uint8_t* pixels, int width, int height, int channels, ImageFormat format,
                          int jpeg_quality = 85);
 
+// One grey 16-bit PNG of width x height samples (row-major, host order in memory; written
+// big-endian, as the format stores them), with the same compression settings.
+std::string encode_png16(const std::uint16_t* pixels, int width, int height);
+
 struct DecodedImage {
     int width = 0;
     int height = 0;

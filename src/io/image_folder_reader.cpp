@@ -89,7 +89,7 @@ LoadedVolume read_image_folder(const Source& source, const ReadContext& context)
             return out;
         }
     }
-    for (const std::string& f : files) info.slices.push_back({f, std::nullopt});
+    for (const std::string& f : files) info.slices.push_back({f, std::nullopt, std::nullopt});  // no geometry
     auto volume = std::make_unique<Volume>(std::move(info));
     if (!headers_only) {
         for (Decoded& d : decoded) volume->add_chunk(std::move(d.image.pixels), 1);

@@ -184,7 +184,20 @@ DecodedData itk_volume_task(const std::string& path_text_arg, const std::string&
         }
         meta["spacing"] = spacing;
         meta["origin"] = origin;
-        meta["axis"] = extent.dims >= 3 ? io->GetDirection(2) : std::vector<double>{0.0, 0.0, 1.0};
+        // direction[a]: the unit vector of index axis a in (x, y, z); an axis the file does
+        // not have (a 2-D image) runs along its own coordinate.
+        std::vector<std::vector<double>> direction;
+        for (unsigned d = 0; d < 3; ++d) {
+            std::vector<double> axis(3, 0.0);
+            if (d < extent.dims) {
+                const std::vector<double> given = io->GetDirection(d);
+                for (unsigned r = 0; r < 3 && r < given.size(); ++r) axis[r] = given[r];
+            } else {
+                axis[d] = 1.0;
+            }
+            direction.push_back(axis);
+        }
+        meta["direction"] = direction;
         const DiskType type = disk_type(io->GetComponentType());
         meta["type"] = disk_type_name(type);
         DecodedData out;

@@ -57,6 +57,11 @@ std::string encode_npy(const SliceView& slice) {
            std::string(static_cast<const char*>(slice.data), data_bytes);
 }
 
+std::string encode_npy_f32(const float* data, std::size_t rows, std::size_t cols) {
+    return npy_header("<f4", rows, cols) +
+           std::string(reinterpret_cast<const char*>(data), rows * cols * sizeof(float));
+}
+
 std::string encode_npy_f64(const double* data, std::size_t rows, std::size_t cols) {
     return npy_header("<f8", rows, cols) +
            std::string(reinterpret_cast<const char*>(data), rows * cols * sizeof(double));

@@ -3,6 +3,7 @@
 #include <lessmore/error.hpp>
 #include <lessmore/number_format.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdint>
@@ -142,6 +143,15 @@ VoxelType storage_type(DiskType type, const Scaling& s) {
         if (lo >= -2147483648.0 && hi <= 2147483647.0) return VoxelType::Int32;
     }
     return VoxelType::Float64;
+}
+
+std::optional<std::pair<double, double>> storage_range(DiskType type, const Scaling& s) {
+    const VoxelType kept = storage_type(type, s);
+    if (kept == VoxelType::Float32 || kept == VoxelType::Float64) return std::nullopt;
+    // An integer type kept: unscaled, or whole slope and intercept (storage_type above).
+    const TypeEntry& e = entry(type);
+    const double a = e.lo * s.slope + s.inter, b = e.hi * s.slope + s.inter;
+    return std::make_pair(std::min(a, b), std::max(a, b));
 }
 
 void to_storage(DiskType type, const Scaling& s, Bytes& buf, std::size_t n) {

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <optional>
 #include <string>
+#include <utility>
 
 namespace lessmore {
 
@@ -30,6 +31,10 @@ struct Scaling {
 // slope and intercept as int16 or int32 when the whole range of the disk type maps into
 // it, everything else as float64.
 VoxelType storage_type(DiskType type, const Scaling& scaling);
+
+// The smallest and largest value storage_type(type, scaling) can be given from `type`
+// (the disk type's range through the scaling); none when it is a float type.
+std::optional<std::pair<double, double>> storage_range(DiskType type, const Scaling& scaling);
 
 // Converts n raw values (host byte order) in buf to storage_type(type, scaling). Throws
 // InputError naming the value when a 64-bit integer is beyond float64's exact range.

@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <limits>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace lessmore {
@@ -192,6 +193,127 @@ Image8 to_8bit(const SliceView& slice, const IntensityMapping& mapping) {
     Image8 out(slice.width, slice.height);
     to_8bit(slice, mapping, out);
     return out;
+}
+
+namespace {
+
+template <typename T>
+void shifted(const T* p, std::size_t n, std::int64_t offset, std::uint16_t* out) {
+    for (std::size_t i = 0; i < n; ++i) {
+        const std::int64_t d = static_cast<std::int64_t>(p[i]) - offset;
+        if (d < 0 || d > 65535) {
+            throw InputError("value " + std::to_string(static_cast<std::int64_t>(p[i])) +
+                             " lies outside the range its header allows (" + std::to_string(offset) + " to " +
+                             std::to_string(offset + 65535) + " for a 16-bit PNG)");
+        }
+        out[i] = static_cast<std::uint16_t>(d);
+    }
+}
+
+template <typename T>
+void unit_window(const T* p, std::size_t n, double lo, double hi, double width, float* out) {
+    for (std::size_t i = 0; i < n; ++i) {
+        const double x = static_cast<double>(p[i]);
+        out[i] = std::isfinite(x) ? static_cast<float>((std::clamp(x, lo, hi) - lo) / width) : 0.0f;
+    }
+}
+
+template <typename F>
+void dispatch(const SliceView& slice, F&& f) {
+    switch (slice.type) {
+    case VoxelType::UInt8:
+        f(static_cast<const std::uint8_t*>(slice.data));
+        break;
+    case VoxelType::Int16:
+        f(static_cast<const std::int16_t*>(slice.data));
+        break;
+    case VoxelType::UInt16:
+        f(static_cast<const std::uint16_t*>(slice.data));
+        break;
+    case VoxelType::Int32:
+        f(static_cast<const std::int32_t*>(slice.data));
+        break;
+    case VoxelType::Float32:
+        f(static_cast<const float*>(slice.data));
+        break;
+    case VoxelType::Float64:
+        f(static_cast<const double*>(slice.data));
+        break;
+    }
+}
+
+}  // namespace
+
+std::string ExportValues::to_string() const {
+    switch (kind) {
+    case Kind::Intensity:
+        return "intensity";
+    case Kind::MinMax:
+        return "minmax";
+    case Kind::Hu:
+        return "hu";
+    case Kind::Window:
+        return window_mapping().to_string();
+    }
+    return "?";
+}
+
+std::optional<ExportValues> ExportValues::from_string(const std::string& text) {
+    ExportValues e;
+    if (text == "intensity") return e;
+    if (text == "minmax" || text == "hu") {
+        e.kind = text == "hu" ? Kind::Hu : Kind::MinMax;
+        return e;
+    }
+    // The window's text is --intensity's (one parser for both).
+    const auto m = IntensityMapping::from_string(text);
+    if (!m || m->kind != IntensityMapping::Kind::Window) return std::nullopt;
+    e.kind = Kind::Window;
+    e.center = m->center;
+    e.width = m->width;
+    return e;
+}
+
+IntensityMapping ExportValues::window_mapping() const {
+    IntensityMapping m;
+    m.kind = IntensityMapping::Kind::Window;
+    m.center = center;
+    m.width = width;
+    return m;
+}
+
+std::int64_t png16_offset(const VolumeInfo& info) {
+    const auto bounds = info.value_bounds();
+    if (!bounds) {
+        throw InputError(std::string("--export-values hu: a ") + voxel_type_name(info.type) +
+                         " volume cannot be written as 16-bit PNG (its values need not be whole numbers; use "
+                         "--format npy, or --export-values window:C,W)");
+    }
+    const auto [lo, hi] = *bounds;
+    if (hi - lo > 65535.0) {
+        throw InputError("--export-values hu: the header allows values from " + format_number(lo) + " to " +
+                         format_number(hi) +
+                         ", more than a 16-bit PNG holds (use --format npy, or --export-values window:C,W)");
+    }
+    return static_cast<std::int64_t>(lo);
+}
+
+void to_16bit(const SliceView& slice, std::int64_t offset, std::vector<std::uint16_t>& out) {
+    out.resize(slice.pixels());
+    dispatch(slice, [&](const auto* p) {
+        using T = std::remove_const_t<std::remove_pointer_t<decltype(p)>>;
+        if constexpr (std::is_integral_v<T>) {
+            shifted(p, out.size(), offset, out.data());
+        } else {
+            throw InputError(std::string("a 16-bit PNG holds whole numbers, not ") + voxel_type_name(slice.type));
+        }
+    });
+}
+
+void to_unit_window(const SliceView& slice, double center, double width, std::vector<float>& out) {
+    out.resize(slice.pixels());
+    const double lo = center - width / 2.0, hi = center + width / 2.0;
+    dispatch(slice, [&](const auto* p) { unit_window(p, out.size(), lo, hi, width, out.data()); });
 }
 
 }  // namespace lessmore

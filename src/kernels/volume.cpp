@@ -40,6 +40,23 @@ const char* voxel_type_name(VoxelType type) {
     return "?";
 }
 
+std::optional<std::pair<double, double>> VolumeInfo::value_bounds() const {
+    if (type == VoxelType::Float32 || type == VoxelType::Float64) return std::nullopt;
+    if (value_range) return value_range;
+    switch (type) {
+    case VoxelType::UInt8:
+        return std::make_pair(0.0, 255.0);
+    case VoxelType::Int16:
+        return std::make_pair(-32768.0, 32767.0);
+    case VoxelType::UInt16:
+        return std::make_pair(0.0, 65535.0);
+    case VoxelType::Int32:
+        return std::make_pair(-2147483648.0, 2147483647.0);
+    default:
+        return std::nullopt;
+    }
+}
+
 void Volume::add_chunk(Bytes bytes, std::size_t count) {
     const std::size_t per_slice = m_info.slice_bytes();
     if (bytes.size() != per_slice * count) {

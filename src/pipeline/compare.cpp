@@ -81,9 +81,10 @@ Decisions read_decisions(const std::string& dir) {
     const Json::parser_callback_t keep = [&](int, Json::parse_event_t event, Json& parsed) {
         if (event == Json::parse_event_t::key) {
             key = parsed.get<std::string>();
-            return k_keep.count(key) > 0 || key == "output" || key == "output_npy";
+            return k_keep.count(key) > 0 || key == "output" || key == "output_npy" || key == "output_png";
         }
-        if (event != Json::parse_event_t::value || (key != "output" && key != "output_npy")) return true;
+        if (event != Json::parse_event_t::value || (key != "output" && key != "output_npy" && key != "output_png"))
+            return true;
         if (parsed.is_string())
             check_slice_path(parsed.get<std::string>(), key.c_str());
         else if (!parsed.is_null())

@@ -16,7 +16,13 @@ std::vector<std::unique_ptr<Feature>> prepare_features(const SliceAt& slice, std
     pool.parallel_for(batches, [&](std::size_t b) {
         cancel.check();
         const std::size_t begin = b * batch, end = std::min(count, begin + batch);
-        if (batch == 1) {
+        if (metric.takes_values()) {
+            // A model that takes the slices' values (HU) sees them, not the 8-bit image.
+            std::vector<SliceView> views;
+            for (std::size_t i = begin; i < end; ++i) views.push_back(slice(i));
+            auto prepared = metric.prepare_values(views);
+            for (std::size_t i = begin; i < end; ++i) features[i] = std::move(prepared[i - begin]);
+        } else if (batch == 1) {
             Image8 image;
             to_8bit(slice(begin), intensity, image);
             features[begin] = metric.prepare(image);
@@ -35,10 +41,25 @@ std::vector<std::unique_ptr<Feature>> prepare_features(const SliceAt& slice, std
     return features;
 }
 
+std::vector<std::unique_ptr<Feature>> take_features(std::vector<std::unique_ptr<Feature>>& all, std::size_t first,
+                                                    std::size_t count, ProgressSink& progress) {
+    std::vector<std::unique_ptr<Feature>> part(count);
+    for (std::size_t k = 0; k < count; ++k) part[k] = std::move(all.at(first + k));
+    progress.slices_done(count);
+    return part;
+}
+
 std::vector<std::unique_ptr<Feature>> prepare_features(const Volume& volume, const std::vector<std::size_t>& slices,
                                                        const Metric& metric, const IntensityMapping& intensity,
                                                        ThreadPool& pool, ProgressSink& progress,
                                                        const CancelToken& cancel) {
+    auto all = metric.precomputed(volume.info().id, volume.slice_count());
+    if (!all.empty()) {  // --features: read, not prepared
+        std::vector<std::unique_ptr<Feature>> picked;
+        for (std::size_t i : slices) picked.push_back(std::move(all.at(i)));
+        progress.slices_done(slices.size());
+        return picked;
+    }
     return prepare_features([&](std::size_t i) { return volume.slice(slices[i]); }, slices.size(), metric, intensity,
                             pool, progress, cancel);
 }

@@ -23,8 +23,14 @@ std::vector<std::unique_ptr<Feature>> prepare_features(const SliceAt& slice, std
                                                        const IntensityMapping& intensity, ThreadPool& pool,
                                                        ProgressSink& progress, const CancelToken& cancel);
 
+// Features [first, first + count) moved out of `all` (the metric's precomputed ones, from
+// --features), counted as done.
+std::vector<std::unique_ptr<Feature>> take_features(std::vector<std::unique_ptr<Feature>>& all, std::size_t first,
+                                                    std::size_t count, ProgressSink& progress);
+
 // Maps the given slices to 8 bits and prepares each once, in parallel (one feature per
-// entry of `slices`, in that order).
+// entry of `slices`, in that order) — or, when the metric has the volume's features
+// already (Metric::precomputed: --features), picks them.
 std::vector<std::unique_ptr<Feature>> prepare_features(const Volume& volume, const std::vector<std::size_t>& slices,
                                                        const Metric& metric, const IntensityMapping& intensity,
                                                        ThreadPool& pool, ProgressSink& progress,

@@ -255,7 +255,7 @@ ReduceResult merge(const MergeConfig& c, ProgressSink& progress) {
         for (const SourceRecord& record : records) {
             store.write_record(record);
             link_slices(record, open_shard(index.owner.at(record.source)->dir), out);
-            progress.source_done();
+            progress.source_done(record.source, record.volumes.size(), record.errors.size());
         }
     }
     std::vector<std::string> ids;
@@ -276,7 +276,7 @@ ReduceResult merge(const MergeConfig& c, ProgressSink& progress) {
     const CancelToken never;
     const ScopeOutcome scope = scope_pass(store, ids, run.parameters, pool, never);
     remove_scope_outputs(store, scope);
-    store.write_manifests(header, ids, run.discovery_errors, result, &scope, run.discovery_skipped);
+    store.write_manifests(header, run.parameters, ids, run.discovery_errors, result, &scope, run.discovery_skipped);
     if (!c.move) {
         store.remove_journal();
         return result;

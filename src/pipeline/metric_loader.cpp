@@ -6,9 +6,7 @@ namespace lessmore {
 
 std::unique_ptr<Metric> load_metric(MetricOptions options) {
     if (options.method == "everyn") return nullptr;
-    if (options.method == "deepnet" && !options.model.path.empty() && !options.model.files) {
-        options.model.files = read_model_files(options.model.path);
-    }
+    if (options.method == "deepnet") open_model(options.model);
     return make_metric(options);
 }
 

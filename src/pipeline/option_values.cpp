@@ -82,8 +82,18 @@ MetricOptions metric_of(const OptionValues& v) {
     if (v.given("layout")) model.layout = v.text("layout");
     if (v.given("layer")) model.output = v.text("layer");
     if (v.given("pool")) model.pool = v.flag("pool");
-    for (const char* key :
-         {"model", "input_size", "mean", "std", "scale", "channel_order", "layout", "layer", "pool"}) {
+    if (v.given("channels")) model.channels = int_or(v, "channels", 3);
+    if (v.given("values")) model.values = v.choice("values");
+    if (v.given("window")) {
+        const auto w = v.numbers("window");
+        model.window = std::make_pair(w.at(0), w.at(1));
+    }
+    model.features_dir = v.text("features").value_or("");
+    if (!model.features_dir.empty() && !model.path.empty()) {
+        throw UsageError("--features: the embeddings were computed elsewhere; --model cannot be given with it");
+    }
+    for (const char* key : {"model", "input_size", "mean", "std", "scale", "channel_order", "layout", "layer", "pool",
+                            "channels", "values", "window", "features"}) {
         if (v.given(key) && m.method != "deepnet") {
             throw UsageError("--model and its preprocessing flags: only for --method deepnet");
         }
@@ -237,11 +247,13 @@ ReduceConfig reduce_config(const OptionValues& v) {
                : format == "both" ? OutputFormat::Both
                : format == "none" ? OutputFormat::None
                                   : OutputFormat::Png;
+    if (const auto t = v.text("export_values")) c.export_values = parse_export_values(*t);
     c.flat = v.flag("flat");
     c.force = v.flag("force");
     c.resume = v.flag("resume");
     if (const auto t = v.text("shard")) c.shard = parse_shard(*t);
     c.max_memory = memory_of(v);
+    c.save_features = v.text("save_features").value_or("");
     return c;
 }
 
@@ -308,6 +320,32 @@ CompareConfig compare_config(const OptionValues& v) {
     c.a = v.text("a").value_or("");
     c.b = v.text("b").value_or("");
     c.max_changed = v.number("max_changed");
+    return c;
+}
+
+SplitConfig split_config(const OptionValues& v) {
+    SplitConfig c;
+    c.run = v.text("run").value_or("");
+    c.output = v.text("output").value_or("");
+    c.fractions = v.numbers("fractions");
+    const std::string by = v.choice("by").value_or("patient");
+    c.by = by == "study"    ? SplitUnit::Study
+           : by == "series" ? SplitUnit::Series
+           : by == "volume" ? SplitUnit::Volume
+                            : SplitUnit::Patient;
+    if (const auto s = v.integer("seed")) c.seed = static_cast<std::uint64_t>(*s);
+    c.threshold = v.number("threshold");
+    if (const auto f = v.text("floor")) {
+        if (*f == "none") {
+            c.no_floor = true;
+        } else if (const auto x = finite_number(*f)) {
+            c.floor = *x;
+        } else {
+            throw UsageError("--floor: '" + *f + "' is not a threshold or none");
+        }
+    }
+    c.force = v.flag("force");
+    c.threads = int_or(v, "threads", c.threads);
     return c;
 }
 
@@ -388,6 +426,15 @@ IntensityMapping parse_intensity(const std::string& text) {
         throw UsageError("--intensity: '" + text + "' is not window:CENTER,WIDTH (e.g. window:40,400)");
     }
     throw UsageError("--intensity: unknown mapping '" + text + "' (use minmax, window:C,W or none)");
+}
+
+ExportValues parse_export_values(const std::string& text) {
+    if (const auto e = ExportValues::from_string(text)) return *e;
+    if (text.rfind("window:", 0) == 0) {
+        throw UsageError("--export-values: '" + text +
+                         "' is not window:CENTER,WIDTH with WIDTH > 0 (e.g. window:40,400)");
+    }
+    throw UsageError("--export-values: unknown mode '" + text + "' (use intensity, minmax, window:C,W or hu)");
 }
 
 }  // namespace lessmore

@@ -111,7 +111,20 @@ Specs model_options() {
         in_group(option("--channel-order", "channel_order", ValueType::Text, "deepnet: RGB or BGR"), g),
         in_group(option("--layout", "layout", ValueType::Text, "deepnet: NCHW or NHWC"), g),
         in_group(option("--layer", "layer", ValueType::Text, "deepnet: output layer or graph output to embed with"), g),
-        in_group(flag("--pool", "pool", "deepnet: global-average-pool a 4-D output"), g)};
+        in_group(flag("--pool", "pool", "deepnet: global-average-pool a 4-D output"), g),
+        in_group(
+            option("--channels", "channels", ValueType::Int, "deepnet: input channels, 1 or 3 (default: the graph's)"),
+            g),
+        in_group(choice("--values", "values", {"8bit", "hu"},
+                        "deepnet: the model takes the 8-bit image (8bit) or the slice's values, e.g. HU (hu)", "8bit"),
+                 g),
+        in_group(
+            list(option("--window", "window", ValueType::Float, "deepnet, values hu: clip to LOW,HIGH first"), 2, 2),
+            g),
+        in_group(option("--features", "features", ValueType::Text,
+                        "deepnet: per-slice embeddings computed elsewhere, DIR/index.csv + one .npy per volume "
+                        "(docs/models.md); no model runs"),
+                 g)};
 }
 
 Specs verbosity(const std::string& verbose_help) {
@@ -145,14 +158,21 @@ CommandSpec reduce_spec() {
          option("--scope-threshold", "scope_threshold", ValueType::Float,
                 "The cross-volume pass's threshold (default: --threshold; needed with --fraction)"),
          option("--patient-depth", "patient_depth", ValueType::Int,
-                "--scope patient without a DICOM PatientID: group by this many folder levels of the volume id",
+                "Volumes without a DICOM PatientID: the patient (manifest, --scope patient) is this many folder levels "
+                "of the volume id",
                 std::to_string(d.patient_depth)),
          option("--duplicate-fraction", "duplicate_fraction", ValueType::Float,
                 "List a volume as a duplicate when this fraction of its kept slices matched one other volume",
                 text_of(d.duplicate_fraction)),
          choice("--format", "format", {"png", "npy", "both", "none"}, "Kept slices as png, npy, both or none",
                 format_name(d.format)),
-         flag("--flat", "flat", "All kept slices in one folder: slices/<id with / as +>_<index>.png"),
+         option("--export-values", "export_values", ValueType::Text,
+                "What the written slices hold (decisions never depend on it): intensity (PNG: the 8-bit image "
+                "--intensity gives the decision; NPY: the values as read), minmax (PNG per slice), window:C,W "
+                "(PNG 8-bit, NPY float32 0..1) or hu (PNG 16-bit: value - png_offset; NPY as read)",
+                d.export_values.to_string()),
+         flag("--flat", "flat",
+              "All kept slices in one folder: slices/<id with / as %2F>_<index>.png (docs/output.md)"),
          flag("--force", "force", "Allow a non-empty output folder (its previous manifest and slices are replaced)"),
          flag("--resume", "resume",
               "Continue an interrupted run in OUT (same parameters): finished volumes are skipped"),
@@ -162,7 +182,10 @@ CommandSpec reduce_spec() {
          cli_only(choice("--progress", "progress", {"auto", "bar", "jsonl", "none"},
                          "stderr progress: auto (a status line on a terminal), bar, jsonl or none", "auto")),
          cli_only(flag("--json", "json", "Print the summary as JSON")),
-         flag("--report", "report", "Also write OUT/report.html (as lessmore report OUT)")});
+         flag("--report", "report", "Also write OUT/report.html (as lessmore report OUT)"),
+         option("--save-features", "save_features", ValueType::Text,
+                "Write each slice's features as float32 to DIR (deepnet: embeddings; hash: bits), the layout "
+                "--features reads")});
     append(c.options, verbosity("One line per volume (-vv: debug)"));
     append(c.options, model_options());
     return c;
@@ -251,6 +274,34 @@ CommandSpec compare_spec() {
     return c;
 }
 
+CommandSpec split_spec() {
+    const SplitConfig d;
+    CommandSpec c{
+        "split", "Deal a run's kept slices to training, validation and test with no similar slices across them", {}};
+    c.options = {
+        positional("RUN", "run", "The output folder of a finished reduce or merge", 1),
+        required(option("-o,--output", "output", ValueType::Text,
+                        "SPLITS.json: the datalist (MONAI style); SPLITS.csv is written beside it")),
+        required(
+            list(option("--fractions", "fractions", ValueType::Float,
+                        "Training,validation[,test] fractions of the kept slices, summing to 1 (e.g. 0.8,0.1,0.1)"),
+                 2, 3)),
+        choice("--by", "by", {"patient", "study", "series", "volume"},
+               "The unit kept whole: patient (as --scope patient groups them), DICOM study or series, or volume",
+               split_unit_name(d.by)),
+        option("--seed", "seed", ValueType::Uint, "Seed of the order groups of similar size are dealt in",
+               std::to_string(d.seed)),
+        option("-t,--threshold", "threshold", ValueType::Float,
+               "Slices this similar tie their units together (the run's metric; default: the run's --scope-threshold, "
+               "else --threshold)"),
+        option("--floor", "floor", ValueType::Text,
+               "Slices this similar to an empty slice tie nothing and are left out (default: --threshold; none: every "
+               "slice ties)"),
+        flag("--force", "force", "Replace existing output files"),
+        option("-j,--threads", "threads", ValueType::Int, "Threads (0: one per core)", "0")};
+    return c;
+}
+
 }  // namespace
 
 std::string OptionSpec::display_name() const {
@@ -265,8 +316,8 @@ const OptionSpec* CommandSpec::find(const std::string& key) const {
 }
 
 const std::vector<CommandSpec>& command_specs() {
-    static const std::vector<CommandSpec> specs = {reduce_spec(), info_spec(),   score_spec(),  merge_spec(),
-                                                   sweep_spec(),  report_spec(), compare_spec()};
+    static const std::vector<CommandSpec> specs = {reduce_spec(), info_spec(),   score_spec(),   merge_spec(),
+                                                   sweep_spec(),  report_spec(), compare_spec(), split_spec()};
     return specs;
 }
 

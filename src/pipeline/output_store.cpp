@@ -3,7 +3,7 @@
 
 #include <lessmore/error.hpp>
 #include <lessmore/files.hpp>
-#include <lessmore/number_format.hpp>
+#include <lessmore/manifest.hpp>
 #include <lessmore/sha256.hpp>
 
 #include <fcntl.h>
@@ -11,8 +11,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <map>
+#include <optional>
+#include <string>
 
 namespace fs = std::filesystem;
 
@@ -20,30 +23,6 @@ namespace lessmore {
 namespace {
 
 using Json = OrderedJson;
-
-std::string csv_value(const Json& v) {
-    if (v.is_null()) return "";
-    if (v.is_boolean()) return v.get<bool>() ? "true" : "false";
-    if (v.is_string()) return csv_field(v.get<std::string>());
-    if (v.is_number_integer()) return std::to_string(v.get<long long>());
-    if (v.is_number_unsigned()) return std::to_string(v.get<unsigned long long>());
-    return format_number(v.get<double>());
-}
-
-std::string csv_rows(const Json& volume) {
-    std::string out;
-    const std::string id = csv_field(volume["id"].get<std::string>());
-    for (const Json& s : volume["slices"]) {
-        out += id;
-        for (const char* field :
-             {"index", "file", "z", "kept", "match", "match_volume", "score", "hash", "output", "output_npy"}) {
-            out += ',';
-            if (s.contains(field)) out += csv_value(s[field]);
-        }
-        out += '\n';
-    }
-    return out;
-}
 
 // --scope patient: the volume's group, before its slices.
 Json with_group(Json vj, const std::map<std::string, std::string>& groups) {
@@ -242,15 +221,62 @@ void OutputStore::write_run(const RunFile& run) const {
     write_file_atomic(open_root().make(".lessmore"), "run.json", dump_json(to_json(run)) + "\n", true);
 }
 
+namespace {
+
+// "MAJOR.MINOR.PATCH" as numbers; nullopt for anything else.
+std::optional<std::array<long, 3>> version_numbers(const std::string& text) {
+    std::array<long, 3> v{};
+    std::size_t pos = 0;
+    for (std::size_t k = 0; k < 3; ++k) {
+        std::size_t used = 0;
+        if (pos >= text.size() || text[pos] < '0' || text[pos] > '9') return std::nullopt;
+        try {
+            v[k] = std::stol(text.substr(pos), &used);
+        } catch (const std::exception&) {
+            return std::nullopt;
+        }
+        pos += used;
+        if (k < 2 && (pos >= text.size() || text[pos++] != '.')) return std::nullopt;
+    }
+    return pos == text.size() ? std::optional(v) : std::nullopt;
+}
+
+// The first version whose OUT layout this one reads: 0.2.0 renamed the files under slices/
+// and added the manifest's geometry, keys and output_png (docs/output.md, section
+// "Versions"). Empty when `written` has this layout, else why it is refused.
+std::string layout_refusal(const std::string& written) {
+    constexpr std::array<long, 3> k_layout_since{0, 2, 0};
+    const auto w = version_numbers(written);
+    const auto self = version_numbers(version());
+    if (w && *w >= k_layout_since && self && *w <= *self) return "";
+    if (w && *w < k_layout_since)
+        return "written by lessmore " + written + ", whose output layout (slice file names, manifest fields) " +
+               "is older than this version's (" + version() + "); reduce it again with --force";
+    return "written by lessmore " + written + ", not a layout lessmore " + version() + " knows; use lessmore " +
+           written + " with it, or reduce it again with --force";
+}
+
+}  // namespace
+
 std::optional<RunFile> OutputStore::read_run() const {
     const auto root = folder();
     if (!root) return std::nullopt;
     const auto text = root->read_file(k_run);
     if (!text) return std::nullopt;
+    const std::string where = path_text(root->path_of(k_run));
     try {
-        return run_file_from_json(parse_json(*text));
+        const Json j = parse_json(*text);
+        // The version names OUT's layout (docs/output.md, section "Versions"): what a version
+        // of another layout wrote is refused as a whole, before any of its records or names
+        // is read.
+        if (j.is_object() && j.contains("version") && j["version"].is_string()) {
+            const std::string written = j["version"].get<std::string>();
+            const std::string refusal = layout_refusal(written);
+            if (!refusal.empty()) throw UsageError(where + ": " + refusal);
+        }
+        return run_file_from_json(j);
     } catch (const RecordFormatError& e) {
-        throw UsageError(path_text(root->path_of(k_run)) + ": not a lessmore run (" + e.what() + ")");
+        throw UsageError(where + ": not a lessmore run (" + e.what() + ")");
     }
 }
 
@@ -352,7 +378,8 @@ void OutputStore::write_journal(const MergeJournal& journal) const {
 
 void OutputStore::remove_journal() const { open_root().remove_file(k_journal); }
 
-void OutputStore::write_manifests(const Json& header, const std::vector<std::string>& source_ids,
+void OutputStore::write_manifests(const Json& header, const RunParameters& parameters,
+                                  const std::vector<std::string>& source_ids,
                                   const std::vector<InputFailure>& run_errors, ReduceResult& result,
                                   const ScopeOutcome* scope, const std::vector<InputFailure>& run_skipped) const {
     const bool scoped = scope && scope->applied;
@@ -416,7 +443,7 @@ void OutputStore::write_manifests(const Json& header, const std::vector<std::str
     const Folder root = open_root();
     AtomicFile csv(root, "manifest.csv");
     AtomicFile json(root, "manifest.json");
-    csv.write("volume,index,file,z,kept,match,match_volume,score,hash,output,output_npy\n");
+    csv.write(manifest_csv_header());
     json.write(text + ",\n \"volumes\": [");
     bool first = true;
     for (const std::string& id : source_ids) {
@@ -425,8 +452,9 @@ void OutputStore::write_manifests(const Json& header, const std::vector<std::str
             throw Error(path_text(m_root / record_name(id)) + ": the record of " + id + " is missing or damaged");
         for (VolumeRecord& v : record->volumes) {
             if (scoped) apply_scope(*scope, v);
-            const Json vj = with_group(to_json(v), scoped ? scope->groups : std::map<std::string, std::string>{});
-            csv.write(csv_rows(vj));
+            const Json vj = with_group(to_json(v, RecordView::Manifest, parameters.patient_depth),
+                                       scoped ? scope->groups : std::map<std::string, std::string>{});
+            csv.write(manifest_csv_rows(vj));
             json.write(first ? "\n  " : ",\n  ");
             json.write(indented(dump_json(vj), "  "));
             first = false;

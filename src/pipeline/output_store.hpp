@@ -97,16 +97,19 @@ public:
 
     // Writes manifest.csv then manifest.json (both atomically, JSON last) from the records
     // of `source_ids` (in that order) plus run-level errors and skipped files; fills
-    // result's summary, volumes, errors and skipped. `header` holds "tool", "version", "run" and "parameters".
+    // result's summary, volumes, errors and skipped. `header` holds "tool", "version", "run"
+    // and "parameters" (to_json(parameters): the patient keys follow its patient_depth).
     // With a cross-volume pass's outcome, the manifests carry its decisions (kept counts,
     // match_volume, a top-level "duplicates" list, --scope patient groups).
-    void write_manifests(const OrderedJson& header, const std::vector<std::string>& source_ids,
-                         const std::vector<InputFailure>& run_errors, ReduceResult& result,
-                         const ScopeOutcome* scope = nullptr, const std::vector<InputFailure>& run_skipped = {}) const;
+    void write_manifests(const OrderedJson& header, const RunParameters& parameters,
+                         const std::vector<std::string>& source_ids, const std::vector<InputFailure>& run_errors,
+                         ReduceResult& result, const ScopeOutcome* scope = nullptr,
+                         const std::vector<InputFailure>& run_skipped = {}) const;
 
-    // OUT-relative path of a kept slice's file (extension without the dot).
-    static std::string slice_path(const std::string& id, std::size_t index, const char* ext, bool flat) {
-        return slice_output_path(id, index, ext, flat);
+    // OUT-relative path of a kept slice's file (extension without the dot; slice_output_path).
+    static std::string slice_path(const std::string& id, std::size_t index, std::size_t count, const char* ext,
+                                  bool flat) {
+        return slice_output_path(id, index, count, ext, flat);
     }
 
 private:

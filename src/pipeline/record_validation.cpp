@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <climits>
 #include <set>
+#include <string>
+#include <vector>
 
 namespace lessmore {
 namespace {
@@ -53,8 +55,8 @@ std::string path_fault(const std::string& text) {
     throw RecordFormatError(where + "field '" + field + "' ('" + shown(value) + "') " + what);
 }
 
-// File systems allow 255 bytes per name: a longer id component keeps its first 180 bytes
-// (whole UTF-8 characters) and gains a digest of the whole, so distinct names stay distinct.
+// File systems allow 255 bytes per name: a longer name keeps its first 180 bytes (whole
+// UTF-8 characters) and gains a digest of the whole, so distinct names stay distinct.
 std::string short_name(const std::string& name) {
     if (name.size() <= 200) return name;
     std::size_t cut = 180;
@@ -62,10 +64,60 @@ std::string short_name(const std::string& name) {
     return name.substr(0, cut) + "~" + sha256_hex(name.data(), name.size()).substr(0, 16);
 }
 
+bool ends_with(const std::string& text, const std::string& suffix) {
+    return text.size() >= suffix.size() && text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// The extensions of the images and volumes lessmore reads and writes, any case.
+bool has_image_extension(const std::string& name) {
+    static const char* const k_extensions[] = {".nii",  ".nii.gz", ".hdr",  ".hdr.gz", ".img",   ".img.gz", ".nrrd",
+                                               ".nhdr", ".mha",    ".mhd",  ".dcm",    ".dicom", ".ima",    ".png",
+                                               ".npy",  ".tif",    ".tiff", ".jpg",    ".jpeg"};
+    std::string lower = name;
+    for (char& ch : lower)
+        if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
+    for (const char* ext : k_extensions)
+        if (lower.size() > std::char_traits<char>::length(ext) && ends_with(lower, ext)) return true;
+    return false;
+}
+
+// One id component as a folder name below slices/ (docs/output.md, section "Slice file
+// names"), before shortening. Ids hold '#' only between a folder and its series label,
+// and '%' only in %XX escapes (io/volume_id.hpp): the series '#' becomes '@' (which needs
+// no quoting in a shell or a URL path) and a '@' of the input name becomes %40, so no two
+// components meet. A name ending in an image extension gains ".d" (abdomen.nii.gz ->
+// abdomen.nii.gz.d), so `**/*.nii.gz` finds no folder and no folder is named like a slice
+// file; one that would end so without its trailing ".d"s gains one more (a folder
+// "x.nii.d" -> "x.nii.d.d"), which keeps the mapping one-to-one.
+std::string folder_name(const std::string& component) {
+    std::string out;
+    out.reserve(component.size() + 2);
+    for (char ch : component) {
+        if (ch == '#') {
+            out += '@';
+        } else if (ch == '@') {
+            out += "%40";
+        } else {
+            out += ch;
+        }
+    }
+    std::string core = out;
+    while (ends_with(core, ".d")) core.resize(core.size() - 2);
+    if (has_image_extension(core)) out += ".d";
+    return out;
+}
+
+// Digits of the largest index: file names of one volume sort in slice order.
+std::size_t index_width(std::size_t count) {
+    std::size_t width = 1;
+    for (std::size_t last = count > 0 ? count - 1 : 0; last >= 10; last /= 10) ++width;
+    return width;
+}
+
 // A kept slice's output is one of the names lessmore gives it (PNG or NPY, nested or
 // flat: the record alone does not say which the run used).
 void check_output(const std::string& where, const char* field, const std::string& rel, const std::string& id,
-                  std::size_t index, std::initializer_list<const char*> exts) {
+                  std::size_t index, std::size_t count, std::initializer_list<const char*> exts) {
     try {
         check_slice_path(rel, field);
     } catch (const RecordFormatError& e) {
@@ -73,9 +125,10 @@ void check_output(const std::string& where, const char* field, const std::string
     }
     for (const char* ext : exts)
         for (const bool flat : {false, true})
-            if (rel == slice_output_path(id, index, ext, flat)) return;
+            if (rel == slice_output_path(id, index, count, ext, flat)) return;
     fault(where, field, rel,
-          "is not the file lessmore names for this slice (" + slice_output_path(id, index, *exts.begin(), false) + ")");
+          "is not the file lessmore names for this slice (" +
+              slice_output_path(id, index, count, *exts.begin(), false) + ")");
 }
 
 }  // namespace
@@ -91,23 +144,27 @@ void check_slice_path(const std::string& rel, const char* field) {
     if (rel.rfind("slices/", 0) != 0) fault("", field, rel, "names a file outside slices/");
 }
 
-std::string slice_output_path(const std::string& id, std::size_t index, const char* ext, bool flat) {
-    const std::string suffix = std::to_string(index) + "." + ext;
-    std::string path = "slices/";
-    if (flat) {
-        // '/' becomes '+', which ids never hold themselves (io/volume_id.hpp escapes it), so
-        // two volumes never share a flat name.
-        std::string name = id;
-        std::replace(name.begin(), name.end(), '/', '+');
-        return path + short_name(name) + "_" + suffix;
-    }
-    std::size_t start = 0;
-    for (std::size_t slash = id.find('/');; slash = id.find('/', start)) {
-        path += short_name(id.substr(start, slash == std::string::npos ? std::string::npos : slash - start)) + "/";
+std::string slice_output_path(const std::string& id, std::size_t index, std::size_t count, const char* ext, bool flat) {
+    std::string number = std::to_string(index);
+    const std::size_t width = index_width(std::max(count, index + 1));
+    if (number.size() < width) number.insert(0, width - number.size(), '0');
+    const std::string file = number + "." + ext;
+    std::vector<std::string> names;
+    for (std::size_t start = 0;;) {
+        const std::size_t slash = id.find('/', start);
+        names.push_back(folder_name(id.substr(start, slash == std::string::npos ? std::string::npos : slash - start)));
         if (slash == std::string::npos) break;
         start = slash + 1;
     }
-    return path + suffix;
+    std::string path = "slices/";
+    if (flat) {
+        // The folders' names joined by %2F, the escape of '/', which no name holds.
+        std::string name;
+        for (const std::string& n : names) name += (name.empty() ? "" : "%2F") + n;
+        return path + short_name(name) + "_" + file;
+    }
+    for (const std::string& n : names) path += short_name(n) + "/";
+    return path + file;
 }
 
 void validate(const VolumeRecord& v) {
@@ -134,11 +191,11 @@ void validate(const VolumeRecord& v) {
         if (!s.kept && !(s.output.empty() && s.output_npy.empty())) {
             fault(where, "output", s.output.empty() ? s.output_npy : s.output, "is set for a removed slice");
         }
-        if (!s.output.empty()) check_output(where, "output", s.output, id, k, {"png", "npy"});
+        if (!s.output.empty()) check_output(where, "output", s.output, id, k, n, {"png", "npy"});
         if (!s.output_npy.empty()) {
             if (s.output.empty() || s.output == s.output_npy)
                 fault(where, "output_npy", s.output_npy, "has no PNG beside it");
-            check_output(where, "output_npy", s.output_npy, id, k, {"npy"});
+            check_output(where, "output_npy", s.output_npy, id, k, n, {"npy"});
         }
     }
     if (kept != v.kept)

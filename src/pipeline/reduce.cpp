@@ -7,6 +7,7 @@
 #include <lessmore/reduce.hpp>
 #include <lessmore/thread_pool.hpp>
 
+#include "io/feature_files.hpp"
 #include "pipeline/metric_loader.hpp"
 #include "pipeline/output_store.hpp"
 #include "pipeline/scope_pass.hpp"
@@ -28,8 +29,6 @@ void check_scope_options(const ReduceConfig& c) {
     if (c.scope == Scope::Volume && c.scope_threshold)
         throw UsageError("--scope-threshold: only with --scope patient or dataset");
     if (c.patient_depth < 1) throw UsageError("--patient-depth: must be at least 1");
-    if (c.patient_depth != 1 && c.scope != Scope::Patient)
-        throw UsageError("--patient-depth: only with --scope patient");
     if (!(c.duplicate_fraction > 0.0 && c.duplicate_fraction <= 1.0)) {
         throw UsageError("--duplicate-fraction: must be greater than 0 and at most 1 (got " +
                          format_number(c.duplicate_fraction) + ")");
@@ -51,6 +50,8 @@ std::unique_ptr<Metric> validate(const ReduceConfig& c) {
         throw UsageError("--shard: I/N needs 1 <= I <= N");
     }
     if (c.flat && c.format == OutputFormat::None) throw UsageError("--flat: nothing is written with --format none");
+    if (c.export_values.kind != ExportValues::Kind::Intensity && c.format == OutputFormat::None)
+        throw UsageError("--export-values: nothing is written with --format none");
     check_scope_options(c);
     if (method == "everyn") {
         if (c.scope != Scope::Volume) {
@@ -74,6 +75,25 @@ std::unique_ptr<Metric> validate(const ReduceConfig& c) {
     if (c.strategy == Strategy::Leader && c.fraction) {
         throw UsageError(
             "--strategy leader: works with --threshold only (use --strategy pairs or auto with --fraction)");
+    }
+    if (!c.save_features.empty()) {
+        if (method != "hash" && method != "deepnet") {
+            throw UsageError("--save-features: --method " + method +
+                             " keeps no per-slice features (hash and deepnet do)");
+        }
+        const fs::path dir = resolved_path(c.save_features);
+        for (const std::string& input : c.inputs)
+            if (path_within(dir, resolved_path(input))) {
+                throw UsageError("--save-features " + c.save_features + ": lies inside INPUT " + input +
+                                 " (inputs are never modified)");
+            }
+        if (!c.metric.model.features_dir.empty() && dir == resolved_path(c.metric.model.features_dir)) {
+            throw UsageError("--save-features " + c.save_features + ": is the --features folder being read");
+        }
+        std::error_code ec;
+        if (fs::exists(dir, ec) && !fs::is_directory(dir, ec)) {
+            throw UsageError("--save-features " + c.save_features + ": exists and is not a folder");
+        }
     }
     auto metric = load_metric(c.metric);  // unknown method, bad metric options, a bad model
     if (c.threshold) metric->check_threshold(*c.threshold);
@@ -197,7 +217,7 @@ Todo sources_to_do(const WalkPlan& plan, const OutputStore& store, bool resume, 
         if (record && record->done() && record->fingerprint == fingerprints[k]) {
             std::size_t slices = 0;
             for (const VolumeRecord& v : record->volumes) slices += v.slices.size();
-            progress.source_skipped(s.id, slices);
+            progress.source_skipped(s.id, record->volumes.size(), slices);
             continue;
         }
         if (record) {
@@ -212,6 +232,22 @@ Todo sources_to_do(const WalkPlan& plan, const OutputStore& store, bool resume, 
         todo.fingerprints.push_back(fingerprints[k]);
     }
     return todo;
+}
+
+// --save-features: DIR/index.csv for every volume of the run whose features are in DIR
+// (resumed volumes' too).
+void write_saved_index(const OutputStore& store, const std::vector<std::string>& ids, const std::string& dir) {
+    std::vector<std::pair<std::string, std::size_t>> volumes;
+    for (const std::string& id : ids) {
+        const auto record = store.read_record(id);
+        if (!record) continue;
+        for (const VolumeRecord& v : record->volumes) {
+            std::error_code ec;
+            if (fs::is_regular_file(fs::path(dir) / feature_file_name(v.info.id), ec))
+                volumes.emplace_back(v.info.id, v.slices.size());
+        }
+    }
+    write_feature_index(dir, std::move(volumes));
 }
 
 }  // namespace
@@ -270,6 +306,7 @@ ReduceResult reduce(const ReduceConfig& config, ProgressSink& progress, const Ca
         store.write_record(record);
     };
     VolumeWalk(load, config.max_memory, pool, progress, cancel).run(todo.sources, visitor);
+    if (!config.save_features.empty()) write_saved_index(store, ids, config.save_features);
 
     ReduceResult result;
     result.summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -287,11 +324,12 @@ ReduceResult reduce(const ReduceConfig& config, ProgressSink& progress, const Ca
     if (config.scope != Scope::Volume && config.shard) {
         header["scope_pass"] = "left to lessmore merge (a shard sees part of the dataset)";
     } else if (config.scope != Scope::Volume) {
-        scope = scope_pass(store, ids, run.parameters, pool, cancel);
+        scope = scope_pass(store, ids, run.parameters, pool, cancel, metric.get());
         remove_scope_outputs(store, scope);
     }
-    store.write_manifests(header, ids, plan.errors, result, &scope, plan.skipped);
-    progress.finished(result.summary.volumes, result.summary.slices, result.summary.kept, result.summary.seconds);
+    store.write_manifests(header, run.parameters, ids, plan.errors, result, &scope, plan.skipped);
+    progress.finished(result.summary.volumes, result.summary.slices, result.summary.kept, result.summary.failed,
+                      result.summary.seconds);
     return result;
 }
 

@@ -1,12 +1,14 @@
 #include "pipeline/run_record.hpp"
 
 #include <lessmore/manifest.hpp>
+#include <lessmore/number_format.hpp>
 
 #include <algorithm>
 #include <array>
 #include <climits>
 #include <cmath>
 #include <cstdint>
+#include <iterator>
 #include <limits>
 #include <type_traits>
 #include <vector>
@@ -44,11 +46,13 @@ struct ListOf {
 template <typename E, typename A>
 struct ListOf<std::vector<E, A>> {
     static constexpr bool list = true;
+    static constexpr std::size_t size = 0;  // any
     using Element = E;
 };
 template <typename E, std::size_t N>
 struct ListOf<std::array<E, N>> {
     static constexpr bool list = true;
+    static constexpr std::size_t size = N;  // exactly N: nlohmann would drop the rest
     using Element = E;
 };
 
@@ -71,7 +75,7 @@ bool has_type(const Json& v) {
     } else if constexpr (std::is_same_v<T, std::string>) {
         return v.is_string();
     } else if constexpr (ListOf<T>::list) {
-        return v.is_array() &&
+        return v.is_array() && (ListOf<T>::size == 0 || v.size() == ListOf<T>::size) &&
                std::all_of(v.begin(), v.end(), [](const Json& e) { return has_type<typename ListOf<T>::Element>(e); });
     } else {
         static_assert(ListOf<T>::list, "has_type: a type records do not hold");
@@ -128,7 +132,11 @@ Json model_json(const ModelDescription& m) {
     j["model"] = m.name;
     j["model_sha256"] = m.sha256;
     j["model_sidecar"] = text_or_null(m.sidecar);
+    j["model_runtime"] = m.runtime;
     j["input_size"] = {m.width, m.height};
+    j["channels"] = m.channels;
+    j["values"] = m.hu ? "hu" : "8bit";
+    j["window"] = m.window ? Json({m.window->first, m.window->second}) : Json(nullptr);
     j["layout"] = m.nhwc ? "NHWC" : "NCHW";
     j["channel_order"] = m.bgr ? "BGR" : "RGB";
     j["scale"] = m.scale;
@@ -148,6 +156,14 @@ ModelDescription model_from_json(const Json& j) {
     m.bundled = m.name.rfind("bundled:", 0) == 0;
     m.sha256 = get<std::string>(j, "model_sha256");
     m.sidecar = text_or_empty(j, "model_sidecar");
+    // Records made before these fields: ONNX through OpenCV, 3 channels of the 8-bit image.
+    m.runtime = get_optional<std::string>(j, "model_runtime").value_or("opencv-dnn");
+    m.channels = get_optional<int>(j, "channels").value_or(3);
+    m.hu = get_optional<std::string>(j, "values").value_or("8bit") == "hu";
+    if (const auto w = get_optional<std::vector<double>>(j, "window")) {
+        if (w->size() != 2) throw RecordFormatError("field 'window' is not [low, high]");
+        m.window = std::make_pair((*w)[0], (*w)[1]);
+    }
     const auto size = get<std::vector<int>>(j, "input_size");
     if (size.size() != 2) throw RecordFormatError("field 'input_size' is not [width, height]");
     m.width = size[0];
@@ -190,6 +206,18 @@ std::string first_difference(const Json& a, const Json& b, const std::string& pa
     return a == b ? std::string() : path + ": " + a.dump() + " vs " + b.dump();
 }
 
+// The export mode as recorded: intensity with --intensity minmax writes exactly what minmax
+// writes (PNG per-slice min-max, NPY as read), so it is recorded as minmax and either
+// spelling resumes the other's run.
+ExportValues resolved_export(const ExportValues& e, const IntensityMapping& intensity) {
+    if (e.kind == ExportValues::Kind::Intensity && intensity.kind == IntensityMapping::Kind::MinMax) {
+        ExportValues m;
+        m.kind = ExportValues::Kind::MinMax;
+        return m;
+    }
+    return e;
+}
+
 }  // namespace
 
 RunParameters RunParameters::of(const ReduceConfig& c, const Metric* metric) {
@@ -206,6 +234,7 @@ RunParameters RunParameters::of(const ReduceConfig& c, const Metric* metric) {
     p.intensity = c.intensity;
     if (metric && metric->model()) p.model = *metric->model();
     p.format = c.format;
+    p.export_values = resolved_export(c.export_values, c.intensity);
     p.flat = c.flat;
     p.scope = c.scope;
     if (c.scope != Scope::Volume) p.scope_threshold = c.scope_threshold ? c.scope_threshold : c.threshold;
@@ -219,6 +248,12 @@ MetricOptions RunParameters::metric_options() const {
     if (model) {
         ModelOptions& m = o.model;
         m = ModelOptions{};
+        if (model->runtime == "features") {
+            // The embeddings came from a --features folder: read it again.
+            m.features_dir = model->name.substr(std::string("features:").size());
+            m.feature_size = model->embedding_size;
+            return o;
+        }
         if (!model->bundled) m.path = model->name;
         m.input_size = std::make_pair(model->width, model->height);
         m.scale = model->scale;
@@ -229,6 +264,12 @@ MetricOptions RunParameters::metric_options() const {
         m.output = model->output;
         m.pool = model->pool;
         m.batch = model->batch;
+        m.channels = model->channels;
+        m.values = model->hu ? "hu" : "8bit";
+        m.window = model->window;
+        if (model->runtime != "opencv-dnn") {  // a runner's model: no graph input/output names
+            m.output.reset();
+        }
     }
     return o;
 }
@@ -251,13 +292,14 @@ Json to_json(const RunParameters& p) {
     if (method == "mi") j["bins"] = p.metric.bins;
     if (p.model) j.update(model_json(*p.model));
     j["format"] = format_name(p.format);
+    j["export_values"] = p.export_values.to_string();
     j["flat"] = p.flat;
     j["scope"] = scope_name(p.scope);
     if (p.scope != Scope::Volume) {
         j["scope_threshold"] = number_or_null(p.scope_threshold);
         j["duplicate_fraction"] = p.duplicate_fraction;
     }
-    if (p.scope == Scope::Patient) j["patient_depth"] = p.patient_depth;
+    j["patient_depth"] = p.patient_depth;  // the manifest's patient keys, whatever the scope
     return j;
 }
 
@@ -284,6 +326,14 @@ RunParameters run_parameters_from_json(const Json& j) {
     p.format =
         named(get<std::string>(j, "format"),
               {OutputFormat::Png, OutputFormat::Npy, OutputFormat::Both, OutputFormat::None}, &format_name, "format");
+    // Runs made before --export-values existed wrote what intensity writes.
+    if (const auto e = get_optional<std::string>(j, "export_values")) {
+        const auto values = ExportValues::from_string(*e);
+        if (!values) throw RecordFormatError("field 'export_values' is not intensity, minmax, window:C,W or hu");
+        p.export_values = *values;
+    } else {
+        p.export_values = resolved_export(ExportValues{}, p.intensity);
+    }
     p.flat = get<bool>(j, "flat");
     // Runs made before --scope existed were volume-scoped.
     p.scope = named(get_optional<std::string>(j, "scope").value_or("volume"),
@@ -293,7 +343,8 @@ RunParameters run_parameters_from_json(const Json& j) {
         if (!p.scope_threshold) throw RecordFormatError("field 'scope_threshold' is missing");
         p.duplicate_fraction = get<double>(j, "duplicate_fraction");
     }
-    if (p.scope == Scope::Patient) p.patient_depth = get<int>(j, "patient_depth");
+    p.patient_depth = get<int>(j, "patient_depth");
+    if (p.patient_depth < 1) throw RecordFormatError("field 'patient_depth' is below 1");
     return p;
 }
 
@@ -340,46 +391,176 @@ RunFile run_file_from_json(const Json& j) {
     return r;
 }
 
-Json volume_info_json(const VolumeInfo& info) {
+namespace {
+
+// id, source, format (and in a manifest the patient, study and series keys) first.
+Json volume_head(const VolumeInfo& info) {
     Json j;
     j["id"] = info.id;
     j["source"] = info.source;
     j["format"] = info.format;
-    j["size"] = {info.width, info.height, info.slice_count()};
-    j["spacing"] = {info.spacing[0], info.spacing[1], info.spacing[2]};
-    j["dtype"] = voxel_type_name(info.type);
     return j;
 }
 
-Json to_json(const VolumeRecord& v, RecordView view) {
+void add_volume_shape(const VolumeInfo& info, Json& j) {
+    j["size"] = {info.width, info.height, info.slice_count()};
+    j["spacing"] = {info.spacing[0], info.spacing[1], info.spacing[2]};
+    j["orientation"] = info.orientation ? Json(*info.orientation) : Json(nullptr);
+    j["dtype"] = voxel_type_name(info.type);
+}
+
+bool ends_with(const std::string& text, const char* suffix) {
+    const std::size_t n = std::char_traits<char>::length(suffix);
+    return text.size() >= n && text.compare(text.size() - n, n, suffix) == 0;
+}
+
+}  // namespace
+
+Json volume_info_json(const VolumeInfo& info) {
+    Json j = volume_head(info);
+    add_volume_shape(info, j);
+    return j;
+}
+
+Json to_json(const VolumeRecord& v, RecordView view, int patient_depth) {
     const bool record = view == RecordView::Record;
-    Json vj = volume_info_json(v.info);
+    Json vj = volume_head(v.info);
+    if (v.png_offset) vj["png_offset"] = *v.png_offset;
     if (record) {
+        // Records keep the digests themselves (empty ones left out); the manifest the keys.
         for (const auto& [key, digest] : {std::pair{"patient", &v.info.patient}, std::pair{"study", &v.info.study},
                                           std::pair{"series", &v.info.series}})
             if (!digest->empty()) vj[key] = *digest;
+    } else {
+        vj["patient"] = patient_key(v.info, patient_depth);
+        vj["study"] = text_or_null(v.info.study);
+        vj["series"] = text_or_null(v.info.series);
     }
+    add_volume_shape(v.info, vj);
     vj["kept"] = v.kept;
     vj["pairs"] = v.pairs_computed;
     vj["seconds"] = v.seconds;
     Json slices = Json::array();
     for (const SliceRecord& s : v.slices) {
+        const auto& position = s.index < v.info.slices.size() ? v.info.slices[s.index].position : std::nullopt;
         Json sj;
         sj["index"] = s.index;
         sj["file"] = text_or_null(s.file);
         sj["z"] = optional_json(s.z);
+        sj["position"] = position ? Json(*position) : Json(nullptr);
         sj["kept"] = s.kept;
         sj["match"] = optional_json(s.match);
-        if (!record) sj["match_volume"] = optional_json(s.match_volume);
-        sj["score"] = number_or_null(s.score);
-        if (s.description) sj["hash"] = *s.description;
-        if (record && s.feature) sj["feature"] = *s.feature;
-        sj["output"] = text_or_null(s.output);
-        if (!s.output_npy.empty()) sj["output_npy"] = s.output_npy;
+        if (record) {
+            sj["score"] = number_or_null(s.score);
+            if (s.description) sj["hash"] = *s.description;
+            if (s.feature) sj["feature"] = *s.feature;
+            sj["output"] = text_or_null(s.output);
+            if (!s.output_npy.empty()) sj["output_npy"] = s.output_npy;
+        } else {
+            // Every field on every slice: output is the PNG when one was written, else the
+            // NPY; output_png and output_npy name each format's file (docs/output.md).
+            sj["match_volume"] = optional_json(s.match_volume);
+            sj["score"] = number_or_null(s.score);
+            sj["hash"] = s.description ? Json(*s.description) : Json(nullptr);
+            sj["output"] = text_or_null(s.output);
+            const std::string& npy = ends_with(s.output, ".npy") ? s.output : s.output_npy;
+            sj["output_png"] = text_or_null(ends_with(s.output, ".png") ? s.output : std::string());
+            sj["output_npy"] = text_or_null(npy);
+        }
         slices.push_back(std::move(sj));
     }
     vj["slices"] = std::move(slices);
     return vj;
+}
+
+namespace {
+
+// The CSV's columns: the first eleven as before version 0.2.0, then the rest; each a
+// slice field (its JSON name), or a volume field or one element of a volume or slice list.
+struct CsvColumn {
+    const char* name;
+    bool volume;        // from the volume object, else from the slice
+    const char* field;  // the JSON field
+    int element;        // -1: the field itself; else this element of its list
+};
+constexpr CsvColumn k_csv_columns[] = {
+    {"volume", true, "id", -1},
+    {"index", false, "index", -1},
+    {"file", false, "file", -1},
+    {"z", false, "z", -1},
+    {"kept", false, "kept", -1},
+    {"match", false, "match", -1},
+    {"match_volume", false, "match_volume", -1},
+    {"score", false, "score", -1},
+    {"hash", false, "hash", -1},
+    {"output", false, "output", -1},
+    {"output_npy", false, "output_npy", -1},
+    {"output_png", false, "output_png", -1},
+    {"source", true, "source", -1},
+    {"format", true, "format", -1},
+    {"patient", true, "patient", -1},
+    {"study", true, "study", -1},
+    {"series", true, "series", -1},
+    {"dtype", true, "dtype", -1},
+    {"position_x", false, "position", 0},
+    {"position_y", false, "position", 1},
+    {"position_z", false, "position", 2},
+    {"row_cosine_x", true, "orientation", 0},
+    {"row_cosine_y", true, "orientation", 1},
+    {"row_cosine_z", true, "orientation", 2},
+    {"column_cosine_x", true, "orientation", 3},
+    {"column_cosine_y", true, "orientation", 4},
+    {"column_cosine_z", true, "orientation", 5},
+    {"column_spacing", true, "spacing", 0},
+    {"row_spacing", true, "spacing", 1},
+    {"slice_spacing", true, "spacing", 2},
+    {"png_offset", true, "png_offset", -1},
+};
+
+// A value as the CSV holds it: empty for null, true/false, integers as integers, other
+// numbers with a decimal point or exponent (85.0, not 85), so pandas types the column
+// float64 from the text alone.
+std::string csv_value(const Json& v) {
+    if (v.is_null()) return "";
+    if (v.is_boolean()) return v.get<bool>() ? "true" : "false";
+    if (v.is_string()) return csv_field(v.get<std::string>());
+    if (v.is_number_integer()) return std::to_string(v.get<long long>());
+    if (v.is_number_unsigned()) return std::to_string(v.get<unsigned long long>());
+    const double number = v.get<double>();
+    std::string text = format_number(number == 0.0 ? 0.0 : number);    // -0 as 0
+    if (text.find_first_of(".en") == std::string::npos) text += ".0";  // not for 1e+20, inf, nan
+    return text;
+}
+
+std::string csv_cell(const Json& object, const CsvColumn& c) {
+    if (!object.contains(c.field)) return "";
+    const Json& v = object[c.field];
+    if (c.element < 0) return csv_value(v);
+    const auto k = static_cast<std::size_t>(c.element);
+    return v.is_array() && k < v.size() ? csv_value(v[k]) : std::string();
+}
+
+}  // namespace
+
+std::string manifest_csv_header() {
+    std::string line;
+    for (const CsvColumn& c : k_csv_columns) line += (line.empty() ? "" : ",") + std::string(c.name);
+    return line + "\n";
+}
+
+std::string manifest_csv_rows(const Json& volume) {
+    // The volume's cells once, the slice's per row.
+    std::vector<std::string> fixed;
+    for (const CsvColumn& c : k_csv_columns) fixed.push_back(c.volume ? csv_cell(volume, c) : std::string());
+    std::string out;
+    for (const Json& s : volume["slices"]) {
+        for (std::size_t k = 0; k < std::size(k_csv_columns); ++k) {
+            if (k > 0) out += ',';
+            out += k_csv_columns[k].volume ? fixed[k] : csv_cell(s, k_csv_columns[k]);
+        }
+        out += '\n';
+    }
+    return out;
 }
 
 namespace {
@@ -398,10 +579,12 @@ VolumeRecord volume_record_from_json(const Json& j) {
     info.width = static_cast<int>(size[0]);
     info.height = static_cast<int>(size[1]);
     info.spacing = {spacing[0], spacing[1], spacing[2]};
+    info.orientation = get_optional<std::array<double, 6>>(j, "orientation");
     info.type = voxel_type_of(get<std::string>(j, "dtype"));
     info.patient = get_optional<std::string>(j, "patient").value_or("");
     info.study = get_optional<std::string>(j, "study").value_or("");
     info.series = get_optional<std::string>(j, "series").value_or("");
+    v.png_offset = get_optional<std::int64_t>(j, "png_offset");
     v.kept = get<std::size_t>(j, "kept");
     v.pairs_computed = get<std::size_t>(j, "pairs");
     v.seconds = get<double>(j, "seconds");
@@ -417,7 +600,7 @@ VolumeRecord volume_record_from_json(const Json& j) {
         s.feature = get_optional<std::string>(sj, "feature");
         s.output = text_or_empty(sj, "output");
         s.output_npy = text_or_empty(sj, "output_npy");
-        info.slices.push_back({s.file, s.z});
+        info.slices.push_back({s.file, s.z, get_optional<std::array<double, 3>>(sj, "position")});
         v.slices.push_back(std::move(s));
     }
     if (v.slices.size() != size[2]) throw RecordFormatError("field 'slices' does not hold 'size'[2] slices");

@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <utility>
@@ -36,6 +37,8 @@ struct RunParameters {
     IntensityMapping intensity;
     std::optional<ModelDescription> model;  // deepnet: the model the run used
     OutputFormat format = OutputFormat::Png;
+    // Resolved: intensity with --intensity minmax is recorded as minmax (the same files).
+    ExportValues export_values;
     bool flat = false;
     Scope scope = Scope::Volume;
     std::optional<double> scope_threshold;  // resolved: the pass's threshold (unset for volume)
@@ -84,6 +87,9 @@ struct SliceRecord {
 
 struct VolumeRecord {
     VolumeInfo info;  // no voxels
+    // --export-values hu with PNG output: value = pixel + png_offset in every 16-bit PNG of
+    // the volume (kernels' png16_offset); unset otherwise.
+    std::optional<std::int64_t> png_offset;
     std::vector<SliceRecord> slices;
     std::size_t kept = 0;
     std::size_t pairs_computed = 0;
@@ -111,10 +117,16 @@ public:
 OrderedJson to_json(const RunParameters& p);
 OrderedJson to_json(const RunFile& r);
 OrderedJson to_json(const SourceRecord& r);
-// A volume as manifest.json's "volumes" show it, or as a source record keeps it (with
-// what the cross-volume pass needs: each kept slice's feature, the patient digest).
+// A volume as manifest.json's "volumes" show it (every field of docs/output.md on every
+// volume and slice; the patient key by `patient_depth`, see patient_key), or as a source
+// record keeps it (with what the cross-volume pass needs: each kept slice's feature, the
+// patient digest).
 enum class RecordView { Manifest, Record };
-OrderedJson to_json(const VolumeRecord& v, RecordView view = RecordView::Manifest);
+OrderedJson to_json(const VolumeRecord& v, RecordView view = RecordView::Manifest, int patient_depth = 1);
+// manifest.csv's first line, and the rows of one volume as to_json(v, Manifest) gives it:
+// one per slice, the volume's fields repeated (docs/output.md, section "manifest.csv").
+std::string manifest_csv_header();
+std::string manifest_csv_rows(const OrderedJson& volume);
 OrderedJson to_json(const std::vector<InputFailure>& errors);
 // The run's summary as manifest.json and `--json` print it: the cross-volume counts only
 // when the pass ran (RunSummary::across_volumes).
@@ -129,7 +141,7 @@ std::string patient_key(const VolumeInfo& info, int depth);
 OrderedJson duplicates_json(const std::vector<VolumeDuplicate>& duplicates);
 // Skipped files: [{"path": ..., "reason": ...}].
 OrderedJson skipped_json(const std::vector<InputFailure>& skipped);
-// id, source, format, size, spacing and dtype of a volume (`info --json`, the manifest).
+// id, source, format, size, spacing, orientation and dtype of a volume (`info --json`).
 OrderedJson volume_info_json(const VolumeInfo& info);
 
 // Throw RecordFormatError naming the field at fault. A source record is validated
@@ -157,10 +169,13 @@ void validate(const VolumeRecord& volume);
 // it) and each volume as above.
 void validate(const SourceRecord& record);
 
-// OUT-relative path of a kept slice's file (extension without the dot): slices/<id>/<i>.<ext>,
-// or with `flat` slices/<id with '/' as '+'>_<i>.<ext>; a name longer than a file system
-// allows is shortened with a digest.
-std::string slice_output_path(const std::string& id, std::size_t index, const char* ext, bool flat);
+// OUT-relative path of slice `index` of a volume of `count` slices (extension without the
+// dot): slices/<folders>/<i>.<ext>, one folder per id component, or with `flat`
+// slices/<folders joined by %2F>_<i>.<ext>; <i> zero-padded to the digits of count - 1;
+// a folder's name is its id component with the series '#' as '@', '@' as %40 and ".d"
+// after an image extension (docs/output.md, section "Slice file names"); a name longer
+// than a file system allows is shortened with a digest.
+std::string slice_output_path(const std::string& id, std::size_t index, std::size_t count, const char* ext, bool flat);
 
 // The state of a merge, in OUT/.lessmore/merge.json (src/pipeline/merge.cpp; docs/output.md,
 // section "Recovery of merge --move"): which shards (resolved paths, sorted), whether it

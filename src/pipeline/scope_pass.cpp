@@ -79,10 +79,13 @@ std::size_t ScopeOutcome::removed_count() const {
 }
 
 ScopeOutcome scope_pass(const OutputStore& store, const std::vector<std::string>& source_ids, const RunParameters& p,
-                        ThreadPool& pool, const CancelToken& cancel) {
+                        ThreadPool& pool, const CancelToken& cancel, const Metric* run_metric) {
     ScopeOutcome out;
     if (p.scope == Scope::Volume) return out;
-    const std::unique_ptr<Metric> metric = load_metric(p.metric_options());
+    // The run's own metric when the caller has it (a model loaded once; a caller's runner,
+    // which the records cannot name); else the one the records describe.
+    const std::unique_ptr<Metric> loaded = run_metric ? nullptr : load_metric(p.metric_options());
+    const Metric* metric = run_metric ? run_metric : loaded.get();
     const double threshold = *p.scope_threshold;
     const std::vector<ScopeVolume> volumes = read_volumes(store, source_ids, p, *metric, pool, cancel);
     std::map<std::string, std::vector<const ScopeVolume*>> groups;  // each in id order

@@ -36,8 +36,9 @@ struct ScopeOutcome {
 
 // Runs the pass over the records of `source_ids` (all of them read from `store`); throws
 // Error when a record lacks the features (a run made without --scope) or is damaged.
+// `metric`: the run's own (reduce has it loaded); null: made from p (merge, report).
 ScopeOutcome scope_pass(const OutputStore& store, const std::vector<std::string>& source_ids, const RunParameters& p,
-                        ThreadPool& pool, const CancelToken& cancel);
+                        ThreadPool& pool, const CancelToken& cancel, const Metric* metric = nullptr);
 
 // Deletes the files of the slices the pass removed (they were written when their volume
 // was reduced); safe to repeat (a resumed run redoes the same pass).

@@ -7,6 +7,7 @@
 #include <lessmore/png_writer.hpp>
 #include <lessmore/pruning.hpp>
 
+#include "io/feature_files.hpp"
 #include "pipeline/features.hpp"
 #include "pipeline/output_store.hpp"
 
@@ -69,6 +70,7 @@ VolumeRecord VolumeReducer::run(SliceStream& stream, ThreadPool& pool, ProgressS
     const std::size_t n = record.slices.size();
     progress.volume_started(record.info.id, n);
     Slab slab(stream, chunk());
+    Saved saved(n);                    // --save-features: each slice's feature values
     std::vector<std::size_t> pending;  // kept slices of the slab in hand, not yet written
     auto flush = [&] {
         write_slices(
@@ -86,7 +88,7 @@ VolumeRecord VolumeReducer::run(SliceStream& stream, ThreadPool& pool, ProgressS
             }
             apply(pruned, record);
         } else {
-            apply(prune_slabs(slab, record, pending, flush, pool, progress, cancel), record);
+            apply(prune_slabs(slab, record, saved, pending, flush, pool, progress, cancel), record);
         }
     } catch (...) {
         // A series reads whole or fails whole: nothing it wrote outlives it.
@@ -97,25 +99,35 @@ VolumeRecord VolumeReducer::run(SliceStream& stream, ThreadPool& pool, ProgressS
         }
         throw;
     }
+    save_features(record, saved);
     record.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return record;
 }
 
-PruneResult VolumeReducer::prune_slabs(Slab& slab, VolumeRecord& record, std::vector<std::size_t>& pending,
-                                       const std::function<void()>& flush, ThreadPool& pool, ProgressSink& progress,
-                                       const CancelToken& cancel) const {
+void VolumeReducer::save_features(const VolumeRecord& record, const Saved& saved) const {
+    if (m_config.save_features.empty() || !m_metric) return;
+    for (const auto& row : saved)
+        if (row.empty()) throw std::logic_error("VolumeReducer: a slice without features to save");
+    write_volume_features(m_config.save_features, record.info.id, saved);
+}
+
+PruneResult VolumeReducer::prune_slabs(Slab& slab, VolumeRecord& record, Saved& saved,
+                                       std::vector<std::size_t>& pending, const std::function<void()>& flush,
+                                       ThreadPool& pool, ProgressSink& progress, const CancelToken& cancel) const {
     const Metric& metric = *m_metric;
     const std::size_t n = record.slices.size();
     std::vector<std::unique_ptr<Feature>> features(n);
+    auto pre = metric.precomputed(record.info.id, n);  // --features: read, not prepared
     // Slabs come in order; every slice of the slab in hand is decided before the next is read.
     auto load_through = [&](std::size_t i) {
         while (!slab.holds(i)) {
             flush();
             if (!slab.advance()) throw std::logic_error("VolumeReducer: the stream ended early");
-            auto part = prepare_features([&](std::size_t k) { return slab.slice(slab.first + k); }, slab.count, metric,
-                                         m_config.intensity, pool, progress, cancel);
+            auto part = !pre.empty() ? take_features(pre, slab.first, slab.count, progress)
+                                     : prepare_features([&](std::size_t k) { return slab.slice(slab.first + k); },
+                                                        slab.count, metric, m_config.intensity, pool, progress, cancel);
             for (std::size_t k = 0; k < part.size(); ++k) {
-                describe(*part[k], record.slices[slab.first + k]);
+                describe(*part[k], record.slices[slab.first + k], saved);
                 features[slab.first + k] = std::move(part[k]);
             }
         }
@@ -164,8 +176,8 @@ PruneResult VolumeReducer::walk_leader(std::vector<std::unique_ptr<Feature>>& fe
     return prune_leader(features.size(), scores, metric.sense(), *m_config.threshold, options);
 }
 
-PruneResult VolumeReducer::prune(const Volume& volume, VolumeRecord& record, ThreadPool& pool, ProgressSink& progress,
-                                 const CancelToken& cancel) const {
+PruneResult VolumeReducer::prune(const Volume& volume, VolumeRecord& record, Saved& saved, ThreadPool& pool,
+                                 ProgressSink& progress, const CancelToken& cancel) const {
     const std::size_t n = volume.slice_count();
     if (!m_metric) {
         progress.slices_done(n);
@@ -182,13 +194,15 @@ PruneResult VolumeReducer::prune(const Volume& volume, VolumeRecord& record, Thr
     // A fixed chunk (a whole number of batches), so batches never depend on the thread count.
     const std::size_t batch = std::max<std::size_t>(1, metric.batch_size());
     const std::size_t chunk = leader && (!metric.cheap_compare() || batch > 1) ? ((64 + batch - 1) / batch) * batch : n;
+    auto pre = metric.precomputed(volume.info().id, n);  // --features: read, not prepared
     auto prepare_up_to = [&](std::size_t last) {
         if (n == 0 || last < prepared) return;
         const std::size_t end = std::min(n, std::max(last + 1, prepared + chunk));
-        auto part =
-            prepare_features(volume, prepared, end - prepared, metric, m_config.intensity, pool, progress, cancel);
+        auto part = !pre.empty() ? take_features(pre, prepared, end - prepared, progress)
+                                 : prepare_features(volume, prepared, end - prepared, metric, m_config.intensity, pool,
+                                                    progress, cancel);
         for (std::size_t k = 0; k < part.size(); ++k) {
-            describe(*part[k], record.slices[prepared + k]);
+            describe(*part[k], record.slices[prepared + k], saved);
             features[prepared + k] = std::move(part[k]);
         }
         prepared = end;
@@ -219,7 +233,8 @@ void VolumeReducer::write_slices(const std::vector<std::size_t>& kept, const Sli
     const std::string& id = record.info.id;
     // The folder is made and opened once, before the parallel writes; the files are
     // created relative to it, never through a link (docs/output.md, section "OUT's own state").
-    const std::string first = OutputStore::slice_path(id, 0, "png", m_config.flat);
+    const std::size_t count = record.slices.size();
+    const std::string first = OutputStore::slice_path(id, 0, count, "png", m_config.flat);
     const auto out = Folder::open(m_out);
     if (!out) throw Error(path_text(m_out) + ": missing");
     const Folder folder = out->make(first.substr(0, first.rfind('/')));
@@ -232,13 +247,13 @@ void VolumeReducer::write_slices(const std::vector<std::size_t>& kept, const Sli
         SliceRecord& rec = record.slices[index];
         const SliceView view = slice(index);
         if (png) {
-            const std::string rel = OutputStore::slice_path(id, index, "png", m_config.flat);
-            write(rel, encode_png(to_8bit(view, m_config.intensity)));
+            const std::string rel = OutputStore::slice_path(id, index, count, "png", m_config.flat);
+            write(rel, png_bytes(view, record));
             rec.output = rel;
         }
         if (npy) {
-            const std::string rel = OutputStore::slice_path(id, index, "npy", m_config.flat);
-            write(rel, encode_npy(view));
+            const std::string rel = OutputStore::slice_path(id, index, count, "npy", m_config.flat);
+            write(rel, npy_bytes(view));
             if (png) {
                 rec.output_npy = rel;
             } else {
@@ -248,9 +263,42 @@ void VolumeReducer::write_slices(const std::vector<std::size_t>& kept, const Sli
     });
 }
 
-VolumeRecord VolumeReducer::new_record(const VolumeInfo& info) {
+// What --export-values puts in the files (docs/output.md, section "Slice values
+// (--export-values)"); the decision's image is made apart from these, from --intensity.
+std::string VolumeReducer::png_bytes(const SliceView& view, const VolumeRecord& record) const {
+    const ExportValues& e = m_config.export_values;
+    switch (e.kind) {
+    case ExportValues::Kind::Intensity:
+        return encode_png(to_8bit(view, m_config.intensity));
+    case ExportValues::Kind::MinMax:
+        return encode_png(to_8bit(view, IntensityMapping{}));
+    case ExportValues::Kind::Window:
+        return encode_png(to_8bit(view, e.window_mapping()));
+    case ExportValues::Kind::Hu: {
+        std::vector<std::uint16_t> pixels;
+        to_16bit(view, *record.png_offset, pixels);
+        return encode_png16(pixels, view.width, view.height);
+    }
+    }
+    throw std::logic_error("png_bytes: unknown export mode");
+}
+
+std::string VolumeReducer::npy_bytes(const SliceView& view) const {
+    const ExportValues& e = m_config.export_values;
+    if (e.kind != ExportValues::Kind::Window) return encode_npy(view);
+    std::vector<float> unit;
+    to_unit_window(view, e.center, e.width, unit);
+    return encode_npy(SliceView{unit.data(), VoxelType::Float32, view.width, view.height});
+}
+
+VolumeRecord VolumeReducer::new_record(const VolumeInfo& info) const {
     VolumeRecord record;
     record.info = info;
+    // Decided from the header before any slice is read or written, so every 16-bit PNG of
+    // the volume shares it, and a volume PNG cannot hold fails before it writes anything.
+    const OutputFormat f = m_config.format;
+    if (m_config.export_values.kind == ExportValues::Kind::Hu && (f == OutputFormat::Png || f == OutputFormat::Both))
+        record.png_offset = png16_offset(info);
     record.slices.resize(info.slice_count());
     for (std::size_t i = 0; i < record.slices.size(); ++i) {
         record.slices[i].index = i;
@@ -260,8 +308,11 @@ VolumeRecord VolumeReducer::new_record(const VolumeInfo& info) {
     return record;
 }
 
-void VolumeReducer::describe(const Feature& feature, SliceRecord& slice) const {
+void VolumeReducer::describe(const Feature& feature, SliceRecord& slice, Saved& saved) const {
     slice.description = m_metric->describe(feature);
+    if (!m_config.save_features.empty()) {
+        if (auto v = m_metric->feature_values(feature)) saved[slice.index] = std::move(*v);
+    }
     if (m_config.scope == Scope::Volume) return;
     auto text = m_metric->feature_text(feature);
     if (text != slice.description) slice.feature = std::move(text);
@@ -289,7 +340,9 @@ VolumeRecord VolumeReducer::run(const Volume& volume, ThreadPool& pool, Progress
     const auto start = std::chrono::steady_clock::now();
     VolumeRecord record = new_record(volume.info());
     progress.volume_started(record.info.id, record.slices.size());
-    apply(prune(volume, record, pool, progress, cancel), record);
+    Saved saved(record.slices.size());  // --save-features: each slice's feature values
+    apply(prune(volume, record, saved, pool, progress, cancel), record);
+    save_features(record, saved);
     std::vector<std::size_t> kept;
     for (const SliceRecord& s : record.slices)
         if (s.kept) kept.push_back(s.index);

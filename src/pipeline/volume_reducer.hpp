@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <string>
 
 namespace lessmore {
 
@@ -35,12 +36,13 @@ public:
 
 private:
     using SliceAt = std::function<SliceView(std::size_t)>;
-    PruneResult prune(const Volume& volume, VolumeRecord& record, ThreadPool& pool, ProgressSink& progress,
-                      const CancelToken& cancel) const;
+    using Saved = std::vector<std::vector<float>>;  // --save-features: each slice's values
+    PruneResult prune(const Volume& volume, VolumeRecord& record, Saved& saved, ThreadPool& pool,
+                      ProgressSink& progress, const CancelToken& cancel) const;
     void write_slices(const std::vector<std::size_t>& kept, const SliceAt& slice, VolumeRecord& record,
                       ThreadPool& pool, const CancelToken& cancel) const;
     class Slab;  // the slab of a stream in hand (volume_reducer.cpp)
-    PruneResult prune_slabs(Slab& slab, VolumeRecord& record, std::vector<std::size_t>& pending,
+    PruneResult prune_slabs(Slab& slab, VolumeRecord& record, Saved& saved, std::vector<std::size_t>& pending,
                             const std::function<void()>& flush, ThreadPool& pool, ProgressSink& progress,
                             const CancelToken& cancel) const;
     // The leader walk both paths share: ensure(i) makes slice i's feature ready (reading
@@ -49,10 +51,17 @@ private:
                             const std::function<void(std::size_t)>& ensure,
                             const std::function<void(std::size_t)>& on_kept, ThreadPool& pool,
                             const CancelToken& cancel) const;
-    static VolumeRecord new_record(const VolumeInfo& info);
+    // The volume's record before any slice is decided; throws InputError when the export
+    // cannot hold the volume (--export-values hu: a float volume, a range wider than 16 bits).
+    VolumeRecord new_record(const VolumeInfo& info) const;
+    std::string png_bytes(const SliceView& view, const VolumeRecord& record) const;  // per --export-values
+    std::string npy_bytes(const SliceView& view) const;
     static void apply(const PruneResult& pruned, VolumeRecord& record);
     // The slice's manifest text and, for a cross-volume pass, its feature for the record.
-    void describe(const Feature& feature, SliceRecord& slice) const;
+    // With --save-features, its values go into saved[slice.index].
+    void describe(const Feature& feature, SliceRecord& slice, Saved& saved) const;
+    // --save-features: writes the volume's features (every slice has them).
+    void save_features(const VolumeRecord& record, const Saved& saved) const;
     std::size_t every() const;  // everyn's N
 
     const ReduceConfig& m_config;

@@ -169,6 +169,7 @@ void VolumeWalk::run(const std::vector<const Source*>& sources, const WalkVisito
             outcome.failures.push_back({path, message});
             m_progress.volume_failed(path, message);
         };
+        std::size_t finished = 0;  // volumes visited to their end
         const Estimate& need = estimates[k];
         if (m_max_memory && need.bytes > m_max_memory) {
             fail(source.path,
@@ -198,6 +199,7 @@ void VolumeWalk::run(const std::vector<const Source*>& sources, const WalkVisito
                     } else {
                         visitor.volume(k, *lv.volume);
                     }
+                    ++finished;
                 } catch (const InputError& e) {  // e.g. a slice too small for the metric
                     fail(lv.path, e.what());
                 } catch (const std::bad_alloc&) {
@@ -207,8 +209,9 @@ void VolumeWalk::run(const std::vector<const Source*>& sources, const WalkVisito
                 lv.stream.reset();
             }
         }
+        const std::size_t failed = outcome.failures.size();
         if (visitor.source_done) visitor.source_done(k, std::move(outcome));
-        m_progress.source_done();
+        m_progress.source_done(source.id, finished, failed);
     });
 }
 

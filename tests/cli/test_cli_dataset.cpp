@@ -15,6 +15,7 @@
 #include <random>
 #include <set>
 #include <thread>
+#include <vector>
 
 namespace lessmore {
 namespace {
@@ -280,6 +281,19 @@ TEST(CliDataset, MaxMemoryCountsTheValueTypeNotTheFileSize) {
     EXPECT_EQ(r.exit_code, 0) << r.err;
 }
 
+std::vector<json> json_lines(const std::string& text) {
+    std::vector<json> lines;
+    for (std::size_t pos = 0; pos < text.size();) {
+        const auto end = text.find('\n', pos);
+        lines.push_back(json::parse(text.substr(pos, end - pos)));  // every line is JSON
+        pos = end == std::string::npos ? text.size() : end + 1;
+    }
+    return lines;
+}
+
+// The events and counts docs/output.md (section "Progress events") defines: a source may
+// hold several volumes (dicom/two holds two series), slices_done counts the slices of the
+// finished volumes only, and the finish event repeats the manifest's summary.
 TEST(CliDataset, JsonLinesProgressForPipelines) {
     test::TempDir dir;
     make_dataset(dir / "data", 3);
@@ -287,18 +301,67 @@ TEST(CliDataset, JsonLinesProgressForPipelines) {
         {"reduce", (dir / "data").string(), "-o", (dir / "o").string(), "-t", "6", "--progress", "jsonl", "--json"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_TRUE(json::parse(r.out).contains("summary"));  // stdout: only the result
-    std::size_t volumes = 0;
+    const json manifest = test::read_json(dir / "o" / "manifest.json");
+    const std::vector<json> lines = json_lines(r.err);
+    ASSERT_GE(lines.size(), 3u);
     std::set<std::string> events;
-    std::size_t pos = 0;
-    while (pos < r.err.size()) {
-        const auto end = r.err.find('\n', pos);
-        const json line = json::parse(r.err.substr(pos, end - pos));
-        events.insert(line["event"]);
-        volumes += line["event"] == "volume";
-        pos = end + 1;
+    std::size_t volumes = 0, slices = 0, sources = 0, source_volumes = 0;
+    for (const json& line : lines) {
+        const std::string event = line["event"];
+        events.insert(event);
+        if (event == "volume") {
+            ++volumes;
+            slices += line["slices"].get<std::size_t>();
+            EXPECT_EQ(line["volumes_done"], volumes);
+            EXPECT_EQ(line["slices_done"], slices);  // the finished volumes' slices, no more
+            EXPECT_LE(line["sources_done"].get<std::size_t>(), sources);
+            EXPECT_EQ(line["sources"], lines.front()["sources"]);
+        } else if (event == "source") {
+            ++sources;
+            source_volumes += line["volumes"].get<std::size_t>();
+            EXPECT_EQ(line["sources_done"], sources);
+            EXPECT_EQ(line["failed"], 0);
+            EXPECT_LE(source_volumes, volumes);  // a source's volumes were reported before it
+        }
     }
-    EXPECT_EQ(events, (std::set<std::string>{"start", "volume", "finish"}));
-    EXPECT_EQ(volumes, test::read_json(dir / "o" / "manifest.json")["volumes"].size());
+    EXPECT_EQ(events, (std::set<std::string>{"start", "source", "volume", "finish"}));
+    EXPECT_EQ(lines.front()["event"], "start");
+    EXPECT_EQ(lines.back()["event"], "finish");
+    EXPECT_EQ(lines.front()["sources"], sources);
+    EXPECT_EQ(lines.front()["estimated_slices"].get<std::size_t>() > 0, true);
+    EXPECT_EQ(volumes, manifest["volumes"].size());
+    EXPECT_EQ(source_volumes, volumes);
+    EXPECT_GT(volumes, sources);  // dicom/two: one source, two volumes
+    const json& finish = lines.back();
+    for (const char* key : {"volumes", "slices", "kept", "failed"})
+        EXPECT_EQ(finish[key], manifest["summary"][key]) << key;
+    EXPECT_EQ(finish["slices"], slices);
+
+    // Resumed: the earlier run's sources are reported as resumed, and the totals are the
+    // whole run's.
+    const auto again = test::run_lessmore(
+        {"reduce", (dir / "data").string(), "-o", (dir / "o").string(), "-t", "6", "--progress", "jsonl", "--resume"});
+    ASSERT_EQ(again.exit_code, 0) << again.err;
+    const std::vector<json> resumed = json_lines(again.err);
+    std::size_t resumed_sources = 0, resumed_volumes = 0, resumed_slices = 0;
+    for (const json& line : resumed) {
+        EXPECT_NE(line["event"], "volume");  // nothing read again
+        if (line["event"] != "resumed") continue;
+        ++resumed_sources;
+        resumed_volumes += line["volumes"].get<std::size_t>();
+        resumed_slices += line["slices"].get<std::size_t>();
+    }
+    EXPECT_EQ(resumed_sources, sources);
+    EXPECT_EQ(resumed_volumes, volumes);
+    EXPECT_EQ(resumed_slices, slices);
+    const json& start = resumed[resumed_sources];
+    EXPECT_EQ(start["event"], "start");
+    EXPECT_EQ(start["sources"], 0);
+    EXPECT_EQ(start["resumed_sources"], sources);
+    EXPECT_EQ(start["resumed_volumes"], volumes);
+    EXPECT_EQ(start["resumed_slices"], slices);
+    EXPECT_EQ(resumed.back()["volumes"], volumes);
+    EXPECT_EQ(resumed.back()["slices"], slices);
 }
 
 }  // namespace

@@ -95,7 +95,8 @@ TEST(CliDeepNet, ModelProblemsAreUsageErrors) {
     };
     const std::vector<Case> cases = {
         {{"--model", (dir / "nope.onnx").string()}, "no such file"},
-        {{"--model", models + "/tiny_one_channel.onnx"}, "3-channel image"},
+        {{"--model", models + "/tiny_one_channel.onnx", "--channels", "3"}, "has 1 channel but 3 are given"},
+        {{"--model", models + "/tiny_nhwc_bgr.onnx", "--values", "hu", "--window", "5,1"}, "--window"},
         {{"--layer", "nowhere"}, "nowhere"},
         {{"--batch", "2000"}, "--batch"},
         {{"--mean", "1,2"}, "--mean"},

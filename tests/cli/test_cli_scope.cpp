@@ -205,7 +205,7 @@ TEST(CliScope, UsageErrorsNameTheOption) {
         {{"-m", "everyn", "--every", "2", "--scope", "patient"}, "--scope patient: --method everyn"},
         {{"-f", "0.5", "--scope", "dataset"}, "--scope-threshold"},
         {{"-t", "6", "--scope-threshold", "4"}, "--scope-threshold: only with --scope"},
-        {{"-t", "6", "--scope", "dataset", "--patient-depth", "2"}, "--patient-depth: only with --scope patient"},
+        {{"-t", "6", "--patient-depth", "0"}, "--patient-depth: must be at least 1"},  // any scope: the manifest's keys
         {{"-t", "6", "--scope", "dataset", "--duplicate-fraction", "0"}, "--duplicate-fraction"},
         {{"-t", "6", "--scope", "dataset", "--scope-threshold", "99"}, "--scope-threshold"},
         {{"-t", "6", "--scope", "galaxy"}, "--scope"},

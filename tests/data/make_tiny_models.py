@@ -26,6 +26,10 @@ Files written:
   tiny_dynamic_batch.onnx  input `pixels` ['N', 3, 8, 6] (NCHW, dynamic batch)
                        -> the same Conv -> `map` ['N', 3, 8, 6] -> GAP ->
                        Flatten -> `vector` ['N', 3]; meant to be used as RGB
+  tiny_identity_weights.onnx  tiny_dynamic_batch with the Conv weight read
+                       through Identity(mix_W) (as torch exports shared weights):
+                       OpenCV 4.6 refuses it as it is; lessmore normalises it, and
+                       its outputs are tiny_dynamic_batch's ("nchw_rgb" below)
   tiny_expected.json   golden values, structure:
     {"generator": ..., "opencv": str, "numpy": str,
      "sidecar": {copy of tiny_nhwc_bgr.json},
@@ -126,6 +130,21 @@ def make_dynamic_batch(path):
     finish(g, path)
 
 
+def make_identity_weights(path):
+    """tiny_dynamic_batch with the conv weight behind Identity(initializer), as
+    torch.onnx.export writes shared weights: OpenCV 4.6 refuses the raw file."""
+    nodes = [helper.make_node("Identity", ["mix_W"], ["mix_W_shared"], name="shared_weight")]
+    nodes += head_nodes("pixels")
+    nodes[1].input[1] = "mix_W_shared"
+    g = helper.make_graph(
+        nodes, "tiny_identity_weights",
+        [helper.make_tensor_value_info("pixels", TensorProto.FLOAT, ["N", 3, H, W])],
+        [helper.make_tensor_value_info("map", TensorProto.FLOAT, ["N", 3, H, W]),
+         helper.make_tensor_value_info("vector", TensorProto.FLOAT, ["N", 3])],
+        conv_initializers())
+    finish(g, path)
+
+
 def make_one_channel(path):
     nodes = [helper.make_node("GlobalAveragePool", ["pixels"], ["pooled"], name="gap"),
              helper.make_node("Flatten", ["pooled"], ["vector"], name="flatten", axis=1)]
@@ -179,6 +198,13 @@ def main():
     make_nhwc_bgr(p_nhwc)
     make_one_channel(p_one)
     make_dynamic_batch(p_dyn)
+    p_ident = os.path.join(out_dir, "tiny_identity_weights.onnx")
+    make_identity_weights(p_ident)
+    try:  # the problem lessmore's ONNX normalisation solves
+        cv2.dnn.readNetFromONNX(p_ident)
+        sys.exit("OpenCV loaded tiny_identity_weights.onnx: it no longer needs the normalisation")
+    except cv2.error:
+        pass
     with open(os.path.join(out_dir, "tiny_nhwc_bgr.json"), "w") as f:
         json.dump(SIDECAR, f, indent=2)
         f.write("\n")

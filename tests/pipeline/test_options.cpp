@@ -101,7 +101,8 @@ TEST(OptionModel, EveryCommandsKeysAreUniqueAndDocumented) {
             }
         }
     }
-    EXPECT_EQ(commands, (std::set<std::string>{"reduce", "info", "score", "merge", "sweep", "report", "compare"}));
+    EXPECT_EQ(commands,
+              (std::set<std::string>{"reduce", "info", "score", "merge", "sweep", "report", "compare", "split"}));
     EXPECT_THROW(command_spec("frobnicate"), UsageError);
 }
 
@@ -162,6 +163,36 @@ TEST(OptionModel, ValuesBecomeTheConfig) {
     EXPECT_TRUE(c.flat);
 }
 
+TEST(OptionModel, SplitValuesBecomeTheConfig) {
+    OptionValues v(command_spec("split"));
+    v.set("run", {"out"});
+    v.set("output", {"s.json"});
+    v.set("fractions", {"0.8", "0.1", "0.1"});
+    SplitConfig c = split_config(v);
+    const SplitConfig d;
+    EXPECT_EQ(c.run, "out");
+    EXPECT_EQ(c.output, "s.json");
+    EXPECT_EQ(c.fractions, (std::vector<double>{0.8, 0.1, 0.1}));
+    EXPECT_EQ(c.by, d.by);
+    EXPECT_EQ(c.seed, d.seed);
+    EXPECT_FALSE(c.threshold || c.floor || c.no_floor || c.force);
+    EXPECT_EQ(command_spec("split").find("by")->default_text, "patient");
+    v.set("by", {"series"});
+    v.set("seed", {"18446744073709"});
+    v.set("threshold", {"4"});
+    v.set("floor", {"none"});
+    v.set_flag("force");
+    c = split_config(v);
+    EXPECT_EQ(c.by, SplitUnit::Series);
+    EXPECT_EQ(c.seed, 18446744073709u);
+    EXPECT_EQ(*c.threshold, 4.0);
+    EXPECT_TRUE(c.no_floor && c.force);
+    v.set("floor", {"2"});
+    c = split_config(v);
+    EXPECT_FALSE(c.no_floor);
+    EXPECT_EQ(*c.floor, 2.0);
+}
+
 TEST(OptionModel, BadValuesNameTheOption) {
     auto reduce_with = [](const std::string& key, std::vector<std::string> texts) {
         OptionValues v(command_spec("reduce"));
@@ -179,6 +210,20 @@ TEST(OptionModel, BadValuesNameTheOption) {
     expect_usage_error([&] { reduce_with("model", {"m.onnx"}); }, "--model", "m.onnx");  // not deepnet
     expect_usage_error([&] { reduce_with("mean", {"1", "2", "3", "4"}); }, "--mean", "4 values");
     expect_usage_error([&] { reduce_with("input_size", {"1.5"}); }, "--input-size", "1.5");
+    auto split_with = [](const std::string& key, std::vector<std::string> texts) {
+        OptionValues v(command_spec("split"));
+        v.set("run", {"out"});
+        v.set("output", {"s.json"});
+        v.set("fractions", {"0.8", "0.2"});
+        v.set(key, std::move(texts));
+        split_config(v);
+    };
+    expect_usage_error([&] { split_with("fractions", {"0.8", "x"}); }, "--fractions", "'x'");
+    expect_usage_error([&] { split_with("fractions", {"1"}); }, "--fractions", "1 values given");
+    expect_usage_error([&] { split_with("fractions", {"0.1", "0.1", "0.1", "0.7"}); }, "--fractions", "4 values");
+    expect_usage_error([&] { split_with("floor", {"low"}); }, "--floor", "low");
+    expect_usage_error([&] { split_with("seed", {"-1"}); }, "--seed", "-1");
+    expect_usage_error([&] { split_with("by", {"hospital"}); }, "--by", "hospital");
     OptionValues v(command_spec("info"));
     expect_usage_error([&] { v.set("threshold", {"6"}); }, "threshold", "info has no threshold");
     expect_usage_error([&] { v.set("json", {"yes"}); }, "--json", "a flag");

@@ -18,14 +18,16 @@ SourceRecord record(const std::string& source, std::size_t slices, std::vector<I
     v.info.format = "nifti";
     v.info.width = 2;
     v.info.height = 2;
+    v.info.spacing = {0.5, 0.75, 1.0};
+    v.info.orientation = std::array<double, 6>{1, 0, 0, 0, 1, 0};
     for (std::size_t i = 0; i < slices; ++i) {
         SliceRecord s;
         s.index = i;
         s.z = static_cast<double>(i);
         s.kept = i % 2 == 0;
         if (!s.kept) s.match = i - 1;
-        if (s.kept) s.output = OutputStore::slice_path(source, i, "png", false);
-        v.info.slices.push_back({"", s.z});
+        if (s.kept) s.output = OutputStore::slice_path(source, i, slices, "png", false);
+        v.info.slices.push_back({"", s.z, std::array<double, 3>{-10.5, 20.0, s.z.value()}});
         v.slices.push_back(s);
         v.kept += s.kept;
     }
@@ -170,11 +172,6 @@ TEST(OutputStore, ClearRefusesWhileAMergeMoveIsHalfDone) {
     EXPECT_FALSE(store.read_journal());
 }
 
-TEST(OutputStore, SlicePaths) {
-    EXPECT_EQ(OutputStore::slice_path("a/b", 7, "png", false), "slices/a/b/7.png");
-    EXPECT_EQ(OutputStore::slice_path("a/b", 7, "npy", true), "slices/a+b_7.npy");
-}
-
 TEST(OutputStore, ManifestsAreStreamedFromTheRecords) {
     test::TempDir dir;
     const OutputStore store(dir.path());
@@ -185,7 +182,8 @@ TEST(OutputStore, ManifestsAreStreamedFromTheRecords) {
     header["run"] = {{"command", {"lessmore"}}};
     header["parameters"] = {{"method", "hash"}};
     ReduceResult result;
-    store.write_manifests(header, {"a", "b"}, {{"in/zzz", "cannot list folder"}}, result);
+    RunParameters parameters;
+    store.write_manifests(header, parameters, {"a", "b"}, {{"in/zzz", "cannot list folder"}}, result);
     EXPECT_EQ(result.summary.volumes, 2u);
     EXPECT_EQ(result.summary.slices, 5u);
     EXPECT_EQ(result.summary.kept, 3u);
@@ -198,13 +196,18 @@ TEST(OutputStore, ManifestsAreStreamedFromTheRecords) {
     EXPECT_EQ(m["parameters"]["method"], "hash");
     const std::string csv = test::read_file(dir / "manifest.csv");
     EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 6);  // header + 5 slices
-    EXPECT_EQ(csv.substr(0, csv.find('\n')),
-              "volume,index,file,z,kept,match,match_volume,score,hash,output,output_npy");
-    EXPECT_NE(csv.find("\nb,1,,1,false,0,,,,,\n"), std::string::npos) << csv;
+    EXPECT_EQ(csv.substr(0, csv.find('\n') + 1), manifest_csv_header());
+    // Every row complete: the volume's fields repeated, floats with a point, none empty.
+    EXPECT_NE(csv.find("\nb,0,,0.0,true,,,,,slices/b/0.png,,slices/b/0.png,in/b,nifti,folder:b,,,int16,-10.5,20.0,"
+                       "0.0,1.0,0.0,0.0,0.0,1.0,0.0,0.5,0.75,1.0,\n"),
+              std::string::npos)
+        << csv;
+    EXPECT_NE(csv.find("\nb,1,,1.0,false,0,,,,,,,in/b,nifti,folder:b,,,int16,-10.5,20.0,1.0,"), std::string::npos)
+        << csv;
     // A missing record is an error naming the source, and no manifest is committed.
     const OutputStore other((dir / "other").string());
     other.create();
-    EXPECT_THROW(other.write_manifests(header, {"gone"}, {}, result), Error);
+    EXPECT_THROW(other.write_manifests(header, parameters, {"gone"}, {}, result), Error);
     EXPECT_FALSE(test::fs::exists(dir / "other" / "manifest.json"));
     EXPECT_FALSE(test::fs::exists(dir / "other" / "manifest.csv"));
 }

@@ -6,6 +6,9 @@
 
 #include "pipeline/run_record.hpp"
 
+#include <algorithm>
+#include <set>
+
 #include <functional>
 
 namespace lessmore {
@@ -64,13 +67,39 @@ TEST(RunRecord, ParametersRoundTripForEveryMethod) {
     }
 }
 
+// The export mode: recorded as written, intensity with --intensity minmax as minmax (the
+// same files); a record from before --export-values existed reads as what it wrote; an
+// unknown mode names the field.
+TEST(RunRecord, ExportValuesRecordedResolvedAndDefaulted) {
+    RunParameters p = parameters("hash");
+    p.export_values = ExportValues::from_string("window:-600,1500").value();
+    OrderedJson j = to_json(p);
+    EXPECT_EQ(j["export_values"], "window:-600,1500");
+    EXPECT_EQ(run_parameters_from_json(j).export_values.width, 1500.0);
+    j.erase("export_values");
+    EXPECT_EQ(run_parameters_from_json(j).export_values.kind, ExportValues::Kind::Intensity);  // window:40.5,400
+    j["intensity"] = "minmax";
+    EXPECT_EQ(run_parameters_from_json(j).export_values.kind, ExportValues::Kind::MinMax);
+    ReduceConfig c;  // --intensity minmax, no --export-values: recorded as minmax
+    EXPECT_EQ(RunParameters::of(c, nullptr).export_values.to_string(), "minmax");
+    c.intensity = IntensityMapping::from_string("window:40,400").value();
+    EXPECT_EQ(RunParameters::of(c, nullptr).export_values.to_string(), "intensity");
+    j["export_values"] = "hu16";
+    try {
+        run_parameters_from_json(j);
+        ADD_FAILURE() << "accepted export_values hu16";
+    } catch (const RecordFormatError& e) {
+        EXPECT_NE(std::string(e.what()).find("'export_values'"), std::string::npos) << e.what();
+    }
+}
+
 TEST(RunRecord, ParameterKeysInManifestOrder) {
     std::vector<std::string> keys;
     const OrderedJson mi = to_json(parameters("mi"));  // named: items() of a temporary would dangle
     for (const auto& [k, v] : mi.items()) keys.push_back(k);
     EXPECT_EQ(keys, (std::vector<std::string>{"inputs", "method", "threshold", "fraction", "every", "neighbours",
                                               "strategy", "order", "include_localizers", "intensity", "resize", "bins",
-                                              "format", "flat", "scope"}));
+                                              "format", "export_values", "flat", "scope", "patient_depth"}));
     const OrderedJson hash = to_json(parameters("hash"));
     EXPECT_EQ(hash["threshold"].dump(), "6");  // a Hamming distance prints as a whole number
     EXPECT_EQ(hash["hash_size"], 16);
@@ -104,6 +133,7 @@ SourceRecord source_record() {
     v.info.width = 4;
     v.info.height = 3;
     v.info.spacing = {0.5, 0.5, 2.5};
+    v.info.orientation = std::array<double, 6>{1, 0, 0, 0, 0.9961947, -0.0871557};
     v.info.type = VoxelType::UInt16;
     for (std::size_t i = 0; i < 3; ++i) {
         SliceRecord s;
@@ -117,10 +147,10 @@ SourceRecord source_record() {
         }
         s.description = "00ff00ff00ff00ff";
         if (s.kept) {
-            s.output = "slices/patients/p1#2/" + std::to_string(i) + ".png";
-            s.output_npy = "slices/patients/p1#2/" + std::to_string(i) + ".npy";
+            s.output = "slices/patients/p1@2/" + std::to_string(i) + ".png";
+            s.output_npy = "slices/patients/p1@2/" + std::to_string(i) + ".npy";
         }
-        v.info.slices.push_back({s.file, s.z});
+        v.info.slices.push_back({s.file, s.z, std::array<double, 3>{-120.5, 33.25, s.z.value_or(0.0)}});
         v.slices.push_back(s);
     }
     v.kept = 2;
@@ -142,6 +172,122 @@ TEST(RunRecord, SourceRecordRoundTrips) {
     EXPECT_EQ(back.volumes[0].info.slice_count(), 3u);
     EXPECT_FALSE(back.done());
     EXPECT_EQ(j["volumes"][0]["slices"][0]["hash"], "00ff00ff00ff00ff");
+    // Geometry comes back as it went (the manifest is written from records only).
+    EXPECT_EQ(back.volumes[0].info.orientation, r.volumes[0].info.orientation);
+    for (std::size_t k = 0; k < 3; ++k)
+        EXPECT_EQ(back.volumes[0].info.slices[k].position, r.volumes[0].info.slices[k].position) << k;
+}
+
+TEST(RunRecord, ManifestViewHasEveryFieldOnEveryVolumeAndSlice) {
+    SourceRecord r = source_record();
+    VolumeRecord& v = r.volumes[0];
+    v.info.patient = "0123456789abcdef";
+    v.info.series = "fedcba9876543210";
+    const OrderedJson m = to_json(v, RecordView::Manifest, 2);
+    std::vector<std::string> keys;
+    for (const auto& [key, value] : m.items()) keys.push_back(key);
+    EXPECT_EQ(keys, (std::vector<std::string>{"id", "source", "format", "patient", "study", "series", "size", "spacing",
+                                              "orientation", "dtype", "kept", "pairs", "seconds", "slices"}));
+    EXPECT_EQ(m["patient"], "patient:0123456789abcdef");  // the key --scope patient groups by
+    EXPECT_TRUE(m["study"].is_null());
+    EXPECT_EQ(m["series"], "fedcba9876543210");
+    EXPECT_EQ(m["orientation"], OrderedJson({1, 0, 0, 0, 0.9961947, -0.0871557}));
+    for (const OrderedJson& s : m["slices"]) {
+        keys.clear();
+        for (const auto& [key, value] : s.items()) keys.push_back(key);
+        EXPECT_EQ(keys, (std::vector<std::string>{"index", "file", "z", "position", "kept", "match", "match_volume",
+                                                  "score", "hash", "output", "output_png", "output_npy"}));
+    }
+    const OrderedJson& kept = m["slices"][0];
+    EXPECT_EQ(kept["output"], "slices/patients/p1@2/0.png");
+    EXPECT_EQ(kept["output_png"], "slices/patients/p1@2/0.png");
+    EXPECT_EQ(kept["output_npy"], "slices/patients/p1@2/0.npy");
+    EXPECT_EQ(kept["position"], OrderedJson({-120.5, 33.25, 0.0}));
+    const OrderedJson& removed = m["slices"][1];
+    EXPECT_TRUE(removed["output"].is_null() && removed["output_png"].is_null() && removed["output_npy"].is_null());
+    EXPECT_TRUE(removed["z"].is_null());
+    // Without a PatientID the patient is the first `depth` folder levels of the id.
+    v.info.patient.clear();
+    EXPECT_EQ(to_json(v, RecordView::Manifest, 2)["patient"], "folder:patients/p1");
+    EXPECT_EQ(to_json(v, RecordView::Manifest, 1)["patient"], "folder:patients");
+    // An NPY-only run: output is the NPY, output_png empty.
+    for (SliceRecord& s : v.slices) {
+        if (!s.kept) continue;
+        s.output = s.output_npy;
+        s.output_npy.clear();
+    }
+    const OrderedJson npy = to_json(v, RecordView::Manifest)["slices"][2];
+    EXPECT_EQ(npy["output"], "slices/patients/p1@2/2.npy");
+    EXPECT_TRUE(npy["output_png"].is_null());
+    EXPECT_EQ(npy["output_npy"], "slices/patients/p1@2/2.npy");
+}
+
+TEST(RunRecord, CsvRowsRepeatTheVolumeAndTypeTheirNumbers) {
+    EXPECT_EQ(manifest_csv_header(),
+              "volume,index,file,z,kept,match,match_volume,score,hash,output,output_npy,output_png,source,format,"
+              "patient,study,series,dtype,position_x,position_y,position_z,row_cosine_x,row_cosine_y,row_cosine_z,"
+              "column_cosine_x,column_cosine_y,column_cosine_z,column_spacing,row_spacing,slice_spacing,png_offset\n");
+    const OrderedJson m = to_json(source_record().volumes[0], RecordView::Manifest, 1);
+    const std::string rows = manifest_csv_rows(m);
+    EXPECT_EQ(rows,
+              "patients/p1#2,0,I0,0.0,true,,,,00ff00ff00ff00ff,slices/patients/p1@2/0.png,slices/patients/p1@2/0.npy,"
+              "slices/patients/p1@2/0.png,in/patients/p1,dicom,folder:patients,,,uint16,-120.5,33.25,0.0,"
+              "1.0,0.0,0.0,0.0,0.9961947,-0.0871557,0.5,0.5,2.5,\n"
+              "patients/p1#2,1,I1,,false,0,,3,00ff00ff00ff00ff,,,,in/patients/p1,dicom,folder:patients,,,uint16,"
+              "-120.5,33.25,0.0,1.0,0.0,0.0,0.0,0.9961947,-0.0871557,0.5,0.5,2.5,\n"
+              "patients/p1#2,2,I2,-24.5,true,,,,00ff00ff00ff00ff,slices/patients/p1@2/2.png,slices/patients/p1@2/2.npy,"
+              "slices/patients/p1@2/2.png,in/patients/p1,dicom,folder:patients,,,uint16,-120.5,33.25,-24.5,"
+              "1.0,0.0,0.0,0.0,0.9961947,-0.0871557,0.5,0.5,2.5,\n");
+}
+
+// Names under slices/ (docs/output.md, section "Slice file names").
+TEST(RunRecord, SliceFileNamesSuitTools) {
+    EXPECT_EQ(slice_output_path("a/b", 7, 10, "png", false), "slices/a/b/7.png");
+    EXPECT_EQ(slice_output_path("a/b", 7, 134, "png", false), "slices/a/b/007.png");
+    EXPECT_EQ(slice_output_path("a/b", 7, 134, "npy", true), "slices/a%2Fb_007.npy");
+    EXPECT_EQ(slice_output_path("data/abdomen.nii.gz", 3, 12, "png", false), "slices/data/abdomen.nii.gz.d/03.png");
+    EXPECT_EQ(slice_output_path("data/abdomen.nii.gz", 3, 12, "png", true), "slices/data%2Fabdomen.nii.gz.d_03.png");
+    EXPECT_EQ(slice_output_path("P1/CT#2", 0, 1, "png", false), "slices/P1/CT@2/0.png");
+    EXPECT_EQ(slice_output_path("P1/CT.MHA", 0, 1, "png", false), "slices/P1/CT.MHA.d/0.png");
+    EXPECT_EQ(slice_output_path("user@host/x", 0, 1, "png", false), "slices/user%40host/x/0.png");
+    EXPECT_EQ(slice_output_path("x.nii.d", 0, 1, "png", false), "slices/x.nii.d.d/0.png");
+    EXPECT_EQ(slice_output_path("a/0000.png", 0, 1, "png", false), "slices/a/0000.png.d/0.png");
+    EXPECT_EQ(slice_output_path("a/b%23c#d", 0, 1, "png", false), "slices/a/b%23c@d/0.png");
+
+    // Distinct ids never share a file, whether nested or flat (ids as io/volume_id.hpp makes
+    // them: '%' only in %XX escapes of '%', '#', '+' and bytes a name cannot show).
+    const std::vector<std::string> ids = {"a",       "a/b",       "a#b",     "a@b",       "a%23b",      "a.nii",
+                                          "a.nii.d", "a.nii.d.d", "a.nii#1", "a.d",       "a/b.nii.gz", "a/b.nii.gz.d",
+                                          "a/b#2",   "a/b@2",     "x/0.png", "x/0.png.d", "x",          "P1/CT#2",
+                                          "P1/CT@2", "P1/CT",     "a_0",     "a_00"};
+    for (const bool flat : {false, true}) {
+        std::set<std::string> files;
+        for (const std::string& id : ids)
+            for (std::size_t i = 0; i < 12; ++i) {
+                const std::string path = slice_output_path(id, i, 12, "png", flat);
+                EXPECT_TRUE(files.insert(path).second) << path << " named twice";
+                EXPECT_EQ(path.find_first_of("#+ "), std::string::npos) << path;
+                // No folder ends in an image extension; no folder is named like a slice file.
+                for (std::size_t slash = path.find('/'); slash != std::string::npos;
+                     slash = path.find('/', slash + 1)) {
+                    const std::string folder = path.substr(0, slash);
+                    for (const char* ext : {".nii", ".gz", ".png", ".npy", ".mha", ".MHA", ".nrrd", ".dcm"})
+                        EXPECT_FALSE(folder.size() > 4 && folder.compare(folder.size() - std::string(ext).size(),
+                                                                         std::string(ext).size(), ext) == 0)
+                            << path;
+                }
+            }
+        // A file that is another volume's folder: never (file names are digits and an extension).
+        for (const std::string& f : files) EXPECT_EQ(files.count(f + "/"), 0u);
+    }
+
+    // Names sort in slice order (zero-padded to the volume's slice count), nested and flat.
+    for (const bool flat : {false, true}) {
+        std::vector<std::string> names;
+        for (std::size_t i = 0; i < 1000; ++i) names.push_back(slice_output_path("v#1", i, 1000, "png", flat));
+        EXPECT_TRUE(std::is_sorted(names.begin(), names.end()));
+        EXPECT_EQ(names[5], flat ? "slices/v@1_005.png" : "slices/v@1/005.png");
+    }
 }
 
 TEST(RunRecord, DamageNamesTheField) {
@@ -232,12 +378,12 @@ TEST(RunRecord, ValidationRefusesWhatLessmoreNeverWrites) {
         {"id", [vol](OrderedJson& j) { j["volumes"].push_back(vol(j)); }},  // twice
         {"output", [slice](OrderedJson& j) { slice(j, 0)["output"] = "/etc/passwd"; }},
         {"output", [slice](OrderedJson& j) { slice(j, 0)["output"] = "slices/../../x.png"; }},
-        {"output", [slice](OrderedJson& j) { slice(j, 0)["output"] = "slices//patients/p1#2/0.png"; }},
-        {"output", [slice](OrderedJson& j) { slice(j, 0)["output"] = "other/patients/p1#2/0.png"; }},
-        {"output", [slice](OrderedJson& j) { slice(j, 0)["output"] = "slices/patients/p1#2/2.png"; }},  // slice 2's
+        {"output", [slice](OrderedJson& j) { slice(j, 0)["output"] = "slices//patients/p1@2/0.png"; }},
+        {"output", [slice](OrderedJson& j) { slice(j, 0)["output"] = "other/patients/p1@2/0.png"; }},
+        {"output", [slice](OrderedJson& j) { slice(j, 0)["output"] = "slices/patients/p1@2/2.png"; }},  // slice 2's
         {"output",
-         [slice](OrderedJson& j) { slice(j, 1)["output"] = "slices/patients/p1#2/1.png"; }},  // a removed slice
-        {"output_npy", [slice](OrderedJson& j) { slice(j, 0)["output_npy"] = "slices/patients/p1#2/../0.npy"; }},
+         [slice](OrderedJson& j) { slice(j, 1)["output"] = "slices/patients/p1@2/1.png"; }},  // a removed slice
+        {"output_npy", [slice](OrderedJson& j) { slice(j, 0)["output_npy"] = "slices/patients/p1@2/../0.npy"; }},
         {"output_npy", [slice](OrderedJson& j) { slice(j, 0)["output"] = nullptr; }},  // an NPY without its PNG
         {"index", [slice](OrderedJson& j) { slice(j, 2)["index"] = 1; }},
         {"kept", [vol](OrderedJson& j) { vol(j)["kept"] = 3; }},
@@ -245,6 +391,10 @@ TEST(RunRecord, ValidationRefusesWhatLessmoreNeverWrites) {
         {"match", [slice](OrderedJson& j) { slice(j, 1)["match"] = 1; }},  // itself
         {"match", [slice](OrderedJson& j) { slice(j, 0)["match"] = 2; }},  // on a kept slice
         {"size", [vol](OrderedJson& j) { vol(j)["size"][0] = 1ull << 40; }},
+        {"orientation", [vol](OrderedJson& j) { vol(j)["orientation"].erase(5); }},  // 5 numbers
+        {"orientation", [vol](OrderedJson& j) { vol(j)["orientation"][0] = "1"; }},
+        {"position", [slice](OrderedJson& j) { slice(j, 0)["position"].push_back(1.0); }},  // 4 numbers
+        {"position", [slice](OrderedJson& j) { slice(j, 2)["position"] = 2.0; }},
     };
     for (const Case& c : cases) {
         OrderedJson bad = good;
@@ -263,11 +413,10 @@ TEST(RunRecord, ValidationRefusesWhatLessmoreNeverWrites) {
     for (OrderedJson& s : vol(flat)["slices"]) {
         if (s["output"].is_null()) continue;
         const std::size_t i = s["index"];
-        s["output"] = slice_output_path("patients/p1#2", i, "npy", true);
+        s["output"] = slice_output_path("patients/p1#2", i, 3, "npy", true);
         s.erase("output_npy");
     }
     EXPECT_NO_THROW(source_record_from_json(flat));
-    EXPECT_EQ(slice_output_path("patients/p1#2", 7, "npy", true), "slices/patients+p1#2_7.npy");
 }
 
 TEST(RunRecord, MergeJournalRoundTrips) {

@@ -26,8 +26,8 @@ SourceRecord hashed(const std::string& id, const std::vector<std::string>& hashe
         SliceRecord s;
         s.index = i;
         s.description = hashes[i];
-        s.output = OutputStore::slice_path(id, i, "png", false);
-        v.info.slices.push_back({"", static_cast<double>(i)});
+        s.output = OutputStore::slice_path(id, i, hashes.size(), "png", false);
+        v.info.slices.push_back({"", static_cast<double>(i), std::nullopt});
         v.slices.push_back(s);
     }
     v.kept = hashes.size();

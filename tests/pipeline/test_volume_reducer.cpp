@@ -32,7 +32,7 @@ Volume volume_with_copies() {
                 px[y * 32 + x] = static_cast<std::int16_t>(pattern == 0   ? x * 40
                                                            : pattern == 1 ? (x * y) % 500
                                                                           : 1000 - y * 30);
-        v.info().slices.push_back({"", static_cast<double>(k)});
+        v.info().slices.push_back({"", static_cast<double>(k), std::nullopt});
         v.add_chunk(std::move(bytes), 1);
     }
     return v;
@@ -108,9 +108,9 @@ TEST(VolumeReducer, EveryNNeedsNoMetric) {
     CancelToken cancel;
     const VolumeRecord r = VolumeReducer(c, nullptr, out.path()).run(volume_with_copies(), pool, quiet, cancel);
     EXPECT_EQ(r.kept, 3u);
-    EXPECT_EQ(r.slices[4].output, "slices/case+a_4.npy");
+    EXPECT_EQ(r.slices[4].output, "slices/case%2Fa_4.npy");
     EXPECT_FALSE(r.slices[0].description);
-    EXPECT_TRUE(test::fs::exists(out / "slices" / "case+a_4.npy"));
+    EXPECT_TRUE(test::fs::exists(out / "slices" / "case%2Fa_4.npy"));
 }
 
 TEST(VolumeReducer, ASliceTooSmallForTheMetricFailsTheVolume) {

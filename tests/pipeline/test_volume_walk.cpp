@@ -21,7 +21,7 @@ public:
         failed[path] = message;
     }
     void sources_found(std::size_t sources, std::size_t) override { found = sources; }
-    void source_done() override { ++done; }
+    void source_done(const std::string&, std::size_t, std::size_t) override { ++done; }
     std::map<std::string, std::string> failed;
     std::size_t found = 0;
     std::atomic<std::size_t> done{0};

@@ -14,6 +14,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <stdexcept>
 
 namespace lessmore {
 namespace {
@@ -31,14 +32,35 @@ public:
     std::vector<double> unit;  // L2-normalised (all zeros when the embedding is zero)
 };
 
+// The description of embeddings computed elsewhere (--features): no model ran here.
+ModelDescription features_description(const ModelOptions& o) {
+    ModelDescription d;
+    d.name = "features:" + o.features_dir;
+    d.runtime = "features";
+    d.embedding_size = *o.feature_size;
+    d.batch = 1;
+    return d;
+}
+
 class DeepNetMetric final : public Metric {
 public:
-    explicit DeepNetMetric(const ModelOptions& options) : m_embedder(options) {}
+    explicit DeepNetMetric(const ModelOptions& options) {
+        if (options.feature_size) {
+            if (*options.feature_size == 0) throw UsageError("--features: the embeddings are empty");
+            m_description = features_description(options);
+            m_rows = options.feature_rows;
+        } else {
+            m_embedder = std::make_unique<Embedder>(options);
+            m_description = m_embedder->description();
+        }
+        m_size = m_description.embedding_size;
+    }
 
     std::string name() const override { return "deepnet"; }
     Sense sense() const override { return Sense::HigherIsSimilar; }
     bool cheap_compare() const override { return true; }
-    std::size_t batch_size() const override { return static_cast<std::size_t>(m_embedder.batch()); }
+    std::size_t batch_size() const override { return static_cast<std::size_t>(m_description.batch); }
+    bool takes_values() const override { return m_embedder && m_embedder->takes_values(); }
 
     void check_threshold(double t) const override {
         if (!(t >= -1.0 && t <= 1.0)) {
@@ -51,10 +73,34 @@ public:
     }
 
     std::vector<std::unique_ptr<Feature>> prepare_batch(const std::vector<const Image8*>& images) const override {
-        std::vector<std::unique_ptr<Feature>> features;
-        for (std::vector<float>& v : m_embedder.embed(images))
-            features.push_back(std::make_unique<EmbeddingFeature>(std::move(v)));
-        return features;
+        return wrap(embedder().embed(images));
+    }
+
+    std::vector<std::unique_ptr<Feature>> prepare_values(const std::vector<SliceView>& slices) const override {
+        return wrap(embedder().embed_values(slices));
+    }
+
+    std::optional<std::vector<float>> feature_values(const Feature& f) const override {
+        return static_cast<const EmbeddingFeature&>(f).raw;
+    }
+
+    std::unique_ptr<Feature> feature_from_values(std::vector<float> values) const override {
+        if (values.size() != m_size) {
+            throw Error("an embedding of " + std::to_string(values.size()) + " values, not " + std::to_string(m_size));
+        }
+        for (float x : values)
+            if (!std::isfinite(x)) throw Error("an embedding value is not finite");
+        return std::make_unique<EmbeddingFeature>(std::move(values));
+    }
+
+    std::size_t feature_size() const override { return m_size; }
+
+    std::vector<std::unique_ptr<Feature>> precomputed(const std::string& id, std::size_t slices) const override {
+        if (m_embedder) return {};
+        if (!m_rows) throw std::logic_error("DeepNet: --features without a reader");
+        std::vector<std::unique_ptr<Feature>> out;
+        for (std::vector<float>& row : m_rows(id, slices)) out.push_back(feature_from_values(std::move(row)));
+        return out;
     }
 
     double compare(const Feature& a, const Feature& b) const override {
@@ -68,7 +114,7 @@ public:
     bool pairwise(const std::vector<const Feature*>& features, ScoreMatrix& out) const override {
         // All cosines of a volume as one matrix product E E^T.
         const int n = static_cast<int>(features.size());
-        cv::Mat e(n, static_cast<int>(m_embedder.size()), CV_64F);
+        cv::Mat e(n, static_cast<int>(m_size), CV_64F);
         for (int i = 0; i < n; ++i) {
             const auto& u = static_cast<const EmbeddingFeature*>(features[static_cast<std::size_t>(i)])->unit;
             std::copy(u.begin(), u.end(), e.ptr<double>(i));
@@ -81,7 +127,7 @@ public:
         return true;
     }
 
-    const ModelDescription* model() const override { return &m_embedder.description(); }
+    const ModelDescription* model() const override { return &m_description; }
 
     // The float32 values, little endian, in base64.
     std::optional<std::string> feature_text(const Feature& f) const override {
@@ -98,10 +144,10 @@ public:
 
     std::unique_ptr<Feature> feature_from_text(const std::string& text) const override {
         const auto bytes = base64_decode(text);
-        if (!bytes || bytes->size() != m_embedder.size() * 4) {
-            throw Error("not an embedding of " + std::to_string(m_embedder.size()) + " values in base64");
+        if (!bytes || bytes->size() != m_size * 4) {
+            throw Error("not an embedding of " + std::to_string(m_size) + " values in base64");
         }
-        std::vector<float> raw(m_embedder.size());
+        std::vector<float> raw(m_size);
         for (std::size_t i = 0; i < raw.size(); ++i) {
             std::uint32_t u = 0;
             for (int b = 0; b < 4; ++b)
@@ -114,12 +160,27 @@ public:
     }
 
     std::unique_ptr<NeighbourIndex> make_index(double threshold, int threads) const override {
-        return make_cosine_index(m_embedder.size(), threshold, threads,
+        return make_cosine_index(m_size, threshold, threads,
                                  [](const Feature& f) { return static_cast<const EmbeddingFeature&>(f).unit.data(); });
     }
 
 private:
-    Embedder m_embedder;
+    const Embedder& embedder() const {
+        // --features: the pipeline takes the features from the files and never asks for
+        // slices to be prepared.
+        if (!m_embedder) throw std::logic_error("DeepNet: no model to embed slices with (--features)");
+        return *m_embedder;
+    }
+    static std::vector<std::unique_ptr<Feature>> wrap(std::vector<std::vector<float>> embeddings) {
+        std::vector<std::unique_ptr<Feature>> features;
+        for (std::vector<float>& v : embeddings) features.push_back(std::make_unique<EmbeddingFeature>(std::move(v)));
+        return features;
+    }
+
+    std::unique_ptr<Embedder> m_embedder;                                                    // null with --features
+    std::function<std::vector<std::vector<float>>(const std::string&, std::size_t)> m_rows;  // --features
+    ModelDescription m_description;
+    std::size_t m_size = 0;
 };
 
 }  // namespace

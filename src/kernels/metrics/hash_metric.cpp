@@ -48,6 +48,14 @@ public:
 
     std::optional<std::string> feature_text(const Feature& f) const override { return describe(f); }
 
+    // The bits as 0/1 in bit() order (imagehash's hash.flatten()), for --save-features.
+    std::optional<std::vector<float>> feature_values(const Feature& f) const override {
+        const DHash& h = static_cast<const HashFeature&>(f).hash;
+        std::vector<float> v(static_cast<std::size_t>(m_hash_size * m_hash_size));
+        for (std::size_t i = 0; i < v.size(); ++i) v[i] = static_cast<float>(h.bit(static_cast<int>(i)));
+        return v;
+    }
+
     std::unique_ptr<Feature> feature_from_text(const std::string& text) const override {
         auto h = DHash::from_hex(text, m_hash_size);
         if (!h)

@@ -7,6 +7,8 @@
 #include "kernels/metrics/hash_metric.hpp"
 #include "kernels/metrics/similarity_metrics.hpp"
 
+#include <stdexcept>
+
 namespace lessmore {
 namespace {
 
@@ -33,6 +35,14 @@ std::vector<std::unique_ptr<Feature>> Metric::prepare_batch(const std::vector<co
     out.reserve(images.size());
     for (const Image8* image : images) out.push_back(prepare(*image));
     return out;
+}
+
+std::vector<std::unique_ptr<Feature>> Metric::prepare_values(const std::vector<SliceView>&) const {
+    throw std::logic_error(name() + " prepares 8-bit images, not values");
+}
+
+std::unique_ptr<Feature> Metric::feature_from_values(std::vector<float>) const {
+    throw Error(name() + " cannot take features computed elsewhere (--features is for deepnet)");
 }
 
 void Metric::compare_pairs(const std::vector<const Feature*>& features,

@@ -1,5 +1,6 @@
 #include "kernels/metrics/model_spec.hpp"
 
+#include <lessmore/embedder.hpp>
 #include <lessmore/error.hpp>
 #include <lessmore/sha256.hpp>
 
@@ -36,6 +37,21 @@ void check_finite(const std::array<double, 3>& v, const std::string& where, cons
     }
 }
 
+// "8bit" (false) or "hu" (true).
+bool values_kind(const std::string& text, const std::string& where) {
+    const std::string v = upper(text);
+    if (v != "8BIT" && v != "HU")
+        throw UsageError(where + " must be \"8bit\" (the 8-bit image) or \"hu\" (the slice's values)");
+    return v == "HU";
+}
+
+std::pair<double, double> window_of(const std::vector<double>& v, const std::string& where) {
+    if (v.size() != 2 || !std::isfinite(v[0]) || !std::isfinite(v[1]) || !(v[0] < v[1])) {
+        throw UsageError(where + " must be two numbers LOW,HIGH with LOW < HIGH");
+    }
+    return {v[0], v[1]};
+}
+
 // Applies a sidecar's fields to spec; `where` names the file in errors.
 void apply_sidecar(const std::string& text, const std::string& where, ModelSpec& spec) {
     Json j;
@@ -46,13 +62,14 @@ void apply_sidecar(const std::string& text, const std::string& where, ModelSpec&
         throw UsageError(where + ": not valid JSON (it breaks at byte " + std::to_string(e.byte) + ")");
     }
     if (!j.is_object()) throw UsageError(where + ": must be a JSON object");
-    static const std::set<std::string> k_known = {"input_size", "layout",  "channel_order", "scale",
-                                                  "mean",       "std",     "input",         "output",
-                                                  "pool",       "comment", "description"};
+    static const std::set<std::string> k_known = {"input_size", "layout", "channel_order", "scale",      "mean",
+                                                  "std",        "input",  "output",        "pool",       "channels",
+                                                  "values",     "window", "comment",       "description"};
     for (const auto& [key, value] : j.items()) {
         if (!k_known.count(key)) {
             throw UsageError(where + ": unknown field '" + key +
-                             "' (known: input_size, layout, channel_order, scale, mean, std, input, output, pool)");
+                             "' (known: input_size, channels, values, window, layout, channel_order, scale, mean, std, "
+                             "input, output, pool)");
         }
     }
     auto numbers = [&](const char* field) {
@@ -106,6 +123,14 @@ void apply_sidecar(const std::string& text, const std::string& where, ModelSpec&
         if (!j["pool"].is_boolean()) throw UsageError(where + ": 'pool' must be true or false");
         spec.pool = j["pool"].get<bool>();
     }
+    if (j.contains("channels")) {
+        const auto v = numbers("channels");
+        if (v.size() != 1 || (v[0] != 1 && v[0] != 3)) throw UsageError(where + ": 'channels' must be 1 or 3");
+        spec.channels = static_cast<int>(v[0]);
+        spec.channels_given = true;
+    }
+    if (j.contains("values")) spec.hu = values_kind(text_field("values"), where + ": 'values'");
+    if (j.contains("window")) spec.window = window_of(numbers("window"), where + ": 'window'");
 }
 
 // Flags override the sidecar.
@@ -142,14 +167,30 @@ void apply_flags(const ModelOptions& o, ModelSpec& spec) {
     }
     if (o.output) spec.output = *o.output;
     if (o.pool) spec.pool = *o.pool;
+    if (o.channels) {
+        if (*o.channels != 1 && *o.channels != 3) throw UsageError("--channels: must be 1 or 3");
+        spec.channels = *o.channels;
+        spec.channels_given = true;
+    }
+    if (o.values) spec.hu = values_kind(*o.values, "--values");
+    if (o.window) spec.window = window_of({o.window->first, o.window->second}, "--window");
+    if (spec.window && !spec.hu) throw UsageError("--window (or the sidecar's 'window'): only with values \"hu\"");
     if (o.batch < 0 || o.batch > 1024) throw UsageError("--batch: must be from 1 to 1024 (0: automatic)");
     // Single-threaded OpenCV gives the same outputs for any batch (tested); small networks
     // gain from batching, large ones lose (cache), so the default follows the model size.
     spec.batch = o.batch > 0 ? o.batch : (spec.bytes.size() <= (std::size_t{16} << 20) ? 4 : 1);
 }
 
-// The model must take one image: N x 3 x H x W (or N x H x W x 3) of the input size used;
-// names the input to feed in spec.input.
+std::string shape_text(const std::vector<std::int64_t>& d) {
+    std::string shape;
+    for (std::size_t i = 0; i < d.size(); ++i)
+        shape += (i ? "x" : "") + (d[i] < 0 ? std::string("?") : std::to_string(d[i]));
+    return shape.empty() ? "of unknown shape" : shape;
+}
+
+// The model must take one image: N x C x H x W (or N x H x W x C) with C 1 or 3, of the
+// channels and input size used; names the input to feed in spec.input. A channel count or
+// size given (sidecar, flag) that disagrees with a fixed one in the graph is refused.
 void check_input(const ModelOptions& o, ModelSpec& spec) {
     if (spec.graph.inputs.empty()) throw UsageError("--model " + spec.name + ": the graph declares no input");
     const OnnxTensorInfo* input = &spec.graph.inputs.front();
@@ -164,14 +205,18 @@ void check_input(const ModelOptions& o, ModelSpec& spec) {
     }
     const auto& d = input->dims;
     const std::int64_t channels = d.size() == 4 ? (spec.nhwc ? d[3] : d[1]) : 0;
-    if (d.size() != 4 || channels != 3) {
-        std::string shape;
-        for (std::size_t i = 0; i < d.size(); ++i)
-            shape += (i ? "x" : "") + (d[i] < 0 ? std::string("?") : std::to_string(d[i]));
-        throw UsageError("--model " + spec.name + ": input '" + input->name + "' is " +
-                         (shape.empty() ? "of unknown shape" : shape) +
-                         "; lessmore needs a 3-channel image, N x 3 x H x W" +
-                         (spec.nhwc ? " (NHWC: N x H x W x 3)" : ""));
+    if (d.size() != 4 || (channels != 1 && channels != 3 && channels >= 0)) {
+        throw UsageError("--model " + spec.name + ": input '" + input->name + "' is " + shape_text(d) +
+                         "; lessmore needs an image of 1 or 3 channels, N x C x H x W" +
+                         (spec.nhwc ? " (NHWC: N x H x W x C)" : ""));
+    }
+    if (channels > 0) {
+        if (spec.channels_given && channels != spec.channels) {
+            throw UsageError("--model " + spec.name + ": the graph's input '" + input->name + "' (" + shape_text(d) +
+                             ") has " + std::to_string(channels) + " channel" + (channels == 1 ? "" : "s") + " but " +
+                             std::to_string(spec.channels) + " are given (--channels or the sidecar's 'channels')");
+        }
+        spec.channels = static_cast<int>(channels);
     }
     // A fixed spatial size in the graph must agree with the input size used.
     const std::int64_t h = spec.nhwc ? d[1] : d[2], w = spec.nhwc ? d[2] : d[3];
@@ -210,6 +255,23 @@ ModelSpec resolve_model(const ModelOptions& o) {
             spec.output.clear();
         }
     }
+    spec.sha256 = sha256_hex(spec.bytes.data(), spec.bytes.size());
+    if (o.files && !o.files->runnable_bytes.empty()) spec.bytes = o.files->runnable_bytes;
+    if (o.runner) {
+        // A runner of the caller's (TorchScript, a callback): no graph to read; its
+        // forward() output is the embedding, and a trial run checks the input.
+        spec.runtime = o.runtime.empty() ? o.runner->runtime() : o.runtime;
+        apply_flags(o, spec);
+        if (!spec.output.empty() || !spec.input.empty()) {
+            throw UsageError("--model " + spec.name +
+                             ": --layer and the sidecar's 'input'/'output' are for ONNX graphs; a " + spec.runtime +
+                             " model embeds with its forward() output");
+        }
+        if (spec.nhwc)
+            throw UsageError("--model " + spec.name + ": --layout NHWC is for ONNX graphs; " + spec.runtime +
+                             " models take NCHW");
+        return spec;
+    }
     try {
         spec.graph = read_onnx_info(spec.bytes);
     } catch (const std::exception& e) {
@@ -219,7 +281,6 @@ ModelSpec resolve_model(const ModelOptions& o) {
     apply_flags(o, spec);
     check_input(o, spec);
     if (spec.output.empty() && !spec.graph.outputs.empty()) spec.output = spec.graph.outputs.front().name;
-    spec.sha256 = sha256_hex(spec.bytes.data(), spec.bytes.size());
     return spec;
 }
 

@@ -12,8 +12,9 @@ namespace lessmore {
 // What the manifest records (ModelDescription: name, preprocessing, input and output),
 // plus what running it needs.
 struct ModelSpec : ModelDescription {
-    std::string bytes;  // the ONNX file
-    OnnxInfo graph;     // declared inputs and outputs
+    std::string bytes;            // the ONNX graph OpenCV runs (normalised when io gave it so)
+    OnnxInfo graph;               // declared inputs and outputs (ONNX only)
+    bool channels_given = false;  // channels came from the sidecar or --channels
 };
 
 // The model and its preprocessing: options override the sidecar (MODEL.json beside

@@ -20,15 +20,17 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <mutex>
 
 namespace lessmore {
 namespace {
 
 // An embedder for a model on disk: its files read as the pipeline reads them.
 std::unique_ptr<Embedder> embedder(ModelOptions o) {
-    if (!o.path.empty()) o.files = read_model_files(o.path);
+    open_model(o);
     return std::make_unique<Embedder>(o);
 }
 
@@ -210,6 +212,28 @@ TEST(DeepNet, FlagsOverrideAndBatchesOfSeveralImages) {
         expect_vector(out[i], images[i].expected["nchw_rgb"]["vector"], "batch");
 }
 
+TEST(DeepNet, WeightsBehindIdentityNodesAreNormalisedAway) {
+    // As torch.onnx.export writes shared weights: OpenCV 4.6 refuses the file as it is ...
+    const auto path = models_dir() / "tiny_identity_weights.onnx";
+    EXPECT_THROW(cv::dnn::readNetFromONNX(path.string()), cv::Exception);
+    // ... and runs it once lessmore's io has normalised it (libonnx), with the outputs of
+    // the same graph without the Identity.
+    ModelOptions o;
+    o.path = path.string();
+    o.input_size = std::make_pair(6, 8);
+    o.mean = std::vector<double>{10, 20, 30};
+    o.std = std::vector<double>{2, 4, 8};
+    o.scale = 1.0;
+    o.output = "vector";
+    const auto e = embedder(o);
+    for (const TinyImage& t : tiny_images())
+        expect_vector(e->embed({&t.image}).front(), t.expected["nchw_rgb"]["vector"], "identity");
+    // The manifest's hash is the file's own, not the normalised graph's.
+    const std::string bytes = test::read_file(path);
+    EXPECT_EQ(e->description().sha256,
+              test::sha256_hex(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()));
+}
+
 void expect_usage_error(const ModelOptions& o, const std::string& mention) {
     try {
         embedder(o);
@@ -237,7 +261,12 @@ TEST(DeepNet, BadModelsGiveClearErrors) {
     expect_usage_error(o, "truncated.onnx");
 
     o.path = (models_dir() / "tiny_one_channel.onnx").string();
-    expect_usage_error(o, "3-channel image");
+    o.channels = 3;  // the graph says 1
+    expect_usage_error(o, "has 1 channel but 3 are given");
+    o.channels.reset();
+    o.window = std::make_pair(-100.0, 100.0);  // a window is for values "hu"
+    expect_usage_error(o, "only with values");
+    o.window.reset();
 
     o.path = (models_dir() / "tiny_nhwc_bgr.onnx").string();
     o.output = "no_such_layer";
@@ -275,6 +304,123 @@ TEST(DeepNet, BadSidecarFieldsAreNamed) {
         o.path = onnx.string();
         expect_usage_error(o, cases[i].mention);
     }
+}
+
+}  // namespace
+}  // namespace lessmore
+
+namespace lessmore {
+namespace {
+
+// A runner of the caller's (what the Python package's embed= callable becomes): it sees the
+// preprocessed batch and returns its own output.
+class RecordingRunner final : public ModelRunner {
+public:
+    OutputBatch run(const InputBatch& batch) const override {
+        std::lock_guard<std::mutex> lock(m_mutex);
+        m_batches.push_back(batch);
+        OutputBatch out;  // per image: the sum and the first value of each channel
+        out.shape = {batch.count, 2 * batch.channels};
+        const std::size_t plane = static_cast<std::size_t>(batch.height) * batch.width;
+        for (int i = 0; i < batch.count; ++i)
+            for (int c = 0; c < batch.channels; ++c) {
+                const float* p = batch.values.data() + (static_cast<std::size_t>(i) * batch.channels + c) * plane;
+                double sum = 0;
+                for (std::size_t k = 0; k < plane; ++k) sum += p[k];
+                out.values.push_back(static_cast<float>(sum));
+                out.values.push_back(p[0]);
+            }
+        return out;
+    }
+    std::string runtime() const override { return "callback"; }
+    std::vector<InputBatch> batches() const {
+        std::lock_guard<std::mutex> lock(m_mutex);
+        return m_batches;
+    }
+
+private:
+    mutable std::mutex m_mutex;
+    mutable std::vector<InputBatch> m_batches;
+};
+
+TEST(DeepNet, OneChannelModelSeesTheGreyImage) {
+    // tiny_one_channel.onnx: 1 x 8 x 8 -> GlobalAveragePool -> its mean.
+    ModelOptions o;
+    o.path = (models_dir() / "tiny_one_channel.onnx").string();
+    o.scale = 1.0;
+    o.mean = std::vector<double>{10.0};
+    o.std = std::vector<double>{4.0};
+    const auto e = embedder(o);
+    EXPECT_EQ(e->description().channels, 1);
+    Image8 img(8, 8);
+    double expected = 0;
+    for (std::size_t i = 0; i < img.pixels.size(); ++i) {
+        img.pixels[i] = static_cast<std::uint8_t>(i * 3);
+        expected += (i * 3 - 10.0) / 4.0;
+    }
+    const auto out = e->embed({&img});
+    ASSERT_EQ(out.at(0).size(), 1u);
+    EXPECT_NEAR(out[0][0], expected / 64, 1e-5);
+}
+
+TEST(DeepNet, HuValuesAreClippedScaledAndResizedInFloat) {
+    ModelOptions o;
+    o.path = (models_dir() / "tiny_one_channel.onnx").string();
+    o.values = "hu";
+    o.window = std::make_pair(-1000.0, 400.0);
+    o.scale = 0.001;
+    o.mean = std::vector<double>{0.0};
+    o.std = std::vector<double>{1.0};
+    const auto e = embedder(o);
+    EXPECT_TRUE(e->takes_values());
+    EXPECT_TRUE(e->description().hu);
+    // 16 x 16 int16 HU, area-resized to 8 x 8: 2 x 2 means (exact in float32 here).
+    std::vector<std::int16_t> hu(256);
+    for (std::size_t i = 0; i < hu.size(); ++i) hu[i] = static_cast<std::int16_t>(-1500 + static_cast<int>(i) * 13);
+    const SliceView view{hu.data(), VoxelType::Int16, 16, 16};
+    const InputBatch b = e->preprocess_values({view});
+    ASSERT_EQ(b.values.size(), 64u);
+    double mean = 0;
+    for (int y = 0; y < 8; ++y)
+        for (int x = 0; x < 8; ++x) {
+            double sum = 0;
+            for (int dy = 0; dy < 2; ++dy)
+                for (int dx = 0; dx < 2; ++dx)
+                    sum += std::clamp<double>(hu[(2 * y + dy) * 16 + 2 * x + dx], -1000, 400);
+            EXPECT_NEAR(b.values[static_cast<std::size_t>(y * 8 + x)], sum / 4 * 0.001, 1e-6) << x << "," << y;
+            mean += sum / 4 * 0.001 / 64;
+        }
+    EXPECT_NEAR(e->embed_values({view}).at(0).at(0), mean, 1e-5);
+}
+
+TEST(DeepNet, ACallersRunnerGetsThePreprocessedBatch) {
+    auto runner = std::make_shared<RecordingRunner>();
+    ModelOptions o;
+    o.path = "my-function";
+    o.files = ModelFiles{};  // nothing to read: the runner is the model
+    o.runner = runner;
+    o.input_size = std::make_pair(4, 3);
+    o.channels = 3;
+    o.scale = 1.0;
+    o.mean = std::vector<double>{1.0, 2.0, 3.0};
+    o.std = std::vector<double>{1.0, 2.0, 4.0};
+    o.batch = 2;
+    const Embedder e(o);
+    EXPECT_EQ(e.description().runtime, "callback");
+    EXPECT_EQ(e.size(), 6u);
+    Image8 a(4, 3), b(4, 3);
+    std::fill(a.pixels.begin(), a.pixels.end(), 9);
+    std::fill(b.pixels.begin(), b.pixels.end(), 5);
+    const auto out = e.embed({&a, &b});
+    const auto seen = runner->batches().back();
+    EXPECT_EQ(seen.count, 2);
+    EXPECT_EQ(seen.channels, 3);
+    EXPECT_EQ(seen.height, 3);
+    EXPECT_EQ(seen.width, 4);
+    // Image a, channel 2 (B in RGB order): (9 - 3) / 4 everywhere.
+    EXPECT_FLOAT_EQ(out.at(0).at(5), 1.5f);
+    EXPECT_FLOAT_EQ(out.at(0).at(4), 12 * 1.5f);
+    EXPECT_FLOAT_EQ(out.at(1).at(1), 4.0f);  // image b, channel 0: (5 - 1) / 1
 }
 
 }  // namespace
