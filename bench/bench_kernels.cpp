@@ -17,6 +17,7 @@
 #include <lessmore/resize_pillow.hpp>
 #include <lessmore/ssim.hpp>
 #include <lessmore/thread_pool.hpp>
+#include <lessmore/unit_similarity.hpp>
 
 #include <sys/resource.h>
 
@@ -125,6 +126,37 @@ void BM_SsimTile4x4(benchmark::State& state) {
     state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(pairs.size()));
 }
 BENCHMARK(BM_SsimTile4x4)->Unit(benchmark::kMillisecond);
+
+// 3-D units (docs/performance.md, "3-D units (kernels)"): a 16x512x512 slab of CT-like
+// slices mapped with one min-max, its SSIM data, and a pair of slabs on one core.
+Unit8 ct_slab(unsigned seed) {
+    std::vector<std::vector<std::int16_t>> slices;
+    std::vector<SliceView> views;
+    for (unsigned k = 0; k < 16; ++k) slices.push_back(ct_slice(seed * 16 + k));
+    for (const auto& s : slices) views.push_back(SliceView{s.data(), VoxelType::Int16, 512, 512});
+    return to_8bit_block(views, 0, 0, 512, 512, IntensityMapping{});
+}
+
+void BM_Ssim3dPair16x512(benchmark::State& state) {
+    const Ssim3dStats a = ssim3d_prepare(ct_slab(1)), b = ssim3d_prepare(ct_slab(2));
+    for (auto _ : state) benchmark::DoNotOptimize(ssim3d_compare(a, b));
+    state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_Ssim3dPair16x512)->Unit(benchmark::kMillisecond);
+
+void BM_Ssim3dPrepare16x512(benchmark::State& state) {
+    const Unit8 slab = ct_slab(3);
+    for (auto _ : state) benchmark::DoNotOptimize(ssim3d_prepare(slab));
+    state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_Ssim3dPrepare16x512)->Unit(benchmark::kMillisecond);
+
+void BM_Mi3dPair16x512(benchmark::State& state) {
+    const MiStats a = mi3d_prepare(ct_slab(4)), b = mi3d_prepare(ct_slab(5));
+    for (auto _ : state) benchmark::DoNotOptimize(mi3d_compare(a, b));
+    state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_Mi3dPair16x512)->Unit(benchmark::kMillisecond);
 
 void BM_SsimPrepare512(benchmark::State& state) {
     const Image8 img = ct_image(9);

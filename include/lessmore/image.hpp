@@ -19,4 +19,21 @@ struct Image8 {
     std::uint8_t at(int x, int y) const { return row(y)[x]; }
 };
 
+// Unit8: a 3-D 8-bit block (a slab or patch), z-major: voxel (z, y, x) at
+// (z * height + y) * width + x.
+struct Unit8 {
+    int depth = 0;
+    int height = 0;
+    int width = 0;
+    std::vector<std::uint8_t> voxels;  // depth * height * width
+
+    Unit8() = default;
+    Unit8(int d, int h, int w) : depth(d), height(h), width(w), voxels(static_cast<std::size_t>(d) * h * w, 0) {}
+
+    std::size_t size() const { return voxels.size(); }
+    std::uint8_t at(int z, int y, int x) const {
+        return voxels[(static_cast<std::size_t>(z) * height + y) * width + x];
+    }
+};
+
 }  // namespace lessmore

@@ -32,6 +32,15 @@ struct IntensityMapping {
 Image8 to_8bit(const SliceView& slice, const IntensityMapping& mapping);
 void to_8bit(const SliceView& slice, const IntensityMapping& mapping, Image8& out);
 
+// Maps a 3-D block to 8 bits with ONE mapping over the whole block (docs/methods.md,
+// section "3-D units"): the block is the rectangle of `width` x `height` voxels at
+// column x0, row y0 of every slice in `slices` (in order; all the same size and type).
+// MinMax takes one min and max over every finite voxel of the block, so it is the
+// per-slice rule applied to the block as if it were one image; Window and None are the
+// same per voxel as for a slice. Throws InputError for a rectangle outside the slices.
+Unit8 to_8bit_block(const std::vector<SliceView>& slices, int x0, int y0, int width, int height,
+                    const IntensityMapping& mapping);
+
 // What the written slices hold, apart from the image the decision uses (docs/output.md,
 // section "Slice values (--export-values)"):
 // Intensity: the PNG is the decision's 8-bit image (--intensity), the NPY the values as read;

@@ -317,3 +317,76 @@ void to_unit_window(const SliceView& slice, double center, double width, std::ve
 }
 
 }  // namespace lessmore
+
+namespace lessmore {
+namespace {
+
+// The block's voxels of one type gathered into one contiguous buffer, so the block goes
+// through the very convert() a slice goes through (one range, one mapper).
+template <typename T>
+void convert_block(const std::vector<SliceView>& slices, int x0, int y0, int width, int height,
+                   const IntensityMapping& mapping, std::uint8_t* out) {
+    const std::size_t plane = static_cast<std::size_t>(width) * height;
+    std::vector<T> block(plane * slices.size());
+    T* dst = block.data();
+    for (const SliceView& s : slices)
+        for (int y = y0; y < y0 + height; ++y, dst += width) {
+            const T* row = static_cast<const T*>(s.data) + static_cast<std::size_t>(y) * s.width + x0;
+            std::copy_n(row, width, dst);
+        }
+    convert(block.data(), block.size(), mapping, out);
+}
+
+}  // namespace
+
+Unit8 to_8bit_block(const std::vector<SliceView>& slices, int x0, int y0, int width, int height,
+                    const IntensityMapping& mapping) {
+    if (slices.empty() || width < 1 || height < 1 || x0 < 0 || y0 < 0) {
+        throw InputError("3-D block: empty or negative extent");
+    }
+    const SliceView& first = slices.front();
+    for (const SliceView& s : slices)
+        if (s.width != first.width || s.height != first.height || s.type != first.type)
+            throw InputError("3-D block: slices differ in size or voxel type");
+    if (x0 + width > first.width || y0 + height > first.height) {
+        throw InputError("3-D block " + std::to_string(width) + "x" + std::to_string(height) + " at (" +
+                         std::to_string(x0) + ", " + std::to_string(y0) + ") lies outside the " +
+                         std::to_string(first.width) + "x" + std::to_string(first.height) + " slices");
+    }
+    if (mapping.kind == IntensityMapping::Kind::None && first.type != VoxelType::UInt8) {
+        throw InputError(std::string("--intensity none needs 8-bit input, got ") + voxel_type_name(first.type));
+    }
+    Unit8 unit(static_cast<int>(slices.size()), height, width);
+    std::uint8_t* out = unit.voxels.data();
+    if (mapping.kind == IntensityMapping::Kind::None) {
+        std::size_t at = 0;  // None: the 8-bit voxels as they are
+        for (const SliceView& s : slices)
+            for (int y = y0; y < y0 + height; ++y, at += static_cast<std::size_t>(width))
+                std::copy_n(static_cast<const std::uint8_t*>(s.data) + static_cast<std::size_t>(y) * s.width + x0,
+                            width, out + at);
+        return unit;
+    }
+    switch (first.type) {
+    case VoxelType::UInt8:
+        convert_block<std::uint8_t>(slices, x0, y0, width, height, mapping, out);
+        break;
+    case VoxelType::Int16:
+        convert_block<std::int16_t>(slices, x0, y0, width, height, mapping, out);
+        break;
+    case VoxelType::UInt16:
+        convert_block<std::uint16_t>(slices, x0, y0, width, height, mapping, out);
+        break;
+    case VoxelType::Int32:
+        convert_block<std::int32_t>(slices, x0, y0, width, height, mapping, out);
+        break;
+    case VoxelType::Float32:
+        convert_block<float>(slices, x0, y0, width, height, mapping, out);
+        break;
+    case VoxelType::Float64:
+        convert_block<double>(slices, x0, y0, width, height, mapping, out);
+        break;
+    }
+    return unit;
+}
+
+}  // namespace lessmore
