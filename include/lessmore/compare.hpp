@@ -42,4 +42,7 @@ struct CompareResult {
 // UsageError naming the folder when it holds no finished lessmore run.
 CompareResult compare_runs(const CompareConfig& config);
 
+// The comparison as `lessmore compare --json` prints it (and lessmore.compare returns it).
+std::string compare_json(const CompareResult& result, const CompareConfig& config);
+
 }  // namespace lessmore

@@ -112,7 +112,7 @@ def sweep(inputs, *, progress=None, **options):
 def compare(a, b, **options):
     """The kept-slice decisions of two finished runs side by side (`lessmore compare`)."""
     options.update(a=os.fspath(a), b=os.fspath(b))
-    return Result(_engine("compare", _ext.compare, options))
+    return Result(json.loads(_engine("compare", _ext.compare, options)))
 
 
 def split(run, output, fractions=(0.8, 0.1, 0.1), *, progress=None, **options):

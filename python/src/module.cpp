@@ -58,19 +58,6 @@ std::string sweep_py(const py::dict& kwargs, const py::object& progress, const s
     return sweep_json(*result);
 }
 
-py::dict comparison(const VolumeComparison& v) {
-    py::dict d;
-    d["id"] = v.id;
-    d["slices"] = v.slices;
-    d["kept_a"] = v.kept_a;
-    d["kept_b"] = v.kept_b;
-    d["both"] = v.both;
-    d["only_a"] = v.only_a;
-    d["only_b"] = v.only_b;
-    d["overlap"] = v.overlap;
-    return d;
-}
-
 py::dict split_group(const SplitGroup& g) {
     py::dict d;
     d["units"] = g.units;
@@ -115,28 +102,15 @@ py::dict split_py(const py::dict& kwargs, const py::object& progress) {
     return d;
 }
 
-py::dict compare_py(const py::dict& kwargs) {
+// What `lessmore compare --json` prints (compare_json), as text for json.loads.
+std::string compare_py(const py::dict& kwargs) {
     const CompareConfig config = compare_config(option_values("compare", kwargs));
     CompareResult r;
     {
         const py::gil_scoped_release release;
         r = compare_runs(config);
     }
-    py::dict d;
-    py::list volumes;
-    for (const VolumeComparison& v : r.volumes) volumes.append(comparison(v));
-    d["volumes"] = volumes;
-    py::list only_a, only_b;
-    for (const auto& id : r.only_in_a) only_a.append(id);
-    for (const auto& id : r.only_in_b) only_b.append(id);
-    d["only_in_a"] = only_a;
-    d["only_in_b"] = only_b;
-    d["total"] = comparison(r.total);
-    d["changed_slices"] = r.changed;
-    d["changed_fraction"] = r.changed_fraction;
-    d["identical"] = r.identical;
-    d["within_tolerance"] = r.within_tolerance;
-    return d;
+    return compare_json(r, config);
 }
 
 std::string run_py(const std::string& out, int threads) {

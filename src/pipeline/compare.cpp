@@ -184,4 +184,29 @@ CompareResult compare_runs(const CompareConfig& c) {
     return r;
 }
 
+namespace {
+
+nlohmann::ordered_json row_json(const VolumeComparison& v) {
+    return {{"id", v.id},     {"slices", v.slices}, {"kept_a", v.kept_a}, {"kept_b", v.kept_b},
+            {"both", v.both}, {"only_a", v.only_a}, {"only_b", v.only_b}, {"overlap", v.overlap}};
+}
+
+}  // namespace
+
+std::string compare_json(const CompareResult& r, const CompareConfig& c) {
+    nlohmann::ordered_json j;
+    j["a"] = c.a;
+    j["b"] = c.b;
+    j["identical"] = r.identical;
+    j["changed_slices"] = r.changed;
+    j["changed_fraction"] = r.changed_fraction;
+    j["within_tolerance"] = r.within_tolerance;
+    j["total"] = row_json(r.total);
+    j["only_in_a"] = r.only_in_a;
+    j["only_in_b"] = r.only_in_b;
+    j["volumes"] = nlohmann::ordered_json::array();
+    for (const VolumeComparison& v : r.volumes) j["volumes"].push_back(row_json(v));
+    return j.dump(1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+}
+
 }  // namespace lessmore
