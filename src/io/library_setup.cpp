@@ -1,7 +1,5 @@
 #include <lessmore/library_setup.hpp>
 
-#include <gdcmTrace.h>
-#include <itkObject.h>
 #include <malloc.h>
 #include <opencv2/core.hpp>
 #include <opencv2/core/utils/logger.hpp>
@@ -17,10 +15,8 @@ void configure_libraries() {
     mallopt(M_TRIM_THRESHOLD, 256 << 20);
     cv::setNumThreads(1);
     cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_SILENT);
-    itk::Object::GlobalWarningDisplayOff();
-    gdcm::Trace::WarningOff();
-    gdcm::Trace::DebugOff();
-    gdcm::Trace::ErrorOff();
+    // ITK's and GDCM's diagnostics are turned off where they run: in the decoder worker
+    // (io/decoder_worker.cpp), which the lessmore program starts as lessmore-decoder.
 }
 
 }  // namespace lessmore
