@@ -15,7 +15,7 @@ build="${LESSMORE_BUILD_DIR:-$here/build}"
 # What building lessmore needs; the test suite and benchmarks need more (installed for
 # `test` and `build`, not for the demo, whose first run builds only the binary).
 packages=(build-essential cmake pkg-config
-          libinsighttoolkit5-dev libgdcm-dev zlib1g-dev libjpeg62-turbo-dev libopencv-dev libcli11-dev libspdlog-dev nlohmann-json3-dev
+          libinsighttoolkit5-dev libgdcm-dev zlib1g-dev libjpeg62-turbo-dev libpng-dev libspng-dev libopencv-dev libcli11-dev libspdlog-dev nlohmann-json3-dev
           libfaiss-dev libopenblas0-openmp)
 [ "$mode" = demo ] || packages+=(googletest libgtest-dev libbenchmark-dev libgdcm-tools darknet)
 # The browser test of the HTML report needs a real browser; the cluster tests (docs/clusters.md)

@@ -10,14 +10,33 @@
 
 #include <limits.h>
 #include <unistd.h>
+#include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
 namespace lessmore {
 
 namespace {
-using decoder_channel::k_worker_flag;
+using namespace decoder_channel;
 constexpr const char* k_decoder_program = "lessmore-decoder";
+
+int refuse_all(int fd, const std::string& reason) {
+    const auto forever = std::chrono::steady_clock::time_point::max();
+    try {
+        write_text(fd, k_worker_flag);
+        for (;;) {
+            for (const std::size_t limit : {std::size_t{1} << 10, std::size_t{1} << 20, std::size_t{1} << 20})
+                read_text(fd, forever, limit);  // task, path, args
+            write_value<std::uint8_t>(fd, 1);
+            write_text(fd, reason);
+            write_value<std::uint64_t>(fd, 0);
+        }
+    } catch (const ChannelClosed&) {
+        return 0;
+    }
+}
+
 }  // namespace
 
 int decoder_worker_main(int argc, char** argv) {
@@ -29,9 +48,11 @@ int decoder_worker_main(int argc, char** argv) {
     program = program.substr(0, program.rfind('/') + 1) + k_decoder_program;
     char* args[] = {program.data(), argv[1], argv[2], nullptr};
     ::execv(program.c_str(), args);
-    // Not there or not executable: the parent sees no greeting and reports, naming the
-    // file it was reading, that decoder processes cannot start.
-    return 127;
+    // Not there or not executable: serve the parent anyway, refusing each file with the
+    // reason, so that only the files that need a decoder fail (each named in the run's
+    // errors) and the rest of the run goes on.
+    return refuse_all(std::atoi(argv[2]), "cannot start the decoder program " + program + ": " +
+                                              std::strerror(errno) + " (it is installed next to lessmore)");
 }
 
 }  // namespace lessmore

@@ -7,6 +7,7 @@
 #include "io/image_codec.hpp"
 
 #include <itkJPEGImageIO.h>
+#include <png.h>
 #include <opencv2/imgcodecs.hpp>
 
 #include <fstream>
@@ -65,6 +66,54 @@ TEST(ImageEncoders, JpegBytesEqualItksWriter) {
             }
         }
     }
+}
+
+// libpng with lessmore's settings (level 1, "sub" filter, run-length strategy): what
+// encoded PNG slices before libspng, and an independent encoder.
+std::string libpng_encode(const std::vector<std::uint8_t>& px, int width, int height, int channels) {
+    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, nullptr, nullptr, nullptr);
+    png_infop info = png_create_info_struct(png);
+    std::string out;
+    if (setjmp(png_jmpbuf(png))) {
+        png_destroy_write_struct(&png, &info);
+        return "libpng failed";
+    }
+    png_set_write_fn(
+        png, &out,
+        [](png_structp p, png_bytep data, png_size_t n) {
+            static_cast<std::string*>(png_get_io_ptr(p))->append(reinterpret_cast<const char*>(data), n);
+        },
+        nullptr);
+    png_set_IHDR(png, info, static_cast<png_uint_32>(width), static_cast<png_uint_32>(height), 8,
+                 channels == 1 ? PNG_COLOR_TYPE_GRAY : PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE,
+                 PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+    png_set_compression_level(png, 1);
+    png_set_compression_strategy(png, 3);
+    png_set_filter(png, PNG_FILTER_TYPE_BASE, PNG_FILTER_SUB);
+    png_write_info(png, info);
+    for (int y = 0; y < height; ++y)
+        png_write_row(png, const_cast<png_bytep>(px.data() + static_cast<std::size_t>(y) * width * channels));
+    png_write_end(png, info);
+    png_destroy_write_struct(&png, &info);
+    return out;
+}
+
+TEST(ImageEncoders, PngBytesEqualLibpng) {
+    for (const int channels : {1, 3}) {
+        // Sizes around libpng's smaller zlib windows for small images (<= 16 KB of rows).
+        for (const auto& [w, h] : {std::pair{1, 1}, std::pair{2, 3}, std::pair{15, 15}, std::pair{37, 21},
+                                   std::pair{64, 48}, std::pair{122, 101}, std::pair{127, 128}, std::pair{128, 128},
+                                   std::pair{181, 91}, std::pair{512, 512}, std::pair{1100, 700}}) {
+            const auto px = pattern(w, h, channels);
+            EXPECT_EQ(encode_image(px.data(), w, h, channels, ImageFormat::Png), libpng_encode(px, w, h, channels))
+                << channels << " channels, " << w << "x" << h;
+        }
+    }
+    // A real slice: lessmore's 8-bit mapping of CT has long runs of background.
+    std::vector<std::uint8_t> ct(512 * 512, 0);
+    for (int y = 100; y < 400; ++y)
+        for (int x = 80; x < 430; ++x) ct[static_cast<std::size_t>(y) * 512 + x] = static_cast<std::uint8_t>((x * y) % 97 + 60);
+    EXPECT_EQ(encode_image(ct.data(), 512, 512, 1, ImageFormat::Png), libpng_encode(ct, 512, 512, 1));
 }
 
 TEST(ImageEncoders, PngPixelsExactInOpenCv) {
