@@ -12,15 +12,8 @@ find_package(spdlog REQUIRED)
 find_package(nlohmann_json 3 REQUIRED)
 find_package(Threads REQUIRED)
 find_package(ZLIB REQUIRED)
-# libspng (libspng-dev) encodes PNG slices in memory: the same bytes as libpng with the
-# same zlib settings, ~3.7x faster (docs/performance.md, "Writing PNGs"). libpng
-# (libpng-dev) stays for the benchmark comparing them and the tests.
+# libpng (libpng-dev) encodes PNG slices in memory; ITK links the same library.
 find_package(PNG REQUIRED)
-find_library(LESSMORE_SPNG_LIBRARY spng REQUIRED)
-find_path(LESSMORE_SPNG_INCLUDE_DIR spng.h REQUIRED)
-add_library(lessmore_spng INTERFACE)
-target_include_directories(lessmore_spng SYSTEM INTERFACE ${LESSMORE_SPNG_INCLUDE_DIR})
-target_link_libraries(lessmore_spng INTERFACE ${LESSMORE_SPNG_LIBRARY})
 # libjpeg-turbo (libjpeg62-turbo-dev) decodes 2-D JPEG slices with its warnings as errors.
 find_package(JPEG REQUIRED)
 # FAISS (static in Debian) for the cross-volume pass's nearest-neighbour search; it uses

@@ -15,9 +15,9 @@ build="${LESSMORE_BUILD_DIR:-$here/build}"
 # What building lessmore needs; the test suite and benchmarks need more (installed for
 # `test` and `build`, not for the demo, whose first run builds only the binary).
 packages=(build-essential cmake pkg-config
-          libinsighttoolkit5-dev libgdcm-dev zlib1g-dev libjpeg62-turbo-dev libpng-dev libspng-dev libopencv-dev libcli11-dev libspdlog-dev nlohmann-json3-dev
+          libinsighttoolkit5-dev libgdcm-dev zlib1g-dev libjpeg62-turbo-dev libpng-dev libopencv-dev libcli11-dev libspdlog-dev nlohmann-json3-dev
           libfaiss-dev libopenblas0-openmp)
-[ "$mode" = demo ] || packages+=(googletest libgtest-dev libbenchmark-dev libgdcm-tools darknet)
+[ "$mode" = demo ] || packages+=(googletest libgtest-dev libbenchmark-dev libgdcm-tools darknet libspng-dev)
 # The browser test of the HTML report needs a real browser; the cluster tests (docs/clusters.md)
 # a real SLURM, GNU parallel and a YAML parser; CI's format check clang-format; the fuzz
 # tests clang and its libFuzzer runtime (tests/fuzz; --no-install-recommends leaves

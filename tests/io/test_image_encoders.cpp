@@ -1,4 +1,4 @@
-// The in-memory PNG and JPEG encoders (io/image_codec.cpp) write libpng and libjpeg-turbo
+// The in-memory PNG and JPEG encoders (io/image_codec.cpp) call libpng and libjpeg-turbo
 // directly; the bytes must stay those ITK's writers produced before (the slices and report
 // images of existing outputs do not change), and the pixels must decode exactly with an
 // independent decoder (OpenCV's imgcodecs).
@@ -68,8 +68,8 @@ TEST(ImageEncoders, JpegBytesEqualItksWriter) {
     }
 }
 
-// libpng with lessmore's settings (level 1, "sub" filter, run-length strategy): what
-// encoded PNG slices before libspng, and an independent encoder.
+// libpng called here with the settings lessmore's PNGs always had (level 1, "sub" filter,
+// run-length strategy; ITK's libpng before): the encoder must keep writing these bytes.
 std::string libpng_encode(const std::vector<std::uint8_t>& px, int width, int height, int channels) {
     png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, nullptr, nullptr, nullptr);
     png_infop info = png_create_info_struct(png);
