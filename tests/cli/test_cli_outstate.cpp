@@ -458,9 +458,13 @@ TEST(CliOutState, MergeMoveKilledAtRandomMomentsLosesNothing) {
         const int code = child.kill();
         ASSERT_TRUE(running) << "seed " << seed << ": the merge ended before the moment " << trigger << ": "
                              << test::read_file(run / "e.txt");
-        ASSERT_EQ(code, 128 + SIGKILL) << "seed " << seed << ": " << test::read_file(run / "e.txt");
-        const std::string state = journal_state(out);
-        ++landed[state];
+        // A moment near the end (few slices left in the shards) may be followed by the
+        // merge's last steps and exit within the pause before the kill: then the merge
+        // finished, and OUT is checked as after a rerun.
+        const bool finished = code == 0;
+        if (!finished) ASSERT_EQ(code, 128 + SIGKILL) << "seed " << seed << ": " << test::read_file(run / "e.txt");
+        const std::string state = finished ? "finished" : journal_state(out);
+        if (!finished) ++landed[state];
         if (state == "committed") {
             // Half moved: nothing may clear OUT now, nor merge the shards without --move.
             std::vector<std::string> plain(merge.begin(), merge.end() - 2);
@@ -475,8 +479,10 @@ TEST(CliOutState, MergeMoveKilledAtRandomMomentsLosesNothing) {
         // The rerun: with --force on odd seeds, without on even ones.
         std::vector<std::string> rerun = merge;
         if (seed % 2) rerun.push_back("--force");
-        const auto r = test::run_lessmore(rerun);
-        ASSERT_EQ(r.exit_code, 0) << "seed " << seed << " (killed at " << state << "): " << r.err;
+        if (!finished) {
+            const auto r = test::run_lessmore(rerun);
+            ASSERT_EQ(r.exit_code, 0) << "seed " << seed << " (killed at " << state << "): " << r.err;
+        }
         const std::string what = "seed " + std::to_string(seed) + ", killed at " + state;
         EXPECT_EQ(test::stable_manifest(test::read_json(out / "manifest.json")), ref) << what;
         EXPECT_EQ(test::read_file(out / "manifest.csv"), ref_csv) << what;
