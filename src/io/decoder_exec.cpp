@@ -51,8 +51,8 @@ int decoder_worker_main(int argc, char** argv) {
     // Not there or not executable: serve the parent anyway, refusing each file with the
     // reason, so that only the files that need a decoder fail (each named in the run's
     // errors) and the rest of the run goes on.
-    return refuse_all(std::atoi(argv[2]), "cannot start the decoder program " + program + ": " +
-                                              std::strerror(errno) + " (it is installed next to lessmore)");
+    return refuse_all(std::atoi(argv[2]), "cannot start the decoder program " + program + ": " + std::strerror(errno) +
+                                              " (it is installed next to lessmore)");
 }
 
 }  // namespace lessmore

@@ -56,8 +56,8 @@ TEST(Startup, MissingOpenCvModuleFailsOnlyWhatNeedsIt) {
     EXPECT_EQ(lone.run("info '" + ct + "'").exit_code, 0);
     EXPECT_EQ(lone.run("reduce '" + ct + "' -o '" + (lone.dir / "hash").string() + "' --threshold 6 -q").exit_code, 0);
     // DeepNet does: one line naming the module.
-    const auto r = lone.run("reduce '" + ct + "' -o '" + (lone.dir / "dn").string() +
-                            "' --method deepnet --threshold 0.95 -q");
+    const auto r =
+        lone.run("reduce '" + ct + "' -o '" + (lone.dir / "dn").string() + "' --method deepnet --threshold 0.95 -q");
     EXPECT_NE(r.exit_code, 0);
     EXPECT_NE(r.err.find("cannot load lessmore's OpenCV module"), std::string::npos) << r.err;
     EXPECT_NE(r.err.find("lessmore-opencv.so"), std::string::npos) << r.err;
@@ -69,7 +69,8 @@ TEST(Startup, MissingDecoderFailsOnlyTheFilesThatNeedIt) {
     // Two series: one JPEG-compressed (decoded by a worker), one uncompressed (read by lessmore).
     const test::fs::path in = lone.dir / "in";
     test::fs::create_directories(in);
-    test::fs::copy(test::source_dir() / "tests" / "data" / "decode" / "good", in / "compressed", test::fs::copy_options::recursive);
+    test::fs::copy(test::source_dir() / "tests" / "data" / "decode" / "good", in / "compressed",
+                   test::fs::copy_options::recursive);
     test::fs::copy(test::ct_data() / "pancreas-ct-cb-001", in / "plain", test::fs::copy_options::recursive);
     const auto r = lone.run("reduce '" + in.string() + "' -o '" + (lone.dir / "out").string() + "' --threshold 6 -q");
     EXPECT_EQ(r.exit_code, 1) << r.err;  // some inputs failed

@@ -112,7 +112,8 @@ TEST(ImageEncoders, PngBytesEqualLibpng) {
     // A real slice: lessmore's 8-bit mapping of CT has long runs of background.
     std::vector<std::uint8_t> ct(512 * 512, 0);
     for (int y = 100; y < 400; ++y)
-        for (int x = 80; x < 430; ++x) ct[static_cast<std::size_t>(y) * 512 + x] = static_cast<std::uint8_t>((x * y) % 97 + 60);
+        for (int x = 80; x < 430; ++x)
+            ct[static_cast<std::size_t>(y) * 512 + x] = static_cast<std::uint8_t>((x * y) % 97 + 60);
     EXPECT_EQ(encode_image(ct.data(), 512, 512, 1, ImageFormat::Png), libpng_encode(ct, 512, 512, 1));
 }
 
