@@ -462,7 +462,9 @@ TEST(CliOutState, MergeMoveKilledAtRandomMomentsLosesNothing) {
         // merge's last steps and exit within the pause before the kill: then the merge
         // finished, and OUT is checked as after a rerun.
         const bool finished = code == 0;
-        if (!finished) ASSERT_EQ(code, 128 + SIGKILL) << "seed " << seed << ": " << test::read_file(run / "e.txt");
+        if (!finished) {
+            ASSERT_EQ(code, 128 + SIGKILL) << "seed " << seed << ": " << test::read_file(run / "e.txt");
+        }
         const std::string state = finished ? "finished" : journal_state(out);
         if (!finished) ++landed[state];
         if (state == "committed") {
