@@ -12,6 +12,8 @@ find_package(spdlog REQUIRED)
 find_package(nlohmann_json 3 REQUIRED)
 find_package(Threads REQUIRED)
 find_package(ZLIB REQUIRED)
+# libpng (libpng-dev) encodes PNG slices in memory; ITK links the same library.
+find_package(PNG REQUIRED)
 # libjpeg-turbo (libjpeg62-turbo-dev) decodes 2-D JPEG slices with its warnings as errors.
 find_package(JPEG REQUIRED)
 # FAISS (static in Debian) for the cross-volume pass's nearest-neighbour search; it uses

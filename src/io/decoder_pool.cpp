@@ -7,7 +7,7 @@
 #include <lessmore/decoder_pool.hpp>
 #include <lessmore/error.hpp>
 
-#include "io/decoder_tasks.hpp"
+#include "io/decoder_channel.hpp"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -29,73 +29,7 @@ extern char** environ;
 namespace lessmore {
 namespace {
 
-constexpr int k_worker_fd = 3;
-constexpr const char* k_worker_flag = "__decode-worker";
-
-// Raised inside this file when the other side is gone or too slow.
-struct ChannelClosed {};
-struct ChannelTimeout {};
-
-// Waits until fd is readable; throws ChannelTimeout once `deadline` passes.
-void wait_readable(int fd, std::chrono::steady_clock::time_point deadline) {
-    for (;;) {
-        const auto left =
-            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-        if (left.count() <= 0) throw ChannelTimeout{};
-        pollfd p{fd, POLLIN, 0};
-        const int r = ::poll(&p, 1, static_cast<int>(std::min<long long>(left.count(), 1 << 30)));
-        if (r > 0) return;
-        if (r < 0 && errno != EINTR) throw ChannelClosed{};
-    }
-}
-
-void read_exact(int fd, void* data, std::size_t size, std::chrono::steady_clock::time_point deadline) {
-    auto* p = static_cast<char*>(data);
-    while (size > 0) {
-        wait_readable(fd, deadline);
-        const ssize_t n = ::recv(fd, p, size, 0);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) throw ChannelClosed{};
-        p += n;
-        size -= static_cast<std::size_t>(n);
-    }
-}
-
-void write_exact(int fd, const void* data, std::size_t size) {
-    const auto* p = static_cast<const char*>(data);
-    while (size > 0) {
-        const ssize_t n = ::send(fd, p, size, MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) throw ChannelClosed{};
-        p += n;
-        size -= static_cast<std::size_t>(n);
-    }
-}
-
-template <typename T>
-void write_value(int fd, T v) {
-    write_exact(fd, &v, sizeof v);
-}
-
-void write_text(int fd, const std::string& s) {
-    write_value<std::uint32_t>(fd, static_cast<std::uint32_t>(s.size()));
-    write_exact(fd, s.data(), s.size());
-}
-
-template <typename T>
-T read_value(int fd, std::chrono::steady_clock::time_point deadline) {
-    T v{};
-    read_exact(fd, &v, sizeof v, deadline);
-    return v;
-}
-
-std::string read_text(int fd, std::chrono::steady_clock::time_point deadline, std::size_t limit) {
-    const auto n = read_value<std::uint32_t>(fd, deadline);
-    if (n > limit) throw ChannelClosed{};
-    std::string s(n, '\0');
-    read_exact(fd, s.data(), n, deadline);
-    return s;
-}
+using namespace decoder_channel;
 
 const char* signal_name(int sig) {
     switch (sig) {
@@ -255,60 +189,6 @@ DecodedData DecoderPool::run(const std::string& task, const std::string& path, c
     } catch (const ChannelTimeout&) {
         throw InputError(m_impl->retire(w, true) + " while reading this file");
     }
-}
-
-namespace {
-
-// The worker: one request at a time, until the parent closes the socket.
-int serve(int fd) {
-    // Never dump core (an abort on a hostile file is expected here), die with the parent,
-    // and leave Ctrl-C to the parent, which stops the run and closes the socket.
-    const rlimit no_core{0, 0};
-    ::setrlimit(RLIMIT_CORE, &no_core);
-#if !defined(__SANITIZE_ADDRESS__)  // AddressSanitizer reserves terabytes of address space
-    // A header that talks a decoder into allocating more than the machine has fails
-    // here, not by pushing the machine into swap.
-    const long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGE_SIZE);
-    if (pages > 0 && page > 0) {
-        const auto limit = static_cast<rlim_t>(pages) * static_cast<rlim_t>(page) + (rlim_t{1} << 30);
-        const rlimit memory{limit, limit};
-        ::setrlimit(RLIMIT_AS, &memory);
-    }
-#endif
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() == 1) return 0;
-    std::signal(SIGINT, SIG_IGN);
-    std::signal(SIGTERM, SIG_IGN);
-    const auto forever = std::chrono::steady_clock::time_point::max();
-    try {
-        write_text(fd, k_worker_flag);
-        for (;;) {
-            const std::string task = read_text(fd, forever, 1 << 10);
-            const std::string path = read_text(fd, forever, 1 << 20);
-            const std::string args = read_text(fd, forever, 1 << 20);
-            std::uint8_t status = 0;
-            DecodedData result;
-            try {
-                result = run_decoder_task(task, path, args);
-            } catch (const std::exception& e) {
-                status = 1;
-                result = DecodedData{one_line(e.what()), {}};
-            }
-            write_value<std::uint8_t>(fd, status);
-            write_text(fd, result.meta);
-            write_value<std::uint64_t>(fd, result.bytes.size());
-            write_exact(fd, result.bytes.data(), result.bytes.size());
-        }
-    } catch (const ChannelClosed&) {
-        return 0;
-    }
-}
-
-}  // namespace
-
-int decoder_worker_main(int argc, char** argv) {
-    if (argc < 3 || std::strcmp(argv[1], k_worker_flag) != 0) return -1;
-    return serve(std::atoi(argv[2]));
 }
 
 }  // namespace lessmore

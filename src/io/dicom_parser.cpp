@@ -30,7 +30,7 @@
 
 #include <lessmore/error.hpp>
 
-#include <itk_zlib.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <cstdio>

@@ -5,10 +5,9 @@
 
 #include <lessmore/error.hpp>
 #include <lessmore/files.hpp>
+#include <lessmore/half_float.hpp>
 #include <lessmore/npy_writer.hpp>
 #include <lessmore/sha256.hpp>
-
-#include <opencv2/core.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -242,13 +241,20 @@ std::vector<std::vector<float>> read_volume_features(const FeatureDir& dir, cons
     std::string data(a.rows * a.cols * elem, '\0');
     if (!in.read(data.data(), static_cast<std::streamsize>(data.size())))
         throw InputError(where + ": truncated (fewer values than its shape)");
-    cv::Mat values;
-    const cv::Mat raw(static_cast<int>(a.rows), static_cast<int>(a.cols), a.half ? CV_16F : CV_32F, data.data());
-    raw.convertTo(values, CV_32F);
     std::vector<std::vector<float>> rows(a.rows);
     for (std::size_t r = 0; r < a.rows; ++r) {
-        const float* p = values.ptr<float>(static_cast<int>(r));
-        rows[r].assign(p, p + a.cols);
+        rows[r].resize(a.cols);
+        const char* row = data.data() + r * a.cols * elem;
+        if (a.half) {
+            for (std::size_t c = 0; c < a.cols; ++c) {
+                std::uint16_t bits = 0;
+                std::memcpy(&bits, row + c * 2, 2);
+                rows[r][c] = half_to_float(bits);
+            }
+        } else {
+            std::memcpy(rows[r].data(), row, a.cols * 4);
+        }
+        const float* p = rows[r].data();
         for (std::size_t c = 0; c < a.cols; ++c)
             if (!std::isfinite(p[c])) {
                 throw InputError(where + ": row " + std::to_string(r) + " (slice " + std::to_string(r) + "), value " +

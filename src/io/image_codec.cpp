@@ -2,36 +2,24 @@
 
 #include <lessmore/error.hpp>
 
-#include <lessmore/files.hpp>
-#include "io/itk_messages.hpp"
-#include "io/readers.hpp"
+// libpng and libjpeg-turbo directly (the Debian libraries ITK's writers use, with the same
+// settings, so the bytes are those ITK wrote): the lessmore program does not load ITK
+// (io/decoder_exec.cpp). libspng was measured against libpng for the PNGs and dropped
+// (docs/performance.md, "Writing PNGs": the same bytes, the same CPU time; zlib's deflate
+// is the cost either way).
+#include <jpeglib.h>
+#include <png.h>
 
-#include <itkImageIOBase.h>
-#include <itkJPEGImageIO.h>
-#include <itkPNGImageIO.h>
-#include <itkTIFFImageIO.h>
-#include <itk_png.h>  // ITK's PNG module (libpng), used directly to encode in memory
-
-#include <unistd.h>
 #include <csetjmp>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 #include <vector>
-
-namespace fs = std::filesystem;
 
 namespace lessmore {
 namespace {
 
-itk::ImageIOBase::Pointer io_for(const std::string& ext) {
-    if (ext == ".png") return itk::PNGImageIO::New().GetPointer();
-    if (ext == ".tif" || ext == ".tiff") return itk::TIFFImageIO::New().GetPointer();
-    return nullptr;
-}
-
-// PNG in memory through ITK's libpng: compression level 1, the "sub" filter and run-length
+// PNG in memory through libpng: compression level 1, the "sub" filter and run-length
 // strategy (what OpenCV does by default; 3x faster than libpng's adaptive filters).
 // row(y) gives row y as PNG stores it (16-bit samples big-endian, as the PNG format requires).
 template <typename Row>
@@ -63,6 +51,56 @@ std::string encode_png(int width, int height, int bit_depth, int channels, Row&&
     return out;
 }
 
+struct JpegEncodeErrors {
+    jpeg_error_mgr pub;
+    std::jmp_buf jump;
+};
+
+extern "C" void jpeg_encode_fail(j_common_ptr cinfo) {
+    std::longjmp(reinterpret_cast<JpegEncodeErrors*>(cinfo->err)->jump, 1);
+}
+
+// JPEG in memory, as ITK 5.2's JPEGImageIO writes it for these images (tested byte for byte
+// against it, tests/io/test_image_codec.cpp): libjpeg's defaults at `quality` with its
+// baseline-forcing, progressive scans (ITK's default) and the JFIF density of a 1 mm pixel
+// spacing, which ITK records as 10 per unit with the unit left "none" (0).
+std::string encode_jpeg(const std::uint8_t* pixels, int width, int height, int channels, int quality) {
+    jpeg_compress_struct cinfo{};
+    JpegEncodeErrors errors{};
+    cinfo.err = jpeg_std_error(&errors.pub);
+    errors.pub.error_exit = jpeg_encode_fail;
+    unsigned char* buffer = nullptr;
+    unsigned long size = 0;
+    if (setjmp(errors.jump)) {
+        jpeg_destroy_compress(&cinfo);
+        std::free(buffer);
+        throw Error("JPEG encoding failed");
+    }
+    jpeg_create_compress(&cinfo);
+    jpeg_mem_dest(&cinfo, &buffer, &size);
+    cinfo.image_width = static_cast<JDIMENSION>(width);
+    cinfo.image_height = static_cast<JDIMENSION>(height);
+    cinfo.input_components = channels;
+    cinfo.in_color_space = channels == 1 ? JCS_GRAYSCALE : JCS_RGB;
+    jpeg_set_defaults(&cinfo);
+    jpeg_set_quality(&cinfo, quality, TRUE);
+    jpeg_simple_progression(&cinfo);
+    cinfo.density_unit = 0;
+    cinfo.X_density = 10;
+    cinfo.Y_density = 10;
+    jpeg_start_compress(&cinfo, TRUE);
+    const std::size_t stride = static_cast<std::size_t>(width) * static_cast<std::size_t>(channels);
+    while (cinfo.next_scanline < cinfo.image_height) {
+        JSAMPROW row = const_cast<JSAMPROW>(pixels + cinfo.next_scanline * stride);
+        jpeg_write_scanlines(&cinfo, &row, 1);
+    }
+    jpeg_finish_compress(&cinfo);
+    std::string out(reinterpret_cast<const char*>(buffer), size);
+    jpeg_destroy_compress(&cinfo);
+    std::free(buffer);
+    return out;
+}
+
 }  // namespace
 
 std::string encode_image(const std::uint8_t* pixels, int width, int height, int channels, ImageFormat format,
@@ -72,42 +110,7 @@ std::string encode_image(const std::uint8_t* pixels, int width, int height, int 
         return encode_png(width, height, 8, channels,
                           [&](int y) { return pixels + static_cast<std::size_t>(y) * stride; });
     }
-    // ITK's JPEG writer writes files only: encode into a private temporary, read it back.
-    std::string tmp = (fs::temp_directory_path() / "lessmore-image-XXXXXX").string();
-    const int fd = ::mkstemp(tmp.data());
-    if (fd < 0) throw Error("cannot create a temporary image file: " + errno_text(errno));
-    ::close(fd);
-    struct Remove {
-        std::string path;
-        ~Remove() { ::unlink(path.c_str()); }
-    } cleanup{tmp};
-    try {
-        auto jpeg = itk::JPEGImageIO::New();
-        jpeg->SetQuality(jpeg_quality);
-        itk::ImageIOBase::Pointer io = jpeg.GetPointer();
-        io->SetNumberOfDimensions(2);
-        io->SetDimensions(0, static_cast<unsigned>(width));
-        io->SetDimensions(1, static_cast<unsigned>(height));
-        io->SetSpacing(0, 1.0);
-        io->SetSpacing(1, 1.0);
-        io->SetOrigin(0, 0.0);
-        io->SetOrigin(1, 0.0);
-        io->SetComponentType(itk::IOComponentEnum::UCHAR);
-        io->SetNumberOfComponents(static_cast<unsigned>(channels));
-        io->SetPixelType(channels == 1 ? itk::IOPixelEnum::SCALAR : itk::IOPixelEnum::RGB);
-        io->SetFileName(tmp);
-        itk::ImageIORegion region(2);
-        region.SetSize(0, static_cast<itk::SizeValueType>(width));
-        region.SetSize(1, static_cast<itk::SizeValueType>(height));
-        io->SetIORegion(region);
-        io->Write(pixels);
-    } catch (const itk::ExceptionObject& e) {
-        throw Error(std::string("image encoding failed: ") + itk_message(e.GetDescription()));
-    }
-    std::ifstream in(tmp, std::ios::binary);
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
+    return encode_jpeg(pixels, width, height, channels, jpeg_quality);
 }
 
 std::string encode_png16(const std::uint16_t* pixels, int width, int height) {
@@ -120,74 +123,6 @@ std::string encode_png16(const std::uint16_t* pixels, int width, int height) {
         }
         return row.data();
     });
-}
-
-DecodedImage decode_image_file(const fs::path& path) {
-    const std::string ext = extension_of(path);
-    if (ext == ".jpg" || ext == ".jpeg") return decode_jpeg_file(path);
-    const itk::ImageIOBase::Pointer io = io_for(ext);
-    if (!io) throw InputError("not a PNG, JPEG or TIFF file");
-    DecodedImage d;
-    try {
-        if (!io->CanReadFile(path.c_str())) throw InputError("cannot decode image");
-        io->SetFileName(path.string());
-        io->ReadImageInformation();
-        const unsigned dims = io->GetNumberOfDimensions();
-        for (unsigned k = 2; k < dims; ++k)
-            if (io->GetDimensions(k) > 1) throw InputError("not a 2-D image");
-        d.width = static_cast<int>(io->GetDimensions(0));
-        d.height = dims > 1 ? static_cast<int>(io->GetDimensions(1)) : 1;
-        const auto channels = static_cast<std::size_t>(io->GetNumberOfComponents());
-        const auto type = io->GetComponentType();
-        const std::size_t n = static_cast<std::size_t>(d.width) * d.height;
-        if (n == 0 || n > (std::size_t{1} << 30)) throw InputError("implausible image size");
-        if (channels < 1 || channels > 4)
-            throw InputError("image with " + std::to_string(channels) + " channels is not supported");
-        using C = itk::IOComponentEnum;
-        if (type == C::UCHAR) {
-            d.type = VoxelType::UInt8;
-        } else if (type == C::USHORT) {
-            d.type = VoxelType::UInt16;
-        } else if (type == C::SHORT) {
-            d.type = VoxelType::Int16;
-        } else if (type == C::FLOAT) {
-            d.type = VoxelType::Float32;
-        } else {
-            throw InputError("unsupported image depth (use 8- or 16-bit grey images)");
-        }
-        if (channels >= 3 && type != C::UCHAR)
-            throw InputError("16-bit or float colour images are not supported (use grey)");
-        const std::size_t elem = voxel_size(d.type);
-        Bytes raw(n * channels * elem);
-        itk::ImageIORegion region(dims);
-        for (unsigned k = 0; k < dims; ++k) region.SetSize(k, io->GetDimensions(k));
-        io->SetIORegion(region);
-        io->Read(raw.data());
-        if (channels == 1) {
-            d.pixels = std::move(raw);
-        } else if (channels == 2) {  // grey + alpha
-            d.pixels.resize(n * elem);
-            for (std::size_t i = 0; i < n; ++i) std::memcpy(&d.pixels[i * elem], &raw[i * 2 * elem], elem);
-        } else {  // RGB(A), 8-bit: Pillow's convert("L")
-            d.pixels.resize(n);
-            const auto* src = reinterpret_cast<const std::uint8_t*>(raw.data());
-            for (std::size_t i = 0; i < n; ++i) {
-                const std::uint8_t* p = src + i * channels;
-                d.pixels[i] = static_cast<std::byte>((19595u * p[0] + 38470u * p[1] + 7471u * p[2] + 0x8000u) >> 16);
-            }
-        }
-    } catch (const itk::ExceptionObject& e) {
-        throw InputError("cannot decode image: " + itk_message(e.GetDescription()));
-    }
-    return d;
-}
-
-DecodedData image_task(const std::string& path, const std::string&) {
-    DecodedImage image = decode_image_file(path);
-    DecodedData out;
-    out.meta = std::to_string(image.width) + " " + std::to_string(image.height) + " " + voxel_type_name(image.type);
-    out.bytes = std::move(image.pixels);
-    return out;
 }
 
 }  // namespace lessmore

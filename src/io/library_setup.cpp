@@ -1,10 +1,6 @@
 #include <lessmore/library_setup.hpp>
 
-#include <gdcmTrace.h>
-#include <itkObject.h>
 #include <malloc.h>
-#include <opencv2/core.hpp>
-#include <opencv2/core/utils/logger.hpp>
 
 namespace lessmore {
 
@@ -15,12 +11,10 @@ void configure_libraries() {
     // Keep them: served from the heap below 32 MB, and the heap trimmed only past 256 MB.
     mallopt(M_MMAP_THRESHOLD, 32 << 20);
     mallopt(M_TRIM_THRESHOLD, 256 << 20);
-    cv::setNumThreads(1);
-    cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_SILENT);
-    itk::Object::GlobalWarningDisplayOff();
-    gdcm::Trace::WarningOff();
-    gdcm::Trace::DebugOff();
-    gdcm::Trace::ErrorOff();
+    // OpenCV is configured at its first use (kernels/opencv_setup.hpp): the lessmore program
+    // loads it only for the commands that need it.
+    // ITK's and GDCM's diagnostics are turned off where they run: in the decoder worker
+    // (io/decoder_worker.cpp), which the lessmore program starts as lessmore-decoder.
 }
 
 }  // namespace lessmore

@@ -1,5 +1,7 @@
 #include <lessmore/resize_pillow.hpp>
 
+#include "kernels/opencv_setup.hpp"
+
 #include <opencv2/imgproc.hpp>
 
 #include <stdexcept>
@@ -11,6 +13,7 @@ Image8 resize_area(const Image8& in, int out_width, int out_height) {
         throw std::invalid_argument("resize_area: empty image or size");
     }
     if (in.width == out_width && in.height == out_height) return in;
+    configure_opencv();
     Image8 out(out_width, out_height);
     const cv::Mat src(in.height, in.width, CV_8UC1, const_cast<std::uint8_t*>(in.pixels.data()));
     cv::Mat dst(out_height, out_width, CV_8UC1, out.pixels.data());

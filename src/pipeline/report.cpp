@@ -11,6 +11,7 @@
 #include <lessmore/resize_area.hpp>
 
 #include "io/image_codec.hpp"
+#include "kernels/opencv_setup.hpp"
 #include "pipeline/features.hpp"
 #include "pipeline/metric_loader.hpp"
 #include "pipeline/output_store.hpp"
@@ -378,6 +379,7 @@ void write_index(const Folder& out, const RunView& view, const RunParameters& pa
 }  // namespace
 
 ReportResult write_report(const ReportConfig& config, ProgressSink& progress, const CancelToken& cancel) {
+    configure_opencv();
     const OutputStore store(config.output);
     const auto run = store.read_run();
     if (!run || !store.finished()) {

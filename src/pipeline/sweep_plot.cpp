@@ -3,6 +3,7 @@
 #include <lessmore/sweep.hpp>
 
 #include "io/image_codec.hpp"
+#include "kernels/opencv_setup.hpp"
 
 #include <opencv2/imgproc.hpp>
 
@@ -11,6 +12,7 @@
 namespace lessmore {
 
 std::string sweep_plot_png(const SweepResult& r) {
+    configure_opencv();
     const int w = 1100, h = 700, left = 90, right = 260, top = 60, bottom = 80;
     cv::Mat img(h, w, CV_8UC3, cv::Scalar(255, 255, 255));
     const int pw = w - left - right, ph = h - top - bottom;

@@ -5,6 +5,7 @@
 #include <lessmore/resize_area.hpp>
 
 #include "kernels/metrics/model_spec.hpp"
+#include "kernels/opencv_setup.hpp"
 
 #include <opencv2/core.hpp>
 #include <opencv2/dnn.hpp>
@@ -284,6 +285,7 @@ struct Embedder::Impl {
 };
 
 Embedder::Embedder(const ModelOptions& options) : m_impl(std::make_unique<Impl>()) {
+    configure_opencv();
     // OpenCV runs single-threaded (configure_libraries()): parallelism comes from
     // lessmore's pool, one network per worker and one batch each, so results depend on
     // the batch, never on the thread count.
