@@ -267,9 +267,24 @@ ValueRule rule_of(const DicomFile& r, const DicomFrame& f) {
     return {r.modality.empty() || r.modality == "CT", f.slope, f.intercept};
 }
 
-// Stored frames (one after another at raw) converted, each with its own rule.
-void convert_frames(const std::uint8_t* raw, const StoredFormat& format, DicomFile& r) {
+// Whether the values can go straight to `into`: one frame of its size whose values fit its
+// type. Converting to a wider type gives the same values as converting to r.type and then
+// widening (io/dicom_values.cpp computes each value wide and casts it once, and r.type holds
+// every value the header allows).
+bool fits(const ValuesDestination& into, const DicomFile& r) {
+    return into.data && r.frames.size() == 1 && r.rows == into.rows && r.columns == into.columns &&
+           wider_type(r.type, into.type) == into.type;
+}
+
+// Stored frames (one after another at raw) converted, each with its own rule: into
+// `into` when it fits, else into r.values.
+void convert_frames(const std::uint8_t* raw, const StoredFormat& format, const ValuesDestination& into, DicomFile& r) {
     const std::size_t n = static_cast<std::size_t>(r.rows) * static_cast<std::size_t>(r.columns);
+    if (fits(into, r)) {
+        convert_values(raw, n, format, rule_of(r, r.frames[0]), into.type, into.data);
+        r.values_in_place = true;
+        return;
+    }
     const std::size_t out_size = voxel_size(r.type);
     r.values.resize(n * r.frames.size() * out_size);
     for (std::size_t k = 0; k < r.frames.size(); ++k) {
@@ -340,7 +355,7 @@ void check_pixel_data(const ParsedDicom& parsed, const DicomElement& pixels, con
 // the codec decoded and nothing else (io/dicom_decode_task.cpp), and every size is checked
 // again here, so no value is made from a byte that was not decoded.
 void read_encapsulated_pixels(const std::filesystem::path& path, const ParsedDicom& parsed, StoredFormat format,
-                              DecoderPool& decoders, DicomFile& r) {
+                              DecoderPool& decoders, const ValuesDestination& into, DicomFile& r) {
     const std::string& uid = parsed.transfer_syntax().uid;
     DecodedData d;
     try {
@@ -377,7 +392,7 @@ void read_encapsulated_pixels(const std::filesystem::path& path, const ParsedDic
                          std::to_string(need));
     }
     format.big_endian = false;  // decoders give host order
-    convert_frames(reinterpret_cast<const std::uint8_t*>(d.bytes.data()), format, r);
+    convert_frames(reinterpret_cast<const std::uint8_t*>(d.bytes.data()), format, into, r);
 }
 
 void read_image(const std::filesystem::path& path, const ParsedDicom& parsed, DecoderPool& decoders,
@@ -412,9 +427,9 @@ void read_image(const std::filesystem::path& path, const ParsedDicom& parsed, De
     check_pixel_data(parsed, *pixels, format, r);
     if (options.headers_only) return;
     if (pixels->encapsulated) {
-        read_encapsulated_pixels(path, parsed, format, decoders, r);
+        read_encapsulated_pixels(path, parsed, format, decoders, options.values_into, r);
     } else {
-        convert_frames(parsed.dataset().value(*pixels).data, format, r);
+        convert_frames(parsed.dataset().value(*pixels).data, format, options.values_into, r);
     }
 }
 

@@ -50,12 +50,26 @@ struct DicomFile {
     VoxelType type = VoxelType::Int16;  // of values (decided from the header)
     // The values the header allows, over all frames (none for float64; io/dicom_values.hpp).
     std::optional<std::pair<double, double>> value_range;
-    Bytes values;  // frames x rows x columns of `type` (empty with headers_only)
+    Bytes values;  // frames x rows x columns of `type` (empty with headers_only or values_into)
+    // The values went to DicomReadOptions::values_into (as its type), not to `values`.
+    bool values_in_place = false;
+};
+
+// Where a slice's values may go directly: a single-frame file of these rows and columns
+// whose values fit `type` is converted straight into `data` (rows x columns of `type`),
+// saving the copy from `values` (docs/performance.md, "Dataset throughput"). Any other file
+// fills `values` as usual, and `data` is left alone.
+struct ValuesDestination {
+    std::byte* data = nullptr;
+    VoxelType type = VoxelType::Int16;
+    int rows = 0;
+    int columns = 0;
 };
 
 struct DicomReadOptions {
     bool headers_only = false;
     bool include_localizers = false;  // ImageType LOCALIZER: skipped unless asked for
+    ValuesDestination values_into;    // data == nullptr: none
 };
 
 // Never throws; problems land in .error, non-images and localizers in .skip.

@@ -188,15 +188,18 @@ public:
         m_context.pool.parallel_for(count, [&](std::size_t k) {
             m_context.cancel.check();
             const std::string& name = m_info.slices[m_next + k].file;
+            std::byte* slice = out + k * slice_bytes;
+            const ValuesDestination into{slice, m_info.type, m_info.height, m_info.width};
             DicomFile f = read_dicom_file(m_folder / name, name, m_context.decoders,
-                                          DicomReadOptions{false, m_context.options.include_localizers});
+                                          DicomReadOptions{false, m_context.options.include_localizers, into});
             if (!f.error.empty() || f.skip || f.rows != m_info.height || f.columns != m_info.width ||
                 f.frames.size() != 1) {
                 errors[k] = name + ": " + (f.error.empty() ? std::string("changed while being read") : f.error);
                 return;
             }
+            if (f.values_in_place) return;
             widen_values(f.values, f.type, m_info.type);
-            std::memcpy(out + k * slice_bytes, f.values.data(), slice_bytes);
+            std::memcpy(slice, f.values.data(), slice_bytes);
         });
         m_next += count;
         for (const std::string& e : errors)
@@ -229,7 +232,7 @@ LoadedVolume streamed_series(const Source& source, const std::string& id, std::v
     if (!single) {
         context.pool.parallel_for(files.size(), [&](std::size_t i) {
             *files[i] = read_dicom_file(folder / files[i]->name, files[i]->name, context.decoders,
-                                        DicomReadOptions{false, context.options.include_localizers});
+                                        DicomReadOptions{false, context.options.include_localizers, {}});
         });
         return build_series(source, id, files, context.options, false);
     }
@@ -317,7 +320,7 @@ std::vector<LoadedVolume> read_dicom_folder(const Source& source, const ReadCont
     context.pool.parallel_for(records.size(), [&](std::size_t i) {
         context.cancel.check();
         records[i] = read_dicom_file(folder / source.files[i], source.files[i], context.decoders,
-                                     DicomReadOptions{headers_only || streams, options.include_localizers});
+                                     DicomReadOptions{headers_only || streams, options.include_localizers, {}});
     });
 
     std::vector<LoadedVolume> out;

@@ -15,7 +15,7 @@ float half_to_float(std::uint16_t bits) {
         out = sign | ((exponent + 112u) << 23) | (mantissa << 13);
     } else if (mantissa == 0) {  // signed zero
         out = sign;
-    } else {  // subnormal: normalise (value = mantissa * 2^-24)
+    } else {                    // subnormal: normalise (value = mantissa * 2^-24)
         std::uint32_t e = 113;  // exponent of 2^-14, the first normal binade, in binary32
         while ((mantissa & 0x400u) == 0) {
             mantissa <<= 1;
