@@ -42,6 +42,12 @@ class CMakeBuild(build_ext):
         worker = target.parent / "lessmore-decoder"
         shutil.copyfile(staged / "lessmore-decoder", worker)
         worker.chmod(0o755)
+        # The model runtimes (ONNX normalisation, LibTorch), opened only when a model needs
+        # them, from modules/ beside the extension (src/io/model_runtimes.cpp).
+        modules = target.parent / "modules"
+        modules.mkdir(exist_ok=True)
+        for module in glob.glob(str(build / "modules" / "*.so")):
+            shutil.copyfile(module, modules / Path(module).name)
 
 
 setup(

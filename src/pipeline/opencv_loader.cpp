@@ -1,7 +1,7 @@
 // The lessmore program's definitions of the OpenCV-using functions (pipeline/opencv_parts.hpp):
 // each loads lessmore-opencv.so at its first call and forwards to the module's definition.
-// The module is looked for next to the program, then in ../lib/lessmore/ (an installed
-// tree, cmake/Install.cmake); it resolves lessmore's own functions from the program, which
+// The module is looked for next to the program (the build tree), then where `cmake --install`
+// puts it with the model modules (cmake/Install.cmake); it resolves lessmore's own functions from the program, which
 // exports them.
 #include "pipeline/opencv_parts.hpp"
 
@@ -25,7 +25,8 @@ const OpenCvParts& parts() {
         const std::string program = n > 0 ? std::string(self, static_cast<std::size_t>(n)) : std::string();
         const std::string dir = program.substr(0, program.rfind('/') + 1);
         std::string tried, why;
-        for (const std::string& path : {dir + "lessmore-opencv.so", dir + "../lib/lessmore/lessmore-opencv.so"}) {
+        for (const std::string& path :
+             {dir + "lessmore-opencv.so", std::string(LESSMORE_MODULE_INSTALL_DIR) + "/lessmore-opencv.so"}) {
             if (void* module = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL)) {
                 if (auto* entry = reinterpret_cast<const OpenCvParts* (*)()>(::dlsym(module, "lessmore_opencv_parts")))
                     return entry();
