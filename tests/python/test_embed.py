@@ -303,3 +303,16 @@ def test_the_python_md_recipe_runs_as_written(tmp_path):
         os.chdir(cwd)
     assert scope["s"].slices == 30 and len(scope["a"]) == 4
     assert manifest(tmp_path / "out-embed")["parameters"]["embedding_size"] == 16
+
+
+def test_later_commands_work_from_the_recorded_embeddings(tmp_path, two_volumes):
+    out = tmp_path / "out"
+    s = lessmore.reduce(two_volumes, out, method="deepnet", threshold=0.995, scope="dataset", embed=Projection())
+    assert s.failed == 0
+    # The upside-down copy is no duplicate of the sample, but its own slices repeat.
+    split = lessmore.split(out, tmp_path / "split.json", floor="none")
+    assert sum(p["slices"] for p in split.parts) == manifest(out)["summary"]["kept"]
+    with pytest.raises(ValueError, match=r"^floor: .* took its embeddings from a Python function, .*give floor none"):
+        lessmore.split(out, tmp_path / "split2.json")
+    p = cli("report", out)
+    assert p.returncode == 0 and (out / "report.html").exists(), p.stderr
