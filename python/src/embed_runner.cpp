@@ -97,7 +97,8 @@ private:
                 std::vector<std::int64_t> before{batch.count};
                 before.insert(before.end(), m_row->begin(), m_row->end());
                 throw UsageError("embed: returned an array of shape " + shape_text(shape) + " after " +
-                                 shape_text(before) + " for an earlier batch; every batch must give the same dimension");
+                                 shape_text(before) +
+                                 " for an earlier batch; every batch must give the same dimension");
             }
         }
         const auto values = py::array_t<float, py::array::c_style | py::array::forcecast>::ensure(a);
