@@ -70,9 +70,10 @@ struct ModelOptions {
 
 // The model a DeepNet run used, fully resolved: what the manifest records.
 struct ModelDescription {
-    std::string name;  // the --model path, or "bundled:<file>", or "features:<DIR>" (--features)
+    std::string name;  // the --model path, or "bundled:<file>", or "features:<DIR>" (--features), or the
+                       // runtime of a caller's runner given without a path ("callback")
     bool bundled = false;
-    std::string sha256;                  // of the model file ("" for --features)
+    std::string sha256;                  // of the model file ("" for --features and a caller's runner)
     std::string sidecar;                 // the sidecar read ("" when none; "bundled" for the default model)
     std::string runtime = "opencv-dnn";  // or "torchscript", "callback", "features"
     int width = 224;

@@ -82,14 +82,15 @@ class ReduceSummary(Result):
         return Run(self.output)
 
 
-def reduce(inputs, output, *, progress=None, **options):
+def reduce(inputs, output, *, progress=None, embed=None, **options):
     """Reduce `inputs` (files or folders) into `output`, as `lessmore reduce` does, with the
     same options as keywords (method="hash", threshold=6, ...). Inputs that fail are listed
     in the result's .errors, not raised. `progress(event: dict)` is called on the calling
     thread. The GIL is released while the engine works; Ctrl-C (KeyboardInterrupt) stops it
-    and leaves `output` resumable (resume=True)."""
+    and leaves `output` resumable (resume=True). `embed(batch) -> embeddings` is DeepNet's
+    model as a Python function (docs/python.md, "Your own model: embed=")."""
     options.update(inputs=_paths(inputs), output=os.fspath(output))
-    text = _engine("reduce", _ext.reduce, options, progress, _DECODER)
+    text = _engine("reduce", _ext.reduce, options, progress, _DECODER, embed)
     return ReduceSummary(json.loads(text), os.fspath(output))
 
 
@@ -99,14 +100,14 @@ def info(inputs, *, progress=None, **options):
     return Result(json.loads(_engine("info", _ext.info, options, progress, _DECODER)))
 
 
-def sweep(inputs, *, progress=None, **options):
+def sweep(inputs, *, progress=None, embed=None, **options):
     """Slices kept per threshold, per volume and in total (`lessmore sweep --json`);
-    thresholds as a list or "A:B:STEP"."""
+    thresholds as a list or "A:B:STEP"; `embed` as reduce's."""
     options["inputs"] = _paths(inputs)
     t = options.get("thresholds")
     if isinstance(t, (list, tuple)):
         options["thresholds"] = ",".join(str(v) for v in t)
-    return Result(json.loads(_engine("sweep", _ext.sweep, options, progress, _DECODER)))
+    return Result(json.loads(_engine("sweep", _ext.sweep, options, progress, _DECODER, embed)))
 
 
 def compare(a, b, **options):
@@ -159,11 +160,11 @@ class ArrayReduction:
         return f"<lessmore ArrayReduction: {len(self.kept)} of {len(self.mask)} slices kept>"
 
 
-def reduce_array(volume, **options):
+def reduce_array(volume, *, embed=None, **options):
     """What `lessmore reduce` decides for a (Z, Y, X) NumPy volume (any integer or float
     dtype, any strides): the same as for these voxels saved as NIfTI. Options as reduce's
-    (method, threshold or fraction, intensity, ...); nothing is written."""
-    return ArrayReduction(_engine("reduce", _ext.reduce_array, volume, _array_options("reduce_array", options)))
+    (method, threshold or fraction, intensity, ..., embed); nothing is written."""
+    return ArrayReduction(_engine("reduce", _ext.reduce_array, volume, _array_options("reduce_array", options), embed))
 
 
 def features(slices, method="hash", **options):

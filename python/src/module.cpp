@@ -14,6 +14,7 @@
 #include <lessmore/volume.hpp>
 
 #include "bridge.hpp"
+#include "embed_runner.hpp"
 
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
@@ -31,12 +32,17 @@ namespace {
 
 // --- commands over files ------------------------------------------------------------------
 
-std::string reduce_py(const py::dict& kwargs, const py::object& progress, const std::string& decoder) {
+std::string reduce_py(const py::dict& kwargs, const py::object& progress, const std::string& decoder,
+                      const py::object& embed) {
     ReduceConfig c = reduce_config(option_values("reduce", kwargs));
     c.command_line = {"lessmore.reduce"};  // the manifest's "command" (the CLI records its argv)
     c.decoder_program = decoder;
+    const auto runner = attach_embed(c.metric, embed);
     std::optional<ReduceResult> result;
-    run_reporting([&](ProgressSink& sink, const CancelToken& cancel) { result = reduce(c, sink, cancel); }, progress);
+    run_with_embed(runner, [&] {
+        run_reporting([&](ProgressSink& sink, const CancelToken& cancel) { result = reduce(c, sink, cancel); },
+                      progress);
+    });
     return summary_json(*result);
 }
 
@@ -49,12 +55,16 @@ std::string info_py(const py::dict& kwargs, const py::object& progress, const st
     return volumes_json(*result);
 }
 
-std::string sweep_py(const py::dict& kwargs, const py::object& progress, const std::string& decoder) {
+std::string sweep_py(const py::dict& kwargs, const py::object& progress, const std::string& decoder,
+                     const py::object& embed) {
     SweepConfig config = sweep_config(option_values("sweep", kwargs));
     config.decoder_program = decoder;
+    const auto runner = attach_embed(config.metric, embed);
     std::optional<SweepResult> result;
-    run_reporting([&](ProgressSink& sink, const CancelToken& cancel) { result = sweep(config, sink, cancel); },
-                  progress);
+    run_with_embed(runner, [&] {
+        run_reporting([&](ProgressSink& sink, const CancelToken& cancel) { result = sweep(config, sink, cancel); },
+                      progress);
+    });
     return sweep_json(*result);
 }
 
@@ -210,11 +220,20 @@ Volume volume_of(const py::array& array, const char* name) {
     return v;
 }
 
-py::dict reduce_array_py(const py::array& array, const py::dict& kwargs) {
-    const ReduceConfig config = reduce_config(option_values("reduce", kwargs));
+py::dict reduce_array_py(const py::array& array, const py::dict& kwargs, const py::object& embed) {
+    ReduceConfig config = reduce_config(option_values("reduce", kwargs));
+    const auto runner = attach_embed(config.metric, embed);
     const Volume volume = volume_of(array, "volume");
     VolumeDecisions d;
-    {
+    if (runner) {
+        // The callable runs on the engine's workers, which take the GIL: the calling thread
+        // waits without it and watches for Ctrl-C, as reduce does.
+        run_with_embed(runner, [&] {
+            run_reporting(
+                [&](ProgressSink& sink, const CancelToken& cancel) { d = reduce_volume(config, volume, sink, cancel); },
+                py::none());
+        });
+    } else {
         const py::gil_scoped_release release;
         NullProgress quiet;
         const CancelToken never;
@@ -309,13 +328,15 @@ PYBIND11_MODULE(_lessmore, m) {
     });
     m.def("version", [] { return std::string(lessmore::version()); });
     m.def("options", &options_py);
-    m.def("reduce", &reduce_py, py::arg("kwargs"), py::arg("progress"), py::arg("decoder"));
+    m.def("reduce", &reduce_py, py::arg("kwargs"), py::arg("progress"), py::arg("decoder"),
+          py::arg("embed") = py::none());
     m.def("info", &info_py, py::arg("kwargs"), py::arg("progress"), py::arg("decoder"));
-    m.def("sweep", &sweep_py, py::arg("kwargs"), py::arg("progress"), py::arg("decoder"));
+    m.def("sweep", &sweep_py, py::arg("kwargs"), py::arg("progress"), py::arg("decoder"),
+          py::arg("embed") = py::none());
     m.def("compare", &compare_py, py::arg("kwargs"));
     m.def("split", &split_py, py::arg("kwargs"), py::arg("progress"));
     m.def("run_json", &run_py, py::arg("out"), py::arg("threads"));
     m.def("source_slice", &source_slice_py, py::arg("out"), py::arg("id"), py::arg("index"), py::arg("decoder"));
-    m.def("reduce_array", &reduce_array_py, py::arg("volume"), py::arg("kwargs"));
+    m.def("reduce_array", &reduce_array_py, py::arg("volume"), py::arg("kwargs"), py::arg("embed") = py::none());
     m.def("features", &features_py, py::arg("slices"), py::arg("kwargs"));
 }

@@ -388,7 +388,9 @@ ReportResult write_report(const ReportConfig& config, ProgressSink& progress, co
     const auto lock = store.lock(config.output);
     store.check_layout();
     const RunParameters& params = run->parameters;
-    const std::unique_ptr<Metric> metric = load_metric(params.metric_options());
+    // A Python function's run (embed=): the function is not in OUT, so no similarity maps.
+    const bool callback = params.model && params.model->runtime == "callback";
+    const std::unique_ptr<Metric> metric = callback ? nullptr : load_metric(params.metric_options());
     ThreadPool pool(config.threads);
     RunView view;
     view.records = store.read_all_records();

@@ -254,6 +254,12 @@ MetricOptions RunParameters::metric_options() const {
             m.feature_size = model->embedding_size;
             return o;
         }
+        if (model->runtime == "callback") {
+            // A caller's function (Python's embed=) cannot be named by a record; what later
+            // commands need of it are the embeddings, which the records keep.
+            m.feature_size = model->embedding_size;
+            return o;
+        }
         if (!model->bundled) m.path = model->name;
         m.input_size = std::make_pair(model->width, model->height);
         m.scale = model->scale;

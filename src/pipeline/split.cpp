@@ -120,6 +120,14 @@ std::unique_ptr<Metric> split_metric(const SplitConfig& c, const RunParameters& 
     std::unique_ptr<Metric> metric = load_metric(p.metric_options());
     metric->check_threshold(r.threshold);
     if (!c.no_floor) {
+        // The floor compares each slice with a blank one, which needs the model; embeddings
+        // that came from --features or a Python function (embed=) have none here.
+        if (p.model && (p.model->runtime == "features" || p.model->runtime == "callback")) {
+            throw UsageError("--floor: " + c.run + " took its embeddings from " +
+                             (p.model->runtime == "features" ? p.model->name : std::string("a Python function")) +
+                             ", with no model here to embed the blank slice the floor compares with; give "
+                             "--floor none");
+        }
         r.floor = c.floor.value_or(r.threshold);
         try {
             metric->check_threshold(*r.floor);
@@ -155,7 +163,7 @@ void read_slices(const SplitConfig& c, const RunParameters& p, const Metric& met
         d.volume_patient.push_back(patients.at(patient_key(v->info, p.patient_depth)));
     }
     const fs::path run = resolved_path(c.run);
-    const std::unique_ptr<Feature> empty = metric.prepare(Image8(64, 64));  // all zeros
+    const std::unique_ptr<Feature> empty = r.floor ? metric.prepare(Image8(64, 64)) : nullptr;  // all zeros
     std::vector<std::vector<SplitSlice>> per_volume(d.volumes.size());
     pool.parallel_for(d.volumes.size(), [&](std::size_t k) {
         const VolumeRecord& v = *d.volumes[k];

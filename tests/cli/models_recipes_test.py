@@ -46,7 +46,15 @@ def main():
         os.makedirs(bindir)
         os.symlink(binary, os.path.join(bindir, "lessmore"))
         env = dict(os.environ, PATH=bindir + os.pathsep + os.environ.get("PATH", ""))
+        # The Python package staged beside the binary's build (python/CMakeLists.txt), for
+        # the embed= recipe; a build without it skips that recipe's block.
+        package = os.path.join(os.path.dirname(os.path.dirname(binary)), "python")
+        has_package = os.path.exists(os.path.join(package, "lessmore", "__init__.py"))
+        env["PYTHONPATH"] = package + os.pathsep + env.get("PYTHONPATH", "")
         for line, lang, text in todo:
+            if "import lessmore" in text and not has_package:
+                print(f"--- {page}:{line} ({lang}): skipped, no Python package in {package}")
+                continue
             cmd = ["/usr/bin/python3", "-c", text] if lang == "python" else ["bash", "-e", "-c", text]
             r = subprocess.run(cmd, cwd=work, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
             print(f"--- {page}:{line} ({lang}): exit {r.returncode}\n{r.stdout[-3000:]}")
@@ -59,6 +67,10 @@ def main():
         m = json.load(open(os.path.join(work, "reduced-features", "manifest.json")))
         assert [v["id"] for v in m["volumes"]] == ["a.nii.gz", "b.nii.gz"], m["volumes"]
         assert m["parameters"]["model"] == "features:features", m["parameters"]["model"]
+        if has_package:
+            m = json.load(open(os.path.join(work, "reduced-embed", "manifest.json")))
+            assert m["parameters"]["model_runtime"] == "callback", m["parameters"]
+            assert m["parameters"]["embedding_size"] == 2048, m["parameters"]["embedding_size"]
         print(f"{len(todo)} blocks of {page} ran as written")
         return 0
     finally:

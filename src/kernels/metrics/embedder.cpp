@@ -298,7 +298,7 @@ Embedder::Embedder(const ModelOptions& options) : m_impl(std::make_unique<Impl>(
     m_impl->size = m_impl->embeddings(m_impl->empty_batch(1)).front().size();
     if (m_impl->size == 0) throw UsageError("--model " + spec.name + ": the output is empty");
     m_impl->description = spec;  // the description part of the spec
-    m_impl->description.bundled = options.path.empty();
+    m_impl->description.bundled = options.path.empty() && !options.runner;
     m_impl->description.embedding_size = m_impl->size;
     m_impl->spec.bytes.clear();  // the runner holds what it needs
 }

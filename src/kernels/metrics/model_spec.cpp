@@ -237,7 +237,16 @@ void check_input(const ModelOptions& o, ModelSpec& spec) {
 
 ModelSpec resolve_model(const ModelOptions& o) {
     ModelSpec spec;
-    if (o.path.empty()) {
+    if (o.path.empty() && o.runner) {
+        // A caller's function (the Python package's embed=): no file, no sidecar. It is
+        // given what the paper's ResNet50 took, torchvision's ImageNet preprocessing of the
+        // 8-bit slice, unless flags say otherwise (docs/models.md, section "From Python: a
+        // callback as the model").
+        spec.name = o.runtime.empty() ? o.runner->runtime() : o.runtime;
+        spec.scale = 1.0 / 255.0;
+        spec.mean = {0.485, 0.456, 0.406};
+        spec.std = {0.229, 0.224, 0.225};
+    } else if (o.path.empty()) {
         spec.name = std::string("bundled:") + k_bundled_model_name;
         spec.bytes = std::string(bundled_model_onnx());
         spec.sidecar = "bundled";
@@ -255,7 +264,7 @@ ModelSpec resolve_model(const ModelOptions& o) {
             spec.output.clear();
         }
     }
-    spec.sha256 = sha256_hex(spec.bytes.data(), spec.bytes.size());
+    if (!spec.bytes.empty()) spec.sha256 = sha256_hex(spec.bytes.data(), spec.bytes.size());
     if (o.files && !o.files->runnable_bytes.empty()) spec.bytes = o.files->runnable_bytes;
     if (o.runner) {
         // A runner of the caller's (TorchScript, a callback): no graph to read; its
@@ -270,6 +279,9 @@ ModelSpec resolve_model(const ModelOptions& o) {
         if (spec.nhwc)
             throw UsageError("--model " + spec.name + ": --layout NHWC is for ONNX graphs; " + spec.runtime +
                              " models take NCHW");
+        // A function of the caller's usually runs its model on a GPU, which one slice per
+        // forward pass leaves mostly idle; 32 slices of 3 x 224 x 224 float32 are 19 MB.
+        if (o.path.empty() && o.batch == 0) spec.batch = 32;
         return spec;
     }
     try {
