@@ -46,7 +46,7 @@ class CMakeBuild(build_ext):
         # them, from modules/ beside the extension (src/io/model_runtimes.cpp).
         modules = target.parent / "modules"
         modules.mkdir(exist_ok=True)
-        for module in glob.glob(str(build / "modules" / "*.so")):
+        for module in glob.glob(str(staged / "modules" / "*.so")):
             shutil.copyfile(module, modules / Path(module).name)
 
 
