@@ -10,6 +10,7 @@
 #include <lessmore/reduce.hpp>
 #include <lessmore/reduce_volume.hpp>
 #include <lessmore/run_data.hpp>
+#include <lessmore/split.hpp>
 #include <lessmore/sweep.hpp>
 #include <lessmore/volume.hpp>
 
@@ -58,48 +59,13 @@ std::string sweep_py(const py::dict& kwargs, const py::object& progress, const s
     return sweep_json(*result);
 }
 
-py::dict split_group(const SplitGroup& g) {
-    py::dict d;
-    d["units"] = g.units;
-    d["patients"] = g.patients;
-    d["slices"] = g.slices;
-    d["pairs"] = g.pairs;
-    d["split"] = g.split;
-    return d;
-}
-
-// lessmore split: the datalist written as the CLI writes it; what the CLI prints as a dict.
-py::dict split_py(const py::dict& kwargs, const py::object& progress) {
+// lessmore split: the datalist written as the CLI writes it; (the summary SPLITS.json holds,
+// as text for json.loads; the JSON path; the CSV path).
+py::tuple split_py(const py::dict& kwargs, const py::object& progress) {
     const SplitConfig config = split_config(option_values("split", kwargs));
     SplitResult r;
     run_reporting([&](ProgressSink&, const CancelToken& cancel) { r = split_run(config, cancel); }, progress);
-    py::dict d;
-    d["json"] = r.json_path;
-    d["csv"] = r.csv_path;
-    d["method"] = r.method;
-    d["threshold"] = r.threshold;
-    d["floor"] = r.floor ? py::object(py::float_(*r.floor)) : py::object(py::none());
-    py::list parts;
-    for (const SplitPart& p : r.parts) {
-        py::dict part;
-        part["name"] = p.name;
-        part["fraction"] = p.fraction;
-        part["units"] = p.units;
-        part["groups"] = p.groups;
-        part["slices"] = p.slices;
-        parts.append(part);
-    }
-    d["parts"] = parts;
-    d["units"] = r.units;
-    d["groups"] = r.groups;
-    d["largest"] = split_group(r.largest);
-    d["excluded"] = r.excluded;
-    d["cross_split_pairs"] = r.cross_split_pairs;
-    py::list leaky;
-    for (const SplitGroup& g : r.leaky) leaky.append(split_group(g));
-    d["leaky"] = leaky;
-    d["patient_split_pairs"] = r.patient_split_pairs;
-    return d;
+    return py::make_tuple(r.summary, r.json_path, r.csv_path);
 }
 
 // What `lessmore compare --json` prints (compare_json), as text for json.loads.
