@@ -21,6 +21,7 @@
 #include <pybind11/stl.h>
 
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <limits>
 #include <optional>
@@ -149,8 +150,16 @@ std::pair<VoxelType, py::array> voxels_of(const py::array& a, const char* name) 
                          py::str(static_cast<const py::handle&>(dt)).cast<std::string>());
 }
 
-// A (Z, Y, X) array (or (Y, X) as one slice) as a Volume: copied once, C order.
-Volume volume_of(const py::array& array, const char* name) {
+// A (Z, Y, X) array (or (Y, X) as one slice) as a Volume that reads the voxels where they
+// are: an array already C-contiguous in the kept type (the usual int16 or float CT volume) is
+// not copied at all; any other array (a strided view, another dtype) is converted once by
+// NumPy. `voxels` holds that array, so it lives as long as the Volume reading it.
+struct ArrayVolume {
+    py::array voxels;
+    Volume volume;
+};
+
+ArrayVolume volume_of(const py::array& array, const char* name) {
     py::array a = array;
     if (a.ndim() == 2) a = a.attr("reshape")(py::make_tuple(1, a.shape(0), a.shape(1)));
     if (a.ndim() != 3) {
@@ -167,18 +176,25 @@ Volume volume_of(const py::array& array, const char* name) {
     info.width = static_cast<int>(a.shape(2));
     info.height = static_cast<int>(a.shape(1));
     info.type = type;
-    info.slices.resize(static_cast<std::size_t>(a.shape(0)));
-    const std::size_t z = info.slices.size();
-    Volume v(std::move(info));
-    Bytes bytes(static_cast<std::size_t>(data.nbytes()));
-    if (!bytes.empty()) std::memcpy(bytes.data(), data.data(), bytes.size());
-    v.add_chunk(std::move(bytes), z);
-    return v;
+    const auto z = static_cast<std::size_t>(a.shape(0));
+    info.slices.resize(z);
+    const std::size_t slice_bytes = info.slice_bytes();
+    // NumPy's C-contiguous need not be aligned (np.frombuffer at an odd offset): copy those.
+    if (reinterpret_cast<std::uintptr_t>(data.data()) % voxel_size(type) != 0) data = data.attr("copy")();
+    ArrayVolume out{data, Volume(std::move(info))};
+    if (slice_bytes == 0) {  // no voxels to lend: empty slices of their own
+        out.volume.add_chunk(Bytes(), z);
+        return out;
+    }
+    const auto* first = static_cast<const std::byte*>(data.data());
+    for (std::size_t k = 0; k < z; ++k) out.volume.add_borrowed_slice(first + k * slice_bytes);
+    return out;
 }
 
 py::dict reduce_array_py(const py::array& array, const py::dict& kwargs) {
     const ReduceConfig config = reduce_config(option_values("reduce", kwargs));
-    const Volume volume = volume_of(array, "volume");
+    const ArrayVolume lent = volume_of(array, "volume");
+    const Volume& volume = lent.volume;
     VolumeDecisions d;
     {
         const py::gil_scoped_release release;
@@ -212,7 +228,8 @@ py::dict reduce_array_py(const py::array& array, const py::dict& kwargs) {
 
 py::list features_py(const py::array& array, const py::dict& kwargs) {
     const ReduceConfig config = reduce_config(option_values("reduce", kwargs));
-    const Volume volume = volume_of(array, "slices");
+    const ArrayVolume lent = volume_of(array, "slices");
+    const Volume& volume = lent.volume;
     std::vector<std::string> texts;
     {
         const py::gil_scoped_release release;
