@@ -153,15 +153,16 @@ void convert(const T* p, std::size_t n, const IntensityMapping& mapping, std::ui
             fill_lut(m, base, lut.size(), lut.data());
             for (std::size_t k = 0; k < lut.size(); ++k)
                 table[static_cast<Bits>(static_cast<T>(base + static_cast<std::int64_t>(k)))] = lut[k];
-            lookup(p, n, table.get(), [](T v) { return static_cast<Bits>(v); }, out);
+            lookup(
+                p, n, table.get(), [](T v) { return static_cast<Bits>(v); }, out);
             return;
         } else if (count <= (1u << 20)) {
             // (up to a million values; a wider int32 range is mapped value by value)
             std::vector<std::uint8_t> lut(static_cast<std::size_t>(count));
             fill_lut(m, base, lut.size(), lut.data());
             lookup(
-                p, n, lut.data(),
-                [base](T v) { return static_cast<std::size_t>(static_cast<std::int64_t>(v) - base); }, out);
+                p, n, lut.data(), [base](T v) { return static_cast<std::size_t>(static_cast<std::int64_t>(v) - base); },
+                out);
             return;
         }
     }

@@ -46,7 +46,8 @@ void pad(Coefficients& c, int in_size) {
         c.padded_first[xx] = start;
         for (int x = 0; x < c.count[xx]; ++x) {
             const std::size_t from = xx * static_cast<std::size_t>(c.ksize) + static_cast<std::size_t>(x);
-            const std::size_t to = xx * static_cast<std::size_t>(padded) + static_cast<std::size_t>(c.first[xx] - start + x);
+            const std::size_t to =
+                xx * static_cast<std::size_t>(padded) + static_cast<std::size_t>(c.first[xx] - start + x);
             c.padded_high[to] = c.high[from];
             c.padded_low[to] = c.low[from];
         }
@@ -133,9 +134,9 @@ void resample_horizontal(const Image8& in, int first_row, int rows, const Coeffi
             for (int xx = 0; xx < out_w; ++xx) {
                 const std::size_t off = static_cast<std::size_t>(xx) * static_cast<std::size_t>(c.padded);
                 // A whole number of vector iterations: the remainder loop never runs.
-                const std::int32_t ss = (1 << (k_precision_bits - 1)) +
-                                        dot_split(src + c.padded_first[xx], &c.padded_high[off], &c.padded_low[off],
-                                                  c.padded);
+                const std::int32_t ss =
+                    (1 << (k_precision_bits - 1)) +
+                    dot_split(src + c.padded_first[xx], &c.padded_high[off], &c.padded_low[off], c.padded);
                 dst[xx] = clip8(ss);
             }
         }
