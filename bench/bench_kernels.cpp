@@ -86,6 +86,58 @@ void BM_MinMaxTo8Bit512(benchmark::State& state) {
 }
 BENCHMARK(BM_MinMaxTo8Bit512);
 
+// The other per-slice kernels of HASH (docs/performance.md, section "Python package"):
+// window mapping, 16-bit input over its whole range, the resize alone, and one slice's
+// whole feature (8-bit mapping into a reused image, then dhash) as reduce prepares it.
+void BM_WindowTo8Bit512(benchmark::State& state) {
+    const auto px = ct_slice(7);
+    const SliceView view{px.data(), VoxelType::Int16, 512, 512};
+    const IntensityMapping window{IntensityMapping::Kind::Window, 40.0, 400.0};
+    Image8 out(512, 512);
+    for (auto _ : state) {
+        to_8bit(view, window, out);
+        benchmark::DoNotOptimize(out.pixels.data());
+    }
+    state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_WindowTo8Bit512);
+
+void BM_MinMaxTo8Bit512UInt16FullRange(benchmark::State& state) {
+    std::vector<std::uint16_t> px(512 * 512);
+    std::mt19937 rng(8);
+    for (auto& v : px) v = static_cast<std::uint16_t>(rng());
+    const SliceView view{px.data(), VoxelType::UInt16, 512, 512};
+    Image8 out(512, 512);
+    for (auto _ : state) {
+        to_8bit(view, IntensityMapping{}, out);
+        benchmark::DoNotOptimize(out.pixels.data());
+    }
+    state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_MinMaxTo8Bit512UInt16FullRange);
+
+void BM_ResizeLanczos512To9x8(benchmark::State& state) {
+    const Image8 img = ct_image(9);
+    const PillowLanczosResizer resizer(512, 512, 9, 8);
+    for (auto _ : state) benchmark::DoNotOptimize(resizer.resize(img));
+    state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_ResizeLanczos512To9x8);
+
+void BM_HashSlice512(benchmark::State& state) {
+    const auto px = ct_slice(10);
+    const SliceView view{px.data(), VoxelType::Int16, 512, 512};
+    const DHasher hasher(8);
+    Image8 image;
+    for (auto _ : state) {
+        to_8bit(view, IntensityMapping{}, image);
+        benchmark::DoNotOptimize(hasher(image));
+    }
+    state.SetItemsProcessed(state.iterations());
+    state.SetLabel("slices/s per core");
+}
+BENCHMARK(BM_HashSlice512);
+
 void BM_Hamming64(benchmark::State& state) {
     const DHash a = dhash(ct_image(4)), b = dhash(ct_image(5));
     for (auto _ : state) benchmark::DoNotOptimize(hamming_distance(a, b));

@@ -30,6 +30,15 @@ public:
         std::vector<std::int32_t> weights;  // out * ksize
         std::vector<std::int16_t> high;     // weights >> 11
         std::vector<std::int16_t> low;      // weights & 0x7ff
+        // The same taps over windows of one fixed length, a multiple of k_block (0 when
+        // the input is shorter): window xx starts at padded_first[xx] <= first[xx] and
+        // holds zero weights outside [first, first + count), so the dot products run
+        // without a remainder loop and give the same sums.
+        static constexpr int k_block = 32;
+        int padded = 0;
+        std::vector<int> padded_first;
+        std::vector<std::int16_t> padded_high;  // out * padded
+        std::vector<std::int16_t> padded_low;   // out * padded
     };
 
 private:

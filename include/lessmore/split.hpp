@@ -64,6 +64,7 @@ struct SplitResult {
     std::size_t cross_split_pairs = 0;    // similar datalist pairs in different splits: 0
     std::vector<SplitGroup> leaky;        // groups of more than one patient
     std::size_t patient_split_pairs = 0;  // cross-split pairs of a plain per-patient split
+    std::string summary;                  // SPLITS.json's "lessmore" block (docs/split.md), as JSON text
 };
 
 // Reads RUN (UsageError when it is not a finished, unsharded run, when its metric cannot

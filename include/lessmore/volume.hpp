@@ -116,6 +116,12 @@ public:
     // volume must be placed exactly once before it is read.
     void add_chunk_at(Bytes bytes, const std::vector<std::size_t>& slices);
 
+    // Adds one slice whose voxels stay where they are (slice_bytes() bytes at `data`, in
+    // the volume's type, aligned for it), appended in slice order: no copy. The caller
+    // keeps that memory alive and unchanged for as long as the Volume is read
+    // (lessmore.reduce_array lends a NumPy array's slices this way).
+    void add_borrowed_slice(const void* data);
+
     SliceView slice(std::size_t k) const;
     std::size_t slice_count() const { return m_refs.size(); }
 
@@ -123,6 +129,7 @@ private:
     struct SliceRef {
         std::size_t chunk;
         std::size_t offset;
+        const std::byte* borrowed = nullptr;  // add_borrowed_slice: the voxels themselves
     };
     static constexpr std::size_t k_unplaced = static_cast<std::size_t>(-1);
     VolumeInfo m_info;

@@ -116,16 +116,33 @@ def compare(a, b, **options):
     return Result(json.loads(_engine("compare", _ext.compare, options)))
 
 
+class SplitSummary(Result):
+    """lessmore.split's result: the "lessmore" block of the datalist it wrote (`data`; its
+    keys as attributes: `method`, `threshold`, `splits`, `largest_group`, `excluded`,
+    `cross_split_pairs`, `leaky_groups`, `assignment`, ...), the names the CLI's table uses
+    for them (`parts`: one dict per split with its `name`; `largest`; `leaky`), and the files
+    written (`json`, `csv`)."""
+
+    def __init__(self, data, json_path, csv_path):
+        super().__init__(data)
+        self.parts = [dict(name=name, **part) for name, part in data.get("splits", {}).items()]
+        self.largest = data["largest_group"]
+        self.leaky = data["leaky_groups"]
+        self.json = json_path
+        self.csv = csv_path
+
+
 def split(run, output, fractions=(0.8, 0.1, 0.1), *, progress=None, **options):
     """Deals a finished run's kept slices to training/validation[/test] so that units tied
     by similar slices stay together (`lessmore split`, docs/split.md); writes the datalist
-    OUTPUT (.json) and its CSV beside it, and returns what the CLI prints (`.parts`,
+    OUTPUT (.json) and its CSV beside it, and returns its summary (SplitSummary: `.parts`,
     `.largest`, `.excluded`, `.cross_split_pairs`, `.leaky`, ...)."""
     options.update(run=os.fspath(run), output=os.fspath(output))
     if isinstance(fractions, str):
         fractions = fractions.split(",")
     options["fractions"] = [str(f) for f in fractions]
-    return Result(_engine("split", _ext.split, options, progress))
+    text, json_path, csv_path = _engine("split", _ext.split, options, progress)
+    return SplitSummary(json.loads(text), json_path, csv_path)
 
 
 # What only a run over files uses: refused by the array functions.

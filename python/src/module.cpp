@@ -10,6 +10,7 @@
 #include <lessmore/reduce.hpp>
 #include <lessmore/reduce_volume.hpp>
 #include <lessmore/run_data.hpp>
+#include <lessmore/split.hpp>
 #include <lessmore/sweep.hpp>
 #include <lessmore/volume.hpp>
 
@@ -21,6 +22,7 @@
 #include <pybind11/stl.h>
 
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <limits>
 #include <optional>
@@ -68,48 +70,13 @@ std::string sweep_py(const py::dict& kwargs, const py::object& progress, const s
     return sweep_json(*result);
 }
 
-py::dict split_group(const SplitGroup& g) {
-    py::dict d;
-    d["units"] = g.units;
-    d["patients"] = g.patients;
-    d["slices"] = g.slices;
-    d["pairs"] = g.pairs;
-    d["split"] = g.split;
-    return d;
-}
-
-// lessmore split: the datalist written as the CLI writes it; what the CLI prints as a dict.
-py::dict split_py(const py::dict& kwargs, const py::object& progress) {
+// lessmore split: the datalist written as the CLI writes it; (the summary SPLITS.json holds,
+// as text for json.loads; the JSON path; the CSV path).
+py::tuple split_py(const py::dict& kwargs, const py::object& progress) {
     const SplitConfig config = split_config(option_values("split", kwargs));
     SplitResult r;
     run_reporting([&](ProgressSink&, const CancelToken& cancel) { r = split_run(config, cancel); }, progress);
-    py::dict d;
-    d["json"] = r.json_path;
-    d["csv"] = r.csv_path;
-    d["method"] = r.method;
-    d["threshold"] = r.threshold;
-    d["floor"] = r.floor ? py::object(py::float_(*r.floor)) : py::object(py::none());
-    py::list parts;
-    for (const SplitPart& p : r.parts) {
-        py::dict part;
-        part["name"] = p.name;
-        part["fraction"] = p.fraction;
-        part["units"] = p.units;
-        part["groups"] = p.groups;
-        part["slices"] = p.slices;
-        parts.append(part);
-    }
-    d["parts"] = parts;
-    d["units"] = r.units;
-    d["groups"] = r.groups;
-    d["largest"] = split_group(r.largest);
-    d["excluded"] = r.excluded;
-    d["cross_split_pairs"] = r.cross_split_pairs;
-    py::list leaky;
-    for (const SplitGroup& g : r.leaky) leaky.append(split_group(g));
-    d["leaky"] = leaky;
-    d["patient_split_pairs"] = r.patient_split_pairs;
-    return d;
+    return py::make_tuple(r.summary, r.json_path, r.csv_path);
 }
 
 // What `lessmore compare --json` prints (compare_json), as text for json.loads.
@@ -193,8 +160,16 @@ std::pair<VoxelType, py::array> voxels_of(const py::array& a, const char* name) 
                          py::str(static_cast<const py::handle&>(dt)).cast<std::string>());
 }
 
-// A (Z, Y, X) array (or (Y, X) as one slice) as a Volume: copied once, C order.
-Volume volume_of(const py::array& array, const char* name) {
+// A (Z, Y, X) array (or (Y, X) as one slice) as a Volume that reads the voxels where they
+// are: an array already C-contiguous in the kept type (the usual int16 or float CT volume) is
+// not copied at all; any other array (a strided view, another dtype) is converted once by
+// NumPy. `voxels` holds that array, so it lives as long as the Volume reading it.
+struct ArrayVolume {
+    py::array voxels;
+    Volume volume;
+};
+
+ArrayVolume volume_of(const py::array& array, const char* name) {
     py::array a = array;
     if (a.ndim() == 2) a = a.attr("reshape")(py::make_tuple(1, a.shape(0), a.shape(1)));
     if (a.ndim() != 3) {
@@ -211,19 +186,26 @@ Volume volume_of(const py::array& array, const char* name) {
     info.width = static_cast<int>(a.shape(2));
     info.height = static_cast<int>(a.shape(1));
     info.type = type;
-    info.slices.resize(static_cast<std::size_t>(a.shape(0)));
-    const std::size_t z = info.slices.size();
-    Volume v(std::move(info));
-    Bytes bytes(static_cast<std::size_t>(data.nbytes()));
-    if (!bytes.empty()) std::memcpy(bytes.data(), data.data(), bytes.size());
-    v.add_chunk(std::move(bytes), z);
-    return v;
+    const auto z = static_cast<std::size_t>(a.shape(0));
+    info.slices.resize(z);
+    const std::size_t slice_bytes = info.slice_bytes();
+    // NumPy's C-contiguous need not be aligned (np.frombuffer at an odd offset): copy those.
+    if (reinterpret_cast<std::uintptr_t>(data.data()) % voxel_size(type) != 0) data = data.attr("copy")();
+    ArrayVolume out{data, Volume(std::move(info))};
+    if (slice_bytes == 0) {  // no voxels to lend: empty slices of their own
+        out.volume.add_chunk(Bytes(), z);
+        return out;
+    }
+    const auto* first = static_cast<const std::byte*>(data.data());
+    for (std::size_t k = 0; k < z; ++k) out.volume.add_borrowed_slice(first + k * slice_bytes);
+    return out;
 }
 
 py::dict reduce_array_py(const py::array& array, const py::dict& kwargs, const py::object& embed) {
     ReduceConfig config = reduce_config(option_values("reduce", kwargs));
     const auto runner = attach_embed(config.metric, embed);
-    const Volume volume = volume_of(array, "volume");
+    const ArrayVolume lent = volume_of(array, "volume");
+    const Volume& volume = lent.volume;
     VolumeDecisions d;
     if (runner) {
         // The callable runs on the engine's workers, which take the GIL: the calling thread
@@ -265,7 +247,8 @@ py::dict reduce_array_py(const py::array& array, const py::dict& kwargs, const p
 
 py::list features_py(const py::array& array, const py::dict& kwargs) {
     const ReduceConfig config = reduce_config(option_values("reduce", kwargs));
-    const Volume volume = volume_of(array, "slices");
+    const ArrayVolume lent = volume_of(array, "slices");
+    const Volume& volume = lent.volume;
     std::vector<std::string> texts;
     {
         const py::gil_scoped_release release;

@@ -3,6 +3,7 @@
 #include <lessmore/resize_pillow.hpp>
 #include "kernels/cpu_dispatch.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <stdexcept>
@@ -28,6 +29,30 @@ inline double lanczos_filter(double x) {
 }
 
 using Coefficients = PillowLanczosResizer::Axis;
+
+// The fixed-length windows of Axis::padded (see resize_pillow.hpp).
+void pad(Coefficients& c, int in_size) {
+    int longest = 0;
+    for (const int n : c.count) longest = std::max(longest, n);
+    const int padded = (longest + Coefficients::k_block - 1) / Coefficients::k_block * Coefficients::k_block;
+    if (padded == 0 || padded > in_size) return;
+    c.padded = padded;
+    const std::size_t out_size = c.first.size();
+    c.padded_first.resize(out_size);
+    c.padded_high.assign(out_size * static_cast<std::size_t>(padded), 0);
+    c.padded_low.assign(out_size * static_cast<std::size_t>(padded), 0);
+    for (std::size_t xx = 0; xx < out_size; ++xx) {
+        const int start = std::min(c.first[xx], in_size - padded);
+        c.padded_first[xx] = start;
+        for (int x = 0; x < c.count[xx]; ++x) {
+            const std::size_t from = xx * static_cast<std::size_t>(c.ksize) + static_cast<std::size_t>(x);
+            const std::size_t to =
+                xx * static_cast<std::size_t>(padded) + static_cast<std::size_t>(c.first[xx] - start + x);
+            c.padded_high[to] = c.high[from];
+            c.padded_low[to] = c.low[from];
+        }
+    }
+}
 
 Coefficients precompute(int in_size, int out_size) {
     const float in0 = 0.0f;
@@ -74,6 +99,7 @@ Coefficients precompute(int in_size, int out_size) {
         c.high[i] = static_cast<std::int16_t>(c.weights[i] >> 11);
         c.low[i] = static_cast<std::int16_t>(c.weights[i] & 0x7FF);
     }
+    pad(c, in_size);
     return c;
 }
 
@@ -101,6 +127,21 @@ std::int32_t dot_split(const std::uint8_t* src, const std::int16_t* hi, const st
 void resample_horizontal(const Image8& in, int first_row, int rows, const Coefficients& c, Image8& out) {
     const int out_w = static_cast<int>(c.first.size());
     out = Image8(out_w, rows);
+    if (c.padded > 0) {
+        for (int yy = 0; yy < rows; ++yy) {
+            const std::uint8_t* src = in.row(yy + first_row);
+            std::uint8_t* dst = out.row(yy);
+            for (int xx = 0; xx < out_w; ++xx) {
+                const std::size_t off = static_cast<std::size_t>(xx) * static_cast<std::size_t>(c.padded);
+                // A whole number of vector iterations: the remainder loop never runs.
+                const std::int32_t ss =
+                    (1 << (k_precision_bits - 1)) +
+                    dot_split(src + c.padded_first[xx], &c.padded_high[off], &c.padded_low[off], c.padded);
+                dst[xx] = clip8(ss);
+            }
+        }
+        return;
+    }
     for (int yy = 0; yy < rows; ++yy) {
         const std::uint8_t* src = in.row(yy + first_row);
         std::uint8_t* dst = out.row(yy);

@@ -64,7 +64,7 @@ void Volume::add_chunk(Bytes bytes, std::size_t count) {
     }
     const std::size_t chunk = m_chunks.size();
     m_chunks.push_back(std::move(bytes));
-    for (std::size_t k = 0; k < count; ++k) m_refs.push_back({chunk, k * per_slice});
+    for (std::size_t k = 0; k < count; ++k) m_refs.push_back({chunk, k * per_slice, nullptr});
 }
 
 void Volume::add_chunk_at(Bytes bytes, const std::vector<std::size_t>& slices) {
@@ -75,13 +75,19 @@ void Volume::add_chunk_at(Bytes bytes, const std::vector<std::size_t>& slices) {
     const std::size_t chunk = m_chunks.size();
     m_chunks.push_back(std::move(bytes));
     for (std::size_t k = 0; k < slices.size(); ++k) {
-        if (slices[k] >= m_refs.size()) m_refs.resize(slices[k] + 1, SliceRef{k_unplaced, 0});
-        m_refs[slices[k]] = {chunk, k * per_slice};
+        if (slices[k] >= m_refs.size()) m_refs.resize(slices[k] + 1, SliceRef{k_unplaced, 0, nullptr});
+        m_refs[slices[k]] = {chunk, k * per_slice, nullptr};
     }
+}
+
+void Volume::add_borrowed_slice(const void* data) {
+    if (data == nullptr) throw std::logic_error("Volume::add_borrowed_slice: no voxels");
+    m_refs.push_back({k_unplaced, 0, static_cast<const std::byte*>(data)});
 }
 
 SliceView Volume::slice(std::size_t k) const {
     const SliceRef& ref = m_refs.at(k);
+    if (ref.borrowed != nullptr) return SliceView{ref.borrowed, m_info.type, m_info.width, m_info.height};
     if (ref.chunk == k_unplaced) throw std::logic_error("Volume::slice: slice was never placed");
     return SliceView{m_chunks[ref.chunk].data() + ref.offset, m_info.type, m_info.width, m_info.height};
 }

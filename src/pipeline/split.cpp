@@ -319,10 +319,10 @@ OrderedJson summary_json(const SplitConfig& c, const SplitData& d, const Assignm
 
 // SPLITS.json (summary, the splits, then the excluded slices) and the CSV of the splits'
 // rows, each written atomically, the CSV first.
-void write_outputs(const SplitConfig& c, const SplitData& d, const Assignment& a, const SplitResult& r,
+void write_outputs(const SplitConfig& c, const SplitData& d, const Assignment& a, const OrderedJson& summary,
                    const fs::path& json_path, const fs::path& csv_path) {
     OrderedJson j;
-    j["lessmore"] = summary_json(c, d, a, r);
+    j["lessmore"] = summary;
     std::string csv = "split,image,volume,patient,slice,group\n";
     for (std::size_t s = 0; s < c.fractions.size(); ++s) {
         OrderedJson& list = j[k_split_names[s]] = OrderedJson::array();
@@ -430,7 +430,11 @@ SplitResult split_run(const SplitConfig& c, const CancelToken& cancel) {
     }
     summarise(c, d, a, pairs, r);
     cancel.check();
-    write_outputs(c, d, a, r, json_path, csv_path);
+    // One summary for SPLITS.json's "lessmore" block and the result (lessmore.split returns
+    // it): what the file says and what Python sees cannot drift apart.
+    const OrderedJson summary = summary_json(c, d, a, r);
+    write_outputs(c, d, a, summary, json_path, csv_path);
+    r.summary = dump_json(summary);
     r.json_path = path_text(json_path);
     r.csv_path = path_text(csv_path);
     return r;

@@ -3,8 +3,12 @@
 #include <lessmore/error.hpp>
 #include <lessmore/intensity.hpp>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <limits>
+#include <random>
+#include <vector>
 
 namespace lessmore {
 namespace {
@@ -69,6 +73,52 @@ TEST(Intensity, UnsignedAndEightBitInputs) {
     EXPECT_EQ(std::vector<int>(b.pixels.begin(), b.pixels.end()), (std::vector<int>{10, 20, 30}));
     const Image8 c = to_8bit(view(u8, VoxelType::UInt8, 3, 1), IntensityMapping{});
     EXPECT_EQ(std::vector<int>(c.pixels.begin(), c.pixels.end()), (std::vector<int>{0, 128, 255}));
+}
+
+// The integer paths look values up in tables (src/kernels/intensity.cpp); each voxel must
+// map as the per-value formula maps the same number given as float64 (which has no table).
+template <typename T>
+void expect_table_equals_formula(const std::vector<T>& px, VoxelType type, int w, int h,
+                                 const IntensityMapping& mapping) {
+    const std::vector<double> as_double(px.begin(), px.end());
+    const Image8 got = to_8bit(view(px, type, w, h), mapping);
+    const Image8 want = to_8bit(view(as_double, VoxelType::Float64, w, h), mapping);
+    ASSERT_EQ(got.pixels.size(), want.pixels.size());
+    for (std::size_t i = 0; i < px.size(); ++i)
+        ASSERT_EQ(got.pixels[i], want.pixels[i]) << "voxel " << i << " value " << static_cast<double>(px[i]);
+}
+
+template <typename T>
+std::vector<T> every_value_shuffled(std::int64_t lo, std::int64_t hi, std::size_t n, unsigned seed) {
+    std::vector<T> px(n);
+    std::mt19937 rng(seed);
+    for (std::size_t i = 0; i < n; ++i)
+        px[i] = static_cast<T>(lo + static_cast<std::int64_t>(i % static_cast<std::size_t>(hi - lo + 1)));
+    std::shuffle(px.begin(), px.end(), rng);
+    return px;
+}
+
+TEST(Intensity, IntegerTablesEqualThePerValueFormula) {
+    const IntensityMapping minmax{}, window{IntensityMapping::Kind::Window, 40.0, 400.0};
+    // Every int16 and uint16 value (a width of 263: rows are not a multiple of 8 voxels).
+    const auto i16 = every_value_shuffled<std::int16_t>(-32768, 32767, 263 * 250, 1);
+    const auto u16 = every_value_shuffled<std::uint16_t>(0, 65535, 263 * 250, 2);
+    const auto u8 = every_value_shuffled<std::uint8_t>(0, 255, 263 * 3, 3);
+    const auto ct = every_value_shuffled<std::int16_t>(-1024, 3071, 61 * 67, 4);  // CT's usual range
+    const auto i32_narrow = every_value_shuffled<std::int32_t>(-70000, 70000, 263 * 250, 5);
+    const auto i32_wide = every_value_shuffled<std::int32_t>(-2000000000, 2000000000, 263 * 250, 6);
+    for (const IntensityMapping& m : {minmax, window}) {
+        SCOPED_TRACE(m.to_string());
+        expect_table_equals_formula(i16, VoxelType::Int16, 263, 250, m);
+        expect_table_equals_formula(u16, VoxelType::UInt16, 263, 250, m);
+        expect_table_equals_formula(u8, VoxelType::UInt8, 263, 3, m);
+        expect_table_equals_formula(ct, VoxelType::Int16, 61, 67, m);
+        expect_table_equals_formula(i32_narrow, VoxelType::Int32, 263, 250, m);
+        expect_table_equals_formula(i32_wide, VoxelType::Int32, 263, 250, m);
+    }
+    // A slice of one value, and slices shorter than the 8-voxel step.
+    expect_table_equals_formula(std::vector<std::int16_t>(5, -7), VoxelType::Int16, 5, 1, minmax);
+    expect_table_equals_formula(std::vector<std::uint16_t>{65535, 0, 3}, VoxelType::UInt16, 3, 1, minmax);
 }
 
 TEST(Intensity, NoneRejectsWideInput) {
