@@ -8,9 +8,13 @@
 
 #include "io/dicom_file.hpp"
 #include "io/dicom_parser.hpp"
+#include "io/dicom_values.hpp"
 
 #include <lessmore/decoder_pool.hpp>
 #include <lessmore/error.hpp>
+
+#include <cstring>
+#include <vector>
 
 namespace {
 
@@ -73,7 +77,7 @@ void read_as_file(const std::uint8_t* data, std::size_t size) {
     const auto path = fuzz::scratch() / "fuzz.dcm";
     fuzz::write_file(path, data, size);
     for (const bool localizers : {false, true}) {
-        const DicomFile f = read_dicom_file(path, "fuzz.dcm", decoders, {false, localizers});
+        const DicomFile f = read_dicom_file(path, "fuzz.dcm", decoders, {false, localizers, {}});
         if (!f.error.empty()) {
             fuzz::check_message(f.error.c_str());
             continue;
@@ -82,6 +86,16 @@ void read_as_file(const std::uint8_t* data, std::size_t size) {
         const std::size_t pixels = static_cast<std::size_t>(f.rows) * static_cast<std::size_t>(f.columns);
         LESSMORE_FUZZ_CHECK(!f.frames.empty());
         LESSMORE_FUZZ_CHECK(f.values.size() == pixels * f.frames.size() * voxel_size(f.type));
+        // Converted straight into a slice buffer of the widest type (what a series stream
+        // does): exactly the same values, and not a byte outside the buffer (ASan).
+        if (f.frames.size() != 1) continue;
+        std::vector<std::byte> slice(pixels * sizeof(double));
+        const ValuesDestination into{slice.data(), VoxelType::Float64, f.rows, f.columns};
+        const DicomFile g = read_dicom_file(path, "fuzz.dcm", decoders, {false, localizers, into});
+        LESSMORE_FUZZ_CHECK(g.error.empty() && g.values_in_place && g.values.empty());
+        Bytes widened = f.values;
+        widen_values(widened, f.type, VoxelType::Float64);
+        LESSMORE_FUZZ_CHECK(std::memcmp(widened.data(), slice.data(), slice.size()) == 0);
     }
 }
 
