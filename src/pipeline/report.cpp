@@ -388,6 +388,7 @@ ReportResult write_report(const ReportConfig& config, ProgressSink& progress, co
     const auto lock = store.lock(config.output);
     store.check_layout();
     const RunParameters& params = run->parameters;
+    refuse_unit_run(params, config.output);
     const std::unique_ptr<Metric> metric = load_metric(params.metric_options());
     ThreadPool pool(config.threads);
     RunView view;
