@@ -327,7 +327,8 @@ RunParameters run_parameters_from_json(const Json& j) {
     if (p.metric.method == "deepnet") p.model = model_from_json(j);
     p.format =
         named(get<std::string>(j, "format"),
-              {OutputFormat::Png, OutputFormat::Npy, OutputFormat::Both, OutputFormat::None}, &format_name, "format");
+              {OutputFormat::Png, OutputFormat::Npy, OutputFormat::Both, OutputFormat::None, OutputFormat::Nifti},
+              &format_name, "format");
     // Runs made before --export-values existed wrote what intensity writes.
     if (const auto e = get_optional<std::string>(j, "export_values")) {
         const auto values = ExportValues::from_string(*e);

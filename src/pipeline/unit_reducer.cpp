@@ -175,7 +175,11 @@ void UnitReducer::run(const Volume& volume, VolumeRecord& record, ThreadPool& po
         throw VolumeSkipped(info.id + ": smaller than one unit (--unit " + m_config.unit.to_string() + ": " +
                             shape_text(spec.size) + " voxels z,y,x; the volume has " + shape_text(shape) + ")");
     }
-    record.unit = spec.to_string();
+    // The volume's unit in slices (slab:10mm becomes slab:15:15 at 0.67 mm); the run's
+    // parameters keep the text as given.
+    record.unit = spec.kind == UnitSpec::Kind::Slab
+                      ? "slab:" + std::to_string(spec.size[0]) + ":" + std::to_string(spec.stride[0])
+                      : spec.to_string();
     record.dropped_units = grid.dropped;
     const std::size_t n = grid.units.size();
     record.units.resize(n);
