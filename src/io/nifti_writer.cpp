@@ -88,8 +88,14 @@ std::string header_of(const NiftiBlock& b) {
     std::string h(352, '\0');  // 348-byte header + 4-byte extension flag (none)
     put<std::int32_t>(h, 0, 348);
     h[38] = 'r';
-    const std::int16_t dim[8] = {3, static_cast<std::int16_t>(b.dims[0]), static_cast<std::int16_t>(b.dims[1]),
-                                 static_cast<std::int16_t>(b.dims[2]), 1, 1, 1, 1};
+    const std::int16_t dim[8] = {3,
+                                 static_cast<std::int16_t>(b.dims[0]),
+                                 static_cast<std::int16_t>(b.dims[1]),
+                                 static_cast<std::int16_t>(b.dims[2]),
+                                 1,
+                                 1,
+                                 1,
+                                 1};
     std::memcpy(&h[40], dim, sizeof dim);
     const auto [code, bits] = datatype(b.type);
     put<std::int16_t>(h, 70, code);
@@ -107,10 +113,14 @@ std::string header_of(const NiftiBlock& b) {
             off = std::max(off, std::fabs(r[0][i] * r[0][j] + r[1][i] * r[1][j] + r[2][i] * r[2][j]));
     const bool qform = b.scanner && off < 1e-6 && length[0] > 0 && length[1] > 0 && length[2] > 0;
     const Quaternion q = qform ? quaternion_of(r) : Quaternion{};
-    const float pixdim[8] = {static_cast<float>(q.qfac),      static_cast<float>(length[0]),
-                             static_cast<float>(length[1]),   static_cast<float>(length[2]),
-                             0.0F,                            0.0F,
-                             0.0F,                            0.0F};
+    const float pixdim[8] = {static_cast<float>(q.qfac),
+                             static_cast<float>(length[0]),
+                             static_cast<float>(length[1]),
+                             static_cast<float>(length[2]),
+                             0.0F,
+                             0.0F,
+                             0.0F,
+                             0.0F};
     std::memcpy(&h[76], pixdim, sizeof pixdim);
     put<float>(h, 108, 352.0F);  // vox_offset
     put<float>(h, 112, 0.0F);    // scl_slope 0: values as stored
@@ -139,6 +149,8 @@ std::string encode_nifti_gz(const NiftiBlock& b) {
         if (n < 1 || n > 32767) throw InputError("NIfTI-1: a unit side of " + std::to_string(n) + " voxels");
     const std::string header = header_of(b);
     const std::size_t bytes = static_cast<std::size_t>(b.dims[0]) * b.dims[1] * b.dims[2] * voxel_size(b.type);
+    // zlib takes at most 4 GiB per call: one unit that large is refused, not split.
+    if (bytes >= (std::size_t{1} << 32)) throw InputError("NIfTI: a unit of 4 GiB or more is not written");
     z_stream z{};
     // windowBits 15 + 16: a gzip member (RFC 1952); level 6, zlib's default and gzip's.
     if (deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)

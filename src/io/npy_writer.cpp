@@ -59,8 +59,7 @@ std::string encode_npy(const SliceView& slice) {
            std::string(static_cast<const char*>(slice.data), data_bytes);
 }
 
-std::string encode_npy_block(const void* data, VoxelType type, std::size_t depth, std::size_t rows,
-                             std::size_t cols) {
+std::string encode_npy_block(const void* data, VoxelType type, std::size_t depth, std::size_t rows, std::size_t cols) {
     const std::string shape = std::to_string(depth) + ", " + std::to_string(rows) + ", " + std::to_string(cols);
     return npy_header_of(npy_descr(type), shape) +
            std::string(static_cast<const char*>(data), depth * rows * cols * voxel_size(type));

@@ -44,8 +44,9 @@ std::vector<char> volume_decisions(const Json& v) {
     check_volume_id(id, "id");
     const std::string where = "volume '" + id + "': ";
     if (v.contains("unit"))
-        throw RecordFormatError(where + "a run made with --unit; compare reads slice runs only (units are not supported "
-                                        "here yet)");
+        throw RecordFormatError(where +
+                                "a run made with --unit; compare reads slice runs only (units are not supported "
+                                "here yet)");
     if (!v.contains("slices") || !v["slices"].is_array()) throw RecordFormatError(where + "field 'slices' is missing");
     if (!v.contains("kept") || !v["kept"].is_number_unsigned())
         throw RecordFormatError(where + "field 'kept' is missing");

@@ -335,8 +335,7 @@ SourceRecord OutputStore::load_record(const std::string& source_id) const {
 }
 
 void OutputStore::remove_outputs(const SourceRecord& record) const {
-    for (const VolumeRecord& v : record.volumes)
-    {
+    for (const VolumeRecord& v : record.volumes) {
         for (const SliceRecord& s : v.slices)
             for (const std::string* rel : {&s.output, &s.output_npy})
                 if (!rel->empty()) remove_output(*rel);

@@ -6,6 +6,7 @@
 #include <lessmore/number_format.hpp>
 #include <lessmore/reduce.hpp>
 #include <lessmore/thread_pool.hpp>
+#include <lessmore/unit_similarity.hpp>
 
 #include "io/feature_files.hpp"
 #include "pipeline/metric_loader.hpp"
@@ -53,10 +54,19 @@ void check_unit_options(const ReduceConfig& c) {
     if (c.scope != Scope::Volume)
         throw UsageError(unit + ": --scope " + scope_name(c.scope) + " is not supported on units yet");
     if (c.format == OutputFormat::Png) throw UsageError(unit + ": --format png writes slices (use nifti, npy or both)");
-    if (c.export_values.kind != ExportValues::Kind::Intensity &&
-        !(c.export_values.kind == ExportValues::Kind::MinMax))
+    const auto values = c.export_values.kind;
+    if (values != ExportValues::Kind::Intensity && values != ExportValues::Kind::MinMax)
         throw UsageError(unit + ": --export-values " + c.export_values.to_string() +
                          " is not supported on units yet (units hold the values as read)");
+    // 3-D SSIM's 7-voxel window must fit every side a unit is given in voxels (a slab's
+    // in-plane size and millimetres are checked per volume: that volume then fails).
+    if (method == "ssim" && !c.unit.size_mm) {
+        const bool patch = c.unit.kind == UnitSpec::Kind::Patch;
+        for (int axis = 0; axis < (patch ? 3 : 1); ++axis)
+            if (c.unit.size[static_cast<std::size_t>(axis)] < k_ssim3d_window)
+                throw UsageError(unit + ": --method ssim needs units of at least " + std::to_string(k_ssim3d_window) +
+                                 " voxels on every side (its 7x7x7 window)");
+    }
     if (c.flat) throw UsageError(unit + ": --flat is not supported on units yet");
     if (c.resume) throw UsageError(unit + ": --resume is not supported on units yet");
     if (c.shard) throw UsageError(unit + ": --shard is not supported on units yet");

@@ -16,7 +16,8 @@ namespace {
 // uses (inputs, OUT, output format, the cross-volume pass) is set to what passes.
 ReduceConfig in_memory(const ReduceConfig& config, const Volume& volume) {
     if (config.unit.kind != UnitSpec::Kind::Slice)
-        throw UsageError("--unit " + config.unit.to_string() + ": in-memory volumes are reduced slice by slice only "
+        throw UsageError("--unit " + config.unit.to_string() +
+                         ": in-memory volumes are reduced slice by slice only "
                          "(units are not supported here yet)");
     ReduceConfig c = config;
     c.inputs = {volume.info().id};

@@ -40,7 +40,8 @@ public:
 // slab_hash_max_distance computes from the hashes.
 class SlabHashScorer : public UnitScorer {
 public:
-    SlabHashScorer(const Metric& metric, std::vector<std::unique_ptr<Feature>> slices, const std::vector<UnitBox>& units)
+    SlabHashScorer(const Metric& metric, std::vector<std::unique_ptr<Feature>> slices,
+                   const std::vector<UnitBox>& units)
         : m_metric(metric), m_slices(std::move(slices)), m_units(units) {}
     Sense sense() const override { return Sense::LowerIsSimilar; }
     void prepare(std::size_t) override {}
@@ -68,8 +69,13 @@ class BlockScorer : public UnitScorer {
 public:
     BlockScorer(bool ssim, int bins, const Volume& volume, const std::vector<UnitBox>& units,
                 const IntensityMapping& intensity)
-        : m_ssim(ssim), m_bins(bins), m_volume(volume), m_units(units), m_intensity(intensity),
-          m_ssim_stats(units.size()), m_mi_stats(units.size()) {}
+        : m_ssim(ssim),
+          m_bins(bins),
+          m_volume(volume),
+          m_units(units),
+          m_intensity(intensity),
+          m_ssim_stats(units.size()),
+          m_mi_stats(units.size()) {}
     Sense sense() const override { return Sense::HigherIsSimilar; }
     void prepare(std::size_t unit) override {
         const UnitBox& b = m_units[unit];
@@ -126,7 +132,8 @@ PruneResult prune_units(UnitScorer& scorer, std::size_t n, const ReduceConfig& c
             prepare_up_to(i);
             if (!kept) scorer.release(i);  // a removed unit's data goes at once
         };
-        const ScoresAgainst scores = [&](std::size_t i, const std::vector<std::size_t>& cand, std::vector<double>& out) {
+        const ScoresAgainst scores = [&](std::size_t i, const std::vector<std::size_t>& cand,
+                                         std::vector<double>& out) {
             cancel.check();
             prepare_up_to(i);
             if (scorer.cheap() || cand.size() == 1) {
@@ -226,7 +233,8 @@ std::array<std::array<double, 4>, 3> UnitReducer::unit_affine_lps(const VolumeIn
     if (!info.orientation || !position(z0)) {
         // No geometry (an image folder): voxels at their indices times the spacing.
         for (int axis = 0; axis < 3; ++axis) {
-            a[static_cast<std::size_t>(axis)][static_cast<std::size_t>(axis)] = info.spacing[static_cast<std::size_t>(axis)];
+            a[static_cast<std::size_t>(axis)][static_cast<std::size_t>(axis)] =
+                info.spacing[static_cast<std::size_t>(axis)];
             a[static_cast<std::size_t>(axis)][3] =
                 box.origin[static_cast<std::size_t>(2 - axis)] * info.spacing[static_cast<std::size_t>(axis)];
         }
@@ -246,7 +254,8 @@ std::array<std::array<double, 4>, 3> UnitReducer::unit_affine_lps(const VolumeIn
     } else if (z0 > 0 && position(z0 - 1)) {
         for (int c = 0; c < 3; ++c) step[c] = p0[c] - (*position(z0 - 1))[c];
     } else {
-        const std::array<double, 3> normal{o[1] * o[5] - o[2] * o[4], o[2] * o[3] - o[0] * o[5], o[0] * o[4] - o[1] * o[3]};
+        const std::array<double, 3> normal{o[1] * o[5] - o[2] * o[4], o[2] * o[3] - o[0] * o[5],
+                                           o[0] * o[4] - o[1] * o[3]};
         for (int c = 0; c < 3; ++c) step[c] = normal[c] * info.spacing[2];
     }
     for (int c = 0; c < 3; ++c) {

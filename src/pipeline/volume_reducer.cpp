@@ -57,7 +57,8 @@ VolumeReducer::VolumeReducer(const ReduceConfig& config, const Metric* metric, f
 
 // Units are formed from the volume in memory (docs/methods.md, section "3-D units").
 bool VolumeReducer::streams() const {
-    return m_config.unit.kind == UnitSpec::Kind::Slice && (!m_metric || m_config.resolved_strategy() == Strategy::Leader);
+    return m_config.unit.kind == UnitSpec::Kind::Slice &&
+           (!m_metric || m_config.resolved_strategy() == Strategy::Leader);
 }
 
 // 16 slices: a slab of 512² int16 slices (8 MB) stays warm in cache and is faulted in

@@ -11,7 +11,7 @@ namespace {
 using nlohmann::json;
 
 std::string pancreas() { return (test::ct_data() / "pancreas-ct-cb-001").string(); }  // 16 slices, 512x512
-std::string sample() { return test::bundled_sample().string(); }                        // 30 slices, 101x122
+std::string sample() { return test::bundled_sample().string(); }                      // 30 slices, 101x122
 
 int count_lines(const std::string& text) {
     int n = 0;
@@ -43,6 +43,8 @@ TEST(CliUnits, UsageErrorsNameUnitAndWriteNothing) {
         {{"--unit", "slab:8", "-m", "hash", "-t", "6", "--save-features", (dir / "f").string()}, "--save-features"},
         {{"--unit", "slab:8", "-m", "ssim", "-t", "0.9", "--report"}, "--report"},
         {{"--unit", "slab:8", "-m", "ssim", "-t", "0.9", "--flat"}, "--flat"},
+        {{"--unit", "slab:4", "-m", "ssim", "-t", "0.9"}, "at least 7 voxels"},
+        {{"--unit", "patch:8,6,8", "-m", "ssim", "-t", "0.9"}, "at least 7 voxels"},
     };
     for (const Case& c : cases) {
         std::vector<std::string> args = {"reduce", sample(), "-o", out};
@@ -131,8 +133,8 @@ TEST(CliUnits, MillimetreSlabsResolvePerVolume) {
     test::TempDir dir;
     const auto out = dir / "out";
     // 10 mm at 3 mm spacing: 3 slices (docs/methods.md, section "Unit geometry").
-    const auto r = test::run_lessmore({"reduce", pancreas(), "-o", out.string(), "--unit", "slab:10mm", "-m",
-                                       "everyn", "--every", "1", "--format", "none", "--progress", "none"});
+    const auto r = test::run_lessmore({"reduce", pancreas(), "-o", out.string(), "--unit", "slab:10mm", "-m", "everyn",
+                                       "--every", "1", "--format", "none", "--progress", "none"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     const json m = test::read_json(out / "manifest.json");
     EXPECT_EQ(m["parameters"]["unit"], "slab:10mm:10mm");
@@ -165,10 +167,10 @@ TEST(CliUnits, UnitSliceIsTodaysRun) {
     const auto a = dir / "a";
     const auto b = dir / "b";
     ASSERT_EQ(test::run_lessmore({"reduce", sample(), "-o", a.string(), "-t", "6", "--progress", "none"}).exit_code, 0);
-    ASSERT_EQ(test::run_lessmore(
-                  {"reduce", sample(), "-o", b.string(), "-t", "6", "--unit", "slice", "--progress", "none"})
-                  .exit_code,
-              0);
+    ASSERT_EQ(
+        test::run_lessmore({"reduce", sample(), "-o", b.string(), "-t", "6", "--unit", "slice", "--progress", "none"})
+            .exit_code,
+        0);
     EXPECT_EQ(test::read_file(a / "manifest.csv"), test::read_file(b / "manifest.csv"));
     EXPECT_EQ(test::stable_manifest(test::read_json(a / "manifest.json")),
               test::stable_manifest(test::read_json(b / "manifest.json")));
