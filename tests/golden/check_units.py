@@ -105,13 +105,16 @@ def similar(higher, s, t):
     return not math.isnan(s) and (s >= t if higher else s <= t)
 
 
-def leader(n, score, higher, t):
+def leader(n, score, higher, t, neighbours=None):
     """docs/methods.md: keep a unit unless similar to an already kept one; kept units are
-    tried from the most recent back, the first similar one is the match."""
+    tried from the most recent back, the first similar one is the match; with --neighbours K
+    only kept units at most K apart in grid order."""
     kept, match, sc = [True] * n, [None] * n, [None] * n
     kept_list = []
     for i in range(n):
         for j in reversed(kept_list):
+            if neighbours is not None and i - j > neighbours:
+                break
             s = score(i, j)
             if similar(higher, s, t):
                 kept[i], match[i], sc[i] = False, j, s
@@ -184,6 +187,15 @@ def check_files(where, out, volume, stack, world):
                 fail(where, f"{rel}: NIfTI data is not the source block {u['origin']} {u['size']}")
             if int(img.header["sform_code"]) != 1:
                 fail(where, f"{rel}: sform_code {img.header['sform_code']}")
+            # the qform (a rotation, pixdim and qfac) holds the same affine where the axes are
+            # orthogonal; a sheared (tilted) affine has none
+            axes = img.affine[:3, :3] / np.linalg.norm(img.affine[:3, :3], axis=0)
+            orthogonal = np.abs(axes.T @ axes - np.eye(3)).max() < 1e-6
+            if int(img.header["qform_code"]) != (1 if orthogonal else 0):
+                fail(where, f"{rel}: qform_code {img.header['qform_code']} for "
+                            f"{'orthogonal' if orthogonal else 'sheared'} axes")
+            elif orthogonal and np.abs(img.get_qform() - img.affine).max() > 1e-4 * np.abs(img.affine).max():
+                fail(where, f"{rel}: qform {img.get_qform().round(4)} is not the sform {img.affine.round(4)}")
             # every corner and the centre of the unit, through its affine, onto the source voxel
             d, h, w = u["size"]
             z0, y0, x0 = u["origin"]
@@ -202,7 +214,8 @@ def check_files(where, out, volume, stack, world):
                     break
 
 
-def check_decisions(where, volume, stack, method, strategy, threshold=None, fraction=None, every=None):
+def check_decisions(where, volume, stack, method, strategy, threshold=None, fraction=None, every=None,
+                    neighbours=None):
     units = volume["units"]
     n = len(units)
     kept = [u["kept"] for u in units]
@@ -213,7 +226,7 @@ def check_decisions(where, volume, stack, method, strategy, threshold=None, frac
         return
     score, higher = scorer(method, stack, units)
     if strategy == "leader":
-        k, m, s = leader(n, score, higher, threshold)
+        k, m, s = leader(n, score, higher, threshold, neighbours)
         if kept != k:
             fail(where, f"kept {kept}, expected {k}")
         for u in units:
@@ -255,6 +268,7 @@ def main():
         ("nifti", "slab:8:6", ["-m", "ssim", "-t", "0.55", "--format", "both"], ("ssim", "leader", 0.55, None, None)),
         ("nifti", "patch:8,40,40:8,30,30", ["-m", "mi", "-f", "0.5"], ("mi", "pairs", None, 0.5, None)),
         ("nifti", "slab:4", ["-m", "hash", "-t", "6"], ("hash", "leader", 6, None, None)),
+        ("nifti", "slab:2:1", ["-m", "hash", "-t", "10", "--neighbours", "3"], ("hash", "leader", 10, None, None, 3)),
         ("nifti", "slab:10", ["-m", "everyn", "--every", "3", "--format", "npy"], ("everyn", None, None, None, 3)),
         ("pancreas", "slab:4:2", ["-m", "hash", "-t", "8", "--format", "both"], ("hash", "leader", 8, None, None)),
         ("pancreas", "patch:8,128,128:8,192,192", ["-m", "ssim", "-t", "0.6"], ("ssim", "leader", 0.6, None, None)),
@@ -265,7 +279,9 @@ def main():
     ]
     with tempfile.TemporaryDirectory() as tmp:
         tmp = pathlib.Path(tmp)
-        for n, (name, unit, args, (method, strategy, t, f, every)) in enumerate(cases):
+        for n, (name, unit, args, decision) in enumerate(cases):
+            method, strategy, t, f, every = decision[:5]
+            neighbours = decision[5] if len(decision) > 5 else None
             path, (stack, world) = sources[name]
             where = f"{name} --unit {unit} {' '.join(args)}"
             manifests = []
@@ -285,7 +301,7 @@ def main():
                 fail(where, f"expected one volume with units, got {len(volumes)}")
                 continue
             volume = volumes[0]
-            check_decisions(where, volume, stack, method, strategy, t, f, every)
+            check_decisions(where, volume, stack, method, strategy, t, f, every, neighbours)
             check_files(where, out, volume, stack, world)
             print(f"ok: {where}: {volume['kept']} of {len(volume['units'])} units kept")
     for message in failures:
