@@ -107,6 +107,9 @@ private:
     std::vector<std::unique_ptr<MiStats>> m_mi_stats;
 };
 
+constexpr std::int64_t k_max_units = 1000000;
+constexpr std::int64_t k_max_pairs_units = 16384;
+
 // Units prepared at a time ahead of the leader walk: fixed, so nothing depends on threads.
 constexpr std::size_t k_unit_chunk = 8;
 // Candidates scored per leader step for SSIM/MI (in parallel); fixed for the same reason.
@@ -177,6 +180,16 @@ void UnitReducer::run(const Volume& volume, VolumeRecord& record, ThreadPool& po
     const VolumeInfo& info = volume.info();
     const std::array<int, 3> shape{static_cast<int>(info.slice_count()), info.height, info.width};
     const UnitSpec spec = resolve_unit_spec(m_config.unit, shape, info.spacing[2]);
+    // Grids too large to hold are refused before they are listed: every unit is a manifest
+    // row, and pairs scores a units x units matrix (16384 units: 2 GiB of doubles).
+    const std::int64_t listed = count_units(spec, shape)[0];
+    const bool pairs = m_metric && m_config.resolved_strategy() == Strategy::Pairs;
+    const std::int64_t most = pairs ? k_max_pairs_units : k_max_units;
+    if (listed > most) {
+        throw InputError(info.id + ": --unit " + m_config.unit.to_string() + " gives " + std::to_string(listed) +
+                         " units, more than " + std::to_string(most) + (pairs ? " for --strategy pairs" : "") +
+                         " (use larger units or strides)");
+    }
     const UnitGrid grid = enumerate_units(spec, shape);
     if (grid.units.empty()) {
         throw VolumeSkipped(info.id + ": smaller than one unit (--unit " + m_config.unit.to_string() + ": " +

@@ -200,5 +200,20 @@ TEST(CliUnits, CommandsThatReadSlicesRefuseAUnitRun) {
     EXPECT_FALSE(test::fs::exists(out / "report.html"));
 }
 
+TEST(CliUnits, GridTooLargeFailsThatVolumeNamingIt) {
+    test::TempDir dir;
+    const auto out = dir / "out";
+    // 16 x 256 x 256 = 1,048,576 patches: more than pairs' 16384-unit matrix may hold.
+    const auto r = test::run_lessmore({"reduce", pancreas(), "-o", out.string(), "--unit", "patch:1,2,2", "-m", "mi",
+                                       "-f", "0.5", "--format", "none", "--progress", "none"});
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    EXPECT_NE(r.err.find("pancreas-ct-cb-001: --unit patch:1,2,2:1,2,2 gives 1048576 units, more than 16384"),
+              std::string::npos)
+        << r.err;
+    const json m = test::read_json(out / "manifest.json");
+    EXPECT_EQ(m["errors"].size(), 1u);
+    EXPECT_EQ(m["volumes"].size(), 0u);
+}
+
 }  // namespace
 }  // namespace lessmore
