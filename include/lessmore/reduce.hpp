@@ -6,6 +6,7 @@
 #include <lessmore/load.hpp>
 #include <lessmore/metric.hpp>
 #include <lessmore/progress.hpp>
+#include <lessmore/unit.hpp>
 
 #include <cstdint>
 #include <memory>
@@ -17,7 +18,8 @@
 namespace lessmore {
 
 enum class Strategy { Auto, Leader, Pairs };
-enum class OutputFormat { Png, Npy, Both, None };
+// Nifti: units only (each kept unit a .nii.gz); Both with units: NIfTI and NPY.
+enum class OutputFormat { Png, Npy, Both, None, Nifti };
 // Where near-duplicates are looked for: within each volume (the paper), or also across
 // the volumes of a patient or of the whole dataset (include/lessmore/cross_volume.hpp).
 enum class Scope { Volume, Patient, Dataset };
@@ -39,6 +41,9 @@ struct ReduceConfig {
     SliceOrder order = SliceOrder::Position;
     bool include_localizers = false;  // DICOM scouts (ImageType LOCALIZER); skipped by default
     IntensityMapping intensity;
+    // What is selected: slices (the paper), or slabs or patches (docs/methods.md, section
+    // "3-D units"); parsed, not yet resolved against any volume.
+    UnitSpec unit;
     OutputFormat format = OutputFormat::Png;
     ExportValues export_values;  // what the written slices hold; never changes a decision
     bool flat = false;

@@ -146,7 +146,7 @@ def split(run, output, fractions=(0.8, 0.1, 0.1), *, progress=None, **options):
 
 
 # What only a run over files uses: refused by the array functions.
-_FILE_ONLY = {"inputs", "output", "format", "flat", "force", "resume", "shard", "max_memory", "report", "scope",
+_FILE_ONLY = {"inputs", "output", "format", "flat", "force", "resume", "shard", "max_memory", "report", "scope", "unit",
               "scope_threshold", "patient_depth", "duplicate_fraction", "order", "include_localizers"}
 
 

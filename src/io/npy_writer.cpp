@@ -8,9 +8,9 @@ namespace lessmore {
 
 namespace {
 
-std::string npy_header(const char* descr, std::size_t rows, std::size_t cols) {
-    std::string header = std::string("{'descr': '") + descr + "', 'fortran_order': False, 'shape': (" +
-                         std::to_string(rows) + ", " + std::to_string(cols) + "), }";
+// shape: numpy's tuple without its parentheses, e.g. "512, 512".
+std::string npy_header_of(const char* descr, const std::string& shape) {
+    std::string header = std::string("{'descr': '") + descr + "', 'fortran_order': False, 'shape': (" + shape + "), }";
     // Magic (6) + version (2) + length (2) + header, padded with spaces and ending in
     // a newline so the data starts on a 64-byte boundary, as numpy writes it.
     const std::size_t preamble = 10;
@@ -27,34 +27,42 @@ std::string npy_header(const char* descr, std::size_t rows, std::size_t cols) {
     return out + header;
 }
 
+std::string npy_header(const char* descr, std::size_t rows, std::size_t cols) {
+    return npy_header_of(descr, std::to_string(rows) + ", " + std::to_string(cols));
+}
+
+const char* npy_descr(VoxelType type) {
+    switch (type) {
+    case VoxelType::UInt8:
+        return "|u1";
+    case VoxelType::Int16:
+        return "<i2";
+    case VoxelType::UInt16:
+        return "<u2";
+    case VoxelType::Int32:
+        return "<i4";
+    case VoxelType::Float32:
+        return "<f4";
+    case VoxelType::Float64:
+        return "<f8";
+    }
+    return "|u1";
+}
+
 }  // namespace
 
 std::string encode_npy(const SliceView& slice) {
-    const char* descr = "|u1";
-    switch (slice.type) {
-    case VoxelType::UInt8:
-        descr = "|u1";
-        break;
-    case VoxelType::Int16:
-        descr = "<i2";
-        break;
-    case VoxelType::UInt16:
-        descr = "<u2";
-        break;
-    case VoxelType::Int32:
-        descr = "<i4";
-        break;
-    case VoxelType::Float32:
-        descr = "<f4";
-        break;
-    case VoxelType::Float64:
-        descr = "<f8";
-        break;
-    }
+    const char* descr = npy_descr(slice.type);
     const std::size_t data_bytes = slice.pixels() * voxel_size(slice.type);
     // The host is little-endian (x86-64, aarch64), as the descr says.
     return npy_header(descr, static_cast<std::size_t>(slice.height), static_cast<std::size_t>(slice.width)) +
            std::string(static_cast<const char*>(slice.data), data_bytes);
+}
+
+std::string encode_npy_block(const void* data, VoxelType type, std::size_t depth, std::size_t rows, std::size_t cols) {
+    const std::string shape = std::to_string(depth) + ", " + std::to_string(rows) + ", " + std::to_string(cols);
+    return npy_header_of(npy_descr(type), shape) +
+           std::string(static_cast<const char*>(data), depth * rows * cols * voxel_size(type));
 }
 
 std::string encode_npy_f32(const float* data, std::size_t rows, std::size_t cols) {

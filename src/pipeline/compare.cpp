@@ -43,6 +43,10 @@ std::vector<char> volume_decisions(const Json& v) {
     const std::string id = v["id"].get<std::string>();
     check_volume_id(id, "id");
     const std::string where = "volume '" + id + "': ";
+    if (v.contains("unit"))
+        throw RecordFormatError(where +
+                                "a run made with --unit; compare reads slice runs only (units are not supported "
+                                "here yet)");
     if (!v.contains("slices") || !v["slices"].is_array()) throw RecordFormatError(where + "field 'slices' is missing");
     if (!v.contains("kept") || !v["kept"].is_number_unsigned())
         throw RecordFormatError(where + "field 'kept' is missing");
@@ -76,7 +80,7 @@ Decisions read_decisions(const std::string& dir) {
     // Only what decisions need is kept while parsing: a manifest of a million slices
     // parses in a few hundred MB instead of several GB. Slice files' paths are checked as
     // they pass and dropped.
-    static const std::set<std::string> k_keep = {"tool", "volumes", "id", "slices", "index", "kept"};
+    static const std::set<std::string> k_keep = {"tool", "volumes", "id", "slices", "index", "kept", "unit"};
     std::string key;  // the key whose value comes next
     const Json::parser_callback_t keep = [&](int, Json::parse_event_t event, Json& parsed) {
         if (event == Json::parse_event_t::key) {

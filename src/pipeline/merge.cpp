@@ -61,6 +61,7 @@ std::vector<Shard> read_shards(const MergeConfig& c) {
         auto run = store.read_run();
         if (!run) throw UsageError(dir + ": not a lessmore output (no .lessmore/run.json)");
         if (!run->shard) throw UsageError(dir + ": not a shard (made without --shard)");
+        refuse_unit_run(run->parameters, dir);
         if (!store.finished()) throw UsageError(dir + ": unfinished shard (no manifest.json; finish it with --resume)");
         store.check_no_links();
         shards.push_back({dir, std::move(*run)});

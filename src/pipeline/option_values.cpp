@@ -2,6 +2,7 @@
 // (include/lessmore/options.hpp). The only place lessmore parses what users type, whether
 // on the command line or as Python keywords; every error names the option and the text.
 #include <lessmore/options.hpp>
+#include <lessmore/unit.hpp>
 
 #include <lessmore/error.hpp>
 
@@ -242,11 +243,15 @@ ReduceConfig reduce_config(const OptionValues& v) {
     c.order = order_of(v);
     c.include_localizers = v.flag("include_localizers");
     if (const auto t = v.text("intensity")) c.intensity = parse_intensity(*t);
-    const std::string format = v.choice("format").value_or("png");
-    c.format = format == "npy"    ? OutputFormat::Npy
-               : format == "both" ? OutputFormat::Both
-               : format == "none" ? OutputFormat::None
-                                  : OutputFormat::Png;
+    if (const auto t = v.text("unit")) c.unit = parse_unit_spec(*t);
+    // Units are written as NIfTI unless --format says otherwise (docs/output.md, section "Unit files").
+    const bool slices = c.unit.kind == UnitSpec::Kind::Slice;
+    const std::string format = v.choice("format").value_or(slices ? "png" : "nifti");
+    c.format = format == "npy"     ? OutputFormat::Npy
+               : format == "both"  ? OutputFormat::Both
+               : format == "none"  ? OutputFormat::None
+               : format == "nifti" ? OutputFormat::Nifti
+                                   : OutputFormat::Png;
     if (const auto t = v.text("export_values")) c.export_values = parse_export_values(*t);
     c.flat = v.flag("flat");
     c.force = v.flag("force");

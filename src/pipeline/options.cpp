@@ -164,7 +164,13 @@ CommandSpec reduce_spec() {
          option("--duplicate-fraction", "duplicate_fraction", ValueType::Float,
                 "List a volume as a duplicate when this fraction of its kept slices matched one other volume",
                 text_of(d.duplicate_fraction)),
-         choice("--format", "format", {"png", "npy", "both", "none"}, "Kept slices as png, npy, both or none",
+         option("--unit", "unit", ValueType::Text,
+                "What is selected: slice, slab:K[:S] (K slices every S), slab:Nmm[:S] or patch:Z,Y,X[:SZ,SY,SX] "
+                "(voxels; docs/methods.md, section '3-D units')",
+                d.unit.to_string()),
+         choice("--format", "format", {"png", "npy", "both", "none", "nifti"},
+                "Kept slices as png, npy, both or none; kept units (--unit slab or patch) as nifti (.nii.gz, the "
+                "default there), npy, both (nifti and npy) or none",
                 format_name(d.format)),
          option("--export-values", "export_values", ValueType::Text,
                 "What the written slices hold (decisions never depend on it): intensity (PNG: the 8-bit image "

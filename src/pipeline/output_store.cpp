@@ -335,10 +335,14 @@ SourceRecord OutputStore::load_record(const std::string& source_id) const {
 }
 
 void OutputStore::remove_outputs(const SourceRecord& record) const {
-    for (const VolumeRecord& v : record.volumes)
+    for (const VolumeRecord& v : record.volumes) {
         for (const SliceRecord& s : v.slices)
             for (const std::string* rel : {&s.output, &s.output_npy})
                 if (!rel->empty()) remove_output(*rel);
+        for (const UnitRecord& u : v.units)
+            for (const std::string* rel : {&u.output, &u.output_npy})
+                if (!rel->empty()) remove_output(*rel);
+    }
 }
 
 void OutputStore::remove_output(const std::string& rel) const {
@@ -404,7 +408,7 @@ void OutputStore::write_manifests(const Json& header, const RunParameters& param
         for (const VolumeRecord& v : record->volumes) {
             VolumeSummary vs;
             vs.id = v.info.id;
-            vs.slices = v.slices.size();
+            vs.slices = v.unit.empty() ? v.slices.size() : v.units.size();  // a unit run counts units
             vs.kept = v.kept;
             if (scoped) {
                 const auto it = scope->removed.find(v.info.id);
@@ -449,7 +453,8 @@ void OutputStore::write_manifests(const Json& header, const RunParameters& param
     const Folder root = open_root();
     AtomicFile csv(root, "manifest.csv");
     AtomicFile json(root, "manifest.json");
-    csv.write(manifest_csv_header());
+    const bool units = parameters.unit != "slice";
+    csv.write(units ? manifest_unit_csv_header() : manifest_csv_header());
     json.write(text + ",\n \"volumes\": [");
     bool first = true;
     for (const std::string& id : source_ids) {
@@ -459,7 +464,7 @@ void OutputStore::write_manifests(const Json& header, const RunParameters& param
         for (VolumeRecord& v : record->volumes) {
             const Json vj = scoped ? manifest_volume_json(std::move(v), *scope, parameters.patient_depth)
                                    : manifest_volume_json(std::move(v), ScopeOutcome{}, parameters.patient_depth);
-            csv.write(manifest_csv_rows(vj));
+            csv.write(units ? manifest_unit_csv_rows(vj) : manifest_csv_rows(vj));
             json.write(first ? "\n  " : ",\n  ");
             json.write(indented(dump_json(vj), "  "));
             first = false;

@@ -167,6 +167,46 @@ std::string slice_output_path(const std::string& id, std::size_t index, std::siz
     return path + file;
 }
 
+std::string unit_output_path(const std::string& id, std::size_t index, std::size_t count, const char* ext) {
+    const std::string slice = slice_output_path(id, index, count, ext, false);
+    const std::size_t slash = slice.rfind('/');
+    return slice.substr(0, slash + 1) + "unit_" + slice.substr(slash + 1);
+}
+
+namespace {
+
+// A unit run's volume: units numbered 0..n-1, inside the volume, matches and outputs as
+// for slices (each output exactly the file lessmore names for that unit).
+void validate_units(const VolumeRecord& v, const std::string& volume) {
+    const std::size_t n = v.units.size();
+    const std::array<std::size_t, 3> shape{v.info.slice_count(), static_cast<std::size_t>(v.info.height),
+                                           static_cast<std::size_t>(v.info.width)};
+    std::size_t kept = 0;
+    for (std::size_t k = 0; k < n; ++k) {
+        const UnitRecord& u = v.units[k];
+        const std::string where = volume + "unit " + std::to_string(k) + ": ";
+        if (u.index != k) fault(where, "index", std::to_string(u.index), "is not " + std::to_string(k));
+        for (std::size_t a = 0; a < 3; ++a)
+            if (u.size[a] < 1 || static_cast<std::size_t>(u.origin[a]) + static_cast<std::size_t>(u.size[a]) > shape[a])
+                fault(where, "size", std::to_string(u.size[a]), "does not fit inside the volume");
+        kept += u.kept;
+        if (u.kept && u.match) fault(where, "match", std::to_string(*u.match), "is set for a kept unit");
+        if (!u.kept && u.match && (*u.match >= n || *u.match == k || !v.units[*u.match].kept))
+            fault(where, "match", std::to_string(*u.match), "is not another kept unit of the volume");
+        if (!u.kept && !(u.output.empty() && u.output_npy.empty()))
+            fault(where, "output", u.output.empty() ? u.output_npy : u.output, "is set for a removed unit");
+        if (!u.output.empty() && u.output != unit_output_path(v.info.id, k, n, "nii.gz") &&
+            u.output != unit_output_path(v.info.id, k, n, "npy"))
+            fault(where, "output", u.output, "is not the file lessmore names for this unit");
+        if (!u.output_npy.empty() && (u.output.empty() || u.output_npy != unit_output_path(v.info.id, k, n, "npy")))
+            fault(where, "output_npy", u.output_npy, "is not the NPY lessmore names beside this unit's NIfTI");
+    }
+    if (kept != v.kept)
+        fault(volume, "kept", std::to_string(v.kept), "is not the " + std::to_string(kept) + " units marked kept");
+}
+
+}  // namespace
+
 void validate(const VolumeRecord& v) {
     const std::string& id = v.info.id;
     try {
@@ -175,6 +215,10 @@ void validate(const VolumeRecord& v) {
         throw RecordFormatError(std::string("volume: ") + e.what());
     }
     const std::string volume = "volume '" + shown(id) + "': ";
+    if (!v.unit.empty()) {
+        validate_units(v, volume);
+        return;
+    }
     const std::size_t n = v.slices.size();
     std::size_t kept = 0;
     for (std::size_t k = 0; k < n; ++k) {

@@ -6,11 +6,13 @@
 #include <lessmore/number_format.hpp>
 #include <lessmore/reduce.hpp>
 #include <lessmore/thread_pool.hpp>
+#include <lessmore/unit_similarity.hpp>
 
 #include "io/feature_files.hpp"
 #include "pipeline/metric_loader.hpp"
 #include "pipeline/output_store.hpp"
 #include "pipeline/scope_pass.hpp"
+#include "pipeline/unit_reducer.hpp"
 #include "pipeline/volume_reducer.hpp"
 #include "pipeline/volume_walk.hpp"
 
@@ -35,6 +37,43 @@ void check_scope_options(const ReduceConfig& c) {
     }
 }
 
+// What --unit slab|patch supports so far (docs/methods.md, section "3-D units"); the rest is
+// refused before anything is written rather than run on slices behind the user's back.
+void check_unit_options(const ReduceConfig& c) {
+    if (c.unit.kind == UnitSpec::Kind::Slice) {
+        if (c.format == OutputFormat::Nifti) throw UsageError("--format nifti: only for --unit slab or patch");
+        return;
+    }
+    const std::string unit = "--unit " + c.unit.to_string();
+    const std::string& method = c.metric.method;
+    if (c.order == SliceOrder::Name)
+        throw UsageError(unit + ": needs slices in position order (--order name gives no geometry to a unit)");
+    if (method == "deepnet") throw UsageError(unit + ": --method deepnet on units is not supported yet");
+    if (method == "hash" && c.unit.kind == UnitSpec::Kind::Patch)
+        throw UsageError(unit + ": --method hash compares slabs only (patches: ssim, mi or everyn)");
+    if (c.scope != Scope::Volume)
+        throw UsageError(unit + ": --scope " + scope_name(c.scope) + " is not supported on units yet");
+    if (c.format == OutputFormat::Png) throw UsageError(unit + ": --format png writes slices (use nifti, npy or both)");
+    const auto values = c.export_values.kind;
+    if (values != ExportValues::Kind::Intensity && values != ExportValues::Kind::MinMax)
+        throw UsageError(unit + ": --export-values " + c.export_values.to_string() +
+                         " is not supported on units yet (units hold the values as read)");
+    // 3-D SSIM's 7-voxel window must fit every side a unit is given in voxels (a slab's
+    // in-plane size and millimetres are checked per volume: that volume then fails).
+    if (method == "ssim" && !c.unit.size_mm) {
+        const bool patch = c.unit.kind == UnitSpec::Kind::Patch;
+        for (int axis = 0; axis < (patch ? 3 : 1); ++axis)
+            if (c.unit.size[static_cast<std::size_t>(axis)] < k_ssim3d_window)
+                throw UsageError(unit + ": --method ssim needs units of at least " + std::to_string(k_ssim3d_window) +
+                                 " voxels on every side (its 7x7x7 window)");
+    }
+    if (c.flat) throw UsageError(unit + ": --flat is not supported on units yet");
+    if (c.resume) throw UsageError(unit + ": --resume is not supported on units yet");
+    if (c.shard) throw UsageError(unit + ": --shard is not supported on units yet");
+    if (!c.save_features.empty()) throw UsageError(unit + ": --save-features is not supported on units yet");
+    if (c.metric.resize != 0) throw UsageError(unit + ": --resize is not supported on units");
+}
+
 }  // namespace
 
 std::unique_ptr<Metric> validate(const ReduceConfig& c) {
@@ -53,6 +92,7 @@ std::unique_ptr<Metric> validate(const ReduceConfig& c) {
     if (c.export_values.kind != ExportValues::Kind::Intensity && c.format == OutputFormat::None)
         throw UsageError("--export-values: nothing is written with --format none");
     check_scope_options(c);
+    check_unit_options(c);
     if (method == "everyn") {
         if (c.scope != Scope::Volume) {
             throw UsageError(std::string("--scope ") + scope_name(c.scope) +
@@ -283,12 +323,20 @@ ReduceResult reduce(const ReduceConfig& config, ProgressSink& progress, const Ca
 
     const VolumeReducer reducer(config, metric.get(), store.root());
     std::vector<std::vector<VolumeRecord>> reduced(todo.sources.size());
+    std::vector<std::vector<InputFailure>> too_small(todo.sources.size());  // --unit: volumes without a unit
     WalkVisitor visitor;
     auto finished = [&](std::size_t k, VolumeRecord v) {
         progress.volume_finished(v.info.id, v.slices.size(), v.kept, v.seconds);
         reduced[k].push_back(std::move(v));
     };
-    visitor.volume = [&](std::size_t k, Volume& volume) { finished(k, reducer.run(volume, pool, progress, cancel)); };
+    visitor.volume = [&](std::size_t k, Volume& volume) {
+        try {
+            finished(k, reducer.run(volume, pool, progress, cancel));
+        } catch (const VolumeSkipped& e) {  // listed in `skipped`; the run goes on
+            too_small[k].push_back({volume.info().source, e.what()});
+            progress.file_skipped(volume.info().source, e.what());
+        }
+    };
     visitor.stream = [&](std::size_t k, SliceStream& stream) {
         finished(k, reducer.run(stream, pool, progress, cancel));
     };
@@ -304,6 +352,7 @@ ReduceResult reduce(const ReduceConfig& config, ProgressSink& progress, const Ca
                   [](const VolumeRecord& a, const VolumeRecord& b) { return a.info.id < b.info.id; });
         record.errors = std::move(outcome.failures);
         record.skipped = std::move(outcome.skipped);
+        record.skipped.insert(record.skipped.end(), too_small[k].begin(), too_small[k].end());
         store.write_record(record);
     };
     VolumeWalk(load, config.max_memory, pool, progress, cancel).run(todo.sources, visitor);

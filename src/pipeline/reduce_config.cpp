@@ -29,6 +29,8 @@ const char* format_name(OutputFormat f) {
         return "both";
     case OutputFormat::None:
         return "none";
+    case OutputFormat::Nifti:
+        return "nifti";
     }
     return "?";
 }

@@ -15,6 +15,10 @@ namespace {
 // The config as validate() checks it for one in-memory volume: what only a run over files
 // uses (inputs, OUT, output format, the cross-volume pass) is set to what passes.
 ReduceConfig in_memory(const ReduceConfig& config, const Volume& volume) {
+    if (config.unit.kind != UnitSpec::Kind::Slice)
+        throw UsageError("--unit " + config.unit.to_string() +
+                         ": in-memory volumes are reduced slice by slice only "
+                         "(units are not supported here yet)");
     ReduceConfig c = config;
     c.inputs = {volume.info().id};
     c.output = "<memory>";

@@ -388,6 +388,7 @@ ReportResult write_report(const ReportConfig& config, ProgressSink& progress, co
     const auto lock = store.lock(config.output);
     store.check_layout();
     const RunParameters& params = run->parameters;
+    refuse_unit_run(params, config.output);
     // A Python function's run (embed=): the function is not in OUT, so no similarity maps.
     const bool callback = params.model && params.model->runtime == "callback";
     const std::unique_ptr<Metric> metric = callback ? nullptr : load_metric(params.metric_options());

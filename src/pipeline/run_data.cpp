@@ -23,6 +23,7 @@ std::string run_json(const std::string& out, int threads, const CancelToken& can
         throw UsageError(out + ": no finished lessmore run (no manifest.json; run or --resume reduce first)");
     }
     store.check_layout();
+    refuse_unit_run(run->parameters, out);
     const std::vector<SourceRecord> records = store.read_all_records();
     const RunParameters& params = run->parameters;
     ScopeOutcome scope;
@@ -63,6 +64,7 @@ Volume source_slice(const std::string& out, const std::string& id, std::size_t i
     const auto run = OutputStore(out).read_run();
     if (!run) throw UsageError(out + ": no lessmore run (no .lessmore/run.json)");
     const RunParameters& p = run->parameters;
+    refuse_unit_run(p, out);
     NullProgress quiet;
     const WalkPlan plan = plan_walk({p.inputs, std::nullopt}, quiet);
     std::vector<const Source*> sources;  // the one whose volumes include `id`

@@ -240,6 +240,7 @@ RunParameters RunParameters::of(const ReduceConfig& c, const Metric* metric) {
     if (c.scope != Scope::Volume) p.scope_threshold = c.scope_threshold ? c.scope_threshold : c.threshold;
     p.patient_depth = c.patient_depth;
     p.duplicate_fraction = c.duplicate_fraction;
+    p.unit = c.unit.to_string();
     return p;
 }
 
@@ -306,6 +307,7 @@ Json to_json(const RunParameters& p) {
         j["duplicate_fraction"] = p.duplicate_fraction;
     }
     j["patient_depth"] = p.patient_depth;  // the manifest's patient keys, whatever the scope
+    if (p.unit != "slice") j["unit"] = p.unit;
     return j;
 }
 
@@ -331,7 +333,8 @@ RunParameters run_parameters_from_json(const Json& j) {
     if (p.metric.method == "deepnet") p.model = model_from_json(j);
     p.format =
         named(get<std::string>(j, "format"),
-              {OutputFormat::Png, OutputFormat::Npy, OutputFormat::Both, OutputFormat::None}, &format_name, "format");
+              {OutputFormat::Png, OutputFormat::Npy, OutputFormat::Both, OutputFormat::None, OutputFormat::Nifti},
+              &format_name, "format");
     // Runs made before --export-values existed wrote what intensity writes.
     if (const auto e = get_optional<std::string>(j, "export_values")) {
         const auto values = ExportValues::from_string(*e);
@@ -351,6 +354,13 @@ RunParameters run_parameters_from_json(const Json& j) {
     }
     p.patient_depth = get<int>(j, "patient_depth");
     if (p.patient_depth < 1) throw RecordFormatError("field 'patient_depth' is below 1");
+    if (const auto unit = get_optional<std::string>(j, "unit")) {
+        try {
+            p.unit = parse_unit_spec(*unit).to_string();
+        } catch (const Error&) {
+            throw RecordFormatError("field 'unit' is not a unit --unit takes");
+        }
+    }
     return p;
 }
 
@@ -420,6 +430,33 @@ bool ends_with(const std::string& text, const char* suffix) {
     return text.size() >= n && text.compare(text.size() - n, n, suffix) == 0;
 }
 
+Json box_json(const UnitBox& b) { return {{"origin", b.origin}, {"size", b.size}}; }
+
+// A unit run's volume: its unit and one row per unit (the records and the manifest alike:
+// a unit carries no feature), and the partial units dropped at its edges.
+void add_units(const VolumeRecord& v, Json& vj) {
+    vj["unit"] = v.unit;
+    Json units = Json::array();
+    for (const UnitRecord& u : v.units) {
+        Json uj;
+        uj["index"] = u.index;
+        uj["origin"] = u.origin;
+        uj["size"] = u.size;
+        uj["first_slice"] = u.origin[0];
+        uj["end_slice"] = u.origin[0] + u.size[0];
+        uj["kept"] = u.kept;
+        uj["match"] = optional_json(u.match);
+        uj["score"] = number_or_null(u.score);
+        uj["output"] = text_or_null(u.output);
+        uj["output_npy"] = text_or_null(u.output_npy);
+        units.push_back(std::move(uj));
+    }
+    vj["units"] = std::move(units);
+    Json dropped = Json::array();
+    for (const UnitBox& b : v.dropped_units) dropped.push_back(box_json(b));
+    vj["dropped_units"] = std::move(dropped);
+}
+
 }  // namespace
 
 Json volume_info_json(const VolumeInfo& info) {
@@ -446,6 +483,10 @@ Json to_json(const VolumeRecord& v, RecordView view, int patient_depth) {
     vj["kept"] = v.kept;
     vj["pairs"] = v.pairs_computed;
     vj["seconds"] = v.seconds;
+    if (!v.unit.empty()) {
+        add_units(v, vj);
+        return vj;
+    }
     Json slices = Json::array();
     for (const SliceRecord& s : v.slices) {
         const auto& position = s.index < v.info.slices.size() ? v.info.slices[s.index].position : std::nullopt;
@@ -571,6 +612,88 @@ std::string manifest_csv_rows(const Json& volume) {
 
 namespace {
 
+// A unit run's columns: the volume, the unit's place (first voxel and size, z, y, x), its
+// decision and files, then the volume's fields as the slice table has them.
+constexpr CsvColumn k_unit_csv_columns[] = {
+    {"volume", true, "id", -1},
+    {"unit", false, "index", -1},
+    {"first_slice", false, "first_slice", -1},
+    {"end_slice", false, "end_slice", -1},
+    {"origin_z", false, "origin", 0},
+    {"origin_y", false, "origin", 1},
+    {"origin_x", false, "origin", 2},
+    {"size_z", false, "size", 0},
+    {"size_y", false, "size", 1},
+    {"size_x", false, "size", 2},
+    {"kept", false, "kept", -1},
+    {"match", false, "match", -1},
+    {"score", false, "score", -1},
+    {"output", false, "output", -1},
+    {"output_npy", false, "output_npy", -1},
+    {"unit_spec", true, "unit", -1},
+    {"source", true, "source", -1},
+    {"format", true, "format", -1},
+    {"patient", true, "patient", -1},
+    {"study", true, "study", -1},
+    {"series", true, "series", -1},
+    {"dtype", true, "dtype", -1},
+};
+
+}  // namespace
+
+std::string manifest_unit_csv_header() {
+    std::string line;
+    for (const CsvColumn& c : k_unit_csv_columns) line += (line.empty() ? "" : ",") + std::string(c.name);
+    return line + "\n";
+}
+
+std::string manifest_unit_csv_rows(const Json& volume) {
+    std::vector<std::string> fixed;
+    for (const CsvColumn& c : k_unit_csv_columns) fixed.push_back(c.volume ? csv_cell(volume, c) : std::string());
+    std::string out;
+    for (const Json& u : volume["units"]) {
+        for (std::size_t k = 0; k < std::size(k_unit_csv_columns); ++k) {
+            if (k > 0) out += ',';
+            out += k_unit_csv_columns[k].volume ? fixed[k] : csv_cell(u, k_unit_csv_columns[k]);
+        }
+        out += '\n';
+    }
+    return out;
+}
+
+void refuse_unit_run(const RunParameters& p, const std::string& where) {
+    if (p.unit == "slice") return;
+    throw UsageError(where + ": a run made with --unit " + p.unit +
+                     "; this command reads slice runs only (units are not supported here yet)");
+}
+
+namespace {
+
+std::array<int, 3> box_side(const Json& j, const char* key) {
+    const auto side = get<std::array<int, 3>>(j, key);
+    for (int n : side)
+        if (n < 0) throw RecordFormatError(std::string("field '") + key + "' is negative");
+    return side;
+}
+
+void units_from_json(const Json& j, VolumeRecord& v) {
+    v.unit = get<std::string>(j, "unit");
+    for (const Json& uj : array_field(j, "units")) {
+        UnitRecord u;
+        u.index = get<std::size_t>(uj, "index");
+        u.origin = box_side(uj, "origin");
+        u.size = box_side(uj, "size");
+        u.kept = get<bool>(uj, "kept");
+        u.match = get_optional<std::size_t>(uj, "match");
+        u.score = get_optional<double>(uj, "score");
+        u.output = text_or_empty(uj, "output");
+        u.output_npy = text_or_empty(uj, "output_npy");
+        v.units.push_back(std::move(u));
+    }
+    for (const Json& bj : array_field(j, "dropped_units"))
+        v.dropped_units.push_back({box_side(bj, "origin"), box_side(bj, "size")});
+}
+
 VolumeRecord volume_record_from_json(const Json& j) {
     VolumeRecord v;
     VolumeInfo& info = v.info;
@@ -594,6 +717,13 @@ VolumeRecord volume_record_from_json(const Json& j) {
     v.kept = get<std::size_t>(j, "kept");
     v.pairs_computed = get<std::size_t>(j, "pairs");
     v.seconds = get<double>(j, "seconds");
+    if (j.contains("unit")) {
+        // A unit run keeps no slice rows: the volume's slice count is its size alone.
+        if (size[2] > (std::size_t{1} << 24)) throw RecordFormatError("field 'size' is implausible");
+        info.slices.resize(size[2]);
+        units_from_json(j, v);
+        return v;
+    }
     for (const Json& sj : array_field(j, "slices")) {
         SliceRecord s;
         s.index = get<std::size_t>(sj, "index");

@@ -8,6 +8,7 @@
 #include <lessmore/load.hpp>
 #include <lessmore/metric.hpp>
 #include <lessmore/reduce.hpp>
+#include <lessmore/unit.hpp>
 #include <lessmore/volume.hpp>
 
 #include <nlohmann/json.hpp>
@@ -44,6 +45,9 @@ struct RunParameters {
     std::optional<double> scope_threshold;  // resolved: the pass's threshold (unset for volume)
     int patient_depth = 1;
     double duplicate_fraction = 0.9;
+    // --unit as UnitSpec::to_string() gives it; "slice" is left out of the JSON (runs made
+    // before --unit existed, and slice runs, read the same).
+    std::string unit = "slice";
 
     // A reduce run's parameters; `metric` is the metric built from them (null for everyn).
     static RunParameters of(const ReduceConfig& config, const Metric* metric);
@@ -85,12 +89,29 @@ struct SliceRecord {
     std::string output_npy;                   // --format both: the NPY beside the PNG
 };
 
+// One unit of a --unit slab|patch run (docs/output.md, section "Unit rows").
+struct UnitRecord {
+    std::size_t index = 0;               // in enumerate_units order
+    std::array<int, 3> origin{0, 0, 0};  // first voxel (z, y, x)
+    std::array<int, 3> size{0, 0, 0};    // voxels (z, y, x)
+    bool kept = true;
+    std::optional<std::size_t> match;  // the kept unit a removed unit stands for
+    std::optional<double> score;
+    std::string output;      // relative to OUT; empty when not written
+    std::string output_npy;  // --format both: the NPY beside the NIfTI
+};
+
 struct VolumeRecord {
     VolumeInfo info;  // no voxels
     // --export-values hu with PNG output: value = pixel + png_offset in every 16-bit PNG of
     // the volume (kernels' png16_offset); unset otherwise.
     std::optional<std::int64_t> png_offset;
-    std::vector<SliceRecord> slices;
+    std::vector<SliceRecord> slices;  // empty in a unit run (units holds its rows)
+    // A unit run: the resolved unit (UnitSpec::to_string()), its units and the partial ones
+    // dropped at the volume's edges; `kept` then counts units.
+    std::string unit;
+    std::vector<UnitRecord> units;
+    std::vector<UnitBox> dropped_units;
     std::size_t kept = 0;
     std::size_t pairs_computed = 0;
     double seconds = 0.0;
@@ -127,6 +148,15 @@ OrderedJson to_json(const VolumeRecord& v, RecordView view = RecordView::Manifes
 // one per slice, the volume's fields repeated (docs/output.md, section "manifest.csv").
 std::string manifest_csv_header();
 std::string manifest_csv_rows(const OrderedJson& volume);
+// The same for a unit run: one row per unit (docs/output.md, section "Unit rows").
+std::string manifest_unit_csv_header();
+std::string manifest_unit_csv_rows(const OrderedJson& volume);
+// Commands that read slices back (report, split, merge, compare, lessmore.Run) refuse a
+// run made with --unit slab|patch: UsageError naming `where` and the unit.
+void refuse_unit_run(const RunParameters& p, const std::string& where);
+// OUT-relative path of unit `index` of a volume with `count` units (extension without the
+// dot, "nii.gz" or "npy"): units/<folders>/<i>.<ext>, the folders as slice_output_path's.
+std::string unit_output_path(const std::string& id, std::size_t index, std::size_t count, const char* ext);
 OrderedJson to_json(const std::vector<InputFailure>& errors);
 // The run's summary as manifest.json and `--json` print it: the cross-volume counts only
 // when the pass ran (RunSummary::across_volumes).

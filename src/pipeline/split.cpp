@@ -404,6 +404,7 @@ SplitResult split_run(const SplitConfig& c, const CancelToken& cancel) {
     }
     store.check_no_links();
     const RunParameters& p = run->parameters;
+    refuse_unit_run(p, c.run);
     SplitResult r;
     const std::unique_ptr<Metric> metric = split_metric(c, p, r);
     ThreadPool pool(c.threads);

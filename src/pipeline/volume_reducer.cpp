@@ -10,6 +10,7 @@
 #include "io/feature_files.hpp"
 #include "pipeline/features.hpp"
 #include "pipeline/output_store.hpp"
+#include "pipeline/unit_reducer.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -54,7 +55,11 @@ private:
 VolumeReducer::VolumeReducer(const ReduceConfig& config, const Metric* metric, fs::path out_dir)
     : m_config(config), m_metric(metric), m_out(std::move(out_dir)) {}
 
-bool VolumeReducer::streams() const { return !m_metric || m_config.resolved_strategy() == Strategy::Leader; }
+// Units are formed from the volume in memory (docs/methods.md, section "3-D units").
+bool VolumeReducer::streams() const {
+    return m_config.unit.kind == UnitSpec::Kind::Slice &&
+           (!m_metric || m_config.resolved_strategy() == Strategy::Leader);
+}
 
 // 16 slices: a slab of 512² int16 slices (8 MB) stays warm in cache and is faulted in
 // once; 64 made one DICOM series 30% slower single-threaded (bench/bench_reduce.sh).
@@ -79,7 +84,7 @@ VolumeRecord VolumeReducer::run(SliceStream& stream, ThreadPool& pool, ProgressS
     };
     try {
         if (!m_metric) {
-            const PruneResult pruned = prune_every_n(n, every());
+            const PruneResult pruned = prune_every_n(n, everyn_step(m_config));
             while (slab.advance()) {
                 for (std::size_t i = slab.first; i < slab.first + slab.count; ++i)
                     if (pruned.kept[i]) pending.push_back(i);
@@ -181,7 +186,7 @@ PruneResult VolumeReducer::prune(const Volume& volume, VolumeRecord& record, Sav
     const std::size_t n = volume.slice_count();
     if (!m_metric) {
         progress.slices_done(n);
-        return prune_every_n(n, every());
+        return prune_every_n(n, everyn_step(m_config));
     }
     const Metric& metric = *m_metric;
     const bool leader = m_config.resolved_strategy() == Strategy::Leader;
@@ -330,9 +335,9 @@ void VolumeReducer::apply(const PruneResult& pruned, VolumeRecord& record) {
     record.pairs_computed = pruned.pairs_computed;
 }
 
-std::size_t VolumeReducer::every() const {
-    return m_config.every ? static_cast<std::size_t>(*m_config.every)
-                          : std::max<std::size_t>(1, static_cast<std::size_t>(std::lround(1.0 / *m_config.fraction)));
+std::size_t everyn_step(const ReduceConfig& config) {
+    return config.every ? static_cast<std::size_t>(*config.every)
+                        : std::max<std::size_t>(1, static_cast<std::size_t>(std::lround(1.0 / *config.fraction)));
 }
 
 VolumeRecord VolumeReducer::run(const Volume& volume, ThreadPool& pool, ProgressSink& progress,
@@ -340,6 +345,12 @@ VolumeRecord VolumeReducer::run(const Volume& volume, ThreadPool& pool, Progress
     const auto start = std::chrono::steady_clock::now();
     VolumeRecord record = new_record(volume.info());
     progress.volume_started(record.info.id, record.slices.size());
+    if (m_config.unit.kind != UnitSpec::Kind::Slice) {
+        record.slices.clear();  // a unit run's rows are its units
+        UnitReducer(m_config, m_metric, m_out).run(volume, record, pool, progress, cancel);
+        record.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        return record;
+    }
     Saved saved(record.slices.size());  // --save-features: each slice's feature values
     apply(prune(volume, record, saved, pool, progress, cancel), record);
     save_features(record, saved);

@@ -14,6 +14,9 @@
 
 namespace lessmore {
 
+// everyn's N: --every, or the nearest whole step to 1 / --fraction (at least 1).
+std::size_t everyn_step(const ReduceConfig& config);
+
 class VolumeReducer {
 public:
     // metric is null for everyn.
@@ -62,7 +65,6 @@ private:
     void describe(const Feature& feature, SliceRecord& slice, Saved& saved) const;
     // --save-features: writes the volume's features (every slice has them).
     void save_features(const VolumeRecord& record, const Saved& saved) const;
-    std::size_t every() const;  // everyn's N
 
     const ReduceConfig& m_config;
     const Metric* m_metric;

@@ -34,16 +34,29 @@ COLUMNS = [
     ("column_spacing", ("spacing", 0)), ("row_spacing", ("spacing", 1)), ("slice_spacing", ("spacing", 2)),
     ("png_offset", ("png_offset", None)),
 ]
-INTEGERS = {"index", "match", "png_offset"}
+# A --unit slab|patch run's CSV: one row per unit (docs/output.md, section "Unit rows").
+UNIT_COLUMNS = [
+    ("volume", ("id", None)), ("unit", "index"), ("first_slice", "first_slice"), ("end_slice", "end_slice"),
+    ("origin_z", ("origin", 0)), ("origin_y", ("origin", 1)), ("origin_x", ("origin", 2)),
+    ("size_z", ("size", 0)), ("size_y", ("size", 1)), ("size_x", ("size", 2)), ("kept", "kept"),
+    ("match", "match"), ("score", "score"), ("output", "output"), ("output_npy", "output_npy"),
+    ("unit_spec", ("unit", None)), ("source", ("source", None)), ("format", ("format", None)),
+    ("patient", ("patient", None)), ("study", ("study", None)), ("series", ("series", None)),
+    ("dtype", ("dtype", None)),
+]
+UNIT_INTEGERS = {"unit", "first_slice", "end_slice", "origin_z", "origin_y", "origin_x", "size_z", "size_y",
+                 "size_x"}
+INTEGERS = {"index", "match", "png_offset"} | UNIT_INTEGERS
 FLOATS = {"z", "score", "position_x", "position_y", "position_z", "row_cosine_x", "row_cosine_y",
           "row_cosine_z", "column_cosine_x", "column_cosine_y", "column_cosine_z", "column_spacing",
           "row_spacing", "slice_spacing"}
 
 
-def documented_read_csv(doc):
-    """The documented line, `m = pd.read_csv("OUT/manifest.csv", ...)`, as a function of the path."""
+def documented_read_csv(doc, name="m"):
+    """The documented line, `m = pd.read_csv("OUT/manifest.csv", ...)` (a unit run's: `u = ...`), as a
+    function of the path."""
     lines = [l.strip() for l in pathlib.Path(doc).read_text().splitlines()
-             if l.strip().startswith('m = pd.read_csv("OUT/manifest.csv"')]
+             if l.strip().startswith(name + ' = pd.read_csv("OUT/manifest.csv"')]
     if len(lines) != 1:
         raise SystemExit(f"{doc}: expected one line 'm = pd.read_csv(\"OUT/manifest.csv\", ...)', found {len(lines)}")
     code = lines[0].replace('"OUT/manifest.csv"', "path", 1)
@@ -54,7 +67,7 @@ def value_of(volume, slice_, source):
     if isinstance(source, str):
         return slice_[source]
     field, element = source
-    holder = slice_ if field == "position" else volume
+    holder = slice_ if field in ("position", "origin", "size") else volume
     v = holder.get(field)
     return v if element is None or v is None else v[element]
 
@@ -77,24 +90,26 @@ def same(csv_value, json_value, column):
 
 
 def check_csv(path, manifest, read_csv, faults):
-    m = read_csv(path)
-    names = [c for c, _ in COLUMNS]
+    units = "unit" in manifest["parameters"]
+    columns, rows_of = (UNIT_COLUMNS, "units") if units else (COLUMNS, "slices")
+    m = read_csv[units](path)
+    names = [c for c, _ in columns]
     if list(m.columns) != names:
         faults.append(f"{path}: columns {list(m.columns)} are not the documented {names}")
         return
     for column in names if len(m) else []:  # without rows pandas reads every column as object
         kind = str(m[column].dtype)
-        want = ("Int64",) if column in INTEGERS else ("float64",) if column in FLOATS else \
+        want = ("int64", "Int64") if column in UNIT_INTEGERS else ("Int64",) if column in INTEGERS else ("float64",) if column in FLOATS else \
             ("bool", "boolean") if column == "kept" else ("object", "string")
         if kind not in want:
             faults.append(f"{path}: column '{column}' read as {kind}, not {want[0]}")
-    rows = [(v, s) for v in manifest["volumes"] for s in v["slices"]]
+    rows = [(v, s) for v in manifest["volumes"] for s in v[rows_of]]
     if len(rows) != len(m):
         faults.append(f"{path}: {len(m)} rows for {len(rows)} slices in manifest.json")
         return
     records = m.to_dict("records")
     for k, ((volume, slice_), row) in enumerate(zip(rows, records)):
-        for column, source in COLUMNS:
+        for column, source in columns:
             if not same(row[column], value_of(volume, slice_, source), column):
                 faults.append(f"{path}: row {k + 2} column '{column}' is {row[column]!r}, "
                               f"manifest.json has {value_of(volume, slice_, source)!r}")
@@ -107,7 +122,7 @@ def main():
     schema = json.loads(pathlib.Path(sys.argv[1]).read_text())
     jsonschema.Draft202012Validator.check_schema(schema)
     validator = jsonschema.Draft202012Validator(schema)
-    read_csv = documented_read_csv(sys.argv[2])
+    read_csv = {False: documented_read_csv(sys.argv[2]), True: documented_read_csv(sys.argv[2], "u")}
     manifests = sorted(pathlib.Path(sys.argv[3]).glob("*.json")) if pathlib.Path(sys.argv[3]).is_dir() else []
     if not manifests:
         print(f"no manifests in {sys.argv[3]} (no CLI test ran)")

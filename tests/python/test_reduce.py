@@ -177,3 +177,18 @@ def test_reduce_array_releases_the_gil(sample_volume):
     import numpy as np
     volume = np.concatenate([sample_volume] * 10)  # 300 slices
     assert progress_inside(lambda: lessmore.reduce_array(volume, method="ssim", threshold=0.99, threads=1)) > 10
+
+
+def test_units_as_the_cli(sample, tmp_path):
+    """unit= is --unit (docs/methods.md, section "3-D units"); lessmore.Run refuses a unit run."""
+    cli("reduce", sample, "-o", tmp_path / "cli", "--unit", "slab:8", "--method", "ssim", "--threshold", "0.6", "-q")
+    s = lessmore.reduce(sample, tmp_path / "py", unit="slab:8", method="ssim", threshold=0.6)
+    assert decisions(manifest(tmp_path / "py")) == decisions(manifest(tmp_path / "cli"))
+    assert (tmp_path / "py" / "manifest.csv").read_bytes() == (tmp_path / "cli" / "manifest.csv").read_bytes()
+    m = manifest(tmp_path / "py")
+    assert m["parameters"]["unit"] == "slab:8:8" and s.kept == m["summary"]["kept"] == m["volumes"][0]["kept"]
+    assert all(u["output"].endswith(".nii.gz") for u in m["volumes"][0]["units"] if u["kept"])
+    with pytest.raises(lessmore.UsageError, match="--unit slab:8:8"):
+        lessmore.Run(tmp_path / "py")
+    with pytest.raises(lessmore.UsageError, match="unit"):
+        lessmore.reduce(sample, tmp_path / "bad", unit="slab:4:0", method="everyn", every=2)
