@@ -22,8 +22,9 @@ Runner add_compare_command(CLI::App& app);
 Runner add_split_command(CLI::App& app);
 
 // What `reduce` and `merge` print on stdout (the table, or JSON); returns the exit code.
-void print_table(const ReduceResult& result);
-int print_result(const ReduceResult& result, bool json);
+// `counted`: what the rows count, "slices" or (a --unit run) "units".
+void print_table(const ReduceResult& result, const char* counted = "slices");
+int print_result(const ReduceResult& result, bool json, const char* counted = "slices");
 // --progress NAME ("auto": a bar on a terminal, nothing otherwise; -q: nothing).
 ProgressStyle progress_style(const std::string& name, const Context& ctx, bool quiet);
 

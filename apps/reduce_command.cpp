@@ -11,10 +11,10 @@
 
 namespace lessmore::cli {
 
-void print_table(const ReduceResult& r) {
+void print_table(const ReduceResult& r, const char* counted) {
     std::size_t width = 6;
     for (const VolumeSummary& v : r.volumes) width = std::max(width, v.id.size());
-    std::printf("%-*s %8s %8s %9s\n", static_cast<int>(width), "volume", "slices", "kept", "fraction");
+    std::printf("%-*s %8s %8s %9s\n", static_cast<int>(width), "volume", counted, "kept", "fraction");
     for (const VolumeSummary& v : r.volumes) {
         std::printf("%-*s %8zu %8zu %9s\n", static_cast<int>(width), v.id.c_str(), v.slices, v.kept,
                     percent(v.kept, v.slices).c_str());
@@ -32,11 +32,11 @@ void print_table(const ReduceResult& r) {
     if (r.summary.failed > 0) std::printf("failed: %zu (see errors in manifest.json)\n", r.summary.failed);
 }
 
-int print_result(const ReduceResult& result, bool json) {
+int print_result(const ReduceResult& result, bool json, const char* counted) {
     if (json) {
         std::fputs(summary_json(result).c_str(), stdout);
     } else {
-        print_table(result);
+        print_table(result, counted);
     }
     return result.errors.empty() ? 0 : 1;  // 1: some inputs failed (the rest is written)
 }
@@ -68,7 +68,7 @@ int run(const OptionValues& values, Context& ctx) {
         const ReportResult rr = write_report(rc, progress, *ctx.cancel);
         ctx.log->info("report: {}", rr.path);
     }
-    return print_result(result, values.flag("json"));
+    return print_result(result, values.flag("json"), c.unit.kind == UnitSpec::Kind::Slice ? "slices" : "units");
 }
 
 }  // namespace
