@@ -589,26 +589,37 @@ std::string csv_cell(const Json& object, const CsvColumn& c) {
 
 }  // namespace
 
-std::string manifest_csv_header() {
+namespace {
+
+// The header of a table of `columns`, and its rows: one per element of volume[rows_key], the
+// volume's cells computed once. Shared by the slice table and the unit table.
+template <std::size_t N>
+std::string csv_header(const CsvColumn (&columns)[N]) {
     std::string line;
-    for (const CsvColumn& c : k_csv_columns) line += (line.empty() ? "" : ",") + std::string(c.name);
+    for (const CsvColumn& c : columns) line += (line.empty() ? "" : ",") + std::string(c.name);
     return line + "\n";
 }
 
-std::string manifest_csv_rows(const Json& volume) {
-    // The volume's cells once, the slice's per row.
+template <std::size_t N>
+std::string csv_rows(const Json& volume, const char* rows_key, const CsvColumn (&columns)[N]) {
     std::vector<std::string> fixed;
-    for (const CsvColumn& c : k_csv_columns) fixed.push_back(c.volume ? csv_cell(volume, c) : std::string());
+    for (const CsvColumn& c : columns) fixed.push_back(c.volume ? csv_cell(volume, c) : std::string());
     std::string out;
-    for (const Json& s : volume["slices"]) {
-        for (std::size_t k = 0; k < std::size(k_csv_columns); ++k) {
+    for (const Json& row : volume[rows_key]) {
+        for (std::size_t k = 0; k < N; ++k) {
             if (k > 0) out += ',';
-            out += k_csv_columns[k].volume ? fixed[k] : csv_cell(s, k_csv_columns[k]);
+            out += columns[k].volume ? fixed[k] : csv_cell(row, columns[k]);
         }
         out += '\n';
     }
     return out;
 }
+
+}  // namespace
+
+std::string manifest_csv_header() { return csv_header(k_csv_columns); }
+
+std::string manifest_csv_rows(const Json& volume) { return csv_rows(volume, "slices", k_csv_columns); }
 
 namespace {
 
@@ -641,25 +652,9 @@ constexpr CsvColumn k_unit_csv_columns[] = {
 
 }  // namespace
 
-std::string manifest_unit_csv_header() {
-    std::string line;
-    for (const CsvColumn& c : k_unit_csv_columns) line += (line.empty() ? "" : ",") + std::string(c.name);
-    return line + "\n";
-}
+std::string manifest_unit_csv_header() { return csv_header(k_unit_csv_columns); }
 
-std::string manifest_unit_csv_rows(const Json& volume) {
-    std::vector<std::string> fixed;
-    for (const CsvColumn& c : k_unit_csv_columns) fixed.push_back(c.volume ? csv_cell(volume, c) : std::string());
-    std::string out;
-    for (const Json& u : volume["units"]) {
-        for (std::size_t k = 0; k < std::size(k_unit_csv_columns); ++k) {
-            if (k > 0) out += ',';
-            out += k_unit_csv_columns[k].volume ? fixed[k] : csv_cell(u, k_unit_csv_columns[k]);
-        }
-        out += '\n';
-    }
-    return out;
-}
+std::string manifest_unit_csv_rows(const Json& volume) { return csv_rows(volume, "units", k_unit_csv_columns); }
 
 void refuse_unit_run(const RunParameters& p, const std::string& where) {
     if (p.unit == "slice") return;
