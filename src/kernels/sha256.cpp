@@ -2,7 +2,6 @@
 
 #include <nettle/sha2.h>
 
-
 namespace lessmore {
 
 std::string sha256_hex(const void* bytes, std::size_t size) {
