@@ -16,6 +16,7 @@
 #include "io/readers.hpp"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <algorithm>
@@ -23,7 +24,9 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <memory>
+#include <optional>
 #include <sstream>
 
 namespace lessmore {
@@ -435,37 +438,106 @@ void read_image(const std::filesystem::path& path, const ParsedDicom& parsed, De
 
 }  // namespace
 
-// Read rather than mapped: a file truncated by someone else mid-run must not raise SIGBUS.
-// Not zero-filled first: the read overwrites every byte.
-DicomBytes read_dicom_bytes(const std::filesystem::path& path, std::size_t max_bytes) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0) throw InputError("cannot open: " + errno_text(errno));
-    struct Close {
-        int fd;
-        ~Close() { ::close(fd); }
-    } closer{fd};
+namespace {
+
+// An open DICOM file whose first 4 KB passed looks_like_dicom().
+struct OpenDicom {
+    int fd = -1;
+    std::size_t size = 0;
+    OpenDicom() = default;
+    OpenDicom(const OpenDicom&) = delete;
+    OpenDicom& operator=(const OpenDicom&) = delete;
+    ~OpenDicom() {
+        if (fd >= 0) ::close(fd);
+    }
+};
+
+void open_dicom(const std::filesystem::path& path, std::size_t max_bytes, OpenDicom& f) {
+    f.fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (f.fd < 0) throw InputError("cannot open: " + errno_text(errno));
     struct stat st {};
-    if (::fstat(fd, &st) != 0) throw InputError("cannot read: " + errno_text(errno));
+    if (::fstat(f.fd, &st) != 0) throw InputError("cannot read: " + errno_text(errno));
     if (!S_ISREG(st.st_mode)) throw InputError("not a regular file");
     if (st.st_size <= 0) throw InputError("empty file");
-    DicomBytes out;
-    out.size = static_cast<std::size_t>(st.st_size);
+    f.size = static_cast<std::size_t>(st.st_size);
     std::array<std::uint8_t, 4096> head{};
-    const ssize_t got = ::pread(fd, head.data(), head.size(), 0);
+    const ssize_t got = ::pread(f.fd, head.data(), head.size(), 0);
     if (got < 0) throw InputError("cannot read: " + errno_text(errno));
     if (!looks_like_dicom(head.data(), static_cast<std::size_t>(got))) {
         throw InputError("not a DICOM file (no DICM marker at byte 128, no plausible first element)");
     }
-    if (out.size > max_bytes) throw InputError("larger than " + std::to_string(max_bytes >> 20) + " MB");
-    out.bytes.reset(new std::uint8_t[out.size]);
-    std::size_t done = 0;
-    while (done < out.size) {
-        const ssize_t n = ::pread(fd, out.bytes.get() + done, out.size - done, static_cast<off_t>(done));
+    if (f.size > max_bytes) throw InputError("larger than " + std::to_string(max_bytes >> 20) + " MB");
+}
+
+// Bytes [from, to) of the file into out + from.
+void read_range(const OpenDicom& f, std::uint8_t* out, std::size_t from, std::size_t to) {
+    while (from < to) {
+        const ssize_t n = ::pread(f.fd, out + from, to - from, static_cast<off_t>(from));
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) throw InputError("cannot read: " + errno_text(errno));
         if (n == 0) throw InputError("file shrank while being read");
-        done += static_cast<std::size_t>(n);
+        from += static_cast<std::size_t>(n);
     }
+}
+
+// Zeroed memory from the kernel: pages never written cost nothing and read as zeros.
+class ZeroedBytes {
+public:
+    explicit ZeroedBytes(std::size_t size) : m_size(size) {
+        void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED) throw std::bad_alloc();
+        m_data = static_cast<std::uint8_t*>(p);
+    }
+    ZeroedBytes(const ZeroedBytes&) = delete;
+    ZeroedBytes& operator=(const ZeroedBytes&) = delete;
+    ~ZeroedBytes() { ::munmap(m_data, m_size); }
+    std::uint8_t* data() const { return m_data; }
+
+private:
+    std::size_t m_size;
+    std::uint8_t* m_data = nullptr;
+};
+
+// What a header pass reads of a file: everything but the values of its native pixel data,
+// the bulk of a slice (512 KB of a 520 KB CT file), which the pass never looks at — it
+// checks only their length — and the slice's read reads again anyway. The first `prefix`
+// bytes are read into a zeroed buffer of the file's size and parsed; when
+// the pixel data element's value starts inside them, uncompressed and of defined length (the
+// parser steps over such a value without reading it), the bytes after the value are read too
+// and the result is the parse of the whole file. Anything else (a longer header, Deflated
+// or compressed data, a parse that fails) is read whole, so the outcome, errors included,
+// is the whole file's. `prefix` is DicomReadOptions::header_prefix (64 KB). Measured:
+// docs/performance.md, "Per-slice work".
+std::optional<ParsedDicom> parse_without_pixel_values(const OpenDicom& f, const ZeroedBytes& buffer,
+                                                      std::size_t prefix) {
+    try {
+        read_range(f, buffer.data(), 0, prefix);
+        ParsedDicom parsed = parse_dicom(buffer.data(), f.size, "");
+        const DicomElement* pixels = parsed.dataset().find(k_tag_pixel_data);
+        if (parsed.transfer_syntax().deflated || parsed.transfer_syntax().encapsulated || !pixels ||
+            pixels->undefined_length || pixels->sequence || pixels->value_offset > prefix) {
+            return std::nullopt;
+        }
+        const std::size_t after = std::max(pixels->value_offset + pixels->value_length, prefix);
+        if (after >= f.size) return std::optional<ParsedDicom>(std::move(parsed));
+        read_range(f, buffer.data(), after, f.size);
+        return parse_dicom(buffer.data(), f.size, "");  // now with the bytes after the values
+    } catch (const InputError&) {
+        return std::nullopt;
+    }
+}
+
+}  // namespace
+
+// Read rather than mapped: a file truncated by someone else mid-run must not raise SIGBUS.
+// Not zero-filled first: the read overwrites every byte.
+DicomBytes read_dicom_bytes(const std::filesystem::path& path, std::size_t max_bytes) {
+    OpenDicom f;
+    open_dicom(path, max_bytes, f);
+    DicomBytes out;
+    out.size = f.size;
+    out.bytes.reset(new std::uint8_t[out.size]);
+    read_range(f, out.bytes.get(), 0, out.size);
     return out;
 }
 
@@ -474,10 +546,23 @@ DicomFile read_dicom_file(const std::filesystem::path& path, const std::string& 
     DicomFile r;
     r.name = name;
     try {
-        const DicomBytes file = read_dicom_bytes(path);
-        const ParsedDicom parsed = parse_dicom(file.bytes.get(), file.size, "");
-        read_header_fields(parsed.dataset(), r);
-        read_image(path, parsed, decoders, options, r);
+        std::unique_ptr<ZeroedBytes> sparse;  // the bytes outlive the parse that points into them
+        DicomBytes file;
+        std::optional<ParsedDicom> parsed;
+        if (options.headers_only) {
+            OpenDicom f;
+            open_dicom(path, std::numeric_limits<std::size_t>::max(), f);
+            if (f.size / 2 > options.header_prefix) {
+                sparse = std::make_unique<ZeroedBytes>(f.size);
+                parsed = parse_without_pixel_values(f, *sparse, options.header_prefix);
+            }
+        }
+        if (!parsed) {
+            file = read_dicom_bytes(path);
+            parsed.emplace(parse_dicom(file.bytes.get(), file.size, ""));
+        }
+        read_header_fields(parsed->dataset(), r);
+        read_image(path, *parsed, decoders, options, r);
     } catch (const InputError& e) {
         r.error = e.what();
         r.values.clear();

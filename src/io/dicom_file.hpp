@@ -70,6 +70,9 @@ struct DicomReadOptions {
     bool headers_only = false;
     bool include_localizers = false;  // ImageType LOCALIZER: skipped unless asked for
     ValuesDestination values_into;    // data == nullptr: none
+    // headers_only: bytes read before the pixel data's values are skipped (io/dicom_file.cpp,
+    // parse_without_pixel_values; the fuzz target makes it small to take that path on every input).
+    std::size_t header_prefix = std::size_t{64} << 10;
 };
 
 // Never throws; problems land in .error, non-images and localizers in .skip.

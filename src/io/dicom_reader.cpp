@@ -22,6 +22,14 @@
 namespace lessmore {
 namespace {
 
+DicomReadOptions read_options(bool headers_only, bool include_localizers, ValuesDestination into = {}) {
+    DicomReadOptions o;
+    o.headers_only = headers_only;
+    o.include_localizers = include_localizers;
+    o.values_into = into;
+    return o;
+}
+
 double dot(const std::array<double, 3>& a, const std::array<double, 3>& b) {
     return a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
 }
@@ -191,7 +199,7 @@ public:
             std::byte* slice = out + k * slice_bytes;
             const ValuesDestination into{slice, m_info.type, m_info.height, m_info.width};
             DicomFile f = read_dicom_file(m_folder / name, name, m_context.decoders,
-                                          DicomReadOptions{false, m_context.options.include_localizers, into});
+                                          read_options(false, m_context.options.include_localizers, into));
             if (!f.error.empty() || f.skip || f.rows != m_info.height || f.columns != m_info.width ||
                 f.frames.size() != 1) {
                 errors[k] = name + ": " + (f.error.empty() ? std::string("changed while being read") : f.error);
@@ -232,7 +240,7 @@ LoadedVolume streamed_series(const Source& source, const std::string& id, std::v
     if (!single) {
         context.pool.parallel_for(files.size(), [&](std::size_t i) {
             *files[i] = read_dicom_file(folder / files[i]->name, files[i]->name, context.decoders,
-                                        DicomReadOptions{false, context.options.include_localizers, {}});
+                                        read_options(false, context.options.include_localizers));
         });
         return build_series(source, id, files, context.options, false);
     }
@@ -320,7 +328,7 @@ std::vector<LoadedVolume> read_dicom_folder(const Source& source, const ReadCont
     context.pool.parallel_for(records.size(), [&](std::size_t i) {
         context.cancel.check();
         records[i] = read_dicom_file(folder / source.files[i], source.files[i], context.decoders,
-                                     DicomReadOptions{headers_only || streams, options.include_localizers, {}});
+                                     read_options(headers_only || streams, options.include_localizers));
     });
 
     std::vector<LoadedVolume> out;
