@@ -54,10 +54,6 @@ void check_unit_options(const ReduceConfig& c) {
     if (c.scope != Scope::Volume)
         throw UsageError(unit + ": --scope " + scope_name(c.scope) + " is not supported on units yet");
     if (c.format == OutputFormat::Png) throw UsageError(unit + ": --format png writes slices (use nifti, npy or both)");
-    const auto values = c.export_values.kind;
-    if (values != ExportValues::Kind::Intensity && values != ExportValues::Kind::MinMax)
-        throw UsageError(unit + ": --export-values " + c.export_values.to_string() +
-                         " is not supported on units yet (units hold the values as read)");
     // 3-D SSIM's 7-voxel window must fit every side a unit is given in voxels (a slab's
     // in-plane size and millimetres are checked per volume: that volume then fails).
     if (method == "ssim" && !c.unit.size_mm) {

@@ -282,6 +282,25 @@ std::array<std::array<double, 4>, 3> UnitReducer::unit_affine_lps(const VolumeIn
     return a;
 }
 
+namespace {
+
+// A z-major block of `type` as the window's float32 values (to_unit_window per slice).
+std::vector<char> window_block(const std::vector<char>& block, VoxelType type, std::size_t depth, std::size_t rows,
+                               std::size_t cols, const ExportValues& window) {
+    std::vector<char> out(depth * rows * cols * sizeof(float));
+    std::vector<float> slice;
+    const std::size_t plane = rows * cols;
+    for (std::size_t z = 0; z < depth; ++z) {
+        const SliceView view{block.data() + z * plane * voxel_size(type), type, static_cast<int>(cols),
+                             static_cast<int>(rows)};
+        to_unit_window(view, window.center, window.width, slice);
+        std::memcpy(out.data() + z * plane * sizeof(float), slice.data(), plane * sizeof(float));
+    }
+    return out;
+}
+
+}  // namespace
+
 void UnitReducer::write_units(const Volume& volume, VolumeRecord& record, ThreadPool& pool,
                               const CancelToken& cancel) const {
     const OutputFormat format = m_config.format;
@@ -322,10 +341,18 @@ void UnitReducer::write_units(const Volume& volume, VolumeRecord& record, Thread
                 std::memcpy(block.data() + ((z * rows + y) * cols) * bytes, src, cols * bytes);
             }
         }
+        // --export-values window: the window's [0, 1] float32 values, slice by slice as a
+        // slice's NPY has them; every other choice keeps the values as read (docs/output.md,
+        // section "Unit files").
+        VoxelType type = info.type;
+        if (m_config.export_values.kind == ExportValues::Kind::Window) {
+            block = window_block(block, type, depth, rows, cols, m_config.export_values);
+            type = VoxelType::Float32;
+        }
         if (nifti) {
             NiftiBlock b;
             b.data = block.data();
-            b.type = info.type;
+            b.type = type;
             b.dims = {u.size[2], u.size[1], u.size[0]};
             b.scanner = geometry;
             const auto lps = unit_affine_lps(info, {u.origin, u.size});
@@ -338,7 +365,7 @@ void UnitReducer::write_units(const Volume& volume, VolumeRecord& record, Thread
         }
         if (npy) {
             const std::string rel = unit_output_path(id, u.index, count, "npy");
-            write(rel, encode_npy_block(block.data(), info.type, depth, rows, cols));
+            write(rel, encode_npy_block(block.data(), type, depth, rows, cols));
             if (nifti) {
                 u.output_npy = rel;
             } else {

@@ -39,7 +39,6 @@ TEST(CliUnits, UsageErrorsNameUnitAndWriteNothing) {
         {{"--unit", "slab:8", "-m", "ssim", "-t", "0.9", "--format", "png"}, "--format png"},
         {{"--unit", "slab:8", "-m", "ssim", "-t", "0.9", "--resume"}, "--resume"},
         {{"--unit", "slab:8", "-m", "ssim", "-t", "0.9", "--shard", "1/2"}, "--shard"},
-        {{"--unit", "slab:8", "-m", "ssim", "-t", "0.9", "--export-values", "hu"}, "--export-values"},
         {{"--unit", "slab:8", "-m", "hash", "-t", "6", "--save-features", (dir / "f").string()}, "--save-features"},
         {{"--unit", "slab:8", "-m", "ssim", "-t", "0.9", "--report"}, "--report"},
         {{"--unit", "slab:8", "-m", "ssim", "-t", "0.9", "--flat"}, "--flat"},

@@ -166,11 +166,22 @@ def run(lessmore, args, out):
     return json.loads((out / "manifest.json").read_text())
 
 
-def check_files(where, out, volume, stack, world):
+def exported(values, block):
+    """The unit's file values for --export-values: window:C,W is clip(x, C - W/2, C + W/2)
+    - (C - W/2), over W, in float64 rounded to float32 (as a slice's NPY); anything else the
+    values as read."""
+    if not values or not values.startswith("window:"):
+        return block
+    c, w = (float(v) for v in values[len("window:"):].split(","))
+    lo = c - w / 2.0
+    return ((np.clip(block.astype(np.float64), lo, c + w / 2.0) - lo) / w).astype(np.float32)
+
+
+def check_files(where, out, volume, stack, world, values=None):
     for u in volume["units"]:
         if not u["kept"]:
             continue
-        expect = block(stack, u)
+        expect = exported(values, block(stack, u))
         files = [f for f in (u["output"], u["output_npy"]) if f]
         if not files:
             fail(where, f"unit {u['index']}: kept but nothing written")
@@ -178,12 +189,13 @@ def check_files(where, out, volume, stack, world):
             path = out / rel
             if rel.endswith(".npy"):
                 got = np.load(path)
-                if got.shape != expect.shape or not np.array_equal(got, expect):
+                if got.shape != expect.shape or got.dtype != expect.dtype or not np.array_equal(got, expect):
                     fail(where, f"{rel}: NPY is not the source block {u['origin']} {u['size']}")
                 continue
             img = nib.load(path)
             data = np.asarray(img.dataobj)
-            if data.shape != expect.shape[::-1] or not np.array_equal(np.transpose(data, (2, 1, 0)), expect):
+            if (data.shape != expect.shape[::-1] or data.dtype != expect.dtype
+                    or not np.array_equal(np.transpose(data, (2, 1, 0)), expect)):
                 fail(where, f"{rel}: NIfTI data is not the source block {u['origin']} {u['size']}")
             if int(img.header["sform_code"]) != 1:
                 fail(where, f"{rel}: sform_code {img.header['sform_code']}")
@@ -276,6 +288,11 @@ def main():
         # tilted and, from slice 14 on, 7 mm instead of 4 mm apart: every slab written
         ("tilted", "slab:7:5", ["-m", "everyn", "--every", "1"], ("everyn", None, None, None, 1)),
         ("tilted", "patch:1,100,100:3,200,200", ["-m", "everyn", "--every", "1"], ("everyn", None, None, None, 1)),
+        # the files' values: a window's [0, 1] float32, or HU as read
+        ("pancreas", "slab:6:4", ["-m", "everyn", "--every", "2", "--format", "both", "--export-values",
+                                  "window:40,400"], ("everyn", None, None, None, 2)),
+        ("nifti", "patch:4,50,50", ["-m", "everyn", "--every", "5", "--format", "npy", "--export-values", "hu"],
+         ("everyn", None, None, None, 5)),
     ]
     with tempfile.TemporaryDirectory() as tmp:
         tmp = pathlib.Path(tmp)
@@ -302,7 +319,8 @@ def main():
                 continue
             volume = volumes[0]
             check_decisions(where, volume, stack, method, strategy, t, f, every, neighbours)
-            check_files(where, out, volume, stack, world)
+            values = args[args.index("--export-values") + 1] if "--export-values" in args else None
+            check_files(where, out, volume, stack, world, values)
             print(f"ok: {where}: {volume['kept']} of {len(volume['units'])} units kept")
     for message in failures:
         print(message)
