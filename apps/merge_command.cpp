@@ -16,7 +16,7 @@ int run(const OptionValues& values, Context& ctx) {
     c.command_line = ctx.argv;
     StderrProgress progress(*ctx.log, ProgressStyle::None, false);
     const ReduceResult result = merge(c, progress);
-    return print_result(result, values.flag("json"));
+    return print_result(result, values.flag("json"), result.units ? "units" : "slices");
 }
 
 }  // namespace

@@ -68,7 +68,7 @@ int run(const OptionValues& values, Context& ctx) {
         const ReportResult rr = write_report(rc, progress, *ctx.cancel);
         ctx.log->info("report: {}", rr.path);
     }
-    return print_result(result, values.flag("json"), c.unit.kind == UnitSpec::Kind::Slice ? "slices" : "units");
+    return print_result(result, values.flag("json"), result.units ? "units" : "slices");
 }
 
 }  // namespace

@@ -105,6 +105,7 @@ struct ReduceResult {
     std::vector<InputFailure> errors;
     std::vector<InputFailure> skipped;  // by path; message = the reason
     RunSummary summary;
+    bool units = false;  // the rows are 3-D units (a --unit slab|patch run), not slices
 };
 
 // Runs the whole reduction and writes OUT: the slice files and a record per source as

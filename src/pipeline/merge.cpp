@@ -61,7 +61,10 @@ std::vector<Shard> read_shards(const MergeConfig& c) {
         auto run = store.read_run();
         if (!run) throw UsageError(dir + ": not a lessmore output (no .lessmore/run.json)");
         if (!run->shard) throw UsageError(dir + ": not a shard (made without --shard)");
-        refuse_unit_run(run->parameters, dir);
+        // The cross-volume pass merge runs again over the shards' records is the slices' one.
+        if (run->parameters.unit != "slice" && run->parameters.scope != Scope::Volume)
+            throw UsageError(dir + ": a run made with --unit " + run->parameters.unit + " and --scope " +
+                             scope_name(run->parameters.scope) + "; merge joins unit runs of --scope volume only");
         if (!store.finished()) throw UsageError(dir + ": unfinished shard (no manifest.json; finish it with --resume)");
         store.check_no_links();
         shards.push_back({dir, std::move(*run)});
@@ -143,10 +146,14 @@ void check_output(const MergeConfig& c, const std::vector<Shard>& shards, bool o
 
 template <typename F>
 void for_each_output(const SourceRecord& record, F&& f) {
-    for (const VolumeRecord& v : record.volumes)
+    for (const VolumeRecord& v : record.volumes) {
         for (const SliceRecord& s : v.slices)
             for (const std::string* rel : {&s.output, &s.output_npy})
                 if (!rel->empty()) f(*rel);
+        for (const UnitRecord& u : v.units)
+            for (const std::string* rel : {&u.output, &u.output_npy})
+                if (!rel->empty()) f(*rel);
+    }
 }
 
 Folder open_shard(const std::string& dir) {
@@ -266,6 +273,7 @@ ReduceResult merge(const MergeConfig& c, ProgressSink& progress) {
     store.write_run(run);
 
     ReduceResult result;
+    result.units = run.parameters.unit != "slice";
     result.summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     OrderedJson header = tool_stamp();
     OrderedJson merged_from = OrderedJson::array();

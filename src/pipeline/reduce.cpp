@@ -64,8 +64,6 @@ void check_unit_options(const ReduceConfig& c) {
                                  " voxels on every side (its 7x7x7 window)");
     }
     if (c.flat) throw UsageError(unit + ": --flat is not supported on units yet");
-    if (c.resume) throw UsageError(unit + ": --resume is not supported on units yet");
-    if (c.shard) throw UsageError(unit + ": --shard is not supported on units yet");
     if (!c.save_features.empty()) throw UsageError(unit + ": --save-features is not supported on units yet");
     if (c.metric.resize != 0) throw UsageError(unit + ": --resize is not supported on units");
 }
@@ -355,6 +353,7 @@ ReduceResult reduce(const ReduceConfig& config, ProgressSink& progress, const Ca
     if (!config.save_features.empty()) write_saved_index(store, ids, config.save_features);
 
     ReduceResult result;
+    result.units = config.unit.kind != UnitSpec::Kind::Slice;
     result.summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     OrderedJson header = tool_stamp();
     header["run"] = {{"command", config.command_line},

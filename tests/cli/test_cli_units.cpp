@@ -37,8 +37,6 @@ TEST(CliUnits, UsageErrorsNameUnitAndWriteNothing) {
         {{"--unit", "slab:8", "-m", "hash", "-t", "6", "--scope", "patient"}, "--scope patient"},
         {{"--unit", "patch:8,32,32", "-m", "hash", "-t", "6"}, "hash"},
         {{"--unit", "slab:8", "-m", "ssim", "-t", "0.9", "--format", "png"}, "--format png"},
-        {{"--unit", "slab:8", "-m", "ssim", "-t", "0.9", "--resume"}, "--resume"},
-        {{"--unit", "slab:8", "-m", "ssim", "-t", "0.9", "--shard", "1/2"}, "--shard"},
         {{"--unit", "slab:8", "-m", "hash", "-t", "6", "--save-features", (dir / "f").string()}, "--save-features"},
         {{"--unit", "slab:8", "-m", "ssim", "-t", "0.9", "--report"}, "--report"},
         {{"--unit", "slab:8", "-m", "ssim", "-t", "0.9", "--flat"}, "--flat"},
