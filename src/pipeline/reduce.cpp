@@ -49,8 +49,6 @@ void check_unit_options(const ReduceConfig& c) {
     if (c.order == SliceOrder::Name)
         throw UsageError(unit + ": needs slices in position order (--order name gives no geometry to a unit)");
     if (method == "deepnet") throw UsageError(unit + ": --method deepnet on units is not supported yet");
-    if (method == "hash" && c.unit.kind == UnitSpec::Kind::Patch)
-        throw UsageError(unit + ": --method hash compares slabs only (patches: ssim, mi or everyn)");
     if (c.scope != Scope::Volume)
         throw UsageError(unit + ": --scope " + scope_name(c.scope) + " is not supported on units yet");
     if (c.format == OutputFormat::Png) throw UsageError(unit + ": --format png writes slices (use nifti, npy or both)");

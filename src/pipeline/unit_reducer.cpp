@@ -15,6 +15,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <map>
 #include <memory>
 
 namespace fs = std::filesystem;
@@ -34,35 +35,85 @@ public:
     virtual bool cheap() const { return false; }
 };
 
-// Slab HASH (docs/methods.md, section "Slab HASH", rule max): every slice hashed once with
-// the run's HASH metric (overlapping slabs share their slices' hashes); two slabs' distance
-// is the largest of their K position-by-position Hamming distances — what
-// slab_hash_max_distance computes from the hashes.
-class SlabHashScorer : public UnitScorer {
+// Slab and patch HASH (docs/methods.md, section "Slab HASH", rule max): every in-plane
+// crop a unit holds (a slab: its whole slices; a patch: its slices cropped to its rows and
+// columns) hashed once with the run's HASH metric, units that share a crop sharing its
+// hash; two units' distance is the largest of their position-by-position Hamming
+// distances — what slab_hash_max_distance computes from the hashes.
+class UnitHashScorer : public UnitScorer {
 public:
-    SlabHashScorer(const Metric& metric, std::vector<std::unique_ptr<Feature>> slices,
-                   const std::vector<UnitBox>& units)
-        : m_metric(metric), m_slices(std::move(slices)), m_units(units) {}
+    // crops[u]: unit u's crops (indices into `hashes`), slice by slice.
+    UnitHashScorer(const Metric& metric, std::vector<std::unique_ptr<Feature>> hashes,
+                   std::vector<std::vector<std::size_t>> crops)
+        : m_metric(metric), m_hashes(std::move(hashes)), m_crops(std::move(crops)) {}
     Sense sense() const override { return Sense::LowerIsSimilar; }
     void prepare(std::size_t) override {}
     bool cheap() const override { return true; }
     double score(std::size_t a, std::size_t b) const override {
-        const UnitBox& x = m_units[a];
-        const UnitBox& y = m_units[b];
+        const std::vector<std::size_t>& x = m_crops[a];
+        const std::vector<std::size_t>& y = m_crops[b];
         double worst = 0.0;
-        for (int k = 0; k < x.size[0]; ++k) {
-            const auto i = static_cast<std::size_t>(x.origin[0] + k);
-            const auto j = static_cast<std::size_t>(y.origin[0] + k);
-            worst = std::max(worst, m_metric.compare(*m_slices[i], *m_slices[j]));
-        }
+        for (std::size_t k = 0; k < x.size(); ++k)
+            worst = std::max(worst, m_metric.compare(*m_hashes[x[k]], *m_hashes[y[k]]));
         return worst;
     }
 
 private:
     const Metric& m_metric;
-    std::vector<std::unique_ptr<Feature>> m_slices;
-    const std::vector<UnitBox>& m_units;
+    std::vector<std::unique_ptr<Feature>> m_hashes;
+    std::vector<std::vector<std::size_t>> m_crops;
 };
+
+// The scorer for a slab HASH run: each slice hashed once (prepare_features, as a slice run
+// maps and hashes it).
+std::unique_ptr<UnitScorer> slab_hash_scorer(const Volume& volume, const std::vector<UnitBox>& units,
+                                             const Metric& metric, const IntensityMapping& intensity,
+                                             ThreadPool& pool, ProgressSink& progress, const CancelToken& cancel) {
+    std::vector<std::vector<std::size_t>> crops(units.size());
+    for (std::size_t u = 0; u < units.size(); ++u)
+        for (int k = 0; k < units[u].size[0]; ++k) crops[u].push_back(static_cast<std::size_t>(units[u].origin[0] + k));
+    return std::make_unique<UnitHashScorer>(
+        metric, prepare_features(volume, 0, volume.slice_count(), metric, intensity, pool, progress, cancel),
+        std::move(crops));
+}
+
+// The scorer for a patch HASH run: each distinct crop (slice z, rows y0.., columns x0..)
+// mapped to 8 bits on its own — to_8bit_block of that one slice's rectangle, which maps a
+// crop exactly as a slice run maps a slice of the crop's size (docs/methods.md, section
+// "Intensity of a unit") — and hashed once, in parallel; crops listed in the units' order,
+// so the features never depend on threads.
+std::unique_ptr<UnitScorer> patch_hash_scorer(const Volume& volume, const std::vector<UnitBox>& units,
+                                              const Metric& metric, const IntensityMapping& intensity,
+                                              ThreadPool& pool, const CancelToken& cancel) {
+    std::map<std::array<int, 3>, std::size_t> index;  // crop (z, y0, x0) -> its hash
+    std::vector<std::array<int, 3>> listed;
+    std::vector<std::vector<std::size_t>> crops(units.size());
+    for (std::size_t u = 0; u < units.size(); ++u) {
+        const UnitBox& b = units[u];
+        for (int k = 0; k < b.size[0]; ++k) {
+            const std::array<int, 3> key{b.origin[0] + k, b.origin[1], b.origin[2]};
+            const auto [it, added] = index.emplace(key, listed.size());
+            if (added) listed.push_back(key);
+            crops[u].push_back(it->second);
+        }
+    }
+    // Every patch of a run has the same in-plane size.
+    const int height = units.empty() ? 0 : units[0].size[1];
+    const int width = units.empty() ? 0 : units[0].size[2];
+    std::vector<std::unique_ptr<Feature>> hashes(listed.size());
+    pool.parallel_for(listed.size(), [&](std::size_t c) {
+        if (c % 64 == 0) cancel.check();
+        const auto& [z, y0, x0] = listed[c];
+        const Unit8 crop =
+            to_8bit_block({volume.slice(static_cast<std::size_t>(z))}, x0, y0, width, height, intensity);
+        Image8 image;
+        image.width = crop.width;
+        image.height = crop.height;
+        image.pixels = crop.voxels;
+        hashes[c] = metric.prepare(image);
+    });
+    return std::make_unique<UnitHashScorer>(metric, std::move(hashes), std::move(crops));
+}
 
 // 3-D SSIM and NMI on each unit's 8-bit block (one mapping over the whole unit).
 class BlockScorer : public UnitScorer {
@@ -215,17 +266,18 @@ void UnitReducer::run(const Volume& volume, VolumeRecord& record, ThreadPool& po
     } else {
         std::unique_ptr<UnitScorer> scorer;
         const std::string& method = m_config.metric.method;
-        if (method == "hash") {
-            scorer = std::make_unique<SlabHashScorer>(
-                *m_metric,
-                prepare_features(volume, 0, info.slice_count(), *m_metric, m_config.intensity, pool, progress, cancel),
-                grid.units);
+        const bool hash = method == "hash";
+        const bool patch = spec.kind == UnitSpec::Kind::Patch;
+        if (hash && !patch) {
+            scorer = slab_hash_scorer(volume, grid.units, *m_metric, m_config.intensity, pool, progress, cancel);
+        } else if (hash) {
+            scorer = patch_hash_scorer(volume, grid.units, *m_metric, m_config.intensity, pool, cancel);
         } else {
             scorer = std::make_unique<BlockScorer>(method == "ssim", m_config.metric.bins, volume, grid.units,
                                                    m_config.intensity);
         }
         pruned = prune_units(*scorer, n, m_config, pool, cancel);
-        if (method != "hash") progress.slices_done(info.slice_count());
+        if (!hash || patch) progress.slices_done(info.slice_count());
     }
     for (std::size_t i = 0; i < n; ++i) {
         UnitRecord& u = record.units[i];

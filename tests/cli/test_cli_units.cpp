@@ -35,7 +35,6 @@ TEST(CliUnits, UsageErrorsNameUnitAndWriteNothing) {
         {{"--unit", "slab:4", "--order", "name", "-m", "everyn", "--every", "2"}, "--order name"},
         {{"--unit", "slab:8", "-m", "deepnet", "-t", "0.9"}, "deepnet"},
         {{"--unit", "slab:8", "-m", "hash", "-t", "6", "--scope", "patient"}, "--scope patient"},
-        {{"--unit", "patch:8,32,32", "-m", "hash", "-t", "6"}, "hash"},
         {{"--unit", "slab:8", "-m", "ssim", "-t", "0.9", "--format", "png"}, "--format png"},
         {{"--unit", "slab:8", "-m", "ssim", "-t", "0.9", "--resume"}, "--resume"},
         {{"--unit", "slab:8", "-m", "ssim", "-t", "0.9", "--shard", "1/2"}, "--shard"},
