@@ -67,8 +67,8 @@ private:
 // The scorer for a slab HASH run: each slice hashed once (prepare_features, as a slice run
 // maps and hashes it).
 std::unique_ptr<UnitScorer> slab_hash_scorer(const Volume& volume, const std::vector<UnitBox>& units,
-                                             const Metric& metric, const IntensityMapping& intensity,
-                                             ThreadPool& pool, ProgressSink& progress, const CancelToken& cancel) {
+                                             const Metric& metric, const IntensityMapping& intensity, ThreadPool& pool,
+                                             ProgressSink& progress, const CancelToken& cancel) {
     std::vector<std::vector<std::size_t>> crops(units.size());
     for (std::size_t u = 0; u < units.size(); ++u)
         for (int k = 0; k < units[u].size[0]; ++k) crops[u].push_back(static_cast<std::size_t>(units[u].origin[0] + k));
@@ -83,8 +83,8 @@ std::unique_ptr<UnitScorer> slab_hash_scorer(const Volume& volume, const std::ve
 // "Intensity of a unit") — and hashed once, in parallel; crops listed in the units' order,
 // so the features never depend on threads.
 std::unique_ptr<UnitScorer> patch_hash_scorer(const Volume& volume, const std::vector<UnitBox>& units,
-                                              const Metric& metric, const IntensityMapping& intensity,
-                                              ThreadPool& pool, const CancelToken& cancel) {
+                                              const Metric& metric, const IntensityMapping& intensity, ThreadPool& pool,
+                                              const CancelToken& cancel) {
     std::map<std::array<int, 3>, std::size_t> index;  // crop (z, y0, x0) -> its hash
     std::vector<std::array<int, 3>> listed;
     std::vector<std::vector<std::size_t>> crops(units.size());
@@ -104,8 +104,7 @@ std::unique_ptr<UnitScorer> patch_hash_scorer(const Volume& volume, const std::v
     pool.parallel_for(listed.size(), [&](std::size_t c) {
         if (c % 64 == 0) cancel.check();
         const auto& [z, y0, x0] = listed[c];
-        const Unit8 crop =
-            to_8bit_block({volume.slice(static_cast<std::size_t>(z))}, x0, y0, width, height, intensity);
+        const Unit8 crop = to_8bit_block({volume.slice(static_cast<std::size_t>(z))}, x0, y0, width, height, intensity);
         Image8 image;
         image.width = crop.width;
         image.height = crop.height;
