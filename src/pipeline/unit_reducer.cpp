@@ -7,6 +7,7 @@
 #include <lessmore/unit.hpp>
 #include <lessmore/unit_similarity.hpp>
 
+#include "io/feature_files.hpp"
 #include "io/nifti_writer.hpp"
 #include "pipeline/features.hpp"
 #include "pipeline/volume_reducer.hpp"
@@ -17,6 +18,8 @@
 #include <limits>
 #include <map>
 #include <memory>
+#include <optional>
+#include <stdexcept>
 
 namespace fs = std::filesystem;
 
@@ -33,6 +36,9 @@ public:
     virtual void release(std::size_t /*unit*/) {}
     virtual double score(std::size_t a, std::size_t b) const = 0;
     virtual bool cheap() const { return false; }
+    // --save-features: the unit's feature as float32 values (docs/models.md, section
+    // "Features of 3-D units"); nullopt for a metric that keeps none.
+    virtual std::optional<std::vector<float>> values(std::size_t /*unit*/) const { return std::nullopt; }
 };
 
 // Slab and patch HASH (docs/methods.md, section "Slab HASH", rule max): every in-plane
@@ -56,6 +62,16 @@ public:
         for (std::size_t k = 0; k < x.size(); ++k)
             worst = std::max(worst, m_metric.compare(*m_hashes[x[k]], *m_hashes[y[k]]));
         return worst;
+    }
+    // The unit's hashes' bits as 0/1, position by position (what a slice run saves per slice).
+    std::optional<std::vector<float>> values(std::size_t unit) const override {
+        std::vector<float> out;
+        for (std::size_t c : m_crops[unit]) {
+            const auto bits = m_metric.feature_values(*m_hashes[c]);
+            if (!bits) return std::nullopt;
+            out.insert(out.end(), bits->begin(), bits->end());
+        }
+        return out;
     }
 
 private:
@@ -113,6 +129,28 @@ std::unique_ptr<UnitScorer> patch_hash_scorer(const Volume& volume, const std::v
     });
     return std::make_unique<UnitHashScorer>(metric, std::move(hashes), std::move(crops));
 }
+
+// DeepNet from --features: one embedding per unit, read (Metric::precomputed with the
+// volume's unit count: one row per unit, docs/models.md, section "Features of 3-D units"),
+// compared by the metric's cosine.
+class UnitEmbeddingScorer : public UnitScorer {
+public:
+    UnitEmbeddingScorer(const Metric& metric, std::vector<std::unique_ptr<Feature>> embeddings)
+        : m_metric(metric), m_embeddings(std::move(embeddings)) {}
+    Sense sense() const override { return m_metric.sense(); }
+    void prepare(std::size_t) override {}
+    bool cheap() const override { return m_metric.cheap_compare(); }
+    double score(std::size_t a, std::size_t b) const override {
+        return m_metric.compare(*m_embeddings[a], *m_embeddings[b]);
+    }
+    std::optional<std::vector<float>> values(std::size_t unit) const override {
+        return m_metric.feature_values(*m_embeddings[unit]);
+    }
+
+private:
+    const Metric& m_metric;
+    std::vector<std::unique_ptr<Feature>> m_embeddings;
+};
 
 // 3-D SSIM and NMI on each unit's 8-bit block (one mapping over the whole unit).
 class BlockScorer : public UnitScorer {
@@ -216,6 +254,18 @@ PruneResult prune_units(UnitScorer& scorer, std::size_t n, const ReduceConfig& c
     return prune_pairs(m, scorer.sense(), target);
 }
 
+// --save-features: a row per unit, in grid order, in the --features layout (the file the
+// id gives; DIR/index.csv is written at the end of the run with the unit counts).
+void save_features(const UnitScorer& scorer, std::size_t n, const std::string& id, const std::string& dir) {
+    std::vector<std::vector<float>> rows(n);
+    for (std::size_t i = 0; i < n; ++i) {
+        auto v = scorer.values(i);
+        if (!v) throw std::logic_error("UnitReducer: a unit without features to save");
+        rows[i] = std::move(*v);
+    }
+    write_volume_features(dir, id, rows);
+}
+
 std::string shape_text(const std::array<int, 3>& shape) {
     return std::to_string(shape[0]) + "x" + std::to_string(shape[1]) + "x" + std::to_string(shape[2]);
 }
@@ -271,11 +321,16 @@ void UnitReducer::run(const Volume& volume, VolumeRecord& record, ThreadPool& po
             scorer = slab_hash_scorer(volume, grid.units, *m_metric, m_config.intensity, pool, progress, cancel);
         } else if (hash) {
             scorer = patch_hash_scorer(volume, grid.units, *m_metric, m_config.intensity, pool, cancel);
+        } else if (method == "deepnet") {
+            auto embeddings = m_metric->precomputed(info.id, n);  // InputError naming the file and row
+            if (embeddings.size() != n) throw std::logic_error("UnitReducer: deepnet on units without --features");
+            scorer = std::make_unique<UnitEmbeddingScorer>(*m_metric, std::move(embeddings));
         } else {
             scorer = std::make_unique<BlockScorer>(method == "ssim", m_config.metric.bins, volume, grid.units,
                                                    m_config.intensity);
         }
         pruned = prune_units(*scorer, n, m_config, pool, cancel);
+        if (!m_config.save_features.empty()) save_features(*scorer, n, info.id, m_config.save_features);
         if (!hash || patch) progress.slices_done(info.slice_count());
     }
     for (std::size_t i = 0; i < n; ++i) {

@@ -3,7 +3,11 @@
 // anything is written, a volume too small for a unit, the unit rows and files, slices
 // unchanged. The values (scores, voxels, affines) are checked against scikit-image,
 // dhash, nibabel and pydicom by tests/golden/check_units.py.
+#include <lessmore/npy_writer.hpp>
+
 #include "test_support.hpp"
+
+#include <cmath>
 
 namespace lessmore {
 namespace {
@@ -33,13 +37,12 @@ TEST(CliUnits, UsageErrorsNameUnitAndWriteNothing) {
         {{"--unit", "patch:8,8", "-m", "everyn", "--every", "2"}, "--unit"},
         {{"--unit", "cube:8", "-m", "everyn", "--every", "2"}, "--unit"},
         {{"--unit", "slab:4", "--order", "name", "-m", "everyn", "--every", "2"}, "--order name"},
-        {{"--unit", "slab:8", "-m", "deepnet", "-t", "0.9"}, "deepnet"},
+        {{"--unit", "slab:8", "-m", "deepnet", "-t", "0.9"}, "needs --features DIR"},
         {{"--unit", "slab:8", "-m", "hash", "-t", "6", "--scope", "patient"}, "--scope patient"},
         {{"--unit", "slab:8", "-m", "ssim", "-t", "0.9", "--format", "png"}, "--format png"},
         {{"--unit", "slab:8", "-m", "ssim", "-t", "0.9", "--resume"}, "--resume"},
         {{"--unit", "slab:8", "-m", "ssim", "-t", "0.9", "--shard", "1/2"}, "--shard"},
         {{"--unit", "slab:8", "-m", "ssim", "-t", "0.9", "--export-values", "hu"}, "--export-values"},
-        {{"--unit", "slab:8", "-m", "hash", "-t", "6", "--save-features", (dir / "f").string()}, "--save-features"},
         {{"--unit", "slab:8", "-m", "ssim", "-t", "0.9", "--report"}, "--report"},
         {{"--unit", "slab:8", "-m", "ssim", "-t", "0.9", "--flat"}, "--flat"},
         {{"--unit", "slab:4", "-m", "ssim", "-t", "0.9"}, "at least 7 voxels"},
@@ -197,6 +200,48 @@ TEST(CliUnits, CommandsThatReadSlicesRefuseAUnitRun) {
     }
     EXPECT_FALSE(test::fs::exists(dir / "s.json"));
     EXPECT_FALSE(test::fs::exists(out / "report.html"));
+}
+
+// --features on units: a row per unit (docs/models.md, section "Features of 3-D units");
+// the values are checked against numpy by tests/golden/check_unit_features.py, what is
+// refused here.
+TEST(CliUnits, UnitFeaturesAreOneRowPerUnitAndBadRowsFailTheVolume) {
+    test::TempDir dir;
+    const auto feats = dir / "f";
+    test::fs::create_directories(feats);
+    test::write_file(feats / "index.csv", "volume,file,slices\nexample_ct_sm.nii.gz,example_ct_sm.nii.gz.npy,3\n");
+    auto reduce_with = [&](const std::vector<float>& rows, std::size_t n) {
+        test::write_file(feats / "example_ct_sm.nii.gz.npy", encode_npy_f32(rows.data(), n, 8));
+        return test::run_lessmore({"reduce", sample(), "-o", (dir / "o").string(), "--force", "--unit", "slab:10", "-m",
+                                   "deepnet", "--features", feats.string(), "-t", "0.9", "--format", "none",
+                                   "--progress", "none"});
+    };
+    std::vector<float> rows(3 * 8);
+    for (std::size_t i = 0; i < rows.size(); ++i) rows[i] = static_cast<float>((i * 7) % 5) - 2.0f;
+    const auto ok = reduce_with(rows, 3);  // 30 slices: 3 slabs of 10
+    ASSERT_EQ(ok.exit_code, 0) << ok.err;
+    const json m = test::read_json(dir / "o" / "manifest.json");
+    EXPECT_EQ(m["volumes"][0]["units"].size(), 3u);
+    EXPECT_EQ(m["parameters"]["model"], "features:" + feats.string());
+
+    std::vector<float> per_slice(30 * 8, 1.0f);
+    const auto slices = reduce_with(per_slice, 30);
+    EXPECT_EQ(slices.exit_code, 1) << slices.err;
+    EXPECT_NE(slices.err.find("example_ct_sm.nii.gz.npy: 30 rows, but volume 'example_ct_sm.nii.gz' has 3 units of "
+                              "--unit slab:10:10 (one row per unit"),
+              std::string::npos)
+        << slices.err;
+    EXPECT_EQ(count_lines(slices.err), 1) << slices.err;
+    rows[1 * 8 + 2] = std::nanf("");
+    const auto nan = reduce_with(rows, 3);
+    EXPECT_EQ(nan.exit_code, 1) << nan.err;
+    EXPECT_NE(nan.err.find("row 1 (unit 1), value 2 is not finite"), std::string::npos) << nan.err;
+    test::write_file(feats / "index.csv", "volume,file,slices\nother.nii.gz,other.nii.gz.npy,3\n");
+    test::write_file(feats / "other.nii.gz.npy", encode_npy_f32(per_slice.data(), 3, 8));
+    const auto unlisted = reduce_with(per_slice, 3);
+    EXPECT_EQ(unlisted.exit_code, 1) << unlisted.err;
+    EXPECT_NE(unlisted.err.find("index.csv: no row for volume 'example_ct_sm.nii.gz'"), std::string::npos)
+        << unlisted.err;
 }
 
 TEST(CliUnits, GridTooLargeFailsThatVolumeNamingIt) {
