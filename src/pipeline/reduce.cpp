@@ -54,8 +54,6 @@ void check_unit_options(const ReduceConfig& c) {
         throw UsageError(unit +
                          ": --method deepnet on units needs --features DIR (one embedding per unit, "
                          "computed elsewhere; a model here embeds slices)");
-    if (c.scope != Scope::Volume)
-        throw UsageError(unit + ": --scope " + scope_name(c.scope) + " is not supported on units yet");
     if (c.format == OutputFormat::Png) throw UsageError(unit + ": --format png writes slices (use nifti, npy or both)");
     const auto values = c.export_values.kind;
     if (values != ExportValues::Kind::Intensity && values != ExportValues::Kind::MinMax)

@@ -10,6 +10,7 @@
 #include "io/feature_files.hpp"
 #include "io/nifti_writer.hpp"
 #include "pipeline/features.hpp"
+#include "pipeline/unit_features.hpp"
 #include "pipeline/volume_reducer.hpp"
 
 #include <algorithm>
@@ -39,6 +40,9 @@ public:
     // --save-features: the unit's feature as float32 values (docs/models.md, section
     // "Features of 3-D units"); nullopt for a metric that keeps none.
     virtual std::optional<std::vector<float>> values(std::size_t /*unit*/) const { return std::nullopt; }
+    // --scope patient|dataset: the unit's feature as the records keep it (its metric's
+    // feature_text; HASH units: unit_hash_text), from which the cross-volume pass reads it.
+    virtual std::optional<std::string> text(std::size_t /*unit*/) const { return std::nullopt; }
 };
 
 // Slab and patch HASH (docs/methods.md, section "Slab HASH", rule max): every in-plane
@@ -72,6 +76,11 @@ public:
             out.insert(out.end(), bits->begin(), bits->end());
         }
         return out;
+    }
+    std::optional<std::string> text(std::size_t unit) const override {
+        std::vector<const Feature*> crops;
+        for (std::size_t c : m_crops[unit]) crops.push_back(m_hashes[c].get());
+        return unit_hash_text(m_metric, crops);
     }
 
 private:
@@ -145,6 +154,9 @@ public:
     }
     std::optional<std::vector<float>> values(std::size_t unit) const override {
         return m_metric.feature_values(*m_embeddings[unit]);
+    }
+    std::optional<std::string> text(std::size_t unit) const override {
+        return m_metric.feature_text(*m_embeddings[unit]);
     }
 
 private:
@@ -331,6 +343,13 @@ void UnitReducer::run(const Volume& volume, VolumeRecord& record, ThreadPool& po
         }
         pruned = prune_units(*scorer, n, m_config, pool, cancel);
         if (!m_config.save_features.empty()) save_features(*scorer, n, info.id, m_config.save_features);
+        if (m_config.scope != Scope::Volume) {
+            for (std::size_t i = 0; i < n; ++i) {
+                if (!pruned.kept[i]) continue;
+                record.units[i].feature = scorer->text(i);
+                if (!record.units[i].feature) throw std::logic_error("UnitReducer: --scope on a unit without text");
+            }
+        }
         if (!hash || patch) progress.slices_done(info.slice_count());
     }
     for (std::size_t i = 0; i < n; ++i) {

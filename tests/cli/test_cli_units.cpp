@@ -38,7 +38,6 @@ TEST(CliUnits, UsageErrorsNameUnitAndWriteNothing) {
         {{"--unit", "cube:8", "-m", "everyn", "--every", "2"}, "--unit"},
         {{"--unit", "slab:4", "--order", "name", "-m", "everyn", "--every", "2"}, "--order name"},
         {{"--unit", "slab:8", "-m", "deepnet", "-t", "0.9"}, "needs --features DIR"},
-        {{"--unit", "slab:8", "-m", "hash", "-t", "6", "--scope", "patient"}, "--scope patient"},
         {{"--unit", "slab:8", "-m", "ssim", "-t", "0.9", "--format", "png"}, "--format png"},
         {{"--unit", "slab:8", "-m", "ssim", "-t", "0.9", "--resume"}, "--resume"},
         {{"--unit", "slab:8", "-m", "ssim", "-t", "0.9", "--shard", "1/2"}, "--shard"},

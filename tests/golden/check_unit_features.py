@@ -10,7 +10,13 @@
   from the saved folder gives the same manifest decisions;
 - --save-features with --method hash on slabs and patches: each unit's row is the bits of
   its crops' dhashes (reference_preprocessing.py: Pillow LANCZOS, imagehash's rule),
-  position by position, and index.csv gives each volume's unit count.
+  position by position, and index.csv gives each volume's unit count;
+- --scope patient|dataset on units (docs/methods.md, section "Scope on units"): two volumes
+  sharing identical slabs and a copy in another patient folder, HASH slabs and DeepNet
+  patches from --features; the cross-volume pass replayed here (each volume's own leader
+  walk, then earlier volumes' surviving units, the most similar match) gives the same
+  removed units, matches, match volumes and scores, their files are gone, and --threads 1
+  and 2 agree.
 
 Usage: check_unit_features.py LESSMORE SOURCE_DIR. Exit 0 when every check passes; else
 prints each failure and exits 1.
@@ -189,17 +195,154 @@ def check_hash_saved(lessmore, tmp, sample, vid, stack):
         print(f"ok: {where}: {len(origins)} rows of {size[0]} dhashes")
 
 
+def cross_pass(volumes, score, t, higher):
+    """docs/methods.md, section "Scope": volumes in id order; a unit kept by its volume is
+    removed when similar to a unit that survived in an earlier volume, its match the most
+    similar one (ties: the earliest in pass order). volumes: [(id, [unit index kept])]."""
+    survivors, removed = [], {}
+    for vid, kept in volumes:
+        added = []
+        for i in kept:
+            best = None
+            for sv, sj in survivors:
+                s = score((vid, i), (sv, sj))
+                if (s >= t if higher else s <= t) and (best is None or (s > best[2] if higher else s < best[2])):
+                    best = (sv, sj, s)
+            if best is None:
+                added.append((vid, i))
+            else:
+                removed[(vid, i)] = best
+        survivors += added
+    return removed
+
+
+def check_scope_against(where, m, volumes_kept, score, t, higher, out, files_of):
+    removed = cross_pass(volumes_kept, score, t, higher)
+    by_id = {v["id"]: v for v in m["volumes"]}
+    for vid, kept in volumes_kept:
+        for u in by_id[vid]["units"]:
+            i = u["index"]
+            if (vid, i) in removed:
+                sv, sj, s = removed[(vid, i)]
+                if u["kept"] or u["match_volume"] != sv or u["match"] != sj or abs(u["score"] - s) > 1e-8:
+                    fail(where, f"{vid} unit {i}: kept {u['kept']} match {u['match_volume']}:{u['match']} "
+                                f"score {u['score']}, expected removed by {sv}:{sj} at {s}")
+                if u["output"] is not None:
+                    fail(where, f"{vid} unit {i}: removed across volumes but output {u['output']}")
+            elif i in kept:
+                if not u["kept"] or u["match_volume"] is not None:
+                    fail(where, f"{vid} unit {i}: removed by {u['match_volume']}:{u['match']}, expected kept")
+                for f in (u["output"], u["output_npy"]):
+                    if f and not (out / f).exists():
+                        fail(where, f"{vid} unit {i}: {f} missing")
+    # every removed unit's files (as a run without --scope writes them) are gone
+    for (vid, i) in removed:
+        for f in files_of.get((vid, i), []):
+            if (out / f).exists():
+                fail(where, f"{vid} unit {i}: {f} outlived the cross-volume pass")
+    return len(removed)
+
+
+def unit_files(manifest):
+    """(volume, unit) -> the files a run wrote for it."""
+    if manifest is None:
+        return {}
+    return {(v["id"], u["index"]): [f for f in (u["output"], u["output_npy"]) if f]
+            for v in manifest["volumes"] for u in v["units"]}
+
+
+def check_scope(lessmore, tmp, stack, affine, header):
+    """Two volumes sharing identical slabs (b: a's slices 0-47, then a's slices mirrored in x)
+    and a copy of a in another patient folder."""
+    ds = tmp / "ds"
+    (ds / "p1").mkdir(parents=True)
+    (ds / "p2").mkdir(parents=True)
+    data = np.transpose(stack, (2, 1, 0))  # back to nibabel's (x, y, z)
+    b = data.copy()
+    b[:, :, 48:] = data[::-1, :, 48:]
+    vols = {"p1/a.nii.gz": stack, "p1/b.nii.gz": np.transpose(b, (2, 1, 0)), "p2/c.nii.gz": stack}
+    nib.save(nib.Nifti1Image(data, affine, header), ds / "p1" / "a.nii.gz")
+    nib.save(nib.Nifti1Image(b, affine, header), ds / "p1" / "b.nii.gz")
+    nib.save(nib.Nifti1Image(data, affine, header), ds / "p2" / "c.nii.gz")
+    shape = stack.shape
+    origins = grid(shape, (8,) + shape[1:], (8,) + shape[1:])
+    hashes = {vid: [int(dhash_hex(minmax_u8(s)), 16) for s in st] for vid, st in vols.items()}
+
+    def hash_score(x, y):
+        (va, a), (vb, b_) = x, y
+        za, zb = origins[a][0], origins[b_][0]
+        return max(bin(hashes[va][za + k] ^ hashes[vb][zb + k]).count("1") for k in range(8))
+
+    def own_kept(vid):  # each volume's own leader walk at the same threshold
+        k, _, _ = leader(len(origins), lambda i, j: -hash_score((vid, i), (vid, j)), -4)
+        return [i for i in range(len(origins)) if k[i]]
+
+    for scope, groups in (("patient", [["p1/a.nii.gz", "p1/b.nii.gz"], ["p2/c.nii.gz"]]),
+                          ("dataset", [["p1/a.nii.gz", "p1/b.nii.gz", "p2/c.nii.gz"]])):
+        where = f"slab:8 hash --scope {scope}"
+        ms = []
+        alone = run(lessmore, [str(ds), "--unit", "slab:8", "-m", "hash", "-t", "4", "--format", "both"],
+                    tmp / f"s-{scope}-alone", where + " (without --scope)")
+        files_of = unit_files(alone)
+        for threads in ("1", "2"):
+            m = run(lessmore, [str(ds), "--unit", "slab:8", "-m", "hash", "-t", "4", "--scope", scope, "--format",
+                               "both", "-j", threads], tmp / f"s-{scope}-{threads}", where)
+            ms.append(m)
+        if None in ms:
+            continue
+        if decisions(ms[0]) != decisions(ms[1]):
+            fail(where, "the manifests of --threads 1 and 2 differ")
+        removed = 0
+        for members in groups:
+            removed += check_scope_against(where, ms[0], [(v, own_kept(v)) for v in members], hash_score, 4, False,
+                                           tmp / f"s-{scope}-1", files_of)
+        dup = [d["volume"] for d in ms[0].get("duplicates", [])]
+        if removed < (6 if scope == "patient" else 20) or (scope == "dataset") != (dup == ["p2/c.nii.gz"]):
+            fail(where, f"{removed} units removed across volumes, duplicates {dup}")
+        print(f"ok: {where}: {removed} units removed across volumes")
+
+    # DeepNet from --features on patches: b's rows for its first half copy a's
+    size, stride = (8, 40, 40), (8, 30, 30)
+    po = grid(shape, size, stride)
+    n = len(po)
+    ea = embeddings(n, 16, 5, {})
+    eb = embeddings(n, 16, 6, {})
+    shared = [i for i, (z, _, _) in enumerate(po) if z + 8 <= 48]
+    eb[shared] = ea[shared] * 3
+    ec = embeddings(n, 16, 8, {})
+    rows = {"p1/a.nii.gz": ea, "p1/b.nii.gz": eb, "p2/c.nii.gz": ec}
+    feats = tmp / "scope-feats"
+    write_features(feats, rows)
+    cos = {(x, y): cosine_matrix(np.vstack([rows[x], rows[y]]))[:n, n:] for x in rows for y in rows}
+    where = "patch deepnet --features --scope dataset"
+    alone = run(lessmore, [str(ds), "--unit", "patch:8,40,40:8,30,30", "-m", "deepnet", "--features", str(feats), "-t",
+                           "0.97", "--format", "npy"], tmp / "s-deepnet-alone", where + " (without --scope)")
+    m = run(lessmore, [str(ds), "--unit", "patch:8,40,40:8,30,30", "-m", "deepnet", "--features", str(feats), "-t",
+                       "0.97", "--scope", "dataset", "--format", "npy"], tmp / "s-deepnet", where)
+    if m is not None:
+        def score(x, y):
+            return cos[(x[0], y[0])][x[1], y[1]]
+        kept = [(vid, [i for i in range(n) if leader(n, lambda a, b_: score((vid, a), (vid, b_)), 0.97)[0][i]])
+                for vid in sorted(rows)]
+        removed = check_scope_against(where, m, kept, score, 0.97, True, tmp / "s-deepnet", unit_files(alone))
+        if removed != len(shared):
+            fail(where, f"{removed} units removed across volumes, expected the {len(shared)} shared ones")
+        print(f"ok: {where}: {removed} units removed across volumes")
+
+
 def main():
     if len(sys.argv) != 3:
         raise SystemExit(__doc__)
     lessmore, root = sys.argv[1], pathlib.Path(sys.argv[2])
     sample_path = root / "tests" / "data" / "ct" / "nifti" / "example_ct.nii.gz"
-    stack = np.transpose(np.asarray(nib.load(sample_path).dataobj), (2, 1, 0))  # [z, y, x]
+    img = nib.load(sample_path)
+    stack = np.transpose(np.asarray(img.dataobj), (2, 1, 0))  # [z, y, x]
     vid = sample_path.name
     with tempfile.TemporaryDirectory() as t:
         tmp = pathlib.Path(t)
         check_deepnet(lessmore, tmp, str(sample_path), vid, stack.shape)
         check_hash_saved(lessmore, tmp, str(sample_path), vid, stack)
+        check_scope(lessmore, tmp, stack, img.affine, img.header)
     for message in failures:
         print(message)
     return 1 if failures else 0
