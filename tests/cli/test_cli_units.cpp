@@ -243,6 +243,45 @@ TEST(CliUnits, UnitFeaturesAreOneRowPerUnitAndBadRowsFailTheVolume) {
         << unlisted.err;
 }
 
+// --scope on units (docs/methods.md, section "Scope on units"): a copy of a volume loses
+// every unit to the first, is listed as its duplicate, and its files go; the pass's values
+// are checked against a Python replay by tests/golden/check_unit_features.py.
+TEST(CliUnits, ScopeDatasetRemovesTheUnitsOfACopy) {
+    test::TempDir dir;
+    const auto in = dir / "in";
+    test::fs::create_directories(in);
+    test::fs::copy_file(sample(), in / "a.nii.gz");
+    test::fs::copy_file(sample(), in / "b.nii.gz");
+    const auto out = dir / "out";
+    const auto r = test::run_lessmore({"reduce", in.string(), "-o", out.string(), "--unit", "slab:10", "-m", "hash",
+                                       "-t", "2", "--scope", "dataset", "--format", "npy", "--progress", "none"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.out.find("b.nii.gz duplicates a.nii.gz (100.0% of its kept units)"), std::string::npos) << r.out;
+    const json m = test::read_json(out / "manifest.json");
+    ASSERT_EQ(m["volumes"].size(), 2u);
+    const json& a = m["volumes"][0];
+    const json& b = m["volumes"][1];
+    EXPECT_EQ(a["kept"], 3);
+    EXPECT_EQ(b["kept"], 0);
+    for (std::size_t i = 0; i < 3; ++i) {
+        EXPECT_EQ(a["units"][i]["match_volume"], nullptr);
+        EXPECT_TRUE(test::fs::exists(out / a["units"][i]["output"].get<std::string>()));
+        EXPECT_EQ(b["units"][i]["kept"], false);
+        EXPECT_EQ(b["units"][i]["match_volume"], "a.nii.gz");
+        EXPECT_EQ(b["units"][i]["match"], i);
+        EXPECT_EQ(b["units"][i]["score"], 0.0);
+        EXPECT_EQ(b["units"][i]["output"], nullptr);
+    }
+    EXPECT_FALSE(test::fs::exists(out / "slices" / "b.nii.gz.d"));
+    EXPECT_EQ(m["duplicates"], json::array({{{"volume", "b.nii.gz"}, {"of", "a.nii.gz"}, {"fraction", 1.0}}}));
+    // SSIM compares whole blocks: refused across volumes as for slices.
+    const auto ssim = test::run_lessmore({"reduce", in.string(), "-o", (dir / "o2").string(), "--unit", "slab:10", "-m",
+                                          "ssim", "-t", "0.9", "--scope", "dataset"});
+    EXPECT_EQ(ssim.exit_code, 2) << ssim.err;
+    EXPECT_NE(ssim.err.find("--scope dataset: not offered for --method ssim"), std::string::npos) << ssim.err;
+    EXPECT_FALSE(test::fs::exists(dir / "o2"));
+}
+
 TEST(CliUnits, GridTooLargeFailsThatVolumeNamingIt) {
     test::TempDir dir;
     const auto out = dir / "out";
