@@ -26,8 +26,8 @@ void print_table(const ReduceResult& r, const char* counted) {
         std::printf("removed across volumes: %zu; duplicate volumes: %zu\n", r.summary.removed_across,
                     r.duplicates.size());
         for (const VolumeDuplicate& d : r.duplicates)
-            std::printf("  %s duplicates %s (%s of its kept slices)\n", d.volume.c_str(), d.of.c_str(),
-                        percent(static_cast<std::size_t>(d.fraction * 1000 + 0.5), 1000).c_str());
+            std::printf("  %s duplicates %s (%s of its kept %s)\n", d.volume.c_str(), d.of.c_str(),
+                        percent(static_cast<std::size_t>(d.fraction * 1000 + 0.5), 1000).c_str(), counted);
     }
     if (r.summary.failed > 0) std::printf("failed: %zu (see errors in manifest.json)\n", r.summary.failed);
 }

@@ -53,6 +53,9 @@ struct ModelOptions {
     // With feature_size: volume `id`'s rows, one per slice (io reads them; throws InputError
     // naming the file and row at fault).
     std::function<std::vector<std::vector<float>>(const std::string& id, std::size_t slices)> feature_rows;
+    // What a row of --features stands for: empty, a slice; else the run's --unit text
+    // (slab, patch), one row per unit in the manifest's unit order (docs/models.md).
+    std::string feature_unit;
     std::optional<int> channels;                      // 1 or 3 (default: the graph's, else 3)
     std::optional<std::string> values;                // "8bit" (the paper's image) or "hu" (the slice's values)
     std::optional<std::pair<double, double>> window;  // "hu": clip values to [low, high] first

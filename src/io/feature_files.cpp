@@ -219,7 +219,9 @@ FeatureDir open_feature_dir(const std::string& dir) {
     return out;
 }
 
-std::vector<std::vector<float>> read_volume_features(const FeatureDir& dir, const std::string& id, std::size_t slices) {
+std::vector<std::vector<float>> read_volume_features(const FeatureDir& dir, const std::string& id, std::size_t slices,
+                                                     const std::string& unit) {
+    const std::string row_of = unit.empty() ? "slice" : "unit";
     const auto it = dir.files.find(id);
     if (it == dir.files.end()) {
         throw InputError(index_path_text(dir.dir) + ": no row for volume '" + id + "' (its features are missing)");
@@ -231,7 +233,9 @@ std::vector<std::vector<float>> read_volume_features(const FeatureDir& dir, cons
     const NpyArray a = parse_npy_header(in, where);
     if (a.rows != slices) {
         throw InputError(where + ": " + std::to_string(a.rows) + " rows, but volume '" + id + "' has " +
-                         std::to_string(slices) + " slices (one row per slice, in lessmore's slice order)");
+                         std::to_string(slices) + " " + row_of + "s" +
+                         (unit.empty() ? " (one row per slice, in lessmore's slice order)"
+                                       : " of --unit " + unit + " (one row per unit, in the manifest's unit order)"));
     }
     if (a.cols != dir.dimension) {
         throw InputError(where + ": rows of " + std::to_string(a.cols) + " values, but the features in " + dir.dir +
@@ -257,8 +261,8 @@ std::vector<std::vector<float>> read_volume_features(const FeatureDir& dir, cons
         const float* p = rows[r].data();
         for (std::size_t c = 0; c < a.cols; ++c)
             if (!std::isfinite(p[c])) {
-                throw InputError(where + ": row " + std::to_string(r) + " (slice " + std::to_string(r) + "), value " +
-                                 std::to_string(c) + " is not finite");
+                throw InputError(where + ": row " + std::to_string(r) + " (" + row_of + " " + std::to_string(r) +
+                                 "), value " + std::to_string(c) + " is not finite");
             }
     }
     return rows;

@@ -30,8 +30,10 @@ FeatureDir open_feature_dir(const std::string& dir);
 
 // Volume `id`'s rows as float32. Throws InputError naming the file (and row) when the
 // index has no row for it, the file is missing or not a 2-D float32/float16 .npy, its rows
-// are not `slices`, its width is not the dimension, or a value is not finite.
-std::vector<std::vector<float>> read_volume_features(const FeatureDir& dir, const std::string& id, std::size_t slices);
+// are not `slices`, its width is not the dimension, or a value is not finite. `unit`: empty
+// when a row is a slice; else the run's --unit text, a row being a unit (the messages say so).
+std::vector<std::vector<float>> read_volume_features(const FeatureDir& dir, const std::string& id, std::size_t slices,
+                                                     const std::string& unit = "");
 
 // --save-features: writes DIR/<feature_file_name(id)> (float32, atomically).
 void write_volume_features(const std::string& dir, const std::string& id, const std::vector<std::vector<float>>& rows);

@@ -55,8 +55,8 @@ void open_model(ModelOptions& options) {
                              std::to_string(*options.feature_size));
         }
         options.feature_size = dir->dimension;
-        options.feature_rows = [dir](const std::string& id, std::size_t slices) {
-            return read_volume_features(*dir, id, slices);
+        options.feature_rows = [dir, unit = options.feature_unit](const std::string& id, std::size_t rows) {
+            return read_volume_features(*dir, id, rows, unit);
         };
         return;
     }

@@ -48,11 +48,12 @@ void check_unit_options(const ReduceConfig& c) {
     const std::string& method = c.metric.method;
     if (c.order == SliceOrder::Name)
         throw UsageError(unit + ": needs slices in position order (--order name gives no geometry to a unit)");
-    if (method == "deepnet") throw UsageError(unit + ": --method deepnet on units is not supported yet");
-    if (method == "hash" && c.unit.kind == UnitSpec::Kind::Patch)
-        throw UsageError(unit + ": --method hash compares slabs only (patches: ssim, mi or everyn)");
-    if (c.scope != Scope::Volume)
-        throw UsageError(unit + ": --scope " + scope_name(c.scope) + " is not supported on units yet");
+    // A model embeds a 2-D image; a unit's embedding comes from elsewhere (docs/models.md,
+    // section "Features of 3-D units").
+    if (method == "deepnet" && c.metric.model.features_dir.empty())
+        throw UsageError(unit +
+                         ": --method deepnet on units needs --features DIR (one embedding per unit, "
+                         "computed elsewhere; a model here embeds slices)");
     if (c.format == OutputFormat::Png) throw UsageError(unit + ": --format png writes slices (use nifti, npy or both)");
     // 3-D SSIM's 7-voxel window must fit every side a unit is given in voxels (a slab's
     // in-plane size and millimetres are checked per volume: that volume then fails).
@@ -64,7 +65,6 @@ void check_unit_options(const ReduceConfig& c) {
                                  " voxels on every side (its 7x7x7 window)");
     }
     if (c.flat) throw UsageError(unit + ": --flat is not supported on units yet");
-    if (!c.save_features.empty()) throw UsageError(unit + ": --save-features is not supported on units yet");
     if (c.metric.resize != 0) throw UsageError(unit + ": --resize is not supported on units");
 }
 
@@ -129,7 +129,9 @@ std::unique_ptr<Metric> validate(const ReduceConfig& c) {
             throw UsageError("--save-features " + c.save_features + ": exists and is not a folder");
         }
     }
-    auto metric = load_metric(c.metric);  // unknown method, bad metric options, a bad model
+    MetricOptions options = c.metric;
+    if (c.unit.kind != UnitSpec::Kind::Slice) options.model.feature_unit = c.unit.to_string();
+    auto metric = load_metric(options);  // unknown method, bad metric options, a bad model
     if (c.threshold) metric->check_threshold(*c.threshold);
     if (c.scope != Scope::Volume) {
         const std::string scope = std::string("--scope ") + scope_name(c.scope);
@@ -278,7 +280,7 @@ void write_saved_index(const OutputStore& store, const std::vector<std::string>&
         for (const VolumeRecord& v : record->volumes) {
             std::error_code ec;
             if (fs::is_regular_file(fs::path(dir) / feature_file_name(v.info.id), ec))
-                volumes.emplace_back(v.info.id, v.slices.size());
+                volumes.emplace_back(v.info.id, v.unit.empty() ? v.slices.size() : v.units.size());
         }
     }
     write_feature_index(dir, std::move(volumes));

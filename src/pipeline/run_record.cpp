@@ -432,9 +432,10 @@ bool ends_with(const std::string& text, const char* suffix) {
 
 Json box_json(const UnitBox& b) { return {{"origin", b.origin}, {"size", b.size}}; }
 
-// A unit run's volume: its unit and one row per unit (the records and the manifest alike:
-// a unit carries no feature), and the partial units dropped at its edges.
-void add_units(const VolumeRecord& v, Json& vj) {
+// A unit run's volume: its unit and one row per unit (the records add a kept unit's feature
+// with --scope, the manifest the cross-volume match's volume), and the partial units
+// dropped at its edges.
+void add_units(const VolumeRecord& v, Json& vj, bool record) {
     vj["unit"] = v.unit;
     Json units = Json::array();
     for (const UnitRecord& u : v.units) {
@@ -446,7 +447,9 @@ void add_units(const VolumeRecord& v, Json& vj) {
         uj["end_slice"] = u.origin[0] + u.size[0];
         uj["kept"] = u.kept;
         uj["match"] = optional_json(u.match);
+        if (!record) uj["match_volume"] = optional_json(u.match_volume);
         uj["score"] = number_or_null(u.score);
+        if (record && u.feature) uj["feature"] = *u.feature;
         uj["output"] = text_or_null(u.output);
         uj["output_npy"] = text_or_null(u.output_npy);
         units.push_back(std::move(uj));
@@ -484,7 +487,7 @@ Json to_json(const VolumeRecord& v, RecordView view, int patient_depth) {
     vj["pairs"] = v.pairs_computed;
     vj["seconds"] = v.seconds;
     if (!v.unit.empty()) {
-        add_units(v, vj);
+        add_units(v, vj, record);
         return vj;
     }
     Json slices = Json::array();
@@ -638,6 +641,7 @@ constexpr CsvColumn k_unit_csv_columns[] = {
     {"size_x", false, "size", 2},
     {"kept", false, "kept", -1},
     {"match", false, "match", -1},
+    {"match_volume", false, "match_volume", -1},
     {"score", false, "score", -1},
     {"output", false, "output", -1},
     {"output_npy", false, "output_npy", -1},
@@ -681,6 +685,7 @@ void units_from_json(const Json& j, VolumeRecord& v) {
         u.kept = get<bool>(uj, "kept");
         u.match = get_optional<std::size_t>(uj, "match");
         u.score = get_optional<double>(uj, "score");
+        u.feature = get_optional<std::string>(uj, "feature");
         u.output = text_or_empty(uj, "output");
         u.output_npy = text_or_empty(uj, "output_npy");
         v.units.push_back(std::move(u));

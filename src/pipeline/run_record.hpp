@@ -97,8 +97,12 @@ struct UnitRecord {
     bool kept = true;
     std::optional<std::size_t> match;  // the kept unit a removed unit stands for
     std::optional<double> score;
-    std::string output;      // relative to OUT; empty when not written
-    std::string output_npy;  // --format both: the NPY beside the NIfTI
+    // Records only, kept units, --scope patient|dataset: the unit's feature text (HASH: its
+    // crops' digests joined by ','; DeepNet: the embedding), what the cross-volume pass reads.
+    std::optional<std::string> feature;
+    std::optional<std::string> match_volume;  // set by the cross-volume pass (manifests only)
+    std::string output;                       // relative to OUT; empty when not written
+    std::string output_npy;                   // --format both: the NPY beside the NIfTI
 };
 
 struct VolumeRecord {

@@ -6,6 +6,7 @@
 #include <lessmore/neighbour_index.hpp>
 
 #include "pipeline/metric_loader.hpp"
+#include "pipeline/unit_features.hpp"
 
 #include <algorithm>
 #include <memory>
@@ -32,6 +33,21 @@ std::vector<ScopeVolume> volumes_of(const OutputStore& store, const std::string&
         ScopeVolume sv;
         sv.id = v.info.id;
         sv.group = p.scope == Scope::Patient ? patient_key(v.info, p.patient_depth) : "dataset";
+        for (const UnitRecord& u : v.units) {  // a unit run's rows (docs/methods.md, "Scope on units")
+            if (!u.kept) continue;
+            if (!u.feature)
+                throw Error("the record of " + v.info.id + " keeps no feature for unit " + std::to_string(u.index));
+            try {
+                sv.features.push_back(metric.feature_from_text(*u.feature));
+            } catch (const Error& e) {
+                throw Error("the record of " + v.info.id + ", unit " + std::to_string(u.index) + ": " + e.what());
+            }
+            sv.index.push_back(u.index);
+            std::vector<std::string> files;
+            for (const std::string* rel : {&u.output, &u.output_npy})
+                if (!rel->empty()) files.push_back(*rel);
+            sv.outputs.push_back(std::move(files));
+        }
         for (const SliceRecord& s : v.slices) {
             if (!s.kept) continue;
             const auto& text = s.feature ? s.feature : s.description;
@@ -86,6 +102,13 @@ ScopeOutcome scope_pass(const OutputStore& store, const std::vector<std::string>
     // which the records cannot name); else the one the records describe.
     const std::unique_ptr<Metric> loaded = run_metric ? nullptr : load_metric(p.metric_options());
     const Metric* metric = run_metric ? run_metric : loaded.get();
+    // HASH units compare their crops' hashes position by position (pipeline/unit_features.hpp);
+    // DeepNet units are one embedding each, compared as slices are.
+    std::unique_ptr<Metric> unit_hash;
+    if (p.unit != "slice" && metric->name() == "hash") {
+        unit_hash = std::make_unique<UnitHashMetric>(*metric);
+        metric = unit_hash.get();
+    }
     const double threshold = *p.scope_threshold;
     const std::vector<ScopeVolume> volumes = read_volumes(store, source_ids, p, *metric, pool, cancel);
     std::map<std::string, std::vector<const ScopeVolume*>> groups;  // each in id order
@@ -140,6 +163,17 @@ std::size_t apply_scope(const ScopeOutcome& o, VolumeRecord& v) {
         s.score = m->second.score;
         s.output.clear();
         s.output_npy.clear();
+        ++n;
+    }
+    for (UnitRecord& u : v.units) {
+        const auto m = it->second.find(u.index);
+        if (m == it->second.end() || !u.kept) continue;
+        u.kept = false;
+        u.match = m->second.index;
+        u.match_volume = m->second.volume;
+        u.score = m->second.score;
+        u.output.clear();
+        u.output_npy.clear();
         ++n;
     }
     v.kept -= n;

@@ -26,7 +26,7 @@ struct ScopeMatch {
 
 struct ScopeOutcome {
     bool applied = false;
-    std::map<std::string, std::map<std::size_t, ScopeMatch>> removed;  // volume id -> slice index -> match
+    std::map<std::string, std::map<std::size_t, ScopeMatch>> removed;  // volume id -> slice (unit) index -> match
     std::map<std::string, std::string> groups;                         // --scope patient: volume id -> group
     std::vector<VolumeDuplicate> duplicates;                           // by volume id
     std::vector<std::string> removed_files;                            // the removed slices' outputs (relative)

@@ -7,15 +7,20 @@
 #include <lessmore/unit.hpp>
 #include <lessmore/unit_similarity.hpp>
 
+#include "io/feature_files.hpp"
 #include "io/nifti_writer.hpp"
 #include "pipeline/features.hpp"
+#include "pipeline/unit_features.hpp"
 #include "pipeline/volume_reducer.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <map>
 #include <memory>
+#include <optional>
+#include <stdexcept>
 
 namespace fs = std::filesystem;
 
@@ -32,36 +37,131 @@ public:
     virtual void release(std::size_t /*unit*/) {}
     virtual double score(std::size_t a, std::size_t b) const = 0;
     virtual bool cheap() const { return false; }
+    // --save-features: the unit's feature as float32 values (docs/models.md, section
+    // "Features of 3-D units"); nullopt for a metric that keeps none.
+    virtual std::optional<std::vector<float>> values(std::size_t /*unit*/) const { return std::nullopt; }
+    // --scope patient|dataset: the unit's feature as the records keep it (its metric's
+    // feature_text; HASH units: unit_hash_text), from which the cross-volume pass reads it.
+    virtual std::optional<std::string> text(std::size_t /*unit*/) const { return std::nullopt; }
 };
 
-// Slab HASH (docs/methods.md, section "Slab HASH", rule max): every slice hashed once with
-// the run's HASH metric (overlapping slabs share their slices' hashes); two slabs' distance
-// is the largest of their K position-by-position Hamming distances — what
-// slab_hash_max_distance computes from the hashes.
-class SlabHashScorer : public UnitScorer {
+// Slab and patch HASH (docs/methods.md, section "Slab HASH", rule max): every in-plane
+// crop a unit holds (a slab: its whole slices; a patch: its slices cropped to its rows and
+// columns) hashed once with the run's HASH metric, units that share a crop sharing its
+// hash; two units' distance is the largest of their position-by-position Hamming
+// distances — what slab_hash_max_distance computes from the hashes.
+class UnitHashScorer : public UnitScorer {
 public:
-    SlabHashScorer(const Metric& metric, std::vector<std::unique_ptr<Feature>> slices,
-                   const std::vector<UnitBox>& units)
-        : m_metric(metric), m_slices(std::move(slices)), m_units(units) {}
+    // crops[u]: unit u's crops (indices into `hashes`), slice by slice.
+    UnitHashScorer(const Metric& metric, std::vector<std::unique_ptr<Feature>> hashes,
+                   std::vector<std::vector<std::size_t>> crops)
+        : m_metric(metric), m_hashes(std::move(hashes)), m_crops(std::move(crops)) {}
     Sense sense() const override { return Sense::LowerIsSimilar; }
     void prepare(std::size_t) override {}
     bool cheap() const override { return true; }
     double score(std::size_t a, std::size_t b) const override {
-        const UnitBox& x = m_units[a];
-        const UnitBox& y = m_units[b];
+        const std::vector<std::size_t>& x = m_crops[a];
+        const std::vector<std::size_t>& y = m_crops[b];
         double worst = 0.0;
-        for (int k = 0; k < x.size[0]; ++k) {
-            const auto i = static_cast<std::size_t>(x.origin[0] + k);
-            const auto j = static_cast<std::size_t>(y.origin[0] + k);
-            worst = std::max(worst, m_metric.compare(*m_slices[i], *m_slices[j]));
-        }
+        for (std::size_t k = 0; k < x.size(); ++k)
+            worst = std::max(worst, m_metric.compare(*m_hashes[x[k]], *m_hashes[y[k]]));
         return worst;
+    }
+    // The unit's hashes' bits as 0/1, position by position (what a slice run saves per slice).
+    std::optional<std::vector<float>> values(std::size_t unit) const override {
+        std::vector<float> out;
+        for (std::size_t c : m_crops[unit]) {
+            const auto bits = m_metric.feature_values(*m_hashes[c]);
+            if (!bits) return std::nullopt;
+            out.insert(out.end(), bits->begin(), bits->end());
+        }
+        return out;
+    }
+    std::optional<std::string> text(std::size_t unit) const override {
+        std::vector<const Feature*> crops;
+        for (std::size_t c : m_crops[unit]) crops.push_back(m_hashes[c].get());
+        return unit_hash_text(m_metric, crops);
     }
 
 private:
     const Metric& m_metric;
-    std::vector<std::unique_ptr<Feature>> m_slices;
-    const std::vector<UnitBox>& m_units;
+    std::vector<std::unique_ptr<Feature>> m_hashes;
+    std::vector<std::vector<std::size_t>> m_crops;
+};
+
+// The scorer for a slab HASH run: each slice hashed once (prepare_features, as a slice run
+// maps and hashes it).
+std::unique_ptr<UnitScorer> slab_hash_scorer(const Volume& volume, const std::vector<UnitBox>& units,
+                                             const Metric& metric, const IntensityMapping& intensity, ThreadPool& pool,
+                                             ProgressSink& progress, const CancelToken& cancel) {
+    std::vector<std::vector<std::size_t>> crops(units.size());
+    for (std::size_t u = 0; u < units.size(); ++u)
+        for (int k = 0; k < units[u].size[0]; ++k) crops[u].push_back(static_cast<std::size_t>(units[u].origin[0] + k));
+    return std::make_unique<UnitHashScorer>(
+        metric, prepare_features(volume, 0, volume.slice_count(), metric, intensity, pool, progress, cancel),
+        std::move(crops));
+}
+
+// The scorer for a patch HASH run: each distinct crop (slice z, rows y0.., columns x0..)
+// mapped to 8 bits on its own — to_8bit_block of that one slice's rectangle, which maps a
+// crop exactly as a slice run maps a slice of the crop's size (docs/methods.md, section
+// "Intensity of a unit") — and hashed once, in parallel; crops listed in the units' order,
+// so the features never depend on threads.
+std::unique_ptr<UnitScorer> patch_hash_scorer(const Volume& volume, const std::vector<UnitBox>& units,
+                                              const Metric& metric, const IntensityMapping& intensity, ThreadPool& pool,
+                                              const CancelToken& cancel) {
+    std::map<std::array<int, 3>, std::size_t> index;  // crop (z, y0, x0) -> its hash
+    std::vector<std::array<int, 3>> listed;
+    std::vector<std::vector<std::size_t>> crops(units.size());
+    for (std::size_t u = 0; u < units.size(); ++u) {
+        const UnitBox& b = units[u];
+        for (int k = 0; k < b.size[0]; ++k) {
+            const std::array<int, 3> key{b.origin[0] + k, b.origin[1], b.origin[2]};
+            const auto [it, added] = index.emplace(key, listed.size());
+            if (added) listed.push_back(key);
+            crops[u].push_back(it->second);
+        }
+    }
+    // Every patch of a run has the same in-plane size.
+    const int height = units.empty() ? 0 : units[0].size[1];
+    const int width = units.empty() ? 0 : units[0].size[2];
+    std::vector<std::unique_ptr<Feature>> hashes(listed.size());
+    pool.parallel_for(listed.size(), [&](std::size_t c) {
+        if (c % 64 == 0) cancel.check();
+        const auto& [z, y0, x0] = listed[c];
+        const Unit8 crop = to_8bit_block({volume.slice(static_cast<std::size_t>(z))}, x0, y0, width, height, intensity);
+        Image8 image;
+        image.width = crop.width;
+        image.height = crop.height;
+        image.pixels = crop.voxels;
+        hashes[c] = metric.prepare(image);
+    });
+    return std::make_unique<UnitHashScorer>(metric, std::move(hashes), std::move(crops));
+}
+
+// DeepNet from --features: one embedding per unit, read (Metric::precomputed with the
+// volume's unit count: one row per unit, docs/models.md, section "Features of 3-D units"),
+// compared by the metric's cosine.
+class UnitEmbeddingScorer : public UnitScorer {
+public:
+    UnitEmbeddingScorer(const Metric& metric, std::vector<std::unique_ptr<Feature>> embeddings)
+        : m_metric(metric), m_embeddings(std::move(embeddings)) {}
+    Sense sense() const override { return m_metric.sense(); }
+    void prepare(std::size_t) override {}
+    bool cheap() const override { return m_metric.cheap_compare(); }
+    double score(std::size_t a, std::size_t b) const override {
+        return m_metric.compare(*m_embeddings[a], *m_embeddings[b]);
+    }
+    std::optional<std::vector<float>> values(std::size_t unit) const override {
+        return m_metric.feature_values(*m_embeddings[unit]);
+    }
+    std::optional<std::string> text(std::size_t unit) const override {
+        return m_metric.feature_text(*m_embeddings[unit]);
+    }
+
+private:
+    const Metric& m_metric;
+    std::vector<std::unique_ptr<Feature>> m_embeddings;
 };
 
 // 3-D SSIM and NMI on each unit's 8-bit block (one mapping over the whole unit).
@@ -166,6 +266,18 @@ PruneResult prune_units(UnitScorer& scorer, std::size_t n, const ReduceConfig& c
     return prune_pairs(m, scorer.sense(), target);
 }
 
+// --save-features: a row per unit, in grid order, in the --features layout (the file the
+// id gives; DIR/index.csv is written at the end of the run with the unit counts).
+void save_features(const UnitScorer& scorer, std::size_t n, const std::string& id, const std::string& dir) {
+    std::vector<std::vector<float>> rows(n);
+    for (std::size_t i = 0; i < n; ++i) {
+        auto v = scorer.values(i);
+        if (!v) throw std::logic_error("UnitReducer: a unit without features to save");
+        rows[i] = std::move(*v);
+    }
+    write_volume_features(dir, id, rows);
+}
+
 std::string shape_text(const std::array<int, 3>& shape) {
     return std::to_string(shape[0]) + "x" + std::to_string(shape[1]) + "x" + std::to_string(shape[2]);
 }
@@ -215,17 +327,30 @@ void UnitReducer::run(const Volume& volume, VolumeRecord& record, ThreadPool& po
     } else {
         std::unique_ptr<UnitScorer> scorer;
         const std::string& method = m_config.metric.method;
-        if (method == "hash") {
-            scorer = std::make_unique<SlabHashScorer>(
-                *m_metric,
-                prepare_features(volume, 0, info.slice_count(), *m_metric, m_config.intensity, pool, progress, cancel),
-                grid.units);
+        const bool hash = method == "hash";
+        const bool patch = spec.kind == UnitSpec::Kind::Patch;
+        if (hash && !patch) {
+            scorer = slab_hash_scorer(volume, grid.units, *m_metric, m_config.intensity, pool, progress, cancel);
+        } else if (hash) {
+            scorer = patch_hash_scorer(volume, grid.units, *m_metric, m_config.intensity, pool, cancel);
+        } else if (method == "deepnet") {
+            auto embeddings = m_metric->precomputed(info.id, n);  // InputError naming the file and row
+            if (embeddings.size() != n) throw std::logic_error("UnitReducer: deepnet on units without --features");
+            scorer = std::make_unique<UnitEmbeddingScorer>(*m_metric, std::move(embeddings));
         } else {
             scorer = std::make_unique<BlockScorer>(method == "ssim", m_config.metric.bins, volume, grid.units,
                                                    m_config.intensity);
         }
         pruned = prune_units(*scorer, n, m_config, pool, cancel);
-        if (method != "hash") progress.slices_done(info.slice_count());
+        if (!m_config.save_features.empty()) save_features(*scorer, n, info.id, m_config.save_features);
+        if (m_config.scope != Scope::Volume) {
+            for (std::size_t i = 0; i < n; ++i) {
+                if (!pruned.kept[i]) continue;
+                record.units[i].feature = scorer->text(i);
+                if (!record.units[i].feature) throw std::logic_error("UnitReducer: --scope on a unit without text");
+            }
+        }
+        if (!hash || patch) progress.slices_done(info.slice_count());
     }
     for (std::size_t i = 0; i < n; ++i) {
         UnitRecord& u = record.units[i];

@@ -3,7 +3,11 @@
 // anything is written, a volume too small for a unit, the unit rows and files, slices
 // unchanged. The values (scores, voxels, affines) are checked against scikit-image,
 // dhash, nibabel and pydicom by tests/golden/check_units.py.
+#include <lessmore/npy_writer.hpp>
+
 #include "test_support.hpp"
+
+#include <cmath>
 
 namespace lessmore {
 namespace {
@@ -33,11 +37,8 @@ TEST(CliUnits, UsageErrorsNameUnitAndWriteNothing) {
         {{"--unit", "patch:8,8", "-m", "everyn", "--every", "2"}, "--unit"},
         {{"--unit", "cube:8", "-m", "everyn", "--every", "2"}, "--unit"},
         {{"--unit", "slab:4", "--order", "name", "-m", "everyn", "--every", "2"}, "--order name"},
-        {{"--unit", "slab:8", "-m", "deepnet", "-t", "0.9"}, "deepnet"},
-        {{"--unit", "slab:8", "-m", "hash", "-t", "6", "--scope", "patient"}, "--scope patient"},
-        {{"--unit", "patch:8,32,32", "-m", "hash", "-t", "6"}, "hash"},
+        {{"--unit", "slab:8", "-m", "deepnet", "-t", "0.9"}, "needs --features DIR"},
         {{"--unit", "slab:8", "-m", "ssim", "-t", "0.9", "--format", "png"}, "--format png"},
-        {{"--unit", "slab:8", "-m", "hash", "-t", "6", "--save-features", (dir / "f").string()}, "--save-features"},
         {{"--unit", "slab:8", "-m", "ssim", "-t", "0.9", "--report"}, "--report"},
         {{"--unit", "slab:8", "-m", "ssim", "-t", "0.9", "--flat"}, "--flat"},
         {{"--unit", "slab:4", "-m", "ssim", "-t", "0.9"}, "at least 7 voxels"},
@@ -195,6 +196,87 @@ TEST(CliUnits, CommandsThatReadSlicesRefuseAUnitRun) {
     }
     EXPECT_FALSE(test::fs::exists(dir / "s.json"));
     EXPECT_FALSE(test::fs::exists(out / "report.html"));
+}
+
+// --features on units: a row per unit (docs/models.md, section "Features of 3-D units");
+// the values are checked against numpy by tests/golden/check_unit_features.py, what is
+// refused here.
+TEST(CliUnits, UnitFeaturesAreOneRowPerUnitAndBadRowsFailTheVolume) {
+    test::TempDir dir;
+    const auto feats = dir / "f";
+    test::fs::create_directories(feats);
+    test::write_file(feats / "index.csv", "volume,file,slices\nexample_ct_sm.nii.gz,example_ct_sm.nii.gz.npy,3\n");
+    auto reduce_with = [&](const std::vector<float>& rows, std::size_t n) {
+        test::write_file(feats / "example_ct_sm.nii.gz.npy", encode_npy_f32(rows.data(), n, 8));
+        return test::run_lessmore({"reduce", sample(), "-o", (dir / "o").string(), "--force", "--unit", "slab:10", "-m",
+                                   "deepnet", "--features", feats.string(), "-t", "0.9", "--format", "none",
+                                   "--progress", "none"});
+    };
+    std::vector<float> rows(3 * 8);
+    for (std::size_t i = 0; i < rows.size(); ++i) rows[i] = static_cast<float>((i * 7) % 5) - 2.0f;
+    const auto ok = reduce_with(rows, 3);  // 30 slices: 3 slabs of 10
+    ASSERT_EQ(ok.exit_code, 0) << ok.err;
+    const json m = test::read_json(dir / "o" / "manifest.json");
+    EXPECT_EQ(m["volumes"][0]["units"].size(), 3u);
+    EXPECT_EQ(m["parameters"]["model"], "features:" + feats.string());
+
+    std::vector<float> per_slice(30 * 8, 1.0f);
+    const auto slices = reduce_with(per_slice, 30);
+    EXPECT_EQ(slices.exit_code, 1) << slices.err;
+    EXPECT_NE(slices.err.find("example_ct_sm.nii.gz.npy: 30 rows, but volume 'example_ct_sm.nii.gz' has 3 units of "
+                              "--unit slab:10:10 (one row per unit"),
+              std::string::npos)
+        << slices.err;
+    EXPECT_EQ(count_lines(slices.err), 1) << slices.err;
+    rows[1 * 8 + 2] = std::nanf("");
+    const auto nan = reduce_with(rows, 3);
+    EXPECT_EQ(nan.exit_code, 1) << nan.err;
+    EXPECT_NE(nan.err.find("row 1 (unit 1), value 2 is not finite"), std::string::npos) << nan.err;
+    test::write_file(feats / "index.csv", "volume,file,slices\nother.nii.gz,other.nii.gz.npy,3\n");
+    test::write_file(feats / "other.nii.gz.npy", encode_npy_f32(per_slice.data(), 3, 8));
+    const auto unlisted = reduce_with(per_slice, 3);
+    EXPECT_EQ(unlisted.exit_code, 1) << unlisted.err;
+    EXPECT_NE(unlisted.err.find("index.csv: no row for volume 'example_ct_sm.nii.gz'"), std::string::npos)
+        << unlisted.err;
+}
+
+// --scope on units (docs/methods.md, section "Scope on units"): a copy of a volume loses
+// every unit to the first, is listed as its duplicate, and its files go; the pass's values
+// are checked against a Python replay by tests/golden/check_unit_features.py.
+TEST(CliUnits, ScopeDatasetRemovesTheUnitsOfACopy) {
+    test::TempDir dir;
+    const auto in = dir / "in";
+    test::fs::create_directories(in);
+    test::fs::copy_file(sample(), in / "a.nii.gz");
+    test::fs::copy_file(sample(), in / "b.nii.gz");
+    const auto out = dir / "out";
+    const auto r = test::run_lessmore({"reduce", in.string(), "-o", out.string(), "--unit", "slab:10", "-m", "hash",
+                                       "-t", "2", "--scope", "dataset", "--format", "npy", "--progress", "none"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.out.find("b.nii.gz duplicates a.nii.gz (100.0% of its kept units)"), std::string::npos) << r.out;
+    const json m = test::read_json(out / "manifest.json");
+    ASSERT_EQ(m["volumes"].size(), 2u);
+    const json& a = m["volumes"][0];
+    const json& b = m["volumes"][1];
+    EXPECT_EQ(a["kept"], 3);
+    EXPECT_EQ(b["kept"], 0);
+    for (std::size_t i = 0; i < 3; ++i) {
+        EXPECT_EQ(a["units"][i]["match_volume"], nullptr);
+        EXPECT_TRUE(test::fs::exists(out / a["units"][i]["output"].get<std::string>()));
+        EXPECT_EQ(b["units"][i]["kept"], false);
+        EXPECT_EQ(b["units"][i]["match_volume"], "a.nii.gz");
+        EXPECT_EQ(b["units"][i]["match"], i);
+        EXPECT_EQ(b["units"][i]["score"], 0.0);
+        EXPECT_EQ(b["units"][i]["output"], nullptr);
+    }
+    EXPECT_FALSE(test::fs::exists(out / "slices" / "b.nii.gz.d"));
+    EXPECT_EQ(m["duplicates"], json::array({{{"volume", "b.nii.gz"}, {"of", "a.nii.gz"}, {"fraction", 1.0}}}));
+    // SSIM compares whole blocks: refused across volumes as for slices.
+    const auto ssim = test::run_lessmore({"reduce", in.string(), "-o", (dir / "o2").string(), "--unit", "slab:10", "-m",
+                                          "ssim", "-t", "0.9", "--scope", "dataset"});
+    EXPECT_EQ(ssim.exit_code, 2) << ssim.err;
+    EXPECT_NE(ssim.err.find("--scope dataset: not offered for --method ssim"), std::string::npos) << ssim.err;
+    EXPECT_FALSE(test::fs::exists(dir / "o2"));
 }
 
 TEST(CliUnits, GridTooLargeFailsThatVolumeNamingIt) {

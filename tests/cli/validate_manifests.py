@@ -39,8 +39,8 @@ UNIT_COLUMNS = [
     ("volume", ("id", None)), ("unit", "index"), ("first_slice", "first_slice"), ("end_slice", "end_slice"),
     ("origin_z", ("origin", 0)), ("origin_y", ("origin", 1)), ("origin_x", ("origin", 2)),
     ("size_z", ("size", 0)), ("size_y", ("size", 1)), ("size_x", ("size", 2)), ("kept", "kept"),
-    ("match", "match"), ("score", "score"), ("output", "output"), ("output_npy", "output_npy"),
-    ("unit_spec", ("unit", None)), ("source", ("source", None)), ("format", ("format", None)),
+    ("match", "match"), ("match_volume", "match_volume"), ("score", "score"), ("output", "output"),
+    ("output_npy", "output_npy"), ("unit_spec", ("unit", None)), ("source", ("source", None)), ("format", ("format", None)),
     ("patient", ("patient", None)), ("study", ("study", None)), ("series", ("series", None)),
     ("dtype", ("dtype", None)),
 ]

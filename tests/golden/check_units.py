@@ -13,8 +13,9 @@ series (pydicom), lessmore is run with several units and methods, and
   voxel it came from (within 1e-3 voxel), so the unit sits exactly in patient space;
 - the decisions follow from scores computed here: SSIM and NMI with scikit-image on the
   unit blocks mapped to 8 bits (one min-max over the unit), HASH as imagehash's dhash of
-  each slice (reference_preprocessing.py, Pillow) compared position by position, max over
-  the positions; the leader walk, pairs and everyn replayed here in Python give the same
+  each slice — of a patch, each slice cropped to the patch's rows and columns, mapped on the
+  crop's own min-max — (reference_preprocessing.py, Pillow) compared position by position,
+  max over the positions; the leader walk, pairs and everyn replayed here in Python give the same
   kept units, matches and scores (scores within 1e-8);
 - the manifests are the same for --threads 1 and 2.
 
@@ -82,11 +83,22 @@ def block(stack, u):
 
 def scorer(method, stack, units, hash_size=8):
     if method == "hash":
-        hashes = [int(dhash_hex(minmax_u8(s), hash_size), 16) for s in stack]
+        # each in-plane crop (a slab: the whole slice) mapped to 8 bits on its own min-max and
+        # dhashed; a slab's crops are its slices, so this is also the slab rule
+        crop_hash = {}
+
+        def hashes(u):
+            (z, y, x), (d, h, w) = u["origin"], u["size"]
+            out = []
+            for i in range(d):
+                key = (z + i, y, x, h, w)
+                if key not in crop_hash:
+                    crop_hash[key] = int(dhash_hex(minmax_u8(stack[z + i, y:y + h, x:x + w]), hash_size), 16)
+                out.append(crop_hash[key])
+            return out
 
         def score(a, b):
-            za, zb, k = units[a]["origin"][0], units[b]["origin"][0], units[a]["size"][0]
-            return max(bin(hashes[za + i] ^ hashes[zb + i]).count("1") for i in range(k))
+            return max(bin(p ^ q).count("1") for p, q in zip(hashes(units[a]), hashes(units[b])))
         return score, False
     u8 = {}
 
@@ -283,6 +295,12 @@ def main():
         ("nifti", "slab:2:1", ["-m", "hash", "-t", "10", "--neighbours", "3"], ("hash", "leader", 10, None, None, 3)),
         ("nifti", "slab:10", ["-m", "everyn", "--every", "3", "--format", "npy"], ("everyn", None, None, None, 3)),
         ("pancreas", "slab:4:2", ["-m", "hash", "-t", "8", "--format", "both"], ("hash", "leader", 8, None, None)),
+        # patch HASH: the dhashes of the patch's in-plane crops, max over the positions
+        ("nifti", "patch:4,40,40:2,30,30", ["-m", "hash", "-t", "8"], ("hash", "leader", 8, None, None)),
+        ("nifti", "patch:3,48,48:3,24,24", ["-m", "hash", "-f", "0.4", "--format", "npy"],
+         ("hash", "pairs", None, 0.4, None)),
+        ("pancreas", "patch:4,128,128:4,192,192", ["-m", "hash", "-t", "10", "--format", "both"],
+         ("hash", "leader", 10, None, None)),
         ("pancreas", "patch:8,128,128:8,192,192", ["-m", "ssim", "-t", "0.6"], ("ssim", "leader", 0.6, None, None)),
         ("tilted", "slab:7:5", ["-m", "mi", "-t", "1.1"], ("mi", "leader", 1.1, None, None)),
         # tilted and, from slice 14 on, 7 mm instead of 4 mm apart: every slab written
