@@ -1,0 +1,152 @@
+// The commands that read a unit run back (docs/split.md, section "Unit runs"; docs/output.md,
+// section "Unit rows"): split deals the kept units by patient, each row naming its unit's
+// file and place, checked here against manifest.json's units and the files on disk.
+#include "test_support.hpp"
+
+#include <map>
+#include <set>
+#include <sstream>
+
+namespace lessmore {
+namespace {
+
+using nlohmann::json;
+
+std::string sample() { return test::bundled_sample().string(); }  // 30 slices, 101x122
+
+// p1 holds two volumes (one patient), p2..p4 one each: five volumes of the sample.
+test::fs::path make_dataset(const test::fs::path& root) {
+    for (const char* rel : {"p1/a.nii.gz", "p1/b.nii.gz", "p2/ct.nii.gz", "p3/ct.nii.gz", "p4/ct.nii.gz"}) {
+        test::fs::create_directories((root / rel).parent_path());
+        test::fs::copy_file(sample(), root / rel);
+    }
+    return root;
+}
+
+test::RunResult reduce_units(const test::fs::path& in, const test::fs::path& out, std::vector<std::string> extra) {
+    std::vector<std::string> args = {"reduce", in.string(), "-o", out.string(), "-q", "--unit", "slab:4",
+                                     "-m",     "everyn",    "--every", "2"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return test::run_lessmore(args);
+}
+
+std::vector<std::string> csv_lines(const std::string& text) {
+    std::vector<std::string> lines;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);) lines.push_back(line);
+    return lines;
+}
+
+TEST(CliUnitRuns, SplitDealsKeptUnitsByPatientWithTheirFiles) {
+    test::TempDir dir;
+    const auto data = make_dataset(dir / "data");
+    const auto out = dir / "out";
+    ASSERT_EQ(reduce_units(data, out, {"--format", "both"}).exit_code, 0);
+    const json m = test::read_json(out / "manifest.json");
+    // (volume, unit) -> the manifest's unit row, for kept units.
+    std::map<std::pair<std::string, std::size_t>, json> kept;
+    std::map<std::string, std::string> patient_of;
+    for (const json& v : m["volumes"]) {
+        patient_of[v["id"]] = v["patient"];
+        for (const json& u : v["units"])
+            if (u["kept"].get<bool>()) kept[{v["id"], u["index"]}] = u;
+    }
+    ASSERT_EQ(kept.size(), 5u * 4u);  // 7 slabs of 4 per volume, every 2nd kept
+    const auto r = test::run_lessmore({"split", out.string(), "-o", (dir / "s.json").string(), "--fractions",
+                                       "0.5,0.3,0.2", "--seed", "2"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.out.find("--unit slab:4:4 run"), std::string::npos) << r.out;
+    const json s = test::read_json(dir / "s.json");
+    EXPECT_EQ(s["lessmore"]["unit"], "slab:4:4");
+    EXPECT_TRUE(s["lessmore"]["threshold"].is_null());
+    EXPECT_TRUE(s["lessmore"]["floor"].is_null());
+    EXPECT_EQ(s["lessmore"]["units"], 4);  // patients
+    EXPECT_EQ(s["lessmore"]["groups"], 4);
+    EXPECT_EQ(s["excluded"].size(), 0u);
+    std::map<std::string, std::string> split_of_patient;
+    std::set<std::pair<std::string, std::size_t>> seen;
+    std::size_t rows = 0;
+    std::vector<std::string> expected_csv = {
+        "split,image,volume,patient,unit,first_slice,end_slice,origin_z,origin_y,origin_x,size_z,size_y,size_x,group"};
+    for (const char* name : {"training", "validation", "test"}) {
+        for (const json& e : s[name]) {
+            ++rows;
+            const std::string volume = e["volume"];
+            const std::size_t unit = e["unit"];
+            ASSERT_TRUE(kept.count({volume, unit})) << volume << " " << unit;
+            const json& u = kept.at({volume, unit});
+            EXPECT_TRUE(seen.insert({volume, unit}).second);
+            EXPECT_EQ(e["patient"], patient_of.at(volume));
+            EXPECT_EQ(e["origin"], u["origin"]);
+            EXPECT_EQ(e["size"], u["size"]);
+            EXPECT_EQ(e["first_slice"], u["first_slice"]);
+            EXPECT_EQ(e["end_slice"], u["end_slice"]);
+            EXPECT_FALSE(e.contains("slice"));
+            // The NIfTI the run wrote, relative to the datalist's folder.
+            EXPECT_EQ(e["image"], "out/" + u["output"].get<std::string>());
+            EXPECT_TRUE(test::fs::is_regular_file(dir / e["image"].get<std::string>()));
+            // No patient crosses splits.
+            const auto [it, fresh] = split_of_patient.emplace(e["patient"], name);
+            EXPECT_EQ(it->second, name) << e["patient"] << " is in " << it->second << " and " << name;
+            std::string line = std::string(name) + "," + e["image"].get<std::string>() + "," + volume + "," +
+                               e["patient"].get<std::string>() + "," + std::to_string(unit) + "," +
+                               std::to_string(e["first_slice"].get<int>()) + "," +
+                               std::to_string(e["end_slice"].get<int>());
+            for (const char* key : {"origin", "size"})
+                for (const json& n : e[key]) line += "," + std::to_string(n.get<int>());
+            expected_csv.push_back(line + "," + std::to_string(e["group"].get<int>()));
+        }
+    }
+    EXPECT_EQ(rows, kept.size());  // every kept unit once
+    EXPECT_EQ(split_of_patient.size(), 4u);
+    EXPECT_EQ(csv_lines(test::read_file(dir / "s.csv")), expected_csv);
+    // The summary's per-split unit counts agree with the rows.
+    std::size_t counted = 0;
+    for (const auto& [name, part] : s["lessmore"]["splits"].items()) {
+        EXPECT_EQ(part["slices"].get<std::size_t>(), s[name].size()) << name;
+        counted += part["slices"].get<std::size_t>();
+    }
+    EXPECT_EQ(counted, rows);
+}
+
+TEST(CliUnitRuns, SplitByVolumeAndWithoutFilesNamesTheSource) {
+    test::TempDir dir;
+    const auto data = make_dataset(dir / "data");
+    const auto out = dir / "out";
+    ASSERT_EQ(reduce_units(data, out, {"--format", "none"}).exit_code, 0);
+    const auto r = test::run_lessmore({"split", out.string(), "-o", (dir / "s.json").string(), "--fractions",
+                                       "0.5,0.5", "--by", "volume"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const json s = test::read_json(dir / "s.json");
+    EXPECT_EQ(s["lessmore"]["units"], 5);  // volumes
+    std::map<std::string, std::string> split_of_volume;
+    for (const char* name : {"training", "validation"}) {
+        for (const json& e : s[name]) {
+            // Nothing written: the row names the source volume file.
+            const std::string volume = e["volume"];
+            EXPECT_EQ(e["image"], "data/" + volume);
+            const auto [it, fresh] = split_of_volume.emplace(volume, name);
+            EXPECT_EQ(it->second, name);
+        }
+    }
+    EXPECT_EQ(split_of_volume.size(), 5u);
+}
+
+TEST(CliUnitRuns, SplitRefusesThresholdAndFloorOnOneLine) {
+    test::TempDir dir;
+    const auto data = make_dataset(dir / "data");
+    const auto out = dir / "out";
+    ASSERT_EQ(reduce_units(data, out, {"--format", "none"}).exit_code, 0);
+    for (const auto& [option, value] : {std::pair{"--threshold", "6"}, std::pair{"--floor", "3"}}) {
+        const auto r = test::run_lessmore(
+            {"split", out.string(), "-o", (dir / "s.json").string(), "--fractions", "0.5,0.5", option, value});
+        EXPECT_EQ(r.exit_code, 2) << option;
+        EXPECT_EQ(r.err.rfind(std::string("lessmore: error: ") + option + ":", 0), 0u) << r.err;
+        EXPECT_NE(r.err.find("--unit slab:4:4"), std::string::npos) << r.err;
+        EXPECT_EQ(r.err.find('\n'), r.err.size() - 1) << "one line: " << r.err;
+        EXPECT_FALSE(test::fs::exists(dir / "s.json"));
+    }
+}
+
+}  // namespace
+}  // namespace lessmore
