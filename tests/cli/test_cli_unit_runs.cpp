@@ -3,6 +3,7 @@
 // file and place, checked here against manifest.json's units and the files on disk.
 #include "test_support.hpp"
 
+#include <functional>
 #include <map>
 #include <set>
 #include <sstream>
@@ -24,8 +25,8 @@ test::fs::path make_dataset(const test::fs::path& root) {
 }
 
 test::RunResult reduce_units(const test::fs::path& in, const test::fs::path& out, std::vector<std::string> extra) {
-    std::vector<std::string> args = {"reduce", in.string(), "-o", out.string(), "-q", "--unit", "slab:4",
-                                     "-m",     "everyn",    "--every", "2"};
+    std::vector<std::string> args = {"reduce", in.string(), "-o",     out.string(), "-q", "--unit",
+                                     "slab:4", "-m",        "everyn", "--every",    "2"};
     args.insert(args.end(), extra.begin(), extra.end());
     return test::run_lessmore(args);
 }
@@ -52,8 +53,8 @@ TEST(CliUnitRuns, SplitDealsKeptUnitsByPatientWithTheirFiles) {
             if (u["kept"].get<bool>()) kept[{v["id"], u["index"]}] = u;
     }
     ASSERT_EQ(kept.size(), 5u * 4u);  // 7 slabs of 4 per volume, every 2nd kept
-    const auto r = test::run_lessmore({"split", out.string(), "-o", (dir / "s.json").string(), "--fractions",
-                                       "0.5,0.3,0.2", "--seed", "2"});
+    const auto r = test::run_lessmore(
+        {"split", out.string(), "-o", (dir / "s.json").string(), "--fractions", "0.5,0.3,0.2", "--seed", "2"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_NE(r.out.find("--unit slab:4:4 run"), std::string::npos) << r.out;
     const json s = test::read_json(dir / "s.json");
@@ -114,8 +115,8 @@ TEST(CliUnitRuns, SplitByVolumeAndWithoutFilesNamesTheSource) {
     const auto data = make_dataset(dir / "data");
     const auto out = dir / "out";
     ASSERT_EQ(reduce_units(data, out, {"--format", "none"}).exit_code, 0);
-    const auto r = test::run_lessmore({"split", out.string(), "-o", (dir / "s.json").string(), "--fractions",
-                                       "0.5,0.5", "--by", "volume"});
+    const auto r = test::run_lessmore(
+        {"split", out.string(), "-o", (dir / "s.json").string(), "--fractions", "0.5,0.5", "--by", "volume"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     const json s = test::read_json(dir / "s.json");
     EXPECT_EQ(s["lessmore"]["units"], 5);  // volumes
@@ -145,6 +146,97 @@ TEST(CliUnitRuns, SplitRefusesThresholdAndFloorOnOneLine) {
         EXPECT_NE(r.err.find("--unit slab:4:4"), std::string::npos) << r.err;
         EXPECT_EQ(r.err.find('\n'), r.err.size() - 1) << "one line: " << r.err;
         EXPECT_FALSE(test::fs::exists(dir / "s.json"));
+    }
+}
+
+// Two unit runs of the same --unit: per-unit agreement, computed here from the manifests.
+TEST(CliUnitRuns, CompareCountsUnitDecisions) {
+    test::TempDir dir;
+    const auto data = make_dataset(dir / "data");
+    ASSERT_EQ(reduce_units(data, dir / "a", {"--format", "none"}).exit_code, 0);
+    ASSERT_EQ(test::run_lessmore({"reduce", data.string(), "-o", (dir / "b").string(), "-q", "--unit", "slab:4:4", "-m",
+                                  "everyn", "--every", "3", "--format", "none"})
+                  .exit_code,
+              0);
+    const json ma = test::read_json(dir / "a" / "manifest.json"), mb = test::read_json(dir / "b" / "manifest.json");
+    std::size_t units = 0, both = 0, only_a = 0, only_b = 0;
+    for (std::size_t k = 0; k < ma["volumes"].size(); ++k) {
+        const json &ua = ma["volumes"][k]["units"], &ub = mb["volumes"][k]["units"];
+        ASSERT_EQ(ua.size(), ub.size());
+        for (std::size_t i = 0; i < ua.size(); ++i) {
+            const bool x = ua[i]["kept"], y = ub[i]["kept"];
+            ++units;
+            both += x && y;
+            only_a += x && !y;
+            only_b += y && !x;
+        }
+    }
+    ASSERT_GT(only_a + only_b, 0u);
+    const auto r = test::run_lessmore({"compare", (dir / "a").string(), (dir / "b").string(), "--json"});
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    const json c = json::parse(r.out);
+    EXPECT_EQ(c["unit"], "slab:4:4");
+    EXPECT_EQ(c["total"]["slices"], units);
+    EXPECT_EQ(c["total"]["both"], both);
+    EXPECT_EQ(c["total"]["only_a"], only_a);
+    EXPECT_EQ(c["total"]["only_b"], only_b);
+    EXPECT_EQ(c["changed_slices"], only_a + only_b);
+    const auto text = test::run_lessmore({"compare", (dir / "a").string(), (dir / "b").string()});
+    EXPECT_NE(text.out.find(std::to_string(only_a + only_b) + " of " + std::to_string(units) + " units differ"),
+              std::string::npos)
+        << text.out;
+    const auto same = test::run_lessmore({"compare", (dir / "a").string(), (dir / "a").string()});
+    EXPECT_EQ(same.exit_code, 0) << same.err;
+    EXPECT_NE(same.out.find("identical (" + std::to_string(units) + " units)"), std::string::npos) << same.out;
+    // A unit moved in B: not the same units any more, the whole volume counts as changed.
+    json moved = ma;
+    moved["volumes"][0]["units"][1]["origin"][0] = 3;
+    test::write_file(dir / "moved" / "manifest.json", moved.dump(1));
+    const auto m = test::run_lessmore({"compare", (dir / "a").string(), (dir / "moved").string(), "--json"});
+    EXPECT_EQ(m.exit_code, 1) << m.err;
+    EXPECT_EQ(json::parse(m.out)["changed_slices"], ma["volumes"][0]["units"].size());
+}
+
+TEST(CliUnitRuns, CompareRefusesOtherUnitsAndDamagedUnitRowsOnOneLine) {
+    test::TempDir dir;
+    const auto data = make_dataset(dir / "data");
+    ASSERT_EQ(reduce_units(data, dir / "a", {"--format", "none"}).exit_code, 0);
+    ASSERT_EQ(test::run_lessmore({"reduce", data.string(), "-o", (dir / "b").string(), "-q", "--unit", "slab:5", "-m",
+                                  "everyn", "--every", "2", "--format", "none"})
+                  .exit_code,
+              0);
+    ASSERT_EQ(test::run_lessmore({"reduce", data.string(), "-o", (dir / "s").string(), "-q", "-m", "everyn", "--every",
+                                  "2", "--format", "none"})
+                  .exit_code,
+              0);
+    const json ma = test::read_json(dir / "a" / "manifest.json");
+    std::vector<std::pair<std::string, std::string>> cases = {
+        {"b", "--unit slab:4:4 and " + (dir / "b").string() + " with --unit slab:5:5"},
+        {"s", "with --unit slice"},
+    };
+    const std::vector<std::pair<std::string, std::function<void(json&)>>> damages = {
+        {"unit 1: field 'index' is 7", [](json& m) { m["volumes"][0]["units"][1]["index"] = 7; }},
+        {"unit 0: field 'origin'",
+         [](json& m) {
+             m["volumes"][0]["units"][0]["origin"] = json::array({0, -1, 0});
+         }},
+        {"unit 2: field 'size'", [](json& m) { m["volumes"][1]["units"][2].erase("size"); }},
+        {"field 'kept' is 9", [](json& m) { m["volumes"][0]["kept"] = 9; }},
+        {"field 'units' is missing", [](json& m) { m["volumes"][0].erase("units"); }},
+        {"field 'unit' is missing", [](json& m) { m["volumes"][0].erase("unit"); }},
+    };
+    for (std::size_t k = 0; k < damages.size(); ++k) {
+        json m = ma;
+        damages[k].second(m);
+        test::write_file(dir / ("d" + std::to_string(k)) / "manifest.json", m.dump(1));
+        cases.push_back({"d" + std::to_string(k), "manifest.json: volume '"});
+        cases.push_back({"d" + std::to_string(k), damages[k].first});
+    }
+    for (const auto& [run, message] : cases) {
+        const auto r = test::run_lessmore({"compare", (dir / "a").string(), (dir / run).string()});
+        EXPECT_EQ(r.exit_code, 2) << run << ": " << r.err;
+        EXPECT_NE(r.err.find(message), std::string::npos) << run << ": " << r.err;
+        EXPECT_EQ(r.err.find('\n'), r.err.size() - 1) << "one line: " << r.err;
     }
 }
 
