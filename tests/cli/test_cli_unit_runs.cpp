@@ -240,5 +240,31 @@ TEST(CliUnitRuns, CompareRefusesOtherUnitsAndDamagedUnitRowsOnOneLine) {
     }
 }
 
+// report on a unit run: one sheet per volume, counts in units, no heat map; a source changed
+// since the run (fewer slices) gets no pictures. The pictures themselves are checked against
+// nibabel by tests/golden/check_unit_report.py.
+TEST(CliUnitRuns, ReportShowsUnitsAndNoPicturesForAChangedSource) {
+    test::TempDir dir;
+    const auto data = make_dataset(dir / "data");
+    const auto out = dir / "out";
+    ASSERT_EQ(reduce_units(data, out, {"--format", "none"}).exit_code, 0);
+    // p4's volume now has 6 slices: its units no longer describe it.
+    test::write_nifti(data / "p4" / "ct.nii.gz", {8, 8, 6}, 4, std::string(8 * 8 * 6 * 2, '\0'));
+    const auto r = test::run_lessmore({"report", out.string()});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const std::string html = test::read_file(out / "report.html");
+    auto count = [&](const std::string& what) {
+        std::size_t n = 0;
+        for (std::size_t at = html.find(what); at != std::string::npos; at = html.find(what, at + 1)) ++n;
+        return n;
+    };
+    EXPECT_EQ(count("class=\"sheet\""), 4u);
+    EXPECT_EQ(count("class=\"heatmap\""), 0u);
+    EXPECT_EQ(count("could not be read again"), 1u);
+    EXPECT_NE(html.find("5 volumes, 35 units (--unit slab:4:4), 20 kept"), std::string::npos);
+    EXPECT_NE(html.find("<th>units</th>"), std::string::npos);
+    EXPECT_EQ(count("7 units (slab:4:4), 4 kept"), 5u);
+}
+
 }  // namespace
 }  // namespace lessmore
