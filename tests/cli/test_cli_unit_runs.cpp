@@ -31,6 +31,13 @@ test::RunResult reduce_units(const test::fs::path& in, const test::fs::path& out
     return test::run_lessmore(args);
 }
 
+// --unit as the run records it (UnitSpec::to_string()).
+std::string parse_unit(const std::string& text) {
+    if (text == "slab:8:4") return text;
+    if (text == "slab:20") return "slab:20:20";
+    return text + ":" + text.substr(text.find(':') + 1);  // patch:Z,Y,X -> patch:Z,Y,X:Z,Y,X
+}
+
 std::vector<std::string> csv_lines(const std::string& text) {
     std::vector<std::string> lines;
     std::istringstream in(text);
@@ -264,6 +271,73 @@ TEST(CliUnitRuns, ReportShowsUnitsAndNoPicturesForAChangedSource) {
     EXPECT_NE(html.find("5 volumes, 35 units (--unit slab:4:4), 20 kept"), std::string::npos);
     EXPECT_NE(html.find("<th>units</th>"), std::string::npos);
     EXPECT_EQ(count("7 units (slab:4:4), 4 kept"), 5u);
+}
+
+// sweep --unit: each threshold's kept units per volume equal a separate reduce --unit run at
+// that threshold (SSIM leader, MI pairs, EveryN); a volume smaller than one unit is skipped.
+TEST(CliUnitRuns, SweepUnitsEqualsReduceAtEachThreshold) {
+    test::TempDir dir;
+    const std::string pancreas = (test::ct_data() / "pancreas-ct-cb-001").string();  // 16 slices
+    struct Case {
+        std::string unit, method, strategy;
+        std::vector<std::string> thresholds;
+    };
+    const std::vector<Case> cases = {
+        {"slab:8:4", "ssim", "leader", {"0.3", "0.6", "0.9"}},
+        {"patch:8,32,32", "mi", "pairs", {"1.1", "1.2"}},
+        {"slab:20", "everyn", "", {"1", "2"}},  // pancreas (16 slices) is skipped
+    };
+    for (const Case& c : cases) {
+        std::string list;
+        for (const auto& t : c.thresholds) list += (list.empty() ? "" : ",") + t;
+        std::vector<std::string> args = {"sweep", sample(), pancreas,       "--unit", c.unit,
+                                         "-m",    c.method, "--thresholds", list,     "--json"};
+        if (!c.strategy.empty()) args.insert(args.end(), {"--strategy", c.strategy});
+        const auto r = test::run_lessmore(args);
+        ASSERT_EQ(r.exit_code, 0) << c.unit << ": " << r.err;
+        const json sweep = json::parse(r.out);
+        EXPECT_EQ(sweep["unit"], parse_unit(c.unit)) << c.unit;
+        ASSERT_EQ(sweep["thresholds"].size(), c.thresholds.size());
+        for (std::size_t k = 0; k < c.thresholds.size(); ++k) {
+            const auto out = dir / (c.method + std::to_string(k));
+            std::vector<std::string> reduce = {"reduce", sample(), pancreas, "-o",     out.string(), "-q",
+                                               "--unit", c.unit,   "-m",     c.method, "--format",   "none"};
+            if (c.method == "everyn")
+                reduce.insert(reduce.end(), {"--every", c.thresholds[k]});
+            else
+                reduce.insert(reduce.end(), {"-t", c.thresholds[k], "--strategy", c.strategy});
+            ASSERT_EQ(test::run_lessmore(reduce).exit_code, 0) << c.unit;
+            const json m = test::read_json(out / "manifest.json");
+            const json& row = sweep["thresholds"][k];
+            std::size_t units = 0, kept = 0;
+            for (const json& v : m["volumes"]) {
+                EXPECT_EQ(row["volumes"][v["id"].get<std::string>()], v["kept"]) << c.unit << " " << v["id"];
+                units += v["units"].size();
+                kept += v["kept"].get<std::size_t>();
+            }
+            EXPECT_EQ(row["volumes"].size(), m["volumes"].size()) << c.unit;
+            EXPECT_EQ(row["slices"], units) << c.unit;
+            EXPECT_EQ(row["kept"], kept) << c.unit;
+            EXPECT_EQ(sweep["skipped"].size(), m["skipped"].size()) << c.unit;
+        }
+    }
+}
+
+TEST(CliUnitRuns, SweepRefusesWhatReduceRefusesForUnitsOnOneLine) {
+    const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+        {{"--unit", "patch:8,32,32", "-m", "hash"}, "--method hash compares slabs only"},
+        {{"--unit", "slab:4", "-m", "ssim"}, "at least 7 voxels"},
+        {{"--unit", "slab:4:0", "-m", "everyn"}, "--unit"},
+        {{"--unit", "slab:8", "-m", "deepnet"}, "deepnet"},
+    };
+    for (const auto& [extra, message] : cases) {
+        std::vector<std::string> args = {"sweep", sample()};
+        args.insert(args.end(), extra.begin(), extra.end());
+        const auto r = test::run_lessmore(args);
+        EXPECT_EQ(r.exit_code, 2) << message << ": " << r.err;
+        EXPECT_NE(r.err.find(message), std::string::npos) << r.err;
+        EXPECT_EQ(r.err.find('\n'), r.err.size() - 1) << "one line: " << r.err;
+    }
 }
 
 }  // namespace
