@@ -24,10 +24,11 @@ void print_text(const CompareResult& r) {
     row(r.total);
     for (const std::string& id : r.only_in_a) std::printf("only in A: %s\n", id.c_str());
     for (const std::string& id : r.only_in_b) std::printf("only in B: %s\n", id.c_str());
+    const char* items = r.unit == "slice" ? "slices" : "units";
     if (r.identical) {
-        std::printf("decisions: identical (%zu slices)\n", r.total.slices);
+        std::printf("decisions: identical (%zu %s)\n", r.total.slices, items);
     } else {
-        std::printf("decisions: %zu of %zu slices differ (%s)%s\n", r.changed, r.total.slices,
+        std::printf("decisions: %zu of %zu %s differ (%s)%s\n", r.changed, r.total.slices, items,
                     percent(r.changed, r.total.slices).c_str(), r.within_tolerance ? ", within --max-changed" : "");
     }
 }

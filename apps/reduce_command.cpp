@@ -54,9 +54,6 @@ int run(const OptionValues& values, Context& ctx) {
     apply_verbosity(values, *ctx.log);
     ReduceConfig c = reduce_config(values);
     c.command_line = ctx.argv;
-    // The report shows slices: a unit run is refused before anything is written.
-    if (values.flag("report") && c.unit.kind != UnitSpec::Kind::Slice)
-        throw UsageError("--unit " + c.unit.to_string() + ": --report is not supported on units yet");
     StderrProgress progress(*ctx.log, progress_style(values.choice("progress").value_or("auto"), ctx, quiet(values)),
                             values.count("verbose") > 0);
     const ReduceResult result = reduce(c, progress, *ctx.cancel);

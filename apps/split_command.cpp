@@ -31,6 +31,13 @@ void print(const SplitResult& r) {
     std::printf("%-12s %7zu %7zu %8zu\n", "total", units, r.groups, slices);
     std::printf("largest group: %zu units, %zu slices (%s): %s\n", r.largest.units.size(), r.largest.slices,
                 r.largest.split.c_str(), units_text(r.largest.units, 5).c_str());
+    if (!r.units_run.empty()) {
+        // docs/split.md, section "Unit runs": units carry no feature, nothing ties them.
+        std::printf("a --unit %s run: each --by unit is its own group (units carry no feature to compare)\n",
+                    r.units_run.c_str());
+        std::printf("wrote %s and %s\n", r.json_path.c_str(), r.csv_path.c_str());
+        return;
+    }
     std::printf("similar pairs across splits: %zu (%s, threshold %s)\n", r.cross_split_pairs, r.method.c_str(),
                 format_number(r.threshold).c_str());
     if (r.floor) {

@@ -29,6 +29,8 @@ int run(const OptionValues& values, Context& ctx) {
     StderrProgress progress(*ctx.log, progress_style("auto", ctx, quiet(values)), values.count("verbose") > 0);
     const SweepResult r = sweep(c, progress, *ctx.cancel);
     progress.finish();
+    if (r.slices.empty() && !r.skipped.empty())
+        throw InputError("no volume holds a whole unit: " + r.skipped[0].message);
     if (r.slices.empty()) throw InputError("no volume could be read");
     if (!plot.empty()) write_to(plot, sweep_plot_png(r), "--plot");
     if (csv == "-") {
@@ -39,12 +41,15 @@ int run(const OptionValues& values, Context& ctx) {
     if (values.flag("json")) {
         std::fputs(sweep_json(r).c_str(), stdout);
     } else if (csv != "-") {
-        std::printf("%10s %10s %10s %9s\n", "threshold", "kept", "slices", "fraction");
+        const bool units = r.unit != "slice";
+        std::printf("%10s %10s %10s %9s\n", "threshold", "kept", units ? "units" : "slices", "fraction");
         for (const SweepRow& row : r.rows) {
             std::printf("%10s %10zu %10zu %9s\n", format_number(row.threshold).c_str(), row.kept, row.slices,
                         percent(row.kept, row.slices).c_str());
         }
-        std::printf("(%zu volumes, %s, %s)\n", r.slices.size(), r.method.c_str(), r.strategy.c_str());
+        std::printf("(%zu volumes, %s, %s%s)\n", r.slices.size(), r.method.c_str(), r.strategy.c_str(),
+                    units ? (", --unit " + r.unit).c_str() : "");
+        for (const InputFailure& s : r.skipped) std::printf("skipped: %s\n", s.message.c_str());
     }
     return r.errors.empty() ? 0 : 1;
 }

@@ -36,10 +36,14 @@ struct CompareResult {
     double changed_fraction = 0.0;  // changed / total.slices
     bool identical = true;
     bool within_tolerance = true;  // changed_fraction <= max_changed (identical without one)
+    // Both runs' --unit ("slice", or e.g. "slab:4:4": then every count above is of units
+    // and a volume whose units differ between the runs counts as changed whole).
+    std::string unit = "slice";
 };
 
 // Reads both runs' manifest.json (streamed, keeping only ids and decisions). Throws
-// UsageError naming the folder when it holds no finished lessmore run.
+// UsageError naming the folder when it holds no finished lessmore run, or when the two
+// were made with different --unit (a slice run and a unit run included).
 CompareResult compare_runs(const CompareConfig& config);
 
 // The comparison as `lessmore compare --json` prints it (and lessmore.compare returns it).

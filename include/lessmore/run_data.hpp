@@ -14,6 +14,8 @@ namespace lessmore {
 // JSON: {"parameters", "errors", "skipped", "duplicates", "volumes"} with each volume as
 // manifest.json shows it (its slices included, the cross-volume pass's decisions applied),
 // and "slice_table": the text manifest.csv holds, made by the same code from the same rows.
+// A unit run (--unit slab|patch): "unit_table" is that text (one row per unit) and
+// "slice_table" the slice table's header alone.
 // Throws UsageError naming OUT when it holds no finished run, or the record at fault.
 std::string run_json(const std::string& out, int threads, const CancelToken& cancel);
 

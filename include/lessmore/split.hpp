@@ -65,6 +65,9 @@ struct SplitResult {
     std::vector<SplitGroup> leaky;        // groups of more than one patient
     std::size_t patient_split_pairs = 0;  // cross-split pairs of a plain per-patient split
     std::string summary;                  // SPLITS.json's "lessmore" block (docs/split.md), as JSON text
+    // A unit run (--unit slab|patch): its unit (parameters' "unit"); the rows are its kept
+    // units, each split unit its own group, and no threshold, floor or pairs apply.
+    std::string units_run;
 };
 
 // Reads RUN (UsageError when it is not a finished, unsharded run, when its metric cannot

@@ -8,6 +8,7 @@
 #include <lessmore/metric.hpp>
 #include <lessmore/progress.hpp>
 #include <lessmore/reduce.hpp>
+#include <lessmore/unit.hpp>
 
 #include <cstdint>
 #include <map>
@@ -25,6 +26,8 @@ struct SweepConfig {
     SliceOrder order = SliceOrder::Position;
     bool include_localizers = false;
     IntensityMapping intensity;
+    // --unit slab|patch: count kept units instead of slices (docs/usage.md, section "sweep").
+    UnitSpec unit;
     std::uint64_t max_memory = 0;  // as reduce --max-memory
     int threads = 0;
     // The program started as decoder worker (include/lessmore/decoder_pool.hpp): this one,
@@ -43,8 +46,10 @@ struct SweepResult {
     std::string method;
     std::string strategy;
     std::vector<SweepRow> rows;                 // one per threshold, in the order given
-    std::map<std::string, std::size_t> slices;  // id -> slices
+    std::map<std::string, std::size_t> slices;  // id -> slices (units with --unit)
     std::vector<InputFailure> errors;
+    std::string unit = "slice";         // --unit as UnitSpec::to_string() gives it
+    std::vector<InputFailure> skipped;  // --unit: volumes smaller than one unit, left out
 };
 
 // first, first + step, ... up to last (included), each rounded to 1e-9 so that

@@ -38,7 +38,7 @@ def _column(values, real=False):
 # docs/output.md's pandas.read_csv line for manifest.csv ("manifest.csv"): text stays text,
 # integers Int64 with gaps, floats exactly as written.
 _TEXT = ("volume", "file", "match_volume", "hash", "output", "output_npy", "output_png", "source", "patient",
-         "study", "series")
+         "study", "series", "unit_spec")
 _READ_CSV = dict(dtype={"index": "Int64", "match": "Int64", "png_offset": "Int64", **{c: str for c in _TEXT}},
                  keep_default_na=False, na_values=[""], float_precision="round_trip")
 
@@ -80,7 +80,9 @@ def _frame(rows):
 class Run:
     """A finished run in OUT: `.volumes` (one row per volume) and `.slices` (one row per
     slice, kept or not, `volume` its volume's id) as DataFrames, `.parameters`, `.errors`,
-    `.skipped`, `.duplicates`; `load(row)` reads a kept slice's written file."""
+    `.skipped`, `.duplicates`; `load(row)` reads a kept slice's written file. A run made
+    with --unit slab|patch has `.units` (one row per unit, manifest.csv's unit rows) and
+    no slice rows; `.units` is None for a slice run."""
 
     def __init__(self, out, threads=0):
         self.path = Path(os.fspath(out))
@@ -90,10 +92,12 @@ class Run:
         self.errors = data["errors"]
         self.skipped = data["skipped"]
         self.duplicates = data["duplicates"]
-        self.volumes = _frame([{k: x for k, x in v.items() if k != "slices"} for v in data["volumes"]])
+        self.volumes = _frame([{k: x for k, x in v.items() if k not in ("slices", "units", "dropped_units")}
+                               for v in data["volumes"]])
         # One row per slice with its volume's fields: manifest.csv's rows, as the engine
         # makes them (docs/output.md defines every column).
         self.slices = _slice_table(data["slice_table"])
+        self.units = _slice_table(data["unit_table"]) if "unit_table" in data else None
 
     @property
     def kept(self):

@@ -22,8 +22,19 @@ namespace {
 
 using Json = nlohmann::json;
 
-// One run's decisions: volume id -> kept flag per slice index.
-using Decisions = std::map<std::string, std::vector<char>>;
+// One volume's decisions: a kept flag per slice (or unit) index, and in a unit run the
+// volume's resolved unit and each unit's place (two volumes whose units differ are not the
+// same volume any more).
+struct VolumeDecisions {
+    std::vector<char> kept;
+    std::string layout;
+};
+
+// One run's decisions by volume id, and its --unit ("slice" for a slice run).
+struct Decisions {
+    std::map<std::string, VolumeDecisions> volumes;
+    std::string unit = "slice";
+};
 
 // A run's manifest.json, only from a regular file (a FIFO or folder there is refused
 // without blocking, a link never followed: docs/output.md, section "OUT's own state").
@@ -37,38 +48,72 @@ OwnedFd open_manifest(const std::string& dir) {
 
 // One volume's decisions, checked as any record is (pipeline/run_record.hpp): its id, its
 // slices numbered 0..n-1 in order, its kept count.
-std::vector<char> volume_decisions(const Json& v) {
+// A unit's place as text, "z,y,x+z,y,x" (origin, size), checked to be three whole numbers each.
+std::string unit_place(const Json& u, const std::string& where) {
+    std::string text;
+    for (const char* key : {"origin", "size"}) {
+        if (!u.contains(key) || !u[key].is_array() || u[key].size() != 3 ||
+            !std::all_of(u[key].begin(), u[key].end(), [](const Json& n) { return n.is_number_unsigned(); })) {
+            throw RecordFormatError(where + "field '" + key + "' is not three whole numbers");
+        }
+        text += (text.empty() ? "" : "+") + u[key][0].dump() + "," + u[key][1].dump() + "," + u[key][2].dump();
+    }
+    return text + ";";
+}
+
+// One volume's decisions over `rows` ("slices", or "units" in a unit run), numbered
+// 0..n-1 in order (their "index"), its kept count the rows marked kept.
+VolumeDecisions volume_decisions(const Json& v, bool units) {
     if (!v.is_object() || !v.contains("id") || !v["id"].is_string())
         throw RecordFormatError("a volume without field 'id'");
     const std::string id = v["id"].get<std::string>();
     check_volume_id(id, "id");
     const std::string where = "volume '" + id + "': ";
-    if (v.contains("unit"))
-        throw RecordFormatError(where +
-                                "a run made with --unit; compare reads slice runs only (units are not supported "
-                                "here yet)");
-    if (!v.contains("slices") || !v["slices"].is_array()) throw RecordFormatError(where + "field 'slices' is missing");
+    const char* rows = units ? "units" : "slices";
+    const char* row_name = units ? "unit " : "slice ";
+    if (units != v.contains("unit")) {
+        throw RecordFormatError(where + (units ? "field 'unit' is missing (the run was made with --unit)"
+                                               : "field 'unit' in a run made without --unit"));
+    }
+    if (!v.contains(rows) || !v[rows].is_array()) throw RecordFormatError(where + "field '" + rows + "' is missing");
     if (!v.contains("kept") || !v["kept"].is_number_unsigned())
         throw RecordFormatError(where + "field 'kept' is missing");
-    std::vector<char> kept;
-    for (const Json& s : v["slices"]) {
-        const std::string slice = where + "slice " + std::to_string(kept.size()) + ": ";
+    VolumeDecisions d;
+    if (units) {
+        if (!v["unit"].is_string()) throw RecordFormatError(where + "field 'unit' is not text");
+        d.layout = v["unit"].get<std::string>() + ":";
+    }
+    std::vector<char>& kept = d.kept;
+    for (const Json& s : v[rows]) {
+        const std::string slice = where + row_name + std::to_string(kept.size()) + ": ";
         if (!s.is_object() || !s.contains("index") || !s["index"].is_number_unsigned() || !s.contains("kept") ||
             !s["kept"].is_boolean()) {
             throw RecordFormatError(slice + "field 'index' or 'kept' is missing");
         }
         if (s["index"].get<std::size_t>() != kept.size()) {
-            throw RecordFormatError(slice + "field 'index' is " + s["index"].dump() +
-                                    " (slices are numbered 0..n-1 in order)");
+            throw RecordFormatError(slice + "field 'index' is " + s["index"].dump() + " (" + rows +
+                                    " are numbered 0..n-1 in order)");
         }
+        if (units) d.layout += unit_place(s, slice);
         kept.push_back(s["kept"].get<bool>() ? 1 : 0);
     }
     const auto count = static_cast<std::size_t>(std::count(kept.begin(), kept.end(), 1));
     if (v["kept"].get<std::size_t>() != count) {
         throw RecordFormatError(where + "field 'kept' is " + v["kept"].dump() + ", not the " + std::to_string(count) +
-                                " slices marked kept");
+                                " " + rows + " marked kept");
     }
-    return kept;
+    return d;
+}
+
+// The run's --unit as its manifest's parameters give it: "slice" when absent (slice runs,
+// and runs made before --unit, leave it out; compare needs no other parameter).
+std::string run_unit(const Json& j) {
+    if (!j.contains("parameters")) return "slice";
+    const Json& p = j["parameters"];
+    if (!p.is_object()) throw RecordFormatError("field 'parameters' is not an object");
+    if (!p.contains("unit")) return "slice";
+    if (!p["unit"].is_string()) throw RecordFormatError("field 'parameters.unit' is not text");
+    return p["unit"].get<std::string>();
 }
 
 Decisions read_decisions(const std::string& dir) {
@@ -80,7 +125,8 @@ Decisions read_decisions(const std::string& dir) {
     // Only what decisions need is kept while parsing: a manifest of a million slices
     // parses in a few hundred MB instead of several GB. Slice files' paths are checked as
     // they pass and dropped.
-    static const std::set<std::string> k_keep = {"tool", "volumes", "id", "slices", "index", "kept", "unit"};
+    static const std::set<std::string> k_keep = {"tool",  "parameters", "volumes", "id",     "slices", "units",
+                                                 "index", "kept",       "unit",    "origin", "size"};
     std::string key;  // the key whose value comes next
     const Json::parser_callback_t keep = [&](int, Json::parse_event_t event, Json& parsed) {
         if (event == Json::parse_event_t::key) {
@@ -104,9 +150,10 @@ Decisions read_decisions(const std::string& dir) {
             !j.contains("volumes") || !j["volumes"].is_array()) {
             throw UsageError(path + ": not a lessmore manifest");
         }
+        out.unit = run_unit(j);
         for (const Json& v : j["volumes"]) {
-            std::vector<char> kept = volume_decisions(v);
-            if (!out.emplace(v["id"].get<std::string>(), std::move(kept)).second) {
+            VolumeDecisions kept = volume_decisions(v, out.unit != "slice");
+            if (!out.volumes.emplace(v["id"].get<std::string>(), std::move(kept)).second) {
                 throw RecordFormatError("volume '" + v["id"].get<std::string>() + "' is listed twice");
             }
         }
@@ -136,11 +183,21 @@ CompareResult compare_runs(const CompareConfig& c) {
     if (c.max_changed && !(*c.max_changed >= 0.0 && *c.max_changed <= 1.0)) {
         throw UsageError("--max-changed: must be from 0 to 1 (got " + format_number(*c.max_changed) + ")");
     }
-    const Decisions a = read_decisions(c.a);
-    const Decisions b = read_decisions(c.b);
+    const Decisions da = read_decisions(c.a);
+    const Decisions db = read_decisions(c.b);
+    if (da.unit != db.unit) {
+        // Slices and units, or units of two sizes, are not the same items (docs/usage.md,
+        // section "compare").
+        throw UsageError("compare: " + c.a + " was made with --unit " + da.unit + " and " + c.b + " with --unit " +
+                         db.unit + "; compare runs made with the same --unit");
+    }
+    const std::map<std::string, VolumeDecisions>& a = da.volumes;
+    const std::map<std::string, VolumeDecisions>& b = db.volumes;
     CompareResult r;
+    r.unit = da.unit;
     r.total.id = "total";
-    for (const auto& [id, kept] : a) {
+    for (const auto& [id, volume] : a) {
+        const std::vector<char>& kept = volume.kept;
         const auto it = b.find(id);
         VolumeComparison v;
         v.id = id;
@@ -153,7 +210,7 @@ CompareResult compare_runs(const CompareConfig& c) {
             add_to(r.total, v);
             continue;
         }
-        const std::vector<char>& other = it->second;
+        const std::vector<char>& other = it->second.kept;
         v.slices = std::max(kept.size(), other.size());
         for (std::size_t i = 0; i < v.slices; ++i) {
             const bool x = i < kept.size() && kept[i], y = i < other.size() && other[i];
@@ -163,15 +220,16 @@ CompareResult compare_runs(const CompareConfig& c) {
             v.only_a += x && !y;
             v.only_b += y && !x;
         }
-        if (kept.size() != other.size())
-            r.changed += v.slices;  // not the same volume any more
+        if (kept.size() != other.size() || volume.layout != it->second.layout)
+            r.changed += v.slices;  // not the same volume (or not the same units) any more
         else
             r.changed += v.only_a + v.only_b;
         v.overlap = overlap(v);
         add_to(r.total, v);
         r.volumes.push_back(std::move(v));
     }
-    for (const auto& [id, kept] : b) {
+    for (const auto& [id, volume] : b) {
+        const std::vector<char>& kept = volume.kept;
         if (a.count(id)) continue;
         r.only_in_b.push_back(id);
         VolumeComparison v;
@@ -201,6 +259,7 @@ std::string compare_json(const CompareResult& r, const CompareConfig& c) {
     nlohmann::ordered_json j;
     j["a"] = c.a;
     j["b"] = c.b;
+    if (r.unit != "slice") j["unit"] = r.unit;  // a unit run: the counts below are units
     j["identical"] = r.identical;
     j["changed_slices"] = r.changed;
     j["changed_fraction"] = r.changed_fraction;

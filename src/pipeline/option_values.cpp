@@ -273,6 +273,7 @@ SweepConfig sweep_config(const OptionValues& v) {
     c.strategy = v.choice("strategy").value_or("leader") == "pairs" ? Strategy::Pairs : Strategy::Leader;
     c.neighbours = neighbours_of(v);
     if (const auto t = v.text("thresholds")) c.thresholds = parse_thresholds(*t);
+    if (const auto t = v.text("unit")) c.unit = parse_unit_spec(*t);
     c.max_memory = memory_of(v);
     return c;
 }

@@ -245,6 +245,10 @@ CommandSpec sweep_spec() {
                    "LIST (6,8,10) or A:B:STEP (0:12:1); default: every Hamming distance for hash, a range otherwise"),
             choice("--strategy", "strategy", {"leader", "pairs"}, "leader or pairs", "leader"),
             option("--neighbours", "neighbours", ValueType::Uint, "Compare only slices at most K apart"),
+            option("--unit", "unit", ValueType::Text,
+                   "Count kept units instead of slices: slab:K[:S], slab:Nmm[:S] or patch:Z,Y,X[:SZ,SY,SX] (as "
+                   "reduce --unit; one unit reduction per threshold)",
+                   "slice"),
             cli_only(option("--csv", "csv", ValueType::Text,
                             "Write threshold,volume,slices,kept,fraction rows to FILE (- for stdout)")),
             cli_only(flag("--json", "json", "Print JSON on stdout instead of the table")),

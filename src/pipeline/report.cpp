@@ -22,6 +22,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <sstream>
@@ -79,42 +80,104 @@ std::string score_text(double v) {
     return fixed(v, 3);
 }
 
-// Thumbnails in slice order; removed slices dimmed and labelled "-> match  score".
-cv::Mat contact_sheet(const Volume& volume, const VolumeRecord& record, const IntensityMapping& intensity, int thumb,
-                      ThreadPool& pool) {
-    const int n = static_cast<int>(volume.slice_count());
-    const int columns = std::min(n, 12), rows = (n + columns - 1) / columns;
+// One cell of a contact sheet: its picture (drawn on a worker), kept flag and label.
+struct SheetItems {
+    std::size_t count = 0;
+    std::function<Image8(std::size_t)> image;
+    std::function<bool(std::size_t)> kept;
+    std::function<std::string(std::size_t)> label;
+};
+
+// The label of a removed item: "i>match score".
+std::string removed_label(std::size_t i, bool kept, const std::optional<std::size_t>& match,
+                          const std::optional<double>& score) {
+    std::string text = std::to_string(i);
+    if (!kept && match) {
+        text += ">" + std::to_string(*match);
+        if (score && std::isfinite(*score)) text += " " + score_text(*score);
+    }
+    return text;
+}
+
+// Thumbnails in order; removed items dimmed and labelled "-> match  score".
+cv::Mat draw_sheet(const SheetItems& items, int thumb, ThreadPool& pool) {
+    const int n = static_cast<int>(items.count);
+    const int columns = std::max(1, std::min(n, 12)), rows = (n + columns - 1) / columns;
     const int label = 16, cell_w = thumb + 4, cell_h = thumb + label + 4;
-    cv::Mat sheet(rows * cell_h, columns * cell_w, CV_8UC3, cv::Scalar(32, 32, 32));
+    cv::Mat sheet(std::max(rows, 1) * cell_h, columns * cell_w, CV_8UC3, cv::Scalar(32, 32, 32));
     pool.parallel_for(static_cast<std::size_t>(n), [&](std::size_t i) {
-        const Image8 img = to_8bit(volume.slice(i), intensity);
+        const Image8 img = items.image(i);
         const double scale = static_cast<double>(thumb) / std::max(img.width, img.height);
         const int tw = std::max(1, static_cast<int>(img.width * scale)),
                   th = std::max(1, static_cast<int>(img.height * scale));
         const Image8 small = resize_area(img, tw, th);
         cv::Mat grey(th, tw, CV_8UC1, const_cast<std::uint8_t*>(small.pixels.data())), colour;
         cv::cvtColor(grey, colour, cv::COLOR_GRAY2BGR);
-        const SliceRecord& rec = record.slices[i];
-        const bool kept = rec.kept;
+        const bool kept = items.kept(i);
         if (!kept) colour *= 0.35;
         const int x0 = static_cast<int>(i) % columns * cell_w + 2, y0 = static_cast<int>(i) / columns * cell_h + 2;
         colour.copyTo(sheet(cv::Rect(x0 + (thumb - tw) / 2, y0 + (thumb - th) / 2, tw, th)));
         if (kept) cv::rectangle(sheet, {x0 - 1, y0 - 1}, {x0 + thumb, y0 + thumb}, cv::Scalar(80, 200, 80), 1);
     });
-    // Labels in slice order, after the pictures: a label wider than its cell overlaps its
+    // Labels in order, after the pictures: a label wider than its cell overlaps its
     // neighbour's, and the sheet must not depend on which thread drew first.
     for (int i = 0; i < n; ++i) {
-        const SliceRecord& rec = record.slices[static_cast<std::size_t>(i)];
-        std::string text = std::to_string(i);
-        if (!rec.kept && rec.match) {
-            text += ">" + std::to_string(*rec.match);
-            if (rec.score && std::isfinite(*rec.score)) text += " " + score_text(*rec.score);
-        }
+        const auto k = static_cast<std::size_t>(i);
         const int x0 = i % columns * cell_w + 2, y0 = i / columns * cell_h + 2;
-        cv::putText(sheet, text, {x0 + 1, y0 + thumb + label - 4}, cv::FONT_HERSHEY_SIMPLEX, 0.36,
-                    rec.kept ? cv::Scalar(140, 230, 140) : cv::Scalar(170, 170, 170), 1, cv::LINE_AA);
+        cv::putText(sheet, items.label(k), {x0 + 1, y0 + thumb + label - 4}, cv::FONT_HERSHEY_SIMPLEX, 0.36,
+                    items.kept(k) ? cv::Scalar(140, 230, 140) : cv::Scalar(170, 170, 170), 1, cv::LINE_AA);
     }
     return sheet;
+}
+
+// Slices in order.
+cv::Mat contact_sheet(const Volume& volume, const VolumeRecord& record, const IntensityMapping& intensity, int thumb,
+                      ThreadPool& pool) {
+    SheetItems items;
+    items.count = volume.slice_count();
+    items.image = [&](std::size_t i) { return to_8bit(volume.slice(i), intensity); };
+    items.kept = [&](std::size_t i) { return record.slices[i].kept; };
+    items.label = [&](std::size_t i) {
+        const SliceRecord& rec = record.slices[i];
+        return removed_label(i, rec.kept, rec.match, rec.score);
+    };
+    return draw_sheet(items, thumb, pool);
+}
+
+// A unit run (docs/output.md, section "report"): each unit shown by its middle slice
+// (origin z + size z / 2), mapped to 8 bits as the run's --intensity maps a slice and
+// cropped to the unit's rows and columns (a patch's square; a slab's whole slice).
+cv::Mat unit_sheet(const Volume& volume, const VolumeRecord& record, const IntensityMapping& intensity, int thumb,
+                   ThreadPool& pool) {
+    SheetItems items;
+    items.count = record.units.size();
+    items.image = [&](std::size_t i) {
+        const UnitRecord& u = record.units[i];
+        const Image8 whole = to_8bit(volume.slice(static_cast<std::size_t>(u.origin[0] + u.size[0] / 2)), intensity);
+        Image8 crop(u.size[2], u.size[1]);
+        for (int y = 0; y < u.size[1]; ++y) {
+            const std::uint8_t* from = whole.row(u.origin[1] + y) + u.origin[2];
+            std::copy(from, from + u.size[2], crop.row(y));
+        }
+        return crop;
+    };
+    items.kept = [&](std::size_t i) { return record.units[i].kept; };
+    items.label = [&](std::size_t i) {
+        const UnitRecord& u = record.units[i];
+        return removed_label(i, u.kept, u.match, u.score);
+    };
+    return draw_sheet(items, thumb, pool);
+}
+
+// Whether a unit run's units lie inside `volume` (a source changed since the run is not pictured).
+bool units_fit(const VolumeRecord& record, const Volume& volume) {
+    const VolumeInfo& info = volume.info();
+    const std::array<int, 3> shape{static_cast<int>(volume.slice_count()), info.height, info.width};
+    return std::all_of(record.units.begin(), record.units.end(), [&](const UnitRecord& u) {
+        for (int a = 0; a < 3; ++a)
+            if (u.size[a] < 1 || u.origin[a] < 0 || u.origin[a] > shape[a] - u.size[a]) return false;
+        return true;
+    });
 }
 
 // The pairwise scores of (up to `limit` evenly spaced) slices as a colour map, bright =
@@ -207,21 +270,35 @@ std::string page_head(const std::string& title) {
            "</title>" + k_style + k_script + "</head><body>\n";
 }
 
+// A volume's rows: its units in a unit run, else its slices.
+bool unit_rows(const VolumeRecord& v) { return !v.unit.empty(); }
+std::size_t row_count(const VolumeRecord& v) { return unit_rows(v) ? v.units.size() : v.slices.size(); }
+
 // One volume's section: its summary, then contact sheet and heat map when the volume
-// could be read again (null: the source was moved or changed since the run).
+// could be read again (null: the source was moved or changed since the run). A unit run's
+// volume gets the sheet of its units and no heat map (the slice metric does not score units).
 std::string volume_section(const VolumeRecord& v, const Volume* volume, const Metric* metric,
                            const RunParameters& params, const ReportConfig& config, ThreadPool& pool,
                            const CancelToken& cancel) {
     const std::string& id = v.info.id;
-    const std::size_t slices = v.slices.size();
+    const std::size_t slices = row_count(v);
+    const bool units = unit_rows(v);
     std::string html = "<div class=\"volume\" id=\"v-" + html_escape(id) + "\"><h2>" + html_escape(id) + "</h2>\n";
-    html += "<p>" + std::to_string(slices) + " slices, " + std::to_string(v.kept) + " kept (" +
-            fixed(slices ? 100.0 * v.kept / slices : 0, 1) + "%), " + v.info.format + " " +
-            volume_info_json(v.info)["size"].dump() + ", source <code>" + html_escape(v.info.source) + "</code></p>\n";
+    html += "<p>" + std::to_string(slices) + (units ? " units (" + html_escape(v.unit) + "), " : " slices, ") +
+            std::to_string(v.kept) + " kept (" + fixed(slices ? 100.0 * v.kept / slices : 0, 1) + "%), " +
+            v.info.format + " " + volume_info_json(v.info)["size"].dump() + ", source <code>" +
+            html_escape(v.info.source) + "</code></p>\n";
     if (!volume) {
         return html +
                "<p class=\"note\">The source could not be read again (moved or changed since the run): no "
                "pictures.</p></div>\n";
+    }
+    if (units) {
+        return html + "<div class=\"pics\"><figure><img class=\"sheet\" alt=\"contact sheet of " + html_escape(id) +
+               "\" src=\"" + data_uri(unit_sheet(*volume, v, params.intensity, config.thumbnail, pool), ".jpg") +
+               "\"><figcaption class=\"note\">Units in order, each shown by its middle slice (a patch cropped to "
+               "its rows and columns); removed units dimmed, labelled index&gt;match score. Kept units framed in "
+               "green.</figcaption></figure>\n</div></div>\n";
     }
     html += "<div class=\"pics\"><figure><img class=\"sheet\" alt=\"contact sheet of " + html_escape(id) + "\" src=\"" +
             data_uri(contact_sheet(*volume, v, params.intensity, config.thumbnail, pool), ".jpg") +
@@ -268,9 +345,10 @@ void fill_view(RunView& view, const RunFile& run) {
     std::sort(view.rows.begin(), view.rows.end(),
               [](const VolumeRecord* a, const VolumeRecord* b) { return a->info.id < b->info.id; });
     for (const VolumeRecord* v : view.rows) {
-        view.slices += v->slices.size();
+        const std::size_t n = row_count(*v);
+        view.slices += n;
         view.kept += v->kept;
-        view.fractions.push_back(v->slices.empty() ? 0.0 : static_cast<double>(v->kept) / v->slices.size());
+        view.fractions.push_back(n == 0 ? 0.0 : static_cast<double>(v->kept) / n);
     }
 }
 
@@ -304,8 +382,13 @@ std::vector<std::string> volume_sections(const RunView& view, const RunParameter
     WalkVisitor visitor;
     visitor.volume = [&](std::size_t, Volume& volume) {
         const auto it = row_of.find(volume.info().id);
-        if (it == row_of.end() || rows[it->second]->slices.size() != volume.slice_count()) return;  // changed since
+        if (it == row_of.end()) return;
         const std::size_t k = it->second;
+        const VolumeRecord& row = *rows[k];
+        // Changed since the run (another slice count, or units no longer inside): no pictures.
+        if (unit_rows(row) ? row.info.slice_count() != volume.slice_count() || !units_fit(row, volume)
+                           : row.slices.size() != volume.slice_count())
+            return;
         progress.volume_started(volume.info().id, volume.slice_count());
         sections[k] = volume_section(*rows[k], &volume, metric, params, config, pool, cancel);
         pictured[k] = 1;
@@ -340,11 +423,14 @@ void write_index(const Folder& out, const RunView& view, const RunParameters& pa
                  const std::vector<std::string>& sections, bool paged) {
     AtomicFile index(out, "report.html");
     const std::size_t total = view.slices, kept = view.kept;
+    const bool units = params.unit != "slice";
+    const std::string items = units ? "units" : "slices";
     index.write(page_head("lessmore report"));
     index.write("<h1>lessmore report</h1>\n<p>" + std::to_string(view.rows.size()) + " volumes, " +
-                std::to_string(total) + " slices, " + std::to_string(kept) + " kept (" +
-                fixed(total ? 100.0 * kept / total : 0, 1) + "%), " + std::to_string(view.errors.size()) +
-                " errors. Method <b>" + html_escape(params.metric.method) + "</b>.</p>\n");
+                std::to_string(total) + " " + items + (units ? " (--unit " + html_escape(params.unit) + ")" : "") +
+                ", " + std::to_string(kept) + " kept (" + fixed(total ? 100.0 * kept / total : 0, 1) + "%), " +
+                std::to_string(view.errors.size()) + " errors. Method <b>" + html_escape(params.metric.method) +
+                "</b>.</p>\n");
     index.write("<h2>Parameters</h2><div class=\"params\">" + html_escape(to_json(params).dump(1)) + "</div>\n");
     index.write("<h2>Kept fraction over volumes</h2><img class=\"histogram\" alt=\"histogram\" src=\"" +
                 data_uri(histogram(view.fractions), ".png") + "\">\n");
@@ -359,11 +445,12 @@ void write_index(const Folder& out, const RunView& view, const RunParameters& pa
     index.write(
         "<h2>Volumes</h2><input id=\"filter\" placeholder=\"filter volumes\" oninput=\"filterVolumes(this.value)\">\n"
         "<table "
-        "id=\"volumes\"><tr><th>volume</th><th>slices</th><th>kept</th><th>fraction</th><th>seconds</th></tr>\n");
+        "id=\"volumes\"><tr><th>volume</th><th>" +
+        items + "</th><th>kept</th><th>fraction</th><th>seconds</th></tr>\n");
     for (std::size_t k = 0; k < view.rows.size(); ++k) {
         const VolumeRecord& r = *view.rows[k];
         const std::string& id = r.info.id;
-        const std::size_t n = r.slices.size();
+        const std::size_t n = row_count(r);
         const std::string link = paged ? "report/" + std::to_string(k) + ".html" : "#v-" + html_escape(id);
         index.write("<tr class=\"vol\" data-id=\"" + html_escape(id) + "\"><td class=\"id\"><a href=\"" + link + "\">" +
                     html_escape(id) + "</a></td><td>" + std::to_string(n) + "</td><td>" + std::to_string(r.kept) +
@@ -388,10 +475,11 @@ ReportResult write_report(const ReportConfig& config, ProgressSink& progress, co
     const auto lock = store.lock(config.output);
     store.check_layout();
     const RunParameters& params = run->parameters;
-    refuse_unit_run(params, config.output);
     // A Python function's run (embed=): the function is not in OUT, so no similarity maps.
     const bool callback = params.model && params.model->runtime == "callback";
-    const std::unique_ptr<Metric> metric = callback ? nullptr : load_metric(params.metric_options());
+    // A unit run draws no heat map (its units are not slices the metric scores).
+    const std::unique_ptr<Metric> metric =
+        callback || params.unit != "slice" ? nullptr : load_metric(params.metric_options());
     ThreadPool pool(config.threads);
     RunView view;
     view.records = store.read_all_records();

@@ -23,7 +23,6 @@ std::string run_json(const std::string& out, int threads, const CancelToken& can
         throw UsageError(out + ": no finished lessmore run (no manifest.json; run or --resume reduce first)");
     }
     store.check_layout();
-    refuse_unit_run(run->parameters, out);
     const std::vector<SourceRecord> records = store.read_all_records();
     const RunParameters& params = run->parameters;
     ScopeOutcome scope;
@@ -37,11 +36,14 @@ std::string run_json(const std::string& out, int threads, const CancelToken& can
     std::vector<InputFailure> errors = run->discovery_errors;
     std::vector<InputFailure> skipped = run->discovery_skipped;
     OrderedJson volumes = OrderedJson::array();
-    std::string table = manifest_csv_header();
+    // A unit run's rows are its units (docs/output.md, section "Unit rows"): "unit_table"
+    // holds them and "slice_table" is the slice header alone.
+    const bool units = params.unit != "slice";
+    std::string table = units ? manifest_unit_csv_header() : manifest_csv_header();
     for (const SourceRecord& r : records) {
         for (const VolumeRecord& v : r.volumes) {
             volumes.push_back(manifest_volume_json(v, scope, params.patient_depth));
-            table += manifest_csv_rows(volumes.back());
+            table += units ? manifest_unit_csv_rows(volumes.back()) : manifest_csv_rows(volumes.back());
         }
         errors.insert(errors.end(), r.errors.begin(), r.errors.end());
         skipped.insert(skipped.end(), r.skipped.begin(), r.skipped.end());
@@ -55,7 +57,12 @@ std::string run_json(const std::string& out, int threads, const CancelToken& can
     j["skipped"] = skipped_json(skipped);
     j["duplicates"] = duplicates_json(scope.duplicates);
     j["volumes"] = std::move(volumes);
-    j["slice_table"] = std::move(table);
+    if (units) {
+        j["slice_table"] = manifest_csv_header();
+        j["unit_table"] = std::move(table);
+    } else {
+        j["slice_table"] = std::move(table);
+    }
     return dump_json(j);
 }
 

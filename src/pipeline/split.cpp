@@ -34,6 +34,7 @@ struct SplitSlice {
     bool below = false;   // below the information floor: links nothing, not listed
     std::string image;    // relative to the datalist's folder
     std::unique_ptr<Feature> feature;
+    const UnitRecord* unit_row = nullptr;  // a unit run: the kept unit (index is its index)
 };
 
 struct SplitData {
@@ -143,9 +144,8 @@ std::unique_ptr<Metric> split_metric(const SplitConfig& c, const RunParameters& 
     return metric;
 }
 
-// Each volume-kept slice's feature (from the records), unit, patient, image and floor test.
-void read_slices(const SplitConfig& c, const RunParameters& p, const Metric& metric, const SplitResult& r,
-                 const ScopeOutcome& scope, const fs::path& datalist_folder, ThreadPool& pool, SplitData& d) {
+// Each volume's unit and patient, as indexes into the sorted keys.
+void key_volumes(const SplitConfig& c, const RunParameters& p, SplitData& d) {
     std::map<std::string, std::size_t> units, patients;
     for (const VolumeRecord* v : d.volumes) {
         units.emplace(unit_key(v->info, c.by, p.patient_depth), 0);
@@ -162,6 +162,12 @@ void read_slices(const SplitConfig& c, const RunParameters& p, const Metric& met
         d.volume_unit.push_back(units.at(unit_key(v->info, c.by, p.patient_depth)));
         d.volume_patient.push_back(patients.at(patient_key(v->info, p.patient_depth)));
     }
+}
+
+// Each volume-kept slice's feature (from the records), unit, patient, image and floor test.
+void read_slices(const SplitConfig& c, const RunParameters& p, const Metric& metric, const SplitResult& r,
+                 const ScopeOutcome& scope, const fs::path& datalist_folder, ThreadPool& pool, SplitData& d) {
+    key_volumes(c, p, d);
     const fs::path run = resolved_path(c.run);
     const std::unique_ptr<Feature> empty = r.floor ? metric.prepare(Image8(64, 64)) : nullptr;  // all zeros
     std::vector<std::vector<SplitSlice>> per_volume(d.volumes.size());
@@ -198,6 +204,41 @@ void read_slices(const SplitConfig& c, const RunParameters& p, const Metric& met
         for (SplitSlice& x : slices) d.slices.push_back(std::move(x));
 }
 
+// A unit run (--unit slab|patch; docs/split.md, section "Unit runs"): its kept units, each
+// a datalist row naming its file (the NIfTI, else the NPY, else the source volume). Units
+// carry no feature in the records, so nothing ties two split units: each is its own group.
+void read_units(const SplitConfig& c, const RunParameters& p, const fs::path& datalist_folder, SplitData& d) {
+    key_volumes(c, p, d);
+    const fs::path run = resolved_path(c.run);
+    for (std::size_t k = 0; k < d.volumes.size(); ++k) {
+        const VolumeRecord& v = *d.volumes[k];
+        for (const UnitRecord& u : v.units) {
+            if (!u.kept) continue;
+            SplitSlice x;
+            x.volume = k;
+            x.index = u.index;
+            x.unit = d.volume_unit[k];
+            x.patient = d.volume_patient[k];
+            x.listed = true;
+            x.unit_row = &u;
+            const std::string& file = u.output.empty() ? u.output_npy : u.output;
+            x.image = relative_to(file.empty() ? resolved_path(v.info.source) : run / file, datalist_folder);
+            d.slices.push_back(std::move(x));
+        }
+    }
+}
+
+// --threshold and --floor compare features, which a unit run's records do not hold.
+void check_unit_split(const SplitConfig& c, const RunParameters& p, SplitResult& r) {
+    r.method = p.metric.method;
+    r.units_run = p.unit;
+    const char* option = c.threshold ? "--threshold" : c.floor ? "--floor" : nullptr;
+    if (option) {
+        throw UsageError(std::string(option) + ": " + c.run + " is a unit run (--unit " + p.unit +
+                         "), whose units carry no feature to compare; split deals its units by --by alone");
+    }
+}
+
 SplitGroup group_info(const SplitData& d, const std::vector<std::size_t>& group_of, std::size_t g) {
     SplitGroup out;
     std::set<std::string> patients;
@@ -225,6 +266,18 @@ OrderedJson threshold_json(double v) {
 }
 
 bool in_datalist(const SplitSlice& x) { return x.listed && !x.below; }
+
+// A unit run: each split unit its own group (nothing ties them), dealt as slices' groups are.
+Assignment assign_alone(const SplitConfig& c, const SplitData& d) {
+    Assignment a;
+    a.group_of.resize(d.units.size());
+    for (std::size_t u = 0; u < d.units.size(); ++u) a.group_of[u] = u;
+    a.slices.assign(d.units.size(), 0);
+    for (const SplitSlice& x : d.slices)
+        if (in_datalist(x)) ++a.slices[x.unit];
+    a.split_of = assign_splits(a.slices, c.fractions, c.seed);
+    return a;
+}
 
 Assignment assign(const SplitConfig& c, const SplitData& d, const Metric& metric, double threshold, ThreadPool& pool) {
     Assignment a;
@@ -274,7 +327,15 @@ OrderedJson entry(const SplitData& d, const SplitSlice& x, std::size_t group) {
     j["image"] = x.image;
     j["volume"] = d.volumes[x.volume]->info.id;
     j["patient"] = d.patients[x.patient];
-    j["slice"] = x.index;
+    if (const UnitRecord* u = x.unit_row) {
+        j["unit"] = u->index;
+        j["first_slice"] = u->origin[0];
+        j["end_slice"] = u->origin[0] + u->size[0];
+        j["origin"] = u->origin;
+        j["size"] = u->size;
+    } else {
+        j["slice"] = x.index;
+    }
     j["group"] = group;
     return j;
 }
@@ -293,7 +354,8 @@ OrderedJson summary_json(const SplitConfig& c, const SplitData& d, const Assignm
     OrderedJson j = tool_stamp();
     j["run"] = c.run;
     j["method"] = r.method;
-    j["threshold"] = threshold_json(r.threshold);
+    if (!r.units_run.empty()) j["unit"] = r.units_run;
+    j["threshold"] = r.units_run.empty() ? threshold_json(r.threshold) : OrderedJson();
     j["floor"] = r.floor ? threshold_json(*r.floor) : OrderedJson();
     j["by"] = split_unit_name(c.by);
     j["fractions"] = c.fractions;
@@ -323,7 +385,10 @@ void write_outputs(const SplitConfig& c, const SplitData& d, const Assignment& a
                    const fs::path& json_path, const fs::path& csv_path) {
     OrderedJson j;
     j["lessmore"] = summary;
-    std::string csv = "split,image,volume,patient,slice,group\n";
+    const bool units = !d.slices.empty() && d.slices.front().unit_row;
+    std::string csv = units ? "split,image,volume,patient,unit,first_slice,end_slice,origin_z,origin_y,origin_x,"
+                              "size_z,size_y,size_x,group\n"
+                            : "split,image,volume,patient,slice,group\n";
     for (std::size_t s = 0; s < c.fractions.size(); ++s) {
         OrderedJson& list = j[k_split_names[s]] = OrderedJson::array();
         for (const SplitSlice& x : d.slices) {
@@ -332,7 +397,14 @@ void write_outputs(const SplitConfig& c, const SplitData& d, const Assignment& a
             list.push_back(entry(d, x, g));
             csv += std::string(k_split_names[s]) + "," + csv_field(x.image) + "," +
                    csv_field(d.volumes[x.volume]->info.id) + "," + csv_field(d.patients[x.patient]) + "," +
-                   std::to_string(x.index) + "," + std::to_string(g) + "\n";
+                   std::to_string(x.index) + ",";
+            if (const UnitRecord* u = x.unit_row) {
+                csv += std::to_string(u->origin[0]) + "," + std::to_string(u->origin[0] + u->size[0]);
+                for (const auto* side : {&u->origin, &u->size})
+                    for (const int n : *side) csv += "," + std::to_string(n);
+                csv += ",";
+            }
+            csv += std::to_string(g) + "\n";
         }
     }
     OrderedJson& excluded = j["excluded"] = OrderedJson::array();
@@ -404,9 +476,13 @@ SplitResult split_run(const SplitConfig& c, const CancelToken& cancel) {
     }
     store.check_no_links();
     const RunParameters& p = run->parameters;
-    refuse_unit_run(p, c.run);
     SplitResult r;
-    const std::unique_ptr<Metric> metric = split_metric(c, p, r);
+    const bool units = p.unit != "slice";
+    std::unique_ptr<Metric> metric;
+    if (units)
+        check_unit_split(c, p, r);
+    else
+        metric = split_metric(c, p, r);
     ThreadPool pool(c.threads);
     const std::vector<SourceRecord> records = store.read_all_records();
     ScopeOutcome scope;
@@ -420,11 +496,16 @@ SplitResult split_run(const SplitConfig& c, const CancelToken& cancel) {
         for (const VolumeRecord& v : s.volumes) d.volumes.push_back(&v);
     std::sort(d.volumes.begin(), d.volumes.end(),
               [](const VolumeRecord* x, const VolumeRecord* y) { return x->info.id < y->info.id; });
-    read_slices(c, p, *metric, r, scope, resolved_path(json_path).parent_path(), pool, d);
+    const fs::path datalist_folder = resolved_path(json_path).parent_path();
+    if (units)
+        read_units(c, p, datalist_folder, d);
+    else
+        read_slices(c, p, *metric, r, scope, datalist_folder, pool, d);
     cancel.check();
-    const Assignment a = assign(c, d, *metric, r.threshold, pool);
+    const Assignment a = units ? assign_alone(c, d) : assign(c, d, *metric, r.threshold, pool);
     cancel.check();
-    const std::vector<std::size_t> pairs = check(c, d, a, *metric, r.threshold, pool, r);
+    const std::vector<std::size_t> pairs =
+        units ? std::vector<std::size_t>(a.slices.size(), 0) : check(c, d, a, *metric, r.threshold, pool, r);
     if (r.cross_split_pairs != 0) {
         throw Error("split: " + std::to_string(r.cross_split_pairs) +
                     " similar pairs across splits after grouping (a bug); nothing written");

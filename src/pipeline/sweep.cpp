@@ -7,6 +7,7 @@
 #include "pipeline/features.hpp"
 #include "pipeline/metric_loader.hpp"
 #include "pipeline/run_record.hpp"
+#include "pipeline/unit_reducer.hpp"
 #include "pipeline/volume_walk.hpp"
 
 #include <lessmore/number_format.hpp>
@@ -67,6 +68,48 @@ std::vector<std::size_t> sweep_volume(const Volume& volume, const SweepConfig& c
     return kept;
 }
 
+// What reduce --unit would be given at threshold `t` (everyn: N), writing nothing.
+ReduceConfig unit_reduce_config(const SweepConfig& c, double t) {
+    ReduceConfig r;
+    r.inputs = c.inputs;
+    r.output = "<sweep>";
+    r.metric = c.metric;
+    if (c.metric.method == "everyn")
+        r.every = static_cast<int>(std::max(1.0, std::round(t)));
+    else
+        r.threshold = t;
+    if (c.metric.method != "everyn") r.strategy = c.strategy;  // everyn has none (reduce refuses one)
+    r.neighbours = c.neighbours;
+    r.order = c.order;
+    r.include_localizers = c.include_localizers;
+    r.intensity = c.intensity;
+    r.unit = c.unit;
+    r.format = OutputFormat::None;
+    r.threads = c.threads;
+    return r;
+}
+
+// A unit sweep: the unit reduction reduce runs (UnitReducer), once per threshold with
+// nothing written, so each count is what reduce --unit keeps at that threshold. Unit
+// features are not shared between thresholds (they live inside the reducer): a unit sweep
+// costs one reduction per threshold. Returns the volume's unit count and kept counts.
+std::pair<std::size_t, std::vector<std::size_t>> sweep_units(const Volume& volume,
+                                                             const std::vector<ReduceConfig>& configs,
+                                                             const Metric* metric, ThreadPool& pool,
+                                                             ProgressSink& progress, const CancelToken& cancel) {
+    NullProgress quiet;
+    std::pair<std::size_t, std::vector<std::size_t>> out;
+    for (const ReduceConfig& config : configs) {
+        VolumeRecord record;
+        record.info = volume.info();
+        UnitReducer(config, metric, {}).run(volume, record, pool, quiet, cancel);
+        out.first = record.units.size();
+        out.second.push_back(record.kept);
+    }
+    progress.slices_done(volume.slice_count());
+    return out;
+}
+
 }  // namespace
 
 std::vector<double> threshold_range(double first, double last, double step) {
@@ -105,6 +148,15 @@ SweepResult sweep(const SweepConfig& config, ProgressSink& progress, const Cance
             if (t < 1) throw UsageError("--thresholds: for everyn they are N, each at least 1");
     }
     if (c.neighbours && *c.neighbours < 1) throw UsageError("--neighbours: must be at least 1");
+    const bool units = c.unit.kind != UnitSpec::Kind::Slice;
+    std::vector<ReduceConfig> unit_configs;
+    if (units) {
+        // Each threshold's reduction checked as reduce checks it (the unit rules included).
+        for (double t : c.thresholds) {
+            unit_configs.push_back(unit_reduce_config(c, t));
+            validate(unit_configs.back());
+        }
+    }
 
     const WalkPlan plan = plan_walk({c.inputs, std::nullopt}, progress);
     ThreadPool pool(c.threads);
@@ -116,6 +168,7 @@ SweepResult sweep(const SweepConfig& config, ProgressSink& progress, const Cance
     result.method = method;
     result.strategy = method == "everyn" ? "everyn" : strategy_name(c.strategy);
     result.errors = plan.errors;
+    result.unit = c.unit.to_string();
     for (double t : c.thresholds) result.rows.push_back({t, 0, 0, {}});
     // Per volume id (so the totals never depend on which source finished first).
     std::map<std::string, std::pair<std::size_t, std::vector<std::size_t>>> counts;
@@ -124,6 +177,18 @@ SweepResult sweep(const SweepConfig& config, ProgressSink& progress, const Cance
     visitor.volume = [&](std::size_t, Volume& volume) {
         const std::string id = volume.info().id;
         progress.volume_started(id, volume.slice_count());
+        if (units) {
+            try {
+                auto entry = sweep_units(volume, unit_configs, metric.get(), pool, progress, cancel);
+                std::lock_guard<std::mutex> lock(mutex);
+                counts[id] = std::move(entry);
+            } catch (const VolumeSkipped& e) {
+                // As reduce --unit: listed as skipped, not a failure.
+                std::lock_guard<std::mutex> lock(mutex);
+                result.skipped.push_back({volume.info().source, e.what()});
+            }
+            return;
+        }
         auto kept = sweep_volume(volume, c, metric.get(), pool, progress, cancel);
         std::lock_guard<std::mutex> lock(mutex);
         counts[id] = {volume.slice_count(), std::move(kept)};
@@ -141,9 +206,11 @@ SweepResult sweep(const SweepConfig& config, ProgressSink& progress, const Cance
             result.rows[k].slices += entry.first;
         }
     }
-    std::sort(result.errors.begin(), result.errors.end(), [](const InputFailure& a, const InputFailure& b) {
+    const auto by_path = [](const InputFailure& a, const InputFailure& b) {
         return a.path != b.path ? a.path < b.path : a.message < b.message;
-    });
+    };
+    std::sort(result.errors.begin(), result.errors.end(), by_path);
+    std::sort(result.skipped.begin(), result.skipped.end(), by_path);
     return result;
 }
 
@@ -151,6 +218,7 @@ std::string sweep_json(const SweepResult& r) {
     OrderedJson j;
     j["method"] = r.method;
     j["strategy"] = r.strategy;
+    if (r.unit != "slice") j["unit"] = r.unit;  // then "slices" below count units
     j["thresholds"] = OrderedJson::array();
     for (const SweepRow& row : r.rows) {
         OrderedJson t;
@@ -161,6 +229,7 @@ std::string sweep_json(const SweepResult& r) {
         j["thresholds"].push_back(std::move(t));
     }
     j["errors"] = to_json(r.errors);
+    if (r.unit != "slice") j["skipped"] = skipped_json(r.skipped);
     return dump_json(j) + "\n";
 }
 

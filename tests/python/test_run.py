@@ -110,3 +110,38 @@ def test_source_voxels_of_a_volume_gone_is_a_usage_error(sample, tmp_path):
     (data / "w.nii.gz").write_bytes(b"")
     with pytest.raises(lessmore.UsageError, match="v.nii.gz: not among the run's inputs"):
         run.source_voxels(0)
+
+
+def test_a_unit_run_has_units_and_no_slice_rows(sample, tmp_path):
+    """A --unit slab run (docs/output.md, "Unit rows"): .units equals manifest.csv as pandas
+    reads it and the manifest's units; no slice rows; lessmore.split deals the kept units as
+    the CLI does."""
+    import shutil
+    for patient in ("p1", "p2"):
+        (tmp_path / "data" / patient).mkdir(parents=True)
+        shutil.copy(sample, tmp_path / "data" / patient / "ct.nii.gz")
+    out = tmp_path / "out"
+    cli("reduce", tmp_path / "data", "-o", out, "--unit", "slab:4", "-m", "everyn", "--every", "2", "-q")
+    run = lessmore.Run(out)
+    m = manifest(out)
+    assert run.parameters == m["parameters"] and run.parameters["unit"] == "slab:4:4"
+    assert len(run.slices) == 0 and "index" in run.slices.columns
+    csv = pd.read_csv(out / "manifest.csv", keep_default_na=True)
+    assert list(run.units.columns) == list(csv.columns)
+    assert len(run.units) == len(csv) == sum(len(v["units"]) for v in m["volumes"]) == 14  # 30 slices: 7 slabs each
+    for c in ("volume", "output", "unit_spec"):
+        assert [x if isinstance(x, str) else None for x in run.units[c]] == \
+               [x if isinstance(x, str) else None for x in csv[c]], c
+    for c in ("unit", "first_slice", "end_slice", "origin_z", "size_x", "kept"):
+        assert run.units[c].tolist() == csv[c].tolist(), c
+    assert run.units["kept"].dtype == bool and run.units["unit"].dtype == np.int64
+    assert run.volumes["id"].tolist() == [v["id"] for v in m["volumes"]]
+    assert "units" not in run.volumes.columns and "unit" in run.volumes.columns
+    r = lessmore.split(out, tmp_path / "py.json", fractions=(0.5, 0.5), seed=1)
+    p = cli("split", out, "-o", tmp_path / "cli.json", "--fractions", "0.5,0.5", "--seed", "1")
+    assert p.returncode == 0, p.stderr
+    written = json.loads((tmp_path / "cli.json").read_text())
+    assert r.data == written["lessmore"] and r.data["unit"] == "slab:4:4" and r.data["threshold"] is None
+    rows = written["training"] + written["validation"]
+    assert len(rows) == int(run.units["kept"].sum()) == 8
+    assert {row["patient"] for row in written["training"]}.isdisjoint({row["patient"] for row in written["validation"]})
