@@ -167,15 +167,51 @@ void values_and_squares(const std::uint8_t* __restrict row, int n, double* __res
     }
 }
 
-// Four doubles as one value: GCC's generic vectors, which
-// every target compiles (AVX2: one register; the baseline: two SSE2 halves; elsewhere, as
-// the target can), lane by lane with the same IEEE operations as the scalar code, so all
-// clones give the same bits. V4u reads four doubles from any address (8-byte aligned,
+// Four or eight doubles as one value: GCC's generic vectors, which every target compiles
+// (AVX-512: V8 in one register; AVX2: V4 in one; the baseline: in SSE2 halves; elsewhere,
+// as the target can), lane by lane with the same IEEE operations as the scalar code, so
+// every variant gives the same bits. V4u and V8u read from any address (8-byte aligned,
 // may alias, as the compiler's own unaligned vector types).
 using V4 = double __attribute__((vector_size(32)));
 using V4u = double __attribute__((vector_size(32), aligned(8), may_alias));
+using V8 = double __attribute__((vector_size(64)));
+using V8u = double __attribute__((vector_size(64), aligned(8), may_alias));
 
-inline const V4u& at4(const double* p) { return *reinterpret_cast<const V4u*>(p); }
+template <typename V>
+struct Lanes;
+template <>
+struct Lanes<V4> {
+    using Unaligned = V4u;
+    static constexpr int n = 4;
+};
+template <>
+struct Lanes<V8> {
+    using Unaligned = V8u;
+    static constexpr int n = 8;
+};
+
+// (Vectors by reference throughout: a baseline function has no AVX registers to pass or
+// return them in. always_inline: compiled into each variant of its callers.)
+#define LESSMORE_INLINE __attribute__((always_inline)) inline
+
+template <typename V>
+LESSMORE_INLINE const typename Lanes<V>::Unaligned& at(const double* p) {
+    return *reinterpret_cast<const typename Lanes<V>::Unaligned*>(p);
+}
+
+// Stored values from p as doubles. (Built lane by lane, which the compiler turns into one
+// conversion; its __builtin_convertvector converts in halves.)
+template <typename V, typename T>
+LESSMORE_INLINE void widen(const T* p, V& out) {
+    if constexpr (Lanes<V>::n == 4) {
+        out = V{static_cast<double>(p[0]), static_cast<double>(p[1]), static_cast<double>(p[2]),
+                static_cast<double>(p[3])};
+    } else {
+        out = V{static_cast<double>(p[0]), static_cast<double>(p[1]), static_cast<double>(p[2]),
+                static_cast<double>(p[3]), static_cast<double>(p[4]), static_cast<double>(p[5]),
+                static_cast<double>(p[6]), static_cast<double>(p[7])};
+    }
+}
 
 // The per-slice statistics of one output row of a pair.
 struct StatsRow {
@@ -185,41 +221,33 @@ struct StatsRow {
     const float* vy;
 };
 
-// Four columns from x of the two output rows of the window `rows`, as filter_column2.
-// (Vectors by reference throughout: the baseline clone has no AVX registers to pass or
-// return them in.)
-inline void column2_at(const double* const* rows, int x, const double* g, V4& o0, V4& o1) {
+// Columns x .. x + lanes of the two output rows of the window `rows`, as filter_column2.
+template <typename V>
+LESSMORE_INLINE void column2_at(const double* const* rows, int x, const double* g, V& o0, V& o1) {
     const double g0 = g[0], g1 = g[1], g2 = g[2], g3 = g[3], g4 = g[4], g5 = g[5];
-    const V4 r0 = at4(rows[0] + x), r1 = at4(rows[1] + x), r2 = at4(rows[2] + x), r3 = at4(rows[3] + x);
-    const V4 r4 = at4(rows[4] + x), r5 = at4(rows[5] + x), r6 = at4(rows[6] + x), r7 = at4(rows[7] + x);
-    const V4 r8 = at4(rows[8] + x), r9 = at4(rows[9] + x), r10 = at4(rows[10] + x), r11 = at4(rows[11] + x);
+    const V r0 = at<V>(rows[0] + x), r1 = at<V>(rows[1] + x), r2 = at<V>(rows[2] + x), r3 = at<V>(rows[3] + x);
+    const V r4 = at<V>(rows[4] + x), r5 = at<V>(rows[5] + x), r6 = at<V>(rows[6] + x), r7 = at<V>(rows[7] + x);
+    const V r8 = at<V>(rows[8] + x), r9 = at<V>(rows[9] + x), r10 = at<V>(rows[10] + x), r11 = at<V>(rows[11] + x);
     o0 = ((((g5 * r5 + g4 * (r4 + r6)) + g3 * (r3 + r7)) + g2 * (r2 + r8)) + g1 * (r1 + r9)) + g0 * (r0 + r10);
     o1 = ((((g5 * r6 + g4 * (r5 + r7)) + g3 * (r4 + r8)) + g2 * (r3 + r9)) + g1 * (r2 + r10)) + g0 * (r1 + r11);
 }
 
-// Four stored values from p as doubles. (Built lane by lane, which the compiler turns
-// into one conversion; its __builtin_convertvector converts in halves.)
-template <typename T>
-inline void widen4(const T* p, V4& out) {
-    out = V4{static_cast<double>(p[0]), static_cast<double>(p[1]), static_cast<double>(p[2]),
-             static_cast<double>(p[3])};
-}
-
-// acc += the map values of four columns from x, as ssim_at computes each.
-inline void add_ssim4(const StatsRow& s, int x, const V4& gd2, V4& acc) {
-    V4 ux, uy, vx, vy;
-    widen4(s.mx + x, ux);
-    widen4(s.my + x, uy);
-    widen4(s.vx + x, vx);
-    widen4(s.vy + x, vy);
+// acc += the map values of the columns from x, as ssim_at computes each.
+template <typename V>
+LESSMORE_INLINE void add_ssim(const StatsRow& s, int x, const V& gd2, V& acc) {
+    V ux, uy, vx, vy;
+    widen(s.mx + x, ux);
+    widen(s.my + x, uy);
+    widen(s.vx + x, vx);
+    widen(s.vy + x, vy);
     ux *= k_mean_unscale;
     uy *= k_mean_unscale;
-    const V4 dm = ux - uy;
-    const V4 vd = gd2 - dm * dm;
-    const V4 b2 = (vx + vy) + k_c2;
-    const V4 a2 = b2 - vd;
-    const V4 b1 = (ux * ux + uy * uy) + k_c1;
-    const V4 a1 = b1 - dm * dm;
+    const V dm = ux - uy;
+    const V vd = gd2 - dm * dm;
+    const V b2 = (vx + vy) + k_c2;
+    const V a2 = b2 - vd;
+    const V b1 = (ux * ux + uy * uy) + k_c1;
+    const V a1 = b1 - dm * dm;
     acc += (a1 * a2) / (b1 * b2);
 }
 
@@ -229,37 +257,89 @@ inline void add_ssim4(const StatsRow& s, int x, const V4& gd2, V4& acc) {
 // does: 8 lanes over the columns, then the columns past the last multiple of 8, then the
 // lanes in order). Faster than the two loops because G*d^2 never goes to memory and the
 // divisions overlap the filter's additions.
-LESSMORE_CLONES_AVX2
-void column2_ssim(const double* const* rows, int n, const double* g, const StatsRow* s, double* sums) {
-    V4 acc00 = {}, acc01 = {}, acc10 = {}, acc11 = {};
+template <typename V>
+LESSMORE_INLINE void column2_ssim_impl(const double* const* rows, int n, const double* g, const StatsRow* s,
+                                       double* sums) {
+    constexpr int k_lanes = 8, k_width = Lanes<V>::n, k_parts = k_lanes / k_width;
+    V acc[2][k_parts] = {};
     int i = 0;
-    for (; i + 8 <= n; i += 8) {
-        V4 o0, o1, o2, o3;
-        column2_at(rows, i, g, o0, o1);
-        add_ssim4(s[0], i, o0, acc00);
-        add_ssim4(s[1], i, o1, acc10);
-        column2_at(rows, i + 4, g, o2, o3);
-        add_ssim4(s[0], i + 4, o2, acc01);
-        add_ssim4(s[1], i + 4, o3, acc11);
+    for (; i + k_lanes <= n; i += k_lanes) {
+        for (int h = 0; h < k_parts; ++h) {
+            V o0, o1;
+            column2_at(rows, i + h * k_width, g, o0, o1);
+            add_ssim(s[0], i + h * k_width, o0, acc[0][h]);
+            add_ssim(s[1], i + h * k_width, o1, acc[1][h]);
+        }
     }
-    double tail[2][8];  // G*d^2 of the columns past the last multiple of 8 (fewer than 8)
-    for (int x = i; x < n; x += 4) {
-        V4 o0, o1;
+    double tail[2][k_lanes];  // G*d^2 of the columns past the last multiple of 8 (fewer than 8)
+    for (int x = i; x < n; x += k_width) {
+        V o0, o1;
         column2_at(rows, x, g, o0, o1);
         std::memcpy(&tail[0][x - i], &o0, sizeof o0);
         std::memcpy(&tail[1][x - i], &o1, sizeof o1);
     }
-    const V4* acc[2][2] = {{&acc00, &acc01}, {&acc10, &acc11}};
     for (int r = 0; r < 2; ++r) {
         const StatsRow& t = s[r];
         double sum = 0.0;
         for (int x = i; x < n; ++x) sum += ssim_at(t.mx[x], t.my[x], t.vx[x], t.vy[x], tail[r][x - i]);
-        for (int h = 0; h < 2; ++h) {
-            for (int l = 0; l < 4; ++l) sum += (*acc[r][h])[l];
+        for (int h = 0; h < k_parts; ++h) {
+            for (int l = 0; l < k_width; ++l) sum += acc[r][h][l];
         }
         sums[r] = sum;
     }
 }
+
+// The horizontal pass of one row in vectors, as filter_row (width a multiple of 8).
+template <typename V>
+LESSMORE_INLINE void filter_row_impl(const double* in, int width, const double* g, double* out) {
+    const double g0 = g[0], g1 = g[1], g2 = g[2], g3 = g[3], g4 = g[4], g5 = g[5];
+    for (int x = 0; x < width; x += Lanes<V>::n) {
+        const double* p = in + x;
+        const V v = ((((g5 * at<V>(p + 5) + g4 * (at<V>(p + 4) + at<V>(p + 6))) + g3 * (at<V>(p + 3) + at<V>(p + 7))) +
+                      g2 * (at<V>(p + 2) + at<V>(p + 8))) +
+                     g1 * (at<V>(p + 1) + at<V>(p + 9))) +
+                    g0 * (at<V>(p + 0) + at<V>(p + 10));
+        std::memcpy(out + x, &v, sizeof v);
+    }
+}
+
+LESSMORE_CLONES_AVX2
+void column2_ssim(const double* const* rows, int n, const double* g, const StatsRow* s, double* sums) {
+    column2_ssim_impl<V4>(rows, n, g, s, sums);
+}
+
+#if LESSMORE_X86_DISPATCH
+// The same with AVX-512 where the CPU has it (Kernels): eight lanes per instruction, so
+// the out-of-order window holds twice the columns (on Zen 4, where the units are 256 bits
+// wide, this is what speeds it up, docs/performance.md, "SSIM and MI").
+__attribute__((target("avx512f"))) void column2_ssim_avx512(const double* const* rows, int n, const double* g,
+                                                            const StatsRow* s, double* sums) {
+    column2_ssim_impl<V8>(rows, n, g, s, sums);
+}
+
+__attribute__((target("avx512f"))) void filter_row_avx512(const double* __restrict in, int width, const double* g,
+                                                          double* __restrict out) {
+    filter_row_impl<V8>(in, width, g, out);
+}
+#endif
+
+// The per-pair loops for this CPU: AVX-512, else those of LESSMORE_CLONES_AVX2. The same
+// bits either way (tests/kernels/test_similarity_paths.cpp compares them with the
+// baseline build's).
+struct Kernels {
+    void (*column2_ssim)(const double* const*, int, const double*, const StatsRow*, double*) =
+        ::lessmore::column2_ssim;
+    void (*filter_row)(const double*, int, const double*, double*) = ::lessmore::filter_row;
+    Kernels() {
+#if LESSMORE_X86_DISPATCH
+        __builtin_cpu_init();
+        if (__builtin_cpu_supports("avx512f")) {
+            column2_ssim = column2_ssim_avx512;
+            filter_row = filter_row_avx512;
+        }
+#endif
+    }
+};
 
 // The vertical pass of `rows` (1 or 2) consecutive output rows.
 void filter_columns(int rows, const double* const* window, int width, const double* g, double* const* out) {
@@ -409,7 +489,7 @@ private:
             const int y = s.next_in;
             const std::size_t row = pixel_row(strip, y);
             squared_difference(&a.pixels[row], &b.pixels[row], round16(count + k_halo), w.in);
-            filter_row(w.in, round16(count), m_taps.data(), s.ring.slot(y));
+            m_kernels.filter_row(w.in, round16(count), m_taps.data(), s.ring.slot(y));
             const int rows = rows_ready(y, s.next_out, oy1);
             if (rows == 0) continue;
             s.ring.window(s.next_out, k_taps + rows - 1, window);
@@ -420,7 +500,7 @@ private:
                     st[r] = {&a.mean[off], &b.mean[off], &a.variance[off], &b.variance[off]};
                 }
                 double row_sums[2];
-                column2_ssim(window, count, m_taps.data(), st, row_sums);
+                m_kernels.column2_ssim(window, count, m_taps.data(), st, row_sums);
                 sum += row_sums[0];
                 sum += row_sums[1];
                 s.next_out += 2;
@@ -439,6 +519,7 @@ private:
     const std::vector<std::pair<std::size_t, std::size_t>>& m_pairs;
     int m_width = 0, m_height = 0;
     std::array<double, k_taps> m_taps = taps11();
+    Kernels m_kernels;
 };
 
 }  // namespace
