@@ -13,8 +13,12 @@
 // strips may run on different threads. Pairs that share slices are scored band by band (16
 // output rows of a strip for every pair, then the next 16), so a slice's statistics come
 // from memory once per band for all its pairs, not once per pair (ssim_compare_pairs).
-// Loops are compiled for AVX2 and the baseline (LESSMORE_CLONES_AVX2); an AVX-512 clone
-// was measured 10% slower on the project's Zen 4 machine (docs/performance.md, "SSIM and MI").
+// Loops are compiled for AVX2 and the baseline (LESSMORE_CLONES_AVX2). The per-pair ones
+// (d^2's horizontal pass; the vertical pass fused with the map and its sums) are written
+// once in GCC's generic vectors and also built for AVX-512, chosen at run time (Kernels):
+// ~9% less CPU per pair on the project's Zen 4, where a plain AVX-512 clone of the old
+// loops was 10% slower (docs/performance.md, "SSIM and MI"). Every variant performs the
+// same IEEE operations in the same order, so the scores are the same bits on any CPU.
 #include <lessmore/error.hpp>
 #include <lessmore/ssim.hpp>
 #include <lessmore/thread_pool.hpp>
@@ -27,6 +31,7 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <utility>
 
 namespace lessmore {
 namespace {
@@ -75,27 +80,6 @@ void filter_column(const double* const* rows, int width, const double* g, double
         out[x] = ((((g5 * r5[x] + g4 * (r4[x] + r6[x])) + g3 * (r3[x] + r7[x])) + g2 * (r2[x] + r8[x])) +
                   g1 * (r1[x] + r9[x])) +
                  g0 * (r0[x] + r10[x]);
-    }
-}
-
-// The vertical pass of two consecutive output rows, which share 10 of their 11 input rows
-// (12 row loads for two outputs instead of 22): output q from rows[q .. q + 10], each
-// exactly as filter_column computes it. (ivdep: the rows never alias the outputs, and with
-// this many pointers the compiler does not vectorise without being told.)
-
-LESSMORE_CLONES_AVX2
-void filter_column2(const double* const* rows, int width, const double* g, double* const* out) {
-    const double g0 = g[0], g1 = g[1], g2 = g[2], g3 = g[3], g4 = g[4], g5 = g[5];
-    const double* __restrict r0 = rows[0], * __restrict r1 = rows[1], * __restrict r2 = rows[2], * __restrict r3 = rows[3], * __restrict r4 = rows[4], * __restrict r5 = rows[5], * __restrict r6 = rows[6], * __restrict r7 = rows[7], * __restrict r8 = rows[8], * __restrict r9 = rows[9], * __restrict r10 = rows[10], * __restrict r11 = rows[11];
-    double* __restrict o0 = out[0], * __restrict o1 = out[1];
-#pragma GCC ivdep
-    for (int x = 0; x < width; ++x) {
-        o0[x] = ((((g5 * r5[x] + g4 * (r4[x] + r6[x])) + g3 * (r3[x] + r7[x])) + g2 * (r2[x] + r8[x])) +
-                 g1 * (r1[x] + r9[x])) +
-                g0 * (r0[x] + r10[x]);
-        o1[x] = ((((g5 * r6[x] + g4 * (r5[x] + r7[x])) + g3 * (r4[x] + r8[x])) + g2 * (r3[x] + r9[x])) +
-                 g1 * (r2[x] + r10[x])) +
-                g0 * (r1[x] + r11[x]);
     }
 }
 
@@ -178,39 +162,38 @@ using V8 = double __attribute__((vector_size(64)));
 using V8u = double __attribute__((vector_size(64), aligned(8), may_alias));
 
 template <typename V>
-struct Lanes;
+constexpr int k_width = sizeof(V) / sizeof(double);
+template <typename V>
+struct UnalignedOf;  // (a std::conditional_t would drop the types' attributes)
 template <>
-struct Lanes<V4> {
-    using Unaligned = V4u;
-    static constexpr int n = 4;
+struct UnalignedOf<V4> {
+    using type = V4u;
 };
 template <>
-struct Lanes<V8> {
-    using Unaligned = V8u;
-    static constexpr int n = 8;
+struct UnalignedOf<V8> {
+    using type = V8u;
 };
+template <typename V>
+using Unaligned = typename UnalignedOf<V>::type;
 
 // (Vectors by reference throughout: a baseline function has no AVX registers to pass or
 // return them in. always_inline: compiled into each variant of its callers.)
 #define LESSMORE_INLINE __attribute__((always_inline)) inline
 
 template <typename V>
-LESSMORE_INLINE const typename Lanes<V>::Unaligned& at(const double* p) {
-    return *reinterpret_cast<const typename Lanes<V>::Unaligned*>(p);
+LESSMORE_INLINE const Unaligned<V>& at(const double* p) {
+    return *reinterpret_cast<const Unaligned<V>*>(p);
 }
 
 // Stored values from p as doubles. (Built lane by lane, which the compiler turns into one
 // conversion; its __builtin_convertvector converts in halves.)
+template <typename V, typename T, std::size_t... L>
+LESSMORE_INLINE void widen(const T* p, V& out, std::index_sequence<L...>) {
+    out = V{static_cast<double>(p[L])...};
+}
 template <typename V, typename T>
 LESSMORE_INLINE void widen(const T* p, V& out) {
-    if constexpr (Lanes<V>::n == 4) {
-        out = V{static_cast<double>(p[0]), static_cast<double>(p[1]), static_cast<double>(p[2]),
-                static_cast<double>(p[3])};
-    } else {
-        out = V{static_cast<double>(p[0]), static_cast<double>(p[1]), static_cast<double>(p[2]),
-                static_cast<double>(p[3]), static_cast<double>(p[4]), static_cast<double>(p[5]),
-                static_cast<double>(p[6]), static_cast<double>(p[7])};
-    }
+    widen(p, out, std::make_index_sequence<k_width<V>>{});
 }
 
 // The per-slice statistics of one output row of a pair.
@@ -230,6 +213,19 @@ LESSMORE_INLINE void column2_at(const double* const* rows, int x, const double* 
     const V r8 = at<V>(rows[8] + x), r9 = at<V>(rows[9] + x), r10 = at<V>(rows[10] + x), r11 = at<V>(rows[11] + x);
     o0 = ((((g5 * r5 + g4 * (r4 + r6)) + g3 * (r3 + r7)) + g2 * (r2 + r8)) + g1 * (r1 + r9)) + g0 * (r0 + r10);
     o1 = ((((g5 * r6 + g4 * (r5 + r7)) + g3 * (r4 + r8)) + g2 * (r3 + r9)) + g1 * (r2 + r10)) + g0 * (r1 + r11);
+}
+
+// The vertical pass of two consecutive output rows, which share 10 of their 11 input rows
+// (12 row loads for two outputs instead of 22): output q from rows[q .. q + 10], each
+// exactly as filter_column computes it (width a multiple of 4).
+LESSMORE_CLONES_AVX2
+void filter_column2(const double* const* rows, int width, const double* g, double* const* out) {
+    for (int x = 0; x < width; x += 4) {
+        V4 o0, o1;
+        column2_at(rows, x, g, o0, o1);
+        std::memcpy(out[0] + x, &o0, sizeof o0);
+        std::memcpy(out[1] + x, &o1, sizeof o1);
+    }
 }
 
 // acc += the map values of the columns from x, as ssim_at computes each.
@@ -260,19 +256,19 @@ LESSMORE_INLINE void add_ssim(const StatsRow& s, int x, const V& gd2, V& acc) {
 template <typename V>
 LESSMORE_INLINE void column2_ssim_impl(const double* const* rows, int n, const double* g, const StatsRow* s,
                                        double* sums) {
-    constexpr int k_lanes = 8, k_width = Lanes<V>::n, k_parts = k_lanes / k_width;
+    constexpr int k_lanes = 8, k_step = k_width<V>, k_parts = k_lanes / k_step;
     V acc[2][k_parts] = {};
     int i = 0;
     for (; i + k_lanes <= n; i += k_lanes) {
         for (int h = 0; h < k_parts; ++h) {
             V o0, o1;
-            column2_at(rows, i + h * k_width, g, o0, o1);
-            add_ssim(s[0], i + h * k_width, o0, acc[0][h]);
-            add_ssim(s[1], i + h * k_width, o1, acc[1][h]);
+            column2_at(rows, i + h * k_step, g, o0, o1);
+            add_ssim(s[0], i + h * k_step, o0, acc[0][h]);
+            add_ssim(s[1], i + h * k_step, o1, acc[1][h]);
         }
     }
     double tail[2][k_lanes];  // G*d^2 of the columns past the last multiple of 8 (fewer than 8)
-    for (int x = i; x < n; x += k_width) {
+    for (int x = i; x < n; x += k_step) {
         V o0, o1;
         column2_at(rows, x, g, o0, o1);
         std::memcpy(&tail[0][x - i], &o0, sizeof o0);
@@ -283,7 +279,7 @@ LESSMORE_INLINE void column2_ssim_impl(const double* const* rows, int n, const d
         double sum = 0.0;
         for (int x = i; x < n; ++x) sum += ssim_at(t.mx[x], t.my[x], t.vx[x], t.vy[x], tail[r][x - i]);
         for (int h = 0; h < k_parts; ++h) {
-            for (int l = 0; l < k_width; ++l) sum += acc[r][h][l];
+            for (int l = 0; l < k_step; ++l) sum += acc[r][h][l];
         }
         sums[r] = sum;
     }
@@ -293,7 +289,7 @@ LESSMORE_INLINE void column2_ssim_impl(const double* const* rows, int n, const d
 template <typename V>
 LESSMORE_INLINE void filter_row_impl(const double* in, int width, const double* g, double* out) {
     const double g0 = g[0], g1 = g[1], g2 = g[2], g3 = g[3], g4 = g[4], g5 = g[5];
-    for (int x = 0; x < width; x += Lanes<V>::n) {
+    for (int x = 0; x < width; x += k_width<V>) {
         const double* p = in + x;
         const V v = ((((g5 * at<V>(p + 5) + g4 * (at<V>(p + 4) + at<V>(p + 6))) + g3 * (at<V>(p + 3) + at<V>(p + 7))) +
                       g2 * (at<V>(p + 2) + at<V>(p + 8))) +
