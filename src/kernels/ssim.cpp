@@ -323,8 +323,7 @@ __attribute__((target("avx512f"))) void filter_row_avx512(const double* __restri
 // bits either way (tests/kernels/test_similarity_paths.cpp compares them with the
 // baseline build's).
 struct Kernels {
-    void (*column2_ssim)(const double* const*, int, const double*, const StatsRow*, double*) =
-        ::lessmore::column2_ssim;
+    void (*column2_ssim)(const double* const*, int, const double*, const StatsRow*, double*) = ::lessmore::column2_ssim;
     void (*filter_row)(const double*, int, const double*, double*) = ::lessmore::filter_row;
     Kernels() {
 #if LESSMORE_X86_DISPATCH
