@@ -217,15 +217,20 @@ LESSMORE_INLINE void column2_at(const double* const* rows, int x, const double* 
 
 // The vertical pass of two consecutive output rows, which share 10 of their 11 input rows
 // (12 row loads for two outputs instead of 22): output q from rows[q .. q + 10], each
-// exactly as filter_column computes it (width a multiple of 4).
-LESSMORE_CLONES_AVX2
-void filter_column2(const double* const* rows, int width, const double* g, double* const* out) {
-    for (int x = 0; x < width; x += 4) {
-        V4 o0, o1;
+// exactly as filter_column computes it (width a multiple of 8).
+template <typename V>
+LESSMORE_INLINE void filter_column2_impl(const double* const* rows, int width, const double* g, double* const* out) {
+    for (int x = 0; x < width; x += k_width<V>) {
+        V o0, o1;
         column2_at(rows, x, g, o0, o1);
         std::memcpy(out[0] + x, &o0, sizeof o0);
         std::memcpy(out[1] + x, &o1, sizeof o1);
     }
+}
+
+LESSMORE_CLONES_AVX2
+void filter_column2(const double* const* rows, int width, const double* g, double* const* out) {
+    filter_column2_impl<V4>(rows, width, g, out);
 }
 
 // acc += the map values of the columns from x, as ssim_at computes each.
@@ -313,33 +318,41 @@ __attribute__((target("avx512f"))) void column2_ssim_avx512(const double* const*
     column2_ssim_impl<V8>(rows, n, g, s, sums);
 }
 
+__attribute__((target("avx512f"))) void filter_column2_avx512(const double* const* rows, int width, const double* g,
+                                                              double* const* out) {
+    filter_column2_impl<V8>(rows, width, g, out);
+}
+
 __attribute__((target("avx512f"))) void filter_row_avx512(const double* __restrict in, int width, const double* g,
                                                           double* __restrict out) {
     filter_row_impl<V8>(in, width, g, out);
 }
 #endif
 
-// The per-pair loops for this CPU: AVX-512, else those of LESSMORE_CLONES_AVX2. The same
+// The filter and map loops for this CPU: AVX-512, else those of LESSMORE_CLONES_AVX2. The same
 // bits either way (tests/kernels/test_similarity_paths.cpp compares them with the
 // baseline build's).
 struct Kernels {
     void (*column2_ssim)(const double* const*, int, const double*, const StatsRow*, double*) = ::lessmore::column2_ssim;
     void (*filter_row)(const double*, int, const double*, double*) = ::lessmore::filter_row;
+    void (*filter_column2)(const double* const*, int, const double*, double* const*) = ::lessmore::filter_column2;
     Kernels() {
 #if LESSMORE_X86_DISPATCH
         __builtin_cpu_init();
         if (__builtin_cpu_supports("avx512f")) {
             column2_ssim = column2_ssim_avx512;
             filter_row = filter_row_avx512;
+            filter_column2 = filter_column2_avx512;
         }
 #endif
     }
 };
 
 // The vertical pass of `rows` (1 or 2) consecutive output rows.
-void filter_columns(int rows, const double* const* window, int width, const double* g, double* const* out) {
+void filter_columns(const Kernels& k, int rows, const double* const* window, int width, const double* g,
+                    double* const* out) {
     if (rows == 2) {
-        filter_column2(window, width, g, out);
+        k.filter_column2(window, width, g, out);
     } else {
         filter_column(window, width, g, out[0]);
     }
@@ -501,7 +514,7 @@ private:
                 s.next_out += 2;
                 continue;
             }
-            filter_columns(rows, window, round16(count), m_taps.data(), w.gd2);
+            filter_columns(m_kernels, rows, window, round16(count), m_taps.data(), w.gd2);
             for (int r = 0; r < rows; ++r, ++s.next_out) {
                 const std::size_t off = stats_row(strip, s.next_out);
                 sum += ssim_row(count, &a.mean[off], &b.mean[off], &a.variance[off], &b.variance[off], w.gd2[r]);
@@ -559,6 +572,7 @@ SsimStats ssim_prepare(const Image8& image) {
     s.mean.resize(static_cast<std::size_t>(strips) * static_cast<std::size_t>(oh) * k_strip);
     s.variance.resize(static_cast<std::size_t>(strips) * static_cast<std::size_t>(oh) * k_strip);
     const auto taps = taps11();
+    const Kernels kernels;
     std::array<double, k_strip_pixels> in_x{}, in_x2{};
     std::array<std::array<double, k_strip>, 2> mu{}, ex2{};
     double* mu_rows[2] = {mu[0].data(), mu[1].data()};
@@ -572,13 +586,13 @@ SsimStats ssim_prepare(const Image8& image) {
         for (int y = 0; y < image.height; ++y) {
             values_and_squares(&s.pixels[pixels_offset(image.height, strip, y)], round16(width + k_halo), in_x.data(),
                                in_x2.data());
-            filter_row(in_x.data(), width, taps.data(), ring_x.slot(y));
-            filter_row(in_x2.data(), width, taps.data(), ring_x2.slot(y));
+            kernels.filter_row(in_x.data(), width, taps.data(), ring_x.slot(y));
+            kernels.filter_row(in_x2.data(), width, taps.data(), ring_x2.slot(y));
             const int rows = rows_ready(y, next_out, oh);
             if (rows == 0) continue;
             for (auto [ring, out] : {std::pair{&ring_x, mu_rows}, std::pair{&ring_x2, ex2_rows}}) {
                 ring->window(next_out, k_taps + rows - 1, window);
-                filter_columns(rows, window, width, taps.data(), out);
+                filter_columns(kernels, rows, window, width, taps.data(), out);
             }
             for (int r = 0; r < rows; ++r, ++next_out) {
                 const std::size_t off = stats_offset(oh, strip, next_out);
