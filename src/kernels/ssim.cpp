@@ -16,7 +16,7 @@
 // Loops are compiled for AVX2 and the baseline (LESSMORE_CLONES_AVX2). The per-pair ones
 // (d^2's horizontal pass; the vertical pass fused with the map and its sums) are written
 // once in GCC's generic vectors and also built for AVX-512, chosen at run time (Kernels):
-// ~9% less CPU per pair on the project's Zen 4, where a plain AVX-512 clone of the old
+// 4-10% less CPU per pair on the project's Zen 4, where a plain AVX-512 clone of the old
 // loops was 10% slower (docs/performance.md, "SSIM and MI"). Every variant performs the
 // same IEEE operations in the same order, so the scores are the same bits on any CPU.
 #include <lessmore/error.hpp>
@@ -256,8 +256,7 @@ LESSMORE_INLINE void add_ssim(const StatsRow& s, int x, const V& gd2, V& acc) {
 // the columns: sums[r] is ssim_row over filter_column2's output row r, bit for bit (the
 // same IEEE operations per value, no fused multiply-adds, and each row summed as sum_row
 // does: 8 lanes over the columns, then the columns past the last multiple of 8, then the
-// lanes in order). Faster than the two loops because G*d^2 never goes to memory and the
-// divisions overlap the filter's additions.
+// lanes in order). One loop rather than two, so G*d^2 never goes to memory.
 template <typename V>
 LESSMORE_INLINE void column2_ssim_impl(const double* const* rows, int n, const double* g, const StatsRow* s,
                                        double* sums) {
@@ -310,9 +309,10 @@ void column2_ssim(const double* const* rows, int n, const double* g, const Stats
 }
 
 #if LESSMORE_X86_DISPATCH
-// The same with AVX-512 where the CPU has it (Kernels): eight lanes per instruction, so
-// the out-of-order window holds twice the columns (on Zen 4, where the units are 256 bits
-// wide, this is what speeds it up, docs/performance.md, "SSIM and MI").
+// The same with AVX-512 where the CPU has it (Kernels): eight lanes per instruction. (On
+// Zen 4, whose units are 256 bits wide, the gain is presumably that the out-of-order
+// window then holds twice the columns of these long dependency chains; docs/performance.md,
+// "SSIM and MI".)
 __attribute__((target("avx512f"))) void column2_ssim_avx512(const double* const* rows, int n, const double* g,
                                                             const StatsRow* s, double* sums) {
     column2_ssim_impl<V8>(rows, n, g, s, sums);
