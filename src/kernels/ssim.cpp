@@ -16,7 +16,7 @@
 // Loops are compiled for AVX2 and the baseline (LESSMORE_CLONES_AVX2). The per-pair ones
 // (d^2's horizontal pass; the vertical pass fused with the map and its sums) are written
 // once in GCC's generic vectors and also built for AVX-512, chosen at run time (Kernels):
-// 4-10% less CPU per pair on the project's Zen 4, where a plain AVX-512 clone of the old
+// 2-10% less CPU per pair on the project's Zen 4, where a plain AVX-512 clone of the old
 // loops was 10% slower (docs/performance.md, "SSIM and MI"). Every variant performs the
 // same IEEE operations in the same order, so the scores are the same bits on any CPU.
 #include <lessmore/error.hpp>
