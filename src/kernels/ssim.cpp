@@ -13,8 +13,12 @@
 // strips may run on different threads. Pairs that share slices are scored band by band (16
 // output rows of a strip for every pair, then the next 16), so a slice's statistics come
 // from memory once per band for all its pairs, not once per pair (ssim_compare_pairs).
-// Loops are compiled for AVX2 and the baseline (LESSMORE_CLONES_AVX2); an AVX-512 clone
-// was measured 10% slower on the project's Zen 4 machine (docs/performance.md, "SSIM and MI").
+// Loops are compiled for AVX2 and the baseline (LESSMORE_CLONES_AVX2). The per-pair ones
+// (d^2's horizontal pass; the vertical pass fused with the map and its sums) are written
+// once in GCC's generic vectors and also built for AVX-512, chosen at run time (Kernels):
+// 2-10% less CPU per pair on the project's Zen 4, where a plain AVX-512 clone of the old
+// loops was 10% slower (docs/performance.md, "SSIM and MI"). Every variant performs the
+// same IEEE operations in the same order, so the scores are the same bits on any CPU.
 #include <lessmore/error.hpp>
 #include <lessmore/ssim.hpp>
 #include <lessmore/thread_pool.hpp>
@@ -24,8 +28,10 @@
 #include <array>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <string>
+#include <utility>
 
 namespace lessmore {
 namespace {
@@ -74,27 +80,6 @@ void filter_column(const double* const* rows, int width, const double* g, double
         out[x] = ((((g5 * r5[x] + g4 * (r4[x] + r6[x])) + g3 * (r3[x] + r7[x])) + g2 * (r2[x] + r8[x])) +
                   g1 * (r1[x] + r9[x])) +
                  g0 * (r0[x] + r10[x]);
-    }
-}
-
-// The vertical pass of two consecutive output rows, which share 10 of their 11 input rows
-// (12 row loads for two outputs instead of 22): output q from rows[q .. q + 10], each
-// exactly as filter_column computes it. (ivdep: the rows never alias the outputs, and with
-// this many pointers the compiler does not vectorise without being told.)
-
-LESSMORE_CLONES_AVX2
-void filter_column2(const double* const* rows, int width, const double* g, double* const* out) {
-    const double g0 = g[0], g1 = g[1], g2 = g[2], g3 = g[3], g4 = g[4], g5 = g[5];
-    const double* __restrict r0 = rows[0], * __restrict r1 = rows[1], * __restrict r2 = rows[2], * __restrict r3 = rows[3], * __restrict r4 = rows[4], * __restrict r5 = rows[5], * __restrict r6 = rows[6], * __restrict r7 = rows[7], * __restrict r8 = rows[8], * __restrict r9 = rows[9], * __restrict r10 = rows[10], * __restrict r11 = rows[11];
-    double* __restrict o0 = out[0], * __restrict o1 = out[1];
-#pragma GCC ivdep
-    for (int x = 0; x < width; ++x) {
-        o0[x] = ((((g5 * r5[x] + g4 * (r4[x] + r6[x])) + g3 * (r3[x] + r7[x])) + g2 * (r2[x] + r8[x])) +
-                 g1 * (r1[x] + r9[x])) +
-                g0 * (r0[x] + r10[x]);
-        o1[x] = ((((g5 * r6[x] + g4 * (r5[x] + r7[x])) + g3 * (r4[x] + r8[x])) + g2 * (r3[x] + r9[x])) +
-                 g1 * (r2[x] + r10[x])) +
-                g0 * (r1[x] + r11[x]);
     }
 }
 
@@ -166,10 +151,208 @@ void values_and_squares(const std::uint8_t* __restrict row, int n, double* __res
     }
 }
 
+// Four or eight doubles as one value: GCC's generic vectors, which every target compiles
+// (AVX-512: V8 in one register; AVX2: V4 in one; the baseline: in SSE2 halves; elsewhere,
+// as the target can), lane by lane with the same IEEE operations as the scalar code, so
+// every variant gives the same bits. V4u and V8u read from any address (8-byte aligned,
+// may alias, as the compiler's own unaligned vector types).
+using V4 = double __attribute__((vector_size(32)));
+using V4u = double __attribute__((vector_size(32), aligned(8), may_alias));
+using V8 = double __attribute__((vector_size(64)));
+using V8u = double __attribute__((vector_size(64), aligned(8), may_alias));
+
+template <typename V>
+constexpr int k_width = sizeof(V) / sizeof(double);
+template <typename V>
+struct UnalignedOf;  // (a std::conditional_t would drop the types' attributes)
+template <>
+struct UnalignedOf<V4> {
+    using type = V4u;
+};
+template <>
+struct UnalignedOf<V8> {
+    using type = V8u;
+};
+template <typename V>
+using Unaligned = typename UnalignedOf<V>::type;
+
+// (Vectors by reference throughout: a baseline function has no AVX registers to pass or
+// return them in. always_inline: compiled into each variant of its callers.)
+#define LESSMORE_INLINE __attribute__((always_inline)) inline
+
+template <typename V>
+LESSMORE_INLINE const Unaligned<V>& at(const double* p) {
+    return *reinterpret_cast<const Unaligned<V>*>(p);
+}
+
+// Stored values from p as doubles. (Built lane by lane, which the compiler turns into one
+// conversion; its __builtin_convertvector converts in halves.)
+template <typename V, typename T, std::size_t... L>
+LESSMORE_INLINE void widen(const T* p, V& out, std::index_sequence<L...>) {
+    out = V{static_cast<double>(p[L])...};
+}
+template <typename V, typename T>
+LESSMORE_INLINE void widen(const T* p, V& out) {
+    widen(p, out, std::make_index_sequence<k_width<V>>{});
+}
+
+// The per-slice statistics of one output row of a pair.
+struct StatsRow {
+    const std::int32_t* mx;
+    const std::int32_t* my;
+    const float* vx;
+    const float* vy;
+};
+
+// Columns x .. x + lanes of the two output rows of the window `rows`, as filter_column2.
+template <typename V>
+LESSMORE_INLINE void column2_at(const double* const* rows, int x, const double* g, V& o0, V& o1) {
+    const double g0 = g[0], g1 = g[1], g2 = g[2], g3 = g[3], g4 = g[4], g5 = g[5];
+    const V r0 = at<V>(rows[0] + x), r1 = at<V>(rows[1] + x), r2 = at<V>(rows[2] + x), r3 = at<V>(rows[3] + x);
+    const V r4 = at<V>(rows[4] + x), r5 = at<V>(rows[5] + x), r6 = at<V>(rows[6] + x), r7 = at<V>(rows[7] + x);
+    const V r8 = at<V>(rows[8] + x), r9 = at<V>(rows[9] + x), r10 = at<V>(rows[10] + x), r11 = at<V>(rows[11] + x);
+    o0 = ((((g5 * r5 + g4 * (r4 + r6)) + g3 * (r3 + r7)) + g2 * (r2 + r8)) + g1 * (r1 + r9)) + g0 * (r0 + r10);
+    o1 = ((((g5 * r6 + g4 * (r5 + r7)) + g3 * (r4 + r8)) + g2 * (r3 + r9)) + g1 * (r2 + r10)) + g0 * (r1 + r11);
+}
+
+// The vertical pass of two consecutive output rows, which share 10 of their 11 input rows
+// (12 row loads for two outputs instead of 22): output q from rows[q .. q + 10], each
+// exactly as filter_column computes it (width a multiple of 8).
+template <typename V>
+LESSMORE_INLINE void filter_column2_impl(const double* const* rows, int width, const double* g, double* const* out) {
+    for (int x = 0; x < width; x += k_width<V>) {
+        V o0, o1;
+        column2_at(rows, x, g, o0, o1);
+        std::memcpy(out[0] + x, &o0, sizeof o0);
+        std::memcpy(out[1] + x, &o1, sizeof o1);
+    }
+}
+
+LESSMORE_CLONES_AVX2
+void filter_column2(const double* const* rows, int width, const double* g, double* const* out) {
+    filter_column2_impl<V4>(rows, width, g, out);
+}
+
+// acc += the map values of the columns from x, as ssim_at computes each.
+template <typename V>
+LESSMORE_INLINE void add_ssim(const StatsRow& s, int x, const V& gd2, V& acc) {
+    V ux, uy, vx, vy;
+    widen(s.mx + x, ux);
+    widen(s.my + x, uy);
+    widen(s.vx + x, vx);
+    widen(s.vy + x, vy);
+    ux *= k_mean_unscale;
+    uy *= k_mean_unscale;
+    const V dm = ux - uy;
+    const V vd = gd2 - dm * dm;
+    const V b2 = (vx + vy) + k_c2;
+    const V a2 = b2 - vd;
+    const V b1 = (ux * ux + uy * uy) + k_c1;
+    const V a1 = b1 - dm * dm;
+    acc += (a1 * a2) / (b1 * b2);
+}
+
+// The vertical pass of two consecutive output rows and their map sums, in one pass over
+// the columns: sums[r] is ssim_row over filter_column2's output row r, bit for bit (the
+// same IEEE operations per value, no fused multiply-adds, and each row summed as sum_row
+// does: 8 lanes over the columns, then the columns past the last multiple of 8, then the
+// lanes in order). One loop rather than two, so G*d^2 never goes to memory.
+template <typename V>
+LESSMORE_INLINE void column2_ssim_impl(const double* const* rows, int n, const double* g, const StatsRow* s,
+                                       double* sums) {
+    constexpr int k_lanes = 8, k_step = k_width<V>, k_parts = k_lanes / k_step;
+    V acc[2][k_parts] = {};
+    int i = 0;
+    for (; i + k_lanes <= n; i += k_lanes) {
+        for (int h = 0; h < k_parts; ++h) {
+            V o0, o1;
+            column2_at(rows, i + h * k_step, g, o0, o1);
+            add_ssim(s[0], i + h * k_step, o0, acc[0][h]);
+            add_ssim(s[1], i + h * k_step, o1, acc[1][h]);
+        }
+    }
+    double tail[2][k_lanes];  // G*d^2 of the columns past the last multiple of 8 (fewer than 8)
+    for (int x = i; x < n; x += k_step) {
+        V o0, o1;
+        column2_at(rows, x, g, o0, o1);
+        std::memcpy(&tail[0][x - i], &o0, sizeof o0);
+        std::memcpy(&tail[1][x - i], &o1, sizeof o1);
+    }
+    for (int r = 0; r < 2; ++r) {
+        const StatsRow& t = s[r];
+        double sum = 0.0;
+        for (int x = i; x < n; ++x) sum += ssim_at(t.mx[x], t.my[x], t.vx[x], t.vy[x], tail[r][x - i]);
+        for (int h = 0; h < k_parts; ++h) {
+            for (int l = 0; l < k_step; ++l) sum += acc[r][h][l];
+        }
+        sums[r] = sum;
+    }
+}
+
+// The horizontal pass of one row in vectors, as filter_row (width a multiple of 8).
+template <typename V>
+LESSMORE_INLINE void filter_row_impl(const double* in, int width, const double* g, double* out) {
+    const double g0 = g[0], g1 = g[1], g2 = g[2], g3 = g[3], g4 = g[4], g5 = g[5];
+    for (int x = 0; x < width; x += k_width<V>) {
+        const double* p = in + x;
+        const V v = ((((g5 * at<V>(p + 5) + g4 * (at<V>(p + 4) + at<V>(p + 6))) + g3 * (at<V>(p + 3) + at<V>(p + 7))) +
+                      g2 * (at<V>(p + 2) + at<V>(p + 8))) +
+                     g1 * (at<V>(p + 1) + at<V>(p + 9))) +
+                    g0 * (at<V>(p + 0) + at<V>(p + 10));
+        std::memcpy(out + x, &v, sizeof v);
+    }
+}
+
+LESSMORE_CLONES_AVX2
+void column2_ssim(const double* const* rows, int n, const double* g, const StatsRow* s, double* sums) {
+    column2_ssim_impl<V4>(rows, n, g, s, sums);
+}
+
+#if LESSMORE_X86_DISPATCH
+// The same with AVX-512 where the CPU has it (Kernels): eight lanes per instruction. (On
+// Zen 4, whose units are 256 bits wide, the gain is presumably that the out-of-order
+// window then holds twice the columns of these long dependency chains; docs/performance.md,
+// "SSIM and MI".)
+__attribute__((target("avx512f"))) void column2_ssim_avx512(const double* const* rows, int n, const double* g,
+                                                            const StatsRow* s, double* sums) {
+    column2_ssim_impl<V8>(rows, n, g, s, sums);
+}
+
+__attribute__((target("avx512f"))) void filter_column2_avx512(const double* const* rows, int width, const double* g,
+                                                              double* const* out) {
+    filter_column2_impl<V8>(rows, width, g, out);
+}
+
+__attribute__((target("avx512f"))) void filter_row_avx512(const double* __restrict in, int width, const double* g,
+                                                          double* __restrict out) {
+    filter_row_impl<V8>(in, width, g, out);
+}
+#endif
+
+// The filter and map loops for this CPU: AVX-512, else those of LESSMORE_CLONES_AVX2. The same
+// bits either way (tests/kernels/test_similarity_paths.cpp compares them with the
+// baseline build's).
+struct Kernels {
+    void (*column2_ssim)(const double* const*, int, const double*, const StatsRow*, double*) = ::lessmore::column2_ssim;
+    void (*filter_row)(const double*, int, const double*, double*) = ::lessmore::filter_row;
+    void (*filter_column2)(const double* const*, int, const double*, double* const*) = ::lessmore::filter_column2;
+    Kernels() {
+#if LESSMORE_X86_DISPATCH
+        __builtin_cpu_init();
+        if (__builtin_cpu_supports("avx512f")) {
+            column2_ssim = column2_ssim_avx512;
+            filter_row = filter_row_avx512;
+            filter_column2 = filter_column2_avx512;
+        }
+#endif
+    }
+};
+
 // The vertical pass of `rows` (1 or 2) consecutive output rows.
-void filter_columns(int rows, const double* const* window, int width, const double* g, double* const* out) {
+void filter_columns(const Kernels& k, int rows, const double* const* window, int width, const double* g,
+                    double* const* out) {
     if (rows == 2) {
-        filter_column2(window, width, g, out);
+        k.filter_column2(window, width, g, out);
     } else {
         filter_column(window, width, g, out[0]);
     }
@@ -314,11 +497,24 @@ private:
             const int y = s.next_in;
             const std::size_t row = pixel_row(strip, y);
             squared_difference(&a.pixels[row], &b.pixels[row], round16(count + k_halo), w.in);
-            filter_row(w.in, round16(count), m_taps.data(), s.ring.slot(y));
+            m_kernels.filter_row(w.in, round16(count), m_taps.data(), s.ring.slot(y));
             const int rows = rows_ready(y, s.next_out, oy1);
             if (rows == 0) continue;
             s.ring.window(s.next_out, k_taps + rows - 1, window);
-            filter_columns(rows, window, round16(count), m_taps.data(), w.gd2);
+            if (rows == 2) {
+                StatsRow st[2];
+                for (int r = 0; r < 2; ++r) {
+                    const std::size_t off = stats_row(strip, s.next_out + r);
+                    st[r] = {&a.mean[off], &b.mean[off], &a.variance[off], &b.variance[off]};
+                }
+                double row_sums[2];
+                m_kernels.column2_ssim(window, count, m_taps.data(), st, row_sums);
+                sum += row_sums[0];
+                sum += row_sums[1];
+                s.next_out += 2;
+                continue;
+            }
+            filter_columns(m_kernels, rows, window, round16(count), m_taps.data(), w.gd2);
             for (int r = 0; r < rows; ++r, ++s.next_out) {
                 const std::size_t off = stats_row(strip, s.next_out);
                 sum += ssim_row(count, &a.mean[off], &b.mean[off], &a.variance[off], &b.variance[off], w.gd2[r]);
@@ -331,6 +527,7 @@ private:
     const std::vector<std::pair<std::size_t, std::size_t>>& m_pairs;
     int m_width = 0, m_height = 0;
     std::array<double, k_taps> m_taps = taps11();
+    Kernels m_kernels;
 };
 
 }  // namespace
@@ -375,6 +572,7 @@ SsimStats ssim_prepare(const Image8& image) {
     s.mean.resize(static_cast<std::size_t>(strips) * static_cast<std::size_t>(oh) * k_strip);
     s.variance.resize(static_cast<std::size_t>(strips) * static_cast<std::size_t>(oh) * k_strip);
     const auto taps = taps11();
+    const Kernels kernels;
     std::array<double, k_strip_pixels> in_x{}, in_x2{};
     std::array<std::array<double, k_strip>, 2> mu{}, ex2{};
     double* mu_rows[2] = {mu[0].data(), mu[1].data()};
@@ -388,13 +586,13 @@ SsimStats ssim_prepare(const Image8& image) {
         for (int y = 0; y < image.height; ++y) {
             values_and_squares(&s.pixels[pixels_offset(image.height, strip, y)], round16(width + k_halo), in_x.data(),
                                in_x2.data());
-            filter_row(in_x.data(), width, taps.data(), ring_x.slot(y));
-            filter_row(in_x2.data(), width, taps.data(), ring_x2.slot(y));
+            kernels.filter_row(in_x.data(), width, taps.data(), ring_x.slot(y));
+            kernels.filter_row(in_x2.data(), width, taps.data(), ring_x2.slot(y));
             const int rows = rows_ready(y, next_out, oh);
             if (rows == 0) continue;
             for (auto [ring, out] : {std::pair{&ring_x, mu_rows}, std::pair{&ring_x2, ex2_rows}}) {
                 ring->window(next_out, k_taps + rows - 1, window);
-                filter_columns(rows, window, width, taps.data(), out);
+                filter_columns(kernels, rows, window, width, taps.data(), out);
             }
             for (int r = 0; r < rows; ++r, ++next_out) {
                 const std::size_t off = stats_offset(oh, strip, next_out);

@@ -1,6 +1,7 @@
 // The SSIM and NMI kernels' code paths give the same bits: the one this CPU dispatches to
-// (AVX2 where the CPU has it) and the baseline one the portable build uses; pairs scored together
-// (ssim_compare_pairs), on a pool's threads, or one by one; a slice against itself.
+// (AVX-512 or AVX2 where the CPU has it) and the baseline one the portable build uses;
+// pairs scored together (ssim_compare_pairs), on a pool's threads, or one by one; a slice
+// against itself.
 // (Their agreement with scikit-image is tests/kernels/test_similarity.cpp's.)
 #include "test_support.hpp"
 
