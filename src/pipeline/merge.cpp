@@ -61,10 +61,6 @@ std::vector<Shard> read_shards(const MergeConfig& c) {
         auto run = store.read_run();
         if (!run) throw UsageError(dir + ": not a lessmore output (no .lessmore/run.json)");
         if (!run->shard) throw UsageError(dir + ": not a shard (made without --shard)");
-        // The cross-volume pass merge runs again over the shards' records is the slices' one.
-        if (run->parameters.unit != "slice" && run->parameters.scope != Scope::Volume)
-            throw UsageError(dir + ": a run made with --unit " + run->parameters.unit + " and --scope " +
-                             scope_name(run->parameters.scope) + "; merge joins unit runs of --scope volume only");
         if (!store.finished()) throw UsageError(dir + ": unfinished shard (no manifest.json; finish it with --resume)");
         store.check_no_links();
         shards.push_back({dir, std::move(*run)});

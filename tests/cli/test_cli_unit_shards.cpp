@@ -14,11 +14,12 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-const std::vector<std::string> k_unit_args = {"--unit", "slab:4:2", "-m", "hash", "-t", "8", "--format", "both",
-                                              "--progress", "none", "-q"};
+const std::vector<std::string> k_unit_args = {"--unit",   "slab:4:2", "-m",         "hash", "-t", "8",
+                                              "--format", "both",     "--progress", "none", "-q"};
 
-void reduce_into(const fs::path& out, const std::vector<std::string>& extra = {}) {
-    std::vector<std::string> args = {"reduce", test::ct_data().string(), "-o", out.string()};
+void reduce_into(const fs::path& out, const std::vector<std::string>& extra = {},
+                 const fs::path& data = test::ct_data()) {
+    std::vector<std::string> args = {"reduce", data.string(), "-o", out.string()};
     args.insert(args.end(), k_unit_args.begin(), k_unit_args.end());
     args.insert(args.end(), extra.begin(), extra.end());
     const auto r = test::run_lessmore(args);
@@ -30,7 +31,9 @@ json decisions(const fs::path& out) {
     json d = json::array();
     for (const json& v : test::read_json(out / "manifest.json")["volumes"]) {
         json units = json::array();
-        for (const json& u : v["units"]) units.push_back({u["index"], u["kept"], u["match"], u["output"], u["output_npy"]});
+        for (const json& u : v["units"])
+            units.push_back(
+                {u["index"], u["kept"], u["match"], u["match_volume"], u["score"], u["output"], u["output_npy"]});
         d.push_back({v["id"], units});
     }
     return d;
@@ -43,13 +46,15 @@ std::map<std::string, std::string> unit_files(const fs::path& out) {
     return files;
 }
 
-TEST(CliUnitShards, ShardsMergedEqualOneRun) {
+void expect_shards_merged_equal_one_run(const std::vector<std::string>& extra, const fs::path& data) {
     test::TempDir dir;
-    reduce_into(dir / "one");
+    reduce_into(dir / "one", extra, data);
     std::vector<std::string> merge = {"merge"};
     for (int i = 1; i <= 3; ++i) {
         const auto shard = dir / ("shard" + std::to_string(i));
-        reduce_into(shard, {"--shard", std::to_string(i) + "/3"});
+        std::vector<std::string> args = extra;
+        args.insert(args.end(), {"--shard", std::to_string(i) + "/3"});
+        reduce_into(shard, args, data);
         merge.push_back(shard.string());
     }
     merge.insert(merge.end(), {"-o", (dir / "merged").string()});
@@ -60,6 +65,20 @@ TEST(CliUnitShards, ShardsMergedEqualOneRun) {
     const auto files = unit_files(dir / "one");
     EXPECT_GT(files.size(), 10u);
     EXPECT_EQ(unit_files(dir / "merged"), files);
+    EXPECT_EQ(test::read_json(dir / "merged" / "manifest.json")["duplicates"],
+              test::read_json(dir / "one" / "manifest.json")["duplicates"]);
+}
+
+TEST(CliUnitShards, ShardsMergedEqualOneRun) { expect_shards_merged_equal_one_run({}, test::ct_data()); }
+
+// The cross-volume pass runs again in merge over every shard's kept units: a copy of a
+// volume loses its units to the original whichever shards the two fell in.
+TEST(CliUnitShards, ShardsOfAScopeDatasetRunMergedEqualOneRun) {
+    test::TempDir data;
+    test::copy_tree(test::ct_data() / "nifti", data / "a");
+    test::copy_tree(test::ct_data() / "nifti", data / "b");
+    test::copy_tree(test::ct_data() / "pancreas-ct-cb-001", data / "c");
+    expect_shards_merged_equal_one_run({"--scope", "dataset"}, data.path());
 }
 
 // Stops the run once the first volume is finished, as Ctrl-C would.
