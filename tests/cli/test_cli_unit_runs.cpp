@@ -325,7 +325,6 @@ TEST(CliUnitRuns, SweepUnitsEqualsReduceAtEachThreshold) {
 
 TEST(CliUnitRuns, SweepRefusesWhatReduceRefusesForUnitsOnOneLine) {
     const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
-        {{"--unit", "patch:8,32,32", "-m", "hash"}, "--method hash compares slabs only"},
         {{"--unit", "slab:4", "-m", "ssim"}, "at least 7 voxels"},
         {{"--unit", "slab:4:0", "-m", "everyn"}, "--unit"},
         {{"--unit", "slab:8", "-m", "deepnet"}, "deepnet"},
