@@ -150,32 +150,32 @@ void remove_scope_outputs(const OutputStore& store, const ScopeOutcome& o) {
     }
 }
 
+namespace {
+
+// The rows (slices or units) the pass removed: kept false, the match it found, no files.
+template <typename Row, typename Removed>
+std::size_t remove_rows(std::vector<Row>& rows, const Removed& removed) {
+    std::size_t n = 0;
+    for (Row& r : rows) {
+        const auto m = removed.find(r.index);
+        if (m == removed.end() || !r.kept) continue;
+        r.kept = false;
+        r.match = m->second.index;
+        r.match_volume = m->second.volume;
+        r.score = m->second.score;
+        r.output.clear();
+        r.output_npy.clear();
+        ++n;
+    }
+    return n;
+}
+
+}  // namespace
+
 std::size_t apply_scope(const ScopeOutcome& o, VolumeRecord& v) {
     const auto it = o.removed.find(v.info.id);
     if (it == o.removed.end()) return 0;
-    std::size_t n = 0;
-    for (SliceRecord& s : v.slices) {
-        const auto m = it->second.find(s.index);
-        if (m == it->second.end() || !s.kept) continue;
-        s.kept = false;
-        s.match = m->second.index;
-        s.match_volume = m->second.volume;
-        s.score = m->second.score;
-        s.output.clear();
-        s.output_npy.clear();
-        ++n;
-    }
-    for (UnitRecord& u : v.units) {
-        const auto m = it->second.find(u.index);
-        if (m == it->second.end() || !u.kept) continue;
-        u.kept = false;
-        u.match = m->second.index;
-        u.match_volume = m->second.volume;
-        u.score = m->second.score;
-        u.output.clear();
-        u.output_npy.clear();
-        ++n;
-    }
+    const std::size_t n = remove_rows(v.slices, it->second) + remove_rows(v.units, it->second);
     v.kept -= n;
     return n;
 }

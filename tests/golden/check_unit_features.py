@@ -34,6 +34,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from reference_preprocessing import dhash_hex, minmax_u8  # noqa: E402
+import check_units  # noqa: E402  (the leader replay, one copy)
 
 failures = []
 
@@ -76,17 +77,8 @@ def cosine_matrix(e):
 
 
 def leader(n, score, t):
-    kept, match, sc = [True] * n, [None] * n, [None] * n
-    kept_list = []
-    for i in range(n):
-        for j in reversed(kept_list):
-            s = score(i, j)
-            if s >= t:
-                kept[i], match[i], sc[i] = False, j, s
-                break
-        if kept[i]:
-            kept_list.append(i)
-    return kept, match, sc
+    """The leader replay of check_units.py, higher scores more similar (cosine)."""
+    return check_units.leader(n, score, True, t)
 
 
 def run(lessmore, args, out, where):
