@@ -29,7 +29,8 @@ void reduce_into(const fs::path& out, const std::vector<std::string>& extra = {}
 // Each volume's units as decided and written: index, kept, match, files.
 json decisions(const fs::path& out) {
     json d = json::array();
-    for (const json& v : test::read_json(out / "manifest.json")["volumes"]) {
+    const json manifest = test::read_json(out / "manifest.json");  // outlives the loop over its volumes
+    for (const json& v : manifest["volumes"]) {
         json units = json::array();
         for (const json& u : v["units"])
             units.push_back(
