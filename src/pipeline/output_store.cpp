@@ -162,6 +162,13 @@ void OutputStore::clear() const {
         root->remove_file(name);
     }
     for (const char* name : {"slices", "report"}) root->remove(name);  // a link is removed as a link
+    // What a killed write of those files left (".manifest.csv.tmp-…"): lessmore's own, and a
+    // rerun would otherwise leave it beside the new manifest (a merge killed while writing its
+    // manifests, then rerun: tests/cli/test_cli_outstate.cpp, MergeMoveKilledAtRandomMoments…).
+    for (const FolderEntry& e : root->list()) {
+        const bool ours = e.name.rfind(".manifest.", 0) == 0 || e.name.rfind(".report.html.", 0) == 0;
+        if (e.kind == EntryKind::File && ours && is_temporary(e.name)) root->remove_file(e.name);
+    }
     // .lessmore but the lock this process holds: removing it would let another run lock a new one.
     if (const auto own = root->find(".lessmore")) {
         for (const FolderEntry& e : own->list())

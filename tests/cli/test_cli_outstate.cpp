@@ -116,6 +116,21 @@ void expect_victim_untouched(const test::fs::path& victim) {
     EXPECT_EQ(test::files_under(victim), (std::set<std::string>{"secret.png"}));
 }
 
+// A run killed while writing its manifests leaves their temporaries in OUT; clearing OUT
+// (--force, or a merge redone from the start) removes them with the manifests.
+TEST(CliOutState, ForceClearsTheTemporariesOfAKilledManifestWrite) {
+    test::TempDir dir;
+    const auto out = dir / "out";
+    const std::vector<std::string> args = {
+        "reduce", test::bundled_sample().string(), "-o", out.string(), "-t", "6", "-q", "--force"};
+    ASSERT_EQ(test::run_lessmore(args).exit_code, 0);
+    test::write_file(out / ".manifest.csv.tmp-AbC123", "half a manifest");
+    test::write_file(out / ".manifest.json.tmp-XyZ789", "{");
+    ASSERT_EQ(test::run_lessmore(args).exit_code, 0);
+    for (const auto& f : test::files_under(out)) EXPECT_EQ(f.find(".tmp-"), std::string::npos) << f;
+    EXPECT_TRUE(test::fs::exists(out / "manifest.csv"));
+}
+
 TEST(CliOutState, ResumeRedoesARecordThatFailsValidation) {
     test::TempDir dir;
     const auto data = dataset(dir);
