@@ -23,6 +23,27 @@ struct ScopeVolume {
     std::vector<std::vector<std::string>> outputs;  // each kept slice's written files, relative to OUT
 };
 
+// The kept rows (slices or units) of a volume into sv: feature, index and files.
+template <typename Row, typename Text>
+void add_kept_rows(const std::vector<Row>& rows, const char* what, const std::string& id, const Metric& metric,
+                   ScopeVolume& sv, Text text_of) {
+    for (const Row& r : rows) {
+        if (!r.kept) continue;
+        const auto text = text_of(r);
+        if (!text) throw Error("the record of " + id + " keeps no feature for " + what + " " + std::to_string(r.index));
+        try {
+            sv.features.push_back(metric.feature_from_text(*text));
+        } catch (const Error& e) {
+            throw Error("the record of " + id + ", " + what + " " + std::to_string(r.index) + ": " + e.what());
+        }
+        sv.index.push_back(r.index);
+        std::vector<std::string> files;
+        for (const std::string* rel : {&r.output, &r.output_npy})
+            if (!rel->empty()) files.push_back(*rel);
+        sv.outputs.push_back(std::move(files));
+    }
+}
+
 std::vector<ScopeVolume> volumes_of(const OutputStore& store, const std::string& source, const RunParameters& p,
                                     const Metric& metric) {
     std::string damage;
@@ -33,37 +54,11 @@ std::vector<ScopeVolume> volumes_of(const OutputStore& store, const std::string&
         ScopeVolume sv;
         sv.id = v.info.id;
         sv.group = p.scope == Scope::Patient ? patient_key(v.info, p.patient_depth) : "dataset";
-        for (const UnitRecord& u : v.units) {  // a unit run's rows (docs/methods.md, "Scope on units")
-            if (!u.kept) continue;
-            if (!u.feature)
-                throw Error("the record of " + v.info.id + " keeps no feature for unit " + std::to_string(u.index));
-            try {
-                sv.features.push_back(metric.feature_from_text(*u.feature));
-            } catch (const Error& e) {
-                throw Error("the record of " + v.info.id + ", unit " + std::to_string(u.index) + ": " + e.what());
-            }
-            sv.index.push_back(u.index);
-            std::vector<std::string> files;
-            for (const std::string* rel : {&u.output, &u.output_npy})
-                if (!rel->empty()) files.push_back(*rel);
-            sv.outputs.push_back(std::move(files));
-        }
-        for (const SliceRecord& s : v.slices) {
-            if (!s.kept) continue;
-            const auto& text = s.feature ? s.feature : s.description;
-            if (!text)
-                throw Error("the record of " + v.info.id + " keeps no feature for slice " + std::to_string(s.index));
-            try {
-                sv.features.push_back(metric.feature_from_text(*text));
-            } catch (const Error& e) {
-                throw Error("the record of " + v.info.id + ", slice " + std::to_string(s.index) + ": " + e.what());
-            }
-            sv.index.push_back(s.index);
-            std::vector<std::string> files;
-            for (const std::string* rel : {&s.output, &s.output_npy})
-                if (!rel->empty()) files.push_back(*rel);
-            sv.outputs.push_back(std::move(files));
-        }
+        // A unit run's rows (docs/methods.md, "Scope on units") keep their feature; a slice's
+        // may be its description (HASH).
+        add_kept_rows(v.units, "unit", v.info.id, metric, sv, [](const UnitRecord& u) { return u.feature; });
+        add_kept_rows(v.slices, "slice", v.info.id, metric, sv,
+                      [](const SliceRecord& r) { return r.feature ? r.feature : r.description; });
         out.push_back(std::move(sv));
     }
     return out;
