@@ -325,18 +325,17 @@ ReduceResult reduce(const ReduceConfig& config, ProgressSink& progress, const Ca
         progress.volume_finished(v.info.id, v.slices.size(), v.kept, v.seconds);
         reduced[k].push_back(std::move(v));
     };
-    visitor.volume = [&](std::size_t k, Volume& volume) {
+    auto reduce_one = [&](std::size_t k, const VolumeInfo& info, auto& volume) {
         try {
             finished(k, reducer.run(volume, pool, progress, cancel));
         } catch (const VolumeSkipped& e) {  // listed in `skipped`; the run goes on
-            too_small[k].push_back({volume.info().source, e.what()});
-            progress.file_skipped(volume.info().source, e.what());
+            too_small[k].push_back({info.source, e.what()});
+            progress.file_skipped(info.source, e.what());
         }
     };
-    visitor.stream = [&](std::size_t k, SliceStream& stream) {
-        finished(k, reducer.run(stream, pool, progress, cancel));
-    };
-    // Leader and everyn decide slice by slice: volumes that can be read in order stream.
+    visitor.volume = [&](std::size_t k, Volume& volume) { reduce_one(k, volume.info(), volume); };
+    visitor.stream = [&](std::size_t k, SliceStream& stream) { reduce_one(k, stream.info(), stream); };
+    // Leader and everyn decide in order: volumes that can be read in order stream.
     load.streams = reducer.streams();
     load.stream_slices = reducer.chunk();
     visitor.source_done = [&](std::size_t k, SourceOutcome outcome) {

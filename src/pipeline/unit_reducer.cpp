@@ -5,19 +5,16 @@
 #include <lessmore/npy_writer.hpp>
 #include <lessmore/pruning.hpp>
 #include <lessmore/unit.hpp>
-#include <lessmore/unit_similarity.hpp>
 
 #include "io/feature_files.hpp"
 #include "io/nifti_writer.hpp"
-#include "pipeline/features.hpp"
-#include "pipeline/unit_features.hpp"
+#include "pipeline/unit_scorers.hpp"
 #include "pipeline/volume_reducer.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
-#include <map>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -27,244 +24,251 @@ namespace fs = std::filesystem;
 namespace lessmore {
 namespace {
 
-// A unit metric: each unit prepared once (thread-safe for distinct units), then scored in
-// pairs (thread-safe).
-class UnitScorer {
-public:
-    virtual ~UnitScorer() = default;
-    virtual Sense sense() const = 0;
-    virtual void prepare(std::size_t unit) = 0;
-    virtual void release(std::size_t /*unit*/) {}
-    virtual double score(std::size_t a, std::size_t b) const = 0;
-    virtual bool cheap() const { return false; }
-    // --save-features: the unit's feature as float32 values (docs/models.md, section
-    // "Features of 3-D units"); nullopt for a metric that keeps none.
-    virtual std::optional<std::vector<float>> values(std::size_t /*unit*/) const { return std::nullopt; }
-    // --scope patient|dataset: the unit's feature as the records keep it (its metric's
-    // feature_text; HASH units: unit_hash_text), from which the cross-volume pass reads it.
-    virtual std::optional<std::string> text(std::size_t /*unit*/) const { return std::nullopt; }
-};
-
-// Slab and patch HASH (docs/methods.md, section "Slab HASH", rule max): every in-plane
-// crop a unit holds (a slab: its whole slices; a patch: its slices cropped to its rows and
-// columns) hashed once with the run's HASH metric, units that share a crop sharing its
-// hash; two units' distance is the largest of their position-by-position Hamming
-// distances — what slab_hash_max_distance computes from the hashes.
-class UnitHashScorer : public UnitScorer {
-public:
-    // crops[u]: unit u's crops (indices into `hashes`), slice by slice.
-    UnitHashScorer(const Metric& metric, std::vector<std::unique_ptr<Feature>> hashes,
-                   std::vector<std::vector<std::size_t>> crops)
-        : m_metric(metric), m_hashes(std::move(hashes)), m_crops(std::move(crops)) {}
-    Sense sense() const override { return Sense::LowerIsSimilar; }
-    void prepare(std::size_t) override {}
-    bool cheap() const override { return true; }
-    double score(std::size_t a, std::size_t b) const override {
-        const std::vector<std::size_t>& x = m_crops[a];
-        const std::vector<std::size_t>& y = m_crops[b];
-        double worst = 0.0;
-        for (std::size_t k = 0; k < x.size(); ++k)
-            worst = std::max(worst, m_metric.compare(*m_hashes[x[k]], *m_hashes[y[k]]));
-        return worst;
-    }
-    // The unit's hashes' bits as 0/1, position by position (what a slice run saves per slice).
-    std::optional<std::vector<float>> values(std::size_t unit) const override {
-        std::vector<float> out;
-        for (std::size_t c : m_crops[unit]) {
-            const auto bits = m_metric.feature_values(*m_hashes[c]);
-            if (!bits) return std::nullopt;
-            out.insert(out.end(), bits->begin(), bits->end());
-        }
-        return out;
-    }
-    std::optional<std::string> text(std::size_t unit) const override {
-        std::vector<const Feature*> crops;
-        for (std::size_t c : m_crops[unit]) crops.push_back(m_hashes[c].get());
-        return unit_hash_text(m_metric, crops);
-    }
-
-private:
-    const Metric& m_metric;
-    std::vector<std::unique_ptr<Feature>> m_hashes;
-    std::vector<std::vector<std::size_t>> m_crops;
-};
-
-// The scorer for a slab HASH run: each slice hashed once (prepare_features, as a slice run
-// maps and hashes it).
-std::unique_ptr<UnitScorer> slab_hash_scorer(const Volume& volume, const std::vector<UnitBox>& units,
-                                             const Metric& metric, const IntensityMapping& intensity, ThreadPool& pool,
-                                             ProgressSink& progress, const CancelToken& cancel) {
-    std::vector<std::vector<std::size_t>> crops(units.size());
-    for (std::size_t u = 0; u < units.size(); ++u)
-        for (int k = 0; k < units[u].size[0]; ++k) crops[u].push_back(static_cast<std::size_t>(units[u].origin[0] + k));
-    return std::make_unique<UnitHashScorer>(
-        metric, prepare_features(volume, 0, volume.slice_count(), metric, intensity, pool, progress, cancel),
-        std::move(crops));
-}
-
-// The scorer for a patch HASH run: each distinct crop (slice z, rows y0.., columns x0..)
-// mapped to 8 bits on its own — to_8bit_block of that one slice's rectangle, which maps a
-// crop exactly as a slice run maps a slice of the crop's size (docs/methods.md, section
-// "Intensity of a unit") — and hashed once, in parallel; crops listed in the units' order,
-// so the features never depend on threads.
-std::unique_ptr<UnitScorer> patch_hash_scorer(const Volume& volume, const std::vector<UnitBox>& units,
-                                              const Metric& metric, const IntensityMapping& intensity, ThreadPool& pool,
-                                              const CancelToken& cancel) {
-    std::map<std::array<int, 3>, std::size_t> index;  // crop (z, y0, x0) -> its hash
-    std::vector<std::array<int, 3>> listed;
-    std::vector<std::vector<std::size_t>> crops(units.size());
-    for (std::size_t u = 0; u < units.size(); ++u) {
-        const UnitBox& b = units[u];
-        for (int k = 0; k < b.size[0]; ++k) {
-            const std::array<int, 3> key{b.origin[0] + k, b.origin[1], b.origin[2]};
-            const auto [it, added] = index.emplace(key, listed.size());
-            if (added) listed.push_back(key);
-            crops[u].push_back(it->second);
-        }
-    }
-    // Every patch of a run has the same in-plane size.
-    const int height = units.empty() ? 0 : units[0].size[1];
-    const int width = units.empty() ? 0 : units[0].size[2];
-    std::vector<std::unique_ptr<Feature>> hashes(listed.size());
-    pool.parallel_for(listed.size(), [&](std::size_t c) {
-        if (c % 64 == 0) cancel.check();
-        const auto& [z, y0, x0] = listed[c];
-        const Unit8 crop = to_8bit_block({volume.slice(static_cast<std::size_t>(z))}, x0, y0, width, height, intensity);
-        Image8 image;
-        image.width = crop.width;
-        image.height = crop.height;
-        image.pixels = crop.voxels;
-        hashes[c] = metric.prepare(image);
-    });
-    return std::make_unique<UnitHashScorer>(metric, std::move(hashes), std::move(crops));
-}
-
-// DeepNet from --features: one embedding per unit, read (Metric::precomputed with the
-// volume's unit count: one row per unit, docs/models.md, section "Features of 3-D units"),
-// compared by the metric's cosine.
-class UnitEmbeddingScorer : public UnitScorer {
-public:
-    UnitEmbeddingScorer(const Metric& metric, std::vector<std::unique_ptr<Feature>> embeddings)
-        : m_metric(metric), m_embeddings(std::move(embeddings)) {}
-    Sense sense() const override { return m_metric.sense(); }
-    void prepare(std::size_t) override {}
-    bool cheap() const override { return m_metric.cheap_compare(); }
-    double score(std::size_t a, std::size_t b) const override {
-        return m_metric.compare(*m_embeddings[a], *m_embeddings[b]);
-    }
-    std::optional<std::vector<float>> values(std::size_t unit) const override {
-        return m_metric.feature_values(*m_embeddings[unit]);
-    }
-    std::optional<std::string> text(std::size_t unit) const override {
-        return m_metric.feature_text(*m_embeddings[unit]);
-    }
-
-private:
-    const Metric& m_metric;
-    std::vector<std::unique_ptr<Feature>> m_embeddings;
-};
-
-// 3-D SSIM and NMI on each unit's 8-bit block (one mapping over the whole unit).
-class BlockScorer : public UnitScorer {
-public:
-    BlockScorer(bool ssim, int bins, const Volume& volume, const std::vector<UnitBox>& units,
-                const IntensityMapping& intensity)
-        : m_ssim(ssim),
-          m_bins(bins),
-          m_volume(volume),
-          m_units(units),
-          m_intensity(intensity),
-          m_ssim_stats(units.size()),
-          m_mi_stats(units.size()) {}
-    Sense sense() const override { return Sense::HigherIsSimilar; }
-    void prepare(std::size_t unit) override {
-        const UnitBox& b = m_units[unit];
-        std::vector<SliceView> slices;
-        for (int k = 0; k < b.size[0]; ++k) slices.push_back(m_volume.slice(static_cast<std::size_t>(b.origin[0] + k)));
-        const Unit8 block = to_8bit_block(slices, b.origin[2], b.origin[1], b.size[2], b.size[1], m_intensity);
-        if (m_ssim) {
-            m_ssim_stats[unit] = std::make_unique<Ssim3dStats>(ssim3d_prepare(block));
-        } else {
-            m_mi_stats[unit] = std::make_unique<MiStats>(mi3d_prepare(block, m_bins));
-        }
-    }
-    void release(std::size_t unit) override {
-        m_ssim_stats[unit].reset();
-        m_mi_stats[unit].reset();
-    }
-    double score(std::size_t a, std::size_t b) const override {
-        if (m_ssim) return ssim3d_compare(*m_ssim_stats[a], *m_ssim_stats[b]);
-        return mi3d_compare(*m_mi_stats[a], *m_mi_stats[b]);
-    }
-
-private:
-    bool m_ssim;
-    int m_bins;
-    const Volume& m_volume;
-    const std::vector<UnitBox>& m_units;
-    const IntensityMapping& m_intensity;
-    std::vector<std::unique_ptr<Ssim3dStats>> m_ssim_stats;
-    std::vector<std::unique_ptr<MiStats>> m_mi_stats;
-};
-
 constexpr std::int64_t k_max_units = 1000000;
 constexpr std::int64_t k_max_pairs_units = 16384;
 
-// Units prepared at a time ahead of the leader walk: fixed, so nothing depends on threads.
-constexpr std::size_t k_unit_chunk = 8;
+// Voxels of the units prepared (or written) at a time: 8 M, two 16-slice 512 x 512 slabs
+// or many small patches — enough to keep the threads busy, few enough that a streamed run
+// holds a few units (docs/performance.md, "3-D units in reduce"). Fixed by the unit's
+// size, never by the thread count (preparing is per unit, so it decides nothing either way).
+constexpr std::int64_t k_chunk_voxels = 8 << 20;
+constexpr std::size_t k_max_chunk_units = 64;
 // Candidates scored per leader step for SSIM/MI (in parallel); fixed for the same reason.
 constexpr std::size_t k_unit_block = 4;
 
-PruneResult prune_units(UnitScorer& scorer, std::size_t n, const ReduceConfig& config, ThreadPool& pool,
-                        const CancelToken& cancel) {
-    std::size_t prepared = 0;
-    auto prepare_up_to = [&](std::size_t last) {
-        if (n == 0 || last < prepared) return;
-        const std::size_t end = std::min(n, std::max(last + 1, prepared + k_unit_chunk));
-        pool.parallel_for(end - prepared, [&](std::size_t k) {
-            cancel.check();
-            scorer.prepare(prepared + k);
-        });
-        prepared = end;
-    };
-    if (config.resolved_strategy() == Strategy::Leader) {
-        LeaderOptions options;
-        options.block = scorer.cheap() ? 1 : k_unit_block;
-        options.neighbours = config.neighbours;
-        options.decided = [&](std::size_t i, bool kept) {
-            prepare_up_to(i);
-            if (!kept) scorer.release(i);  // a removed unit's data goes at once
-        };
-        const ScoresAgainst scores = [&](std::size_t i, const std::vector<std::size_t>& cand,
-                                         std::vector<double>& out) {
-            cancel.check();
-            prepare_up_to(i);
-            if (scorer.cheap() || cand.size() == 1) {
-                for (std::size_t k = 0; k < cand.size(); ++k) out[k] = scorer.score(i, cand[k]);
-                return;
-            }
-            pool.parallel_for(cand.size(), [&](std::size_t k) { out[k] = scorer.score(i, cand[k]); });
-        };
-        return prune_leader(n, scores, scorer.sense(), *config.threshold, options);
-    }
-    prepare_up_to(n - 1);
-    ScoreMatrix m(n);
-    std::fill(m.values.begin(), m.values.end(), std::numeric_limits<double>::quiet_NaN());  // NaN: not scored
-    std::vector<std::pair<std::size_t, std::size_t>> pairs;
-    const std::size_t reach = config.neighbours.value_or(n);
-    for (std::size_t i = 0; i < n; ++i)
-        for (std::size_t j = i + 1; j < n && j - i <= reach; ++j) pairs.emplace_back(i, j);
-    std::vector<double> scores(pairs.size());
-    pool.parallel_for(pairs.size(), [&](std::size_t k) {
-        if (k % 64 == 0) cancel.check();
-        scores[k] = scorer.score(pairs[k].first, pairs[k].second);
-    });
-    for (std::size_t k = 0; k < pairs.size(); ++k) m.set(pairs[k].first, pairs[k].second, scores[k]);
-    PairsTarget target;
-    target.threshold = config.threshold;
-    target.fraction = config.fraction;
-    return prune_pairs(m, scorer.sense(), target);
+std::string shape_text(const std::array<int, 3>& shape) {
+    return std::to_string(shape[0]) + "x" + std::to_string(shape[1]) + "x" + std::to_string(shape[2]);
 }
+
+// A z-major block of `type` as the window's float32 values (to_unit_window per slice).
+std::vector<char> window_block(const std::vector<char>& block, VoxelType type, std::size_t depth, std::size_t rows,
+                               std::size_t cols, const ExportValues& window) {
+    std::vector<char> out(depth * rows * cols * sizeof(float));
+    std::vector<float> slice;
+    const std::size_t plane = rows * cols;
+    for (std::size_t z = 0; z < depth; ++z) {
+        const SliceView view{block.data() + z * plane * voxel_size(type), type, static_cast<int>(cols),
+                             static_cast<int>(rows)};
+        to_unit_window(view, window.center, window.width, slice);
+        std::memcpy(out.data() + z * plane * sizeof(float), slice.data(), plane * sizeof(float));
+    }
+    return out;
+}
+
+// The kept units' files (docs/output.md, section "Unit files"), written in batches while
+// the window holds their slices; what was written goes again when the volume fails.
+class UnitWriter {
+public:
+    UnitWriter(const ReduceConfig& config, const fs::path& out, VolumeRecord& record, const SliceWindow& window)
+        : m_config(config), m_out(out), m_record(record), m_window(window) {}
+    bool writes() const { return m_config.format != OutputFormat::None; }
+    void add(std::size_t unit) {
+        if (writes()) m_pending.push_back(unit);
+    }
+    void flush(ThreadPool& pool, const CancelToken& cancel) {
+        if (m_pending.empty()) return;
+        if (!m_folder) {
+            const std::string first = unit_output_path(m_record.info.id, 0, m_record.units.size(), "npy");
+            const auto out = Folder::open(m_out);
+            if (!out) throw Error(path_text(m_out) + ": missing");
+            m_folder = out->make(first.substr(0, first.rfind('/')));
+        }
+        pool.parallel_for(m_pending.size(), [&](std::size_t k) {
+            cancel.check();
+            write(m_record.units[m_pending[k]]);
+        });
+        m_pending.clear();
+    }
+    // A failed volume leaves nothing behind (as a slice run's, src/pipeline/volume_reducer.cpp).
+    void remove_written() const noexcept {
+        try {
+            if (const auto out = Folder::open(m_out))
+                for (const UnitRecord& u : m_record.units)
+                    for (const std::string* rel : {&u.output, &u.output_npy})
+                        if (!rel->empty()) out->remove_file(*rel);
+        } catch (...) {  // the volume's own error is the one to report
+        }
+    }
+
+private:
+    void write(UnitRecord& u) const;
+
+    const ReduceConfig& m_config;
+    const fs::path& m_out;
+    VolumeRecord& m_record;
+    const SliceWindow& m_window;
+    std::optional<Folder> m_folder;
+    std::vector<std::size_t> m_pending;
+};
+
+void UnitWriter::write(UnitRecord& u) const {
+    const VolumeInfo& info = m_window.info();
+    const std::size_t count = m_record.units.size();
+    const bool nifti = m_config.format == OutputFormat::Nifti || m_config.format == OutputFormat::Both;
+    const bool npy = m_config.format == OutputFormat::Npy || m_config.format == OutputFormat::Both;
+    const auto put = [&](const std::string& rel, std::string_view bytes) {
+        write_file_atomic(*m_folder, rel.substr(rel.rfind('/') + 1), bytes);
+    };
+    // The unit's voxels as read (docs/output.md, section "Unit files"), z-major.
+    const std::size_t bytes = voxel_size(info.type);
+    const auto depth = static_cast<std::size_t>(u.size[0]);
+    const auto rows = static_cast<std::size_t>(u.size[1]);
+    const auto cols = static_cast<std::size_t>(u.size[2]);
+    std::vector<char> block(depth * rows * cols * bytes);
+    for (std::size_t z = 0; z < depth; ++z) {
+        const SliceView s = m_window.slice(static_cast<std::size_t>(u.origin[0]) + z);
+        for (std::size_t y = 0; y < rows; ++y) {
+            const auto* src = static_cast<const char*>(s.data) +
+                              ((static_cast<std::size_t>(u.origin[1]) + y) * static_cast<std::size_t>(s.width) +
+                               static_cast<std::size_t>(u.origin[2])) *
+                                  bytes;
+            std::memcpy(block.data() + ((z * rows + y) * cols) * bytes, src, cols * bytes);
+        }
+    }
+    // --export-values window: the window's [0, 1] float32 values, slice by slice as a
+    // slice's NPY has them; every other choice keeps the values as read (docs/output.md,
+    // section "Unit files").
+    VoxelType type = info.type;
+    if (m_config.export_values.kind == ExportValues::Kind::Window) {
+        block = window_block(block, type, depth, rows, cols, m_config.export_values);
+        type = VoxelType::Float32;
+    }
+    if (nifti) {
+        const bool geometry = info.orientation && !info.slices.empty() && info.slices[0].position;
+        NiftiBlock b;
+        b.data = block.data();
+        b.type = type;
+        b.dims = {u.size[2], u.size[1], u.size[0]};
+        b.scanner = geometry;
+        const auto lps = UnitReducer::unit_affine_lps(info, {u.origin, u.size});
+        // NIfTI's world is RAS+: LPS's x and y negated.
+        for (std::size_t r = 0; r < 3; ++r)
+            for (std::size_t c = 0; c < 4; ++c) b.affine[r][c] = (r < 2 && geometry ? -1.0 : 1.0) * lps[r][c];
+        const std::string rel = unit_output_path(info.id, u.index, count, "nii.gz");
+        put(rel, encode_nifti_gz(b));
+        u.output = rel;
+    }
+    if (npy) {
+        const std::string rel = unit_output_path(info.id, u.index, count, "npy");
+        put(rel, encode_npy_block(block.data(), type, depth, rows, cols));
+        (nifti ? u.output_npy : u.output) = rel;
+    }
+}
+
+// One volume's units decided in unit order, the window moving along with the walk: units
+// are prepared a chunk at a time, and before each chunk the kept units decided so far are
+// written and the slices no undecided unit needs are let go (docs/methods.md, section
+// "3-D units", "Memory").
+class UnitWalk {
+public:
+    UnitWalk(const ReduceConfig& config, const std::vector<UnitBox>& units, SliceWindow& window, UnitWriter& writer,
+             ThreadPool& pool, const CancelToken& cancel)
+        : m_config(config), m_units(units), m_window(window), m_writer(writer), m_pool(pool), m_cancel(cancel) {
+        const std::array<int, 3>& size = units.empty() ? std::array<int, 3>{1, 1, 1} : units[0].size;
+        const std::int64_t voxels = std::int64_t{size[0]} * size[1] * size[2];
+        m_chunk = static_cast<std::size_t>(std::clamp<std::int64_t>(k_chunk_voxels / voxels, 2, k_max_chunk_units));
+    }
+
+    PruneResult decide(UnitScorer& scorer) {
+        const std::size_t n = m_units.size();
+        const bool streams = scorer.needs_voxels();
+        if (m_config.resolved_strategy() == Strategy::Leader) {
+            LeaderOptions options;
+            options.block = scorer.cheap() ? 1 : k_unit_block;
+            options.neighbours = m_config.neighbours;
+            options.decided = [&](std::size_t i, bool kept) {
+                prepare_up_to(scorer, i, i);
+                if (!kept) {
+                    scorer.release(i);  // a removed unit's data goes at once
+                } else if (streams) {
+                    m_writer.add(i);
+                }
+            };
+            const ScoresAgainst scores = [&](std::size_t i, const std::vector<std::size_t>& cand,
+                                             std::vector<double>& out) {
+                m_cancel.check();
+                prepare_up_to(scorer, i, i);
+                if (scorer.cheap() || cand.size() == 1) {
+                    for (std::size_t k = 0; k < cand.size(); ++k) out[k] = scorer.score(i, cand[k]);
+                    return;
+                }
+                m_pool.parallel_for(cand.size(), [&](std::size_t k) { out[k] = scorer.score(i, cand[k]); });
+            };
+            PruneResult pruned = prune_leader(n, scores, scorer.sense(), *m_config.threshold, options);
+            if (streams) {
+                m_writer.flush(m_pool, m_cancel);
+            } else {
+                write_in_order(pruned.kept);
+            }
+            return pruned;
+        }
+        // Pairs scores every unit against every other: all are prepared first (the volume
+        // is in memory: VolumeReducer::streams()), the kept ones written after.
+        for (std::size_t i = 0; i < n; i += m_chunk) prepare_up_to(scorer, 0, i);
+        PruneResult pruned = prune_pairs(pair_scores(scorer), scorer.sense(), {m_config.threshold, m_config.fraction});
+        write_in_order(pruned.kept);
+        return pruned;
+    }
+
+    // Kept units written in unit order, a chunk's slices held at a time (everyn, and
+    // decisions made without voxels).
+    void write_in_order(const std::vector<bool>& kept) {
+        if (!m_writer.writes()) return;
+        for (std::size_t c = 0; c < m_units.size(); c += m_chunk) {
+            const std::size_t e = std::min(m_units.size(), c + m_chunk);
+            hold(c, c, e);
+            for (std::size_t i = c; i < e; ++i)
+                if (kept[i]) m_writer.add(i);
+            m_writer.flush(m_pool, m_cancel);
+        }
+    }
+
+private:
+    // Units [prepared, at least `last`] prepared; `undecided` is the first unit not decided.
+    void prepare_up_to(UnitScorer& scorer, std::size_t undecided, std::size_t last) {
+        const std::size_t n = m_units.size();
+        if (n == 0 || last < m_prepared) return;
+        const std::size_t end = std::min(n, std::max(last + 1, m_prepared + m_chunk));
+        if (scorer.needs_voxels()) {
+            m_writer.flush(m_pool, m_cancel);  // kept units before `undecided`: their slices are about to go
+            hold(undecided, m_prepared, end);
+        }
+        scorer.prepare(m_prepared, end, m_pool, m_cancel);
+        m_prepared = end;
+    }
+    // The window from unit `from`'s first slice through the last slice of units [first, end).
+    void hold(std::size_t from, std::size_t first, std::size_t end) {
+        std::size_t last = 0;
+        for (std::size_t u = first; u < end; ++u)
+            last = std::max(last, static_cast<std::size_t>(m_units[u].origin[0] + m_units[u].size[0]));
+        m_window.hold(static_cast<std::size_t>(m_units[from].origin[0]), last, m_cancel);
+    }
+    ScoreMatrix pair_scores(const UnitScorer& scorer) const {
+        const std::size_t n = m_units.size();
+        ScoreMatrix m(n);
+        std::fill(m.values.begin(), m.values.end(), std::numeric_limits<double>::quiet_NaN());  // NaN: not scored
+        std::vector<std::pair<std::size_t, std::size_t>> pairs;
+        const std::size_t reach = m_config.neighbours.value_or(n);
+        for (std::size_t i = 0; i < n; ++i)
+            for (std::size_t j = i + 1; j < n && j - i <= reach; ++j) pairs.emplace_back(i, j);
+        std::vector<double> scores(pairs.size());
+        m_pool.parallel_for(pairs.size(), [&](std::size_t k) {
+            if (k % 64 == 0) m_cancel.check();
+            scores[k] = scorer.score(pairs[k].first, pairs[k].second);
+        });
+        for (std::size_t k = 0; k < pairs.size(); ++k) m.set(pairs[k].first, pairs[k].second, scores[k]);
+        return m;
+    }
+
+    const ReduceConfig& m_config;
+    const std::vector<UnitBox>& m_units;
+    SliceWindow& m_window;
+    UnitWriter& m_writer;
+    ThreadPool& m_pool;
+    const CancelToken& m_cancel;
+    std::size_t m_chunk = 2;  // units prepared (written) at a time
+    std::size_t m_prepared = 0;
+};
 
 // --save-features: a row per unit, in grid order, in the --features layout (the file the
 // id gives; DIR/index.csv is written at the end of the run with the unit counts).
@@ -278,10 +282,6 @@ void save_features(const UnitScorer& scorer, std::size_t n, const std::string& i
     write_volume_features(dir, id, rows);
 }
 
-std::string shape_text(const std::array<int, 3>& shape) {
-    return std::to_string(shape[0]) + "x" + std::to_string(shape[1]) + "x" + std::to_string(shape[2]);
-}
-
 }  // namespace
 
 UnitReducer::UnitReducer(const ReduceConfig& config, const Metric* slice_metric, fs::path out_dir)
@@ -289,7 +289,19 @@ UnitReducer::UnitReducer(const ReduceConfig& config, const Metric* slice_metric,
 
 void UnitReducer::run(const Volume& volume, VolumeRecord& record, ThreadPool& pool, ProgressSink& progress,
                       const CancelToken& cancel) const {
-    const VolumeInfo& info = volume.info();
+    SliceWindow window(volume, progress);
+    run(window, record, pool, cancel);
+}
+
+void UnitReducer::run(SliceStream& stream, std::size_t chunk, VolumeRecord& record, ThreadPool& pool,
+                      ProgressSink& progress, const CancelToken& cancel) const {
+    SliceWindow window(stream, chunk, progress);
+    run(window, record, pool, cancel);
+}
+
+UnitSpec UnitReducer::list_units(SliceWindow& window, VolumeRecord& record, std::vector<UnitBox>& units,
+                                 const CancelToken& cancel) const {
+    const VolumeInfo& info = window.info();
     const std::array<int, 3> shape{static_cast<int>(info.slice_count()), info.height, info.width};
     const UnitSpec spec = resolve_unit_spec(m_config.unit, shape, info.spacing[2]);
     // Grids too large to hold are refused before they are listed: every unit is a manifest
@@ -302,8 +314,9 @@ void UnitReducer::run(const Volume& volume, VolumeRecord& record, ThreadPool& po
                          " units, more than " + std::to_string(most) + (pairs ? " for --strategy pairs" : "") +
                          " (use larger units or strides)");
     }
-    const UnitGrid grid = enumerate_units(spec, shape);
+    UnitGrid grid = enumerate_units(spec, shape);
     if (grid.units.empty()) {
+        window.finish(cancel);  // read whole first: a damaged series fails rather than being skipped
         throw VolumeSkipped(info.id + ": smaller than one unit (--unit " + m_config.unit.to_string() + ": " +
                             shape_text(spec.size) + " voxels z,y,x; the volume has " + shape_text(shape) + ")");
     }
@@ -313,54 +326,53 @@ void UnitReducer::run(const Volume& volume, VolumeRecord& record, ThreadPool& po
                       ? "slab:" + std::to_string(spec.size[0]) + ":" + std::to_string(spec.stride[0])
                       : spec.to_string();
     record.dropped_units = grid.dropped;
-    const std::size_t n = grid.units.size();
-    record.units.resize(n);
-    for (std::size_t i = 0; i < n; ++i) {
+    record.units.resize(grid.units.size());
+    for (std::size_t i = 0; i < grid.units.size(); ++i) {
         record.units[i].index = i;
         record.units[i].origin = grid.units[i].origin;
         record.units[i].size = grid.units[i].size;
     }
-    PruneResult pruned;
-    if (!m_metric) {
-        pruned = prune_every_n(n, everyn_step(m_config));
-        progress.slices_done(info.slice_count());
-    } else {
-        std::unique_ptr<UnitScorer> scorer;
-        const std::string& method = m_config.metric.method;
-        const bool hash = method == "hash";
-        const bool patch = spec.kind == UnitSpec::Kind::Patch;
-        if (hash && !patch) {
-            scorer = slab_hash_scorer(volume, grid.units, *m_metric, m_config.intensity, pool, progress, cancel);
-        } else if (hash) {
-            scorer = patch_hash_scorer(volume, grid.units, *m_metric, m_config.intensity, pool, cancel);
-        } else if (method == "deepnet") {
-            auto embeddings = m_metric->precomputed(info.id, n);  // InputError naming the file and row
-            if (embeddings.size() != n) throw std::logic_error("UnitReducer: deepnet on units without --features");
-            scorer = std::make_unique<UnitEmbeddingScorer>(*m_metric, std::move(embeddings));
+    units = std::move(grid.units);
+    return spec;
+}
+
+void UnitReducer::run(SliceWindow& window, VolumeRecord& record, ThreadPool& pool, const CancelToken& cancel) const {
+    std::vector<UnitBox> units;
+    const UnitSpec spec = list_units(window, record, units, cancel);
+    const std::size_t n = units.size();
+    UnitWriter writer(m_config, m_out, record, window);
+    UnitWalk walk(m_config, units, window, writer, pool, cancel);
+    try {
+        PruneResult pruned;
+        if (!m_metric) {
+            pruned = prune_every_n(n, everyn_step(m_config));
+            walk.write_in_order(pruned.kept);
         } else {
-            scorer = std::make_unique<BlockScorer>(method == "ssim", m_config.metric.bins, volume, grid.units,
-                                                   m_config.intensity);
-        }
-        pruned = prune_units(*scorer, n, m_config, pool, cancel);
-        if (!m_config.save_features.empty()) save_features(*scorer, n, info.id, m_config.save_features);
-        if (m_config.scope != Scope::Volume) {
-            for (std::size_t i = 0; i < n; ++i) {
-                if (!pruned.kept[i]) continue;
-                record.units[i].feature = scorer->text(i);
-                if (!record.units[i].feature) throw std::logic_error("UnitReducer: --scope on a unit without text");
+            const std::string& id = window.info().id;
+            const std::unique_ptr<UnitScorer> scorer = make_unit_scorer(m_config, *m_metric, spec, units, window);
+            pruned = walk.decide(*scorer);
+            if (!m_config.save_features.empty()) save_features(*scorer, n, id, m_config.save_features);
+            if (m_config.scope != Scope::Volume) {
+                for (std::size_t i = 0; i < n; ++i) {
+                    if (!pruned.kept[i]) continue;
+                    record.units[i].feature = scorer->text(i);
+                    if (!record.units[i].feature) throw std::logic_error("UnitReducer: --scope on a unit without text");
+                }
             }
         }
-        if (!hash || patch) progress.slices_done(info.slice_count());
+        for (std::size_t i = 0; i < n; ++i) {
+            UnitRecord& u = record.units[i];
+            u.kept = pruned.kept[i];
+            u.match = pruned.match[i];
+            u.score = pruned.score[i];
+        }
+        record.kept = pruned.kept_count();
+        record.pairs_computed = pruned.pairs_computed;
+        window.finish(cancel);
+    } catch (...) {
+        writer.remove_written();
+        throw;
     }
-    for (std::size_t i = 0; i < n; ++i) {
-        UnitRecord& u = record.units[i];
-        u.kept = pruned.kept[i];
-        u.match = pruned.match[i];
-        u.score = pruned.score[i];
-    }
-    record.kept = pruned.kept_count();
-    record.pairs_computed = pruned.pairs_computed;
-    write_units(volume, record, pool, cancel);
 }
 
 std::array<std::array<double, 4>, 3> UnitReducer::unit_affine_lps(const VolumeInfo& info, const UnitBox& box) {
@@ -405,99 +417,6 @@ std::array<std::array<double, 4>, 3> UnitReducer::unit_affine_lps(const VolumeIn
         a[c][3] = p0[c] + box.origin[2] * ax + box.origin[1] * ay;
     }
     return a;
-}
-
-namespace {
-
-// A z-major block of `type` as the window's float32 values (to_unit_window per slice).
-std::vector<char> window_block(const std::vector<char>& block, VoxelType type, std::size_t depth, std::size_t rows,
-                               std::size_t cols, const ExportValues& window) {
-    std::vector<char> out(depth * rows * cols * sizeof(float));
-    std::vector<float> slice;
-    const std::size_t plane = rows * cols;
-    for (std::size_t z = 0; z < depth; ++z) {
-        const SliceView view{block.data() + z * plane * voxel_size(type), type, static_cast<int>(cols),
-                             static_cast<int>(rows)};
-        to_unit_window(view, window.center, window.width, slice);
-        std::memcpy(out.data() + z * plane * sizeof(float), slice.data(), plane * sizeof(float));
-    }
-    return out;
-}
-
-}  // namespace
-
-void UnitReducer::write_units(const Volume& volume, VolumeRecord& record, ThreadPool& pool,
-                              const CancelToken& cancel) const {
-    const OutputFormat format = m_config.format;
-    if (format == OutputFormat::None) return;
-    std::vector<std::size_t> kept;
-    for (const UnitRecord& u : record.units)
-        if (u.kept) kept.push_back(u.index);
-    if (kept.empty()) return;
-    const bool nifti = format == OutputFormat::Nifti || format == OutputFormat::Both;
-    const bool npy = format == OutputFormat::Npy || format == OutputFormat::Both;
-    const VolumeInfo& info = volume.info();
-    const std::string& id = info.id;
-    const std::size_t count = record.units.size();
-    const std::string first = unit_output_path(id, 0, count, "npy");
-    const auto out = Folder::open(m_out);
-    if (!out) throw Error(path_text(m_out) + ": missing");
-    const Folder folder = out->make(first.substr(0, first.rfind('/')));
-    const auto write = [&](const std::string& rel, std::string_view bytes) {
-        write_file_atomic(folder, rel.substr(rel.rfind('/') + 1), bytes);
-    };
-    const bool geometry = info.orientation && !info.slices.empty() && info.slices[0].position;
-    pool.parallel_for(kept.size(), [&](std::size_t k) {
-        cancel.check();
-        UnitRecord& u = record.units[kept[k]];
-        // The unit's voxels as read (docs/output.md, section "Unit files"), z-major.
-        const std::size_t bytes = voxel_size(info.type);
-        const auto depth = static_cast<std::size_t>(u.size[0]);
-        const auto rows = static_cast<std::size_t>(u.size[1]);
-        const auto cols = static_cast<std::size_t>(u.size[2]);
-        std::vector<char> block(depth * rows * cols * bytes);
-        for (std::size_t z = 0; z < depth; ++z) {
-            const SliceView s = volume.slice(static_cast<std::size_t>(u.origin[0]) + z);
-            for (std::size_t y = 0; y < rows; ++y) {
-                const auto* src = static_cast<const char*>(s.data) +
-                                  ((static_cast<std::size_t>(u.origin[1]) + y) * static_cast<std::size_t>(s.width) +
-                                   static_cast<std::size_t>(u.origin[2])) *
-                                      bytes;
-                std::memcpy(block.data() + ((z * rows + y) * cols) * bytes, src, cols * bytes);
-            }
-        }
-        // --export-values window: the window's [0, 1] float32 values, slice by slice as a
-        // slice's NPY has them; every other choice keeps the values as read (docs/output.md,
-        // section "Unit files").
-        VoxelType type = info.type;
-        if (m_config.export_values.kind == ExportValues::Kind::Window) {
-            block = window_block(block, type, depth, rows, cols, m_config.export_values);
-            type = VoxelType::Float32;
-        }
-        if (nifti) {
-            NiftiBlock b;
-            b.data = block.data();
-            b.type = type;
-            b.dims = {u.size[2], u.size[1], u.size[0]};
-            b.scanner = geometry;
-            const auto lps = unit_affine_lps(info, {u.origin, u.size});
-            // NIfTI's world is RAS+: LPS's x and y negated.
-            for (std::size_t r = 0; r < 3; ++r)
-                for (std::size_t c = 0; c < 4; ++c) b.affine[r][c] = (r < 2 && geometry ? -1.0 : 1.0) * lps[r][c];
-            const std::string rel = unit_output_path(id, u.index, count, "nii.gz");
-            write(rel, encode_nifti_gz(b));
-            u.output = rel;
-        }
-        if (npy) {
-            const std::string rel = unit_output_path(id, u.index, count, "npy");
-            write(rel, encode_npy_block(block.data(), type, depth, rows, cols));
-            if (nifti) {
-                u.output_npy = rel;
-            } else {
-                u.output = rel;
-            }
-        }
-    });
 }
 
 }  // namespace lessmore

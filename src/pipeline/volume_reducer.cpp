@@ -55,10 +55,12 @@ private:
 VolumeReducer::VolumeReducer(const ReduceConfig& config, const Metric* metric, fs::path out_dir)
     : m_config(config), m_metric(metric), m_out(std::move(out_dir)) {}
 
-// Units are formed from the volume in memory (docs/methods.md, section "3-D units").
+// Leader and everyn decide in order; pairs needs every slice's (unit's) feature at once,
+// and its kept ones written after — only a unit run whose features come from --features
+// decides without voxels and streams with pairs too (docs/methods.md, section "3-D units").
 bool VolumeReducer::streams() const {
-    return m_config.unit.kind == UnitSpec::Kind::Slice &&
-           (!m_metric || m_config.resolved_strategy() == Strategy::Leader);
+    if (!m_metric || m_config.resolved_strategy() == Strategy::Leader) return true;
+    return m_config.unit.kind != UnitSpec::Kind::Slice && m_config.metric.method == "deepnet";
 }
 
 // 16 slices: a slab of 512² int16 slices (8 MB) stays warm in cache and is faulted in
@@ -74,6 +76,12 @@ VolumeRecord VolumeReducer::run(SliceStream& stream, ThreadPool& pool, ProgressS
     VolumeRecord record = new_record(stream.info());
     const std::size_t n = record.slices.size();
     progress.volume_started(record.info.id, n);
+    if (m_config.unit.kind != UnitSpec::Kind::Slice) {
+        record.slices.clear();  // a unit run's rows are its units
+        UnitReducer(m_config, m_metric, m_out).run(stream, chunk(), record, pool, progress, cancel);
+        record.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        return record;
+    }
     Slab slab(stream, chunk());
     Saved saved(n);                    // --save-features: each slice's feature values
     std::vector<std::size_t> pending;  // kept slices of the slab in hand, not yet written

@@ -33,7 +33,8 @@ public:
     // result equals run() on the whole volume. Outputs already written are removed when
     // the stream fails.
     VolumeRecord run(SliceStream& stream, ThreadPool& pool, ProgressSink& progress, const CancelToken& cancel) const;
-    // Whether run(SliceStream&) can serve this configuration (not the pairs strategy).
+    // Whether run(SliceStream&) can serve this configuration (not the pairs strategy, but
+    // for units decided from --features).
     bool streams() const;
     std::size_t chunk() const;  // slices prepared at a time: fixed, so batches never depend on threads
 
