@@ -271,6 +271,13 @@ battery() {
         run ds-mi-f0.1-bins64      0 text reduce "$DATA" -o out/ds-mi-f0.1-bins64 -m mi --fraction 0.1 --bins 64 --resize 128 "${P[@]}"
         run ds-deepnet-t0.95       0 text reduce "$DATA" -o out/ds-deepnet-t0.95 -m deepnet -t 0.95 "${B[@]}" "${P[@]}"
         run ds-deepnet-f0.1        0 text reduce "$DATA" -o out/ds-deepnet-f0.1 -m deepnet --fraction 0.1 "${P[@]}"
+        # reduce --unit (3-D units: streamed for leader and everyn, in memory for pairs); a
+        # base build from before --unit differs here (exit 2)
+        run ds-slab8-hash-t8       0 text reduce "$DATA" -o out/ds-slab8-hash-t8 --unit slab:8:6 -t 8 --format both "${P[@]}"
+        run ds-slab8-hash-f0.5     0 text reduce "$DATA" -o out/ds-slab8-hash-f0.5 --unit slab:8 --fraction 0.5 --format npy "${P[@]}"
+        run ds-patch-ssim-t0.6     0 text reduce "$DATA" -o out/ds-patch-ssim-t0.6 --unit patch:8,128,128:8,192,192 -m ssim -t 0.6 --format npy "${P[@]}"
+        run ds-slab8-mi-t1.05      0 text reduce "$DATA" -o out/ds-slab8-mi-t1.05 --unit slab:8 -m mi -t 1.05 "${P[@]}"
+        run ds-slab10-everyn-3     0 text reduce "$DATA" -o out/ds-slab10-everyn-3 --unit slab:10 -m everyn --every 3 --format both --export-values window:40,400 "${P[@]}"
         if [[ -n $SRC2 ]]; then
             run two-inputs-hash-t6 0 text reduce "$VOL_SRC" "$SRC2" -o out/two-inputs-hash-t6 -t 6 "${P[@]}"
         fi
