@@ -256,3 +256,16 @@ def test_dataloader_yields_every_kept_unit_once(unit_runs, workers, context):
     kept = lessmore.Run(unit_runs["nifti"]).kept_units
     expected = list(zip(kept["volume"], kept["unit"]))
     assert seen == expected and len(set(seen)) == len(seen)
+
+
+def test_units_example_runs(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from conftest import ROOT
+    example = ROOT / "examples" / "units_pipeline.py"
+    assert len(example.read_text().splitlines()) <= 60
+    p = subprocess.run([sys.executable, str(example), str(SAMPLE), str(tmp_path / "out")], capture_output=True,
+                       text=True, env=os.environ, timeout=600)
+    assert p.returncode == 0, p.stderr
+    assert "kept 12 of 12 patches" in p.stdout and "step 3" in p.stdout
