@@ -67,7 +67,8 @@ VolumeDecisions reduce_volume(const ReduceConfig& config, const Volume& volume, 
 std::vector<std::string> describe_slices(const ReduceConfig& config, const Volume& volume, const CancelToken& cancel) {
     const ReduceConfig c = in_memory(config, volume);
     if (c.unit.kind != UnitSpec::Kind::Slice)
-        throw UsageError("--unit " + c.unit.to_string() + ": features are per slice (reduce_array gives units' decisions)");
+        throw UsageError("--unit " + c.unit.to_string() +
+                         ": features are per slice (reduce_array gives units' decisions)");
     if (c.metric.method == "everyn") throw UsageError("--method everyn: has no per-slice feature");
     const std::unique_ptr<Metric> metric = load_metric(c.metric);
     if (c.threads < 0) throw UsageError("--threads: must be 0 (all cores) or more");

@@ -145,9 +145,8 @@ Volume source_block(const std::string& out, const std::string& id, const std::ar
         for (std::size_t a = 0; a < 3; ++a) {
             if (std::int64_t{origin[a]} + size[a] > shape[a])
                 throw UsageError(id + ": is " + std::to_string(shape[0]) + " x " + std::to_string(shape[1]) + " x " +
-                                 std::to_string(shape[2]) + " voxels (z, y, x) now; the block at (" +
-                                 box_text(origin) + ") of size (" + box_text(size) +
-                                 ") does not fit (changed since the run)");
+                                 std::to_string(shape[2]) + " voxels (z, y, x) now; the block at (" + box_text(origin) +
+                                 ") of size (" + box_text(size) + ") does not fit (changed since the run)");
         }
         // The block as a volume of its own: its slices cropped to its rows and columns, each
         // slice's position that of the block's first voxel (VolumeInfo's geometry), so its
