@@ -5,6 +5,7 @@
 #include <lessmore/cancel.hpp>
 #include <lessmore/volume.hpp>
 
+#include <array>
 #include <cstddef>
 #include <optional>
 #include <string>
@@ -27,5 +28,14 @@ std::string run_json(const std::string& out, int threads, const CancelToken& can
 // count), InputError when it cannot be read.
 Volume source_slice(const std::string& out, const std::string& id, std::size_t index,
                     const std::string& decoder_program, const CancelToken& cancel);
+
+// A block of volume `id`'s original voxels, read again from its source as source_slice
+// reads a slice (a unit of a --unit slab|patch run: its origin and size, z, y, x, as the
+// unit rows give them): a volume of size[0] slices of size[1] rows and size[2] columns, the
+// voxel type the run read, each slice's position moved to the block's first voxel. Throws
+// UsageError as source_slice does, and naming the volume and the block when the block does
+// not lie inside the volume.
+Volume source_block(const std::string& out, const std::string& id, const std::array<int, 3>& origin,
+                    const std::array<int, 3>& size, const std::string& decoder_program, const CancelToken& cancel);
 
 }  // namespace lessmore

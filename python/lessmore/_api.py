@@ -145,15 +145,19 @@ def split(run, output, fractions=(0.8, 0.1, 0.1), *, progress=None, **options):
     return SplitSummary(json.loads(text), json_path, csv_path)
 
 
-# What only a run over files uses: refused by the array functions.
-_FILE_ONLY = {"inputs", "output", "format", "flat", "force", "resume", "shard", "max_memory", "report", "scope", "unit",
+# What only a run over files uses: refused by the array functions (`unit` by the per-slice
+# features; reduce_array reduces units).
+_FILE_ONLY = {"inputs", "output", "format", "flat", "force", "resume", "shard", "max_memory", "report", "scope",
               "scope_threshold", "patient_depth", "duplicate_fraction", "order", "include_localizers"}
 
 
-def _array_options(name, options):
+def _array_options(name, options, refused=frozenset()):
     for key in options:
         if key in _FILE_ONLY:
             raise TypeError(f"{name}() got an unexpected keyword argument '{key}' (only for reduce over files)")
+        if key in refused:
+            raise TypeError(f"{name}() got an unexpected keyword argument '{key}' (per-slice only; "
+                            f"reduce_array takes units)")
     return options
 
 
@@ -177,18 +181,65 @@ class ArrayReduction:
         return f"<lessmore ArrayReduction: {len(self.kept)} of {len(self.mask)} slices kept>"
 
 
+class UnitArrayReduction:
+    """reduce_array(..., unit="slab:K" | "patch:Z,Y,X")'s result, per unit in grid order:
+    `index`, `origin` and `size` (N x 3, voxels, z, y, x), `mask`, `kept` (indices of the
+    kept units), `match` (the kept unit a removed one stands for; -1: none), `score` (NaN:
+    none); `units`, the same as a DataFrame with the columns of lessmore.Run's `.units`
+    (`unit`, `first_slice`, `end_slice`, `origin_z`..`size_x`, `kept`, `match` (Int64),
+    `score`); `unit` (the unit resolved for the volume), `dropped` (the partial units at the
+    edges: dicts of origin and size), `skipped` (why no whole unit fits, else None) and
+    `pairs` (units compared)."""
+
+    def __init__(self, d):
+        import numpy as np
+        import pandas as pd
+        self.index = d["index"]
+        self.origin = d["origin"]
+        self.size = d["size"]
+        self.mask = d["kept"]
+        self.kept = np.flatnonzero(self.mask)
+        self.match = d["match"]
+        self.score = d["score"]
+        self.unit = d["unit"]
+        self.dropped = d["dropped"]
+        self.skipped = d["skipped"]
+        self.pairs = d["pairs"]
+        columns = {"unit": self.index, "first_slice": self.origin[:, 0], "end_slice": self.origin[:, 0] + self.size[:, 0]}
+        for k, axis in enumerate("zyx"):
+            columns[f"origin_{axis}"] = self.origin[:, k]
+        for k, axis in enumerate("zyx"):
+            columns[f"size_{axis}"] = self.size[:, k]
+        columns["kept"] = self.mask
+        columns["match"] = pd.array([None if m < 0 else int(m) for m in self.match], dtype="Int64")
+        columns["score"] = self.score
+        self.units = pd.DataFrame(columns)
+
+    def __len__(self):
+        return len(self.mask)
+
+    def __repr__(self):
+        return f"<lessmore UnitArrayReduction: {len(self.kept)} of {len(self.mask)} units kept ({self.unit})>"
+
+
 def reduce_array(volume, *, embed=None, **options):
     """What `lessmore reduce` decides for a (Z, Y, X) NumPy volume (any integer or float
     dtype, any strides): the same as for these voxels saved as NIfTI. Options as reduce's
-    (method, threshold or fraction, intensity, ..., embed); nothing is written."""
-    return ArrayReduction(_engine("reduce", _ext.reduce_array, volume, _array_options("reduce_array", options), embed))
+    (method, threshold or fraction, intensity, ..., embed); nothing is written. With
+    `unit="slab:K[:S]"` or `"patch:Z,Y,X[:SZ,SY,SX]"` the volume's 3-D units are reduced
+    (UnitArrayReduction; millimetres take the slice spacing as 1 mm, as for an array saved
+    with an identity affine)."""
+    d = _engine("reduce", _ext.reduce_array, volume, _array_options("reduce_array", options), embed)
+    if "units" in d:
+        return UnitArrayReduction(dict(d["units"], pairs=d["pairs"]))
+    return ArrayReduction(d)
 
 
 def features(slices, method="hash", **options):
     """Each slice's feature text as the manifest records it, for a (N, H, W) batch or one
     (H, W) slice, mapped to 8 bits by `intensity` (default minmax, as reduce)."""
     options["method"] = method
-    return _engine("reduce", _ext.features, slices, _array_options("features", options))
+    return _engine("reduce", _ext.features, slices, _array_options("features", options, refused={"unit"}))
 
 
 def hash_slices(slices, hash_size=8, intensity=None):

@@ -1,4 +1,4 @@
-"""A written slice file read back, in the values a training pipeline asks for."""
+"""A written slice or unit file read back, in the values a training pipeline asks for."""
 import numpy as np
 
 
@@ -19,12 +19,24 @@ def parse_values(values):
     raise ValueError(f"values: unknown {values!r} (use stored, hu, minmax or window:C,W)")
 
 
+def _load_nifti(path):
+    """A unit's NIfTI (docs/output.md, "Unit files") as its NPY holds it: nibabel's array
+    (x, y, z) transposed to (z, y, x), in the stored dtype (scl_slope 0: values as stored)."""
+    import nibabel as nib
+    img = nib.load(path)
+    return np.ascontiguousarray(np.asanyarray(img.dataobj).transpose(2, 1, 0))
+
+
 def read_slice(path, values="stored"):
-    """The file's array in `values` (text, or what parse_values made of it)."""
+    """The file's array (a slice's PNG or NPY, a unit's NPY or NIfTI, (z, y, x)) in `values`
+    (text, or what parse_values made of it). "minmax" maps the whole array (a unit as one
+    block, docs/methods.md, "Intensity of a unit")."""
     kind, center, width = values if isinstance(values, tuple) else parse_values(values)
     path = str(path)
     if path.endswith(".npy"):
         a = np.load(path, allow_pickle=False)
+    elif path.endswith((".nii.gz", ".nii")):
+        a = _load_nifti(path)
     else:
         if kind != "stored":
             raise ValueError(f"values: {values!r} needs the voxel values, but the run wrote PNG (8-bit) slices; "

@@ -77,6 +77,11 @@ def _frame(rows):
     return pd.DataFrame({k: _column([r.get(k) for r in flat], k in _REAL) for k in columns}, columns=columns)
 
 
+def _is_unit(row):
+    """A row of .units (docs/output.md, "Unit rows"), not of .slices."""
+    return "origin_z" in row and "unit" in row
+
+
 class Run:
     """A finished run in OUT: `.volumes` (one row per volume) and `.slices` (one row per
     slice, kept or not, `volume` its volume's id) as DataFrames, `.parameters`, `.errors`,
@@ -104,9 +109,15 @@ class Run:
         """The kept slices' rows."""
         return self.slices[self.slices["kept"].astype(bool)]
 
+    @property
+    def kept_units(self):
+        """A unit run's kept units' rows (None for a slice run)."""
+        return None if self.units is None else self.units[self.units["kept"].astype(bool)]
+
     def file_of(self, row):
-        """The file a kept slice was written to: its NPY when the run wrote one (exact
-        voxel values), else its PNG; None when nothing was written for it."""
+        """The file a kept slice (or unit) was written to: its NPY when the run wrote one
+        (exact voxel values), else its PNG (a unit's NIfTI); None when nothing was written
+        for it."""
         row = self._row(row)
         npy = row.get("output_npy")
         out = npy if isinstance(npy, str) else row.get("output")
@@ -115,11 +126,14 @@ class Run:
     def load(self, row, values="stored"):
         """A kept slice's array from the file the run wrote (file_of): "stored" as written
         (PNG uint8, NPY the voxel dtype), "hu" (NPY values as float32), "window:C,W" and
-        "minmax" (NPY values to [0, 1]). `row`: a row of .slices or its position there."""
+        "minmax" (NPY values to [0, 1]). `row`: a row of .slices or its position there; in a
+        unit run a row of .units (or its position), the unit's (Z, Y, X) array from its NPY
+        or NIfTI ("minmax" over the whole unit)."""
         path = self.file_of(row)
         if path is None:
             r = self._row(row)
-            raise ValueError(f"row: slice {r.get('index')} of {r.get('volume')} has no written file (removed, "
+            what = f"unit {r.get('unit')}" if _is_unit(r) else f"slice {r.get('index')}"
+            raise ValueError(f"row: {what} of {r.get('volume')} has no written file (removed, "
                              f"or the run used format='none')")
         return read_slice(path, values)
 
@@ -127,19 +141,29 @@ class Run:
         """The slice's original voxels (Y x X, the voxel type the run read) and its geometry
         (id, source, format, spacing, z, file, dtype), read again from the source: the run's
         inputs are discovered again as `lessmore report` does (a path is never taken from a
-        record)."""
+        record). For a unit row (a unit run): the unit's voxels (Z x Y x X) and its geometry
+        (id, source, format, spacing, dtype, origin, size, and per slice z, files, positions:
+        each slice's position moved to the unit's first voxel)."""
         from ._api import _DECODER
         r = self._row(row)
+        if _is_unit(r):
+            origin = [int(r[f"origin_{a}"]) for a in "zyx"]
+            size = [int(r[f"size_{a}"]) for a in "zyx"]
+            return _engine("report", _ext.source_block, str(self.path), str(r["volume"]), origin, size, _DECODER)
         return _engine("report", _ext.source_slice, str(self.path), str(r["volume"]), int(r["index"]), _DECODER)
 
     def _row(self, row):
         if isinstance(row, (int, np.integer)):
-            return self.slices.iloc[int(row)].to_dict()
+            rows = self.slices if self.units is None else self.units
+            return rows.iloc[int(row)].to_dict()
         return dict(row)
 
     def __len__(self):
         return len(self.slices)
 
     def __repr__(self):
+        if self.units is not None:
+            kept = int(self.units["kept"].sum()) if len(self.units) else 0
+            return f"<lessmore Run {str(self.path)!r}: {len(self.volumes)} volumes, {kept} of {len(self.units)} units kept>"
         kept = int(self.slices["kept"].sum()) if len(self.slices) else 0
         return f"<lessmore Run {str(self.path)!r}: {len(self.volumes)} volumes, {kept} of {len(self.slices)} slices kept>"

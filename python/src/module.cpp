@@ -21,6 +21,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -96,6 +97,47 @@ std::string run_py(const std::string& out, int threads) {
     return text;
 }
 
+// A volume's voxels as a (Z, Y, X) array of its voxel type (a copy).
+template <typename T>
+py::array copy_voxels(const Volume& v) {
+    const VolumeInfo& info = v.info();
+    py::array_t<T> a({static_cast<py::ssize_t>(v.slice_count()), static_cast<py::ssize_t>(info.height),
+                      static_cast<py::ssize_t>(info.width)});
+    for (std::size_t k = 0; k < v.slice_count(); ++k)
+        std::memcpy(a.mutable_data(static_cast<py::ssize_t>(k)), v.slice(k).data, info.slice_bytes());
+    return a;
+}
+
+py::array voxels_array(const Volume& v) {
+    switch (v.info().type) {
+    case VoxelType::UInt8:
+        return copy_voxels<std::uint8_t>(v);
+    case VoxelType::Int16:
+        return copy_voxels<std::int16_t>(v);
+    case VoxelType::UInt16:
+        return copy_voxels<std::uint16_t>(v);
+    case VoxelType::Int32:
+        return copy_voxels<std::int32_t>(v);
+    case VoxelType::Float32:
+        return copy_voxels<float>(v);
+    case VoxelType::Float64:
+        return copy_voxels<double>(v);
+    }
+    throw lessmore::Error("unknown voxel type");
+}
+
+py::object z_of(const SliceInfo& s) { return s.z ? py::object(py::float_(*s.z)) : py::object(py::none()); }
+
+py::dict geometry_of(const VolumeInfo& info) {
+    py::dict g;
+    g["id"] = info.id;
+    g["source"] = info.source;
+    g["format"] = info.format;
+    g["spacing"] = py::make_tuple(info.spacing[0], info.spacing[1], info.spacing[2]);
+    g["dtype"] = voxel_type_name(info.type);
+    return g;
+}
+
 // One slice's source voxels: (array Y x X in the voxel type, geometry dict).
 py::tuple source_slice_py(const std::string& out, const std::string& id, std::size_t index,
                           const std::string& decoder) {
@@ -103,38 +145,36 @@ py::tuple source_slice_py(const std::string& out, const std::string& id, std::si
     run_reporting([&](ProgressSink&, const CancelToken& cancel) { v = source_slice(out, id, index, decoder, cancel); },
                   py::none());
     const VolumeInfo& info = v->info();
-    const SliceView s = v->slice(0);
-    const std::vector<py::ssize_t> shape{info.height, info.width};
-    py::array a;
-    switch (info.type) {
-    case VoxelType::UInt8:
-        a = py::array_t<std::uint8_t>(shape, static_cast<const std::uint8_t*>(s.data));
-        break;
-    case VoxelType::Int16:
-        a = py::array_t<std::int16_t>(shape, static_cast<const std::int16_t*>(s.data));
-        break;
-    case VoxelType::UInt16:
-        a = py::array_t<std::uint16_t>(shape, static_cast<const std::uint16_t*>(s.data));
-        break;
-    case VoxelType::Int32:
-        a = py::array_t<std::int32_t>(shape, static_cast<const std::int32_t*>(s.data));
-        break;
-    case VoxelType::Float32:
-        a = py::array_t<float>(shape, static_cast<const float*>(s.data));
-        break;
-    case VoxelType::Float64:
-        a = py::array_t<double>(shape, static_cast<const double*>(s.data));
-        break;
-    }
-    py::dict g;
-    g["id"] = info.id;
-    g["source"] = info.source;
-    g["format"] = info.format;
-    g["spacing"] = py::make_tuple(info.spacing[0], info.spacing[1], info.spacing[2]);
-    g["z"] = info.slices[0].z ? py::object(py::float_(*info.slices[0].z)) : py::object(py::none());
+    py::dict g = geometry_of(info);
+    g["z"] = z_of(info.slices[0]);
     g["file"] = info.slices[0].file;
-    g["dtype"] = voxel_type_name(info.type);
-    return py::make_tuple(a, g);
+    return py::make_tuple(voxels_array(*v)[py::int_(0)], g);
+}
+
+// One unit's source voxels: (array Z x Y x X in the voxel type, geometry dict).
+py::tuple source_block_py(const std::string& out, const std::string& id, const std::array<int, 3>& origin,
+                          const std::array<int, 3>& size, const std::string& decoder) {
+    std::optional<Volume> v;
+    run_reporting(
+        [&](ProgressSink&, const CancelToken& cancel) { v = source_block(out, id, origin, size, decoder, cancel); },
+        py::none());
+    const VolumeInfo& info = v->info();
+    py::dict g = geometry_of(info);
+    g["origin"] = py::make_tuple(origin[0], origin[1], origin[2]);
+    g["size"] = py::make_tuple(size[0], size[1], size[2]);
+    py::list z;
+    py::list files;
+    py::list positions;
+    for (const SliceInfo& s : info.slices) {
+        z.append(z_of(s));
+        files.append(s.file);
+        positions.append(s.position ? py::object(py::make_tuple((*s.position)[0], (*s.position)[1], (*s.position)[2]))
+                                    : py::object(py::none()));
+    }
+    g["z"] = py::tuple(z);
+    g["files"] = py::tuple(files);
+    g["positions"] = py::tuple(positions);
+    return py::make_tuple(voxels_array(*v), g);
 }
 
 // --- arrays -------------------------------------------------------------------------------
@@ -201,6 +241,54 @@ ArrayVolume volume_of(const py::array& array, const char* name) {
     return out;
 }
 
+// --unit slab|patch: the units' decisions as arrays (index, origin and size N x 3 (z, y, x),
+// kept, match (-1: none), score (NaN: none)), the resolved unit, the dropped units' boxes and
+// why no unit fits (None when one does).
+py::dict units_dict(const VolumeDecisions& d) {
+    const auto n = static_cast<py::ssize_t>(d.units.size());
+    py::array_t<std::int64_t> index(n);
+    py::array_t<std::int64_t> origin({n, py::ssize_t{3}});
+    py::array_t<std::int64_t> size({n, py::ssize_t{3}});
+    py::array_t<bool> kept(n);
+    py::array_t<std::int64_t> match(n);
+    py::array_t<double> score(n);
+    auto ix = index.mutable_unchecked<1>();
+    auto o = origin.mutable_unchecked<2>();
+    auto sz = size.mutable_unchecked<2>();
+    auto k = kept.mutable_unchecked<1>();
+    auto mt = match.mutable_unchecked<1>();
+    auto sc = score.mutable_unchecked<1>();
+    for (py::ssize_t i = 0; i < n; ++i) {
+        const UnitDecision& u = d.units[static_cast<std::size_t>(i)];
+        ix(i) = static_cast<std::int64_t>(u.index);
+        for (py::ssize_t a = 0; a < 3; ++a) {
+            o(i, a) = u.origin[static_cast<std::size_t>(a)];
+            sz(i, a) = u.size[static_cast<std::size_t>(a)];
+        }
+        k(i) = u.kept;
+        mt(i) = u.match ? static_cast<std::int64_t>(*u.match) : -1;
+        sc(i) = u.score ? *u.score : std::numeric_limits<double>::quiet_NaN();
+    }
+    py::list dropped;
+    for (const UnitBox& b : d.dropped_units) {
+        py::dict box;
+        box["origin"] = py::make_tuple(b.origin[0], b.origin[1], b.origin[2]);
+        box["size"] = py::make_tuple(b.size[0], b.size[1], b.size[2]);
+        dropped.append(box);
+    }
+    py::dict out;
+    out["index"] = index;
+    out["origin"] = origin;
+    out["size"] = size;
+    out["kept"] = kept;
+    out["match"] = match;
+    out["score"] = score;
+    out["unit"] = d.unit;
+    out["dropped"] = dropped;
+    out["skipped"] = d.skipped ? py::object(py::str(*d.skipped)) : py::object(py::none());
+    return out;
+}
+
 py::dict reduce_array_py(const py::array& array, const py::dict& kwargs, const py::object& embed) {
     ReduceConfig config = reduce_config(option_values("reduce", kwargs));
     const auto runner = attach_embed(config.metric, embed);
@@ -242,6 +330,7 @@ py::dict reduce_array_py(const py::array& array, const py::dict& kwargs, const p
     out["score"] = score;
     out["features"] = features;
     out["pairs"] = d.pairs;
+    if (config.unit.kind != UnitSpec::Kind::Slice) out["units"] = units_dict(d);
     return out;
 }
 
@@ -320,6 +409,8 @@ PYBIND11_MODULE(_lessmore, m) {
     m.def("split", &split_py, py::arg("kwargs"), py::arg("progress"));
     m.def("run_json", &run_py, py::arg("out"), py::arg("threads"));
     m.def("source_slice", &source_slice_py, py::arg("out"), py::arg("id"), py::arg("index"), py::arg("decoder"));
+    m.def("source_block", &source_block_py, py::arg("out"), py::arg("id"), py::arg("origin"), py::arg("size"),
+          py::arg("decoder"));
     m.def("reduce_array", &reduce_array_py, py::arg("volume"), py::arg("kwargs"), py::arg("embed") = py::none());
     m.def("features", &features_py, py::arg("slices"), py::arg("kwargs"));
 }

@@ -1,5 +1,6 @@
 // reduce's decisions on one volume in memory (include/lessmore/reduce_volume.hpp): the
-// VolumeReducer reduce uses, with --format none, so the two cannot differ.
+// VolumeReducer reduce uses, with --format none, so the two cannot differ (with --unit
+// slab|patch it hands the volume to the UnitReducer, as for a volume read from a file).
 #include <lessmore/reduce_volume.hpp>
 
 #include <lessmore/error.hpp>
@@ -7,6 +8,7 @@
 
 #include "pipeline/features.hpp"
 #include "pipeline/metric_loader.hpp"
+#include "pipeline/unit_reducer.hpp"
 #include "pipeline/volume_reducer.hpp"
 
 namespace lessmore {
@@ -15,10 +17,6 @@ namespace {
 // The config as validate() checks it for one in-memory volume: what only a run over files
 // uses (inputs, OUT, output format, the cross-volume pass) is set to what passes.
 ReduceConfig in_memory(const ReduceConfig& config, const Volume& volume) {
-    if (config.unit.kind != UnitSpec::Kind::Slice)
-        throw UsageError("--unit " + config.unit.to_string() +
-                         ": in-memory volumes are reduced slice by slice only "
-                         "(units are not supported here yet)");
     ReduceConfig c = config;
     c.inputs = {volume.info().id};
     c.output = "<memory>";
@@ -46,17 +44,31 @@ VolumeDecisions reduce_volume(const ReduceConfig& config, const Volume& volume, 
     const std::unique_ptr<Metric> metric = validate(c);
     ThreadPool pool(c.threads);
     const VolumeReducer reducer(c, metric.get(), {});
-    const VolumeRecord record = reducer.run(volume, pool, progress, cancel);
     VolumeDecisions out;
+    VolumeRecord record;
+    try {
+        record = reducer.run(volume, pool, progress, cancel);
+    } catch (const VolumeSkipped& e) {  // no whole unit: `reduce` lists it in `skipped` and goes on
+        out.unit = c.unit.to_string();
+        out.skipped = e.what();
+        return out;
+    }
     out.kept = record.kept;
     out.pairs = record.pairs_computed;
     out.slices.reserve(record.slices.size());
     for (const SliceRecord& s : record.slices) out.slices.push_back({s.kept, s.match, s.score, s.description});
+    out.unit = record.unit;
+    out.units.reserve(record.units.size());
+    for (const UnitRecord& u : record.units) out.units.push_back({u.index, u.origin, u.size, u.kept, u.match, u.score});
+    out.dropped_units = record.dropped_units;
     return out;
 }
 
 std::vector<std::string> describe_slices(const ReduceConfig& config, const Volume& volume, const CancelToken& cancel) {
     const ReduceConfig c = in_memory(config, volume);
+    if (c.unit.kind != UnitSpec::Kind::Slice)
+        throw UsageError("--unit " + c.unit.to_string() +
+                         ": features are per slice (reduce_array gives units' decisions)");
     if (c.metric.method == "everyn") throw UsageError("--method everyn: has no per-slice feature");
     const std::unique_ptr<Metric> metric = load_metric(c.metric);
     if (c.threads < 0) throw UsageError("--threads: must be 0 (all cores) or more");

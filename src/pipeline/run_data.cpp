@@ -11,7 +11,9 @@
 #include "pipeline/volume_walk.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
+#include <functional>
 #include <mutex>
 
 namespace lessmore {
@@ -66,12 +68,16 @@ std::string run_json(const std::string& out, int threads, const CancelToken& can
     return dump_json(j);
 }
 
-Volume source_slice(const std::string& out, const std::string& id, std::size_t index,
-                    const std::string& decoder_program, const CancelToken& cancel) {
+namespace {
+
+// Calls `take` with volume `id` of the run in OUT, read again from its source the way the
+// run read it (the run's inputs discovered again, as `report` does; a source's path is never
+// taken from a record), and returns what it made. `take` runs on the walk's thread.
+Volume read_from_source(const std::string& out, const std::string& id, const std::string& decoder_program,
+                        const CancelToken& cancel, const std::function<Volume(const Volume&)>& take) {
     const auto run = OutputStore(out).read_run();
     if (!run) throw UsageError(out + ": no lessmore run (no .lessmore/run.json)");
     const RunParameters& p = run->parameters;
-    refuse_unit_run(p, out);
     NullProgress quiet;
     const WalkPlan plan = plan_walk({p.inputs, std::nullopt}, quiet);
     std::vector<const Source*> sources;  // the one whose volumes include `id`
@@ -87,17 +93,9 @@ Volume source_slice(const std::string& out, const std::string& id, std::size_t i
     WalkVisitor visitor;
     visitor.volume = [&](std::size_t, Volume& v) {
         if (v.info().id != id) return;
-        if (index >= v.slice_count())
-            throw UsageError(id + ": has " + std::to_string(v.slice_count()) + " slices now; no slice " +
-                             std::to_string(index) + " (changed since the run)");
-        Volume one(v.info());
-        const SliceView view = v.slice(index);
-        Bytes bytes(v.info().slice_bytes());
-        std::memcpy(bytes.data(), view.data, bytes.size());
-        one.info().slices = {v.info().slices[index]};
-        one.add_chunk(std::move(bytes), 1);
+        Volume made = take(v);
         const std::lock_guard<std::mutex> lock(mutex);
-        found = std::move(one);
+        found = std::move(made);
     };
     std::vector<InputFailure> failures;
     visitor.source_done = [&](std::size_t, SourceOutcome o) {
@@ -107,6 +105,80 @@ Volume source_slice(const std::string& out, const std::string& id, std::size_t i
     if (found) return std::move(*found);
     if (!failures.empty()) throw InputError(failures.front().path + ": " + failures.front().message);
     throw UsageError(id + ": not among the run's inputs any more (" + out + "/.lessmore/run.json)");
+}
+
+std::string box_text(const std::array<int, 3>& a) {
+    return std::to_string(a[0]) + "," + std::to_string(a[1]) + "," + std::to_string(a[2]);
+}
+
+}  // namespace
+
+Volume source_slice(const std::string& out, const std::string& id, std::size_t index,
+                    const std::string& decoder_program, const CancelToken& cancel) {
+    const auto run = OutputStore(out).read_run();
+    if (!run) throw UsageError(out + ": no lessmore run (no .lessmore/run.json)");
+    refuse_unit_run(run->parameters, out);
+    return read_from_source(out, id, decoder_program, cancel, [&](const Volume& v) {
+        if (index >= v.slice_count())
+            throw UsageError(id + ": has " + std::to_string(v.slice_count()) + " slices now; no slice " +
+                             std::to_string(index) + " (changed since the run)");
+        Volume one(v.info());
+        const SliceView view = v.slice(index);
+        Bytes bytes(v.info().slice_bytes());
+        std::memcpy(bytes.data(), view.data, bytes.size());
+        one.info().slices = {v.info().slices[index]};
+        one.add_chunk(std::move(bytes), 1);
+        return one;
+    });
+}
+
+Volume source_block(const std::string& out, const std::string& id, const std::array<int, 3>& origin,
+                    const std::array<int, 3>& size, const std::string& decoder_program, const CancelToken& cancel) {
+    for (std::size_t a = 0; a < 3; ++a) {
+        if (origin[a] < 0 || size[a] < 1)
+            throw UsageError(id + ": no block at origin (" + box_text(origin) + ") of size (" + box_text(size) +
+                             ") (z, y, x): origins from 0, sizes from 1");
+    }
+    return read_from_source(out, id, decoder_program, cancel, [&](const Volume& v) {
+        const VolumeInfo& info = v.info();
+        const std::array<std::int64_t, 3> shape{static_cast<std::int64_t>(v.slice_count()), info.height, info.width};
+        for (std::size_t a = 0; a < 3; ++a) {
+            if (std::int64_t{origin[a]} + size[a] > shape[a])
+                throw UsageError(id + ": is " + std::to_string(shape[0]) + " x " + std::to_string(shape[1]) + " x " +
+                                 std::to_string(shape[2]) + " voxels (z, y, x) now; the block at (" + box_text(origin) +
+                                 ") of size (" + box_text(size) + ") does not fit (changed since the run)");
+        }
+        // The block as a volume of its own: its slices cropped to its rows and columns, each
+        // slice's position that of the block's first voxel (VolumeInfo's geometry), so its
+        // info describes the block (docs/output.md, section "Geometry").
+        VolumeInfo block = info;
+        block.width = size[2];
+        block.height = size[1];
+        block.slices.assign(info.slices.begin() + origin[0], info.slices.begin() + origin[0] + size[0]);
+        for (SliceInfo& s : block.slices) {
+            if (!s.position || !info.orientation) continue;
+            const auto& o = *info.orientation;
+            for (std::size_t c = 0; c < 3; ++c)
+                (*s.position)[c] += origin[2] * info.spacing[0] * o[c] + origin[1] * info.spacing[1] * o[3 + c];
+        }
+        const std::size_t voxel = voxel_size(info.type);
+        const auto rows = static_cast<std::size_t>(size[1]);
+        const std::size_t row_bytes = static_cast<std::size_t>(size[2]) * voxel;
+        Bytes bytes(static_cast<std::size_t>(size[0]) * rows * row_bytes);
+        for (std::size_t z = 0; z < static_cast<std::size_t>(size[0]); ++z) {
+            const SliceView s = v.slice(static_cast<std::size_t>(origin[0]) + z);
+            for (std::size_t y = 0; y < rows; ++y) {
+                const auto* src = static_cast<const std::byte*>(s.data) +
+                                  ((static_cast<std::size_t>(origin[1]) + y) * static_cast<std::size_t>(s.width) +
+                                   static_cast<std::size_t>(origin[2])) *
+                                      voxel;
+                std::memcpy(bytes.data() + (z * rows + y) * row_bytes, src, row_bytes);
+            }
+        }
+        Volume one(std::move(block));
+        one.add_chunk(std::move(bytes), static_cast<std::size_t>(size[0]));
+        return one;
+    });
 }
 
 }  // namespace lessmore

@@ -109,8 +109,8 @@ def test_bad_arrays_and_options(sample_volume):
         lessmore.reduce_array(np.zeros((2, 8, 8), dtype=complex), threshold=6)
     with pytest.raises(TypeError, match="format"):
         lessmore.reduce_array(sample_volume, threshold=6, format="npy")
-    with pytest.raises(TypeError, match="unit"):
-        lessmore.reduce_array(sample_volume, threshold=6, unit="slab:4")
+    with pytest.raises(TypeError, match="unit"):  # per slice; reduce_array takes units (test_units.py)
+        lessmore.features(sample_volume, unit="slab:4")
     with pytest.raises(lessmore.UsageError, match="threshold"):
         lessmore.reduce_array(sample_volume, threshold=-1)
     with pytest.raises(lessmore.UsageError, match="intensity none"):
