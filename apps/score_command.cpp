@@ -1,4 +1,4 @@
-// lessmore score INPUT --method M -o FILE.npy|FILE.csv [--range A:B] (options: src/pipeline/options.cpp)
+// lessmore score INPUT --method M -o FILE.npy|FILE.csv [--range A:B | --unit U] (options: src/pipeline/options.cpp)
 #include "commands.hpp"
 
 #include <lessmore/score.hpp>
@@ -15,8 +15,9 @@ int run(const OptionValues& values, Context& ctx) {
     StderrProgress progress(*ctx.log, progress_style("auto", ctx, quiet(values)), false);
     const ScoreResult r = score(c, progress, *ctx.cancel);
     progress.finish();
-    std::printf("%s: %zu x %zu %s scores (slices %zu to %zu) written to %s in %.2f s\n", r.info.id.c_str(), r.matrix.n,
-                r.matrix.n, c.metric.method.c_str(), r.first, r.first + r.matrix.n - 1, c.output.c_str(), r.seconds);
+    std::printf("%s: %zu x %zu %s scores (%s %zu to %zu) written to %s in %.2f s\n", r.info.id.c_str(), r.matrix.n,
+                r.matrix.n, c.metric.method.c_str(), r.units ? "units" : "slices", r.first, r.first + r.matrix.n - 1,
+                c.output.c_str(), r.seconds);
     return 0;
 }
 

@@ -6,6 +6,7 @@
 #include <lessmore/metric.hpp>
 #include <lessmore/progress.hpp>
 #include <lessmore/pruning.hpp>
+#include <lessmore/unit.hpp>
 #include <lessmore/volume.hpp>
 
 #include <optional>
@@ -23,6 +24,7 @@ struct ScoreConfig {
     bool include_localizers = false;
     std::optional<std::size_t> first;  // slices [first, last) in slice order; unset: 0
     std::optional<std::size_t> last;   // unset: the slice count
+    UnitSpec unit;                     // slab or patch: the matrix is over the volume's units
     int threads = 0;
     bool force = false;
 };
@@ -30,6 +32,7 @@ struct ScoreConfig {
 struct ScoreResult {
     VolumeInfo info;        // the volume (no voxels)
     std::size_t first = 0;  // first slice of the matrix
+    bool units = false;     // rows are units (--unit slab|patch), numbered 0.. in grid order
     ScoreMatrix matrix;     // float64, symmetric, diagonal = self-similarity
     double seconds = 0.0;
 };
@@ -40,7 +43,8 @@ struct ScoreResult {
 // cannot be read.
 ScoreResult score(const ScoreConfig& config, ProgressSink& progress, const CancelToken& cancel);
 
-// The matrix as CSV: a header "slice,<i>,..." then one row per slice, first column its index.
+// The matrix as CSV: a header "slice,<i>,..." (a unit matrix: "unit,<i>,...") then one row
+// per slice (unit), first column its index.
 std::string score_csv(const ScoreResult& result);
 
 }  // namespace lessmore

@@ -288,6 +288,7 @@ ScoreConfig score_config(const OptionValues& v) {
     c.include_localizers = v.flag("include_localizers");
     if (const auto t = v.text("intensity")) c.intensity = parse_intensity(*t);
     if (const auto t = v.text("range")) std::tie(c.first, c.last) = parse_range(*t);
+    if (const auto t = v.text("unit")) c.unit = parse_unit_spec(*t);
     c.volume = v.text("volume").value_or("");
     c.force = v.flag("force");
     return c;

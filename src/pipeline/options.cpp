@@ -216,6 +216,10 @@ CommandSpec score_spec() {
     append(c.options, metric_options("hash (Hamming distances), ssim, mi or deepnet (cosines)"));
     append(c.options, {option("--range", "range", ValueType::Text,
                               "Slices A:B (from A up to but not including B, in slice order)"),
+                       option("--unit", "unit", ValueType::Text,
+                              "Score units instead of slices: slab:K[:S], slab:Nmm[:S] or patch:Z,Y,X[:SZ,SY,SX] (as "
+                              "reduce --unit; the matrix is over the volume's units in grid order)",
+                              "slice"),
                        option("--volume", "volume", ValueType::Text, "The volume id to score when INPUT holds several"),
                        flag("--force", "force", "Replace an existing output file")});
     append(c.options, verbosity("More detail on stderr"));

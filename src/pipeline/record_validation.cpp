@@ -167,10 +167,12 @@ std::string slice_output_path(const std::string& id, std::size_t index, std::siz
     return path + file;
 }
 
-std::string unit_output_path(const std::string& id, std::size_t index, std::size_t count, const char* ext) {
-    const std::string slice = slice_output_path(id, index, count, ext, false);
-    const std::size_t slash = slice.rfind('/');
-    return slice.substr(0, slash + 1) + "unit_" + slice.substr(slash + 1);
+std::string unit_output_path(const std::string& id, std::size_t index, std::size_t count, const char* ext, bool flat) {
+    // A slice's name with "unit_" before the index: <folders>/unit_<index>.<ext>, or flat
+    // <folders joined>_unit_<index>.<ext> (the index holds no '_').
+    std::string path = slice_output_path(id, index, count, ext, flat);
+    path.insert(flat ? path.rfind('_') + 1 : path.rfind('/') + 1, "unit_");
+    return path;
 }
 
 namespace {
@@ -195,10 +197,14 @@ void validate_units(const VolumeRecord& v, const std::string& volume) {
             fault(where, "match", std::to_string(*u.match), "is not another kept unit of the volume");
         if (!u.kept && !(u.output.empty() && u.output_npy.empty()))
             fault(where, "output", u.output.empty() ? u.output_npy : u.output, "is set for a removed unit");
-        if (!u.output.empty() && u.output != unit_output_path(v.info.id, k, n, "nii.gz") &&
-            u.output != unit_output_path(v.info.id, k, n, "npy"))
+        // Nested or flat: the record alone does not say which the run used.
+        const auto named = [&](const std::string& rel, const char* ext) {
+            return rel == unit_output_path(v.info.id, k, n, ext, false) ||
+                   rel == unit_output_path(v.info.id, k, n, ext, true);
+        };
+        if (!u.output.empty() && !named(u.output, "nii.gz") && !named(u.output, "npy"))
             fault(where, "output", u.output, "is not the file lessmore names for this unit");
-        if (!u.output_npy.empty() && (u.output.empty() || u.output_npy != unit_output_path(v.info.id, k, n, "npy")))
+        if (!u.output_npy.empty() && (u.output.empty() || !named(u.output_npy, "npy")))
             fault(where, "output_npy", u.output_npy, "is not the NPY lessmore names beside this unit's NIfTI");
     }
     if (kept != v.kept)

@@ -6,13 +6,13 @@
 #include <lessmore/number_format.hpp>
 #include <lessmore/reduce.hpp>
 #include <lessmore/thread_pool.hpp>
-#include <lessmore/unit_similarity.hpp>
 
 #include "io/feature_files.hpp"
 #include "pipeline/metric_loader.hpp"
 #include "pipeline/output_store.hpp"
 #include "pipeline/scope_pass.hpp"
 #include "pipeline/unit_reducer.hpp"
+#include "pipeline/unit_scorers.hpp"
 #include "pipeline/volume_reducer.hpp"
 #include "pipeline/volume_walk.hpp"
 
@@ -45,27 +45,8 @@ void check_unit_options(const ReduceConfig& c) {
         return;
     }
     const std::string unit = "--unit " + c.unit.to_string();
-    const std::string& method = c.metric.method;
-    if (c.order == SliceOrder::Name)
-        throw UsageError(unit + ": needs slices in position order (--order name gives no geometry to a unit)");
-    // A model embeds a 2-D image; a unit's embedding comes from elsewhere (docs/models.md,
-    // section "Features of 3-D units").
-    if (method == "deepnet" && c.metric.model.features_dir.empty())
-        throw UsageError(unit +
-                         ": --method deepnet on units needs --features DIR (one embedding per unit, "
-                         "computed elsewhere; a model here embeds slices)");
+    check_unit_metric(c.unit, c.metric, c.order);
     if (c.format == OutputFormat::Png) throw UsageError(unit + ": --format png writes slices (use nifti, npy or both)");
-    // 3-D SSIM's 7-voxel window must fit every side a unit is given in voxels (a slab's
-    // in-plane size and millimetres are checked per volume: that volume then fails).
-    if (method == "ssim" && !c.unit.size_mm) {
-        const bool patch = c.unit.kind == UnitSpec::Kind::Patch;
-        for (int axis = 0; axis < (patch ? 3 : 1); ++axis)
-            if (c.unit.size[static_cast<std::size_t>(axis)] < k_ssim3d_window)
-                throw UsageError(unit + ": --method ssim needs units of at least " + std::to_string(k_ssim3d_window) +
-                                 " voxels on every side (its 7x7x7 window)");
-    }
-    if (c.flat) throw UsageError(unit + ": --flat is not supported on units yet");
-    if (c.metric.resize != 0) throw UsageError(unit + ": --resize is not supported on units");
 }
 
 }  // namespace

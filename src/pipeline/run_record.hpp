@@ -155,12 +155,14 @@ std::string manifest_csv_rows(const OrderedJson& volume);
 // The same for a unit run: one row per unit (docs/output.md, section "Unit rows").
 std::string manifest_unit_csv_header();
 std::string manifest_unit_csv_rows(const OrderedJson& volume);
-// Commands that read slices back (report, split, merge, compare, lessmore.Run) refuse a
-// run made with --unit slab|patch: UsageError naming `where` and the unit.
+// What reads slices only (a slice's voxels from its source: lessmore.Run.source_voxels of
+// a slice row) refuses a run made with --unit slab|patch: UsageError naming `where` and the unit.
 void refuse_unit_run(const RunParameters& p, const std::string& where);
 // OUT-relative path of unit `index` of a volume with `count` units (extension without the
-// dot, "nii.gz" or "npy"): units/<folders>/<i>.<ext>, the folders as slice_output_path's.
-std::string unit_output_path(const std::string& id, std::size_t index, std::size_t count, const char* ext);
+// dot, "nii.gz" or "npy"): slices/<folders>/unit_<i>.<ext>, or with --flat
+// slices/<folders joined>_unit_<i>.<ext>, the folders and index as slice_output_path's.
+std::string unit_output_path(const std::string& id, std::size_t index, std::size_t count, const char* ext,
+                             bool flat = false);
 OrderedJson to_json(const std::vector<InputFailure>& errors);
 // The run's summary as manifest.json and `--json` print it: the cross-volume counts only
 // when the pass ran (RunSummary::across_volumes).

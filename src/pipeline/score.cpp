@@ -8,6 +8,8 @@
 
 #include "pipeline/features.hpp"
 #include "pipeline/metric_loader.hpp"
+#include "pipeline/slice_window.hpp"
+#include "pipeline/unit_scorers.hpp"
 #include "pipeline/volume_walk.hpp"
 
 #include <chrono>
@@ -54,6 +56,37 @@ const Source& pick_source(const ScoreConfig& c, const WalkPlan& plan, const Volu
                      (c.volume.empty() ? std::string("no volume found") : "no volume with id '" + c.volume + "'"));
 }
 
+// A unit matrix has units x units doubles: 16384 units are 2 GiB (reduce's pairs limit).
+constexpr std::int64_t k_max_score_units = 16384;
+
+// --unit: the volume's units (the grid reduce --unit lists, docs/methods.md, section "3-D
+// units") scored pairwise by the unit metric reduce uses, the diagonal included.
+ScoreMatrix unit_matrix(const ScoreConfig& c, const Metric& metric, const Volume& volume, ThreadPool& pool,
+                        ProgressSink& progress, const CancelToken& cancel) {
+    const VolumeInfo& info = volume.info();
+    const std::array<int, 3> shape{static_cast<int>(info.slice_count()), info.height, info.width};
+    const UnitSpec spec = resolve_unit_spec(c.unit, shape, info.spacing[2]);
+    const std::string unit = "--unit " + c.unit.to_string();
+    const std::int64_t listed = count_units(spec, shape)[0];
+    if (listed > k_max_score_units) {
+        throw InputError(info.id + ": " + unit + " gives " + std::to_string(listed) + " units, more than " +
+                         std::to_string(k_max_score_units) + " for a score matrix (use larger units or strides)");
+    }
+    const UnitGrid grid = enumerate_units(spec, shape);
+    if (grid.units.empty()) throw InputError(info.id + ": smaller than one unit (" + unit + ")");
+    const std::size_t n = grid.units.size();
+    SliceWindow window(volume, progress);
+    const auto scorer = make_unit_scorer(c.metric, c.intensity, metric, spec, grid.units, window);
+    window.hold(0, info.slice_count(), cancel);
+    scorer->prepare(0, n, pool, cancel);
+    ScoreMatrix m(n);
+    pool.parallel_for(n, [&](std::size_t i) {
+        cancel.check();
+        for (std::size_t j = i; j < n; ++j) m.set(i, j, scorer->score(i, j));
+    });
+    return m;
+}
+
 }  // namespace
 
 ScoreResult score(const ScoreConfig& config, ProgressSink& progress, const CancelToken& cancel) {
@@ -66,6 +99,12 @@ ScoreResult score(const ScoreConfig& config, ProgressSink& progress, const Cance
     }
     if (config.metric.method == "everyn")
         throw UsageError("--method: everyn has no scores (use hash, ssim, mi or deepnet)");
+    const bool units = config.unit.kind != UnitSpec::Kind::Slice;
+    if (units) {
+        if (config.first || config.last)
+            throw UsageError("--range: slices; with --unit " + config.unit.to_string() + " every unit is scored");
+        check_unit_metric(config.unit, config.metric, config.order);
+    }
     const auto metric = load_metric(config.metric);
 
     const WalkPlan plan = plan_walk({{config.input}, std::nullopt}, progress);
@@ -83,6 +122,14 @@ ScoreResult score(const ScoreConfig& config, ProgressSink& progress, const Cance
     WalkVisitor visitor;
     visitor.volume = [&](std::size_t, Volume& volume) {
         if (!config.volume.empty() && volume.info().id != config.volume) return;
+        if (units) {  // a failure (no whole unit, too many) is the volume's, reported below
+            progress.volume_started(volume.info().id, volume.slice_count());
+            result.matrix = unit_matrix(config, *metric, volume, pool, progress, cancel);
+            result.info = volume.info();
+            result.units = true;
+            found = true;
+            return;
+        }
         const std::size_t n = volume.slice_count();
         const std::size_t first = config.first.value_or(0);
         const std::size_t last = config.last.value_or(n);
@@ -103,7 +150,7 @@ ScoreResult score(const ScoreConfig& config, ProgressSink& progress, const Cance
     if (!found)
         throw InputError(failures.empty() ? config.input + ": the volume could not be read"
                                           : failures.front().path + ": " + failures.front().message);
-    result.matrix = score_matrix(features, *metric, pool, cancel, features.size(), true);
+    if (!units) result.matrix = score_matrix(features, *metric, pool, cancel, features.size(), true);
     features.clear();
 
     const std::string bytes = ext == ".npy"
@@ -116,7 +163,7 @@ ScoreResult score(const ScoreConfig& config, ProgressSink& progress, const Cance
 
 std::string score_csv(const ScoreResult& result) {
     const std::size_t n = result.matrix.n;
-    std::string out = "slice";
+    std::string out = result.units ? "unit" : "slice";
     for (std::size_t j = 0; j < n; ++j) out += "," + std::to_string(result.first + j);
     out += '\n';
     for (std::size_t i = 0; i < n; ++i) {

@@ -48,10 +48,10 @@ private:
     SliceStream* m_stream = nullptr;
     std::size_t m_chunk = 1;
     ProgressSink& m_progress;
-    std::deque<Chunk> m_chunks;    // held, in slice order
-    std::vector<Bytes> m_spare;    // buffers of chunks let go, reused (fresh pages cost more than hashing)
-    std::size_t m_read = 0;        // slices read (a volume in memory: reported) so far
-    std::size_t m_released = 0;    // slices before this one are let go
+    std::deque<Chunk> m_chunks;  // held, in slice order
+    std::vector<Bytes> m_spare;  // buffers of chunks let go, reused (fresh pages cost more than hashing)
+    std::size_t m_read = 0;      // slices read (a volume in memory: reported) so far
+    std::size_t m_released = 0;  // slices before this one are let go
 };
 
 }  // namespace lessmore

@@ -68,7 +68,8 @@ public:
     void flush(ThreadPool& pool, const CancelToken& cancel) {
         if (m_pending.empty()) return;
         if (!m_folder) {
-            const std::string first = unit_output_path(m_record.info.id, 0, m_record.units.size(), "npy");
+            const std::string first =
+                unit_output_path(m_record.info.id, 0, m_record.units.size(), "npy", m_config.flat);
             const auto out = Folder::open(m_out);
             if (!out) throw Error(path_text(m_out) + ": missing");
             m_folder = out->make(first.substr(0, first.rfind('/')));
@@ -144,12 +145,12 @@ void UnitWriter::write(UnitRecord& u) const {
         // NIfTI's world is RAS+: LPS's x and y negated.
         for (std::size_t r = 0; r < 3; ++r)
             for (std::size_t c = 0; c < 4; ++c) b.affine[r][c] = (r < 2 && geometry ? -1.0 : 1.0) * lps[r][c];
-        const std::string rel = unit_output_path(info.id, u.index, count, "nii.gz");
+        const std::string rel = unit_output_path(info.id, u.index, count, "nii.gz", m_config.flat);
         put(rel, encode_nifti_gz(b));
         u.output = rel;
     }
     if (npy) {
-        const std::string rel = unit_output_path(info.id, u.index, count, "npy");
+        const std::string rel = unit_output_path(info.id, u.index, count, "npy", m_config.flat);
         put(rel, encode_npy_block(block.data(), type, depth, rows, cols));
         (nifti ? u.output_npy : u.output) = rel;
     }
@@ -349,7 +350,8 @@ void UnitReducer::run(SliceWindow& window, VolumeRecord& record, ThreadPool& poo
             walk.write_in_order(pruned.kept);
         } else {
             const std::string& id = window.info().id;
-            const std::unique_ptr<UnitScorer> scorer = make_unit_scorer(m_config, *m_metric, spec, units, window);
+            const std::unique_ptr<UnitScorer> scorer =
+                make_unit_scorer(m_config.metric, m_config.intensity, *m_metric, spec, units, window);
             pruned = walk.decide(*scorer);
             if (!m_config.save_features.empty()) save_features(*scorer, n, id, m_config.save_features);
             if (m_config.scope != Scope::Volume) {

@@ -1,5 +1,6 @@
 #include "pipeline/unit_scorers.hpp"
 
+#include <lessmore/error.hpp>
 #include <lessmore/intensity.hpp>
 #include <lessmore/unit_similarity.hpp>
 
@@ -66,8 +67,8 @@ public:
         pool.parallel_for(todo.size(), [&](std::size_t k) {
             if (k % 64 == 0) cancel.check();
             const auto& [z, y0, x0] = m_keys[todo[k]];
-            const Unit8 crop = to_8bit_block({m_window.slice(static_cast<std::size_t>(z))}, x0, y0, m_width, m_height,
-                                             m_intensity);
+            const Unit8 crop =
+                to_8bit_block({m_window.slice(static_cast<std::size_t>(z))}, x0, y0, m_width, m_height, m_intensity);
             Image8 image;
             image.width = crop.width;
             image.height = crop.height;
@@ -187,12 +188,12 @@ private:
 
 }  // namespace
 
-std::unique_ptr<UnitScorer> make_unit_scorer(const ReduceConfig& config, const Metric& metric, const UnitSpec& spec,
+std::unique_ptr<UnitScorer> make_unit_scorer(const MetricOptions& options, const IntensityMapping& intensity,
+                                             const Metric& metric, const UnitSpec& spec,
                                              const std::vector<UnitBox>& units, const SliceWindow& window) {
-    const std::string& method = config.metric.method;
+    const std::string& method = options.method;
     if (method == "hash") {
-        return std::make_unique<UnitHashScorer>(metric, config.intensity, units, spec.kind == UnitSpec::Kind::Slab,
-                                                window);
+        return std::make_unique<UnitHashScorer>(metric, intensity, units, spec.kind == UnitSpec::Kind::Slab, window);
     }
     if (method == "deepnet") {
         auto embeddings = metric.precomputed(window.info().id, units.size());  // InputError naming file and row
@@ -200,7 +201,29 @@ std::unique_ptr<UnitScorer> make_unit_scorer(const ReduceConfig& config, const M
             throw std::logic_error("make_unit_scorer: deepnet on units without --features");
         return std::make_unique<UnitEmbeddingScorer>(metric, std::move(embeddings));
     }
-    return std::make_unique<BlockScorer>(method == "ssim", config.metric.bins, units, config.intensity, window);
+    return std::make_unique<BlockScorer>(method == "ssim", options.bins, units, intensity, window);
+}
+
+void check_unit_metric(const UnitSpec& unit, const MetricOptions& options, SliceOrder order) {
+    const std::string what = "--unit " + unit.to_string();
+    if (order == SliceOrder::Name)
+        throw UsageError(what + ": needs slices in position order (--order name gives no geometry to a unit)");
+    // A model embeds a 2-D image; a unit's embedding comes from elsewhere (docs/models.md,
+    // section "Features of 3-D units").
+    if (options.method == "deepnet" && options.model.features_dir.empty())
+        throw UsageError(what +
+                         ": --method deepnet on units needs --features DIR (one embedding per unit, "
+                         "computed elsewhere; a model here embeds slices)");
+    // 3-D SSIM's 7-voxel window must fit every side a unit is given in voxels (a slab's
+    // in-plane size and millimetres are checked per volume: that volume then fails).
+    if (options.method == "ssim" && !unit.size_mm) {
+        const bool patch = unit.kind == UnitSpec::Kind::Patch;
+        for (int axis = 0; axis < (patch ? 3 : 1); ++axis)
+            if (unit.size[static_cast<std::size_t>(axis)] < k_ssim3d_window)
+                throw UsageError(what + ": --method ssim needs units of at least " + std::to_string(k_ssim3d_window) +
+                                 " voxels on every side (its 7x7x7 window)");
+    }
+    if (options.resize != 0) throw UsageError(what + ": --resize is not supported on units");
 }
 
 }  // namespace lessmore

@@ -38,11 +38,18 @@ public:
     virtual std::optional<std::string> text(std::size_t /*unit*/) const { return std::nullopt; }
 };
 
-// The scorer of the run's method (hash: slab or patch HASH; deepnet: --features; ssim,
-// mi: 3-D blocks) for `units` of the window's volume. `metric` is the run's slice metric;
+// The scorer of the method (hash: slab or patch HASH; deepnet: --features; ssim, mi: 3-D
+// blocks) for `units` of the window's volume. `metric` is the run's slice metric;
 // it, `units` and `window` outlive the scorer. Throws InputError naming the features file
 // and row when --features does not hold the volume's units.
-std::unique_ptr<UnitScorer> make_unit_scorer(const ReduceConfig& config, const Metric& metric, const UnitSpec& spec,
+std::unique_ptr<UnitScorer> make_unit_scorer(const MetricOptions& options, const IntensityMapping& intensity,
+                                             const Metric& metric, const UnitSpec& spec,
                                              const std::vector<UnitBox>& units, const SliceWindow& window);
+
+// What no unit metric can do, refused as a usage error naming `--unit ...` (reduce and
+// score): slices in name order (no geometry for a unit), DeepNet without --features (a
+// model here embeds 2-D slices), --resize, and 3-D SSIM units with a side given in voxels
+// shorter than its 7-voxel window.
+void check_unit_metric(const UnitSpec& unit, const MetricOptions& options, SliceOrder order);
 
 }  // namespace lessmore

@@ -7,6 +7,7 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <tuple>
 
 namespace lessmore {
 namespace {
@@ -337,6 +338,36 @@ TEST(CliUnitRuns, SweepRefusesWhatReduceRefusesForUnitsOnOneLine) {
         EXPECT_NE(r.err.find(message), std::string::npos) << r.err;
         EXPECT_EQ(r.err.find('\n'), r.err.size() - 1) << "one line: " << r.err;
     }
+}
+
+// score --unit (values against scikit-image and dhash: tests/golden/check_units.py): what
+// it refuses, on one line and before writing; a volume smaller than one unit fails naming it.
+TEST(CliUnitRuns, ScoreUnitsRefusesOnOneLineAndWritesNothing) {
+    test::TempDir dir;
+    const auto out = dir / "m.csv";
+    const std::vector<std::tuple<std::vector<std::string>, int, std::string>> cases = {
+        {{"--unit", "slab:4", "-m", "ssim"}, 2, "at least 7 voxels"},
+        {{"--unit", "slab:4", "--range", "0:8"}, 2, "--range"},
+        {{"--unit", "slab:4", "--order", "name"}, 2, "position order"},
+        {{"--unit", "slab:8", "-m", "deepnet"}, 2, "deepnet"},
+        {{"--unit", "slab:8", "-m", "ssim", "--resize", "64"}, 2, "--resize"},
+        {{"--unit", "slab:40"}, 1, "smaller than one unit"},
+    };
+    for (const auto& [extra, code, message] : cases) {
+        std::vector<std::string> args = {"score", sample(), "-o", out.string(), "-q"};
+        args.insert(args.end(), extra.begin(), extra.end());
+        const auto r = test::run_lessmore(args);
+        EXPECT_EQ(r.exit_code, code) << message << ": " << r.err;
+        EXPECT_NE(r.err.find(message), std::string::npos) << r.err;
+        EXPECT_EQ(r.err.find('\n'), r.err.size() - 1) << "one line: " << r.err;
+        EXPECT_FALSE(test::fs::exists(out)) << message;
+    }
+    // A valid one: 7 slabs of 4 of the 30 slices, HASH distances (0 on the diagonal).
+    const auto r = test::run_lessmore({"score", sample(), "-o", out.string(), "--unit", "slab:4", "-q"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.out.find("7 x 7 hash scores (units 0 to 6)"), std::string::npos) << r.out;
+    const std::string csv = test::read_file(out);
+    EXPECT_EQ(csv.rfind("unit,0,1,2,3,4,5,6\n0,0,", 0), 0u) << csv.substr(0, 80);
 }
 
 }  // namespace

@@ -51,9 +51,8 @@ TEST(CliUnitStream, MemoryHoldsAFewUnitsNotTheVolume) {
     write_moving_square(in, slices);
     for (const char* method : {"hash", "everyn"}) {
         const auto out = dir / (std::string("out-") + method);
-        std::vector<std::string> args{"reduce", in.string(), "-o",         out.string(), "--unit",   "slab:8",
-                                      "-m",     method,      "--format",   "nifti",      "--threads", "2",
-                                      "--progress", "none"};
+        std::vector<std::string> args{"reduce", in.string(), "-o",    out.string(), "--unit", "slab:8",     "-m",
+                                      method,   "--format",  "nifti", "--threads",  "2",      "--progress", "none"};
         if (std::string(method) == "hash") {
             args.insert(args.end(), {"-t", "6"});
         } else {
@@ -81,9 +80,9 @@ TEST(CliUnitStream, ThreadCountsDecideAndWriteAlike) {
         std::set<std::string> files;
         for (const char* threads : {"1", "2"}) {
             const auto out = dir / (std::string("out-") + threads);
-            const auto r = test::run_lessmore({"reduce", in.string(), "-o", out.string(), "--unit", unit, "-m",
-                                               "hash", "-t", "4", "--format", "npy", "--threads", threads,
-                                               "--progress", "none", "--force"});
+            const auto r =
+                test::run_lessmore({"reduce", in.string(), "-o", out.string(), "--unit", unit, "-m", "hash", "-t", "4",
+                                    "--format", "npy", "--threads", threads, "--progress", "none", "--force"});
             ASSERT_EQ(r.exit_code, 0) << r.err;
             const json m = test::stable_manifest(test::read_json(out / "manifest.json"));
             if (first.is_null()) {
@@ -121,8 +120,8 @@ TEST(CliUnitStream, DamagedSliceAfterTheLastUnitFailsTheVolume) {
     const auto damaged = dir / "damaged";
     test::fs::create_directories(damaged);
     test::write_file(damaged / "cut.nii.gz", z);
-    const std::vector<std::string> unit{"--unit", "slab:7:20", "-m", "everyn", "--every", "1", "--format", "npy",
-                                        "--progress", "none"};
+    const std::vector<std::string> unit{"--unit", "slab:7:20", "-m",  "everyn",     "--every",
+                                        "1",      "--format",  "npy", "--progress", "none"};
     auto run = [&](const test::fs::path& in, const test::fs::path& out) {
         std::vector<std::string> args{"reduce", in.string(), "-o", out.string()};
         args.insert(args.end(), unit.begin(), unit.end());

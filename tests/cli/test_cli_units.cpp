@@ -8,6 +8,7 @@
 #include "test_support.hpp"
 
 #include <cmath>
+#include <map>
 
 namespace lessmore {
 namespace {
@@ -39,7 +40,7 @@ TEST(CliUnits, UsageErrorsNameUnitAndWriteNothing) {
         {{"--unit", "slab:4", "--order", "name", "-m", "everyn", "--every", "2"}, "--order name"},
         {{"--unit", "slab:8", "-m", "deepnet", "-t", "0.9"}, "needs --features DIR"},
         {{"--unit", "slab:8", "-m", "ssim", "-t", "0.9", "--format", "png"}, "--format png"},
-        {{"--unit", "slab:8", "-m", "ssim", "-t", "0.9", "--flat"}, "--flat"},
+        {{"--unit", "slab:8", "-m", "ssim", "-t", "0.9", "--resize", "64"}, "--resize"},
         {{"--unit", "slab:4", "-m", "ssim", "-t", "0.9"}, "at least 7 voxels"},
         {{"--unit", "patch:8,6,8", "-m", "ssim", "-t", "0.9"}, "at least 7 voxels"},
     };
@@ -124,6 +125,42 @@ TEST(CliUnits, SlabRowsFilesAndDroppedUnits) {
     EXPECT_EQ(csv.rfind("volume,unit,first_slice,end_slice,origin_z,origin_y,origin_x,size_z,size_y,size_x,kept,", 0),
               0u);
     EXPECT_EQ(count_lines(csv), 4);  // header + 3 units
+}
+
+// --flat (docs/output.md, section "Unit files"): every kept unit directly in slices/ as
+// <folders joined>_unit_<index>, the files the nested run writes, byte for byte.
+TEST(CliUnits, FlatWritesTheSameUnitsInOneFolder) {
+    test::TempDir dir;
+    std::map<std::string, std::string> nested;
+    std::map<std::string, std::string> flat;
+    for (const bool is_flat : {false, true}) {
+        const auto out = dir / (is_flat ? "flat" : "nested");
+        std::vector<std::string> args{"reduce", pancreas(), sample(), "-o",         out.string(),
+                                      "--unit", "slab:4",   "-m",     "hash",       "-t",
+                                      "8",      "--format", "both",   "--progress", "none"};
+        if (is_flat) args.push_back("--flat");
+        const auto r = test::run_lessmore(args);
+        ASSERT_EQ(r.exit_code, 0) << r.err;
+        const json m = test::read_json(out / "manifest.json");
+        EXPECT_EQ(m["parameters"]["flat"], is_flat);
+        for (const json& v : m["volumes"])
+            for (const json& u : v["units"]) {
+                if (!u["kept"]) continue;
+                for (const char* field : {"output", "output_npy"}) {
+                    const std::string rel = u[field];
+                    const std::string key = v["id"].get<std::string>() + "/" + std::to_string(u["index"].get<int>()) +
+                                            (std::string(field) == "output" ? ".nii.gz" : ".npy");
+                    (is_flat ? flat : nested)[key] = test::read_file(out / rel);
+                    if (is_flat) {
+                        EXPECT_EQ(rel.find('/'), rel.rfind('/')) << rel;  // slices/<file>: no folder
+                        EXPECT_NE(rel.find("_unit_"), std::string::npos) << rel;
+                    }
+                }
+            }
+    }
+    EXPECT_FALSE(nested.empty());
+    EXPECT_EQ(flat, nested);
+    EXPECT_TRUE(test::fs::exists(dir / "flat" / "slices" / "pancreas-ct-cb-001_unit_0.nii.gz"));
 }
 
 TEST(CliUnits, MillimetreSlabsResolvePerVolume) {

@@ -17,7 +17,9 @@ series (pydicom), lessmore is run with several units and methods, and
   crop's own min-max — (reference_preprocessing.py, Pillow) compared position by position,
   max over the positions; the leader walk, pairs and everyn replayed here in Python give the same
   kept units, matches and scores (scores within 1e-8);
-- the manifests are the same for --threads 1 and 2.
+- the manifests are the same for --threads 1 and 2;
+- `lessmore score --unit` writes the matrix of those same scores over the volume's grid of
+  whole units (listed here in z, y, x order), the diagonal included.
 
 Usage: check_units.py LESSMORE SOURCE_DIR. Exit 0 when every check passes; else prints each
 failure and exits 1.
@@ -111,6 +113,39 @@ def scorer(method, stack, units, hash_size=8):
         return (lambda a, b: structural_similarity(get(a), get(b), win_size=7, gaussian_weights=False,
                                                    use_sample_covariance=True, data_range=255)), True
     return (lambda a, b: normalized_mutual_information(get(a), get(b), bins=100)), True
+
+
+def unit_grid(shape, size, stride):
+    """The whole units of a volume of `shape` (z, y, x), origins on the stride's grid, z-major."""
+    axes = [range(0, n - k + 1, st) for n, k, st in zip(shape, size, stride)]
+    return [{"origin": [z, y, x], "size": list(size)} for z in axes[0] for y in axes[1] for x in axes[2]]
+
+
+def check_score(lessmore, tmp, name, path, stack, unit, size, stride, method):
+    """`score --unit` against the scores computed here, in .npy and .csv."""
+    where = f"score {name} --unit {unit} -m {method}"
+    units = unit_grid(stack.shape, size, stride)
+    score, higher = scorer(method, stack, units)
+    expected = np.array([[score(i, j) for j in range(len(units))] for i in range(len(units))])
+    for ext in ("npy", "csv"):
+        out = tmp / f"score-{name}-{method}.{ext}"
+        r = subprocess.run([lessmore, "score", str(path), "--unit", unit, "-m", method, "-o", str(out), "--force", "-q"], capture_output=True, text=True)
+        if r.returncode != 0:
+            fail(where, f"exit {r.returncode}: {r.stderr.strip()}")
+            return
+        if ext == "npy":
+            got = np.load(out)
+        else:
+            lines = out.read_text().splitlines()
+            if lines[0] != "unit," + ",".join(str(i) for i in range(len(units))):
+                fail(where, f"csv header {lines[0][:60]!r}")
+            got = np.array([[float(v) for v in line.split(",")[1:]] for line in lines[1:]])
+        if got.shape != expected.shape:
+            fail(where, f"{ext}: shape {got.shape}, expected {expected.shape}")
+        elif not np.allclose(got, expected, rtol=0, atol=1e-8 if higher else 0):
+            k = np.unravel_index(np.argmax(np.abs(got - expected)), got.shape)
+            fail(where, f"{ext}: score {k} is {got[k]!r}, expected {expected[k]!r}")
+    print(f"ok: {where}: {len(units)} x {len(units)}")
 
 
 def similar(higher, s, t):
@@ -340,6 +375,14 @@ def main():
             values = args[args.index("--export-values") + 1] if "--export-values" in args else None
             check_files(where, out, volume, stack, world, values)
             print(f"ok: {where}: {volume['kept']} of {len(volume['units'])} units kept")
+        # score --unit: the same unit scores as a matrix
+        nifti = sources["nifti"][1][0]
+        check_score(lessmore, tmp, "nifti", sources["nifti"][0], nifti, "slab:8:6", (8, *nifti.shape[1:]), (6, 1, 1),
+                    "ssim")
+        check_score(lessmore, tmp, "pancreas", sources["pancreas"][0], sources["pancreas"][1][0],
+                    "patch:4,128,128:4,192,192", (4, 128, 128), (4, 192, 192), "hash")
+        check_score(lessmore, tmp, "tilted", sources["tilted"][0], sources["tilted"][1][0], "slab:7:5",
+                    (7, *sources["tilted"][1][0].shape[1:]), (5, 1, 1), "mi")
     for message in failures:
         print(message)
     return 1 if failures else 0
