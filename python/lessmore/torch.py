@@ -37,7 +37,37 @@ def _split_rows(rows, split, key="slice", column="index"):
     return rows[rows["volume"].isin({str(v) for v in split})]
 
 
-class KeptSlices(Dataset):
+class _KeptFiles(Dataset):
+    """What KeptSlices and KeptUnits share: the kept rows' files, read as float32 tensors with
+    a channel axis first, `transform` applied, with_meta=True giving (tensor, dict)."""
+
+    def _collect(self, run, rows, values, transform, with_meta, meta_of=None):
+        self.values = values
+        self.transform = transform
+        self.with_meta = with_meta
+        self.paths = []
+        self.meta = []
+        for r, m in zip(rows.to_dict("records"), _collatable(rows).to_dict("records")):
+            path = run.file_of(r)
+            if path is None:
+                continue
+            if meta_of is not None:
+                m.update(meta_of(r))
+            self.paths.append(str(path))
+            self.meta.append(m)
+
+    def __len__(self):
+        return len(self.paths)
+
+    def __getitem__(self, i):
+        a = read_slice(self.paths[i], self._values)
+        x = torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))[None]
+        if self.transform is not None:
+            x = self.transform(x)
+        return (x, self.meta[i]) if self.with_meta else x
+
+
+class KeptSlices(_KeptFiles):
     """The kept slices of `run` (a lessmore.Run or its OUT folder), in the run's order, as
     float32 tensors 1 x H x W in `values` ("stored": the written file as it is, PNG 0..255 or
     NPY voxels; "hu", "minmax", "window:C,W": from NPY output). `split` keeps one split's
@@ -52,33 +82,13 @@ class KeptSlices(Dataset):
         rows = run.kept
         if split is not None:
             rows = _split_rows(rows, split)
-        self.values = values
-        self.transform = transform
-        self.with_meta = with_meta
-        self.paths = []
-        self.meta = []
-        for r, m in zip(rows.to_dict("records"), _collatable(rows).to_dict("records")):
-            path = run.file_of(r)
-            if path is None:
-                continue
-            self.paths.append(str(path))
-            self.meta.append(m)
+        self._collect(run, rows, values, transform, with_meta)
         if values not in (None, "stored") and any(not p.endswith(".npy") for p in self.paths):
             raise ValueError(f"values: {values!r} needs the voxel values, but the run wrote PNG (8-bit) slices; "
                              f"reduce with format='npy' or 'both'")
 
-    def __len__(self):
-        return len(self.paths)
 
-    def __getitem__(self, i):
-        a = read_slice(self.paths[i], self._values)
-        x = torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))[None]
-        if self.transform is not None:
-            x = self.transform(x)
-        return (x, self.meta[i]) if self.with_meta else x
-
-
-class KeptUnits(Dataset):
+class KeptUnits(_KeptFiles):
     """The kept 3-D units of a unit run (`reduce --unit slab|patch`; a lessmore.Run or its OUT
     folder), in the run's order (volumes, then grid order), as float32 tensors 1 x D x H x W
     (channel first, as MONAI expects), read from the files the run wrote: the NPY when it
@@ -105,29 +115,9 @@ class KeptUnits(Dataset):
         rows = run.kept_units
         if split is not None:
             rows = _split_rows(rows, split, key="unit", column="unit")
-        self.values = values
-        self.transform = transform
-        self.with_meta = with_meta
-        self.paths = []
-        self.meta = []
-        for r, m in zip(rows.to_dict("records"), _collatable(rows).to_dict("records")):
-            path = run.file_of(r)
-            if path is None:
-                continue
-            m["origin"] = np.array([r["origin_z"], r["origin_y"], r["origin_x"]], dtype=np.int64)
-            m["size"] = np.array([r["size_z"], r["size_y"], r["size_x"]], dtype=np.int64)
-            self.paths.append(str(path))
-            self.meta.append(m)
-
-    def __len__(self):
-        return len(self.paths)
-
-    def __getitem__(self, i):
-        a = read_slice(self.paths[i], self._values)
-        x = torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))[None]
-        if self.transform is not None:
-            x = self.transform(x)
-        return (x, self.meta[i]) if self.with_meta else x
+        self._collect(run, rows, values, transform, with_meta, lambda r: {
+            "origin": np.array([r["origin_z"], r["origin_y"], r["origin_x"]], dtype=np.int64),
+            "size": np.array([r["size_z"], r["size_y"], r["size_x"]], dtype=np.int64)})
 
 
 def _collatable(rows):
