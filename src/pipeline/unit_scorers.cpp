@@ -278,12 +278,14 @@ void check_unit_metric(const UnitSpec& unit, const MetricOptions& options, Slice
 
 void check_unit_model(const UnitSpec& unit, const Metric& metric) {
     const ModelDescription* model = metric.model();
-    if (metric.name() != "deepnet" || !model || model->runtime == "features" || model->runtime == "callback") return;
+    if (metric.name() != "deepnet" || !model || model->runtime == "features") return;
     const std::string what = "--unit " + unit.to_string();
-    // A 2-D model embeds slices; a unit needs a model of 3-D input, or embeddings from
-    // elsewhere (docs/models.md, sections "3-D models" and "Features of 3-D units").
+    // A 2-D model (a Python callback too: it is handed slices) embeds slices; a unit needs a
+    // model of 3-D input, or embeddings from elsewhere (docs/models.md, sections "3-D
+    // models" and "Features of 3-D units").
     if (model->depth == 0)
-        throw UsageError(what + ": --model " + model->name +
+        throw UsageError(what + ": " +
+                         (model->runtime == "callback" ? std::string("embed= (a callback)") : "--model " + model->name) +
                          " embeds 2-D slices; on units give a 3-D model (its sidecar's 'depth', TorchScript) or "
                          "--features DIR (one embedding per unit, computed elsewhere)");
     if (model->depth == k_any_depth) return;
