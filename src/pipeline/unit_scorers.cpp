@@ -284,14 +284,15 @@ void check_unit_model(const UnitSpec& unit, const Metric& metric) {
     // model of 3-D input, or embeddings from elsewhere (docs/models.md, sections "3-D
     // models" and "Features of 3-D units").
     if (model->depth == 0)
-        throw UsageError(what + ": " +
-                         (model->runtime == "callback" ? std::string("embed= (a callback)") : "--model " + model->name) +
-                         " embeds 2-D slices; on units give a 3-D model (its sidecar's 'depth', TorchScript) or "
-                         "--features DIR (one embedding per unit, computed elsewhere)");
+        throw UsageError(
+            what + ": " +
+            (model->runtime == "callback" ? std::string("embed= (a callback)") : "--model " + model->name) +
+            " embeds 2-D slices; on units give a 3-D model (its sidecar's 'depth', TorchScript) or "
+            "--features DIR (one embedding per unit, computed elsewhere)");
     if (model->depth == k_any_depth) return;
     if (unit.size_mm)
-        throw UsageError(what + ": --model " + model->name + " takes units of exactly " +
-                         std::to_string(model->depth) + " slices; give the unit's depth in slices, not mm");
+        throw UsageError(what + ": --model " + model->name + " takes units of exactly " + std::to_string(model->depth) +
+                         " slices; give the unit's depth in slices, not mm");
     if (unit.size[0] != model->depth)
         throw UsageError(what + ": --model " + model->name + " takes units of " + std::to_string(model->depth) +
                          " slices, this unit has " + std::to_string(unit.size[0]));

@@ -259,8 +259,7 @@ struct Embedder::Impl {
         auto write = [&](std::size_t i, std::size_t z, const auto& value) {
             float* unit = b.values.data() + i * channels * d * plane;
             for (std::size_t c = 0; c < channels; ++c)
-                for (std::size_t p = 0; p < plane; ++p)
-                    unit[(c * d + z) * plane + p] = value(static_cast<int>(c), p);
+                for (std::size_t p = 0; p < plane; ++p) unit[(c * d + z) * plane + p] = value(static_cast<int>(c), p);
         };
         for (std::size_t i = 0; i < units.size(); ++i) {
             const UnitCrop& u = units[i];
@@ -386,10 +385,11 @@ std::vector<std::vector<float>> Embedder::embed_units(const std::vector<UnitCrop
         auto out = m_impl->embeddings(m_impl->unit_blob(units, intensity));
         // A model of any depth must give embeddings of one length (pooled) at every depth.
         if (out.front().size() != m_impl->size) {
-            throw UsageError("--model " + m_impl->spec.name + ": units of " + std::to_string(units.front().slices.size()) +
-                             " slices give embeddings of " + std::to_string(out.front().size()) + " values, not the " +
-                             std::to_string(m_impl->size) + " of its trial at depth " +
-                             std::to_string(m_impl->trial_depth) + " (a model of any depth must pool)");
+            throw UsageError("--model " + m_impl->spec.name + ": units of " +
+                             std::to_string(units.front().slices.size()) + " slices give embeddings of " +
+                             std::to_string(out.front().size()) + " values, not the " + std::to_string(m_impl->size) +
+                             " of its trial at depth " + std::to_string(m_impl->trial_depth) +
+                             " (a model of any depth must pool)");
         }
         return out;
     });

@@ -62,8 +62,8 @@ void apply_sidecar(const std::string& text, const std::string& where, ModelSpec&
         throw UsageError(where + ": not valid JSON (it breaks at byte " + std::to_string(e.byte) + ")");
     }
     if (!j.is_object()) throw UsageError(where + ": must be a JSON object");
-    static const std::set<std::string> k_known = {"input_size", "layout", "channel_order", "scale",      "mean",
-                                                  "std",        "input",  "output",        "pool",       "channels",
+    static const std::set<std::string> k_known = {"input_size", "layout", "channel_order", "scale",       "mean",
+                                                  "std",        "input",  "output",        "pool",        "channels",
                                                   "values",     "window", "comment",       "description", "depth"};
     for (const auto& [key, value] : j.items()) {
         if (!k_known.count(key)) {
