@@ -285,7 +285,7 @@ void check_unit_model(const UnitSpec& unit, const Metric& metric) {
     // models" and "Features of 3-D units").
     if (model->depth == 0)
         throw UsageError(
-            what + ": " +
+            what + ": --method deepnet: " +
             (model->runtime == "callback" ? std::string("embed= (a callback)") : "--model " + model->name) +
             " embeds 2-D slices; on units give a 3-D model (its sidecar's 'depth', TorchScript) or "
             "--features DIR (one embedding per unit, computed elsewhere)");

@@ -179,7 +179,7 @@ def test_embed_on_units_is_refused_as_a_2d_model(sample_volume):
         calls.append(batch.shape)
         return Projection()(batch)
 
-    with pytest.raises(lessmore.UsageError, match=r"^unit slab:4:4: embed= \(a callback\) embeds 2-D slices"):
+    with pytest.raises(lessmore.UsageError, match=r"^unit slab:4:4: method deepnet: embed= \(a callback\) embeds 2-D slices"):
         lessmore.reduce_array(sample_volume, unit="slab:4", method="deepnet", threshold=0.9, embed=f)
     assert calls == [(1, 3, 224, 224)]  # only the trial batch, before any unit
 
