@@ -21,10 +21,11 @@
 namespace lessmore {
 
 // A batch of preprocessed images as the model takes them: float32, N x C x H x W, or
-// N x H x W x C when `nhwc`.
+// N x H x W x C when `nhwc`; for a 3-D model (depth > 0) N x C x D x H x W.
 struct InputBatch {
     int count = 0;
     int channels = 3;
+    int depth = 0;
     int height = 0;
     int width = 0;
     bool nhwc = false;
@@ -74,6 +75,14 @@ public:
     // for callers that run the model themselves).
     InputBatch preprocess(const std::vector<const Image8*>& images) const;
     InputBatch preprocess_values(const std::vector<SliceView>& slices) const;
+    // A 3-D model's embeddings of units (docs/models.md, section "3-D models"): each unit's
+    // block mapped to 8 bits with `intensity` (one mapping over the unit) and each of its
+    // slices area-resized to the input size — or, for values "hu", its values clipped to
+    // the window and area-resized in float — then (v * scale - mean) / std in every
+    // channel, N x C x D x H x W. All units of a call have the same depth. Thread-safe.
+    std::vector<std::vector<float>> embed_units(const std::vector<UnitCrop>& units,
+                                                const IntensityMapping& intensity) const;
+    InputBatch preprocess_units(const std::vector<UnitCrop>& units, const IntensityMapping& intensity) const;
 
     std::size_t size() const;  // embedding length
     int batch() const;         // slices per forward pass

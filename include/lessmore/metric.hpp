@@ -56,6 +56,9 @@ struct ModelOptions {
     // What a row of --features stands for: empty, a slice; else the run's --unit text
     // (slab, patch), one row per unit in the manifest's unit order (docs/models.md).
     std::string feature_unit;
+    // A 3-D model taking any depth is tried once on a unit of this many slices (the run's
+    // unit depth when given in voxels); 0: 8.
+    int unit_depth = 0;
     std::optional<int> channels;                      // 1 or 3 (default: the graph's, else 3)
     std::optional<std::string> values;                // "8bit" (the paper's image) or "hu" (the slice's values)
     std::optional<std::pair<double, double>> window;  // "hu": clip values to [low, high] first
@@ -94,6 +97,23 @@ struct ModelDescription {
     bool pool = false;
     std::size_t embedding_size = 0;
     int batch = 1;
+    // A 3-D model (the sidecar's 'depth', docs/models.md, section "3-D models"): the slices
+    // of a unit it takes, N x C x depth x H x W, or k_any_depth; 0: a 2-D model (slices).
+    int depth = 0;
+};
+
+constexpr int k_any_depth = -1;  // ModelDescription::depth: a 3-D model taking any depth
+
+struct IntensityMapping;  // include/lessmore/intensity.hpp
+
+// One 3-D unit's voxels for a 3-D model: the rectangle of width x height voxels at column
+// x0, row y0 of each of `slices`, in order (what to_8bit_block maps).
+struct UnitCrop {
+    std::vector<SliceView> slices;
+    int x0 = 0;
+    int y0 = 0;
+    int width = 0;
+    int height = 0;
 };
 
 // Options of all metrics; each metric reads the ones it knows.
@@ -148,6 +168,11 @@ public:
     // rather than from the 8-bit image: prepare_values() instead of prepare_batch().
     virtual bool takes_values() const { return false; }
     virtual std::vector<std::unique_ptr<Feature>> prepare_values(const std::vector<SliceView>& slices) const;
+    // DeepNet with a 3-D model (model()->depth != 0): one feature per unit, its block mapped
+    // to 8 bits with `intensity` (one mapping over the unit) or taken as values ("hu").
+    // Thread-safe; one forward pass per call. Throws std::logic_error for other metrics.
+    virtual std::vector<std::unique_ptr<Feature>> prepare_units(const std::vector<UnitCrop>& units,
+                                                                const IntensityMapping& intensity) const;
 
     // Features as float32 values, for features computed elsewhere (--features) and written
     // out (--save-features). feature_values: DeepNet the embedding, HASH the bits as 0/1;

@@ -18,9 +18,10 @@ using LessmoreOnnxNormalise = int (*)(const char* bytes, std::size_t size, char*
 
 // lessmore_torch.so: a TorchScript model loaded from bytes, run on float32 NCHW batches.
 using LessmoreTorchLoad = int (*)(const char* bytes, std::size_t size, void** model, char* err, std::size_t err_size);
-// Runs the model on input (shape[4]: N, C, H, W); the output is *out (malloc'd, float32,
-// row-major) of out_shape[0..*out_dims) with *out_dims <= 8. Thread-safe.
-using LessmoreTorchRun = int (*)(void* model, const float* input, const std::int64_t* shape, float** out,
+// lessmore_torch_forward: runs the model on input of shape[0..in_dims) (N, C, H, W, or for a
+// 3-D model N, C, D, H, W); the output is *out (malloc'd, float32, row-major) of
+// out_shape[0..*out_dims) with *out_dims <= 8. Thread-safe.
+using LessmoreTorchRun = int (*)(void* model, const float* input, const std::int64_t* shape, int in_dims, float** out,
                                  std::int64_t* out_shape, int* out_dims, char* err, std::size_t err_size);
 using LessmoreTorchRelease = void (*)(void* model);
 using LessmoreModuleFree = void (*)(void* p);

@@ -71,7 +71,7 @@ class TorchRunner final : public ModelRunner {
 public:
     TorchRunner(void* module, const std::string& bytes, const std::string& name) : m_name(name) {
         const char* file = "lessmore_torch.so";
-        m_run = symbol<LessmoreTorchRun>(module, "lessmore_torch_run", file);
+        m_run = symbol<LessmoreTorchRun>(module, "lessmore_torch_forward", file);
         m_release = symbol<LessmoreTorchRelease>(module, "lessmore_torch_release", file);
         m_free = symbol<LessmoreModuleFree>(module, "lessmore_module_free", file);
         const auto load = symbol<LessmoreTorchLoad>(module, "lessmore_torch_load", file);
@@ -87,14 +87,19 @@ public:
 
     OutputBatch run(const InputBatch& batch) const override {
         if (batch.nhwc) throw UsageError("--model " + m_name + ": TorchScript models take NCHW input");
-        const std::int64_t shape[4] = {batch.count, batch.channels, batch.height, batch.width};
+        // N x C x H x W, or N x C x D x H x W for a 3-D model.
+        const bool three_d = batch.depth > 0;
+        const std::int64_t shape[5] = {batch.count, batch.channels, three_d ? batch.depth : batch.height,
+                                       three_d ? batch.height : batch.width, batch.width};
         float* out = nullptr;
         std::int64_t out_shape[8] = {};
         int dims = 0;
         std::array<char, k_error_size> err{};
-        if (m_run(m_model, batch.values.data(), shape, &out, out_shape, &dims, err.data(), err.size()) != 0) {
+        if (m_run(m_model, batch.values.data(), shape, three_d ? 5 : 4, &out, out_shape, &dims, err.data(),
+                  err.size()) != 0) {
             throw UsageError("--model " + m_name + ": the TorchScript model failed on a batch of " +
                              std::to_string(batch.count) + " x " + std::to_string(batch.channels) + " x " +
+                             (three_d ? std::to_string(batch.depth) + " x " : std::string()) +
                              std::to_string(batch.height) + " x " + std::to_string(batch.width) + ": " +
                              one_line(err.data()));
         }

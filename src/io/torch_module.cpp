@@ -55,14 +55,15 @@ extern "C" LESSMORE_MODULE_EXPORT int lessmore_torch_load(const char* bytes, std
     }
 }
 
-extern "C" LESSMORE_MODULE_EXPORT int lessmore_torch_run(void* model, const float* input, const std::int64_t* shape,
-                                                         float** out, std::int64_t* out_shape, int* out_dims, char* err,
-                                                         std::size_t err_size) {
+extern "C" LESSMORE_MODULE_EXPORT int lessmore_torch_forward(void* model, const float* input, const std::int64_t* shape,
+                                                             int in_dims, float** out, std::int64_t* out_shape,
+                                                             int* out_dims, char* err, std::size_t err_size) {
     try {
         c10::InferenceMode guard;
         auto& m = *static_cast<torch::jit::Module*>(model);
-        const at::Tensor x =
-            torch::from_blob(const_cast<float*>(input), {shape[0], shape[1], shape[2], shape[3]}, torch::kFloat32);
+        if (in_dims != 4 && in_dims != 5) throw std::runtime_error("the input must have 4 or 5 dimensions");
+        const at::Tensor x = torch::from_blob(
+            const_cast<float*>(input), c10::IntArrayRef(shape, static_cast<std::size_t>(in_dims)), torch::kFloat32);
         // One image per forward call: LibTorch's matrix products block differently for
         // different batch sizes (last-bit differences, measured on ViT), and lessmore's
         // results must not depend on --batch.

@@ -111,8 +111,12 @@ std::unique_ptr<Metric> validate(const ReduceConfig& c) {
         }
     }
     MetricOptions options = c.metric;
-    if (c.unit.kind != UnitSpec::Kind::Slice) options.model.feature_unit = c.unit.to_string();
+    if (c.unit.kind != UnitSpec::Kind::Slice) {
+        options.model.feature_unit = c.unit.to_string();
+        if (!c.unit.size_mm) options.model.unit_depth = c.unit.size[0];
+    }
     auto metric = load_metric(options);  // unknown method, bad metric options, a bad model
+    if (c.unit.kind != UnitSpec::Kind::Slice) check_unit_model(c.unit, *metric);
     if (c.threshold) metric->check_threshold(*c.threshold);
     if (c.scope != Scope::Volume) {
         const std::string scope = std::string("--scope ") + scope_name(c.scope);

@@ -2,6 +2,7 @@
 
 #include <lessmore/manifest.hpp>
 #include <lessmore/number_format.hpp>
+#include <lessmore/unit.hpp>
 
 #include <algorithm>
 #include <array>
@@ -147,6 +148,9 @@ Json model_json(const ModelDescription& m) {
     j["pool"] = m.pool;
     j["embedding_size"] = m.embedding_size;
     j["batch"] = m.batch;
+    // A 3-D model's depth (a number, or "any"); absent for 2-D models, as in older records.
+    if (m.depth > 0) j["depth"] = m.depth;
+    if (m.depth == k_any_depth) j["depth"] = "any";
     return j;
 }
 
@@ -178,6 +182,16 @@ ModelDescription model_from_json(const Json& j) {
     m.pool = get<bool>(j, "pool");
     m.embedding_size = get<std::size_t>(j, "embedding_size");
     m.batch = get<int>(j, "batch");
+    if (j.contains("depth")) {
+        const Json& d = j["depth"];
+        if (d == "any") {
+            m.depth = k_any_depth;
+        } else if (d.is_number_integer() && d.get<int>() > 0) {
+            m.depth = d.get<int>();
+        } else {
+            throw RecordFormatError("field 'depth' is not a number of slices or \"any\"");
+        }
+    }
     return m;
 }
 
@@ -276,6 +290,11 @@ MetricOptions RunParameters::metric_options() const {
         m.window = model->window;
         if (model->runtime != "opencv-dnn") {  // a runner's model: no graph input/output names
             m.output.reset();
+        }
+        // A 3-D model of any depth is tried again on the run's unit depth.
+        if (model->depth != 0 && unit != "slice") {
+            const UnitSpec spec = parse_unit_spec(unit);
+            if (!spec.size_mm) m.unit_depth = spec.size[0];
         }
     }
     return o;

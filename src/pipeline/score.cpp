@@ -105,7 +105,10 @@ ScoreResult score(const ScoreConfig& config, ProgressSink& progress, const Cance
             throw UsageError("--range: slices; with --unit " + config.unit.to_string() + " every unit is scored");
         check_unit_metric(config.unit, config.metric, config.order);
     }
-    const auto metric = load_metric(config.metric);
+    MetricOptions options = config.metric;
+    if (units && !config.unit.size_mm) options.model.unit_depth = config.unit.size[0];
+    const auto metric = load_metric(options);
+    if (units) check_unit_model(config.unit, *metric);
 
     const WalkPlan plan = plan_walk({{config.input}, std::nullopt}, progress);
     ThreadPool pool(config.threads);

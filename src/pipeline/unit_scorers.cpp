@@ -138,6 +138,59 @@ private:
     std::vector<std::unique_ptr<Feature>> m_embeddings;
 };
 
+// DeepNet with a 3-D model (docs/models.md, section "3-D models"): each unit's block
+// embedded by the model, units handed over in fixed batches of the metric's batch size
+// counted from the range's first unit (the TorchScript runner runs one unit per forward
+// pass, so an embedding never depends on its batch), compared by the metric's cosine.
+class UnitModelScorer : public UnitScorer {
+public:
+    UnitModelScorer(const Metric& metric, const IntensityMapping& intensity, const std::vector<UnitBox>& units,
+                    const SliceWindow& window)
+        : m_metric(metric), m_intensity(intensity), m_units(units), m_window(window), m_embeddings(units.size()) {}
+    Sense sense() const override { return m_metric.sense(); }
+    bool cheap() const override { return m_metric.cheap_compare(); }
+    void prepare(std::size_t first, std::size_t end, ThreadPool& pool, const CancelToken& cancel) override {
+        const std::size_t batch = std::max<std::size_t>(1, m_metric.batch_size());
+        const std::size_t batches = (end - first + batch - 1) / batch;
+        pool.parallel_for(batches, [&](std::size_t k) {
+            cancel.check();
+            const std::size_t from = first + k * batch;
+            const std::size_t to = std::min(end, from + batch);
+            std::vector<UnitCrop> crops;
+            for (std::size_t unit = from; unit < to; ++unit) {
+                const UnitBox& b = m_units[unit];
+                UnitCrop crop;
+                for (int z = 0; z < b.size[0]; ++z)
+                    crop.slices.push_back(m_window.slice(static_cast<std::size_t>(b.origin[0] + z)));
+                crop.x0 = b.origin[2];
+                crop.y0 = b.origin[1];
+                crop.width = b.size[2];
+                crop.height = b.size[1];
+                crops.push_back(std::move(crop));
+            }
+            auto features = m_metric.prepare_units(crops, m_intensity);  // InputError: the volume fails
+            for (std::size_t unit = from; unit < to; ++unit) m_embeddings[unit] = std::move(features[unit - from]);
+        });
+    }
+    double score(std::size_t a, std::size_t b) const override {
+        return m_metric.compare(*m_embeddings[a], *m_embeddings[b]);
+    }
+    // Embeddings are kept to the end (a few values per unit): --save-features writes them all.
+    std::optional<std::vector<float>> values(std::size_t unit) const override {
+        return m_metric.feature_values(*m_embeddings[unit]);
+    }
+    std::optional<std::string> text(std::size_t unit) const override {
+        return m_metric.feature_text(*m_embeddings[unit]);
+    }
+
+private:
+    const Metric& m_metric;
+    const IntensityMapping& m_intensity;
+    const std::vector<UnitBox>& m_units;
+    const SliceWindow& m_window;
+    std::vector<std::unique_ptr<Feature>> m_embeddings;
+};
+
 // 3-D SSIM and NMI on each unit's 8-bit block (one mapping over the whole unit).
 class BlockScorer : public UnitScorer {
 public:
@@ -195,6 +248,8 @@ std::unique_ptr<UnitScorer> make_unit_scorer(const MetricOptions& options, const
     if (method == "hash") {
         return std::make_unique<UnitHashScorer>(metric, intensity, units, spec.kind == UnitSpec::Kind::Slab, window);
     }
+    if (method == "deepnet" && metric.model() && metric.model()->depth != 0)
+        return std::make_unique<UnitModelScorer>(metric, intensity, units, window);
     if (method == "deepnet") {
         auto embeddings = metric.precomputed(window.info().id, units.size());  // InputError naming file and row
         if (embeddings.size() != units.size())
@@ -208,12 +263,7 @@ void check_unit_metric(const UnitSpec& unit, const MetricOptions& options, Slice
     const std::string what = "--unit " + unit.to_string();
     if (order == SliceOrder::Name)
         throw UsageError(what + ": needs slices in position order (--order name gives no geometry to a unit)");
-    // A model embeds a 2-D image; a unit's embedding comes from elsewhere (docs/models.md,
-    // section "Features of 3-D units").
-    if (options.method == "deepnet" && options.model.features_dir.empty())
-        throw UsageError(what +
-                         ": --method deepnet on units needs --features DIR (one embedding per unit, "
-                         "computed elsewhere; a model here embeds slices)");
+    // DeepNet with a model: check_unit_model, once the model is read.
     // 3-D SSIM's 7-voxel window must fit every side a unit is given in voxels (a slab's
     // in-plane size and millimetres are checked per volume: that volume then fails).
     if (options.method == "ssim" && !unit.size_mm) {
@@ -224,6 +274,28 @@ void check_unit_metric(const UnitSpec& unit, const MetricOptions& options, Slice
                                  " voxels on every side (its 7x7x7 window)");
     }
     if (options.resize != 0) throw UsageError(what + ": --resize is not supported on units");
+}
+
+void check_unit_model(const UnitSpec& unit, const Metric& metric) {
+    const ModelDescription* model = metric.model();
+    if (metric.name() != "deepnet" || !model || model->runtime == "features") return;
+    const std::string what = "--unit " + unit.to_string();
+    // A 2-D model (a Python callback too: it is handed slices) embeds slices; a unit needs a
+    // model of 3-D input, or embeddings from elsewhere (docs/models.md, sections "3-D
+    // models" and "Features of 3-D units").
+    if (model->depth == 0)
+        throw UsageError(
+            what + ": --method deepnet: " +
+            (model->runtime == "callback" ? std::string("embed= (a callback)") : "--model " + model->name) +
+            " embeds 2-D slices; on units give a 3-D model (its sidecar's 'depth', TorchScript) or "
+            "--features DIR (one embedding per unit, computed elsewhere)");
+    if (model->depth == k_any_depth) return;
+    if (unit.size_mm)
+        throw UsageError(what + ": --model " + model->name + " takes units of exactly " + std::to_string(model->depth) +
+                         " slices; give the unit's depth in slices, not mm");
+    if (unit.size[0] != model->depth)
+        throw UsageError(what + ": --model " + model->name + " takes units of " + std::to_string(model->depth) +
+                         " slices, this unit has " + std::to_string(unit.size[0]));
 }
 
 }  // namespace lessmore

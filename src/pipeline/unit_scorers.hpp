@@ -47,9 +47,13 @@ std::unique_ptr<UnitScorer> make_unit_scorer(const MetricOptions& options, const
                                              const std::vector<UnitBox>& units, const SliceWindow& window);
 
 // What no unit metric can do, refused as a usage error naming `--unit ...` (reduce and
-// score): slices in name order (no geometry for a unit), DeepNet without --features (a
-// model here embeds 2-D slices), --resize, and 3-D SSIM units with a side given in voxels
-// shorter than its 7-voxel window.
+// score): slices in name order (no geometry for a unit), --resize, and 3-D SSIM units with
+// a side given in voxels shorter than its 7-voxel window.
 void check_unit_metric(const UnitSpec& unit, const MetricOptions& options, SliceOrder order);
+
+// DeepNet's model on units, once it is loaded (reduce and score, before any volume is
+// read): a 2-D model is refused (it embeds slices), and a 3-D model of fixed depth needs
+// units of that many slices, given in slices. Usage errors name --unit and --model.
+void check_unit_model(const UnitSpec& unit, const Metric& metric);
 
 }  // namespace lessmore

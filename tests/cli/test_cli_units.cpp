@@ -38,7 +38,7 @@ TEST(CliUnits, UsageErrorsNameUnitAndWriteNothing) {
         {{"--unit", "patch:8,8", "-m", "everyn", "--every", "2"}, "--unit"},
         {{"--unit", "cube:8", "-m", "everyn", "--every", "2"}, "--unit"},
         {{"--unit", "slab:4", "--order", "name", "-m", "everyn", "--every", "2"}, "--order name"},
-        {{"--unit", "slab:8", "-m", "deepnet", "-t", "0.9"}, "needs --features DIR"},
+        {{"--unit", "slab:8", "-m", "deepnet", "-t", "0.9"}, "embeds 2-D slices"},  // the bundled 2-D model
         {{"--unit", "slab:8", "-m", "ssim", "-t", "0.9", "--format", "png"}, "--format png"},
         {{"--unit", "slab:8", "-m", "ssim", "-t", "0.9", "--resize", "64"}, "--resize"},
         {{"--unit", "slab:4", "-m", "ssim", "-t", "0.9"}, "at least 7 voxels"},

@@ -10,6 +10,9 @@ Each model M (weights=None, deterministic seeds, eval mode) is written as
   OUT_DIR/M.onnx  torch.onnx.export, dynamic batch, at the opset listed below
   OUT_DIR/M.pt    torch.jit.trace(model, x).save(...)
   OUT_DIR/M.json  the sidecar of both: input_size, channels, values, window, scale, mean, std
+plus the 3-D unit models of docs/models.md, section "3-D models" (unit3d.pt: depth 8, 8-bit,
+an embedding; unit3d_map.pt: any depth, values "hu", a feature map lessmore pools; unit3d.onnx
+for the refusal of 3-D ONNX; their sidecars; tests/golden/check_unit_model.py runs them),
 plus ResNet18 as ONNX at opsets 12-17 and from torch.jit.script (resnet18_opsetN.onnx,
 resnet18_scripted.onnx, the same weights as resnet18), and OUT_DIR/images/ holds 8-bit PNG slices at the models' input size (one image folder per
 size: a volume whose slices need no resizing), OUT_DIR/expected.json the embeddings torch
@@ -58,6 +61,39 @@ class OneChannelCnn(torch.nn.Module):
 
     def forward(self, x):
         return self.body(x)
+
+
+class UnitCnn(torch.nn.Module):
+    """A tiny 3-D encoder: one channel, N x 1 x D x H x W in; an embedding, or (map=True) the
+    last convolution's N x C x D' x H' x W' feature map."""
+
+    def __init__(self, map_out=False):
+        super().__init__()
+        self.map_out = map_out
+        self.body = torch.nn.Sequential(
+            torch.nn.Conv3d(1, 8, 3, stride=(1, 2, 2), padding=1), torch.nn.BatchNorm3d(8), torch.nn.ReLU(),
+            torch.nn.Conv3d(8, 12, 3, stride=2, padding=1))
+        self.head = torch.nn.Sequential(torch.nn.ReLU(), torch.nn.AdaptiveAvgPool3d(1), torch.nn.Flatten(),
+                                        torch.nn.Linear(12, 10))
+
+    def forward(self, x):
+        y = self.body(x)
+        return y if self.map_out else self.head(y)
+
+
+def unit_models():
+    """name -> (model, example input shape, sidecar) for 3-D units."""
+    torch.manual_seed(5)
+    emb = UnitCnn()
+    torch.manual_seed(6)
+    fmap = UnitCnn(map_out=True)
+    return {
+        "unit3d": (emb, (1, 1, 8, 24, 24),
+                   {"depth": 8, "channels": 1, "input_size": [24, 24], "scale": 1 / 255, "mean": 0.5, "std": 0.25}),
+        "unit3d_map": (fmap, (1, 1, 6, 20, 20),
+                       {"depth": "any", "channels": 1, "input_size": [20, 20], "values": "hu",
+                        "window": [-300, 400], "scale": 1 / 350, "mean": 0.1, "std": 0.5, "pool": True}),
+    }
 
 
 def models():
@@ -164,6 +200,19 @@ def main():
                           dynamic_axes={"input": {0: "N"}, "embedding": {0: "N"}})
         shutil.copy(os.path.join(out, "resnet18.json"), os.path.join(out, name + ".json"))
     expected["resnet18_variants"] = sorted(variants)
+    for name, (model, shape, sidecar) in unit_models().items():
+        model.eval()
+        example = torch.zeros(shape)
+        with torch.no_grad():
+            torch.jit.trace(model, example).save(os.path.join(out, name + ".pt"))
+        with open(os.path.join(out, name + ".json"), "w") as f:
+            json.dump(sidecar, f)
+    # The same 3-D network as ONNX (which lessmore refuses: OpenCV 4.6 cannot run it), with
+    # a sidecar that does not say 'depth': the graph's 5-D input tells.
+    torch.onnx.export(unit_models()["unit3d"][0].eval(), torch.zeros(1, 1, 8, 24, 24),
+                      os.path.join(out, "unit3d_graph.onnx"), opset_version=13, input_names=["input"],
+                      output_names=["embedding"], dynamic_axes={"input": {0: "N"}, "embedding": {0: "N"}})
+    expected["unit_models"] = sorted(unit_models())
     with open(os.path.join(out, "expected.json"), "w") as f:
         json.dump(expected, f)
     print(f"exported {len(expected['models'])} models to {out}")

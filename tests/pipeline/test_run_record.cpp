@@ -67,6 +67,33 @@ TEST(RunRecord, ParametersRoundTripForEveryMethod) {
     }
 }
 
+// A 3-D model's depth (docs/models.md, section "3-D models"): a number or "any", absent
+// for a 2-D model (as in records made before it); anything else names the field.
+TEST(RunRecord, ModelDepthRoundTrips) {
+    for (const int depth : {0, 8, k_any_depth}) {
+        RunParameters p = parameters("deepnet");
+        p.model->depth = depth;
+        p.unit = "patch:8,48,48:8,40,40";
+        const OrderedJson j = to_json(p);
+        EXPECT_EQ(j.contains("depth"), depth != 0);
+        const RunParameters back = run_parameters_from_json(j);
+        EXPECT_EQ(back.model->depth, depth);
+        EXPECT_EQ(to_json(back), j);
+        // A merge tries a model of any depth on the run's unit depth again.
+        EXPECT_EQ(back.metric_options().model.unit_depth, depth == 0 ? 0 : 8);
+    }
+    OrderedJson bad = to_json(parameters("deepnet"));
+    for (const OrderedJson& v : {OrderedJson("some"), OrderedJson(0), OrderedJson(2.5)}) {
+        bad["depth"] = v;
+        try {
+            run_parameters_from_json(bad);
+            ADD_FAILURE() << "accepted depth " << v.dump();
+        } catch (const RecordFormatError& e) {
+            EXPECT_NE(std::string(e.what()).find("'depth'"), std::string::npos) << e.what();
+        }
+    }
+}
+
 // The export mode: recorded as written, intensity with --intensity minmax as minmax (the
 // same files); a record from before --export-values existed reads as what it wrote; an
 // unknown mode names the field.

@@ -170,6 +170,20 @@ def test_an_exception_in_the_trial_batch_writes_nothing(tmp_path):
                               embed=Boom(2, RuntimeError("boom")))
 
 
+def test_embed_on_units_is_refused_as_a_2d_model(sample_volume):
+    # A callback is handed slices (N x C x H x W): on units it is refused before it runs,
+    # as a 2-D --model is (docs/models.md, section "3-D models").
+    calls = []
+
+    def f(batch):
+        calls.append(batch.shape)
+        return Projection()(batch)
+
+    with pytest.raises(lessmore.UsageError, match=r"^unit slab:4:4: method deepnet: embed= \(a callback\) embeds 2-D slices"):
+        lessmore.reduce_array(sample_volume, unit="slab:4", method="deepnet", threshold=0.9, embed=f)
+    assert calls == [(1, 3, 224, 224)]  # only the trial batch, before any unit
+
+
 def test_ctrl_c_while_embed_runs_stops_the_run(tmp_path, two_volumes):
     calls = []
 

@@ -80,6 +80,11 @@ public:
         return wrap(embedder().embed_values(slices));
     }
 
+    std::vector<std::unique_ptr<Feature>> prepare_units(const std::vector<UnitCrop>& units,
+                                                        const IntensityMapping& intensity) const override {
+        return wrap(embedder().embed_units(units, intensity));
+    }
+
     std::optional<std::vector<float>> feature_values(const Feature& f) const override {
         return static_cast<const EmbeddingFeature&>(f).raw;
     }

@@ -2,6 +2,7 @@
 // runner on OpenCV's DNN, one network per concurrent caller.
 #include <lessmore/embedder.hpp>
 #include <lessmore/error.hpp>
+#include <lessmore/intensity.hpp>
 #include <lessmore/resize_area.hpp>
 
 #include "kernels/metrics/model_spec.hpp"
@@ -173,15 +174,17 @@ struct Embedder::Impl {
     std::shared_ptr<const ModelRunner> runner;
     std::size_t size = 0;
     ModelDescription description;
+    int trial_depth = 0;  // 3-D models: the depth of the blank batch tried at load
 
-    InputBatch empty_batch(std::size_t n) const {
+    InputBatch empty_batch(std::size_t n, int depth = 0) const {
         InputBatch b;
         b.count = static_cast<int>(n);
         b.channels = spec.channels;
+        b.depth = depth;
         b.height = spec.height;
         b.width = spec.width;
         b.nhwc = spec.nhwc;
-        b.values.resize(n * static_cast<std::size_t>(spec.channels) * spec.height * spec.width);
+        b.values.resize(n * static_cast<std::size_t>(spec.channels) * std::max(depth, 1) * spec.height * spec.width);
         return b;
     }
 
@@ -239,6 +242,60 @@ struct Embedder::Impl {
         return b;
     }
 
+    // A 3-D model's batch of units: each slice of a unit resized in-plane as the 2-D paths
+    // resize a slice (8 bits: resize_area of the unit's 8-bit block, one mapping over the
+    // unit; "hu": values clipped, INTER_AREA in float), every channel the same grey,
+    // N x C x D x H x W.
+    InputBatch unit_blob(const std::vector<UnitCrop>& units, const IntensityMapping& intensity) const {
+        const int depth = units.empty() ? 0 : static_cast<int>(units.front().slices.size());
+        for (const UnitCrop& u : units) {
+            if (static_cast<int>(u.slices.size()) != depth || depth == 0 || (spec.depth > 0 && depth != spec.depth))
+                throw std::logic_error("unit_blob: units of another depth than the model's");
+        }
+        InputBatch b = empty_batch(units.size(), depth);
+        const std::size_t plane = static_cast<std::size_t>(spec.height) * spec.width;
+        const auto channels = static_cast<std::size_t>(spec.channels);
+        const auto d = static_cast<std::size_t>(depth);
+        auto write = [&](std::size_t i, std::size_t z, const auto& value) {
+            float* unit = b.values.data() + i * channels * d * plane;
+            for (std::size_t c = 0; c < channels; ++c)
+                for (std::size_t p = 0; p < plane; ++p) unit[(c * d + z) * plane + p] = value(static_cast<int>(c), p);
+        };
+        for (std::size_t i = 0; i < units.size(); ++i) {
+            const UnitCrop& u = units[i];
+            if (!spec.hu) {
+                const Unit8 block = to_8bit_block(u.slices, u.x0, u.y0, u.width, u.height, intensity);
+                const std::size_t area = static_cast<std::size_t>(u.width) * u.height;
+                for (std::size_t z = 0; z < d; ++z) {
+                    Image8 slice;
+                    slice.width = u.width;
+                    slice.height = u.height;
+                    slice.pixels.assign(block.voxels.begin() + static_cast<std::ptrdiff_t>(z * area),
+                                        block.voxels.begin() + static_cast<std::ptrdiff_t>((z + 1) * area));
+                    const Image8 small = resize_area(slice, spec.width, spec.height);
+                    write(i, z, [&](int c, std::size_t p) {
+                        return static_cast<float>((small.pixels[p] * spec.scale - spec.mean[rgb(c)]) /
+                                                  spec.std[rgb(c)]);
+                    });
+                }
+                continue;
+            }
+            for (std::size_t z = 0; z < d; ++z) {
+                cv::Mat v = values_of(u.slices[z])(cv::Rect(u.x0, u.y0, u.width, u.height)).clone();
+                cv::patchNaNs(v, 0.0);
+                if (spec.window) v = cv::max(cv::min(v, spec.window->second), spec.window->first);
+                cv::Mat small = v;
+                if (v.cols != spec.width || v.rows != spec.height)
+                    cv::resize(v, small, cv::Size(spec.width, spec.height), 0, 0, cv::INTER_AREA);
+                const float* src = small.ptr<float>();
+                write(i, z, [&](int c, std::size_t p) {
+                    return static_cast<float>((src[p] * spec.scale - spec.mean[rgb(c)]) / spec.std[rgb(c)]);
+                });
+            }
+        }
+        return b;
+    }
+
     std::vector<std::vector<float>> embeddings(const InputBatch& in) const {
         const OutputBatch out = runner->run(in);
         const auto n = static_cast<std::size_t>(in.count);
@@ -247,9 +304,11 @@ struct Embedder::Impl {
         if (out.shape.size() < 2 || out.shape[0] != in.count || total != out.values.size() || total == 0) {
             throw UsageError("--model " + spec.name + ": the output's first dimension is not the batch");
         }
-        if (spec.pool && out.shape.size() != 4) {
+        const std::size_t rank = in.depth > 0 ? 5 : 4;
+        if (spec.pool && out.shape.size() != rank) {
             throw UsageError("--pool: output '" + spec.output + "' of " + spec.name + " has " +
-                             std::to_string(out.shape.size()) + " dimensions, not 4 (N x C x H x W)");
+                             std::to_string(out.shape.size()) + " dimensions, not " + std::to_string(rank) +
+                             (rank == 5 ? " (N x C x D x H x W)" : " (N x C x H x W)"));
         }
         const std::size_t per = total / n;
         std::vector<std::vector<float>> result(n);
@@ -295,7 +354,10 @@ Embedder::Embedder(const ModelOptions& options) : m_impl(std::make_unique<Impl>(
         options.runner ? options.runner : make_opencv_runner(spec.bytes, spec.name, spec.input, spec.output);
     // Run once now: a model that cannot run, or whose input disagrees with what is given
     // (channels, size), is a usage error before anything is written.
-    m_impl->size = m_impl->embeddings(m_impl->empty_batch(1)).front().size();
+    // A 3-D model of any depth is tried on the run's unit depth (8 when it is in mm).
+    if (spec.depth != 0) m_impl->trial_depth = spec.depth > 0 ? spec.depth : std::max(options.unit_depth, 0);
+    if (spec.depth == k_any_depth && m_impl->trial_depth == 0) m_impl->trial_depth = 8;
+    m_impl->size = m_impl->embeddings(m_impl->empty_batch(1, m_impl->trial_depth)).front().size();
     if (m_impl->size == 0) throw UsageError("--model " + spec.name + ": the output is empty");
     m_impl->description = spec;  // the description part of the spec
     m_impl->description.bundled = options.path.empty() && !options.runner;
@@ -313,6 +375,28 @@ std::vector<std::vector<float>> Embedder::embed(const std::vector<const Image8*>
 std::vector<std::vector<float>> Embedder::embed_values(const std::vector<SliceView>& slices) const {
     if (slices.empty()) return {};
     return Impl::as_input_error([&] { return m_impl->embeddings(m_impl->value_blob(slices)); });
+}
+
+std::vector<std::vector<float>> Embedder::embed_units(const std::vector<UnitCrop>& units,
+                                                      const IntensityMapping& intensity) const {
+    if (units.empty()) return {};
+    if (m_impl->spec.depth == 0) throw std::logic_error("Embedder::embed_units: a 2-D model");
+    return Impl::as_input_error([&] {
+        auto out = m_impl->embeddings(m_impl->unit_blob(units, intensity));
+        // A model of any depth must give embeddings of one length (pooled) at every depth.
+        if (out.front().size() != m_impl->size) {
+            throw UsageError("--model " + m_impl->spec.name + ": units of " +
+                             std::to_string(units.front().slices.size()) + " slices give embeddings of " +
+                             std::to_string(out.front().size()) + " values, not the " + std::to_string(m_impl->size) +
+                             " of its trial at depth " + std::to_string(m_impl->trial_depth) +
+                             " (a model of any depth must pool)");
+        }
+        return out;
+    });
+}
+
+InputBatch Embedder::preprocess_units(const std::vector<UnitCrop>& units, const IntensityMapping& intensity) const {
+    return m_impl->unit_blob(units, intensity);
 }
 
 bool Embedder::takes_values() const { return m_impl->spec.hu; }

@@ -41,6 +41,11 @@ std::vector<std::unique_ptr<Feature>> Metric::prepare_values(const std::vector<S
     throw std::logic_error(name() + " prepares 8-bit images, not values");
 }
 
+std::vector<std::unique_ptr<Feature>> Metric::prepare_units(const std::vector<UnitCrop>&,
+                                                            const IntensityMapping&) const {
+    throw std::logic_error(name() + " has no 3-D model to prepare units with");
+}
+
 std::unique_ptr<Feature> Metric::feature_from_values(std::vector<float>) const {
     throw Error(name() + " cannot take features computed elsewhere (--features is for deepnet)");
 }

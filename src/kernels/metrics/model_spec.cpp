@@ -62,14 +62,14 @@ void apply_sidecar(const std::string& text, const std::string& where, ModelSpec&
         throw UsageError(where + ": not valid JSON (it breaks at byte " + std::to_string(e.byte) + ")");
     }
     if (!j.is_object()) throw UsageError(where + ": must be a JSON object");
-    static const std::set<std::string> k_known = {"input_size", "layout", "channel_order", "scale",      "mean",
-                                                  "std",        "input",  "output",        "pool",       "channels",
-                                                  "values",     "window", "comment",       "description"};
+    static const std::set<std::string> k_known = {"input_size", "layout", "channel_order", "scale",       "mean",
+                                                  "std",        "input",  "output",        "pool",        "channels",
+                                                  "values",     "window", "comment",       "description", "depth"};
     for (const auto& [key, value] : j.items()) {
         if (!k_known.count(key)) {
             throw UsageError(where + ": unknown field '" + key +
                              "' (known: input_size, channels, values, window, layout, channel_order, scale, mean, std, "
-                             "input, output, pool)");
+                             "input, output, pool, depth)");
         }
     }
     auto numbers = [&](const char* field) {
@@ -130,6 +130,18 @@ void apply_sidecar(const std::string& text, const std::string& where, ModelSpec&
         spec.channels_given = true;
     }
     if (j.contains("values")) spec.hu = values_kind(text_field("values"), where + ": 'values'");
+    if (j.contains("depth")) {
+        // A 3-D model (docs/models.md, section "3-D models"): the slices of a unit it takes.
+        const Json& v = j["depth"];
+        if (v.is_string() && upper(v.get<std::string>()) == "ANY") {
+            spec.depth = k_any_depth;
+        } else if (v.is_number() && v.get<double>() >= 1 && v.get<double>() <= 4096 &&
+                   std::floor(v.get<double>()) == v.get<double>()) {
+            spec.depth = static_cast<int>(v.get<double>());
+        } else {
+            throw UsageError(where + ": 'depth' must be a whole number of slices (1..4096) or \"any\"");
+        }
+    }
     if (j.contains("window")) spec.window = window_of(numbers("window"), where + ": 'window'");
 }
 
@@ -291,6 +303,15 @@ ModelSpec resolve_model(const ModelOptions& o) {
     }
 
     apply_flags(o, spec);
+    // OpenCV 4.6's DNN imports a bare Conv3d but fails on the pooling of a 3-D network
+    // (docs/models.md, section "3-D models"): a 3-D model runs as TorchScript only.
+    const bool rank5 = std::any_of(spec.graph.inputs.begin(), spec.graph.inputs.end(),
+                                   [](const OnnxTensorInfo& in) { return in.dims.size() == 5; });
+    if (spec.depth != 0 || rank5) {
+        throw UsageError("--model " + spec.name +
+                         ": a 3-D ONNX model (input N x C x D x H x W) cannot run on OpenCV 4.6's DNN; export it as "
+                         "TorchScript (torch.jit.trace(model, x).save('model.pt'), docs/models.md)");
+    }
     check_input(o, spec);
     if (spec.output.empty() && !spec.graph.outputs.empty()) spec.output = spec.graph.outputs.front().name;
     return spec;

@@ -295,6 +295,11 @@ TEST(DeepNet, BadSidecarFieldsAreNamed) {
         {R"({"input_size": [6, 8], "layuot": "NHWC"})", "unknown field 'layuot'"},
         {R"({"input_size": [6, 8], )", "not valid JSON"},
         {R"({"input_size": [7, 8], "layout": "NHWC"})", "input size"},
+        {R"({"input_size": [6, 8], "layout": "NHWC", "depth": 0})", "'depth'"},
+        {R"({"input_size": [6, 8], "layout": "NHWC", "depth": "all"})", "'depth'"},
+        {R"({"input_size": [6, 8], "layout": "NHWC", "depth": 2.5})", "'depth'"},
+        // docs/models.md, section "3-D models": OpenCV 4.6 cannot pool a 3-D network.
+        {R"({"input_size": [6, 8], "layout": "NHWC", "depth": 8})", "export it as TorchScript"},
     };
     for (std::size_t i = 0; i < cases.size(); ++i) {
         const auto onnx = dir / ("m" + std::to_string(i) + ".onnx");
@@ -421,6 +426,87 @@ TEST(DeepNet, ACallersRunnerGetsThePreprocessedBatch) {
     EXPECT_FLOAT_EQ(out.at(0).at(5), 1.5f);
     EXPECT_FLOAT_EQ(out.at(0).at(4), 12 * 1.5f);
     EXPECT_FLOAT_EQ(out.at(1).at(1), 4.0f);  // image b, channel 0: (5 - 1) / 1
+}
+
+// A 3-D model's runner (docs/models.md, section "3-D models"): per unit, the first value of
+// each channel's slice, N x (C x D).
+class FirstVoxelRunner final : public ModelRunner {
+public:
+    OutputBatch run(const InputBatch& b) const override {
+        {
+            std::lock_guard<std::mutex> lock(m_mutex);
+            m_depths.push_back(b.depth);
+        }
+        OutputBatch out;
+        out.shape = {b.count, b.channels * b.depth};
+        const std::size_t plane = static_cast<std::size_t>(b.height) * b.width;
+        for (int i = 0; i < b.count; ++i)
+            for (int c = 0; c < b.channels; ++c)
+                for (int z = 0; z < b.depth; ++z)
+                    out.values.push_back(
+                        b.values[((static_cast<std::size_t>(i) * b.channels + c) * b.depth + z) * plane]);
+        return out;
+    }
+    std::string runtime() const override { return "callback"; }
+    std::vector<int> depths() const {
+        std::lock_guard<std::mutex> lock(m_mutex);
+        return m_depths;
+    }
+
+private:
+    mutable std::mutex m_mutex;
+    mutable std::vector<int> m_depths;
+};
+
+TEST(DeepNet, ThreeDModelGetsEachUnitsBlockWithOneMappingOverTheUnit) {
+    auto runner = std::make_shared<FirstVoxelRunner>();
+    ModelOptions o;
+    o.path = "unit-function";
+    ModelFiles files;
+    files.sidecar_path = "unit-function.json";
+    files.sidecar_text = R"({"depth": "any", "input_size": [4, 4], "scale": 1, "mean": [1, 2, 3], "std": [1, 2, 4]})";
+    o.files = files;
+    o.runner = runner;
+    o.unit_depth = 3;  // the run's unit depth: the trial's
+    const Embedder e(o);
+    EXPECT_EQ(e.description().depth, k_any_depth);
+    EXPECT_EQ(e.size(), 9u);  // 3 channels x 3 slices
+    EXPECT_EQ(runner->depths(), std::vector<int>{3});
+    // Three 6 x 6 int16 slices, v = 100 + 10 z + x; the unit: columns 1-4, rows 2-5, so its
+    // one min-max is 101 .. 124.
+    std::vector<std::vector<std::int16_t>> voxels(3, std::vector<std::int16_t>(36));
+    UnitCrop crop;
+    for (int z = 0; z < 3; ++z) {
+        for (int i = 0; i < 36; ++i)
+            voxels[z][static_cast<std::size_t>(i)] = static_cast<std::int16_t>(100 + 10 * z + i % 6);
+        crop.slices.push_back({voxels[z].data(), VoxelType::Int16, 6, 6});
+    }
+    crop.x0 = 1;
+    crop.y0 = 2;
+    crop.width = 4;
+    crop.height = 4;
+    const IntensityMapping minmax = IntensityMapping::from_string("minmax").value();
+    const auto out = e.embed_units({crop, crop}, minmax);
+    ASSERT_EQ(out.size(), 2u);
+    const double u8[3] = {0, 111, 222};  // (10 z) / 23 * 255, rounded
+    const double mean[3] = {1, 2, 3}, sd[3] = {1, 2, 4};
+    for (int c = 0; c < 3; ++c)
+        for (int z = 0; z < 3; ++z)
+            EXPECT_FLOAT_EQ(out[1].at(static_cast<std::size_t>(c * 3 + z)),
+                            static_cast<float>((u8[z] - mean[c]) / sd[c]))
+                << c << "," << z;
+    const InputBatch b = e.preprocess_units({crop}, minmax);
+    EXPECT_EQ(b.depth, 3);
+    EXPECT_EQ(b.values.size(), 3u * 3 * 16);
+    // A unit of 2 slices gives 6 values, not the trial's 9: the volume's error, named.
+    UnitCrop two = crop;
+    two.slices.pop_back();
+    try {
+        e.embed_units({two}, minmax);
+        ADD_FAILURE() << "accepted another embedding length";
+    } catch (const InputError& err) {
+        EXPECT_NE(std::string(err.what()).find("must pool"), std::string::npos) << err.what();
+    }
 }
 
 }  // namespace
