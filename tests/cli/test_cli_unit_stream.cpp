@@ -65,8 +65,12 @@ TEST(CliUnitStream, MemoryHoldsAFewUnitsNotTheVolume) {
         EXPECT_EQ(m["summary"]["slices"], slices / 8);
         EXPECT_GT(m["summary"]["kept"], 1);
         // The volume read whole would be 192 MB before anything else; a streamed unit run
-        // holds a few 8-slice slabs (4 MB each) and the units being written.
+        // holds a few 8-slice slabs (4 MB each) and the units being written. Under
+        // AddressSanitizer the peak also counts its quarantine of freed memory (256 MB by
+        // default), so the bound is checked in the other builds only.
+#if !defined(__SANITIZE_ADDRESS__)
         EXPECT_LT(r.max_rss_kb, 100L * 1024) << method << ": peak RSS " << r.max_rss_kb / 1024 << " MB";
+#endif
     }
 }
 
