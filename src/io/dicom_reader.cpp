@@ -336,10 +336,12 @@ std::vector<LoadedVolume> read_dicom_folder(const Source& source, const ReadCont
     const bool streams = options.streams && !headers_only;  // headers now, pixels as slices are due
     const std::filesystem::path folder(source.path);
     std::vector<DicomFile> records(source.files.size());
+    HeaderBuffers buffers;
+    DicomReadOptions read = read_options(headers_only || streams, options.include_localizers);
+    read.buffers = &buffers;
     context.pool.parallel_for(records.size(), [&](std::size_t i) {
         context.cancel.check();
-        records[i] = read_dicom_file(folder / source.files[i], source.files[i], context.decoders,
-                                     read_options(headers_only || streams, options.include_localizers));
+        records[i] = read_dicom_file(folder / source.files[i], source.files[i], context.decoders, read);
     });
 
     std::vector<LoadedVolume> out;
