@@ -217,8 +217,7 @@ private:
         const ValuesDestination into{out, m_info.type, m_info.height, m_info.width};
         DicomFile f = read_dicom_file(m_folder / name, name, m_context.decoders,
                                       read_options(false, m_context.options.include_localizers, into));
-        if (!f.error.empty() || f.skip || f.rows != m_info.height || f.columns != m_info.width ||
-            f.frames.size() != 1)
+        if (!f.error.empty() || f.skip || f.rows != m_info.height || f.columns != m_info.width || f.frames.size() != 1)
             return name + ": " + (f.error.empty() ? std::string("changed while being read") : f.error);
         if (f.values_in_place) return {};
         widen_values(f.values, f.type, m_info.type);

@@ -273,8 +273,8 @@ std::string source_fingerprint(const Source& source, ThreadPool* pool) {
             if (::fstat(fd, &st) == 0) got = ::pread(fd, head, sizeof head, 0);
             ::close(fd);
         }
-        return p.filename().string() + '\0' + std::to_string(st.st_size) + '\0' +
-               std::to_string(st.st_mtim.tv_sec) + '.' + std::to_string(st.st_mtim.tv_nsec) + '\0' +
+        return p.filename().string() + '\0' + std::to_string(st.st_size) + '\0' + std::to_string(st.st_mtim.tv_sec) +
+               '.' + std::to_string(st.st_mtim.tv_nsec) + '\0' +
                (got > 0 ? sha256_hex(head, static_cast<std::size_t>(got)) : "-") + '\n';
     };
     std::string summary;

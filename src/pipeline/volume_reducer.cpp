@@ -201,11 +201,10 @@ PruneResult VolumeReducer::prune_slabs(Slab& slab, VolumeRecord& record, Saved& 
         while (!slab.holds(i)) {
             if (!advance(each ? ready : nullptr)) throw std::logic_error("VolumeReducer: the stream ended early");
             if (!each) {
-                auto part =
-                    !pre.empty()
-                        ? take_features(pre, slab.first, slab.count, progress)
-                        : prepare_features([&](std::size_t k) { return slab.slice(slab.first + k); }, slab.count,
-                                           metric, m_config.intensity, pool, progress, cancel);
+                auto part = !pre.empty()
+                                ? take_features(pre, slab.first, slab.count, progress)
+                                : prepare_features([&](std::size_t k) { return slab.slice(slab.first + k); },
+                                                   slab.count, metric, m_config.intensity, pool, progress, cancel);
                 for (std::size_t k = 0; k < part.size(); ++k) features[slab.first + k] = std::move(part[k]);
             }
             for (std::size_t k = slab.first; k < slab.first + slab.count; ++k)
