@@ -5,6 +5,8 @@
 
 namespace lessmore {
 
+class ThreadPool;
+
 // A place volumes come from, found by scanning the inputs. Reading it gives one
 // volume, or several for a DICOM folder holding several series.
 struct Source {
@@ -40,8 +42,9 @@ struct Discovery {
 // What a source's files are now: size, modification time and first 4 KB of each, as a
 // SHA-256 in hex (--resume redoes a source whose fingerprint changed); a volume file's
 // files include the .img of a NIfTI pair and a detached NRRD/MetaImage data file.
-// Unreadable files count with what could be read.
-std::string source_fingerprint(const Source& source);
+// Unreadable files count with what could be read. With a pool, a folder's files are read
+// in parallel (the same fingerprint).
+std::string source_fingerprint(const Source& source, ThreadPool* pool = nullptr);
 
 // Scans the inputs. Throws UsageError when an input does not exist, is neither a regular
 // file nor a folder (a FIFO, socket or device given as INPUT), or two inputs give the

@@ -40,6 +40,13 @@ public:
     // The next `count` slices, in info().type, into out (count * slice_bytes() bytes).
     // Throws InputError when the data turns out damaged (the volume then fails whole).
     virtual void read(std::size_t count, std::byte* out) = 0;
+    // Whether read_slice serves this stream: each slice read on its own, from any thread,
+    // several at once (a series of single-frame DICOM files: a file per slice). The reader
+    // can then read a slice and work on it in one task, and read while it writes.
+    virtual bool reads_slices() const { return false; }
+    // Slice `index` into out (slice_bytes() bytes), when reads_slices(); instead of read(),
+    // never mixed with it. Throws InputError as read() does.
+    virtual void read_slice(std::size_t index, std::byte* out) const;
 };
 
 // One volume of a source, read or failed — or a file skipped on purpose (a non-image

@@ -24,8 +24,10 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <iterator>
 #include <limits>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <sstream>
 
@@ -438,6 +440,52 @@ void read_image(const std::filesystem::path& path, const ParsedDicom& parsed, De
 
 }  // namespace
 
+ZeroedBytes::ZeroedBytes(std::size_t size) : m_size(size) {
+    void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) throw std::bad_alloc();
+    m_data = static_cast<std::uint8_t*>(p);
+}
+
+ZeroedBytes::~ZeroedBytes() { ::munmap(m_data, m_size); }
+
+std::uint8_t* ZeroedBytes::written(std::size_t from, std::size_t to) {
+    m_written.emplace_back(from, to);
+    return m_data;
+}
+
+void ZeroedBytes::clear() {
+    for (const auto& [from, to] : m_written) std::memset(m_data + from, 0, to - from);
+    m_written.clear();
+}
+
+HeaderBuffers::HeaderBuffers() = default;
+HeaderBuffers::~HeaderBuffers() = default;
+
+std::unique_ptr<ZeroedBytes> HeaderBuffers::take(std::size_t size) {
+    {
+        const std::lock_guard<std::mutex> lock(m_mutex);
+        for (auto it = m_free.rbegin(); it != m_free.rend(); ++it) {
+            if ((*it)->size() < size) continue;
+            std::unique_ptr<ZeroedBytes> buffer = std::move(*it);
+            m_free.erase(std::next(it).base());
+            return buffer;
+        }
+    }
+    return std::make_unique<ZeroedBytes>(size);
+}
+
+void HeaderBuffers::give(std::unique_ptr<ZeroedBytes> buffer) {
+    buffer->clear();
+    const std::lock_guard<std::mutex> lock(m_mutex);
+    m_free.push_back(std::move(buffer));
+    // As many as were in use at once, bounded: the smallest goes first.
+    constexpr std::size_t k_kept = 16;
+    if (m_free.size() > k_kept) {
+        m_free.erase(std::min_element(m_free.begin(), m_free.end(),
+                                      [](const auto& a, const auto& b) { return a->size() < b->size(); }));
+    }
+}
+
 namespace {
 
 // An open DICOM file whose first 4 KB passed looks_like_dicom().
@@ -480,24 +528,6 @@ void read_range(const OpenDicom& f, std::uint8_t* out, std::size_t from, std::si
     }
 }
 
-// Zeroed memory from the kernel: pages never written cost nothing and read as zeros.
-class ZeroedBytes {
-public:
-    explicit ZeroedBytes(std::size_t size) : m_size(size) {
-        void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (p == MAP_FAILED) throw std::bad_alloc();
-        m_data = static_cast<std::uint8_t*>(p);
-    }
-    ZeroedBytes(const ZeroedBytes&) = delete;
-    ZeroedBytes& operator=(const ZeroedBytes&) = delete;
-    ~ZeroedBytes() { ::munmap(m_data, m_size); }
-    std::uint8_t* data() const { return m_data; }
-
-private:
-    std::size_t m_size;
-    std::uint8_t* m_data = nullptr;
-};
-
 // What a header pass reads of a file: everything but the values of its native pixel data,
 // the bulk of a slice (512 KB of a 520 KB CT file), which the pass never looks at — it
 // checks only their length — and the slice's read reads again anyway. The first `prefix`
@@ -508,10 +538,9 @@ private:
 // or compressed data, a parse that fails) is read whole, so the outcome, errors included,
 // is the whole file's. `prefix` is DicomReadOptions::header_prefix (64 KB). Measured:
 // docs/performance.md, "Per-slice work".
-std::optional<ParsedDicom> parse_without_pixel_values(const OpenDicom& f, const ZeroedBytes& buffer,
-                                                      std::size_t prefix) {
+std::optional<ParsedDicom> parse_without_pixel_values(const OpenDicom& f, ZeroedBytes& buffer, std::size_t prefix) {
     try {
-        read_range(f, buffer.data(), 0, prefix);
+        read_range(f, buffer.written(0, prefix), 0, prefix);
         ParsedDicom parsed = parse_dicom(buffer.data(), f.size, "");
         const DicomElement* pixels = parsed.dataset().find(k_tag_pixel_data);
         if (parsed.transfer_syntax().deflated || parsed.transfer_syntax().encapsulated || !pixels ||
@@ -520,7 +549,7 @@ std::optional<ParsedDicom> parse_without_pixel_values(const OpenDicom& f, const 
         }
         const std::size_t after = std::max(pixels->value_offset + pixels->value_length, prefix);
         if (after >= f.size) return std::optional<ParsedDicom>(std::move(parsed));
-        read_range(f, buffer.data(), after, f.size);
+        read_range(f, buffer.written(after, f.size), after, f.size);
         return parse_dicom(buffer.data(), f.size, "");  // now with the bytes after the values
     } catch (const InputError&) {
         return std::nullopt;
@@ -546,15 +575,25 @@ DicomFile read_dicom_file(const std::filesystem::path& path, const std::string& 
     DicomFile r;
     r.name = name;
     try {
-        std::unique_ptr<ZeroedBytes> sparse;  // the bytes outlive the parse that points into them
+        // The bytes outlive the parse that points into them; a buffer taken goes back.
+        struct Sparse {
+            HeaderBuffers* from = nullptr;
+            std::unique_ptr<ZeroedBytes> bytes;
+            ~Sparse() {
+                try {
+                    if (from && bytes) from->give(std::move(bytes));
+                } catch (...) {  // (no memory to keep it: the buffer is let go)
+                }
+            }
+        } sparse{options.buffers, nullptr};
         DicomBytes file;
         std::optional<ParsedDicom> parsed;
         if (options.headers_only) {
             OpenDicom f;
             open_dicom(path, std::numeric_limits<std::size_t>::max(), f);
             if (f.size / 2 > options.header_prefix) {
-                sparse = std::make_unique<ZeroedBytes>(f.size);
-                parsed = parse_without_pixel_values(f, *sparse, options.header_prefix);
+                sparse.bytes = options.buffers ? options.buffers->take(f.size) : std::make_unique<ZeroedBytes>(f.size);
+                parsed = parse_without_pixel_values(f, *sparse.bytes, options.header_prefix);
             }
         }
         if (!parsed) {

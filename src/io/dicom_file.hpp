@@ -11,8 +11,10 @@
 #include <filesystem>
 #include <limits>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace lessmore {
@@ -66,6 +68,46 @@ struct ValuesDestination {
     int columns = 0;
 };
 
+// Zeroed memory from the kernel: pages never written cost nothing and read as zeros. What
+// is written is recorded, so clear() makes it all zeros again.
+class ZeroedBytes {
+public:
+    explicit ZeroedBytes(std::size_t size);
+    ~ZeroedBytes();
+    ZeroedBytes(const ZeroedBytes&) = delete;
+    ZeroedBytes& operator=(const ZeroedBytes&) = delete;
+    std::size_t size() const { return m_size; }
+    const std::uint8_t* data() const { return m_data; }
+    // The buffer, whose bytes [from, to) are about to be written.
+    std::uint8_t* written(std::size_t from, std::size_t to);
+    void clear();
+
+private:
+    std::size_t m_size;
+    std::uint8_t* m_data = nullptr;
+    std::vector<std::pair<std::size_t, std::size_t>> m_written;
+};
+
+// Buffers a header pass reads files into, reused from file to file by the threads of one
+// pass: a fresh zeroed mapping per file cost a page fault per page read and the unmapping
+// of each, on page lists the threads share, so two threads took as long as one
+// (docs/performance.md, section "One series on two threads"). A buffer given back is
+// zeroed where its file's read wrote, so every buffer taken reads as zeros, as a fresh one.
+class HeaderBuffers {
+public:
+    HeaderBuffers();
+    ~HeaderBuffers();
+    HeaderBuffers(const HeaderBuffers&) = delete;
+    HeaderBuffers& operator=(const HeaderBuffers&) = delete;
+    // A buffer of at least `size` bytes, all zeros.
+    std::unique_ptr<ZeroedBytes> take(std::size_t size);
+    void give(std::unique_ptr<ZeroedBytes> buffer);
+
+private:
+    std::mutex m_mutex;
+    std::vector<std::unique_ptr<ZeroedBytes>> m_free;
+};
+
 struct DicomReadOptions {
     bool headers_only = false;
     bool include_localizers = false;  // ImageType LOCALIZER: skipped unless asked for
@@ -73,6 +115,7 @@ struct DicomReadOptions {
     // headers_only: bytes read before the pixel data's values are skipped (io/dicom_file.cpp,
     // parse_without_pixel_values; the fuzz target makes it small to take that path on every input).
     std::size_t header_prefix = std::size_t{64} << 10;
+    HeaderBuffers* buffers = nullptr;  // headers_only: where buffers come from (null: fresh ones)
 };
 
 // Never throws; problems land in .error, non-images and localizers in .skip.

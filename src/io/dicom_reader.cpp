@@ -195,26 +195,36 @@ public:
         std::vector<std::string> errors(count);
         m_context.pool.parallel_for(count, [&](std::size_t k) {
             m_context.cancel.check();
-            const std::string& name = m_info.slices[m_next + k].file;
-            std::byte* slice = out + k * slice_bytes;
-            const ValuesDestination into{slice, m_info.type, m_info.height, m_info.width};
-            DicomFile f = read_dicom_file(m_folder / name, name, m_context.decoders,
-                                          read_options(false, m_context.options.include_localizers, into));
-            if (!f.error.empty() || f.skip || f.rows != m_info.height || f.columns != m_info.width ||
-                f.frames.size() != 1) {
-                errors[k] = name + ": " + (f.error.empty() ? std::string("changed while being read") : f.error);
-                return;
-            }
-            if (f.values_in_place) return;
-            widen_values(f.values, f.type, m_info.type);
-            std::memcpy(slice, f.values.data(), slice_bytes);
+            errors[k] = read_into(m_next + k, out + k * slice_bytes);
         });
         m_next += count;
         for (const std::string& e : errors)
             if (!e.empty()) throw InputError(e);  // the lowest index: the same error on every run
     }
 
+    bool reads_slices() const override { return true; }
+
+    void read_slice(std::size_t index, std::byte* out) const override {
+        if (index >= m_info.slice_count()) throw std::logic_error("DicomSeriesStream: read past the end");
+        const std::string error = read_into(index, out);
+        if (!error.empty()) throw InputError(error);
+    }
+
 private:
+    // Slice `index`'s file, its values into out; the error ("" when none).
+    std::string read_into(std::size_t index, std::byte* out) const {
+        const std::string& name = m_info.slices[index].file;
+        const ValuesDestination into{out, m_info.type, m_info.height, m_info.width};
+        DicomFile f = read_dicom_file(m_folder / name, name, m_context.decoders,
+                                      read_options(false, m_context.options.include_localizers, into));
+        if (!f.error.empty() || f.skip || f.rows != m_info.height || f.columns != m_info.width || f.frames.size() != 1)
+            return name + ": " + (f.error.empty() ? std::string("changed while being read") : f.error);
+        if (f.values_in_place) return {};
+        widen_values(f.values, f.type, m_info.type);
+        std::memcpy(out, f.values.data(), m_info.slice_bytes());
+        return {};
+    }
+
     VolumeInfo m_info;
     std::filesystem::path m_folder;
     ReadContext m_context;
@@ -325,10 +335,12 @@ std::vector<LoadedVolume> read_dicom_folder(const Source& source, const ReadCont
     const bool streams = options.streams && !headers_only;  // headers now, pixels as slices are due
     const std::filesystem::path folder(source.path);
     std::vector<DicomFile> records(source.files.size());
+    HeaderBuffers buffers;
+    DicomReadOptions read = read_options(headers_only || streams, options.include_localizers);
+    read.buffers = &buffers;
     context.pool.parallel_for(records.size(), [&](std::size_t i) {
         context.cancel.check();
-        records[i] = read_dicom_file(folder / source.files[i], source.files[i], context.decoders,
-                                     read_options(headers_only || streams, options.include_localizers));
+        records[i] = read_dicom_file(folder / source.files[i], source.files[i], context.decoders, read);
     });
 
     std::vector<LoadedVolume> out;

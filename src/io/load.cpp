@@ -3,6 +3,8 @@
 
 #include "io/readers.hpp"
 
+#include <stdexcept>
+
 namespace lessmore {
 namespace {
 
@@ -26,6 +28,10 @@ std::vector<LoadedVolume> read(const Source& source, const ReadContext& context)
 }
 
 }  // namespace
+
+void SliceStream::read_slice(std::size_t, std::byte*) const {
+    throw std::logic_error("SliceStream: this stream reads slabs in order, not single slices");
+}
 
 std::vector<LoadedVolume> load_source(const Source& source, const LoadOptions& options, ThreadPool& pool,
                                       DecoderPool& decoders, const CancelToken& cancel) {

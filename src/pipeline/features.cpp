@@ -5,30 +5,27 @@
 #include <numeric>
 
 namespace lessmore {
-namespace {
 
-// 8-bit images handed from slice to slice: each thread's image is allocated (and zeroed)
-// once per run of prepare_features, not once per slice (a 512x512 slice: 256 KB).
-class ImageBuffers {
-public:
-    std::unique_ptr<Image8> take() {
+SlicePreparer::SlicePreparer(const Metric& metric, const IntensityMapping& intensity)
+    : m_metric(metric), m_intensity(intensity) {}
+
+std::unique_ptr<Feature> SlicePreparer::prepare(const SliceView& slice) {
+    if (m_metric.takes_values()) return std::move(m_metric.prepare_values({slice}).at(0));
+    std::unique_ptr<Image8> image;
+    {
         const std::lock_guard<std::mutex> lock(m_mutex);
-        if (m_free.empty()) return std::make_unique<Image8>();
-        std::unique_ptr<Image8> image = std::move(m_free.back());
-        m_free.pop_back();
-        return image;
+        if (!m_free.empty()) {
+            image = std::move(m_free.back());
+            m_free.pop_back();
+        }
     }
-    void give(std::unique_ptr<Image8> image) {
-        const std::lock_guard<std::mutex> lock(m_mutex);
-        m_free.push_back(std::move(image));
-    }
-
-private:
-    std::mutex m_mutex;
-    std::vector<std::unique_ptr<Image8>> m_free;
-};
-
-}  // namespace
+    if (!image) image = std::make_unique<Image8>();
+    to_8bit(slice, m_intensity, *image);
+    std::unique_ptr<Feature> feature = m_metric.prepare(*image);
+    const std::lock_guard<std::mutex> lock(m_mutex);
+    m_free.push_back(std::move(image));
+    return feature;
+}
 
 std::vector<std::unique_ptr<Feature>> prepare_features(const SliceAt& slice, std::size_t count, const Metric& metric,
                                                        const IntensityMapping& intensity, ThreadPool& pool,
@@ -38,21 +35,18 @@ std::vector<std::unique_ptr<Feature>> prepare_features(const SliceAt& slice, std
     // on the thread count.
     const std::size_t batch = std::max<std::size_t>(1, metric.batch_size());
     const std::size_t batches = (count + batch - 1) / batch;
-    ImageBuffers buffers;
+    SlicePreparer one(metric, intensity);
     pool.parallel_for(batches, [&](std::size_t b) {
         cancel.check();
         const std::size_t begin = b * batch, end = std::min(count, begin + batch);
-        if (metric.takes_values()) {
+        if (batch == 1) {
+            features[begin] = one.prepare(slice(begin));
+        } else if (metric.takes_values()) {
             // A model that takes the slices' values (HU) sees them, not the 8-bit image.
             std::vector<SliceView> views;
             for (std::size_t i = begin; i < end; ++i) views.push_back(slice(i));
             auto prepared = metric.prepare_values(views);
             for (std::size_t i = begin; i < end; ++i) features[i] = std::move(prepared[i - begin]);
-        } else if (batch == 1) {
-            std::unique_ptr<Image8> image = buffers.take();
-            to_8bit(slice(begin), intensity, *image);
-            features[begin] = metric.prepare(*image);
-            buffers.give(std::move(image));
         } else {
             std::vector<Image8> images(end - begin);
             std::vector<const Image8*> pointers;

@@ -10,12 +10,31 @@
 
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 namespace lessmore {
 
 // Slices [0, count) of something that holds them (a volume, a slab of a stream).
 using SliceAt = std::function<SliceView(std::size_t)>;
+
+// Prepares one slice at a time, from any thread, for a metric that prepares slices one by
+// one (batch size 1): each thread's 8-bit image is reused from slice to slice (allocated,
+// and zeroed, once per preparer: a 512x512 slice is 256 KB). A slice's feature is the same
+// as in prepare_features.
+class SlicePreparer {
+public:
+    SlicePreparer(const Metric& metric, const IntensityMapping& intensity);
+    // Whether the metric prepares slices one by one (else only prepare_features' batches).
+    static bool serves(const Metric& metric) { return metric.batch_size() <= 1; }
+    std::unique_ptr<Feature> prepare(const SliceView& slice);
+
+private:
+    const Metric& m_metric;
+    const IntensityMapping& m_intensity;
+    std::mutex m_mutex;
+    std::vector<std::unique_ptr<Image8>> m_free;  // 8-bit images not in use
+};
 
 // Maps slices [0, count) to 8 bits and prepares each once, in parallel, in batches that
 // start at fixed offsets (so which slices share a forward pass never depends on threads).

@@ -228,7 +228,7 @@ Todo sources_to_do(const WalkPlan& plan, const OutputStore& store, bool resume, 
                    ProgressSink& progress) {
     std::vector<std::string> fingerprints(plan.sources.size());
     pool.parallel_for(plan.sources.size(),
-                      [&](std::size_t k) { fingerprints[k] = source_fingerprint(plan.sources[k]); });
+                      [&](std::size_t k) { fingerprints[k] = source_fingerprint(plan.sources[k], &pool); });
     Todo todo;
     for (std::size_t k = 0; k < plan.sources.size(); ++k) {
         const Source& s = plan.sources[k];

@@ -15,41 +15,103 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstring>
+#include <exception>
 #include <limits>
+#include <memory>
 
 namespace fs = std::filesystem;
 
 namespace lessmore {
 
 // The slab of a stream in hand: slices [first, first + count), in one buffer reused from
-// slab to slab (fresh pages for every slab would cost more than the hashing).
+// slab to slab (fresh pages for every slab would cost more than the hashing). The kept
+// slices of a slab are copied aside (hold) and written while the next slab is read into
+// the buffer, in one parallel pass, so neither waits on the other (docs/performance.md,
+// section "One series on two threads"). One buffer and the few kept slices' copies, not
+// two slabs: a second 8 MB buffer cost ~7% more CPU in cache misses and page faults.
 class VolumeReducer::Slab {
 public:
+    // ready(i, slice): slice i of the next slab, read; it runs in the task that read the
+    // slice when the stream reads slices one by one, else after the slab is read.
+    using Ready = std::function<void(std::size_t, const SliceView&)>;
+
     Slab(SliceStream& stream, std::size_t size) : m_stream(stream), m_size(size) {}
 
-    // Reads the next slab; false when the stream is done.
-    bool advance() {
+    // Reads the next slab in one parallel pass with tasks extra(0 .. extras - 1), which
+    // must not use the slab in hand (only what hold() kept of it). The extras run first in
+    // the pass and their failures come first (the lowest task's), then the stream's (the
+    // lowest slice's), then ready's (the lowest slice's), whatever the thread count.
+    // false (after the extras) when the stream is done.
+    bool advance(ThreadPool& pool, std::size_t extras, const std::function<void(std::size_t)>& extra,
+                 const Ready& ready, const CancelToken& cancel) {
         const VolumeInfo& info = m_stream.info();
-        first += count;
-        count = std::min(m_size, info.slice_count() - first);
-        if (count == 0) return false;
-        m_buffer.resize(count * info.slice_bytes());
-        m_stream.read(count, m_buffer.data());
+        const std::size_t next = first + count;
+        const std::size_t n = std::min(m_size, info.slice_count() - next);
+        if (n == 0) {
+            pool.parallel_for(extras, extra);
+            return false;
+        }
+        first = next;
+        count = n;
+        m_buffer.resize(n * info.slice_bytes());
+        std::vector<std::exception_ptr> not_ready(n);
+        const bool each = m_stream.reads_slices();
+        pool.parallel_for(extras + (each ? n : 1), [&](std::size_t t) {
+            if (t < extras) {
+                extra(t);
+                return;
+            }
+            cancel.check();
+            if (!each) {
+                m_stream.read(n, m_buffer.data());
+                return;
+            }
+            const std::size_t k = t - extras;
+            m_stream.read_slice(next + k, m_buffer.data() + k * info.slice_bytes());
+            if (!ready) return;
+            try {  // after every read error of the slab (above), as if read whole first
+                ready(next + k, slice(next + k));
+            } catch (...) {
+                not_ready[k] = std::current_exception();
+            }
+        });
+        if (!each && ready) pool.parallel_for(n, [&](std::size_t k) { ready(next + k, slice(next + k)); });
+        for (const std::exception_ptr& e : not_ready)
+            if (e) std::rethrow_exception(e);
         return true;
     }
     bool holds(std::size_t i) const { return i >= first && i < first + count; }
-    SliceView slice(std::size_t i) const {
-        const VolumeInfo& info = m_stream.info();
-        return SliceView{m_buffer.data() + (i - first) * info.slice_bytes(), info.type, info.width, info.height};
+    SliceView slice(std::size_t i) const { return view(m_buffer, i - first); }
+
+    // Copies slices `kept` (ascending) of the slab in hand aside, until the next hold.
+    void hold(const std::vector<std::size_t>& kept) {
+        const std::size_t bytes = m_stream.info().slice_bytes();
+        m_held = kept;
+        m_copies.resize(kept.size() * bytes);
+        for (std::size_t k = 0; k < kept.size(); ++k)
+            std::memcpy(m_copies.data() + k * bytes, slice(kept[k]).data, bytes);
+    }
+    SliceView held(std::size_t i) const {
+        const auto at = std::lower_bound(m_held.begin(), m_held.end(), i);
+        if (at == m_held.end() || *at != i) throw std::logic_error("VolumeReducer: a slice not held");
+        return view(m_copies, static_cast<std::size_t>(at - m_held.begin()));
     }
 
     std::size_t first = 0;
     std::size_t count = 0;
 
 private:
+    SliceView view(const Bytes& buffer, std::size_t k) const {
+        const VolumeInfo& info = m_stream.info();
+        return SliceView{buffer.data() + k * info.slice_bytes(), info.type, info.width, info.height};
+    }
+
     SliceStream& m_stream;
     std::size_t m_size;
     Bytes m_buffer;
+    std::vector<std::size_t> m_held;  // the slices hold() copied, ascending
+    Bytes m_copies;                   // their values
 };
 
 VolumeReducer::VolumeReducer(const ReduceConfig& config, const Metric* metric, fs::path out_dir)
@@ -85,23 +147,26 @@ VolumeRecord VolumeReducer::run(SliceStream& stream, ThreadPool& pool, ProgressS
     Slab slab(stream, chunk());
     Saved saved(n);                    // --save-features: each slice's feature values
     std::vector<std::size_t> pending;  // kept slices of the slab in hand, not yet written
-    auto flush = [&] {
-        write_slices(
-            pending, [&](std::size_t i) { return slab.slice(i); }, record, pool, cancel);
+    // Reads the next slab while the pending slices are written (ready: as Slab::advance).
+    const SliceAt held = [&](std::size_t i) { return slab.held(i); };
+    auto advance = [&](const Slab::Ready& ready) {
+        const WriteTask write = slice_writer(pending, held, record, cancel);
+        if (write) slab.hold(pending);
+        const bool more = slab.advance(pool, write ? pending.size() : 0, write, ready, cancel);
         pending.clear();
+        return more;
     };
     try {
         if (!m_metric) {
             const PruneResult pruned = prune_every_n(n, everyn_step(m_config));
-            while (slab.advance()) {
+            while (advance(nullptr)) {
                 for (std::size_t i = slab.first; i < slab.first + slab.count; ++i)
                     if (pruned.kept[i]) pending.push_back(i);
                 progress.slices_done(slab.count);
-                flush();
             }
             apply(pruned, record);
         } else {
-            apply(prune_slabs(slab, record, saved, pending, flush, pool, progress, cancel), record);
+            apply(prune_slabs(slab, record, saved, pending, advance, pool, progress, cancel), record);
         }
     } catch (...) {
         // A series reads whole or fails whole: nothing it wrote outlives it.
@@ -125,29 +190,38 @@ void VolumeReducer::save_features(const VolumeRecord& record, const Saved& saved
 }
 
 PruneResult VolumeReducer::prune_slabs(Slab& slab, VolumeRecord& record, Saved& saved,
-                                       std::vector<std::size_t>& pending, const std::function<void()>& flush,
-                                       ThreadPool& pool, ProgressSink& progress, const CancelToken& cancel) const {
+                                       std::vector<std::size_t>& pending, const Advance& advance, ThreadPool& pool,
+                                       ProgressSink& progress, const CancelToken& cancel) const {
     const Metric& metric = *m_metric;
     const std::size_t n = record.slices.size();
     std::vector<std::unique_ptr<Feature>> features(n);
     auto pre = metric.precomputed(record.info.id, n);  // --features: read, not prepared
+    // A metric that prepares slices one by one does so in the task that read the slice,
+    // while it is still in cache, with no wait between reading and preparing.
+    SlicePreparer one(metric, m_config.intensity);
+    const bool each = pre.empty() && SlicePreparer::serves(metric);
+    const Slab::Ready ready = [&](std::size_t i, const SliceView& view) {
+        features[i] = one.prepare(view);
+        progress.slices_done(1);
+    };
     // Slabs come in order; every slice of the slab in hand is decided before the next is read.
     auto load_through = [&](std::size_t i) {
         while (!slab.holds(i)) {
-            flush();
-            if (!slab.advance()) throw std::logic_error("VolumeReducer: the stream ended early");
-            auto part = !pre.empty() ? take_features(pre, slab.first, slab.count, progress)
-                                     : prepare_features([&](std::size_t k) { return slab.slice(slab.first + k); },
-                                                        slab.count, metric, m_config.intensity, pool, progress, cancel);
-            for (std::size_t k = 0; k < part.size(); ++k) {
-                describe(*part[k], record.slices[slab.first + k], saved);
-                features[slab.first + k] = std::move(part[k]);
+            if (!advance(each ? ready : nullptr)) throw std::logic_error("VolumeReducer: the stream ended early");
+            if (!each) {
+                auto part = !pre.empty()
+                                ? take_features(pre, slab.first, slab.count, progress)
+                                : prepare_features([&](std::size_t k) { return slab.slice(slab.first + k); },
+                                                   slab.count, metric, m_config.intensity, pool, progress, cancel);
+                for (std::size_t k = 0; k < part.size(); ++k) features[slab.first + k] = std::move(part[k]);
             }
+            for (std::size_t k = slab.first; k < slab.first + slab.count; ++k)
+                describe(*features[k], record.slices[k], saved);
         }
     };
     PruneResult pruned = walk_leader(
         features, load_through, [&](std::size_t i) { pending.push_back(i); }, pool, cancel);
-    flush();  // the last slab's kept slices
+    advance(nullptr);  // the last slab's kept slices (the stream has no more)
     return pruned;
 }
 
@@ -239,22 +313,27 @@ PruneResult VolumeReducer::prune(const Volume& volume, VolumeRecord& record, Sav
 
 void VolumeReducer::write_slices(const std::vector<std::size_t>& kept, const SliceAt& slice, VolumeRecord& record,
                                  ThreadPool& pool, const CancelToken& cancel) const {
+    if (const WriteTask write = slice_writer(kept, slice, record, cancel)) pool.parallel_for(kept.size(), write);
+}
+
+VolumeReducer::WriteTask VolumeReducer::slice_writer(const std::vector<std::size_t>& kept, const SliceAt& slice,
+                                                     VolumeRecord& record, const CancelToken& cancel) const {
     const OutputFormat format = m_config.format;
-    if (format == OutputFormat::None || kept.empty()) return;
+    if (format == OutputFormat::None || kept.empty()) return nullptr;
     const bool png = format == OutputFormat::Png || format == OutputFormat::Both;
     const bool npy = format == OutputFormat::Npy || format == OutputFormat::Both;
-    const std::string& id = record.info.id;
     // The folder is made and opened once, before the parallel writes; the files are
     // created relative to it, never through a link (docs/output.md, section "OUT's own state").
     const std::size_t count = record.slices.size();
-    const std::string first = OutputStore::slice_path(id, 0, count, "png", m_config.flat);
+    const std::string first = OutputStore::slice_path(record.info.id, 0, count, "png", m_config.flat);
     const auto out = Folder::open(m_out);
     if (!out) throw Error(path_text(m_out) + ": missing");
-    const Folder folder = out->make(first.substr(0, first.rfind('/')));
-    const auto write = [&](const std::string& rel, std::string_view bytes) {
-        write_file_atomic(folder, rel.substr(rel.rfind('/') + 1), bytes);
-    };
-    pool.parallel_for(kept.size(), [&](std::size_t k) {
+    auto folder = std::make_shared<const Folder>(out->make(first.substr(0, first.rfind('/'))));
+    return [this, folder, png, npy, count, &kept, &slice, &record, &cancel](std::size_t k) {
+        const auto write = [&](const std::string& rel, std::string_view bytes) {
+            write_file_atomic(*folder, rel.substr(rel.rfind('/') + 1), bytes);
+        };
+        const std::string& id = record.info.id;
         cancel.check();
         const std::size_t index = kept[k];
         SliceRecord& rec = record.slices[index];
@@ -273,7 +352,7 @@ void VolumeReducer::write_slices(const std::vector<std::size_t>& kept, const Sli
                 rec.output = rel;
             }
         }
-    });
+    };
 }
 
 // What --export-values puts in the files (docs/output.md, section "Slice values

@@ -45,9 +45,18 @@ private:
                       ProgressSink& progress, const CancelToken& cancel) const;
     void write_slices(const std::vector<std::size_t>& kept, const SliceAt& slice, VolumeRecord& record,
                       ThreadPool& pool, const CancelToken& cancel) const;
+    // write(k) writes the files of slice kept[k], from any thread (the folder is made first,
+    // here); null when nothing is written (--format none, nothing kept). kept and slice are
+    // held by reference: they must outlive the task.
+    using WriteTask = std::function<void(std::size_t)>;
+    WriteTask slice_writer(const std::vector<std::size_t>& kept, const SliceAt& slice, VolumeRecord& record,
+                           const CancelToken& cancel) const;
     class Slab;  // the slab of a stream in hand (volume_reducer.cpp)
+    // advance(ready): the next slab read (Slab::advance) while the pending kept slices of
+    // the slab in hand are written; false when the stream is done.
+    using Advance = std::function<bool(const std::function<void(std::size_t, const SliceView&)>&)>;
     PruneResult prune_slabs(Slab& slab, VolumeRecord& record, Saved& saved, std::vector<std::size_t>& pending,
-                            const std::function<void()>& flush, ThreadPool& pool, ProgressSink& progress,
+                            const Advance& advance, ThreadPool& pool, ProgressSink& progress,
                             const CancelToken& cancel) const;
     // The leader walk both paths share: ensure(i) makes slice i's feature ready (reading
     // the next slab, or preparing the next chunk), on_kept(i) sees each slice kept.

@@ -9,11 +9,14 @@
 #include <lessmore/natural_order.hpp>
 #include <lessmore/npy_writer.hpp>
 #include <lessmore/png_writer.hpp>
+#include <lessmore/thread_pool.hpp>
 
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
+#include <algorithm>
 #include <cstring>
 
 namespace lessmore {
@@ -130,6 +133,35 @@ TEST(Discovery, NiftiPairsAreOneSourceFoundByTheirHeader) {
     const std::string before = source_fingerprint(d.sources[1]);
     test::write_file(root / "ct_pair.img", test::read_file(root / "ct_pair.img") + "x");
     EXPECT_NE(source_fingerprint(d.sources[1]), before);
+}
+
+// A folder's files are fingerprinted in parallel with a pool: the same fingerprint, in the
+// files' order, whatever the thread count; a change to any file changes it.
+TEST(Discovery, FolderFingerprintIsTheSameWithAPool) {
+    test::TempDir dir;
+    test::copy_tree(test::dicom_fixtures() / "padded", dir / "series");
+    const Discovery d = discover({(dir / "series").string()});
+    ASSERT_EQ(d.sources.size(), 1u);
+    ASSERT_GE(d.sources[0].files.size(), 3u);
+    const std::string alone = source_fingerprint(d.sources[0]);
+    for (int threads : {1, 2, 3}) {
+        ThreadPool pool(threads);
+        EXPECT_EQ(source_fingerprint(d.sources[0], &pool), alone) << threads << " threads";
+    }
+    Source reversed = d.sources[0];  // the lines go in the listed order
+    std::reverse(reversed.files.begin(), reversed.files.end());
+    ThreadPool pool(2);
+    EXPECT_NE(source_fingerprint(reversed, &pool), alone);
+    // The last file's first 4 KB changed, its size and modification time not.
+    const auto last = dir / "series" / d.sources[0].files.back();
+    struct stat st {};
+    ASSERT_EQ(::stat(last.c_str(), &st), 0);
+    std::string bytes = test::read_file(last);
+    bytes[200] = static_cast<char>(bytes[200] ^ 1);
+    test::write_file(last, bytes);
+    const struct timespec times[2] = {st.st_atim, st.st_mtim};
+    ASSERT_EQ(::utimensat(AT_FDCWD, last.c_str(), times, 0), 0);
+    EXPECT_NE(source_fingerprint(d.sources[0], &pool), alone);
 }
 
 // FIFOs, sockets and devices are never opened; they are listed with what they are.
