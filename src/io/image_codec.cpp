@@ -8,7 +8,7 @@
 // (docs/performance.md, "Writing PNGs": the same bytes, the same CPU time; zlib's deflate
 // is the cost either way).
 #include <jpeglib.h>
-#include <png.h>
+#include <libdeflate.h>
 
 #include <csetjmp>
 #include <cstdio>
@@ -19,35 +19,54 @@
 namespace lessmore {
 namespace {
 
-// PNG in memory through libpng: compression level 1, the "sub" filter and run-length
-// strategy (what OpenCV does by default; 3x faster than libpng's adaptive filters).
+// PNG in memory: the "sub" filter (what OpenCV does by default), the filtered rows deflated
+// by libdeflate at level 1, and the chunks (signature, IHDR, IDAT, IEND, each with its CRC)
+// written here. Decision: libdeflate instead of zlib under libpng, because deflate is the cost
+// of a PNG and libdeflate's level 1 takes half zlib's best time at level 1 with run-length
+// (1.12 against 2.19 ms per 512x512 CT slice, one core, min of 20; files 10% larger:
+// docs/performance.md, "Writing PNGs"); libpng cannot take a stream deflated elsewhere,
+// so the chunk framing — a few fixed fields and CRCs — is written by hand.
 // row(y) gives row y as PNG stores it (16-bit samples big-endian, as the PNG format requires).
 template <typename Row>
 std::string encode_png(int width, int height, int bit_depth, int channels, Row&& row) {
-    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, nullptr, nullptr, nullptr);
-    if (!png) throw Error("PNG encoding failed: out of memory");
-    png_infop info = png_create_info_struct(png);
-    std::string out;
-    if (!info || setjmp(png_jmpbuf(png))) {
-        png_destroy_write_struct(&png, info ? &info : nullptr);
-        throw Error("PNG encoding failed");
+    const std::size_t pixel = static_cast<std::size_t>(channels) * static_cast<std::size_t>(bit_depth / 8);
+    const std::size_t stride = static_cast<std::size_t>(width) * pixel;
+    // Each row: filter type 1 ("sub"), then each byte minus the byte one pixel to its left.
+    std::vector<std::uint8_t> filtered((stride + 1) * static_cast<std::size_t>(height));
+    for (int y = 0; y < height; ++y) {
+        const std::uint8_t* in = row(y);
+        std::uint8_t* out = filtered.data() + static_cast<std::size_t>(y) * (stride + 1);
+        out[0] = 1;
+        for (std::size_t x = 0; x < stride; ++x)
+            out[1 + x] = static_cast<std::uint8_t>(in[x] - (x >= pixel ? in[x - pixel] : 0));
     }
-    png_set_write_fn(
-        png, &out,
-        [](png_structp p, png_bytep data, png_size_t n) {
-            static_cast<std::string*>(png_get_io_ptr(p))->append(reinterpret_cast<const char*>(data), n);
-        },
-        nullptr);
-    png_set_IHDR(png, info, static_cast<png_uint_32>(width), static_cast<png_uint_32>(height), bit_depth,
-                 channels == 1 ? PNG_COLOR_TYPE_GRAY : PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE,
-                 PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
-    png_set_compression_level(png, 1);
-    png_set_compression_strategy(png, 3 /* Z_RLE */);
-    png_set_filter(png, PNG_FILTER_TYPE_BASE, PNG_FILTER_SUB);
-    png_write_info(png, info);
-    for (int y = 0; y < height; ++y) png_write_row(png, const_cast<png_bytep>(row(y)));
-    png_write_end(png, info);
-    png_destroy_write_struct(&png, &info);
+    libdeflate_compressor* compressor = libdeflate_alloc_compressor(1);
+    if (!compressor) throw Error("PNG encoding failed: out of memory");
+    std::vector<std::uint8_t> idat(libdeflate_zlib_compress_bound(compressor, filtered.size()));
+    const std::size_t deflated =
+        libdeflate_zlib_compress(compressor, filtered.data(), filtered.size(), idat.data(), idat.size());
+    libdeflate_free_compressor(compressor);
+    if (deflated == 0) throw Error("PNG encoding failed");
+    std::string out("\x89PNG\r\n\x1a\n", 8);
+    const auto u32 = [](std::string& s, std::uint32_t v) {
+        for (int shift = 24; shift >= 0; shift -= 8) s.push_back(static_cast<char>((v >> shift) & 0xff));
+    };
+    const auto chunk = [&](const char* type, const std::uint8_t* data, std::size_t size) {
+        u32(out, static_cast<std::uint32_t>(size));
+        const std::size_t start = out.size();
+        out.append(type, 4);
+        out.append(reinterpret_cast<const char*>(data), size);
+        u32(out, libdeflate_crc32(0, out.data() + start, size + 4));
+    };
+    std::string ihdr;
+    u32(ihdr, static_cast<std::uint32_t>(width));
+    u32(ihdr, static_cast<std::uint32_t>(height));
+    ihdr.push_back(static_cast<char>(bit_depth));
+    ihdr.push_back(static_cast<char>(channels == 1 ? 0 : 2));  // grey or RGB
+    ihdr.append(3, '\0');                                      // deflate, adaptive filtering, no interlace
+    chunk("IHDR", reinterpret_cast<const std::uint8_t*>(ihdr.data()), ihdr.size());
+    chunk("IDAT", idat.data(), deflated);
+    chunk("IEND", nullptr, 0);
     return out;
 }
 

@@ -1,7 +1,7 @@
-// The in-memory PNG and JPEG encoders (io/image_codec.cpp) call libpng and libjpeg-turbo
-// directly; the bytes must stay those ITK's writers produced before (the slices and report
-// images of existing outputs do not change), and the pixels must decode exactly with an
-// independent decoder (OpenCV's imgcodecs).
+// The in-memory PNG and JPEG encoders (io/image_codec.cpp): JPEG through libjpeg-turbo,
+// whose bytes must stay those ITK's writer produced before; PNG deflated by libdeflate in
+// chunks lessmore writes, which must decode exactly — headers, every pixel, the CRCs — with
+// independent decoders (libpng here, OpenCV's imgcodecs; Pillow in the golden scripts).
 #include "test_support.hpp"
 
 #include "io/image_codec.hpp"
@@ -10,6 +10,7 @@
 #include <png.h>
 #include <opencv2/imgcodecs.hpp>
 
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -68,53 +69,77 @@ TEST(ImageEncoders, JpegBytesEqualItksWriter) {
     }
 }
 
-// libpng called here with the settings lessmore's PNGs always had (level 1, "sub" filter,
-// run-length strategy; ITK's libpng before): the encoder must keep writing these bytes.
-std::string libpng_encode(const std::vector<std::uint8_t>& px, int width, int height, int channels) {
-    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, nullptr, nullptr, nullptr);
+// libpng's own reader on a PNG lessmore wrote: its header (size, depth, colour type, no
+// interlace), and every row as stored (16-bit samples big-endian). libpng checks each
+// chunk's CRC and the zlib stream's Adler-32 as it reads, so a framing error fails here.
+struct Decoded {
+    int width = 0, height = 0, depth = 0, color = -1, interlace = -1;
+    std::vector<std::uint8_t> rows;
+};
+Decoded libpng_decode(const std::string& bytes) {
+    struct Reader {
+        const std::string* data;
+        std::size_t at = 0;
+    } reader{&bytes};
+    Decoded d;
+    png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, nullptr, nullptr, nullptr);
     png_infop info = png_create_info_struct(png);
-    std::string out;
     if (setjmp(png_jmpbuf(png))) {
-        png_destroy_write_struct(&png, &info);
-        return "libpng failed";
+        png_destroy_read_struct(&png, &info, nullptr);
+        d.width = -1;
+        return d;
     }
-    png_set_write_fn(
-        png, &out,
-        [](png_structp p, png_bytep data, png_size_t n) {
-            static_cast<std::string*>(png_get_io_ptr(p))->append(reinterpret_cast<const char*>(data), n);
-        },
-        nullptr);
-    png_set_IHDR(png, info, static_cast<png_uint_32>(width), static_cast<png_uint_32>(height), 8,
-                 channels == 1 ? PNG_COLOR_TYPE_GRAY : PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE,
-                 PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
-    png_set_compression_level(png, 1);
-    png_set_compression_strategy(png, 3);
-    png_set_filter(png, PNG_FILTER_TYPE_BASE, PNG_FILTER_SUB);
-    png_write_info(png, info);
-    for (int y = 0; y < height; ++y)
-        png_write_row(png, const_cast<png_bytep>(px.data() + static_cast<std::size_t>(y) * width * channels));
-    png_write_end(png, info);
-    png_destroy_write_struct(&png, &info);
-    return out;
+    png_set_read_fn(png, &reader, [](png_structp p, png_bytep out, png_size_t n) {
+        auto* r = static_cast<Reader*>(png_get_io_ptr(p));
+        if (r->at + n > r->data->size()) png_error(p, "read past the end");
+        std::memcpy(out, r->data->data() + r->at, n);
+        r->at += n;
+    });
+    png_read_info(png, info);
+    d.width = static_cast<int>(png_get_image_width(png, info));
+    d.height = static_cast<int>(png_get_image_height(png, info));
+    d.depth = png_get_bit_depth(png, info);
+    d.color = png_get_color_type(png, info);
+    d.interlace = png_get_interlace_type(png, info);
+    const std::size_t stride = png_get_rowbytes(png, info);
+    d.rows.resize(stride * static_cast<std::size_t>(d.height));
+    for (int y = 0; y < d.height; ++y) png_read_row(png, d.rows.data() + stride * static_cast<std::size_t>(y), nullptr);
+    png_read_end(png, nullptr);
+    png_destroy_read_struct(&png, &info, nullptr);
+    return d;
 }
 
-TEST(ImageEncoders, PngBytesEqualLibpng) {
+TEST(ImageEncoders, PngDecodesExactlyWithLibpng) {
     for (const int channels : {1, 3}) {
-        // Sizes around libpng's smaller zlib windows for small images (<= 16 KB of rows).
+        // Sizes from one pixel up, odd and even, a slice and more.
         for (const auto& [w, h] : {std::pair{1, 1}, std::pair{2, 3}, std::pair{15, 15}, std::pair{37, 21},
                                    std::pair{64, 48}, std::pair{122, 101}, std::pair{127, 128}, std::pair{128, 128},
                                    std::pair{181, 91}, std::pair{512, 512}, std::pair{1100, 700}}) {
             const auto px = pattern(w, h, channels);
-            EXPECT_EQ(encode_image(px.data(), w, h, channels, ImageFormat::Png), libpng_encode(px, w, h, channels))
-                << channels << " channels, " << w << "x" << h;
+            const Decoded d = libpng_decode(encode_image(px.data(), w, h, channels, ImageFormat::Png));
+            EXPECT_EQ(d.width, w);
+            EXPECT_EQ(d.height, h);
+            EXPECT_EQ(d.depth, 8);
+            EXPECT_EQ(d.color, channels == 1 ? PNG_COLOR_TYPE_GRAY : PNG_COLOR_TYPE_RGB);
+            EXPECT_EQ(d.interlace, PNG_INTERLACE_NONE);
+            EXPECT_TRUE(d.rows == px) << channels << " channels, " << w << "x" << h;
         }
     }
-    // A real slice: lessmore's 8-bit mapping of CT has long runs of background.
-    std::vector<std::uint8_t> ct(512 * 512, 0);
-    for (int y = 100; y < 400; ++y)
-        for (int x = 80; x < 430; ++x)
-            ct[static_cast<std::size_t>(y) * 512 + x] = static_cast<std::uint8_t>((x * y) % 97 + 60);
-    EXPECT_EQ(encode_image(ct.data(), 512, 512, 1, ImageFormat::Png), libpng_encode(ct, 512, 512, 1));
+    // 16-bit grey: samples big-endian, the "sub" filter two bytes back.
+    const int w = 93, h = 57;
+    std::vector<std::uint16_t> px(static_cast<std::size_t>(w) * h);
+    for (std::size_t i = 0; i < px.size(); ++i) px[i] = static_cast<std::uint16_t>((i * 2654435761u) >> 7);
+    const Decoded d = libpng_decode(encode_png16(px.data(), w, h));
+    ASSERT_EQ(d.depth, 16);
+    EXPECT_EQ(d.color, PNG_COLOR_TYPE_GRAY);
+    ASSERT_EQ(d.rows.size(), px.size() * 2);
+    for (std::size_t i = 0; i < px.size(); ++i)
+        ASSERT_EQ(d.rows[2 * i] << 8 | d.rows[2 * i + 1], px[i]) << "sample " << i;
+    // A damaged byte anywhere in IDAT fails libpng's checks (the CRC is what it reads first).
+    const auto grey = pattern(64, 48, 1);
+    std::string png = encode_image(grey.data(), 64, 48, 1, ImageFormat::Png);
+    png[png.size() / 2] ^= 0x10;
+    EXPECT_EQ(libpng_decode(png).width, -1);
 }
 
 TEST(ImageEncoders, PngPixelsExactInOpenCv) {
