@@ -133,7 +133,7 @@ public:
         return m_metric.feature_text(*m_embeddings[unit]);
     }
 
-private:
+protected:
     const Metric& m_metric;
     std::vector<std::unique_ptr<Feature>> m_embeddings;
 };
@@ -142,13 +142,15 @@ private:
 // embedded by the model, units handed over in fixed batches of the metric's batch size
 // counted from the range's first unit (the TorchScript runner runs one unit per forward
 // pass, so an embedding never depends on its batch), compared by the metric's cosine.
-class UnitModelScorer : public UnitScorer {
+class UnitModelScorer : public UnitEmbeddingScorer {
 public:
     UnitModelScorer(const Metric& metric, const IntensityMapping& intensity, const std::vector<UnitBox>& units,
                     const SliceWindow& window)
-        : m_metric(metric), m_intensity(intensity), m_units(units), m_window(window), m_embeddings(units.size()) {}
-    Sense sense() const override { return m_metric.sense(); }
-    bool cheap() const override { return m_metric.cheap_compare(); }
+        : UnitEmbeddingScorer(metric, std::vector<std::unique_ptr<Feature>>(units.size())),
+          m_intensity(intensity),
+          m_units(units),
+          m_window(window) {}
+    bool needs_voxels() const override { return true; }
     void prepare(std::size_t first, std::size_t end, ThreadPool& pool, const CancelToken& cancel) override {
         const std::size_t batch = std::max<std::size_t>(1, m_metric.batch_size());
         const std::size_t batches = (end - first + batch - 1) / batch;
@@ -172,23 +174,11 @@ public:
             for (std::size_t unit = from; unit < to; ++unit) m_embeddings[unit] = std::move(features[unit - from]);
         });
     }
-    double score(std::size_t a, std::size_t b) const override {
-        return m_metric.compare(*m_embeddings[a], *m_embeddings[b]);
-    }
-    // Embeddings are kept to the end (a few values per unit): --save-features writes them all.
-    std::optional<std::vector<float>> values(std::size_t unit) const override {
-        return m_metric.feature_values(*m_embeddings[unit]);
-    }
-    std::optional<std::string> text(std::size_t unit) const override {
-        return m_metric.feature_text(*m_embeddings[unit]);
-    }
 
 private:
-    const Metric& m_metric;
     const IntensityMapping& m_intensity;
     const std::vector<UnitBox>& m_units;
     const SliceWindow& m_window;
-    std::vector<std::unique_ptr<Feature>> m_embeddings;
 };
 
 // 3-D SSIM and NMI on each unit's 8-bit block (one mapping over the whole unit).
