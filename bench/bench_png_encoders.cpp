@@ -5,12 +5,20 @@
 // bench/bench_png_encoders.sh.
 //   zlib through libpng: compression level x filter x strategy
 //   libspng (Debian libspng-dev): its defaults and level 1 / filter sub / RLE
+//   libdeflate (Debian libdeflate-dev; lessmore's deflate before ISA-L): level x filter, the
+//   PNG chunks written here as lessmore writes them
+//   ISA-L's igzip (Debian libisal-dev; what lessmore uses, src/io/image_codec.cpp): levels
+//   0-3, the same filters and chunks
+#include <isa-l/igzip_lib.h>
+#include <libdeflate.h>
 #include <png.h>
 #include <spng.h>
 #include <zlib.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <string>
@@ -101,15 +109,100 @@ std::string spng_encode(const Slice& s, int level, int filter, int strategy) {
     return out;
 }
 
+// One PNG filter for every row (PNG filter types 0 none, 1 sub, 2 up, 4 paeth), deflated by
+// libdeflate (or ISA-L's igzip) at `level`, framed in signature, IHDR, IDAT and IEND with their CRCs.
+std::string deflate_encode(const Slice& s, int level, int filter, bool isal) {
+    const std::size_t w = static_cast<std::size_t>(s.w), h = static_cast<std::size_t>(s.h);
+    std::vector<unsigned char> f((w + 1) * h);
+    for (std::size_t y = 0; y < h; ++y) {
+        const unsigned char* in = s.px.data() + y * w;
+        const unsigned char* up = y > 0 ? in - w : nullptr;
+        unsigned char* out = f.data() + y * (w + 1);
+        out[0] = static_cast<unsigned char>(filter);
+        if (filter == 0) {
+            std::memcpy(out + 1, in, w);
+        } else if (filter == 1) {
+            out[1] = in[0];
+            for (std::size_t x = 1; x < w; ++x) out[1 + x] = static_cast<unsigned char>(in[x] - in[x - 1]);
+        } else if (filter == 2) {
+            for (std::size_t x = 0; x < w; ++x) out[1 + x] = static_cast<unsigned char>(in[x] - (up ? up[x] : 0));
+        } else {
+            for (std::size_t x = 0; x < w; ++x) {
+                const int a = x > 0 ? in[x - 1] : 0, b = up ? up[x] : 0, c = x > 0 && up ? up[x - 1] : 0;
+                const int p = a + b - c, pa = std::abs(p - a), pb = std::abs(p - b), pc = std::abs(p - c);
+                out[1 + x] = static_cast<unsigned char>(in[x] - (pa <= pb && pa <= pc ? a : (pb <= pc ? b : c)));
+            }
+        }
+    }
+    std::vector<unsigned char> z;
+    std::size_t n = 0;
+    if (isal) {
+        // Stateless: the whole stream in one call; level 1-3 need a level buffer.
+        static const std::uint32_t buf_size[] = {ISAL_DEF_LVL0_DEFAULT, ISAL_DEF_LVL1_DEFAULT, ISAL_DEF_LVL2_DEFAULT,
+                                                 ISAL_DEF_LVL3_DEFAULT};
+        std::vector<std::uint8_t> level_buf(buf_size[level]);
+        z.resize(f.size() + f.size() / 16 + 1024);
+        isal_zstream st;
+        isal_deflate_stateless_init(&st);
+        st.level = static_cast<std::uint32_t>(level);
+        st.level_buf = level_buf.data();
+        st.level_buf_size = static_cast<std::uint32_t>(level_buf.size());
+        st.gzip_flag = IGZIP_ZLIB;
+        st.end_of_stream = 1;
+        st.flush = NO_FLUSH;
+        st.next_in = f.data();
+        st.avail_in = static_cast<std::uint32_t>(f.size());
+        st.next_out = z.data();
+        st.avail_out = static_cast<std::uint32_t>(z.size());
+        if (isal_deflate_stateless(&st) != COMP_OK) return {};
+        n = st.total_out;
+    } else {
+        libdeflate_compressor* comp = libdeflate_alloc_compressor(level);
+        z.resize(libdeflate_zlib_compress_bound(comp, f.size()));
+        n = libdeflate_zlib_compress(comp, f.data(), f.size(), z.data(), z.size());
+        libdeflate_free_compressor(comp);
+    }
+    std::string out("\x89PNG\r\n\x1a\n", 8);
+    const auto u32 = [&](std::uint32_t v) {
+        for (int sh = 24; sh >= 0; sh -= 8) out.push_back(static_cast<char>((v >> sh) & 0xff));
+    };
+    const auto chunk = [&](const char* type, const unsigned char* data, std::size_t size) {
+        u32(static_cast<std::uint32_t>(size));
+        const std::size_t at = out.size();
+        out.append(type, 4);
+        out.append(reinterpret_cast<const char*>(data), size);
+        u32(libdeflate_crc32(0, out.data() + at, size + 4));
+    };
+    const unsigned char ihdr[13] = {static_cast<unsigned char>(s.w >> 24),
+                                    static_cast<unsigned char>(s.w >> 16),
+                                    static_cast<unsigned char>(s.w >> 8),
+                                    static_cast<unsigned char>(s.w),
+                                    static_cast<unsigned char>(s.h >> 24),
+                                    static_cast<unsigned char>(s.h >> 16),
+                                    static_cast<unsigned char>(s.h >> 8),
+                                    static_cast<unsigned char>(s.h),
+                                    8,
+                                    0,
+                                    0,
+                                    0,
+                                    0};
+    chunk("IHDR", ihdr, sizeof ihdr);
+    chunk("IDAT", z.data(), n);
+    chunk("IEND", nullptr, 0);
+    return out;
+}
+
 double cpu_seconds() {
     timespec t{};
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
     return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
 }
 
+enum class Encoder { Libpng, Spng, Libdeflate, Isal };
+
 struct Config {
     const char* name;
-    bool spng;
+    Encoder encoder;
     int level, filter, strategy;
 };
 
@@ -126,19 +219,33 @@ int main(int argc, char** argv) {
         return 2;
     }
     const Config configs[] = {
-        {"libpng zlib 1, sub, RLE (lessmore today; OpenCV's default)", false, 1, PNG_FILTER_SUB, Z_RLE},
-        {"libpng zlib 1, none, RLE", false, 1, PNG_FILTER_NONE, Z_RLE},
-        {"libpng zlib 1, up, RLE", false, 1, PNG_FILTER_UP, Z_RLE},
-        {"libpng zlib 1, sub, default strategy", false, 1, PNG_FILTER_SUB, Z_DEFAULT_STRATEGY},
-        {"libpng zlib 1, sub, Huffman only", false, 1, PNG_FILTER_SUB, Z_HUFFMAN_ONLY},
-        {"libpng zlib 1, paeth, RLE", false, 1, PNG_FILTER_PAETH, Z_RLE},
-        {"libpng zlib 1, adaptive (all filters), RLE", false, 1, PNG_ALL_FILTERS, Z_RLE},
-        {"libpng zlib 3, sub, RLE", false, 3, PNG_FILTER_SUB, Z_RLE},
-        {"libpng zlib 6, sub, default strategy", false, 6, PNG_FILTER_SUB, Z_DEFAULT_STRATEGY},
-        {"libpng zlib 6, adaptive, default (libpng's defaults)", false, 6, PNG_ALL_FILTERS, Z_DEFAULT_STRATEGY},
-        {"libspng zlib 1, sub, RLE", true, 1, SPNG_FILTER_CHOICE_SUB, Z_RLE},
-        {"libspng zlib 1, none, Huffman only", true, 1, SPNG_DISABLE_FILTERING, Z_HUFFMAN_ONLY},
-        {"libspng defaults", true, -1, 0, 0},
+        {"libpng zlib 1, sub, RLE (lessmore before 592cb04; OpenCV's default)", Encoder::Libpng, 1, PNG_FILTER_SUB,
+         Z_RLE},
+        {"libpng zlib 1, none, RLE", Encoder::Libpng, 1, PNG_FILTER_NONE, Z_RLE},
+        {"libpng zlib 1, up, RLE", Encoder::Libpng, 1, PNG_FILTER_UP, Z_RLE},
+        {"libpng zlib 1, sub, default strategy", Encoder::Libpng, 1, PNG_FILTER_SUB, Z_DEFAULT_STRATEGY},
+        {"libpng zlib 1, sub, Huffman only", Encoder::Libpng, 1, PNG_FILTER_SUB, Z_HUFFMAN_ONLY},
+        {"libpng zlib 1, paeth, RLE", Encoder::Libpng, 1, PNG_FILTER_PAETH, Z_RLE},
+        {"libpng zlib 1, adaptive (all filters), RLE", Encoder::Libpng, 1, PNG_ALL_FILTERS, Z_RLE},
+        {"libpng zlib 3, sub, RLE", Encoder::Libpng, 3, PNG_FILTER_SUB, Z_RLE},
+        {"libpng zlib 6, sub, default strategy", Encoder::Libpng, 6, PNG_FILTER_SUB, Z_DEFAULT_STRATEGY},
+        {"libpng zlib 6, adaptive, default (libpng's defaults)", Encoder::Libpng, 6, PNG_ALL_FILTERS,
+         Z_DEFAULT_STRATEGY},
+        {"libspng zlib 1, sub, RLE", Encoder::Spng, 1, SPNG_FILTER_CHOICE_SUB, Z_RLE},
+        {"libspng zlib 1, none, Huffman only", Encoder::Spng, 1, SPNG_DISABLE_FILTERING, Z_HUFFMAN_ONLY},
+        {"libspng defaults", Encoder::Spng, -1, 0, 0},
+        {"libdeflate 1, sub (lessmore from 592cb04 to this change)", Encoder::Libdeflate, 1, 1, 0},
+        {"libdeflate 1, none", Encoder::Libdeflate, 1, 0, 0},
+        {"libdeflate 1, up", Encoder::Libdeflate, 1, 2, 0},
+        {"libdeflate 1, paeth", Encoder::Libdeflate, 1, 4, 0},
+        {"libdeflate 2, sub", Encoder::Libdeflate, 2, 1, 0},
+        {"libdeflate 0 (stored, no compression), none", Encoder::Libdeflate, 0, 0, 0},
+        {"ISA-L igzip 0, sub", Encoder::Isal, 0, 1, 0},
+        {"ISA-L igzip 1, sub (lessmore today)", Encoder::Isal, 1, 1, 0},
+        {"ISA-L igzip 1, up", Encoder::Isal, 1, 2, 0},
+        {"ISA-L igzip 1, none", Encoder::Isal, 1, 0, 0},
+        {"ISA-L igzip 2, sub", Encoder::Isal, 2, 1, 0},
+        {"ISA-L igzip 3, sub", Encoder::Isal, 3, 1, 0},
     };
     std::size_t raw = 0;
     for (const auto& s : slices) raw += s.px.size();
@@ -154,8 +261,10 @@ int main(int argc, char** argv) {
             bytes = 0;
             const double t0 = cpu_seconds();
             for (const auto& s : slices) {
-                const std::string png = c.spng ? spng_encode(s, c.level, c.filter, c.strategy)
-                                               : libpng_encode(s, c.level, c.filter, c.strategy);
+                const std::string png = c.encoder == Encoder::Spng ? spng_encode(s, c.level, c.filter, c.strategy)
+                                        : c.encoder == Encoder::Libpng
+                                            ? libpng_encode(s, c.level, c.filter, c.strategy)
+                                            : deflate_encode(s, c.level, c.filter, c.encoder == Encoder::Isal);
                 bytes += png.size();
                 if (pass == 0) {
                     int w = 0, h = 0;

@@ -12,7 +12,9 @@ find_package(spdlog REQUIRED)
 find_package(nlohmann_json 3 REQUIRED)
 find_package(Threads REQUIRED)
 find_package(ZLIB REQUIRED)
-# libpng (libpng-dev) encodes PNG slices in memory; ITK links the same library.
+# libpng (libpng-dev): the tests' independent PNG decoder; ITK links the same library. PNG
+# slices are deflated by ISA-L (libisal-dev, found in src/CMakeLists.txt; src/io/image_codec.cpp
+# says why).
 find_package(PNG REQUIRED)
 # libjpeg-turbo (libjpeg62-turbo-dev) decodes 2-D JPEG slices with its warnings as errors.
 find_package(JPEG REQUIRED)

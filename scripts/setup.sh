@@ -15,7 +15,7 @@ build="${LESSMORE_BUILD_DIR:-$here/build}"
 # What building lessmore needs; the test suite and benchmarks need more (installed for
 # `test` and `build`, not for the demo, whose first run builds only the binary).
 packages=(build-essential cmake pkg-config
-          libinsighttoolkit5-dev libgdcm-dev zlib1g-dev libjpeg62-turbo-dev libpng-dev libdeflate-dev libopencv-dev libcli11-dev libspdlog-dev nlohmann-json3-dev
+          libinsighttoolkit5-dev libgdcm-dev zlib1g-dev libjpeg62-turbo-dev libpng-dev libisal-dev libopencv-dev libcli11-dev libspdlog-dev nlohmann-json3-dev
           libfaiss-dev libopenblas0-openmp libonnx-dev libprotobuf-dev nettle-dev)
 # LibTorch builds the TorchScript module (docs/models.md); the demo does without it.
 [ "$mode" = demo ] || packages+=(googletest libgtest-dev libbenchmark-dev libgdcm-tools darknet libtorch-dev libspng-dev)

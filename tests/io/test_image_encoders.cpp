@@ -1,5 +1,5 @@
 // The in-memory PNG and JPEG encoders (io/image_codec.cpp): JPEG through libjpeg-turbo,
-// whose bytes must stay those ITK's writer produced before; PNG deflated by libdeflate in
+// whose bytes must stay those ITK's writer produced before; PNG deflated by ISA-L's igzip in
 // chunks lessmore writes, which must decode exactly — headers, every pixel, the CRCs — with
 // independent decoders (libpng here, OpenCV's imgcodecs; Pillow in the golden scripts).
 #include "test_support.hpp"
@@ -140,6 +140,45 @@ TEST(ImageEncoders, PngDecodesExactlyWithLibpng) {
     std::string png = encode_image(grey.data(), 64, 48, 1, ImageFormat::Png);
     png[png.size() / 2] ^= 0x10;
     EXPECT_EQ(libpng_decode(png).width, -1);
+}
+
+// The extremes of deflate: pixels that do not compress at all (igzip falls back to stored
+// blocks, which must fit the output buffer: a PNG at most a little larger than its rows) and
+// pixels that compress to almost nothing.
+TEST(ImageEncoders, PngOfIncompressibleOrConstantPixelsDecodesExactly) {
+    std::uint64_t s = 88172645463325252ull;
+    const auto noise = [&](std::size_t n) {
+        std::vector<std::uint8_t> px(n);
+        for (auto& p : px) {
+            s ^= s << 13, s ^= s >> 7, s ^= s << 17;  // xorshift64: every byte value, no runs
+            p = static_cast<std::uint8_t>(s >> 56);
+        }
+        return px;
+    };
+    for (const int channels : {1, 3}) {
+        for (const auto& [w, h] : {std::pair{1, 1}, std::pair{255, 257}, std::pair{1100, 700}}) {
+            const std::size_t rows = static_cast<std::size_t>(w) * channels * h + h;  // with filter bytes
+            for (const bool constant : {false, true}) {
+                const auto px = constant ? std::vector<std::uint8_t>(rows - h, 0) : noise(rows - h);
+                const std::string png = encode_image(px.data(), w, h, channels, ImageFormat::Png);
+                const Decoded d = libpng_decode(png);
+                EXPECT_EQ(d.width, w);
+                EXPECT_EQ(d.height, h);
+                EXPECT_TRUE(d.rows == px)
+                    << channels << " channels, " << w << "x" << h << (constant ? ", zeros" : ", noise");
+                if (!constant) EXPECT_LE(png.size(), rows + 5 * (rows / 65535 + 1) + 100) << w << "x" << h;
+                if (constant) EXPECT_LT(png.size(), rows / 50 + 100) << w << "x" << h;
+            }
+        }
+    }
+    const int w = 700, h = 300;  // 16-bit noise
+    const auto bytes = noise(static_cast<std::size_t>(w) * h * 2);
+    std::vector<std::uint16_t> px(static_cast<std::size_t>(w) * h);
+    std::memcpy(px.data(), bytes.data(), bytes.size());
+    const Decoded d = libpng_decode(encode_png16(px.data(), w, h));
+    ASSERT_EQ(d.rows.size(), px.size() * 2);
+    for (std::size_t i = 0; i < px.size(); ++i)
+        ASSERT_EQ(d.rows[2 * i] << 8 | d.rows[2 * i + 1], px[i]) << "sample " << i;
 }
 
 TEST(ImageEncoders, PngPixelsExactInOpenCv) {
