@@ -1,12 +1,12 @@
 #include "io/image_codec.hpp"
 
+#include "io/deflate.hpp"
+
 #include <lessmore/error.hpp>
 
 // JPEG through libjpeg-turbo directly (the Debian library ITK's writer uses, with the same
 // settings, so the bytes are those ITK wrote): the lessmore program does not load ITK
 // (io/decoder_exec.cpp). PNG framed here around ISA-L's deflate (encode_png below says why).
-#include <isa-l/crc.h>
-#include <isa-l/igzip_lib.h>
 #include <jpeglib.h>
 
 #include <csetjmp>
@@ -21,13 +21,9 @@ namespace lessmore {
 namespace {
 
 // PNG in memory: the "sub" filter (what OpenCV does by default), the filtered rows deflated
-// by ISA-L's igzip at level 1, and the chunks (signature, IHDR, IDAT, IEND, each with its CRC)
-// written here. Decision: igzip, because deflate is the cost of a PNG, and on lessmore's own
-// CT slices igzip's level 1 takes 0.68 ms per 512x512 slice against 1.52 for libdeflate's
-// level 1 and 2.29 for zlib's best level-1 setting under libpng, for files 4% larger than
-// libdeflate's (34.1% of raw against 32.8%; one core, bench/bench_png_encoders.sh,
-// docs/performance.md, "Writing PNGs"). libpng cannot take a stream deflated elsewhere, so
-// the chunk framing — a few fixed fields and CRCs — is written by hand.
+// by ISA-L's igzip at level 1 (io/deflate.cpp says why), and the chunks (signature, IHDR,
+// IDAT, IEND, each with its CRC) written here: libpng cannot take a stream deflated
+// elsewhere, and the chunk framing is a few fixed fields and CRCs.
 template <typename Row>
 std::string encode_png(int width, int height, int bit_depth, int channels, Row&& row) {
     const std::size_t pixel = static_cast<std::size_t>(channels) * static_cast<std::size_t>(bit_depth / 8);
@@ -41,29 +37,10 @@ std::string encode_png(int width, int height, int bit_depth, int channels, Row&&
         for (std::size_t x = 0; x < stride; ++x)
             out[1 + x] = static_cast<std::uint8_t>(in[x] - (x >= pixel ? in[x - pixel] : 0));
     }
-    // One stateless call for the whole stream, in a zlib wrapper as IDAT requires. igzip falls
-    // back to stored blocks when compressing would grow the data, so the input plus a stored
-    // block's 5 bytes per 64 KB, the zlib header and trailer always fit (igzip_lib.h).
-    if (filtered.size() > std::numeric_limits<std::uint32_t>::max())
-        throw Error("PNG encoding failed: image too large");
-    std::vector<std::uint8_t> level_buf(ISAL_DEF_LVL1_DEFAULT);
-    std::vector<std::uint8_t> idat(filtered.size() + 5 * (filtered.size() / 65535 + 1) + ISAL_DEF_MAX_HDR_SIZE + 64);
-    isal_zstream stream;
-    isal_deflate_stateless_init(&stream);
-    stream.level = 1;
-    stream.level_buf = level_buf.data();
-    stream.level_buf_size = static_cast<std::uint32_t>(level_buf.size());
-    stream.gzip_flag = IGZIP_ZLIB;
-    stream.end_of_stream = 1;
-    stream.flush = NO_FLUSH;
-    stream.next_in = filtered.data();
-    stream.avail_in = static_cast<std::uint32_t>(filtered.size());
-    stream.next_out = idat.data();
-    stream.avail_out = static_cast<std::uint32_t>(idat.size());
-    if (isal_deflate_stateless(&stream) != COMP_OK) throw Error("PNG encoding failed");
-    const std::size_t deflated = stream.total_out;
+    const std::string idat = deflate_fast(
+        {std::string_view(reinterpret_cast<const char*>(filtered.data()), filtered.size())}, DeflateWrapper::Zlib);
     std::string out("\x89PNG\r\n\x1a\n", 8);
-    out.reserve(8 + 3 * 12 + 13 + deflated);  // signature, three chunks' framing, IHDR, IDAT
+    out.reserve(8 + 3 * 12 + 13 + idat.size());  // signature, three chunks' framing, IHDR, IDAT
     const auto u32 = [](std::string& s, std::uint32_t v) {
         for (int shift = 24; shift >= 0; shift -= 8) s.push_back(static_cast<char>((v >> shift) & 0xff));
     };
@@ -72,7 +49,7 @@ std::string encode_png(int width, int height, int bit_depth, int channels, Row&&
         const std::size_t start = out.size();
         out.append(type, 4);
         out.append(reinterpret_cast<const char*>(data), size);
-        u32(out, crc32_gzip_refl(0, reinterpret_cast<const unsigned char*>(out.data()) + start, size + 4));
+        u32(out, crc32_of(out.data() + start, size + 4));
     };
     std::string ihdr;
     u32(ihdr, static_cast<std::uint32_t>(width));
@@ -81,7 +58,7 @@ std::string encode_png(int width, int height, int bit_depth, int channels, Row&&
     ihdr.push_back(static_cast<char>(channels == 1 ? 0 : 2));  // grey or RGB
     ihdr.append(3, '\0');                                      // deflate, adaptive filtering, no interlace
     chunk("IHDR", reinterpret_cast<const std::uint8_t*>(ihdr.data()), ihdr.size());
-    chunk("IDAT", idat.data(), deflated);
+    chunk("IDAT", reinterpret_cast<const std::uint8_t*>(idat.data()), idat.size());
     chunk("IEND", nullptr, 0);
     return out;
 }
