@@ -49,6 +49,44 @@ void check_unit_options(const ReduceConfig& c) {
     if (c.format == OutputFormat::Png) throw UsageError(unit + ": --format png writes slices (use nifti, npy or both)");
 }
 
+// --method everyn compares no slices: the options of comparing are refused.
+void check_everyn_options(const ReduceConfig& c) {
+    if (c.scope != Scope::Volume) {
+        throw UsageError(std::string("--scope ") + scope_name(c.scope) +
+                         ": --method everyn compares no slices (use hash or deepnet)");
+    }
+    if (c.threshold) throw UsageError("--threshold: not used by --method everyn (give --every N or --fraction F)");
+    if (c.every && c.fraction) throw UsageError("--every and --fraction: give one, not both");
+    if (!c.every && !c.fraction) throw UsageError("--method everyn: give --every N or --fraction F");
+    if (c.every && *c.every < 1) throw UsageError("--every: must be at least 1 (got " + std::to_string(*c.every) + ")");
+    if (c.strategy != Strategy::Auto) throw UsageError("--strategy: --method everyn has no strategy");
+    if (c.neighbours) throw UsageError("--neighbours: --method everyn compares no slices");
+    if (c.metric.resize != 0) throw UsageError("--resize: only for ssim and mi");
+}
+
+// --save-features: a method with per-slice features, and a folder that is neither inside an
+// input nor the --features folder being read.
+void check_save_features(const ReduceConfig& c) {
+    if (c.save_features.empty()) return;
+    const std::string& method = c.metric.method;
+    if (method != "hash" && method != "deepnet") {
+        throw UsageError("--save-features: --method " + method + " keeps no per-slice features (hash and deepnet do)");
+    }
+    const fs::path dir = resolved_path(c.save_features);
+    for (const std::string& input : c.inputs)
+        if (path_within(dir, resolved_path(input))) {
+            throw UsageError("--save-features " + c.save_features + ": lies inside INPUT " + input +
+                             " (inputs are never modified)");
+        }
+    if (!c.metric.model.features_dir.empty() && dir == resolved_path(c.metric.model.features_dir)) {
+        throw UsageError("--save-features " + c.save_features + ": is the --features folder being read");
+    }
+    std::error_code ec;
+    if (fs::exists(dir, ec) && !fs::is_directory(dir, ec)) {
+        throw UsageError("--save-features " + c.save_features + ": exists and is not a folder");
+    }
+}
+
 }  // namespace
 
 std::unique_ptr<Metric> validate(const ReduceConfig& c) {
@@ -69,18 +107,7 @@ std::unique_ptr<Metric> validate(const ReduceConfig& c) {
     check_scope_options(c);
     check_unit_options(c);
     if (method == "everyn") {
-        if (c.scope != Scope::Volume) {
-            throw UsageError(std::string("--scope ") + scope_name(c.scope) +
-                             ": --method everyn compares no slices (use hash or deepnet)");
-        }
-        if (c.threshold) throw UsageError("--threshold: not used by --method everyn (give --every N or --fraction F)");
-        if (c.every && c.fraction) throw UsageError("--every and --fraction: give one, not both");
-        if (!c.every && !c.fraction) throw UsageError("--method everyn: give --every N or --fraction F");
-        if (c.every && *c.every < 1)
-            throw UsageError("--every: must be at least 1 (got " + std::to_string(*c.every) + ")");
-        if (c.strategy != Strategy::Auto) throw UsageError("--strategy: --method everyn has no strategy");
-        if (c.neighbours) throw UsageError("--neighbours: --method everyn compares no slices");
-        if (c.metric.resize != 0) throw UsageError("--resize: only for ssim and mi");
+        check_everyn_options(c);
         return nullptr;
     }
     if (c.every) throw UsageError("--every: only for --method everyn");
@@ -91,25 +118,7 @@ std::unique_ptr<Metric> validate(const ReduceConfig& c) {
         throw UsageError(
             "--strategy leader: works with --threshold only (use --strategy pairs or auto with --fraction)");
     }
-    if (!c.save_features.empty()) {
-        if (method != "hash" && method != "deepnet") {
-            throw UsageError("--save-features: --method " + method +
-                             " keeps no per-slice features (hash and deepnet do)");
-        }
-        const fs::path dir = resolved_path(c.save_features);
-        for (const std::string& input : c.inputs)
-            if (path_within(dir, resolved_path(input))) {
-                throw UsageError("--save-features " + c.save_features + ": lies inside INPUT " + input +
-                                 " (inputs are never modified)");
-            }
-        if (!c.metric.model.features_dir.empty() && dir == resolved_path(c.metric.model.features_dir)) {
-            throw UsageError("--save-features " + c.save_features + ": is the --features folder being read");
-        }
-        std::error_code ec;
-        if (fs::exists(dir, ec) && !fs::is_directory(dir, ec)) {
-            throw UsageError("--save-features " + c.save_features + ": exists and is not a folder");
-        }
-    }
+    check_save_features(c);
     MetricOptions options = c.metric;
     if (c.unit.kind != UnitSpec::Kind::Slice) {
         options.model.feature_unit = c.unit.to_string();
@@ -271,6 +280,36 @@ void write_saved_index(const OutputStore& store, const std::vector<std::string>&
     write_feature_index(dir, std::move(volumes));
 }
 
+// run.json's content: the version, the parameters, the shard and what discovery found.
+RunFile run_file(const ReduceConfig& config, const Metric* metric, const WalkPlan& plan,
+                 const std::vector<std::string>& ids) {
+    RunFile run;
+    run.version = version();
+    run.parameters = RunParameters::of(config, metric);
+    if (config.shard)
+        run.shard =
+            ShardInfo{config.shard->first, config.shard->second, plan.all_sources, plan.all_sources_sha256, ids};
+    run.discovery_errors = plan.errors;
+    run.discovery_skipped = plan.skipped;
+    return run;
+}
+
+// The manifest's header: how this run was made (command, threads, times, resume) and its
+// parameters and shard.
+OrderedJson manifest_header(const ReduceConfig& config, const RunFile& run, std::size_t threads,
+                            const std::string& started, double seconds, const std::vector<std::string>& changed) {
+    OrderedJson header = tool_stamp();
+    header["run"] = {{"command", config.command_line},
+                     {"threads", threads},
+                     {"started", started},
+                     {"seconds", seconds},
+                     {"resumed", config.resume}};
+    if (config.resume) header["run"]["changed_sources"] = changed;
+    header["parameters"] = to_json(run.parameters);
+    if (config.shard) header["shard"] = {{"index", config.shard->first}, {"count", config.shard->second}};
+    return header;
+}
+
 }  // namespace
 
 ReduceResult reduce(const ReduceConfig& config, ProgressSink& progress, const CancelToken& cancel) {
@@ -287,14 +326,7 @@ ReduceResult reduce(const ReduceConfig& config, ProgressSink& progress, const Ca
 
     std::vector<std::string> ids;  // this run's sources
     for (const Source& s : plan.sources) ids.push_back(s.id);
-    RunFile run;
-    run.version = version();
-    run.parameters = RunParameters::of(config, metric.get());
-    if (config.shard)
-        run.shard =
-            ShardInfo{config.shard->first, config.shard->second, plan.all_sources, plan.all_sources_sha256, ids};
-    run.discovery_errors = plan.errors;
-    run.discovery_skipped = plan.skipped;
+    const RunFile run = run_file(config, metric.get(), plan, ids);
     const OutputStore store(fs::absolute(config.output));
     const auto lock = store.lock("-o " + config.output, config.force);
     prepare_store(store, config, run);
@@ -341,15 +373,7 @@ ReduceResult reduce(const ReduceConfig& config, ProgressSink& progress, const Ca
     ReduceResult result;
     result.units = config.unit.kind != UnitSpec::Kind::Slice;
     result.summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    OrderedJson header = tool_stamp();
-    header["run"] = {{"command", config.command_line},
-                     {"threads", pool.size()},
-                     {"started", started},
-                     {"seconds", result.summary.seconds},
-                     {"resumed", config.resume}};
-    if (config.resume) header["run"]["changed_sources"] = todo.changed;
-    header["parameters"] = to_json(run.parameters);
-    if (config.shard) header["shard"] = {{"index", config.shard->first}, {"count", config.shard->second}};
+    OrderedJson header = manifest_header(config, run, pool.size(), started, result.summary.seconds, todo.changed);
     // The cross-volume pass needs every volume of the scope: a shard leaves it to merge.
     ScopeOutcome scope;
     if (config.scope != Scope::Volume && config.shard) {

@@ -1,6 +1,6 @@
 // The names of reduce's options as run.json and the manifests record them, and the
 // strategy `auto` resolves to: apart from reduce.cpp so that the run record
-// (pipeline/run_record.cpp) links without the walk (tests/fuzz builds it on its own).
+// (pipeline/run_record.cpp, run_parameters.cpp) links without the walk (tests/fuzz builds it on its own).
 #include <lessmore/reduce.hpp>
 
 namespace lessmore {

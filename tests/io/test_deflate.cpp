@@ -52,19 +52,20 @@ TEST(Deflate, ZlibAndGzipStreamsInflateToTheirPiecesWithZlib) {
         return s;
     }();
     const std::vector<std::vector<std::string>> cases = {
-        {},                                                  // nothing at all
-        {""},                                                // one empty piece
-        {"a"},                                               // one byte
-        {std::string(348, 'h'), ramp},                       // a NIfTI header, then voxels
+        {},                                                   // nothing at all
+        {""},                                                 // one empty piece
+        {"a"},                                                // one byte
+        {std::string(348, 'h'), ramp},                        // a NIfTI header, then voxels
         {"", noise(70000, 1), "", std::string(5, '\0'), ""},  // empty pieces between
-        {noise(3 << 20, 2)},                                 // incompressible, several blocks
-        {std::string(4 << 20, '\0')},                        // 4 MB of zeros
+        {noise(3 << 20, 2)},                                  // incompressible, several blocks
+        {std::string(4 << 20, '\0')},                         // 4 MB of zeros
     };
     for (std::size_t c = 0; c < cases.size(); ++c) {
         std::vector<std::string_view> views(cases[c].begin(), cases[c].end());
         std::string whole;
         for (const std::string& p : cases[c]) whole += p;
-        for (const auto& [wrapper, wbits] : {std::pair{DeflateWrapper::Zlib, 15}, std::pair{DeflateWrapper::Gzip, 31}}) {
+        for (const auto& [wrapper, wbits] :
+             {std::pair{DeflateWrapper::Zlib, 15}, std::pair{DeflateWrapper::Gzip, 31}}) {
             const std::string z = deflate_fast(views, wrapper);
             EXPECT_EQ(inflate_all(z, wbits), whole) << "case " << c << ", wbits " << wbits;
             if (whole.size() > 1000 && whole.find_first_not_of('\0') == std::string::npos) {
@@ -82,8 +83,8 @@ TEST(Deflate, ADamagedStreamFailsZlibsChecks) {
 
 TEST(Deflate, Crc32IsZlibs) {
     for (const std::string& s : {std::string(), std::string("IEND"), noise(100001, 4)}) {
-        const auto zlib = static_cast<std::uint32_t>(
-            crc32(0, reinterpret_cast<const Bytef*>(s.data()), static_cast<uInt>(s.size())));
+        const auto zlib =
+            static_cast<std::uint32_t>(crc32(0, reinterpret_cast<const Bytef*>(s.data()), static_cast<uInt>(s.size())));
         EXPECT_EQ(crc32_of(s.data(), s.size()), zlib) << s.size() << " bytes";
     }
     EXPECT_EQ(crc32_of("IEND", 4), 0xAE426082u);  // the CRC every PNG's IEND chunk carries

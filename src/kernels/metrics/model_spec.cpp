@@ -52,8 +52,8 @@ std::pair<double, double> window_of(const std::vector<double>& v, const std::str
     return {v[0], v[1]};
 }
 
-// Applies a sidecar's fields to spec; `where` names the file in errors.
-void apply_sidecar(const std::string& text, const std::string& where, ModelSpec& spec) {
+// A sidecar's JSON object, its fields all known ones; `where` names the file in errors.
+Json parse_sidecar(const std::string& text, const std::string& where) {
     Json j;
     try {
         j = Json::parse(text);
@@ -72,6 +72,12 @@ void apply_sidecar(const std::string& text, const std::string& where, ModelSpec&
                              "input, output, pool, depth)");
         }
     }
+    return j;
+}
+
+// Applies a sidecar's fields to spec; `where` names the file in errors.
+void apply_sidecar(const std::string& text, const std::string& where, ModelSpec& spec) {
+    const Json j = parse_sidecar(text, where);
     auto numbers = [&](const char* field) {
         const Json& v = j[field];
         std::vector<double> out;
