@@ -3,7 +3,8 @@
 # the same file, in the same run, interleaved (issue: "a 550-slice 512x512 .nii.gz is
 # reduced with HASH in no more than 1.1x the time gzip -dc takes").
 #
-# Usage: bench/bench_reading.sh [LESSMORE_BIN]
+# Usage: bench/bench_reading.sh [LESSMORE_BIN] [BASE_BIN]
+#   BASE_BIN  a previous build, timed on the .nii.gz in the same interleaved runs
 # Environment:
 #   BENCH_RUNS    interleaved runs of each; medians reported (5)
 #   BENCH_DIR     scratch folder (/tmp/lessmore-bench-reading)
@@ -17,6 +18,7 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$HERE/common.sh"
 LESSMORE_BIN="${1:-$HERE/../build/apps/lessmore}"
+BASE_BIN="${2:-}"
 RUNS="${BENCH_RUNS:-5}"
 WORK="${BENCH_DIR:-/tmp/lessmore-bench-reading}"
 SLICES="${BENCH_SLICES:-550}"
@@ -56,6 +58,11 @@ for ((r = 0; r < RUNS; r++)); do
         /usr/bin/time -f "%e %M" -a -o "$WORK/lessmore-$f.times" "$LESSMORE_BIN" reduce "$WORK/ct$SLICES.$f" \
             -o "$WORK/out-$f" --threshold 6 --format none --threads 2 -q >/dev/null
     done
+    if [ -n "$BASE_BIN" ]; then
+        rm -rf "$WORK/out-base"
+        /usr/bin/time -f "%e %M" -a -o "$WORK/base-nii.gz.times" "$BASE_BIN" reduce "$WORK/ct$SLICES.nii.gz" \
+            -o "$WORK/out-base" --threshold 6 --format none --threads 2 -q >/dev/null
+    fi
 done
 med() { cut -d' ' -f"$2" "$WORK/$1.times" | median; }
 gz="$(med gzip 1)"
@@ -68,4 +75,8 @@ echo "|---|---:|---:|---:|"
 echo "| gzip -dc > /dev/null | $gz | $(( $(med gzip 2) / 1024 )) | 1.00× |"
 echo "| lessmore reduce .nii.gz | $lz | $(( $(med lessmore-nii.gz 2) / 1024 )) | $(awk -v a="$lz" -v b="$gz" 'BEGIN {printf "%.2f", a / b}')× |"
 echo "| lessmore reduce .nii (uncompressed) | $ln | $(( $(med lessmore-nii 2) / 1024 )) | |"
+if [ -n "$BASE_BIN" ]; then
+    lb="$(med base-nii.gz 1)"
+    echo "| base build ($BASE_BIN) reduce .nii.gz | $lb | $(( $(med base-nii.gz 2) / 1024 )) | $(awk -v a="$lb" -v b="$gz" 'BEGIN {printf "%.2f", a / b}')× |"
+fi
 awk -v a="$lz" -v b="$gz" 'BEGIN { exit !(a <= 1.1 * b) }' || die "the .nii.gz took more than 1.1x gzip -dc"

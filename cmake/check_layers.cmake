@@ -30,7 +30,7 @@ set(third_party
     "^(itk|gdcm|vnl|vxl|nifti|itk_)[A-Za-z0-9_]*[.]h@ITK and GDCM@src/io/"
     "^zlib[.]h$@zlib@src/io/"
     "^(jpeglib|jerror|jconfig|jmorecfg)[.]h$@libjpeg@src/io/"
-    "^isa-l/@ISA-L@src/io/deflate.cpp"
+    "^isa-l/@ISA-L@src/io/deflate.cpp,src/io/gzip_stream.cpp"
     "^faiss/@FAISS@src/kernels/metrics/faiss_index.cpp"
     "^omp[.]h$@OpenMP@src/kernels/metrics/faiss_index.cpp"
     "^immintrin[.]h$@x86 intrinsics@src/kernels/metrics/hamming_index.cpp"

@@ -101,7 +101,9 @@ std::optional<T> get_optional(const Json& j, const char* key) {
     return get<T>(j, key);
 }
 
-inline std::string text_or_empty(const Json& j, const char* key) { return get_optional<std::string>(j, key).value_or(""); }
+inline std::string text_or_empty(const Json& j, const char* key) {
+    return get_optional<std::string>(j, key).value_or("");
+}
 
 inline const Json& array_field(const Json& j, const char* key) {
     const Json& v = field(j, key);

@@ -313,6 +313,25 @@ TEST(NiftiDamaged, CorruptGzipMembers) {
                    "trailing garbage after the gzip stream at byte " + std::to_string(whole.size()));
     expect_refused(dir, "zeros-then.nii.gz", whole + std::string(10, '\0') + "x", "trailing garbage");
     expect_refused(dir, "member.nii.gz", whole + whole.substr(0, 30), "gzip stream ends early: cut off in member 2");
+    // RFC 1952's header: reserved FLG bits set (a field the reader would misread), and a
+    // header CRC-16 (FHCRC) that does not match; in a second member too.
+    std::string reserved = whole;
+    reserved[3] = static_cast<char>(reserved[3] | 0x20);
+    expect_refused(dir, "flags.nii.gz", reserved,
+                   "corrupt gzip stream in member 1 (after 0 decompressed bytes): unknown header flags set");
+    const std::string plain_gz = gzip(plain());  // zlib's 10-byte header, no optional fields
+    const std::string bad_hcrc =
+        plain_gz.substr(0, 3) + '\x02' + plain_gz.substr(4, 6) + std::string("\x12\x34", 2) + plain_gz.substr(10);
+    expect_refused(dir, "hcrc.nii.gz", bad_hcrc,
+                   "corrupt gzip stream in member 1 (after 0 decompressed bytes): header CRC mismatch");
+    const std::string split_a = gzip(plain().substr(0, 400)), split_b = gzip(plain().substr(400));
+    std::string flagged_b = split_b;
+    flagged_b[3] = static_cast<char>(flagged_b[3] | 0x80);
+    expect_refused(dir, "flags2.nii.gz", split_a + flagged_b,
+                   "corrupt gzip stream in member 2 (after 400 decompressed bytes): unknown header flags set");
+    NiftiReader two = NiftiReader::open(write(dir, "two.nii.gz", split_a + split_b));
+    NiftiReader expected = NiftiReader::open(fixture("ct_int16.nii"));
+    EXPECT_EQ(read_all(two, 5), read_all(expected, 5));
 }
 
 TEST(NiftiDamaged, CutAndReTrailered) {
