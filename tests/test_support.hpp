@@ -65,6 +65,11 @@ nlohmann::json stable_manifest(nlohmann::json manifest);
 
 std::string read_file(const fs::path& p);
 void write_file(const fs::path& p, const std::string& bytes);
+// `data` compressed by zlib (an independent implementation of what lessmore reads): one
+// gzip member (RFC 1952) at `level` (0: stored blocks, so its size is exact), and a zlib
+// stream (RFC 1950) at zlib's default level. Throws std::runtime_error when zlib fails.
+std::string gzip(const std::string& data, int level = 6);
+std::string zlib_stream(const std::string& data);
 nlohmann::json read_json(const fs::path& p);
 std::vector<std::uint8_t> base64_decode(const std::string& text);
 std::string sha256_hex(const std::uint8_t* data, std::size_t size);

@@ -8,7 +8,6 @@
 
 #include <cstdlib>
 
-#include <zlib.h>
 #include <opencv2/imgcodecs.hpp>
 
 #include <map>
@@ -135,28 +134,6 @@ private:
 
 std::string file(const test::fs::path& p) { return test::read_file(p); }
 
-std::string gzip(const std::string& data) {
-    z_stream z{};
-    deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
-    std::string out(deflateBound(&z, data.size()) + 64, '\0');
-    z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-    z.avail_in = static_cast<uInt>(data.size());
-    z.next_out = reinterpret_cast<Bytef*>(out.data());
-    z.avail_out = static_cast<uInt>(out.size());
-    deflate(&z, Z_FINISH);
-    out.resize(z.total_out);
-    deflateEnd(&z);
-    return out;
-}
-
-std::string zlib(const std::string& data) {
-    uLongf size = compressBound(data.size());
-    std::string out(size, '\0');
-    compress(reinterpret_cast<Bytef*>(out.data()), &size, reinterpret_cast<const Bytef*>(data.data()), data.size());
-    out.resize(size);
-    return out;
-}
-
 // A CT-like 64x48x6 int16 volume.
 std::string voxels() {
     std::string v;
@@ -200,9 +177,9 @@ std::vector<Seed> volume_seeds(const test::fs::path& scratch) {
     const std::string nii = file(scratch / "plain.nii");
     const std::string mha_head = "ObjectType = Image\nNDims = 3\nDimSize = 64 48 6\nElementType = MET_SHORT\n";
     const std::string nrrd_head = "NRRD0004\ntype: short\ndimension: 3\nsizes: 64 48 6\nendian: little\n";
-    const std::string z = zlib(v);
+    const std::string z = test::zlib_stream(v);
     return {{"plain.nii", nii, 352},
-            {"packed.nii.gz", gzip(nii), 64},
+            {"packed.nii.gz", test::gzip(nii), 64},
             {"sample.nii.gz", file(test::bundled_sample()), 64},
             {"raw.mha", mha_head + "ElementDataFile = LOCAL\n" + v, mha_head.size() + 24},
             {"zipped.mha",
@@ -210,7 +187,7 @@ std::vector<Seed> volume_seeds(const test::fs::path& scratch) {
                  "\nElementDataFile = LOCAL\n" + z,
              mha_head.size() + 60},
             {"raw.nrrd", nrrd_head + "encoding: raw\n\n" + v, nrrd_head.size() + 15},
-            {"zipped.nrrd", nrrd_head + "encoding: gzip\n\n" + gzip(v), nrrd_head.size() + 16}};
+            {"zipped.nrrd", nrrd_head + "encoding: gzip\n\n" + test::gzip(v), nrrd_head.size() + 16}};
 }
 
 std::vector<Seed> image_seeds() {

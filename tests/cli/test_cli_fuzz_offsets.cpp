@@ -10,8 +10,6 @@
 // limit, so a hang fails the test rather than stalling it.
 #include "test_support.hpp"
 
-#include <zlib.h>
-
 #include <optional>
 #include <set>
 
@@ -19,28 +17,6 @@ namespace lessmore {
 namespace {
 
 using nlohmann::json;
-
-std::string gzip(const std::string& data) {
-    z_stream z{};
-    deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
-    std::string out(deflateBound(&z, data.size()) + 64, '\0');
-    z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-    z.avail_in = static_cast<uInt>(data.size());
-    z.next_out = reinterpret_cast<Bytef*>(out.data());
-    z.avail_out = static_cast<uInt>(out.size());
-    deflate(&z, Z_FINISH);
-    out.resize(z.total_out);
-    deflateEnd(&z);
-    return out;
-}
-
-std::string zlib_stream(const std::string& data) {
-    uLongf size = compressBound(data.size());
-    std::string out(size, '\0');
-    compress(reinterpret_cast<Bytef*>(out.data()), &size, reinterpret_cast<const Bytef*>(data.data()), data.size());
-    out.resize(size);
-    return out;
-}
 
 // Bytes that look like nothing in particular: a prefix, a tail or wrong data.
 std::string filler(std::size_t n, char seed) {
@@ -123,13 +99,13 @@ void nrrd_gzip(Cases& cases, const std::string& v) {
             const std::optional<std::string> expect = delta == 0 ? std::optional<std::string>(v) : std::nullopt;
             const std::string head =
                 k_nrrd + "encoding: gzip\n" + (skip ? "byte skip: " + std::to_string(skip) + "\n" : "");
-            cases.add({"nrrd-gz-" + std::to_string(n++) + ".nrrd", head + "\n" + gzip(content), {}, expect});
-            const std::string g = gzip(content);  // cut inside the stream: never enough
+            cases.add({"nrrd-gz-" + std::to_string(n++) + ".nrrd", head + "\n" + test::gzip(content), {}, expect});
+            const std::string g = test::gzip(content);  // cut inside the stream: never enough
             cases.add({"nrrd-gzcut-" + std::to_string(n++) + ".nrrd", head + "\n" + g.substr(0, g.size() - 10)});
         }
     }
-    cases.add({"nrrd-zlib-named-gzip.nrrd", k_nrrd + "encoding: gzip\n\n" + zlib_stream(v)});
-    cases.add({"nrrd-gzip-minus1.nrrd", k_nrrd + "encoding: gzip\nbyte skip: -1\n\n" + gzip(v)});
+    cases.add({"nrrd-zlib-named-gzip.nrrd", k_nrrd + "encoding: gzip\n\n" + test::zlib_stream(v)});
+    cases.add({"nrrd-gzip-minus1.nrrd", k_nrrd + "encoding: gzip\nbyte skip: -1\n\n" + test::gzip(v)});
 }
 
 // MetaImage raw: HeaderSize 0 (after the header), -1 (the file's last bytes, never the
@@ -172,8 +148,8 @@ void metaimage_zlib(Cases& cases, const std::string& v) {
     int n = 0;
     for (const long delta : {-3L, 0L, 2L}) {
         const std::string z =
-            zlib_stream(v.substr(0, static_cast<std::size_t>(static_cast<long>(k_need) + std::min(delta, 0L))) +
-                        filler(static_cast<std::size_t>(std::max(delta, 0L)), 'z'));
+            test::zlib_stream(v.substr(0, static_cast<std::size_t>(static_cast<long>(k_need) + std::min(delta, 0L))) +
+                              filler(static_cast<std::size_t>(std::max(delta, 0L)), 'z'));
         const std::optional<std::string> expect = delta == 0 ? std::optional<std::string>(v) : std::nullopt;
         for (const long size_delta : {0L, -5L, 7L}) {
             const std::size_t size = static_cast<std::size_t>(static_cast<long>(z.size()) + size_delta);

@@ -8,8 +8,6 @@
 
 #include <lessmore/error.hpp>
 
-#include <zlib.h>
-
 #include <cstdint>
 #include <random>
 #include <string>
@@ -17,21 +15,6 @@
 
 namespace lessmore {
 namespace {
-
-// One gzip member of `data` by zlib at `level` (0: stored blocks, so the size is exact).
-std::string zlib_gzip(const std::string& data, int level) {
-    z_stream z{};
-    EXPECT_EQ(deflateInit2(&z, level, Z_DEFLATED, 16 + 15, 8, Z_DEFAULT_STRATEGY), Z_OK);
-    std::string out(deflateBound(&z, data.size()) + 64, '\0');
-    z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-    z.avail_in = static_cast<uInt>(data.size());
-    z.next_out = reinterpret_cast<Bytef*>(&out[0]);
-    z.avail_out = static_cast<uInt>(out.size());
-    EXPECT_EQ(deflate(&z, Z_FINISH), Z_STREAM_END);
-    out.resize(z.total_out);
-    deflateEnd(&z);
-    return out;
-}
 
 std::string random_bytes(std::size_t n, unsigned seed) {
     std::mt19937 rng(seed);
@@ -65,7 +48,7 @@ TEST(GzipStream, TrailerFaultsAreToldApartWhereverTheTrailerFalls) {
     for (std::size_t target = first_read - 12; target <= first_read + 12; ++target) {
         std::size_t n = target - 10 - 8 - 5 * 5;  // five stored blocks for ~256 KiB
         const std::string data = random_bytes(n, static_cast<unsigned>(target));
-        const std::string gz = zlib_gzip(data, 0);
+        const std::string gz = test::gzip(data, 0);
         SCOPED_TRACE("file of " + std::to_string(gz.size()) + " bytes");
         const auto p = dir / "a.gz";
         test::write_file(p, gz);
@@ -98,8 +81,8 @@ TEST(GzipStream, ManyMembersReadBackWholeInAnyPieces) {
     test::TempDir dir;
     const std::string data = random_bytes(700000, 5) + std::string(300000, 'x');
     std::string gz;
-    for (std::size_t at = 0; at < data.size(); at += 99991) gz += zlib_gzip(data.substr(at, 99991), (at / 99991) % 10);
-    gz += zlib_gzip("", 6);  // an empty member at the end
+    for (std::size_t at = 0; at < data.size(); at += 99991) gz += test::gzip(data.substr(at, 99991), (at / 99991) % 10);
+    gz += test::gzip("", 6);  // an empty member at the end
     const auto p = dir / "m.gz";
     test::write_file(p, gz);
     for (std::size_t piece : {std::size_t{1} << 20, std::size_t{4096}, std::size_t{777}}) {

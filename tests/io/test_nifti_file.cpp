@@ -209,20 +209,6 @@ TEST(NiftiFile, OneDescriptorOpenUntilTheLastSlice) {
 
 // --- damaged files -----------------------------------------------------------------
 
-std::string gzip(const std::string& data) {
-    z_stream z{};
-    EXPECT_EQ(deflateInit2(&z, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY), Z_OK);
-    std::string out(deflateBound(&z, static_cast<uLong>(data.size())), '\0');
-    z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-    z.avail_in = static_cast<uInt>(data.size());
-    z.next_out = reinterpret_cast<Bytef*>(out.data());
-    z.avail_out = static_cast<uInt>(out.size());
-    EXPECT_EQ(deflate(&z, Z_FINISH), Z_STREAM_END);
-    out.resize(z.total_out);
-    deflateEnd(&z);
-    return out;
-}
-
 template <typename T>
 std::string patched(std::string bytes, std::size_t offset, T value) {
     // The fixtures are little-endian, like this machine.
@@ -319,12 +305,12 @@ TEST(NiftiDamaged, CorruptGzipMembers) {
     reserved[3] = static_cast<char>(reserved[3] | 0x20);
     expect_refused(dir, "flags.nii.gz", reserved,
                    "corrupt gzip stream in member 1 (after 0 decompressed bytes): unknown header flags set");
-    const std::string plain_gz = gzip(plain());  // zlib's 10-byte header, no optional fields
+    const std::string plain_gz = test::gzip(plain());  // zlib's 10-byte header, no optional fields
     const std::string bad_hcrc =
         plain_gz.substr(0, 3) + '\x02' + plain_gz.substr(4, 6) + std::string("\x12\x34", 2) + plain_gz.substr(10);
     expect_refused(dir, "hcrc.nii.gz", bad_hcrc,
                    "corrupt gzip stream in member 1 (after 0 decompressed bytes): header CRC mismatch");
-    const std::string split_a = gzip(plain().substr(0, 400)), split_b = gzip(plain().substr(400));
+    const std::string split_a = test::gzip(plain().substr(0, 400)), split_b = test::gzip(plain().substr(400));
     std::string flagged_b = split_b;
     flagged_b[3] = static_cast<char>(flagged_b[3] | 0x80);
     expect_refused(dir, "flags2.nii.gz", split_a + flagged_b,
@@ -346,7 +332,7 @@ TEST(NiftiDamaged, CutAndReTrailered) {
     std::memcpy(trailer.data() + 4, &fake_size, 4);
     expect_refused(dir, "retrailered.nii.gz", cut + trailer, "gzip");
     // A valid gzip of only part of the content: the header needs more than it holds.
-    std::string partial = gzip(plain().substr(0, 1000));
+    std::string partial = test::gzip(plain().substr(0, 1000));
     expect_refused(dir, "partial.nii.gz", partial,
                    "gzip stream ends early: it holds only 1000 bytes (1 member(s)); 2272 are needed");
 }
@@ -364,9 +350,9 @@ TEST(NiftiDamaged, VoxOffset) {
     };
     for (const auto& [offset, what] : cases) {
         expect_refused(dir, "a.nii", patched(plain(), 108, offset), what);
-        expect_refused(dir, "a.nii.gz", gzip(patched(plain(), 108, offset)), what.substr(0, 20));
+        expect_refused(dir, "a.nii.gz", test::gzip(patched(plain(), 108, offset)), what.substr(0, 20));
     }
-    expect_refused(dir, "big.nii.gz", gzip(patched(plain(), 108, 1e12f)), "but a gzip file of");
+    expect_refused(dir, "big.nii.gz", test::gzip(patched(plain(), 108, 1e12f)), "but a gzip file of");
 }
 
 TEST(NiftiDamaged, Transforms) {
@@ -408,7 +394,7 @@ TEST(NiftiDamaged, DimsAndTypes) {
     huge = patched(huge, 46, std::int16_t{32767});
     expect_refused(dir, "a.nii", huge,
                    "header claims 70362301923326 bytes of voxels after byte 352 but the file has only 2272");
-    expect_refused(dir, "a.nii.gz", gzip(huge), "holds at most");
+    expect_refused(dir, "a.nii.gz", test::gzip(huge), "holds at most");
 }
 
 TEST(NiftiDamaged, MagicAndSize) {
@@ -457,7 +443,7 @@ TEST(NiftiDamaged, FilesAreReadFromThemselvesOnly) {
     test::fs::create_directory(dir / "d.nii");
     expect_refused(dir / "d.nii", "not a regular file");
     // A plain file named .nii whose content is gzip is read by its content.
-    test::write_file(dir / "z.nii", gzip(plain()));
+    test::write_file(dir / "z.nii", test::gzip(plain()));
     NiftiReader z = NiftiReader::open(dir / "z.nii");
     NiftiReader a = NiftiReader::open(dir / "a.nii");
     EXPECT_EQ(read_all(z, 5), read_all(a, 5));
@@ -467,10 +453,10 @@ TEST(NiftiDamaged, ContentPastTheVoxelsIsDrainedAndChecked) {
     test::TempDir dir;
     // 8 MB of zeros after the voxels inside the member: decompressed to check the CRC.
     NiftiReader reader =
-        NiftiReader::open(write(dir, "long.nii.gz", gzip(plain() + std::string(std::size_t{8} << 20, '\0'))));
+        NiftiReader::open(write(dir, "long.nii.gz", test::gzip(plain() + std::string(std::size_t{8} << 20, '\0'))));
     NiftiReader expected = NiftiReader::open(fixture("ct_int16.nii"));
     EXPECT_EQ(read_all(reader, 5), read_all(expected, 5));
-    std::string bad = gzip(plain() + std::string(std::size_t{8} << 20, '\0'));
+    std::string bad = test::gzip(plain() + std::string(std::size_t{8} << 20, '\0'));
     bad[bad.size() - 6] = static_cast<char>(bad[bad.size() - 6] ^ 1);
     expect_refused(dir, "bad.nii.gz", bad, "gzip CRC mismatch");
 }

@@ -105,28 +105,6 @@ std::string voxels() {
 const std::string k_nrrd = "NRRD0004\ntype: short\ndimension: 3\nsizes: 16 12 5\nendian: little\n";
 const std::string k_mha = "ObjectType = Image\nNDims = 3\nDimSize = 16 12 5\nElementType = MET_SHORT\n";
 
-std::string gzip(const std::string& data) {
-    z_stream z{};
-    deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
-    std::string out(deflateBound(&z, data.size()) + 64, '\0');
-    z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-    z.avail_in = static_cast<uInt>(data.size());
-    z.next_out = reinterpret_cast<Bytef*>(out.data());
-    z.avail_out = static_cast<uInt>(out.size());
-    deflate(&z, Z_FINISH);
-    out.resize(z.total_out);
-    deflateEnd(&z);
-    return out;
-}
-
-std::string zlib_stream(const std::string& data) {
-    uLongf size = compressBound(data.size());
-    std::string out(size, '\0');
-    compress(reinterpret_cast<Bytef*>(out.data()), &size, reinterpret_cast<const Bytef*>(data.data()), data.size());
-    out.resize(size);
-    return out;
-}
-
 struct Damaged {
     std::string name;
     std::string bytes;
@@ -151,7 +129,7 @@ TEST(VolumeFiles, NrrdDataThatCannotSupplyEveryVoxelIsRefusedNamed) {
     const std::string v = voxels();
     const std::string raw = k_nrrd + "encoding: raw\n";
     const std::string gz = k_nrrd + "encoding: gzip\n";
-    const std::string g = gzip(v);
+    const std::string g = test::gzip(v);
     expect_refused({
         {"short.nrrd", raw + "\n" + v.substr(4), "the file holds 1,916 of the 1,920 bytes of voxels its header needs"},
         // byte skip -1 with too few bytes would take the header's own text for voxels.
@@ -160,14 +138,15 @@ TEST(VolumeFiles, NrrdDataThatCannotSupplyEveryVoxelIsRefusedNamed) {
         {"minus5.nrrd", raw + "byte skip: -5\n\n" + v + "ab", "before 4 more, but only 1,922 follow the header"},
         {"past.nrrd", raw + "byte skip: 2000\n\n" + v,
          "holds 0 of the 1,920 bytes of voxels its header needs after 'byte skip: 2000'"},
-        {"gzip_short.nrrd", gz + "\n" + gzip(v.substr(4)),
+        {"gzip_short.nrrd", gz + "\n" + test::gzip(v.substr(4)),
          "the gzip data holds 1,916 of the 1,920 bytes of its voxels"},
-        {"gzip_long.nrrd", gz + "\n" + gzip(v + "1234"), "the gzip data holds more than the 1,920 bytes of its voxels"},
+        {"gzip_long.nrrd", gz + "\n" + test::gzip(v + "1234"),
+         "the gzip data holds more than the 1,920 bytes of its voxels"},
         {"gzip_cut.nrrd", gz + "\n" + g.substr(0, g.size() - 12), "the gzip data is cut short after"},
         {"gzip_skip.nrrd", gz + "byte skip: 4\n\n" + g,
          "holds 1,920 of the 1,924 bytes of its byte skip 4 + 1,920 bytes of voxels"},
         // teem reads zlib data named gzip as raw bytes: the compressed stream as voxels.
-        {"zlib_as_gzip.nrrd", gz + "\n" + zlib_stream(v),
+        {"zlib_as_gzip.nrrd", gz + "\n" + test::zlib_stream(v),
          "is not gzip (it does not start with the gzip magic bytes 1f 8b)"},
         {"gzip_minus1.nrrd", gz + "byte skip: -1\n\n" + g, "'byte skip: -1' with gzip data is not supported"},
         {"detached.nhdr",
@@ -205,7 +184,7 @@ TEST(VolumeFiles, NrrdDataThatCannotSupplyEveryVoxelIsRefusedNamed) {
 
 TEST(VolumeFiles, MetaImageDataThatCannotSupplyEveryVoxelIsRefusedNamed) {
     const std::string v = voxels();
-    const std::string z = zlib_stream(v);
+    const std::string z = test::zlib_stream(v);
     const std::string compressed = k_mha + "CompressedData = True\n";
     expect_refused({
         {"short.mha", k_mha + "ElementDataFile = LOCAL\n" + v.substr(4),
@@ -226,12 +205,12 @@ TEST(VolumeFiles, MetaImageDataThatCannotSupplyEveryVoxelIsRefusedNamed) {
          compressed + "CompressedDataSize = " + std::to_string(z.size() + 100) + "\nElementDataFile = LOCAL\n" + z,
          "' runs past the end of the file, which holds "},
         {"z_short.mha",
-         compressed + "CompressedDataSize = " + std::to_string(zlib_stream(v.substr(4)).size()) +
-             "\nElementDataFile = LOCAL\n" + zlib_stream(v.substr(4)),
+         compressed + "CompressedDataSize = " + std::to_string(test::zlib_stream(v.substr(4)).size()) +
+             "\nElementDataFile = LOCAL\n" + test::zlib_stream(v.substr(4)),
          "the compressed data holds 1,916 of the 1,920 bytes of voxels its header needs"},
         {"z_long.mha",
-         compressed + "CompressedDataSize = " + std::to_string(zlib_stream(v + "1234").size()) +
-             "\nElementDataFile = LOCAL\n" + zlib_stream(v + "1234"),
+         compressed + "CompressedDataSize = " + std::to_string(test::zlib_stream(v + "1234").size()) +
+             "\nElementDataFile = LOCAL\n" + test::zlib_stream(v + "1234"),
          "the compressed data holds more than the 1,920 bytes of voxels"},
         {"z_cut.mha",
          compressed + "CompressedDataSize = " + std::to_string(z.size() - 8) + "\nElementDataFile = LOCAL\n" + z,
@@ -243,7 +222,7 @@ TEST(VolumeFiles, MetaImageDataThatCannotSupplyEveryVoxelIsRefusedNamed) {
         {"zraw.mhd",
          compressed + "ElementDataFile = zraw.zraw\n",
          "the compressed data in data file zraw.zraw holds 1,916 of the 1,920",
-         {{"zraw.zraw", zlib_stream(v.substr(4))}}},
+         {{"zraw.zraw", test::zlib_stream(v.substr(4))}}},
         {"text.mha", k_mha + "BinaryData = False\nElementDataFile = LOCAL\n1 2 3",
          "'BinaryData = False' (voxels as text) is not supported"},
         {"channels.mha", k_mha + "ElementNumberOfChannels = 2\nElementDataFile = LOCAL\n" + v + v,
@@ -279,11 +258,11 @@ TEST(VolumeFiles, HeadersOnlyChecksWhatASizeCanTell) {
     const std::string v = voxels();
     test::TempDir dir;
     test::write_file(dir / "short.nrrd", k_nrrd + "encoding: raw\n\n" + v.substr(4));
-    test::write_file(dir / "gzip_short.nrrd", k_nrrd + "encoding: gzip\n\n" + gzip(v.substr(4)));
+    test::write_file(dir / "gzip_short.nrrd", k_nrrd + "encoding: gzip\n\n" + test::gzip(v.substr(4)));
     test::write_file(dir / "tiny_gzip.nrrd",
                      "NRRD0004\ntype: short\ndimension: 3\nsizes: 1000 1000 1000\nendian: little\n"
                      "encoding: gzip\n\n" +
-                         gzip("x"));
+                         test::gzip("x"));
     EXPECT_NE(load_one(dir / "short.nrrd", true).error.find("holds 1,916 of the 1,920"), std::string::npos);
     EXPECT_TRUE(load_one(dir / "gzip_short.nrrd", true).volume);
     EXPECT_NE(
